@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The engine's C libraries come from Debian: jansson encodes every JSON message, SQLite keeps the store.
+// Each Swift module has one job; `twospeed` is the shared library other programs embed.
+let package = Package(
+    name: "TwoSpeed",
+    products: [
+        .library(name: "twospeed", type: .dynamic, targets: ["TwoSpeedCABI"]),
+        .library(name: "TwoSpeedEngine", targets: ["TwoSpeedEngine"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CJansson", pkgConfig: "jansson",
+                       providers: [.apt(["libjansson-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        // Codable over jansson's json_t: no message passes through Foundation's JSON.
+        .target(name: "TwoSpeedJSON", dependencies: ["CJansson"]),
+        // A JSON Schema subset that validates json_t values (all failures, with JSON pointers)
+        // and prints itself as JSON Schema for rpc.discover.
+        .target(name: "TwoSpeedSchema", dependencies: ["TwoSpeedJSON", "CJansson"]),
+        // The portfolio of DOMAIN.md as plain Swift types, their schemas and reference checks.
+        .target(name: "TwoSpeedModel", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema"]),
+        // The SQLite store: schema versions, migrations, durable writes.
+        .target(name: "TwoSpeedStore", dependencies: ["TwoSpeedModel", "TwoSpeedJSON", "CSQLite", "CJansson"]),
+        // JSON-RPC 2.0 to the letter: envelopes, batches, errors, one method table.
+        .target(name: "TwoSpeedRPC", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "CJansson"]),
+        // The engine: the method table over the model and the store.
+        .target(name: "TwoSpeedEngine",
+                dependencies: ["TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedSchema", "TwoSpeedJSON"]),
+        // The C ABI of include/twospeed.h. Linked with the Swift runtime inside, so that a C or Python
+        // host needs no Swift installed.
+        .target(name: "TwoSpeedCABI", dependencies: ["TwoSpeedEngine", "TwoSpeedJSON", "CJansson"],
+                linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-soname",
+                                               "-Xlinker", "libtwospeed.so.0"])]),
+        .testTarget(name: "TwoSpeedTests",
+                    dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore",
+                                   "TwoSpeedSchema", "TwoSpeedJSON", "CJansson"]),
+    ]
+)

@@ -1,0 +1,86 @@
+import TwoSpeedJSON
+import TwoSpeedModel
+import TwoSpeedRPC
+import TwoSpeedSchema
+import TwoSpeedStore
+
+/// The engine: the portfolios of one store, held in memory for reading and written through to SQLite
+/// before any write is acknowledged. One engine may be called from many threads at once.
+public final class Engine: @unchecked Sendable {
+    /// A StaticString so that the C ABI can hand out a pointer that never moves.
+    public static let versionC: StaticString = "0.1.0"
+    public static let version = versionC.description
+    public static let abiVersion = 1
+
+    let store: Store
+    let lock = RWLock()
+    /// Guarded by `lock`.
+    var portfolios: [String: StoredPortfolio] = [:]
+    public private(set) var dispatcher: Dispatcher!
+
+    /// Opens the store at `path` (nil or ":memory:" for memory) and loads what it holds.
+    public init(path: String?, maxRequestBytes: Int = Dispatcher.defaultMaxRequestBytes) throws {
+        store = try Store(path: path)
+        for sp in try store.loadAll() { portfolios[sp.portfolio.id] = sp }
+        dispatcher = Dispatcher(methods: methodTable(), info: OpenRPCInfo(
+            title: "TwoSpeed",
+            version: Engine.version,
+            description: "Holds a company's two-speed operating model as data: journeys, products, managers, teams, "
+                + "systems, metrics, OKRs and experiments."), maxRequestBytes: maxRequestBytes)
+    }
+
+    public var storePath: String { store.path }
+
+    /// One request or batch as text; the response text, or nil for notifications only.
+    public func call(_ text: String, context: CallContext = CallContext()) -> String? {
+        var t = text
+        let r = t.withUTF8 { dispatcher.handleValue(text: UnsafeRawBufferPointer($0), context: context) }
+        guard let r else { return nil }
+        defer { r.release() }
+        return JSONText.dump(r)
+    }
+
+    // MARK: Reads
+
+    func snapshot(_ id: String, _ pointer: JSONPointer) throws -> StoredPortfolio {
+        guard let sp = lock.read({ portfolios[id] }) else {
+            throw RPCError(.notFound, pointer: pointer.description, "no portfolio with id \"\(id)\"")
+        }
+        return sp
+    }
+
+    public func portfolio(_ id: String) -> StoredPortfolio? { lock.read { portfolios[id] } }
+
+    // MARK: Writes
+
+    /// Runs a change on a copy of one portfolio under the write lock; the copy replaces the cached one
+    /// only after the store has committed it.
+    func change<R>(_ id: String, _ pointer: JSONPointer, ifRevision: Int?,
+                   _ body: (inout StoredPortfolio) throws -> ([StoreChange], R)) throws -> R {
+        try lock.write {
+            guard var sp = portfolios[id] else {
+                throw RPCError(.notFound, pointer: pointer.description, "no portfolio with id \"\(id)\"")
+            }
+            try checkRevision(ifRevision, current: sp.revision)
+            let (changes, result) = try body(&sp)
+            sp.revision += 1
+            sp.updated = nowTimestamp()
+            try commit(changes + [.setRevision(portfolio: id, revision: sp.revision, updated: sp.updated)])
+            portfolios[id] = sp
+            return result
+        }
+    }
+
+    func checkRevision(_ expected: Int?, current: Int) throws {
+        guard let expected, expected != current else { return }
+        var d = ErrorData(pointer: "/ifRevision", reason: "expected revision \(expected); the portfolio is at \(current)")
+        d.revision = current
+        throw RPCError(.revisionMismatch, d)
+    }
+
+    func commit(_ changes: [StoreChange]) throws {
+        do { try store.apply(changes) } catch let e as StoreError {
+            throw RPCError(.storeError, pointer: nil, e.message)
+        }
+    }
+}

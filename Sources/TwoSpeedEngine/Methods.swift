@@ -1,0 +1,277 @@
+import TwoSpeedJSON
+import TwoSpeedModel
+import TwoSpeedRPC
+import TwoSpeedSchema
+import TwoSpeedStore
+
+// MARK: Results
+
+struct StoreInfo: Codable { var path: String; var inMemory: Bool; var schemaVersion: Int }
+struct EngineInfo: Codable {
+    var version: String; var abiVersion: Int; var store: StoreInfo; var portfolios: Int; var counts: Counts
+}
+struct PutResult: Codable { var id: String; var revision: Int; var created: Bool; var updated: String; var counts: Counts }
+struct GetResult: Codable { var portfolio: Portfolio; var revision: Int; var updated: String }
+struct Summary: Codable {
+    var id: String; var name: String; var industry: String?; var revision: Int; var updated: String; var counts: Counts
+}
+struct ListResult: Codable { var portfolios: [Summary] }
+struct DeleteResult: Codable { var id: String; var deleted: Bool }
+struct EntityChange: Codable { var kind: String; var id: String; var created: Bool?; var revision: Int }
+struct ObserveResult: Codable { var metric: String; var appended: Int; var total: Int; var revision: Int }
+
+// MARK: Schemas of params and results
+
+enum Schemas {
+    static let id = Schema.identifier("portfolio id")
+    static let ifRevision = Param("ifRevision", .integer(min: 0), required: false,
+                                  "apply only if the portfolio is at this revision (optimistic concurrency)")
+    static let kind = Schema.oneOf(Vocabulary.entityKinds, "entity kind")
+    static let counts: Schema = {
+        var props: [Schema.Property] = []
+        for k in ["departments", "journeys", "products", "managers", "teams", "systems", "metrics", "okrs",
+                  "experiments", "observations"] {
+            props.append(.init(name: k, schema: .integer(min: 0), required: true))
+        }
+        var s = Schema(kind: .object)
+        s.title = "Counts"
+        s.properties = props
+        return s
+    }()
+    static let timestamp = Schema.formatted(.timestamp)
+    static let entity = Schema.dependent(EntityKind.allCases.map(ModelSchemas.entity), "the entity, by the schema of its kind")
+}
+
+extension Engine {
+    func methodTable() -> [Method] {
+        [
+            .encoding("engine.info", summary: "Version, store and counts.",
+                      result: .object("EngineInfo", required: ["version", "abiVersion", "store", "portfolios", "counts"], [
+                          "version": .string(), "abiVersion": .integer(),
+                          "store": .object(required: ["path", "inMemory", "schemaVersion"], [
+                              "path": .string(), "inMemory": .boolean(), "schemaVersion": .integer()]),
+                          "portfolios": .integer(min: 0), "counts": Schemas.counts]),
+                      mutates: false) { [unowned self] _ in info() },
+
+            .encoding("portfolio.put", summary: "Stores a whole portfolio, replacing any with the same id.",
+                      params: [Param("portfolio", ModelSchemas.portfolio, "the portfolio document"), Schemas.ifRevision],
+                      result: .object("PutResult", required: ["id", "revision", "created", "updated", "counts"], [
+                          "id": Schemas.id, "revision": .integer(min: 1), "created": .boolean(),
+                          "updated": Schemas.timestamp, "counts": Schemas.counts]),
+                      mutates: true, errors: [.revisionMismatch, .storeError, .tooLarge]) { [unowned self] p in try put(p) },
+
+            Method("portfolio.get", summary: "A whole portfolio with its revision.",
+                   params: [Param("id", Schemas.id, "the portfolio")],
+                   result: .object("GetResult", required: ["portfolio", "revision", "updated"], [
+                       "portfolio": ModelSchemas.portfolio, "revision": .integer(min: 1), "updated": Schemas.timestamp]),
+                   mutates: false, errors: [.notFound]) { [unowned self] p in try get(p) },
+
+            .encoding("portfolio.list", summary: "Every portfolio in the store, summarized.",
+                      result: .object("ListResult", required: ["portfolios"], [
+                          "portfolios": .array(.object("Summary", required: ["id", "name", "revision", "updated", "counts"], [
+                              "id": Schemas.id, "name": .name(), "industry": .oneOf(Vocabulary.industries),
+                              "revision": .integer(min: 1), "updated": Schemas.timestamp, "counts": Schemas.counts]))]),
+                      mutates: false) { [unowned self] _ in list() },
+
+            .encoding("portfolio.delete", summary: "Deletes a portfolio and everything in it.",
+                      params: [Param("id", Schemas.id, "the portfolio"), Schemas.ifRevision],
+                      result: .object("DeleteResult", required: ["id", "deleted"], ["id": Schemas.id, "deleted": .boolean()]),
+                      mutates: true, errors: [.notFound, .revisionMismatch, .storeError]) { [unowned self] p in try delete(p) },
+
+            Method("entity.get", summary: "One entity of a portfolio by kind and id.",
+                   params: [Param("portfolio", Schemas.id, "the portfolio"), Param("kind", Schemas.kind, "the kind"),
+                            Param("id", .identifier(), "the entity's id")],
+                   result: .object("EntityResult", required: ["kind", "entity"], ["kind": Schemas.kind, "entity": Schemas.entity]),
+                   mutates: false, errors: [.notFound]) { [unowned self] p in try entityGet(p) },
+
+            Method("entity.list", summary: "Every entity of one kind in a portfolio, in order.",
+                   params: [Param("portfolio", Schemas.id, "the portfolio"), Param("kind", Schemas.kind, "the kind")],
+                   result: .object("EntityList", required: ["kind", "entities"], [
+                       "kind": Schemas.kind, "entities": .array(Schemas.entity)]),
+                   mutates: false, errors: [.notFound]) { [unowned self] p in try entityList(p) },
+
+            .encoding("entity.upsert", summary: "Adds an entity or replaces the one with the same id. A metric given "
+                        + "without observations keeps the ones it has.",
+                      params: [Param("portfolio", Schemas.id, "the portfolio"), Param("kind", Schemas.kind, "the kind"),
+                               Param("entity", Schemas.entity, "the entity, by the schema of its kind"), Schemas.ifRevision],
+                      result: .object("EntityChange", required: ["kind", "id", "revision"], [
+                          "kind": Schemas.kind, "id": .identifier(), "created": .boolean(), "revision": .integer(min: 1)]),
+                      mutates: true, errors: [.notFound, .conflict, .revisionMismatch, .storeError]) { [unowned self] p in
+                          try entityUpsert(p) },
+
+            .encoding("entity.remove", summary: "Removes an entity that nothing references any more.",
+                      params: [Param("portfolio", Schemas.id, "the portfolio"), Param("kind", Schemas.kind, "the kind"),
+                               Param("id", .identifier(), "the entity's id"), Schemas.ifRevision],
+                      result: .object("EntityChange", required: ["kind", "id", "revision"], [
+                          "kind": Schemas.kind, "id": .identifier(), "revision": .integer(min: 1)]),
+                      mutates: true, errors: [.notFound, .conflict, .revisionMismatch, .storeError]) { [unowned self] p in
+                          try entityRemove(p) },
+
+            .encoding("metric.observe", summary: "Appends observations to a metric without resending the portfolio.",
+                      params: [Param("portfolio", Schemas.id, "the portfolio"), Param("metric", .identifier(), "the metric"),
+                               Param("observations", .array(ModelSchemas.observation, minItems: 1, maxItems: 1_000_000),
+                                     "the observations to append"), Schemas.ifRevision],
+                      result: .object("ObserveResult", required: ["metric", "appended", "total", "revision"], [
+                          "metric": .identifier(), "appended": .integer(min: 1), "total": .integer(min: 1),
+                          "revision": .integer(min: 1)]),
+                      mutates: true, errors: [.notFound, .revisionMismatch, .storeError]) { [unowned self] p in try observe(p) },
+        ]
+    }
+
+    // MARK: Handlers
+
+    func info() -> EngineInfo {
+        lock.read {
+            let counts = portfolios.values.reduce(Counts()) { $0 + $1.portfolio.counts }
+            return EngineInfo(version: Engine.version, abiVersion: Engine.abiVersion,
+                              store: StoreInfo(path: store.path, inMemory: store.inMemory, schemaVersion: Store.schemaVersion),
+                              portfolios: portfolios.count, counts: counts)
+        }
+    }
+
+    func put(_ p: Params) throws -> PutResult {
+        let doc: Portfolio = try p.decode("portfolio")
+        var issues = IssueList()
+        doc.checkReferences(at: p.pointer("portfolio"), into: &issues)
+        if !issues.isEmpty { throw RPCError.invalidParams(issues) }
+        let ifRevision = p.int("ifRevision")
+        return try lock.write {
+            let old = portfolios[doc.id]
+            try checkRevision(ifRevision, current: old?.revision ?? 0)
+            let sp = StoredPortfolio(portfolio: doc, revision: (old?.revision ?? 0) + 1, updated: nowTimestamp())
+            try commit([.putPortfolio(sp)])
+            portfolios[doc.id] = sp
+            return PutResult(id: doc.id, revision: sp.revision, created: old == nil, updated: sp.updated, counts: doc.counts)
+        }
+    }
+
+    func get(_ p: Params) throws -> JSONRef {
+        let sp = try snapshot(p.string("id") ?? "", p.pointer("id"))
+        do { return try JanssonEncoder().encode(GetResult(portfolio: sp.portfolio, revision: sp.revision, updated: sp.updated)) } catch {
+            throw RPCError(.internalError, pointer: nil, "cannot encode the portfolio: \(error)")
+        }
+    }
+
+    func list() -> ListResult {
+        lock.read {
+            ListResult(portfolios: portfolios.values.sorted { $0.portfolio.id < $1.portfolio.id }.map {
+                Summary(id: $0.portfolio.id, name: $0.portfolio.organization.name, industry: $0.portfolio.organization.industry,
+                        revision: $0.revision, updated: $0.updated, counts: $0.portfolio.counts)
+            })
+        }
+    }
+
+    func delete(_ p: Params) throws -> DeleteResult {
+        let id = p.string("id") ?? ""
+        return try lock.write {
+            guard let sp = portfolios[id] else {
+                throw RPCError(.notFound, pointer: p.pointer("id").description, "no portfolio with id \"\(id)\"")
+            }
+            try checkRevision(p.int("ifRevision"), current: sp.revision)
+            try commit([.deletePortfolio(id: id)])
+            portfolios[id] = nil
+            return DeleteResult(id: id, deleted: true)
+        }
+    }
+
+    func entityGet(_ p: Params) throws -> JSONRef {
+        let kind = EntityKind(rawValue: p.string("kind") ?? "")!
+        let id = p.string("id") ?? ""
+        let sp = try snapshot(p.string("portfolio") ?? "", p.pointer("portfolio"))
+        guard let e = try sp.portfolio.encodeEntity(kind, id: id) else {
+            throw RPCError(.notFound, pointer: p.pointer("id").description, "no \(kind.rawValue) with id \"\(id)\"")
+        }
+        return JSONMake.object(["kind": JSONMake.string(kind.rawValue), "entity": e])
+    }
+
+    func entityList(_ p: Params) throws -> JSONRef {
+        let kind = EntityKind(rawValue: p.string("kind") ?? "")!
+        let sp = try snapshot(p.string("portfolio") ?? "", p.pointer("portfolio"))
+        let enc = JanssonEncoder()
+        let list: JSONRef
+        switch kind {
+        case .department: list = try enc.encode(sp.portfolio.organization.departments)
+        case .journey: list = try enc.encode(sp.portfolio.journeys)
+        case .product: list = try enc.encode(sp.portfolio.products)
+        case .manager: list = try enc.encode(sp.portfolio.managers)
+        case .team: list = try enc.encode(sp.portfolio.teams)
+        case .system: list = try enc.encode(sp.portfolio.systems)
+        case .metric: list = try enc.encode(sp.portfolio.metrics)
+        case .okr: list = try enc.encode(sp.portfolio.okrs)
+        case .experiment: list = try enc.encode(sp.portfolio.experiments)
+        }
+        return JSONMake.object(["kind": JSONMake.string(kind.rawValue), "entities": list])
+    }
+
+    func entityUpsert(_ p: Params) throws -> EntityChange {
+        let kind = EntityKind(rawValue: p.string("kind") ?? "")!
+        let json = p["entity"]!
+        let at = p.pointer("entity")
+        var issues = IssueList()
+        ModelSchemas.entity(kind).validate(json, at: at, into: &issues)
+        if !issues.isEmpty { throw RPCError.invalidParams(issues) }
+        let id = json["id"]?.stringValue ?? ""
+        return try change(p.string("portfolio") ?? "", p.pointer("portfolio"), ifRevision: p.int("ifRevision")) { sp in
+            let (index, created) = try sp.portfolio.upsert(kind, from: json)
+            // Check the whole candidate: failures inside the entity point into the params; failures
+            // elsewhere mean the change breaks something that references it.
+            var all = IssueList()
+            sp.portfolio.checkReferences(into: &all)
+            let own = Portfolio.pointer(of: kind, index: index).description
+            var mine = IssueList(), others = IssueList()
+            for issue in all.issues {
+                if issue.pointer == own || issue.pointer.hasPrefix(own + "/") {
+                    mine.add(ValidationIssue(pointer: at.description + issue.pointer.dropFirst(own.count), reason: issue.reason))
+                } else {
+                    others.add(ValidationIssue(pointer: issue.pointer, reason: issue.reason + " (in the stored portfolio)"))
+                }
+            }
+            if !mine.isEmpty { throw RPCError.invalidParams(mine) }
+            if !others.isEmpty { throw RPCError(.conflict, ErrorData(issues: others)) }
+            guard let body = try sp.portfolio.encodeEntity(kind, id: id) else {
+                throw RPCError(.internalError, pointer: nil, "the entity vanished")
+            }
+            var changes: [StoreChange] = [.putEntity(portfolio: sp.portfolio.id, kind: kind, id: id, body: body)]
+            body.release()
+            if kind == .metric, json["observations"] != nil {
+                changes.append(.replaceObservations(portfolio: sp.portfolio.id, metric: id,
+                                                    sp.portfolio.metrics[index].observations))
+            }
+            return (changes, EntityChange(kind: kind.rawValue, id: id, created: created, revision: sp.revision + 1))
+        }
+    }
+
+    func entityRemove(_ p: Params) throws -> EntityChange {
+        let kind = EntityKind(rawValue: p.string("kind") ?? "")!
+        let id = p.string("id") ?? ""
+        return try change(p.string("portfolio") ?? "", p.pointer("portfolio"), ifRevision: p.int("ifRevision")) { sp in
+            guard sp.portfolio.remove(kind, id: id) else {
+                throw RPCError(.notFound, pointer: p.pointer("id").description, "no \(kind.rawValue) with id \"\(id)\"")
+            }
+            var issues = IssueList()
+            sp.portfolio.checkReferences(into: &issues)
+            if !issues.isEmpty {
+                var d = ErrorData(issues: issues)
+                d.pointer = p.pointer("id").description
+                d.reason = "\(kind.rawValue) \"\(id)\" is still referenced at \(issues.issues[0].pointer)"
+                throw RPCError(.conflict, d)
+            }
+            return ([.removeEntity(portfolio: sp.portfolio.id, kind: kind, id: id)],
+                    EntityChange(kind: kind.rawValue, id: id, created: nil, revision: sp.revision + 1))
+        }
+    }
+
+    func observe(_ p: Params) throws -> ObserveResult {
+        let mid = p.string("metric") ?? ""
+        let obs: [Observation] = try p.decode("observations")
+        return try change(p.string("portfolio") ?? "", p.pointer("portfolio"), ifRevision: p.int("ifRevision")) { sp in
+            guard let i = sp.portfolio.index(of: .metric, id: mid) else {
+                throw RPCError(.notFound, pointer: p.pointer("metric").description, "no metric with id \"\(mid)\"")
+            }
+            let first = sp.portfolio.metrics[i].observations.count
+            sp.portfolio.metrics[i].observations.append(contentsOf: obs)
+            return ([.appendObservations(portfolio: sp.portfolio.id, metric: mid, firstSeq: first, obs)],
+                    ObserveResult(metric: mid, appended: obs.count, total: first + obs.count, revision: sp.revision + 1))
+        }
+    }
+}

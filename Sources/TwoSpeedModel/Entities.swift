@@ -1,0 +1,388 @@
+/// The portfolio model of DOMAIN.md as plain Swift values. Field names are the wire names.
+/// Optional fields are left out of the JSON when absent; lists are always present.
+
+public struct Department: Codable, Sendable, Equatable, Identified {
+    public var id: String
+    public var name: String
+    public var kind: String
+}
+
+public struct Organization: Codable, Sendable, Equatable {
+    public var name: String
+    public var industry: String?
+    public var departments: [Department]
+
+    public init(name: String, industry: String? = nil, departments: [Department] = []) {
+        self.name = name; self.industry = industry; self.departments = departments
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        industry = try c.decodeIfPresent(String.self, forKey: .industry)
+        departments = try c.decodeIfPresent([Department].self, forKey: .departments) ?? []
+    }
+}
+
+public struct Stage: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+}
+
+/// A customer journey as ordered stages, or a life event (buying a car, moving house).
+public struct Journey: Codable, Sendable, Equatable, Identified {
+    public var id: String
+    public var name: String
+    public var kind: String?
+    /// The customer segment the journey serves; products of several divisions serving one segment
+    /// without a shared journey are the "product silos" pitfall.
+    public var segment: String?
+    public var stages: [Stage]
+}
+
+/// RICE inputs: reach per period, impact 0.25..3, confidence 0..1, effort in person-months.
+public struct RICE: Codable, Sendable, Equatable {
+    public var reach: Double
+    public var impact: Double
+    public var confidence: Double
+    public var effort: Double
+}
+
+/// SAFe WSJF inputs on relative (Fibonacci) scores.
+public struct WSJF: Codable, Sendable, Equatable {
+    public var businessValue: Double
+    public var timeCriticality: Double
+    public var riskReduction: Double
+    public var jobSize: Double
+}
+
+/// A digital product: a customer experience, not an application.
+public struct Product: Codable, Sendable, Equatable, Identified {
+    public var id: String
+    public var name: String
+    public var problem: String?
+    public var justification: String?
+    public var stages: [String]
+    public var owner: String?
+    public var team: String?
+    public var department: String?
+    public var segment: String?
+    public var status: String
+    /// Estimated development resources, person-weeks.
+    public var resources: Double?
+    /// Expected value per year, in the organization's currency.
+    public var value: Double?
+    public var sourcing: String?
+    public var systems: [String]
+    public var okrs: [String]
+    public var launched: String?
+    public var lastIteration: String?
+    public var rice: RICE?
+    public var wsjf: WSJF?
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, problem, justification, stages, owner, team, department, segment, status, resources, value,
+             sourcing, systems, okrs, launched, lastIteration, rice, wsjf
+    }
+
+    public init(id: String, name: String, status: String = "idea", stages: [String] = []) {
+        self.id = id; self.name = name; self.status = status; self.stages = stages
+        systems = []; okrs = []
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decode(String.self, forKey: .name)
+        problem = try c.decodeIfPresent(String.self, forKey: .problem)
+        justification = try c.decodeIfPresent(String.self, forKey: .justification)
+        stages = try c.decodeIfPresent([String].self, forKey: .stages) ?? []
+        owner = try c.decodeIfPresent(String.self, forKey: .owner)
+        team = try c.decodeIfPresent(String.self, forKey: .team)
+        department = try c.decodeIfPresent(String.self, forKey: .department)
+        segment = try c.decodeIfPresent(String.self, forKey: .segment)
+        status = try c.decode(String.self, forKey: .status)
+        resources = try c.decodeIfPresent(Double.self, forKey: .resources)
+        value = try c.decodeIfPresent(Double.self, forKey: .value)
+        sourcing = try c.decodeIfPresent(String.self, forKey: .sourcing)
+        systems = try c.decodeIfPresent([String].self, forKey: .systems) ?? []
+        okrs = try c.decodeIfPresent([String].self, forKey: .okrs) ?? []
+        launched = try c.decodeIfPresent(String.self, forKey: .launched)
+        lastIteration = try c.decodeIfPresent(String.self, forKey: .lastIteration)
+        rice = try c.decodeIfPresent(RICE.self, forKey: .rice)
+        wsjf = try c.decodeIfPresent(WSJF.self, forKey: .wsjf)
+    }
+}
+
+public struct Manager: Codable, Sendable, Equatable, Identified {
+    public var id: String
+    public var name: String
+    public var origin: String?
+    public var skills: [String]
+    public var training: [String]
+    public var mentor: String?
+    public var decisionRights: String?
+    public var department: String?
+    /// The metrics this manager is measured on.
+    public var measuredOn: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, origin, skills, training, mentor, decisionRights, department, measuredOn
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decode(String.self, forKey: .name)
+        origin = try c.decodeIfPresent(String.self, forKey: .origin)
+        skills = try c.decodeIfPresent([String].self, forKey: .skills) ?? []
+        training = try c.decodeIfPresent([String].self, forKey: .training) ?? []
+        mentor = try c.decodeIfPresent(String.self, forKey: .mentor)
+        decisionRights = try c.decodeIfPresent(String.self, forKey: .decisionRights)
+        department = try c.decodeIfPresent(String.self, forKey: .department)
+        measuredOn = try c.decodeIfPresent([String].self, forKey: .measuredOn) ?? []
+    }
+}
+
+public struct Team: Codable, Sendable, Equatable, Identified {
+    public var id: String
+    public var name: String
+    public var size: Int
+    public var roles: [String]
+    public var manager: String?
+    /// Whether the product manager sits and works with the engineers.
+    public var codevelopment: Bool?
+    public var department: String?
+
+    enum CodingKeys: String, CodingKey { case id, name, size, roles, manager, codevelopment, department }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decode(String.self, forKey: .name)
+        size = try c.decode(Int.self, forKey: .size)
+        roles = try c.decodeIfPresent([String].self, forKey: .roles) ?? []
+        manager = try c.decodeIfPresent(String.self, forKey: .manager)
+        codevelopment = try c.decodeIfPresent(Bool.self, forKey: .codevelopment)
+        department = try c.decodeIfPresent(String.self, forKey: .department)
+    }
+}
+
+/// DORA's four keys, as measured for one system.
+public struct Delivery: Codable, Sendable, Equatable {
+    public var deploysPerMonth: Double?
+    public var leadTimeHours: Double?
+    public var changeFailureRate: Double?
+    public var recoveryHours: Double?
+}
+
+public struct Interface: Codable, Sendable, Equatable {
+    public var to: String
+    public var kind: String
+}
+
+public struct System: Codable, Sendable, Equatable, Identified {
+    public var id: String
+    public var name: String
+    public var layer: String
+    public var architecture: String?
+    public var delivery: Delivery?
+    public var interfaces: [Interface]
+    public var owner: String?
+    public var department: String?
+    public var sourcing: String?
+
+    enum CodingKeys: String, CodingKey { case id, name, layer, architecture, delivery, interfaces, owner, department, sourcing }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decode(String.self, forKey: .name)
+        layer = try c.decode(String.self, forKey: .layer)
+        architecture = try c.decodeIfPresent(String.self, forKey: .architecture)
+        delivery = try c.decodeIfPresent(Delivery.self, forKey: .delivery)
+        interfaces = try c.decodeIfPresent([Interface].self, forKey: .interfaces) ?? []
+        owner = try c.decodeIfPresent(String.self, forKey: .owner)
+        department = try c.decodeIfPresent(String.self, forKey: .department)
+        sourcing = try c.decodeIfPresent(String.self, forKey: .sourcing)
+    }
+}
+
+public struct Observation: Codable, Sendable, Equatable {
+    public var at: String
+    public var value: Double
+    public var source: String?
+
+    public init(at: String, value: Double, source: String? = nil) {
+        self.at = at; self.value = value; self.source = source
+    }
+}
+
+public struct Metric: Codable, Sendable, Equatable, Identified {
+    public var id: String
+    public var name: String
+    public var category: String
+    public var unit: String?
+    public var direction: String
+    public var baseline: Double?
+    public var target: Double?
+    public var observations: [Observation]
+    /// The products and managers that can influence this metric directly.
+    public var products: [String]
+    public var managers: [String]
+
+    enum CodingKeys: String, CodingKey { case id, name, category, unit, direction, baseline, target, observations, products, managers }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decode(String.self, forKey: .name)
+        category = try c.decode(String.self, forKey: .category)
+        unit = try c.decodeIfPresent(String.self, forKey: .unit)
+        direction = try c.decodeIfPresent(String.self, forKey: .direction) ?? "higher"
+        baseline = try c.decodeIfPresent(Double.self, forKey: .baseline)
+        target = try c.decodeIfPresent(Double.self, forKey: .target)
+        observations = try c.decodeIfPresent([Observation].self, forKey: .observations) ?? []
+        products = try c.decodeIfPresent([String].self, forKey: .products) ?? []
+        managers = try c.decodeIfPresent([String].self, forKey: .managers) ?? []
+    }
+}
+
+public struct KeyResult: Codable, Sendable, Equatable {
+    public var description: String
+    public var metric: String?
+    public var target: Double?
+}
+
+public struct OKR: Codable, Sendable, Equatable, Identified {
+    public var id: String
+    public var objective: String
+    public var departments: [String]
+    public var parent: String?
+    public var period: String?
+    public var keyResults: [KeyResult]
+
+    enum CodingKeys: String, CodingKey { case id, objective, departments, parent, period, keyResults }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        objective = try c.decode(String.self, forKey: .objective)
+        departments = try c.decodeIfPresent([String].self, forKey: .departments) ?? []
+        parent = try c.decodeIfPresent(String.self, forKey: .parent)
+        period = try c.decodeIfPresent(String.self, forKey: .period)
+        keyResults = try c.decodeIfPresent([KeyResult].self, forKey: .keyResults) ?? []
+    }
+}
+
+/// Users and conversions of one arm for the decision metric.
+public struct ArmCounts: Codable, Sendable, Equatable {
+    public var users: Int
+    public var conversions: Int
+}
+
+/// A lite version tested with customers and rolled out in stages (10% → 50% → 100%).
+public struct Experiment: Codable, Sendable, Equatable, Identified {
+    public var id: String
+    public var product: String
+    public var hypothesis: String
+    public var liteVersion: String?
+    public var metric: String?
+    /// Traffic share of the variant at each rollout stage, increasing, each in (0, 1].
+    public var rollout: [Double]
+    /// Index into `rollout` of the stage running now.
+    public var stage: Int
+    public var control: ArmCounts?
+    public var variant: ArmCounts?
+    public var feedback: [String]
+    public var decision: String
+    public var started: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, product, hypothesis, liteVersion, metric, rollout, stage, control, variant, feedback, decision, started
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        product = try c.decode(String.self, forKey: .product)
+        hypothesis = try c.decode(String.self, forKey: .hypothesis)
+        liteVersion = try c.decodeIfPresent(String.self, forKey: .liteVersion)
+        metric = try c.decodeIfPresent(String.self, forKey: .metric)
+        rollout = try c.decodeIfPresent([Double].self, forKey: .rollout) ?? [0.1, 0.5, 1.0]
+        stage = try c.decodeIfPresent(Int.self, forKey: .stage) ?? 0
+        control = try c.decodeIfPresent(ArmCounts.self, forKey: .control)
+        variant = try c.decodeIfPresent(ArmCounts.self, forKey: .variant)
+        feedback = try c.decodeIfPresent([String].self, forKey: .feedback) ?? []
+        decision = try c.decodeIfPresent(String.self, forKey: .decision) ?? "pending"
+        started = try c.decodeIfPresent(String.self, forKey: .started)
+    }
+}
+
+/// Anything with an id that is unique within its collection.
+public protocol Identified {
+    var id: String { get }
+}
+
+/// A whole operating model.
+public struct Portfolio: Codable, Sendable, Equatable {
+    public var id: String
+    public var organization: Organization
+    public var journeys: [Journey]
+    public var products: [Product]
+    public var managers: [Manager]
+    public var teams: [Team]
+    public var systems: [System]
+    public var metrics: [Metric]
+    public var okrs: [OKR]
+    public var experiments: [Experiment]
+
+    enum CodingKeys: String, CodingKey { case id, organization, journeys, products, managers, teams, systems, metrics, okrs, experiments }
+
+    public init(id: String, organization: Organization) {
+        self.id = id; self.organization = organization
+        journeys = []; products = []; managers = []; teams = []; systems = []; metrics = []; okrs = []; experiments = []
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        organization = try c.decode(Organization.self, forKey: .organization)
+        journeys = try c.decodeIfPresent([Journey].self, forKey: .journeys) ?? []
+        products = try c.decodeIfPresent([Product].self, forKey: .products) ?? []
+        managers = try c.decodeIfPresent([Manager].self, forKey: .managers) ?? []
+        teams = try c.decodeIfPresent([Team].self, forKey: .teams) ?? []
+        systems = try c.decodeIfPresent([System].self, forKey: .systems) ?? []
+        metrics = try c.decodeIfPresent([Metric].self, forKey: .metrics) ?? []
+        okrs = try c.decodeIfPresent([OKR].self, forKey: .okrs) ?? []
+        experiments = try c.decodeIfPresent([Experiment].self, forKey: .experiments) ?? []
+    }
+
+    /// How many of each kind, for engine.info and portfolio.list.
+    public var counts: Counts {
+        Counts(departments: organization.departments.count, journeys: journeys.count, products: products.count,
+               managers: managers.count, teams: teams.count, systems: systems.count, metrics: metrics.count,
+               okrs: okrs.count, experiments: experiments.count,
+               observations: metrics.reduce(0) { $0 + $1.observations.count })
+    }
+}
+
+public struct Counts: Codable, Sendable, Equatable {
+    public var departments = 0, journeys = 0, products = 0, managers = 0, teams = 0, systems = 0, metrics = 0,
+               okrs = 0, experiments = 0, observations = 0
+
+    public init() {}
+    public init(departments: Int, journeys: Int, products: Int, managers: Int, teams: Int, systems: Int,
+                metrics: Int, okrs: Int, experiments: Int, observations: Int) {
+        self.departments = departments; self.journeys = journeys; self.products = products
+        self.managers = managers; self.teams = teams; self.systems = systems; self.metrics = metrics
+        self.okrs = okrs; self.experiments = experiments; self.observations = observations
+    }
+
+    public static func + (a: Counts, b: Counts) -> Counts {
+        Counts(departments: a.departments + b.departments, journeys: a.journeys + b.journeys,
+               products: a.products + b.products, managers: a.managers + b.managers, teams: a.teams + b.teams,
+               systems: a.systems + b.systems, metrics: a.metrics + b.metrics, okrs: a.okrs + b.okrs,
+               experiments: a.experiments + b.experiments, observations: a.observations + b.observations)
+    }
+}

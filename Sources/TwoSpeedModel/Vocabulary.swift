@@ -1,0 +1,59 @@
+/// The closed vocabularies of DOMAIN.md. Kept as string lists so that the schemas, the OpenRPC
+/// document and the error messages all print the same words.
+public enum Vocabulary {
+    public static let industries = ["retail", "banking", "insurance", "telecom", "utilities", "media",
+                                    "manufacturing", "public-sector", "travel", "healthcare", "other"]
+    /// Departments, with "digital" for a separate digital unit and "division" for a product or business
+    /// division (the telco's phone, internet and TV divisions).
+    public static let departmentKinds = ["marketing", "sales", "operations", "it", "finance", "customer-service",
+                                         "digital", "product", "division", "hr", "legal", "risk", "other"]
+    public static let journeyKinds = ["journey", "life-event"]
+    public static let productStatuses = ["idea", "discovery", "mvp", "rollout", "live", "retired"]
+    public static let sourcings = ["in-house", "external-developer", "acquired"]
+    /// Why a product is on the roadmap: a validated user problem, or something else (DOMAIN.md's
+    /// "roadmap without a problem" pitfall reads this).
+    public static let justifications = ["user-problem", "competitor-feature", "top-down-plan", "regulation", "cost-saving"]
+    public static let managerOrigins = ["marketing", "sales", "operations", "it", "finance", "customer-service",
+                                        "product", "external-hire", "other"]
+    public static let skills = ["business", "technology", "ux-design", "agile-delivery", "finance", "marketing",
+                                "engineering", "data", "customer-empathy", "problem-solving", "creativity",
+                                "communication", "leadership"]
+    /// May redefine the product; may order its backlog; or only takes requests (a request taker).
+    public static let decisionRights = ["redefine", "prioritize", "requests-only"]
+    public static let layers = ["front-end", "back-end", "platform"]
+    public static let architectures = ["monolith", "modular", "microservices", "saas", "packaged"]
+    public static let interfaceKinds = ["api", "event", "direct", "file"]
+    /// The categories of the McKinsey survey exhibit (DOMAIN.md), plus "delivery" for output measures
+    /// such as release speed, which the "unfair or output metrics" pitfall looks for.
+    public static let metricCategories = ["profit", "customer-behavior", "customer-satisfaction", "efficiency",
+                                          "current-sales", "future-sales", "brand-awareness", "digital-roi",
+                                          "delivery", "other"]
+    public static let directions = ["higher", "lower"]
+    public static let decisions = ["pending", "expand", "iterate", "roll-back"]
+    public static let entityKinds = EntityKind.allCases.map(\.rawValue)
+}
+
+/// The kinds of entity a portfolio holds, by the names that methods and pointers use.
+public enum EntityKind: String, CaseIterable, Codable, Sendable {
+    case department, journey, product, manager, team, system, metric, okr, experiment
+
+    /// The member of the portfolio document that holds this kind.
+    public var collection: String {
+        switch self {
+        case .department: return "departments"
+        case .journey: return "journeys"
+        case .product: return "products"
+        case .manager: return "managers"
+        case .team: return "teams"
+        case .system: return "systems"
+        case .metric: return "metrics"
+        case .okr: return "okrs"
+        case .experiment: return "experiments"
+        }
+    }
+
+    /// The pointer of this kind's collection inside a portfolio document.
+    public var collectionPointer: [String] {
+        self == .department ? ["organization", "departments"] : [collection]
+    }
+}

@@ -1,0 +1,116 @@
+import TwoSpeedJSON
+import TwoSpeedSchema
+
+/// The stable error codes: JSON-RPC 2.0's own, then the project's from -32000 down. Numbers never change.
+public enum ErrorCode: Int, Sendable, CaseIterable {
+    case parseError = -32700
+    case invalidRequest = -32600
+    case methodNotFound = -32601
+    case invalidParams = -32602
+    case internalError = -32603
+    /// A portfolio or entity named in the params does not exist.
+    case notFound = -32000
+    /// The change would leave references dangling (remove of something still referenced).
+    case conflict = -32001
+    /// The store failed to read or write; nothing was changed.
+    case storeError = -32002
+    /// The message is larger than the limit.
+    case tooLarge = -32003
+    /// The caller may only read, and the method changes data.
+    case readOnly = -32004
+    /// `ifRevision` did not match the portfolio's current revision.
+    case revisionMismatch = -32005
+
+    public var message: String {
+        switch self {
+        case .parseError: return "Parse error"
+        case .invalidRequest: return "Invalid Request"
+        case .methodNotFound: return "Method not found"
+        case .invalidParams: return "Invalid params"
+        case .internalError: return "Internal error"
+        case .notFound: return "Not found"
+        case .conflict: return "Conflict"
+        case .storeError: return "Store error"
+        case .tooLarge: return "Message too large"
+        case .readOnly: return "Read-only"
+        case .revisionMismatch: return "Revision mismatch"
+        }
+    }
+
+    public var meaning: String {
+        switch self {
+        case .parseError: return "The text is not JSON; data gives the reason, line, column and byte position."
+        case .invalidRequest: return "The JSON is not a JSON-RPC 2.0 request; data.pointer names the member."
+        case .methodNotFound: return "No such method; rpc.discover lists them."
+        case .invalidParams: return "The params fail validation; data.errors lists every failure with its JSON pointer."
+        case .internalError: return "The engine failed; nothing was changed."
+        case .notFound: return "A portfolio or entity named in the params does not exist; data.pointer names it."
+        case .conflict: return "The change would leave references dangling; data.errors lists them."
+        case .storeError: return "The store could not read or write; nothing was changed."
+        case .tooLarge: return "The message exceeds the size limit in data.limit."
+        case .readOnly: return "The caller may only call methods that change nothing."
+        case .revisionMismatch: return "ifRevision does not match; data.revision is the current one."
+        }
+    }
+}
+
+/// What went wrong and where. Every field is optional; `pointer` and `reason` name the first failure,
+/// `errors` all of them.
+public struct ErrorData: Codable, Sendable, Equatable {
+    public var pointer: String?
+    public var reason: String?
+    public var errors: [ValidationIssue]?
+    public var truncated: Bool?
+    public var method: String?
+    public var line: Int?
+    public var column: Int?
+    public var position: Int?
+    public var limit: Int?
+    public var size: Int?
+    public var revision: Int?
+
+    public init(pointer: String? = nil, reason: String? = nil) {
+        self.pointer = pointer
+        self.reason = reason
+    }
+
+    public init(issues: IssueList) {
+        pointer = issues.issues.first?.pointer
+        reason = issues.issues.first?.reason
+        errors = issues.issues
+        truncated = issues.truncated ? true : nil
+    }
+}
+
+public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: Int
+    public var message: String
+    public var data: ErrorData?
+
+    public init(_ code: ErrorCode, _ data: ErrorData? = nil, message: String? = nil) {
+        self.code = code.rawValue
+        self.message = message ?? code.message
+        self.data = data
+    }
+
+    public init(_ code: ErrorCode, pointer: String?, _ reason: String) {
+        self.init(code, ErrorData(pointer: pointer, reason: reason))
+    }
+
+    public static func invalidParams(_ issues: IssueList) -> RPCError {
+        RPCError(.invalidParams, ErrorData(issues: issues))
+    }
+
+    public var description: String {
+        var s = "\(code) \(message)"
+        if let r = data?.reason { s += ": " + (data?.pointer.map { "\($0.isEmpty ? "(root)" : $0): " } ?? "") + r }
+        return s
+    }
+
+    /// The error object of a response.
+    public func json() -> JSONRef {
+        let o = JSONMake.object(["code": JSONMake.int(code), "message": JSONMake.string(message)])
+        if let data, let d = try? JanssonEncoder().encode(data) { o.set("data", d) }
+        return o
+    }
+}

@@ -1,0 +1,248 @@
+import CSQLite
+import CJansson
+import TwoSpeedJSON
+import TwoSpeedModel
+
+/// A portfolio as the store keeps it: the document plus its write counter and time.
+public struct StoredPortfolio: Sendable {
+    public var portfolio: Portfolio
+    public var revision: Int
+    public var updated: String
+    public init(portfolio: Portfolio, revision: Int, updated: String) {
+        self.portfolio = portfolio; self.revision = revision; self.updated = updated
+    }
+}
+
+/// One change to the store; the engine hands several to `apply`, which writes them all or none.
+public enum StoreChange {
+    case putPortfolio(StoredPortfolio)
+    case deletePortfolio(id: String)
+    /// Writes the entity (new or replaced) and the portfolio's new revision.
+    case putEntity(portfolio: String, kind: EntityKind, id: String, body: JSONRef)
+    case removeEntity(portfolio: String, kind: EntityKind, id: String)
+    case replaceObservations(portfolio: String, metric: String, [Observation])
+    case appendObservations(portfolio: String, metric: String, firstSeq: Int, [Observation])
+    case setRevision(portfolio: String, revision: Int, updated: String)
+}
+
+/// The SQLite store. Entities are rows of JSON text, one per entity, so that a single upsert rewrites
+/// one row; observations have their own table, so that appending one never rewrites its metric.
+/// Durability: WAL with synchronous=FULL, so a write is on disk before its reply is sent.
+public final class Store {
+    public let path: String
+    public let inMemory: Bool
+    let conn: Connection
+
+    /// The schema version this build writes; older stores migrate forward on open.
+    public static let schemaVersion = 1
+
+    /// Each step takes the store from version i to i+1.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE portfolio (
+            id TEXT PRIMARY KEY,
+            revision INTEGER NOT NULL,
+            updated TEXT NOT NULL,
+            organization TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE entity (
+            portfolio TEXT NOT NULL REFERENCES portfolio(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (portfolio, kind, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE observation (
+            portfolio TEXT NOT NULL REFERENCES portfolio(id) ON DELETE CASCADE,
+            metric TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            value REAL NOT NULL,
+            source TEXT,
+            PRIMARY KEY (portfolio, metric, seq)
+        ) WITHOUT ROWID;
+        """,
+    ]
+
+    /// Opens (creating if needed) the store at `path`; nil or ":memory:" keeps it in memory.
+    public init(path: String?) throws {
+        let p = path ?? ":memory:"
+        self.path = p
+        inMemory = p == ":memory:" || p.isEmpty
+        conn = try Connection(path: inMemory ? ":memory:" : p)
+        try conn.exec("PRAGMA foreign_keys = ON")
+        if !inMemory {
+            try conn.exec("PRAGMA busy_timeout = 5000")
+            let s = try conn.prepare("PRAGMA journal_mode = WAL")
+            _ = try s.step()
+            try conn.exec("PRAGMA synchronous = FULL")
+        }
+        try migrate()
+    }
+
+    public private(set) var openedAtVersion = 0
+
+    private func migrate() throws {
+        // Reading the version also proves the file is a database.
+        let version: Int
+        do { version = try conn.intPragma("user_version") } catch let e as StoreError {
+            throw StoreError(kind: .corrupt, message: "\"\(path)\" is not a TwoSpeed store: \(e.message)")
+        }
+        openedAtVersion = version
+        if version > Store.schemaVersion {
+            throw StoreError(kind: .schemaTooNew,
+                             message: "store \"\(path)\" has schema version \(version); this library reads up to \(Store.schemaVersion)")
+        }
+        if version == Store.schemaVersion { return }
+        try conn.transaction {
+            for v in version..<Store.schemaVersion {
+                try conn.exec(Store.migrations[v])
+            }
+            try conn.exec("PRAGMA user_version = \(Store.schemaVersion)")
+        }
+    }
+
+    /// Every portfolio in the store, entities in their stored order.
+    public func loadAll() throws -> [StoredPortfolio] {
+        var out: [String: StoredPortfolio] = [:]
+        var order: [String] = []
+        let dec = JanssonDecoder()
+        let ps = try conn.prepare("SELECT id, revision, updated, organization FROM portfolio ORDER BY id")
+        while try ps.step() {
+            let id = ps.text(0)
+            let org: Organization = try decode(ps.bytes(3), dec, "organization of \(id)")
+            out[id] = StoredPortfolio(portfolio: Portfolio(id: id, organization: org), revision: ps.int(1), updated: ps.text(2))
+            order.append(id)
+        }
+        let es = try conn.prepare("SELECT portfolio, kind, body FROM entity ORDER BY portfolio, kind, position")
+        while try es.step() {
+            let pid = es.text(0)
+            guard var sp = out[pid], let kind = EntityKind(rawValue: es.text(1)) else { continue }
+            let body = es.bytes(2)
+            switch JSONText.parse(body) {
+            case .failure(let e): throw StoreError(kind: .corrupt, message: "entity in \(pid): \(e.reason)")
+            case .success(let v):
+                defer { v.release() }
+                do { try sp.portfolio.upsert(kind, from: v) } catch {
+                    throw StoreError(kind: .corrupt, message: "entity in \(pid): \(error)")
+                }
+            }
+            out[pid] = sp
+        }
+        let os = try conn.prepare("SELECT portfolio, metric, at, value, source FROM observation ORDER BY portfolio, metric, seq")
+        var lastKey = ("", "")
+        var metricIndex: Int? = nil
+        while try os.step() {
+            let pid = os.text(0), mid = os.text(1)
+            if lastKey != (pid, mid) {
+                lastKey = (pid, mid)
+                metricIndex = out[pid]?.portfolio.index(of: .metric, id: mid)
+            }
+            guard let mi = metricIndex else { continue }
+            let obs = Observation(at: os.text(2), value: os.double(3), source: os.isNull(4) ? nil : os.text(4))
+            out[pid]!.portfolio.metrics[mi].observations.append(obs)
+        }
+        return order.compactMap { out[$0] }
+    }
+
+    private func decode<T: Decodable>(_ bytes: UnsafeRawBufferPointer, _ dec: JanssonDecoder, _ what: String) throws -> T {
+        switch JSONText.parse(bytes) {
+        case .failure(let e): throw StoreError(kind: .corrupt, message: "\(what): \(e.reason)")
+        case .success(let v):
+            defer { v.release() }
+            do { return try dec.decode(T.self, from: v) } catch {
+                throw StoreError(kind: .corrupt, message: "\(what): \(error)")
+            }
+        }
+    }
+
+    /// Applies every change in one transaction. When it returns, the changes are durable.
+    public func apply(_ changes: [StoreChange]) throws {
+        try conn.transaction {
+            for c in changes { try write(c) }
+        }
+    }
+
+    private func write(_ change: StoreChange) throws {
+        switch change {
+        case .putPortfolio(let sp):
+            let p = sp.portfolio
+            try conn.prepare("DELETE FROM entity WHERE portfolio = ?").run([.text(p.id)])
+            try conn.prepare("DELETE FROM observation WHERE portfolio = ?").run([.text(p.id)])
+            var org = p.organization
+            org.departments = []
+            try conn.prepare("""
+                INSERT INTO portfolio (id, revision, updated, organization) VALUES (?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET revision = excluded.revision, updated = excluded.updated,
+                organization = excluded.organization
+                """).run([.text(p.id), .int(sp.revision), .text(sp.updated), .text(try text(org, dropping: "departments"))])
+            let ins = "INSERT INTO entity (portfolio, kind, id, position, body) VALUES (?, ?, ?, ?, ?)"
+            func putAll<T: Encodable & Identified>(_ kind: EntityKind, _ items: [T], dropping: String? = nil) throws {
+                for (i, e) in items.enumerated() {
+                    try conn.prepare(ins).run([.text(p.id), .text(kind.rawValue), .text(e.id), .int(i),
+                                               .text(try text(e, dropping: dropping))])
+                }
+            }
+            try putAll(.department, p.organization.departments)
+            try putAll(.journey, p.journeys)
+            try putAll(.product, p.products)
+            try putAll(.manager, p.managers)
+            try putAll(.team, p.teams)
+            try putAll(.system, p.systems)
+            try putAll(.metric, p.metrics, dropping: "observations")
+            try putAll(.okr, p.okrs)
+            try putAll(.experiment, p.experiments)
+            for m in p.metrics where !m.observations.isEmpty {
+                try insertObservations(p.id, m.id, 0, m.observations)
+            }
+        case .deletePortfolio(let id):
+            try conn.prepare("DELETE FROM portfolio WHERE id = ?").run([.text(id)])
+        case .putEntity(let pid, let kind, let id, let body):
+            let copy = json_deep_copy(body)!
+            defer { copy.release() }
+            if kind == .metric { json_object_del(copy, "observations") }
+            try conn.prepare("""
+                INSERT INTO entity (portfolio, kind, id, position, body) VALUES (?, ?, ?,
+                    (SELECT COALESCE(MAX(position), -1) + 1 FROM entity WHERE portfolio = ?1 AND kind = ?2), ?)
+                ON CONFLICT(portfolio, kind, id) DO UPDATE SET body = excluded.body
+                """).run([.text(pid), .text(kind.rawValue), .text(id), .text(JSONText.dump(copy))])
+        case .removeEntity(let pid, let kind, let id):
+            try conn.prepare("DELETE FROM entity WHERE portfolio = ? AND kind = ? AND id = ?")
+                .run([.text(pid), .text(kind.rawValue), .text(id)])
+            if kind == .metric {
+                try conn.prepare("DELETE FROM observation WHERE portfolio = ? AND metric = ?").run([.text(pid), .text(id)])
+            }
+        case .replaceObservations(let pid, let mid, let obs):
+            try conn.prepare("DELETE FROM observation WHERE portfolio = ? AND metric = ?").run([.text(pid), .text(mid)])
+            try insertObservations(pid, mid, 0, obs)
+        case .appendObservations(let pid, let mid, let first, let obs):
+            try insertObservations(pid, mid, first, obs)
+        case .setRevision(let pid, let rev, let updated):
+            try conn.prepare("UPDATE portfolio SET revision = ?, updated = ? WHERE id = ?")
+                .run([.int(rev), .text(updated), .text(pid)])
+        }
+    }
+
+    private func insertObservations(_ pid: String, _ mid: String, _ first: Int, _ obs: [Observation]) throws {
+        let sql = "INSERT INTO observation (portfolio, metric, seq, at, value, source) VALUES (?, ?, ?, ?, ?, ?)"
+        for (i, o) in obs.enumerated() {
+            try conn.prepare(sql).run([.text(pid), .text(mid), .int(first + i), .text(o.at), .double(o.value),
+                                       o.source.map { .text($0) }])
+        }
+    }
+
+    private func text<T: Encodable>(_ value: T, dropping key: String? = nil) throws -> String {
+        let v = try JanssonEncoder().encode(value)
+        defer { v.release() }
+        if let key { json_object_del(v, key) }
+        return JSONText.dump(v)
+    }
+
+    /// The store's integrity as SQLite sees it ("ok" when sound).
+    public func integrityCheck() throws -> String {
+        let s = try conn.prepare("PRAGMA quick_check")
+        guard try s.step() else { return "no answer" }
+        return s.text(0)
+    }
+}

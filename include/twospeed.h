@@ -1,0 +1,135 @@
+/*
+** twospeed.h -- the C interface of the TwoSpeed engine, ABI version 1.
+**
+** TwoSpeed holds a company's two-speed operating model (journeys, products, managers, teams, systems,
+** metrics, OKRs, experiments) as data in a SQLite store and answers JSON-RPC 2.0 requests about it.
+** Every call takes a request as JSON text and returns a response as JSON text; rpc.discover returns
+** the OpenRPC document listing every method with the JSON Schemas of its params and result.
+**
+** Link with -ltwospeed (pkg-config: twospeed). The library carries its own Swift runtime; it needs
+** only libc, libstdc++, libm, libgcc_s, libjansson and libsqlite3.
+**
+** Conventions, as in sqlite3.h:
+**   - Every symbol starts with twospeed_, every constant with TWOSPEED_.
+**   - Handles are opaque. Strings are UTF-8 and NUL-terminated.
+**   - Every function tolerates NULL arguments: it returns an error code, NULL, or does nothing.
+**   - Error codes are stable: a code keeps its number and meaning in every later version.
+**
+** Example:
+**
+**     twospeed_engine *eng;
+**     if (twospeed_open("portfolios.db", &eng) != TWOSPEED_OK) { ... }
+**     char *res = twospeed_call(eng, "{\"jsonrpc\":\"2.0\",\"method\":\"engine.info\",\"id\":1}");
+**     puts(res);
+**     twospeed_free(res);
+**     twospeed_close(eng);
+*/
+#ifndef TWOSPEED_H
+#define TWOSPEED_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The version of the library this header belongs to, and of its C ABI. */
+#define TWOSPEED_VERSION      "0.1.0"
+#define TWOSPEED_ABI_VERSION  1
+
+/*
+** Result codes of twospeed_open. Zero is success; the others never change their number.
+*/
+#define TWOSPEED_OK          0   /* Success. */
+#define TWOSPEED_EINVAL      1   /* A required argument is NULL (out). */
+#define TWOSPEED_ECANTOPEN   2   /* The store file cannot be opened or created (path, permissions). */
+#define TWOSPEED_ENOTSTORE   3   /* The file exists but is not a TwoSpeed store, or is corrupt. */
+#define TWOSPEED_ESCHEMA     4   /* The store was written by a newer version of TwoSpeed. */
+#define TWOSPEED_EIO         5   /* The store could not be read or migrated. */
+#define TWOSPEED_ENOMEM      6   /* Out of memory. */
+
+/*
+** JSON-RPC error codes in responses. -32700..-32603 are JSON-RPC 2.0's own; the engine's own errors
+** count down from -32000. Each error's "data" object carries "pointer" (a JSON pointer into the
+** request's params, where there is one), "reason", and for validation "errors": every failure.
+*/
+#define TWOSPEED_RPC_PARSE_ERROR        (-32700) /* Not JSON: data has reason, line, column, position. */
+#define TWOSPEED_RPC_INVALID_REQUEST    (-32600) /* Not a JSON-RPC 2.0 request. */
+#define TWOSPEED_RPC_METHOD_NOT_FOUND   (-32601)
+#define TWOSPEED_RPC_INVALID_PARAMS     (-32602) /* data.errors lists every failure with its pointer. */
+#define TWOSPEED_RPC_INTERNAL_ERROR     (-32603)
+#define TWOSPEED_RPC_NOT_FOUND          (-32000) /* A named portfolio or entity does not exist. */
+#define TWOSPEED_RPC_CONFLICT           (-32001) /* The change would leave references dangling. */
+#define TWOSPEED_RPC_STORE_ERROR        (-32002) /* The store failed; nothing was changed. */
+#define TWOSPEED_RPC_TOO_LARGE          (-32003) /* The request exceeds 64 MiB (data.limit). */
+#define TWOSPEED_RPC_READ_ONLY          (-32004) /* The caller may only read. */
+#define TWOSPEED_RPC_REVISION_MISMATCH  (-32005) /* ifRevision did not match (data.revision). */
+
+/* An engine: one store and its method table. Opaque. */
+typedef struct twospeed_engine twospeed_engine;
+
+/* jansson's value type, for twospeed_call_json. Include <jansson.h> to use it. */
+struct json_t;
+
+/*
+** Opens an engine on the store at path, creating the file if it does not exist and migrating an
+** older store forward. path NULL or ":memory:" keeps everything in memory, lost on close.
+**
+** Returns TWOSPEED_OK and sets *out to a new engine, which the caller closes with twospeed_close.
+** Otherwise returns a TWOSPEED_E* code and sets *out to NULL (out NULL: TWOSPEED_EINVAL).
+**
+** Thread safety: may be called from any thread. Opening the same file from two engines at once is
+** safe for the file but each engine sees only its own writes until reopened; give one store one engine.
+*/
+int twospeed_open(const char *path, twospeed_engine **out);
+
+/*
+** Answers one JSON-RPC 2.0 request, or a batch, given as UTF-8 JSON text.
+**
+** Returns a NUL-terminated JSON-RPC 2.0 response (or batch response) on one line. For a lone
+** notification, or a batch of notifications only, returns an empty string "". The caller owns the
+** result and frees it with twospeed_free.
+**
+** Bad input of any kind (not JSON, invalid UTF-8, nesting deeper than 2048, duplicate keys, wrong
+** types, unknown fields, dangling references, more than 64 MiB) gives a JSON-RPC error response, never
+** a crash, and changes nothing.
+**
+** Returns NULL only when out of memory or when engine or request_json is NULL.
+**
+** Durability: when a response to a request that changes data arrives, the change is on disk.
+**
+** Thread safety: one engine may be called from several threads at once; reads run in parallel,
+** writes one at a time.
+*/
+char *twospeed_call(twospeed_engine *engine, const char *request_json);
+
+/*
+** The same with jansson values. Borrows request (the caller keeps its reference) and returns a new
+** reference that the caller releases with json_decref, or NULL for notifications only and when
+** engine or request is NULL.
+*/
+struct json_t *twospeed_call_json(twospeed_engine *engine, struct json_t *request);
+
+/* Frees a string returned by twospeed_call. NULL is a no-op. */
+void twospeed_free(void *p);
+
+/*
+** Closes the engine and its store. NULL is a no-op. No call may be running on the engine, and the
+** handle is invalid afterwards.
+*/
+void twospeed_close(twospeed_engine *engine);
+
+/* The library's semantic version, e.g. "0.1.0". A static string: do not free it. */
+const char *twospeed_version(void);
+
+/* The ABI version the library implements (TWOSPEED_ABI_VERSION of its header). */
+int twospeed_abi_version(void);
+
+/* An English description of a TWOSPEED_E* code. A static string: do not free it. */
+const char *twospeed_errstr(int code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TWOSPEED_H */
