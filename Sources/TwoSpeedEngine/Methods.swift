@@ -211,6 +211,8 @@ extension Engine {
         ModelSchemas.entity(kind).validate(json, at: at, into: &issues)
         if !issues.isEmpty { throw RPCError.invalidParams(issues) }
         let id = json["id"]?.stringValue ?? ""
+        var pending: [JSONRef] = []
+        defer { for b in pending { b.release() } }
         return try change(p.string("portfolio") ?? "", p.pointer("portfolio"), ifRevision: p.int("ifRevision")) { sp in
             let (index, created) = try sp.portfolio.upsert(kind, from: json)
             // Check the whole candidate: failures inside the entity point into the params; failures
@@ -231,8 +233,9 @@ extension Engine {
             guard let body = try sp.portfolio.encodeEntity(kind, id: id) else {
                 throw RPCError(.internalError, pointer: nil, "the entity vanished")
             }
+            // Released once the change below has been committed (or refused).
+            pending.append(body)
             var changes: [StoreChange] = [.putEntity(portfolio: sp.portfolio.id, kind: kind, id: id, body: body)]
-            body.release()
             if kind == .metric, json["observations"] != nil {
                 changes.append(.replaceObservations(portfolio: sp.portfolio.id, metric: id,
                                                     sp.portfolio.metrics[index].observations))

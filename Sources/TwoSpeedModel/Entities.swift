@@ -5,6 +5,7 @@ public struct Department: Codable, Sendable, Equatable, Identified {
     public var id: String
     public var name: String
     public var kind: String
+    public init(id: String, name: String, kind: String) { self.id = id; self.name = name; self.kind = kind }
 }
 
 public struct Organization: Codable, Sendable, Equatable {

@@ -97,27 +97,30 @@ public final class Dispatcher: @unchecked Sendable {
                 .responseJSON(id: nil)
         }
         let isNotification = id == nil
+        // A request that is not valid JSON-RPC is always answered (with id null when it has none):
+        // only a well-formed notification goes unanswered, whatever its outcome.
+        func invalid(_ e: RPCError) -> JSONRef? { e.responseJSON(id: id) }
         func fail(_ e: RPCError) -> JSONRef? { isNotification ? nil : e.responseJSON(id: id) }
 
         guard let version = req["jsonrpc"] else {
-            return fail(RPCError(.invalidRequest, pointer: "/jsonrpc", "required: \"2.0\""))
+            return invalid(RPCError(.invalidRequest, pointer: "/jsonrpc", "required: \"2.0\""))
         }
         guard version.stringValue == "2.0" else {
-            return fail(RPCError(.invalidRequest, pointer: "/jsonrpc", "must be \"2.0\""))
+            return invalid(RPCError(.invalidRequest, pointer: "/jsonrpc", "must be \"2.0\""))
         }
         guard let methodValue = req["method"] else {
-            return fail(RPCError(.invalidRequest, pointer: "/method", "required"))
+            return invalid(RPCError(.invalidRequest, pointer: "/method", "required"))
         }
         guard let name = methodValue.stringValue else {
-            return fail(RPCError(.invalidRequest, pointer: "/method", "must be a string, found \(methodValue.kind.schemaName)"))
+            return invalid(RPCError(.invalidRequest, pointer: "/method", "must be a string, found \(methodValue.kind.schemaName)"))
         }
         let params = req["params"]
         if let params, !(params.isObject || params.isArray) {
-            return fail(RPCError(.invalidRequest, pointer: "/params", "must be an object or an array, found \(params.kind.schemaName)"))
+            return invalid(RPCError(.invalidRequest, pointer: "/params", "must be an object or an array, found \(params.kind.schemaName)"))
         }
         if req.count > 2 + (params == nil ? 0 : 1) + (id == nil ? 0 : 1) {
             for key in req.keys where !Dispatcher.members.contains(key) {
-                return fail(RPCError(.invalidRequest, pointer: JSONPointer([key]).description,
+                return invalid(RPCError(.invalidRequest, pointer: JSONPointer([key]).description,
                                      "unknown member; a request has jsonrpc, method, params and id"))
             }
         }

@@ -80,6 +80,7 @@ final class Connection {
 
     func intPragma(_ name: String) throws -> Int {
         let s = try prepare("PRAGMA \(name)")
+        defer { s.reset() }
         guard try s.step() else { return 0 }
         return s.int(0)
     }
@@ -125,6 +126,9 @@ struct Statement {
         while try step() {}
         sqlite3_reset(stmt)
     }
+
+    /// Ends the statement, so that it does not hold a transaction open.
+    func reset() { sqlite3_reset(stmt) }
 
     func int(_ col: Int32) -> Int { Int(sqlite3_column_int64(stmt, col)) }
     func double(_ col: Int32) -> Double { sqlite3_column_double(stmt, col) }

@@ -17,7 +17,7 @@ public struct StoredPortfolio: Sendable {
 public enum StoreChange {
     case putPortfolio(StoredPortfolio)
     case deletePortfolio(id: String)
-    /// Writes the entity (new or replaced) and the portfolio's new revision.
+    /// Writes the entity, new or replaced; a metric's observations are written apart.
     case putEntity(portfolio: String, kind: EntityKind, id: String, body: JSONRef)
     case removeEntity(portfolio: String, kind: EntityKind, id: String)
     case replaceObservations(portfolio: String, metric: String, [Observation])
@@ -75,6 +75,7 @@ public final class Store {
         if !inMemory {
             try conn.exec("PRAGMA busy_timeout = 5000")
             let s = try conn.prepare("PRAGMA journal_mode = WAL")
+            defer { s.reset() }
             _ = try s.step()
             try conn.exec("PRAGMA synchronous = FULL")
         }
@@ -199,7 +200,8 @@ public final class Store {
         case .deletePortfolio(let id):
             try conn.prepare("DELETE FROM portfolio WHERE id = ?").run([.text(id)])
         case .putEntity(let pid, let kind, let id, let body):
-            let copy = json_deep_copy(body)!
+            // The body is borrowed for the call; the store writes a copy without observations.
+            guard let copy = json_deep_copy(body) else { throw StoreError(kind: .io, message: "out of memory") }
             defer { copy.release() }
             if kind == .metric { json_object_del(copy, "observations") }
             try conn.prepare("""
@@ -242,6 +244,7 @@ public final class Store {
     /// The store's integrity as SQLite sees it ("ok" when sound).
     public func integrityCheck() throws -> String {
         let s = try conn.prepare("PRAGMA quick_check")
+        defer { s.reset() }
         guard try s.step() else { return "no answer" }
         return s.text(0)
     }

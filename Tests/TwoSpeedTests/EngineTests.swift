@@ -1,0 +1,181 @@
+import CJansson
+import CSQLite
+import XCTest
+@testable import TwoSpeedEngine
+import TwoSpeedJSON
+import TwoSpeedModel
+import TwoSpeedStore
+
+final class EngineTests: XCTestCase {
+    func loadRetailer(_ engine: Engine) {
+        let r = engine.request("portfolio.put", "{\"portfolio\":\(retailerText)}")
+        XCTAssertEqual(r.result?["revision"]?.intValue, 1, r.text)
+    }
+
+    func testPutGetRoundTrip() throws {
+        let engine = try Engine(path: nil)
+        loadRetailer(engine)
+        let got = engine.request("portfolio.get", #"{"id":"retailer"}"#)
+        let original = try JanssonDecoder().decode(Portfolio.self, from: retailerText)
+        let back = try JanssonDecoder().decode(Portfolio.self, from: try XCTUnwrap(got.result?["portfolio"]))
+        XCTAssertEqual(back, original)
+        XCTAssertEqual(got.result?["revision"]?.intValue, 1)
+        // Putting it again replaces it and counts up.
+        let again = engine.request("portfolio.put", "{\"portfolio\":\(retailerText)}")
+        XCTAssertEqual(again.result?["revision"]?.intValue, 2)
+        XCTAssertEqual(again.result?["created"]?.boolValue, false)
+    }
+
+    func testListAndDelete() throws {
+        let engine = try Engine(path: nil)
+        loadRetailer(engine)
+        let list = engine.request("portfolio.list")
+        XCTAssertEqual(list.result?["portfolios"]?[0]?["name"]?.stringValue, "Brightmart Retail")
+        XCTAssertEqual(list.result?["portfolios"]?[0]?["counts"]?["products"]?.intValue, 5)
+        XCTAssertEqual(engine.request("portfolio.delete", #"{"id":"retailer"}"#).result?["deleted"]?.boolValue, true)
+        let gone = engine.request("portfolio.get", #"{"id":"retailer"}"#)
+        XCTAssertEqual(gone.code, -32000)
+        XCTAssertEqual(gone.pointer, "/id")
+        XCTAssertEqual(engine.request("portfolio.delete", #"{"id":"retailer"}"#).code, -32000)
+    }
+
+    func testEntityLifecycle() throws {
+        let engine = try Engine(path: nil)
+        loadRetailer(engine)
+        let product = #"{"id":"returns","name":"Easy returns","status":"idea","stages":["online-shopping/support"],"owner":"pm-front"}"#
+        let created = engine.request("entity.upsert", #"{"portfolio":"retailer","kind":"product","entity":\#(product)}"#)
+        XCTAssertEqual(created.result?["created"]?.boolValue, true, created.text)
+        XCTAssertEqual(created.result?["revision"]?.intValue, 2)
+        let replaced = engine.request("entity.upsert", #"{"portfolio":"retailer","kind":"product","entity":{"id":"returns","name":"Returns","status":"discovery"}}"#)
+        XCTAssertEqual(replaced.result?["created"]?.boolValue, false)
+        let got = engine.request("entity.get", #"{"portfolio":"retailer","kind":"product","id":"returns"}"#)
+        XCTAssertEqual(got.result?["entity"]?["status"]?.stringValue, "discovery")
+        XCTAssertEqual(got.result?["entity"]?["stages"]?.count, 0, "upsert replaces the whole entity")
+        let list = engine.request("entity.list", #"{"portfolio":"retailer","kind":"product"}"#)
+        XCTAssertEqual(list.result?["entities"]?.count, 6)
+        XCTAssertEqual(list.result?["entities"]?[5]?["id"]?.stringValue, "returns", "new entities go last")
+        XCTAssertNotNil(engine.request("entity.remove", #"{"portfolio":"retailer","kind":"product","id":"returns"}"#).result)
+        XCTAssertEqual(engine.request("entity.get", #"{"portfolio":"retailer","kind":"product","id":"returns"}"#).code, -32000)
+        XCTAssertEqual(engine.request("entity.remove", #"{"portfolio":"retailer","kind":"product","id":"returns"}"#).code, -32000)
+    }
+
+    func testEntityErrorsPointIntoTheParams() throws {
+        let engine = try Engine(path: nil)
+        loadRetailer(engine)
+        let bad = engine.request("entity.upsert", #"{"portfolio":"retailer","kind":"product","entity":{"id":"x","name":"X","status":"live","owner":"ghost","shape":1}}"#)
+        XCTAssertEqual(bad.code, -32602)
+        XCTAssertEqual(bad.pointers, ["/entity/shape"])
+        let dangling = engine.request("entity.upsert", #"{"portfolio":"retailer","kind":"product","entity":{"id":"x","name":"X","status":"live","owner":"ghost"}}"#)
+        XCTAssertEqual(dangling.pointers, ["/entity/owner"])
+        let noPortfolio = engine.request("entity.upsert", #"{"portfolio":"nope","kind":"product","entity":{"id":"x","name":"X","status":"live"}}"#)
+        XCTAssertEqual(noPortfolio.code, -32000)
+        XCTAssertEqual(noPortfolio.pointer, "/portfolio")
+        // Replacing a journey without a stage that products cover breaks them: a conflict, nothing written.
+        let journey = #"{"id":"online-shopping","name":"Shopping","stages":[{"id":"browse","name":"Browse"}]}"#
+        let conflict = engine.request("entity.upsert", #"{"portfolio":"retailer","kind":"journey","entity":\#(journey)}"#)
+        XCTAssertEqual(conflict.code, -32001)
+        XCTAssertTrue(conflict.pointers.contains("/products/0/stages/0"), "\(conflict.pointers)")
+        XCTAssertEqual(engine.request("portfolio.get", #"{"id":"retailer"}"#).result?["revision"]?.intValue, 1)
+        // Removing a referenced manager is a conflict naming the references.
+        let remove = engine.request("entity.remove", #"{"portfolio":"retailer","kind":"manager","id":"pm-checkout"}"#)
+        XCTAssertEqual(remove.code, -32001)
+        XCTAssertEqual(remove.pointer, "/id")
+        XCTAssertTrue(remove.pointers.contains("/products/0/owner"), "\(remove.pointers)")
+    }
+
+    func testObservationsAppendAndSurviveMetricUpserts() throws {
+        let engine = try Engine(path: nil)
+        loadRetailer(engine)
+        let r = engine.request("metric.observe", #"{"portfolio":"retailer","metric":"checkout-drop-off","observations":[{"at":"2026-11-30","value":27.5,"source":"web analytics"}]}"#)
+        XCTAssertEqual(r.result?["appended"]?.intValue, 1, r.text)
+        XCTAssertEqual(r.result?["total"]?.intValue, 6)
+        let upsert = engine.request("entity.upsert", #"{"portfolio":"retailer","kind":"metric","entity":{"id":"checkout-drop-off","name":"Drop-off","category":"customer-behavior","direction":"lower","target":20,"products":["checkout"],"managers":["pm-checkout"]}}"#)
+        XCTAssertNotNil(upsert.result, upsert.text)
+        let got = engine.request("entity.get", #"{"portfolio":"retailer","kind":"metric","id":"checkout-drop-off"}"#)
+        XCTAssertEqual(got.result?["entity"]?["observations"]?.count, 6)
+        XCTAssertEqual(got.result?["entity"]?["target"]?.doubleValue, 20)
+        XCTAssertEqual(engine.request("metric.observe", #"{"portfolio":"retailer","metric":"ghost","observations":[{"at":"2026-11-30","value":1}]}"#).pointer, "/metric")
+        XCTAssertEqual(engine.request("metric.observe", #"{"portfolio":"retailer","metric":"nps","observations":[]}"#).pointer, "/observations")
+    }
+
+    func testIfRevision() throws {
+        let engine = try Engine(path: nil)
+        loadRetailer(engine)
+        let stale = engine.request("metric.observe", #"{"portfolio":"retailer","metric":"nps","observations":[{"at":"2026-11-30","value":30}],"ifRevision":7}"#)
+        XCTAssertEqual(stale.code, -32005)
+        XCTAssertEqual(stale.error?["data"]?["revision"]?.intValue, 1)
+        XCTAssertEqual(stale.pointer, "/ifRevision")
+        XCTAssertNotNil(engine.request("metric.observe", #"{"portfolio":"retailer","metric":"nps","observations":[{"at":"2026-11-30","value":30}],"ifRevision":1}"#).result)
+        // A put with ifRevision 0 means "only if it does not exist yet".
+        XCTAssertEqual(engine.request("portfolio.put", "{\"portfolio\":\(retailerText),\"ifRevision\":0}").code, -32005)
+    }
+
+    func testStorePersistsAcrossReopen() throws {
+        let dir = temporaryDirectory()
+        let path = dir + "/store.db"
+        do {
+            let engine = try Engine(path: path)
+            loadRetailer(engine)
+            XCTAssertNotNil(engine.request("metric.observe", #"{"portfolio":"retailer","metric":"nps","observations":[{"at":"2026-11-30","value":30}]}"#).result)
+            XCTAssertNotNil(engine.request("entity.remove", #"{"portfolio":"retailer","kind":"experiment","id":"lite-checkout"}"#).result)
+            XCTAssertNotNil(engine.request("entity.upsert", #"{"portfolio":"retailer","kind":"department","entity":{"id":"legal","name":"Legal","kind":"legal"}}"#).result)
+        }
+        let reopened = try Engine(path: path)
+        let got = reopened.request("portfolio.get", #"{"id":"retailer"}"#)
+        XCTAssertEqual(got.result?["revision"]?.intValue, 4)
+        let p = try JanssonDecoder().decode(Portfolio.self, from: try XCTUnwrap(got.result?["portfolio"]))
+        XCTAssertEqual(p.metrics.first { $0.id == "nps" }?.observations.map(\.value), [24, 30])
+        XCTAssertTrue(p.experiments.isEmpty)
+        XCTAssertEqual(p.organization.departments.last?.id, "legal")
+        var original = try JanssonDecoder().decode(Portfolio.self, from: retailerText)
+        original.metrics[3].observations.append(Observation(at: "2026-11-30", value: 30))
+        original.experiments = []
+        original.organization.departments.append(Department(id: "legal", name: "Legal", kind: "legal"))
+        XCTAssertEqual(p, original)
+        XCTAssertEqual(try reopened.store.integrityCheck(), "ok")
+    }
+
+    func testStoreFromTheFutureIsRefused() throws {
+        let path = temporaryDirectory() + "/future.db"
+        _ = try Engine(path: path)
+        var db: OpaquePointer?
+        XCTAssertEqual(sqlite3_open(path, &db), SQLITE_OK)
+        XCTAssertEqual(sqlite3_exec(db, "PRAGMA user_version = 99", nil, nil, nil), SQLITE_OK)
+        sqlite3_close(db)
+        XCTAssertThrowsError(try Engine(path: path)) { error in
+            XCTAssertEqual((error as? StoreError)?.kind, .schemaTooNew)
+        }
+    }
+
+    func testNotAStoreIsRefused() throws {
+        let path = temporaryDirectory() + "/garbage.db"
+        let f = fopen(path, "wb")!
+        fputs(String(repeating: "this is not a database\n", count: 200), f)
+        fclose(f)
+        XCTAssertThrowsError(try Engine(path: path)) { error in
+            XCTAssertEqual((error as? StoreError)?.kind, .corrupt, "\(error)")
+        }
+        XCTAssertThrowsError(try Engine(path: "/nonexistent-dir/x/store.db")) { error in
+            XCTAssertEqual((error as? StoreError)?.kind, .open, "\(error)")
+        }
+    }
+
+    func testBadInputChangesNothing() throws {
+        let engine = try Engine(path: nil)
+        loadRetailer(engine)
+        let before = engine.request("engine.info").result.map { JSONText.dump($0) }
+        let bad = [
+            "{\"jsonrpc\":\"2.0\",\"method\":\"portfolio.put\",\"params\":{\"portfolio\":" + String(repeating: "[", count: 100_000),
+            #"{"jsonrpc":"2.0","method":"portfolio.delete","params":{"id":"retailer","id":"x"},"id":1}"#,
+            #"{"jsonrpc":"2.0","method":"portfolio.delete","params":{"id":{"a":1}},"id":1}"#,
+            #"{"jsonrpc":"2.0","method":"metric.observe","params":{"portfolio":"retailer","metric":"nps","observations":[{"at":"2026-01-01","value":1e400}]},"id":1}"#,
+            #"{"jsonrpc":"2.0","method":"metric.observe","params":{"portfolio":"retailer","metric":"nps","observations":[{"at":"2026-01-01","value":"high"}]},"id":1}"#,
+            #"{"jsonrpc":"2.0","method":"entity.upsert","params":{"portfolio":"retailer","kind":"team","entity":{"id":"t","name":"T","size":99999999999999999999}},"id":1}"#,
+        ]
+        for text in bad {
+            let r = Response(engine.call(text) ?? "null")
+            XCTAssertNotNil(r.error, String(text.prefix(80)))
+        }
+        XCTAssertEqual(engine.request("engine.info").result.map { JSONText.dump($0) }, before)
+    }
+}
