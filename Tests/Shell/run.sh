@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Shell-level tests: the README's C and Python examples as written, the demo, the installed library
+# and its pkg-config file, and what the shared library links against.
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${TWOSPEED_BUILD:-$PWD/build}
+LIB=$(readlink -f "$BUILD/lib/libtwospeed.so")
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+passed=0 failed=0
+
+check() { # check NAME COMMAND...: passes when the command succeeds
+    local name=$1; shift
+    if "$@" >"$TMP/out" 2>&1; then passed=$((passed + 1)); echo "ok   $name"
+    else failed=$((failed + 1)); echo "FAIL $name"; sed 's/^/     /' "$TMP/out" | head -20; fi
+}
+
+# The n-th fenced block of a language in README.md.
+block() { awk -v lang="$1" '$0 == "```" lang {on=1; next} on && $0 == "```" {exit} on {print}' README.md; }
+
+block c > "$TMP/hello.c"
+check "README C example compiles with -Werror" \
+    gcc -std=c99 -Wall -Wextra -Werror -Iinclude "$TMP/hello.c" -o "$TMP/hello" -L"$BUILD/lib" -ltwospeed -Wl,-rpath,"$BUILD/lib"
+check "README C example stores a portfolio" bash -c "'$TMP/hello' | grep -q '\"revision\":1'"
+check "README C example shows a not-found error with its pointer" \
+    bash -c "'$TMP/hello' | grep -q '\"code\":-32000.*\"pointer\":\"/id\"'"
+
+block python > "$TMP/example.py"
+check "README Python example runs" bash -c "TWOSPEED_LIBRARY='$LIB' python3 '$TMP/example.py' > '$TMP/py.out'"
+check "README Python example prints the counts" grep -q "'products': 5" "$TMP/py.out"
+check "README Python example prints the pointer" grep -q "/entity/status" "$TMP/py.out"
+
+"$BUILD/portfolio_summary" examples/portfolios/retailer.json > "$TMP/demo.out" 2>&1
+check "demo loads the retailer" grep -q 'loaded portfolio "retailer" (revision 1)' "$TMP/demo.out"
+check "demo shows the checkout owner" grep -q 'Online checkout \[rollout, Daniel Ortiz\]' "$TMP/demo.out"
+check "demo shows an unowned stage" grep -q 'Cart *(no product)' "$TMP/demo.out"
+check "demo refuses a missing file" bash -c "! '$BUILD/portfolio_summary' /nonexistent.json"
+
+check "library has its SONAME" bash -c "readelf -d '$LIB' | grep -q 'SONAME.*libtwospeed.so.0'"
+check "library needs no Swift runtime" bash -c "! readelf -d '$LIB' | grep NEEDED | grep -qi swift"
+check "library exports the C ABI" bash -c "nm -D --defined-only '$LIB' | grep -c ' T twospeed_' | grep -qx 8"
+
+check "make install" make -s install PREFIX="$TMP/prefix"
+check "pkg-config finds the installed library" \
+    bash -c "PKG_CONFIG_PATH='$TMP/prefix/lib/pkgconfig' pkg-config --modversion twospeed | grep -qx 0.1.0"
+check "a program builds from pkg-config alone" bash -c "
+    gcc -std=c99 -Wall -Werror '$TMP/hello.c' -o '$TMP/hello-installed' \
+        \$(PKG_CONFIG_PATH='$TMP/prefix/lib/pkgconfig' pkg-config --cflags --libs twospeed) &&
+    LD_LIBRARY_PATH='$TMP/prefix/lib' '$TMP/hello-installed' | grep -q '\"revision\":1'"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
