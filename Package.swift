@@ -27,14 +27,15 @@ let package = Package(
         .target(name: "TwoSpeedRPC", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "CJansson"]),
         // The engine: the method table over the model and the store.
         .target(name: "TwoSpeedEngine",
-                dependencies: ["TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedSchema", "TwoSpeedJSON"]),
+                dependencies: ["TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedSchema", "TwoSpeedJSON",
+                               "TwoSpeedAssessment"]),
         // The C ABI of include/twospeed.h. Linked with the Swift runtime inside, so that a C or Python
         // host needs no Swift installed.
         .target(name: "TwoSpeedCABI", dependencies: ["TwoSpeedEngine", "TwoSpeedJSON", "CJansson"],
                 linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-soname",
                                                "-Xlinker", "libtwospeed.so.0"])]),
         .testTarget(name: "TwoSpeedTests",
-                    dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore",
+                    dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedAssessment",
                                    "TwoSpeedSchema", "TwoSpeedJSON", "CJansson"]),
     ]
 )
