@@ -23,6 +23,8 @@ let package = Package(
         .target(name: "TwoSpeedModel", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema"]),
         // The SQLite store: schema versions, migrations, durable writes.
         .target(name: "TwoSpeedStore", dependencies: ["TwoSpeedModel", "TwoSpeedJSON", "CSQLite", "CJansson"]),
+        // The maturity assessment, the pitfalls and the analyses: pure functions of a portfolio.
+        .target(name: "TwoSpeedAssessment", dependencies: ["TwoSpeedModel", "TwoSpeedSchema", "TwoSpeedJSON"]),
         // JSON-RPC 2.0 to the letter: envelopes, batches, errors, one method table.
         .target(name: "TwoSpeedRPC", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "CJansson"]),
         // The engine: the method table over the model and the store.
