@@ -320,6 +320,17 @@ public struct Experiment: Codable, Sendable, Equatable, Identified {
     }
 }
 
+/// A self-assessment answer to one criterion of an assessment model, on 1 (not at all) to 5 (fully).
+public struct Answer: Codable, Sendable, Equatable {
+    public var criterion: String
+    public var score: Int
+    public var evidence: String?
+
+    public init(criterion: String, score: Int, evidence: String? = nil) {
+        self.criterion = criterion; self.score = score; self.evidence = evidence
+    }
+}
+
 /// Anything with an id that is unique within its collection.
 public protocol Identified {
     var id: String { get }
@@ -337,12 +348,16 @@ public struct Portfolio: Codable, Sendable, Equatable {
     public var metrics: [Metric]
     public var okrs: [OKR]
     public var experiments: [Experiment]
+    /// The organization's self-assessment, criterion by criterion.
+    public var answers: [Answer]
 
-    enum CodingKeys: String, CodingKey { case id, organization, journeys, products, managers, teams, systems, metrics, okrs, experiments }
+    enum CodingKeys: String, CodingKey {
+        case id, organization, journeys, products, managers, teams, systems, metrics, okrs, experiments, answers
+    }
 
     public init(id: String, organization: Organization) {
         self.id = id; self.organization = organization
-        journeys = []; products = []; managers = []; teams = []; systems = []; metrics = []; okrs = []; experiments = []
+        journeys = []; products = []; managers = []; teams = []; systems = []; metrics = []; okrs = []; experiments = []; answers = []
     }
 
     public init(from decoder: Decoder) throws {
@@ -357,6 +372,7 @@ public struct Portfolio: Codable, Sendable, Equatable {
         metrics = try c.decodeIfPresent([Metric].self, forKey: .metrics) ?? []
         okrs = try c.decodeIfPresent([OKR].self, forKey: .okrs) ?? []
         experiments = try c.decodeIfPresent([Experiment].self, forKey: .experiments) ?? []
+        answers = try c.decodeIfPresent([Answer].self, forKey: .answers) ?? []
     }
 
     /// How many of each kind, for engine.info and portfolio.list.

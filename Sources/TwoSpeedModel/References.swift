@@ -25,6 +25,13 @@ extension Portfolio {
                 } else { seen[s.id] = k }
             }
         }
+        var answered: [String: Int] = [:]
+        for (i, a) in answers.enumerated() {
+            if let first = answered[a.criterion] {
+                issues.add(base / "answers" / i / "criterion",
+                           "criterion \"\(a.criterion)\" is answered twice (first at \(base / "answers" / first))")
+            } else { answered[a.criterion] = i }
+        }
         for (i, p) in products.enumerated() { ix.check(p, at: base / "products" / i, into: &issues) }
         for (i, m) in managers.enumerated() { ix.check(m, at: base / "managers" / i, into: &issues) }
         for (i, t) in teams.enumerated() { ix.check(t, at: base / "teams" / i, into: &issues) }

@@ -173,6 +173,13 @@ public enum ModelSchemas {
         "started": .formatted(.date),
     ])
 
+    public static let answer = Schema.object("Answer", "A self-assessment answer to one criterion.",
+                                             required: ["criterion", "score"], [
+        "criterion": .identifier("the criterion's id in the assessment model"),
+        "score": .integer("1 (not at all) to 5 (fully)", min: 1, max: 5),
+        "evidence": .string("what the score rests on", maxLength: 8_000),
+    ])
+
     public static let portfolio = Schema.object("Portfolio", "An organization's operating model.",
                                                 required: ["id", "organization"], [
         "id": .identifier(),
@@ -185,6 +192,7 @@ public enum ModelSchemas {
         "metrics": .array(metric, maxItems: 1_000_000),
         "okrs": .array(okr, maxItems: 1_000_000),
         "experiments": .array(experiment, maxItems: 1_000_000),
+        "answers": .array(answer, "the self-assessment, one answer per criterion", maxItems: 10_000),
     ])
 
     public static func entity(_ kind: EntityKind) -> Schema {

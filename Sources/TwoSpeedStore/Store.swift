@@ -34,7 +34,7 @@ public final class Store {
     let conn: Connection
 
     /// The schema version this build writes; older stores migrate forward on open.
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     /// Each step takes the store from version i to i+1.
     static let migrations: [String] = [
@@ -61,6 +61,24 @@ public final class Store {
             value REAL NOT NULL,
             source TEXT,
             PRIMARY KEY (portfolio, metric, seq)
+        ) WITHOUT ROWID;
+        """,
+        // 2: self-assessment answers beside the organization; assessment models and kept results.
+        """
+        ALTER TABLE portfolio ADD COLUMN answers TEXT NOT NULL DEFAULT '[]';
+        CREATE TABLE assessment_model (
+            id TEXT PRIMARY KEY,
+            updated TEXT NOT NULL,
+            body TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE assessment_run (
+            portfolio TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            model TEXT NOT NULL,
+            score REAL NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (portfolio, seq)
         ) WITHOUT ROWID;
         """,
     ]
@@ -109,11 +127,13 @@ public final class Store {
         var out: [String: StoredPortfolio] = [:]
         var order: [String] = []
         let dec = JanssonDecoder()
-        let ps = try conn.prepare("SELECT id, revision, updated, organization FROM portfolio ORDER BY id")
+        let ps = try conn.prepare("SELECT id, revision, updated, organization, answers FROM portfolio ORDER BY id")
         while try ps.step() {
             let id = ps.text(0)
             let org: Organization = try decode(ps.bytes(3), dec, "organization of \(id)")
-            out[id] = StoredPortfolio(portfolio: Portfolio(id: id, organization: org), revision: ps.int(1), updated: ps.text(2))
+            var p = Portfolio(id: id, organization: org)
+            p.answers = try decode(ps.bytes(4), dec, "answers of \(id)")
+            out[id] = StoredPortfolio(portfolio: p, revision: ps.int(1), updated: ps.text(2))
             order.append(id)
         }
         let es = try conn.prepare("SELECT portfolio, kind, body FROM entity ORDER BY portfolio, kind, position")
@@ -174,10 +194,11 @@ public final class Store {
             var org = p.organization
             org.departments = []
             try conn.prepare("""
-                INSERT INTO portfolio (id, revision, updated, organization) VALUES (?, ?, ?, ?)
+                INSERT INTO portfolio (id, revision, updated, organization, answers) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET revision = excluded.revision, updated = excluded.updated,
-                organization = excluded.organization
-                """).run([.text(p.id), .int(sp.revision), .text(sp.updated), .text(try text(org, dropping: "departments"))])
+                organization = excluded.organization, answers = excluded.answers
+                """).run([.text(p.id), .int(sp.revision), .text(sp.updated), .text(try text(org, dropping: "departments")),
+                          .text(try text(p.answers))])
             let ins = "INSERT INTO entity (portfolio, kind, id, position, body) VALUES (?, ?, ?, ?, ?)"
             func putAll<T: Encodable & Identified>(_ kind: EntityKind, _ items: [T], dropping: String? = nil) throws {
                 for (i, e) in items.enumerated() {
@@ -199,6 +220,7 @@ public final class Store {
             }
         case .deletePortfolio(let id):
             try conn.prepare("DELETE FROM portfolio WHERE id = ?").run([.text(id)])
+            try conn.prepare("DELETE FROM assessment_run WHERE portfolio = ?").run([.text(id)])
         case .putEntity(let pid, let kind, let id, let body):
             // The body is borrowed for the call; the store writes a copy without observations.
             guard let copy = json_deep_copy(body) else { throw StoreError(kind: .io, message: "out of memory") }
@@ -239,6 +261,56 @@ public final class Store {
         defer { v.release() }
         if let key { json_object_del(v, key) }
         return JSONText.dump(v)
+    }
+
+    // MARK: Assessment models and results
+
+    /// Stores (or replaces) an assessment model as JSON text.
+    public func putModel(id: String, body: String, updated: String) throws {
+        try conn.transaction {
+            try conn.prepare("""
+                INSERT INTO assessment_model (id, updated, body) VALUES (?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET updated = excluded.updated, body = excluded.body
+                """).run([.text(id), .text(updated), .text(body)])
+        }
+    }
+
+    public func deleteModel(id: String) throws {
+        try conn.transaction { try conn.prepare("DELETE FROM assessment_model WHERE id = ?").run([.text(id)]) }
+    }
+
+    /// Every stored model: (id, updated, JSON text), by id.
+    public func models() throws -> [(id: String, updated: String, body: String)] {
+        let s = try conn.prepare("SELECT id, updated, body FROM assessment_model ORDER BY id")
+        var out: [(id: String, updated: String, body: String)] = []
+        while try s.step() { out.append((s.text(0), s.text(1), s.text(2))) }
+        return out
+    }
+
+    /// Keeps an assessment result; returns its sequence number within the portfolio (1, 2, ...).
+    public func addRun(portfolio: String, at: String, model: String, score: Double, body: String) throws -> Int {
+        try conn.transaction {
+            let q = try conn.prepare("SELECT COALESCE(MAX(seq), 0) + 1 FROM assessment_run WHERE portfolio = ?")
+            try q.bind([.text(portfolio)])
+            _ = try q.step()
+            let seq = q.int(0)
+            q.reset()
+            try conn.prepare("INSERT INTO assessment_run (portfolio, seq, at, model, score, body) VALUES (?, ?, ?, ?, ?, ?)")
+                .run([.text(portfolio), .int(seq), .text(at), .text(model), .double(score), .text(body)])
+            return seq
+        }
+    }
+
+    /// The kept results of a portfolio, oldest first: (seq, at, model, JSON text).
+    public func runs(portfolio: String, model: String? = nil) throws -> [(seq: Int, at: String, model: String, body: String)] {
+        let sql = model == nil
+            ? "SELECT seq, at, model, body FROM assessment_run WHERE portfolio = ? ORDER BY seq"
+            : "SELECT seq, at, model, body FROM assessment_run WHERE portfolio = ? AND model = ? ORDER BY seq"
+        let s = try conn.prepare(sql)
+        try s.bind(model == nil ? [.text(portfolio)] : [.text(portfolio), .text(model!)])
+        var out: [(seq: Int, at: String, model: String, body: String)] = []
+        while try s.step() { out.append((s.int(0), s.text(1), s.text(2), s.text(3))) }
+        return out
     }
 
     /// The store's integrity as SQLite sees it ("ok" when sound).

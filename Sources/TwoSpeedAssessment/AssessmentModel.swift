@@ -1,0 +1,118 @@
+import TwoSpeedJSON
+import TwoSpeedModel
+import TwoSpeedSchema
+
+/// An assessment model: dimensions of criteria with weights, the derived facts that feed them, and the
+/// level thresholds. The default model and custom ones are the same kind of JSON document.
+public struct AssessmentModel: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var version: String
+    public var description: String?
+    public var source: String?
+    /// Levels in ascending order; a score at or above `minScore` reaches the level.
+    public var levels: [Level]
+    /// How much derived facts count against self-assessment answers when a criterion has both (0..1).
+    public var factWeight: Double
+    public var dimensions: [Dimension]
+
+    enum CodingKeys: String, CodingKey { case id, name, version, description, source, levels, factWeight, dimensions }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decode(String.self, forKey: .name)
+        version = try c.decode(String.self, forKey: .version)
+        description = try c.decodeIfPresent(String.self, forKey: .description)
+        source = try c.decodeIfPresent(String.self, forKey: .source)
+        levels = try c.decode([Level].self, forKey: .levels)
+        factWeight = try c.decodeIfPresent(Double.self, forKey: .factWeight) ?? 0.6
+        dimensions = try c.decode([Dimension].self, forKey: .dimensions)
+    }
+
+    public struct Level: Codable, Sendable, Equatable {
+        public var level: Int
+        public var name: String
+        public var minScore: Double
+    }
+
+    public struct Dimension: Codable, Sendable, Equatable {
+        public var id: String
+        public var name: String
+        public var description: String?
+        public var weight: Double
+        public var criteria: [Criterion]
+    }
+
+    public struct Criterion: Codable, Sendable, Equatable {
+        public var id: String
+        /// The statement a self-assessment answers, on 1 (not at all) to 5 (fully).
+        public var text: String
+        public var weight: Double
+        /// A derived fact from the catalog; nil for criteria only people can judge.
+        public var fact: String?
+        /// The fact's values that score 1 and 5; values between map linearly, beyond are clamped.
+        /// [0, 1] for a share where more is better; [720, 24] for a lead time in hours.
+        public var scale: [Double]?
+        /// What to do when the criterion scores low.
+        public var recommendation: String?
+        /// Relative effort of that recommendation, 1 (days) to 5 (a year or more).
+        public var effort: Double?
+    }
+
+    public func level(for score: Double) -> Level {
+        levels.last { score >= $0.minScore - 1e-9 } ?? levels[0]
+    }
+}
+
+extension AssessmentModel {
+    public static let schema: Schema = {
+        let level = Schema.object("Level", required: ["level", "name", "minScore"], [
+            "level": .integer(min: 1, max: 100), "name": .name(), "minScore": .number(),
+        ])
+        let criterion = Schema.object("Criterion", required: ["id", "text", "weight"], [
+            "id": .identifier(),
+            "text": .string(minLength: 1, maxLength: 2_000),
+            "weight": .number(exclusiveMin: 0),
+            "fact": .oneOf(FactCatalog.ids, "a derived fact of the catalog"),
+            "scale": .array(.number(), "the fact values that score 1 and 5", minItems: 2, maxItems: 2),
+            "recommendation": .string(maxLength: 2_000),
+            "effort": .number("1 (days) to 5 (a year or more)", min: 1, max: 5),
+        ])
+        let dimension = Schema.object("Dimension", required: ["id", "name", "weight", "criteria"], [
+            "id": .identifier(), "name": .name(), "description": .string(maxLength: 4_000),
+            "weight": .number(exclusiveMin: 0),
+            "criteria": .array(criterion, minItems: 1, maxItems: 200),
+        ])
+        return .object("AssessmentModel", "An assessment model: dimensions, criteria, facts and levels.",
+                       required: ["id", "name", "version", "levels", "dimensions"], [
+            "id": .identifier(), "name": .name(), "version": .name(),
+            "description": .string(maxLength: 8_000), "source": .string(maxLength: 2_000),
+            "levels": .array(level, minItems: 2, maxItems: 20),
+            "factWeight": .number("weight of derived facts against answers when a criterion has both", min: 0, max: 1),
+            "dimensions": .array(dimension, minItems: 1, maxItems: 100),
+        ])
+    }()
+
+    /// The checks beyond the schema: unique ids, levels that rise, a scale for every fact.
+    public func check(at base: JSONPointer, into issues: inout IssueList) {
+        var dims = Set<String>(), crits = Set<String>()
+        for (i, l) in levels.enumerated() where i > 0 {
+            if l.level <= levels[i - 1].level { issues.add(base / "levels" / i / "level", "levels must rise") }
+            if l.minScore <= levels[i - 1].minScore { issues.add(base / "levels" / i / "minScore", "thresholds must rise") }
+        }
+        for (i, d) in dimensions.enumerated() {
+            if !dims.insert(d.id).inserted { issues.add(base / "dimensions" / i / "id", "duplicate dimension id \"\(d.id)\"") }
+            for (j, c) in d.criteria.enumerated() {
+                let at = base / "dimensions" / i / "criteria" / j
+                if !crits.insert(c.id).inserted { issues.add(at / "id", "duplicate criterion id \"\(c.id)\"") }
+                if c.fact != nil, c.scale == nil { issues.add(at / "scale", "required with a fact") }
+                if let s = c.scale, s.count == 2, s[0] == s[1] { issues.add(at / "scale", "the two ends must differ") }
+                if c.fact == nil, c.scale != nil { issues.add(at / "fact", "required with a scale") }
+            }
+        }
+    }
+
+    public var criteria: [Criterion] { dimensions.flatMap(\.criteria) }
+}
+

@@ -1,0 +1,134 @@
+import TwoSpeedModel
+
+/// Indexes of one portfolio, built once per assessment so that every fact, pitfall and analysis runs
+/// in time linear in the portfolio (hash lookups, no nested scans).
+public final class PortfolioContext {
+    public let portfolio: Portfolio
+    /// The date the assessment speaks for (YYYY-MM-DD...): the latest date in the portfolio unless given.
+    public let asOf: String
+
+    let productByID: [String: Product]
+    let managerByID: [String: Manager]
+    let systemByID: [String: System]
+    let metricByID: [String: Metric]
+    let okrByID: [String: OKR]
+    let departmentByID: [String: Department]
+    let journeyByID: [String: Journey]
+    /// Products that are not retired: the ones the operating model is about now.
+    let activeProducts: [Product]
+    /// Products owned by each manager.
+    let productsByOwner: [String: [Product]]
+    /// Distinct owners of the products covering each stage ("journey/stage").
+    let ownersByStage: [String: [String]]
+    let productsByStage: [String: [String]]
+    let metricsByStage: [String: [String]]
+    /// Metrics each product can influence directly.
+    let metricsByProduct: [String: [String]]
+    let experimentsByProduct: [String: [Experiment]]
+    /// The DORA tier of each system that has delivery figures.
+    let tierBySystem: [String: SpeedTier]
+    /// Product managers: managers who own at least one active product.
+    let productManagers: [Manager]
+
+    public init(_ p: Portfolio, asOf: String? = nil) {
+        portfolio = p
+        productByID = Dictionary(p.products.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        managerByID = Dictionary(p.managers.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        systemByID = Dictionary(p.systems.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        metricByID = Dictionary(p.metrics.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        okrByID = Dictionary(p.okrs.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        departmentByID = Dictionary(p.organization.departments.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        journeyByID = Dictionary(p.journeys.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        activeProducts = p.products.filter { $0.status != "retired" }
+
+        var byOwner: [String: [Product]] = [:]
+        var owners: [String: [String]] = [:]
+        var products: [String: [String]] = [:]
+        for prod in activeProducts {
+            if let o = prod.owner { byOwner[o, default: []].append(prod) }
+            for s in prod.stages {
+                products[s, default: []].append(prod.id)
+                if let o = prod.owner, !(owners[s]?.contains(o) ?? false) { owners[s, default: []].append(o) }
+            }
+        }
+        productsByOwner = byOwner
+        ownersByStage = owners
+        productsByStage = products
+
+        var metricsByProduct: [String: [String]] = [:]
+        for m in p.metrics { for prod in m.products { metricsByProduct[prod, default: []].append(m.id) } }
+        self.metricsByProduct = metricsByProduct
+        var metricsByStage: [String: [String]] = [:]
+        for prod in activeProducts {
+            for s in prod.stages {
+                for m in metricsByProduct[prod.id] ?? [] where !(metricsByStage[s]?.contains(m) ?? false) {
+                    metricsByStage[s, default: []].append(m)
+                }
+            }
+        }
+        self.metricsByStage = metricsByStage
+
+        var ex: [String: [Experiment]] = [:]
+        for e in p.experiments { ex[e.product, default: []].append(e) }
+        experimentsByProduct = ex
+
+        var tiers: [String: SpeedTier] = [:]
+        for s in p.systems { if let d = s.delivery, let t = SpeedTier.classify(d) { tiers[s.id] = t } }
+        tierBySystem = tiers
+        productManagers = p.managers.filter { byOwner[$0.id] != nil }
+
+        // The latest date mentioned anywhere stands for "now", so that an assessment of the same data
+        // gives the same answer whenever it runs.
+        if let asOf {
+            self.asOf = asOf
+        } else {
+            var latest = ""
+            for m in p.metrics { for o in m.observations where o.at > latest { latest = o.at } }
+            for prod in p.products {
+                if let d = prod.lastIteration, d > latest { latest = d }
+                if let d = prod.launched, d > latest { latest = d }
+            }
+            for e in p.experiments { if let d = e.started, d > latest { latest = d } }
+            self.asOf = latest.isEmpty ? "1970-01-01" : String(latest.prefix(10))
+        }
+    }
+
+    func name(_ kind: EntityKind, _ id: String) -> String {
+        switch kind {
+        case .product: return productByID[id]?.name ?? id
+        case .manager: return managerByID[id]?.name ?? id
+        case .system: return systemByID[id]?.name ?? id
+        case .metric: return metricByID[id]?.name ?? id
+        case .okr: return okrByID[id]?.objective ?? id
+        case .department: return departmentByID[id]?.name ?? id
+        case .journey: return journeyByID[id]?.name ?? id
+        case .team: return portfolio.teams.first { $0.id == id }?.name ?? id
+        case .experiment: return id
+        }
+    }
+
+    func subject(_ kind: EntityKind, _ id: String) -> Subject { Subject(kind: kind.rawValue, id: id, name: name(kind, id)) }
+
+    /// The segment a product serves: its own, else the segment of a journey it covers.
+    func segment(of product: Product) -> String? {
+        if let s = product.segment { return s }
+        for ref in product.stages {
+            if let j = ref.split(separator: "/").first, let seg = journeyByID[String(j)]?.segment { return seg }
+        }
+        return nil
+    }
+
+    /// Metrics the manager can influence directly: named as an influencer, or through a product they own.
+    func influenceable(_ metric: Metric, by manager: String) -> Bool {
+        if metric.managers.contains(manager) { return true }
+        let owned = productsByOwner[manager] ?? []
+        return owned.contains { metric.products.contains($0.id) }
+    }
+}
+
+/// An entity a finding or figure is about.
+public struct Subject: Codable, Sendable, Equatable, Hashable {
+    public var kind: String
+    public var id: String
+    public var name: String
+}

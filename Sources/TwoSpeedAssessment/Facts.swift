@@ -1,0 +1,343 @@
+import TwoSpeedModel
+
+/// A figure derived from the portfolio itself, with the words that explain it.
+public struct FactValue: Codable, Sendable, Equatable {
+    public var id: String
+    public var value: Double
+    /// e.g. "3 of 4 front-end systems reach the back end only through APIs".
+    public var detail: String
+    public var subjects: [Subject]?
+}
+
+/// A derived fact: how to compute it from a portfolio and what it means.
+public struct Fact: Sendable {
+    public var id: String
+    public var description: String
+    let compute: @Sendable (PortfolioContext) -> FactValue?
+}
+
+/// The catalog of facts a model's criteria may name. Shares are 0..1. A fact is absent (nil) when the
+/// portfolio holds nothing it could be about; absence of practice (no experiments at all) is a 0.
+public enum FactCatalog {
+    public static let facts: [Fact] = architecture + definition + ownership + testAndLearn + talent
+        + collaboration + incentives + strategy + customer + culture
+
+    public static let ids: [String] = facts.map(\.id)
+    static let byID: [String: Fact] = Dictionary(facts.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+
+    public static func compute(_ id: String, _ ctx: PortfolioContext) -> FactValue? { byID[id]?.compute(ctx) }
+
+    /// A share with its sentence; nil when nothing is counted.
+    static func share(_ id: String, _ n: Int, _ d: Int, _ what: String, _ which: String,
+                      missing: [Subject] = [], emptyIsZero: String? = nil) -> FactValue? {
+        guard d > 0 else {
+            return emptyIsZero.map { FactValue(id: id, value: 0, detail: $0, subjects: nil) }
+        }
+        return FactValue(id: id, value: Double(n) / Double(d), detail: "\(n) of \(d) \(what) \(which)",
+                         subjects: missing.isEmpty ? nil : Array(missing.prefix(20)))
+    }
+
+    static func fact(_ id: String, _ description: String, _ f: @escaping @Sendable (PortfolioContext) -> FactValue?) -> Fact {
+        Fact(id: id, description: description, compute: f)
+    }
+
+    static let businessSkills: Set<String> = ["business", "marketing", "finance"]
+    static let techSkills: Set<String> = ["technology", "engineering", "data"]
+    static let softSkills: Set<String> = ["customer-empathy", "problem-solving", "creativity", "communication"]
+    static let experimentStatuses: Set<String> = ["mvp", "rollout", "live"]
+
+    // MARK: 1 Two-speed architecture
+
+    static let architecture: [Fact] = [
+        fact("frontEndDecoupled", "Share of front-end systems that reach back-end systems only through APIs or events.") { c in
+            let fe = c.portfolio.systems.filter { $0.layer == "front-end" }
+            let coupled = fe.filter { s in s.interfaces.contains { i in
+                (i.kind == "direct" || i.kind == "file") && c.systemByID[i.to]?.layer == "back-end" } }
+            return share("frontEndDecoupled", fe.count - coupled.count, fe.count, "front-end systems",
+                         "reach the back end only through APIs or events", missing: coupled.map { c.subject(.system, $0.id) })
+        },
+        fact("frontEndFast", "Share of front-end systems (with delivery figures) in DORA's elite or high cluster.") { c in
+            let fe = c.portfolio.systems.filter { $0.layer == "front-end" && c.tierBySystem[$0.id] != nil }
+            let slow = fe.filter { c.tierBySystem[$0.id]! < .high }
+            return share("frontEndFast", fe.count - slow.count, fe.count, "front-end systems",
+                         "release in days or weeks (DORA elite or high)", missing: slow.map { c.subject(.system, $0.id) })
+        },
+        fact("frontEndUngated", "Share of front-end systems not tied, through direct or file couplings, to a system in DORA's low cluster.") { c in
+            let fe = c.portfolio.systems.filter { $0.layer == "front-end" }
+            let gated = fe.filter { c.slowCouplingPath(from: $0.id) != nil }
+            return share("frontEndUngated", fe.count - gated.count, fe.count, "front-end systems",
+                         "release without waiting on a slow system's cycle", missing: gated.map { c.subject(.system, $0.id) })
+        },
+        fact("interfacesDecoupled", "Share of all system interfaces that are APIs or events rather than direct or file couplings.") { c in
+            var n = 0, d = 0
+            for s in c.portfolio.systems { for i in s.interfaces { d += 1; if i.kind == "api" || i.kind == "event" { n += 1 } } }
+            return share("interfacesDecoupled", n, d, "interfaces", "are APIs or events")
+        },
+    ]
+
+    // MARK: 2 Product definition
+
+    static let definition: [Fact] = [
+        fact("productsWithProblem", "Share of active products that state the user or business problem they solve.") { c in
+            let missing = c.activeProducts.filter { ($0.problem ?? "").isEmpty }
+            return share("productsWithProblem", c.activeProducts.count - missing.count, c.activeProducts.count,
+                         "products", "state the problem they solve", missing: missing.map { c.subject(.product, $0.id) })
+        },
+        fact("productsAsExperiences", "Share of active products defined by the journey stages they cover.") { c in
+            let missing = c.activeProducts.filter { $0.stages.isEmpty }
+            return share("productsAsExperiences", c.activeProducts.count - missing.count, c.activeProducts.count,
+                         "products", "cover named journey stages", missing: missing.map { c.subject(.product, $0.id) })
+        },
+        fact("productsWithMetrics", "Share of active products with at least one success metric they influence.") { c in
+            let missing = c.activeProducts.filter { (c.metricsByProduct[$0.id] ?? []).isEmpty }
+            return share("productsWithMetrics", c.activeProducts.count - missing.count, c.activeProducts.count,
+                         "products", "have a success metric", missing: missing.map { c.subject(.product, $0.id) })
+        },
+        fact("productsSized", "Share of active products with expected value and development resources (or RICE or WSJF inputs).") { c in
+            let missing = c.activeProducts.filter { !(($0.value != nil && $0.resources != nil) || $0.rice != nil || $0.wsjf != nil) }
+            return share("productsSized", c.activeProducts.count - missing.count, c.activeProducts.count,
+                         "products", "can be prioritized by value against resources", missing: missing.map { c.subject(.product, $0.id) })
+        },
+    ]
+
+    // MARK: 3 Ownership and accountability
+
+    static let ownership: [Fact] = [
+        fact("stagesSingleOwner", "Share of journey stages with exactly one accountable product manager.") { c in
+            var n = 0, d = 0
+            var off: [Subject] = []
+            for j in c.portfolio.journeys {
+                for s in j.stages {
+                    d += 1
+                    if (c.ownersByStage[j.id + "/" + s.id] ?? []).count == 1 { n += 1 }
+                    else { off.append(Subject(kind: "stage", id: j.id + "/" + s.id, name: j.name + ": " + s.name)) }
+                }
+            }
+            return share("stagesSingleOwner", n, d, "stages", "have exactly one accountable product manager", missing: off)
+        },
+        fact("productsOwned", "Share of active products with an accountable owner.") { c in
+            let missing = c.activeProducts.filter { $0.owner == nil }
+            return share("productsOwned", c.activeProducts.count - missing.count, c.activeProducts.count,
+                         "products", "have an accountable owner", missing: missing.map { c.subject(.product, $0.id) })
+        },
+        fact("managersEmpowered", "Product managers' decision rights: 1 may redefine the product, 0.5 may prioritize, 0 takes requests.") { c in
+            let pms = c.productManagers
+            guard !pms.isEmpty else { return nil }
+            var total = 0.0
+            var takers: [Subject] = []
+            for m in pms {
+                switch m.decisionRights {
+                case "redefine": total += 1
+                case "prioritize": total += 0.5
+                default: takers.append(c.subject(.manager, m.id))
+                }
+            }
+            let redefine = pms.filter { $0.decisionRights == "redefine" }.count
+            return FactValue(id: "managersEmpowered", value: total / Double(pms.count),
+                             detail: "\(redefine) of \(pms.count) product managers may redefine their product; \(takers.count) only take requests",
+                             subjects: takers.isEmpty ? nil : takers)
+        },
+    ]
+
+    // MARK: 4 Test and learn
+
+    static let testAndLearn: [Fact] = [
+        fact("productsTested", "Share of products in mvp, rollout or live status tested with customers through an experiment.") { c in
+            let candidates = c.activeProducts.filter { experimentStatuses.contains($0.status) }
+            let untested = candidates.filter { (c.experimentsByProduct[$0.id] ?? []).isEmpty }
+            return share("productsTested", candidates.count - untested.count, candidates.count, "products in front of customers",
+                         "were tested as lite versions", missing: untested.map { c.subject(.product, $0.id) })
+        },
+        fact("rolloutsStaged", "Share of experiments rolled out in stages from a small share (at most 25%) with a decision metric.") { c in
+            let ex = c.portfolio.experiments
+            let staged = ex.filter { $0.rollout.count >= 2 && ($0.rollout.first ?? 1) <= 0.25 && $0.metric != nil }
+            return share("rolloutsStaged", staged.count, ex.count, "experiments", "roll out in stages with a decision metric",
+                         emptyIsZero: c.activeProducts.isEmpty ? nil : "no experiments recorded")
+        },
+        fact("experimentsMeasured", "Share of experiments with control and variant counts for their decision metric.") { c in
+            let ex = c.portfolio.experiments
+            let measured = ex.filter { $0.control != nil && $0.variant != nil }
+            return share("experimentsMeasured", measured.count, ex.count, "experiments", "have control and variant counts",
+                         emptyIsZero: c.activeProducts.isEmpty ? nil : "no experiments recorded")
+        },
+    ]
+
+    // MARK: 5 Talent
+
+    static let talent: [Fact] = [
+        fact("managersBusinessAndTech", "Share of product managers with both a business and a technology background.") { c in
+            let pms = c.productManagers
+            let both = pms.filter { m in m.skills.contains { businessSkills.contains($0) } && m.skills.contains { techSkills.contains($0) } }
+            return share("managersBusinessAndTech", both.count, pms.count, "product managers", "combine business and technology",
+                         missing: pms.filter { m in !both.contains { $0.id == m.id } }.map { c.subject(.manager, $0.id) })
+        },
+        fact("managersDeveloped", "Share of product managers with training or a mentor.") { c in
+            let pms = c.productManagers
+            let dev = pms.filter { !$0.training.isEmpty || $0.mentor != nil }
+            return share("managersDeveloped", dev.count, pms.count, "product managers", "have training or a mentor")
+        },
+        fact("managersSoftSkills", "Share of product managers with customer empathy, problem solving, creativity or communication.") { c in
+            let pms = c.productManagers
+            let soft = pms.filter { m in m.skills.contains { softSkills.contains($0) } }
+            return share("managersSoftSkills", soft.count, pms.count, "product managers", "bring the soft skills")
+        },
+        fact("managersFromNewPools", "Share of product managers who came from outside IT (marketing, sales, operations, outside hires...).") { c in
+            let pms = c.productManagers.filter { $0.origin != nil }
+            let fresh = pms.filter { $0.origin != "it" }
+            return share("managersFromNewPools", fresh.count, pms.count, "product managers", "came from outside IT")
+        },
+    ]
+
+    // MARK: 6 Collaboration
+
+    static let collaboration: [Fact] = [
+        fact("teamsCodeveloping", "Share of teams whose product manager works with the engineers day to day.") { c in
+            let teams = c.portfolio.teams
+            let co = teams.filter { $0.codevelopment == true }
+            return share("teamsCodeveloping", co.count, teams.count, "teams", "codevelop with their product manager",
+                         missing: teams.filter { $0.codevelopment != true }.map { c.subject(.team, $0.id) })
+        },
+        fact("teamsSmall", "Share of teams of ten people or fewer.") { c in
+            let teams = c.portfolio.teams
+            let small = teams.filter { $0.size <= 10 }
+            return share("teamsSmall", small.count, teams.count, "teams", "have ten people or fewer",
+                         missing: teams.filter { $0.size > 10 }.map { c.subject(.team, $0.id) })
+        },
+        fact("productsWithTeam", "Share of active products with a team.") { c in
+            let missing = c.activeProducts.filter { $0.team == nil }
+            return share("productsWithTeam", c.activeProducts.count - missing.count, c.activeProducts.count,
+                         "products", "have a team", missing: missing.map { c.subject(.product, $0.id) })
+        },
+    ]
+
+    // MARK: 7 Incentives and metrics
+
+    static let incentives: [Fact] = [
+        fact("measuresInfluenceable", "Share of the metrics managers are measured on that they can influence directly.") { c in
+            var n = 0, d = 0
+            var unfair: [Subject] = []
+            for m in c.portfolio.managers {
+                for id in m.measuredOn {
+                    guard let metric = c.metricByID[id] else { continue }
+                    d += 1
+                    if c.influenceable(metric, by: m.id) { n += 1 } else { unfair.append(c.subject(.manager, m.id)) }
+                }
+            }
+            return share("measuresInfluenceable", n, d, "measures of managers", "are metrics they can influence directly",
+                         missing: Array(Set(unfair)).sorted { $0.id < $1.id })
+        },
+        fact("managersOnOutcomes", "Share of product managers measured on at least one business outcome (not delivery speed).") { c in
+            let pms = c.productManagers
+            let onOutcome = pms.filter { m in m.measuredOn.contains { c.metricByID[$0].map { $0.category != "delivery" } ?? false } }
+            return share("managersOnOutcomes", onOutcome.count, pms.count, "product managers", "are measured on business outcomes",
+                         missing: pms.filter { m in !onOutcome.contains { $0.id == m.id } }.map { c.subject(.manager, $0.id) })
+        },
+        fact("metricsTracked", "Share of metrics with a target and an observation in the 92 days before the assessment date.") { c in
+            let ms = c.portfolio.metrics
+            let tracked = ms.filter { m in m.target != nil && m.observations.contains { daysBetween($0.at, c.asOf).map { $0 <= 92 && $0 >= -1 } ?? false } }
+            return share("metricsTracked", tracked.count, ms.count, "metrics", "have a target and a recent observation",
+                         missing: ms.filter { m in !tracked.contains { $0.id == m.id } }.map { c.subject(.metric, $0.id) })
+        },
+    ]
+
+    // MARK: 8 Strategy alignment
+
+    static let strategy: [Fact] = [
+        fact("productsFromUserProblems", "Products justified by a validated user problem (1), by a stated problem only (0.5), or by competitors' features or a top-down plan (0).") { c in
+            let ps = c.activeProducts
+            guard !ps.isEmpty else { return nil }
+            var total = 0.0
+            var off: [Subject] = []
+            for p in ps {
+                if p.justification == "user-problem" { total += 1 }
+                else if p.justification == nil, !(p.problem ?? "").isEmpty { total += 0.5 }
+                else { off.append(c.subject(.product, p.id)) }
+            }
+            let n = ps.filter { $0.justification == "user-problem" }.count
+            return FactValue(id: "productsFromUserProblems", value: total / Double(ps.count),
+                             detail: "\(n) of \(ps.count) products come from validated user problems", subjects: off.isEmpty ? nil : off)
+        },
+        fact("okrsShared", "Share of OKRs shared across departments, directly or through a parent objective.") { c in
+            let okrs = c.portfolio.okrs
+            let shared = okrs.filter { c.isShared($0) }
+            return share("okrsShared", shared.count, okrs.count, "objectives", "are shared across departments",
+                         missing: okrs.filter { o in !shared.contains { $0.id == o.id } }.map { c.subject(.okr, $0.id) })
+        },
+        fact("productsOnOKRs", "Share of active products serving at least one OKR.") { c in
+            let missing = c.activeProducts.filter { $0.okrs.isEmpty }
+            return share("productsOnOKRs", c.activeProducts.count - missing.count, c.activeProducts.count,
+                         "products", "serve an objective", missing: missing.map { c.subject(.product, $0.id) })
+        },
+    ]
+
+    // MARK: 9 Customer-centric organization
+
+    static let customer: [Fact] = [
+        fact("segmentsUnified", "Share of customer segments whose products, across departments, share one journey.") { c in
+            let silos = c.productSilos()
+            let segments = c.segmentsServed()
+            return share("segmentsUnified", segments.count - silos.count, segments.count, "customer segments",
+                         "meet one company rather than separate divisions",
+                         missing: silos.map { Subject(kind: "segment", id: $0.segment, name: $0.segment) })
+        },
+        fact("productsOnSharedPlatforms", "Share of active products (with systems) built on a shared platform system.") { c in
+            let withSystems = c.activeProducts.filter { !$0.systems.isEmpty }
+            let onPlatform = withSystems.filter { p in p.systems.contains { c.systemByID[$0]?.layer == "platform" } }
+            return share("productsOnSharedPlatforms", onPlatform.count, withSystems.count, "products",
+                         "use a shared platform (processes and data)")
+        },
+        fact("stagesCovered", "Share of journey stages that at least one active product covers.") { c in
+            var n = 0, d = 0
+            var gaps: [Subject] = []
+            for j in c.portfolio.journeys {
+                for s in j.stages {
+                    d += 1
+                    if c.productsByStage[j.id + "/" + s.id] != nil { n += 1 }
+                    else { gaps.append(Subject(kind: "stage", id: j.id + "/" + s.id, name: j.name + ": " + s.name)) }
+                }
+            }
+            return share("stagesCovered", n, d, "stages", "are served by a product", missing: gaps)
+        },
+    ]
+
+    // MARK: 10 Culture
+
+    static let culture: [Fact] = [
+        fact("experimentsDecided", "Share of experiments that ended in a decision: expand, iterate or roll back.") { c in
+            let ex = c.portfolio.experiments
+            let decided = ex.filter { $0.decision != "pending" }
+            return share("experimentsDecided", decided.count, ex.count, "experiments", "led to a decision",
+                         emptyIsZero: c.activeProducts.isEmpty ? nil : "no experiments recorded")
+        },
+        fact("productsIterated", "Share of live or rolling-out products iterated in the 180 days before the assessment date.") { c in
+            let ps = c.activeProducts.filter { $0.status == "live" || $0.status == "rollout" }
+            let iterated = ps.filter { p in p.lastIteration.flatMap { daysBetween($0, c.asOf) }.map { $0 <= 180 } ?? false }
+            return share("productsIterated", iterated.count, ps.count, "live products", "were improved in the last 180 days",
+                         missing: ps.filter { p in !iterated.contains { $0.id == p.id } }.map { c.subject(.product, $0.id) })
+        },
+    ]
+}
+
+/// Days from date a to date b (each "YYYY-MM-DD..." ), or nil when either is not a date.
+func daysBetween(_ a: String, _ b: String) -> Int? {
+    guard let x = dayNumber(a), let y = dayNumber(b) else { return nil }
+    return y - x
+}
+
+/// Days since 1970-01-01 of the date at the start of `s` (Howard Hinnant's days_from_civil).
+func dayNumber(_ s: String) -> Int? {
+    let u = Array(s.utf8.prefix(10))
+    guard u.count == 10, u[4] == 45, u[7] == 45 else { return nil }
+    func num(_ r: Range<Int>) -> Int? {
+        var v = 0
+        for i in r { guard u[i] >= 48, u[i] <= 57 else { return nil }; v = v * 10 + Int(u[i] - 48) }
+        return v
+    }
+    guard var y = num(0..<4), let m = num(5..<7), let d = num(8..<10) else { return nil }
+    y -= m <= 2 ? 1 : 0
+    let era = (y >= 0 ? y : y - 399) / 400
+    let yoe = y - era * 400
+    let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+    return era * 146_097 + doe - 719_468
+}
