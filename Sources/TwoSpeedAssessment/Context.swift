@@ -29,6 +29,8 @@ public final class PortfolioContext {
     let tierBySystem: [String: SpeedTier]
     /// Product managers: managers who own at least one active product.
     let productManagers: [Manager]
+    /// Systems linked by an interface, in either direction.
+    let neighbours: [String: [String]]
 
     public init(_ p: Portfolio, asOf: String? = nil) {
         portfolio = p
@@ -76,6 +78,9 @@ public final class PortfolioContext {
         for s in p.systems { if let d = s.delivery, let t = SpeedTier.classify(d) { tiers[s.id] = t } }
         tierBySystem = tiers
         productManagers = p.managers.filter { byOwner[$0.id] != nil }
+        var nb: [String: [String]] = [:]
+        for s in p.systems { for i in s.interfaces { nb[s.id, default: []].append(i.to); nb[i.to, default: []].append(s.id) } }
+        neighbours = nb
 
         // The latest date mentioned anywhere stands for "now", so that an assessment of the same data
         // gives the same answer whenever it runs.

@@ -1,0 +1,241 @@
+import TwoSpeedModel
+
+/// One detected pitfall: which entities, the evidence for each, and what to do.
+public struct Finding: Codable, Sendable, Equatable {
+    public var pitfall: String
+    public var name: String
+    public var severity: String
+    public var subjects: [Subject]
+    public var evidence: [String]
+    public var recommendation: String
+    /// The article the pitfall comes from.
+    public var source: String
+    /// Criteria of the default model the pitfall drags down; fixing it lifts them.
+    public var criteria: [String]
+    /// Set by plugins (a later issue); the engine's own findings leave it out.
+    public var plugin: String?
+}
+
+/// A pitfall of DOMAIN.md's table and how it shows in the data.
+struct Pitfall: Sendable {
+    let id: String
+    let name: String
+    let severity: String
+    let source: String
+    let criteria: [String]
+    let effort: Double
+    let detect: @Sendable (PortfolioContext) -> (subjects: [Subject], evidence: [String], recommendation: String)?
+}
+
+public enum Pitfalls {
+    public static var ids: [String] { all.map(\.id) }
+
+    public static func detect(_ ctx: PortfolioContext) -> [Finding] {
+        all.compactMap { p in
+            guard let (subjects, evidence, rec) = p.detect(ctx), !subjects.isEmpty else { return nil }
+            return Finding(pitfall: p.id, name: p.name, severity: p.severity, subjects: subjects, evidence: evidence,
+                           recommendation: rec, source: p.source, criteria: p.criteria, plugin: nil)
+        }
+    }
+
+    static func effort(of pitfall: String) -> Double { all.first { $0.id == pitfall }?.effort ?? 3 }
+
+    static let mckinsey = "McKinsey, 'A two-speed IT architecture for the digital enterprise'"
+
+    static func names(_ s: [Subject]) -> String {
+        let n = s.map(\.name)
+        return n.count <= 3 ? n.joined(separator: ", ") : n.prefix(3).joined(separator: ", ") + " and \(n.count - 3) more"
+    }
+
+    static let all: [Pitfall] = [
+        Pitfall(id: "looking-outside-for-speed", name: "Looking outside for speed", severity: "high", source: mckinsey,
+                criteria: ["architecture.decoupled", "ownership.products"], effort: 3) { c in
+            var subjects: [Subject] = [], evidence: [String] = []
+            for p in c.activeProducts where p.sourcing == "external-developer" {
+                let reaches = p.systems.contains { c.reachesBackEnd($0) }
+                guard !reaches || p.owner == nil else { continue }
+                subjects.append(c.subject(.product, p.id))
+                var why: [String] = []
+                if !reaches { why.append(p.systems.isEmpty ? "uses no system that reaches the back end" : "its systems (\(p.systems.joined(separator: ", "))) have no interface to any back-end system") }
+                if p.owner == nil { why.append("has no internal owner") }
+                evidence.append("\(p.name) is built by an external developer and " + why.joined(separator: " and "))
+            }
+            return (subjects, evidence, "Bring \(names(subjects)) under an internal product manager and integrate it with the back end through an API, so it does not stay a discrete application that is hard to integrate.")
+        },
+        Pitfall(id: "build-it-and-move-on", name: "Build it and move on", severity: "medium", source: mckinsey,
+                criteria: ["culture.iterate", "ownership.products", "collaboration.teams"], effort: 2) { c in
+            var subjects: [Subject] = [], evidence: [String] = []
+            for p in c.activeProducts where p.status == "live" {
+                var why: [String] = []
+                if p.owner == nil { why.append("no owner") }
+                if p.team == nil { why.append("no team") }
+                let iterated = p.lastIteration.map { it in p.launched.map { it > $0 } ?? true } ?? false
+                let observed = (c.metricsByProduct[p.id] ?? []).contains { mid in
+                    c.metricByID[mid]?.observations.contains { o in p.launched.map { o.at > $0 } ?? true } ?? false
+                }
+                if !iterated && !observed { why.append("no iteration and no metric observation since launch") }
+                guard !why.isEmpty else { continue }
+                subjects.append(c.subject(.product, p.id))
+                evidence.append("\(p.name) is live with " + why.joined(separator: ", "))
+            }
+            return (subjects, evidence, "Give \(names(subjects)) a standing owner and team, measure it and keep iterating, rather than moving on to the next digital priority.")
+        },
+        Pitfall(id: "separate-digital-organization", name: "A separate digital organization out of step", severity: "high",
+                source: mckinsey, criteria: ["strategy.shared-okrs", "architecture.interfaces"], effort: 4) { c in
+            let depts = c.portfolio.organization.departments
+            let traditional = Set(depts.filter { $0.kind != "digital" }.map(\.id))
+            guard !traditional.isEmpty else { return nil }
+            var subjects: [Subject] = [], evidence: [String] = []
+            for d in depts where d.kind == "digital" {
+                let sharesOKR = c.portfolio.okrs.contains { o in
+                    c.departmentsAlongChain(o).contains(d.id) && !c.departmentsAlongChain(o).isDisjoint(with: traditional)
+                }
+                let own = Set(c.portfolio.systems.filter { $0.department == d.id }.map(\.id))
+                let linked = c.portfolio.systems.contains { s in
+                    let sOwn = own.contains(s.id)
+                    return s.interfaces.contains { i in
+                        guard let other = c.systemByID[i.to] else { return false }
+                        let oOwn = own.contains(other.id)
+                        return sOwn != oOwn && traditional.contains((sOwn ? other.department : s.department) ?? "")
+                    }
+                }
+                guard !sharesOKR && !linked else { continue }
+                subjects.append(c.subject(.department, d.id))
+                evidence.append("\(d.name) shares no objective and no system interface with the traditional departments")
+            }
+            return (subjects, evidence, "Put \(names(subjects)) in step with the rest of the business: shared objectives with the traditional departments, clear roles, and interfaces between its systems and the legacy back ends.")
+        },
+        Pitfall(id: "platforms-without-reorientation", name: "Platforms without reorientation", severity: "medium",
+                source: mckinsey, criteria: ["definition.experiences", "ownership.products"], effort: 3) { c in
+            let modern = c.portfolio.systems.filter { $0.architecture == "microservices" || $0.architecture == "saas" }
+            guard !modern.isEmpty else { return nil }
+            var subjects: [Subject] = [], evidence: [String] = []
+            for p in c.activeProducts where p.stages.isEmpty || p.owner == nil {
+                subjects.append(c.subject(.product, p.id))
+                var why: [String] = []
+                if p.stages.isEmpty { why.append("covers no customer-experience stage") }
+                if p.owner == nil { why.append("has no accountable owner") }
+                evidence.append("\(p.name) " + why.joined(separator: " and "))
+            }
+            if !subjects.isEmpty {
+                evidence.insert("Modern platforms are in place (\(modern.count) microservices or SaaS systems, e.g. \(modern.prefix(3).map(\.name).joined(separator: ", ")))", at: 0)
+            }
+            return (subjects, evidence, "Reorganize around customer experiences, not only platforms: define \(names(subjects)) by the journey stages they serve and give each an accountable product manager.")
+        },
+        Pitfall(id: "legacy-governance-for-digital", name: "Legacy governance for digital", severity: "high",
+                source: mckinsey, criteria: ["architecture.fast-front-end", "architecture.ungated"], effort: 4) { c in
+            let backTiers = c.portfolio.systems.filter { $0.layer == "back-end" }.compactMap { c.tierBySystem[$0.id] }
+            let fastestBack = backTiers.max()
+            var subjects: [Subject] = [], evidence: [String] = []
+            for s in c.portfolio.systems where s.layer == "front-end" {
+                var why: [String] = []
+                if let t = c.tierBySystem[s.id], t == .low || (fastestBack.map { t <= $0 } ?? false) {
+                    why.append("is released at back-end speed (DORA \(t.rawValue))")
+                }
+                if let path = c.slowCouplingPath(from: s.id) {
+                    let names = path.dropFirst().map { c.name(.system, $0) }
+                    why.append("is coupled directly to \(names.joined(separator: " → ")), which releases in DORA's low cluster")
+                }
+                guard !why.isEmpty else { continue }
+                subjects.append(c.subject(.system, s.id))
+                evidence.append("Front end \(s.name) " + why.joined(separator: " and "))
+            }
+            return (subjects, evidence, "Govern \(names(subjects)) at digital speed: a release process of its own, weeks not quarters, and APIs instead of direct couplings to the slow back ends.")
+        },
+        Pitfall(id: "request-takers", name: "Request takers, application owners", severity: "medium",
+                source: mckinsey, criteria: ["ownership.rights", "ownership.stages"], effort: 2) { c in
+            var subjects: [Subject] = [], evidence: [String] = []
+            let systemOwners = Set(c.portfolio.systems.compactMap(\.owner))
+            for m in c.portfolio.managers {
+                var why: [String] = []
+                if m.decisionRights == "requests-only" { why.append("may only take requests") }
+                let ownsExperience = (c.productsByOwner[m.id] ?? []).contains { !$0.stages.isEmpty }
+                if systemOwners.contains(m.id) && !ownsExperience { why.append("owns applications but no experience stage") }
+                else if let owned = c.productsByOwner[m.id], owned.count == 1, owned[0].systems.count == 1,
+                        owned[0].stages.contains(where: { (c.ownersByStage[$0] ?? []).count > 1 }) {
+                    why.append("owns one application (\(owned[0].name)) inside a stage another manager owns")
+                }
+                guard !why.isEmpty else { continue }
+                subjects.append(c.subject(.manager, m.id))
+                evidence.append("\(m.name) " + why.joined(separator: " and "))
+            }
+            return (subjects, evidence, "Turn \(names(subjects)) from request takers into product managers: give each a whole experience stage and the right to redefine the product.")
+        },
+        Pitfall(id: "unfair-or-output-metrics", name: "Unfair or output metrics", severity: "medium",
+                source: mckinsey, criteria: ["incentives.influenceable", "incentives.outcomes"], effort: 2) { c in
+            var subjects: [Subject] = [], evidence: [String] = []
+            for m in c.portfolio.managers where !m.measuredOn.isEmpty {
+                let metrics = m.measuredOn.compactMap { c.metricByID[$0] }
+                let unfair = metrics.filter { !c.influenceable($0, by: m.id) }
+                let outputOnly = !metrics.isEmpty && metrics.allSatisfy { $0.category == "delivery" }
+                guard !unfair.isEmpty || outputOnly else { continue }
+                subjects.append(c.subject(.manager, m.id))
+                var why: [String] = []
+                if !unfair.isEmpty { why.append("is measured on \(unfair.map(\.name).joined(separator: ", ")), which no product of theirs can influence") }
+                if outputOnly { why.append("is measured on delivery speed alone") }
+                evidence.append("\(m.name) " + why.joined(separator: " and "))
+            }
+            return (subjects, evidence, "Measure \(names(subjects)) on business outcomes their own products can move, such as conversion, sales or satisfaction, not on how fast requests are answered.")
+        },
+        Pitfall(id: "roadmap-without-a-problem", name: "Roadmap without a problem", severity: "medium",
+                source: "'About the gap between hands-on product management and company strategy'",
+                criteria: ["strategy.user-problems", "definition.problem"], effort: 1) { c in
+            var subjects: [Subject] = [], evidence: [String] = []
+            for p in c.activeProducts {
+                var why: [String] = []
+                if (p.problem ?? "").isEmpty { why.append("states no user problem") }
+                if p.justification == "competitor-feature" { why.append("is justified by competitors' features") }
+                if p.justification == "top-down-plan" { why.append("comes from a finished top-down plan") }
+                guard !why.isEmpty else { continue }
+                subjects.append(c.subject(.product, p.id))
+                evidence.append("\(p.name) " + why.joined(separator: " and "))
+            }
+            return (subjects, evidence, "Take \(names(subjects)) back to the user problem it should solve; test that problem with users before building further.")
+        },
+        Pitfall(id: "product-silos", name: "Product silos", severity: "high",
+                source: "MIT Sloan, 'How the digital marketplace is redefining customer relationships'",
+                criteria: ["customer.one-customer"], effort: 5) { c in
+            var subjects: [Subject] = [], evidence: [String] = []
+            for silo in c.productSilos() {
+                let depts = silo.departments.map { c.name(.department, $0) }
+                for p in silo.products { subjects.append(c.subject(.product, p.id)) }
+                evidence.append("Customer segment \(silo.segment) is served by \(depts.joined(separator: ", ")) through separate products (\(silo.products.map(\.name).joined(separator: ", "))) with no shared journey")
+            }
+            return (subjects, evidence, "Recognize one customer across products: organize \(names(subjects)) around one shared journey or life event with one customer view, not around the divisions.")
+        },
+        Pitfall(id: "siloed-objectives", name: "Siloed objectives", severity: "low",
+                source: "Emeritus, 'Why internal product managers are the key to successful DT initiatives'",
+                criteria: ["strategy.shared-okrs"], effort: 2) { c in
+            var subjects: [Subject] = [], evidence: [String] = []
+            for o in c.portfolio.okrs where !o.departments.isEmpty && !c.isShared(o) {
+                subjects.append(c.subject(.okr, o.id))
+                evidence.append("\"\(o.objective)\" belongs to \(o.departments.map { c.name(.department, $0) }.joined(separator: ", ")) alone and links to no shared objective")
+            }
+            return (subjects, evidence, "Link \(names(subjects)) to an objective shared across departments, so that everyone works toward the same goals.")
+        },
+    ]
+}
+
+extension PortfolioContext {
+    /// Whether a system is connected, through interfaces in either direction, to a back-end system.
+    func reachesBackEnd(_ start: String) -> Bool {
+        var seen: Set<String> = [start]
+        var stack = [start]
+        while let id = stack.popLast() {
+            if id != start, systemByID[id]?.layer == "back-end" { return true }
+            for n in neighbours[id] ?? [] where seen.insert(n).inserted { stack.append(n) }
+        }
+        return false
+    }
+
+    /// The departments of an OKR and of the objectives above it.
+    func departmentsAlongChain(_ okr: OKR) -> Set<String> {
+        var out = Set<String>(), seen = Set<String>()
+        var next: OKR? = okr
+        while let o = next, seen.insert(o.id).inserted {
+            out.formUnion(o.departments)
+            next = o.parent.flatMap { okrByID[$0] }
+        }
+        return out
+    }
+}

@@ -1,0 +1,89 @@
+import TwoSpeedModel
+
+/// One criterion's score and what it rests on.
+public struct CriterionResult: Codable, Sendable, Equatable {
+    public var id: String
+    public var text: String
+    public var weight: Double
+    /// The derived fact, its value and its sentence.
+    public var fact: FactValue?
+    /// The fact mapped onto 1..5 through the criterion's scale.
+    public var factScore: Double?
+    public var answer: Answer?
+    /// The combined score, nil when neither a fact nor an answer speaks to the criterion.
+    public var score: Double?
+    /// "facts and answer", "facts", "answer" or "no evidence".
+    public var basis: String
+}
+
+public struct DimensionResult: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var weight: Double
+    public var score: Double?
+    public var level: Int?
+    public var levelName: String?
+    /// Share of the dimension's criterion weight that has evidence.
+    public var evidence: Double
+    public var criteria: [CriterionResult]
+}
+
+public struct OverallResult: Codable, Sendable, Equatable {
+    public var score: Double
+    public var level: Int
+    public var levelName: String
+}
+
+/// Scores a portfolio against a model. Each criterion takes its derived fact, mapped to 1..5 on its
+/// scale, and the self-assessment answer, combined with the model's factWeight; a dimension is the
+/// weighted mean of its scored criteria, the overall score the weighted mean of scored dimensions.
+public enum Scoring {
+    public static func score(_ ctx: PortfolioContext, model: AssessmentModel, answers: [Answer]) -> ([DimensionResult], OverallResult) {
+        let byCriterion = Dictionary(answers.map { ($0.criterion, $0) }, uniquingKeysWith: { _, b in b })
+        var factCache: [String: FactValue?] = [:]
+        var dims: [DimensionResult] = []
+        for d in model.dimensions {
+            var crits: [CriterionResult] = []
+            var sum = 0.0, weights = 0.0, allWeights = 0.0
+            for c in d.criteria {
+                allWeights += c.weight
+                var fact: FactValue? = nil
+                var factScore: Double? = nil
+                if let f = c.fact {
+                    if factCache[f] == nil { factCache[f] = .some(FactCatalog.compute(f, ctx)) }
+                    fact = factCache[f]!
+                    if let v = fact?.value, let s = c.scale, s.count == 2 {
+                        let t = (v - s[0]) / (s[1] - s[0])
+                        factScore = round2(1 + 4 * min(1, max(0, t)))
+                    }
+                }
+                let answer = byCriterion[c.id]
+                let score: Double?
+                let basis: String
+                switch (factScore, answer) {
+                case let (f?, a?):
+                    score = round2(model.factWeight * f + (1 - model.factWeight) * Double(a.score)); basis = "facts and answer"
+                case let (f?, nil): score = f; basis = "facts"
+                case let (nil, a?): score = Double(a.score); basis = "answer"
+                default: score = nil; basis = "no evidence"
+                }
+                if let score { sum += c.weight * score; weights += c.weight }
+                crits.append(CriterionResult(id: c.id, text: c.text, weight: c.weight, fact: fact, factScore: factScore,
+                                             answer: answer, score: score, basis: basis))
+            }
+            let score = weights > 0 ? round2(sum / weights) : nil
+            let level = score.map { model.level(for: $0) }
+            dims.append(DimensionResult(id: d.id, name: d.name, weight: d.weight, score: score, level: level?.level,
+                                        levelName: level?.name, evidence: allWeights > 0 ? round2(weights / allWeights) : 0,
+                                        criteria: crits))
+        }
+        var sum = 0.0, weights = 0.0
+        for d in dims { if let s = d.score { sum += d.weight * s; weights += d.weight } }
+        let overall = weights > 0 ? round2(sum / weights) : 1
+        let level = model.level(for: overall)
+        return (dims, OverallResult(score: overall, level: level.level, levelName: level.name))
+    }
+}
+
+func round2(_ x: Double) -> Double { (x * 100).rounded() / 100 }
+func round4(_ x: Double) -> Double { (x * 10_000).rounded() / 10_000 }
