@@ -121,19 +121,19 @@ public enum ExperimentEvaluator {
         let rec: ExperimentEvaluation.Recommendation
         if srm.mismatch {
             rec = .init(action: "iterate", nextShare: current,
-                        reason: "The arms hold \(pct(srm.observedShare)) of users against a planned \(pct(x.plannedShare)) (chi-square p = \(fmtP(srmP)) < 0.001): the split is broken, so the lift cannot be trusted. Fix the assignment and rerun at \(pct(current)).")
+                        reason: "The arms hold \(pct(srm.observedShare)) of users against a planned \(pct(x.plannedShare)) (chi-square \(fmtP(srmP)), below 0.001): the split is broken, so the lift cannot be trusted. Fix the assignment and rerun at \(pct(current)).")
         } else if significant && diff > 0 {
             rec = next > current
                 ? .init(action: "expand", nextShare: next,
-                        reason: "The variant converts \(fmtPct(p2)) against \(fmtPct(p1)) (lift \(signedPct(diff)) points, p = \(fmtP(p)) < \(fmtP(alpha))) and the traffic split is sound: widen the rollout from \(pct(current)) to \(pct(next)).")
+                        reason: "The variant converts \(fmtPct(p2)) against \(fmtPct(p1)) (lift \(signedPct(diff)) points, \(fmtP(p)), below \(fmtNumber(alpha, digits: 4))) and the traffic split is sound: widen the rollout from \(pct(current)) to \(pct(next)).")
                 : .init(action: "expand", nextShare: current,
-                        reason: "The variant wins at full rollout (lift \(signedPct(diff)) points, p = \(fmtP(p))): keep it for everyone and keep revising features.")
+                        reason: "The variant wins at full rollout (lift \(signedPct(diff)) points, \(fmtP(p))): keep it for everyone and keep revising features.")
         } else if significant && diff < 0 {
             rec = .init(action: "roll-back", nextShare: 0,
-                        reason: "The variant converts worse: \(fmtPct(p2)) against \(fmtPct(p1)) (lift \(signedPct(diff)) points, p = \(fmtP(p))). Roll it back and learn from the feedback.")
+                        reason: "The variant converts worse: \(fmtPct(p2)) against \(fmtPct(p1)) (lift \(signedPct(diff)) points, \(fmtP(p))). Roll it back and learn from the feedback.")
         } else {
             rec = .init(action: "iterate", nextShare: current,
-                        reason: "No significant difference yet (lift \(signedPct(diff)) points, p = \(fmtP(p))); this sample detects lifts of about \(fmtPct(mde)) points or more. Keep collecting at \(pct(current)) or adjust the lite version from customer feedback.")
+                        reason: "No significant difference yet (lift \(signedPct(diff)) points, \(fmtP(p))); this sample detects lifts of about \(fmtPct(mde)) points or more. Keep collecting at \(pct(current)) or adjust the lite version from customer feedback.")
         }
         return ExperimentEvaluation(
             experiment: experiment, product: product, confidence: x.confidence,
@@ -155,7 +155,8 @@ public enum ExperimentEvaluator {
 
 func fmtPct(_ v: Double) -> String { fmtNumber(v * 100, digits: 2) + "%" }
 func signedPct(_ v: Double) -> String { (v >= 0 ? "+" : "") + fmtNumber(v * 100, digits: 2) }
-func fmtP(_ p: Double) -> String { p < 0.0001 ? "< 0.0001" : fmtNumber(p, digits: 4) }
+/// "p = 0.0123", or "p < 0.0001" for the tiny ones.
+func fmtP(_ p: Double) -> String { p < 0.0001 ? "p < 0.0001" : "p = " + fmtNumber(p, digits: 4) }
 
 /// Fixed decimals without Foundation, trailing zeros kept off.
 func fmtNumber(_ v: Double, digits: Int) -> String {

@@ -1,3 +1,4 @@
+import TwoSpeedAssessment
 import TwoSpeedJSON
 import TwoSpeedModel
 import TwoSpeedRPC
@@ -16,13 +17,21 @@ public final class Engine: @unchecked Sendable {
     let lock = RWLock()
     /// Guarded by `lock`.
     var portfolios: [String: StoredPortfolio] = [:]
+    /// Custom assessment models by id; the default model is not stored. Guarded by `lock`.
+    var customModels: [String: AssessmentModel] = [:]
     public private(set) var dispatcher: Dispatcher!
 
     /// Opens the store at `path` (nil or ":memory:" for memory) and loads what it holds.
     public init(path: String?, maxRequestBytes: Int = Dispatcher.defaultMaxRequestBytes) throws {
         store = try Store(path: path)
         for sp in try store.loadAll() { portfolios[sp.portfolio.id] = sp }
-        dispatcher = Dispatcher(methods: methodTable(), info: OpenRPCInfo(
+        for (id, _, body) in try store.models() {
+            guard let m = try? JanssonDecoder().decode(AssessmentModel.self, from: body) else {
+                throw StoreError(kind: .corrupt, message: "assessment model \(id) does not decode")
+            }
+            customModels[id] = m
+        }
+        dispatcher = Dispatcher(methods: methodTable() + assessmentMethods(), info: OpenRPCInfo(
             title: "TwoSpeed",
             version: Engine.version,
             description: "Holds a company's two-speed operating model as data: journeys, products, managers, teams, "

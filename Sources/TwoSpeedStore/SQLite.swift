@@ -7,6 +7,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var kind: Kind
     public var message: String
     public var description: String { message }
+    public init(kind: Kind, message: String) { self.kind = kind; self.message = message }
 }
 
 // SQLITE_TRANSIENT is a macro casting -1 to a function pointer; Swift cannot import it.

@@ -1,0 +1,102 @@
+import TwoSpeedModel
+
+/// A whole assessment: scores, pitfalls, what to do next, and the analyses behind them.
+public struct AssessmentResult: Codable, Sendable, Equatable {
+    /// Set when the result is kept: the run's number within the portfolio.
+    public var run: Int?
+    public var portfolio: String
+    public var organization: String
+    public var revision: Int?
+    public var model: ModelRef
+    /// When the assessment ran, and the date the data speaks for.
+    public var at: String
+    public var asOf: String
+    public var overall: OverallResult
+    public var dimensions: [DimensionResult]
+    public var pitfalls: [Finding]
+    public var recommendations: [Recommendation]
+    public var analyses: Analyses
+    /// Answers that name no criterion of the model, and other things a reader should know.
+    public var warnings: [String]
+
+    public struct ModelRef: Codable, Sendable, Equatable {
+        public var id: String
+        public var name: String
+        public var version: String
+        public var levels: [AssessmentModel.Level]
+    }
+
+    public struct Analyses: Codable, Sendable, Equatable {
+        public var coverage: CoverageMap
+        public var prioritization: Prioritization
+        public var speed: SpeedAnalysis
+        public var experiments: [ExperimentEvaluation]
+        public var okrs: OKRAlignment
+        public var accountability: Accountability
+    }
+}
+
+public enum Assessor {
+    /// Assesses a portfolio against a model. `answers` override the portfolio's own, criterion by criterion.
+    public static func assess(_ portfolio: Portfolio, model: AssessmentModel, answers: [Answer] = [], asOf: String? = nil,
+                              at: String, prioritization: String = "value") -> AssessmentResult {
+        let ctx = PortfolioContext(portfolio, asOf: asOf)
+        var merged: [String: Answer] = [:]
+        for a in portfolio.answers { merged[a.criterion] = a }
+        for a in answers { merged[a.criterion] = a }
+        let known = Set(model.criteria.map(\.id))
+        var warnings: [String] = []
+        let unknown = portfolio.answers.filter { !known.contains($0.criterion) }.map(\.criterion)
+        if !unknown.isEmpty {
+            warnings.append("the portfolio answers criteria this model does not have: \(unknown.joined(separator: ", "))")
+        }
+        let (dims, overall) = Scoring.score(ctx, model: model, answers: Array(merged.values))
+        let findings = Pitfalls.detect(ctx)
+        let recs = Recommender.rank(model: model, dimensions: dims, findings: findings)
+        let experiments = portfolio.experiments.compactMap { try? ExperimentEvaluator.evaluate($0) }
+        for d in dims where d.score == nil { warnings.append("no evidence for \(d.name): answer its criteria") }
+        return AssessmentResult(
+            run: nil, portfolio: portfolio.id, organization: portfolio.organization.name, revision: nil,
+            model: .init(id: model.id, name: model.name, version: model.version, levels: model.levels),
+            at: at, asOf: ctx.asOf, overall: overall, dimensions: dims, pitfalls: findings, recommendations: recs,
+            analyses: .init(coverage: Coverage.map(ctx), prioritization: Prioritizer.rank(ctx, method: prioritization),
+                            speed: SpeedTiers.analyze(ctx), experiments: experiments, okrs: OKRs.align(ctx),
+                            accountability: AccountabilityAnalysis.analyze(ctx)),
+            warnings: warnings)
+    }
+}
+
+/// Two kept results compared: how each dimension moved and which pitfalls appeared or went away.
+public struct AssessmentChange: Codable, Sendable, Equatable {
+    public struct DimensionChange: Codable, Sendable, Equatable {
+        public var id: String
+        public var name: String
+        public var from: Double?
+        public var to: Double?
+        public var delta: Double?
+        public var levelFrom: Int?
+        public var levelTo: Int?
+    }
+    public var from: Int
+    public var to: Int
+    public var overall: DimensionChange
+    public var dimensions: [DimensionChange]
+    public var pitfallsNew: [String]
+    public var pitfallsResolved: [String]
+
+    public init(from a: AssessmentResult, to b: AssessmentResult) {
+        self.from = a.run ?? 0
+        self.to = b.run ?? 0
+        overall = .init(id: "overall", name: "Overall", from: a.overall.score, to: b.overall.score,
+                        delta: round2(b.overall.score - a.overall.score), levelFrom: a.overall.level, levelTo: b.overall.level)
+        let before = Dictionary(a.dimensions.map { ($0.id, $0) }, uniquingKeysWith: { x, _ in x })
+        dimensions = b.dimensions.map { d in
+            let old = before[d.id]
+            let delta: Double? = (old?.score).flatMap { o in d.score.map { round2($0 - o) } }
+            return .init(id: d.id, name: d.name, from: old?.score, to: d.score, delta: delta, levelFrom: old?.level, levelTo: d.level)
+        }
+        let pa = Set(a.pitfalls.map(\.pitfall)), pb = Set(b.pitfalls.map(\.pitfall))
+        pitfallsNew = pb.subtracting(pa).sorted()
+        pitfallsResolved = pa.subtracting(pb).sorted()
+    }
+}

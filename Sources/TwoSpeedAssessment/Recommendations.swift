@@ -1,0 +1,77 @@
+/// One thing to do next, with why and what it is expected to bring.
+public struct Recommendation: Codable, Sendable, Equatable {
+    public var rank: Int
+    public var title: String
+    public var action: String
+    /// The pitfall behind it, when there is one.
+    public var pitfall: String?
+    public var dimensions: [String]
+    public var criteria: [String]
+    public var subjects: [Subject]
+    /// Points of the overall score (on 1..5) available if the criteria it lifts reached 5.
+    public var expectedGain: Double
+    /// 1 (days) to 5 (a year or more).
+    public var effort: Double
+    /// expectedGain × weakness of the dimensions it serves / effort: the ranking key.
+    public var priority: Double
+    public var why: String
+}
+
+/// Ranks what to do next: each pitfall found, and each weak criterion no pitfall already covers,
+/// by the score it can recover on the weakest dimensions against the effort it needs.
+public enum Recommender {
+    public static func rank(model: AssessmentModel, dimensions: [DimensionResult], findings: [Finding], limit: Int = 20) -> [Recommendation] {
+        var dimOfCriterion: [String: DimensionResult] = [:]
+        var resultOfCriterion: [String: CriterionResult] = [:]
+        for d in dimensions { for c in d.criteria { dimOfCriterion[c.id] = d; resultOfCriterion[c.id] = c } }
+        let modelCriteria = Dictionary(model.criteria.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let totalDimWeight = dimensions.filter { $0.score != nil }.reduce(0) { $0 + $1.weight }
+        guard totalDimWeight > 0 else { return [] }
+
+        /// What raising a criterion to 5 adds to the overall score.
+        func gain(_ id: String) -> Double {
+            guard let d = dimOfCriterion[id], let c = resultOfCriterion[id] else { return 0 }
+            let dimCriterionWeight = d.criteria.filter { $0.score != nil }.reduce(0) { $0 + $1.weight }
+            let score = c.score ?? 1
+            let weightInDim = c.score == nil ? c.weight / (dimCriterionWeight + c.weight) : c.weight / dimCriterionWeight
+            return (5 - score) * weightInDim * d.weight / totalDimWeight
+        }
+        /// Weaker dimensions count more: 1 for a dimension at 5, 2 for one at 1.
+        func weakness(_ ids: [String]) -> Double {
+            let scores = ids.compactMap { dimOfCriterion[$0]?.score }
+            guard let worst = scores.min() else { return 1 }
+            return 1 + (5 - worst) / 4
+        }
+
+        var out: [Recommendation] = []
+        var covered = Set<String>()
+        for f in findings {
+            let crits = f.criteria.filter { dimOfCriterion[$0] != nil }
+            covered.formUnion(crits)
+            let g = crits.reduce(0) { $0 + gain($1) }
+            let effort = Pitfalls.effort(of: f.pitfall)
+            let dims = Array(Set(crits.compactMap { dimOfCriterion[$0]?.id })).sorted()
+            out.append(Recommendation(rank: 0, title: "Fix: \(f.name)", action: f.recommendation, pitfall: f.pitfall,
+                                      dimensions: dims, criteria: crits, subjects: f.subjects, expectedGain: round2(g),
+                                      effort: effort, priority: round4(g * weakness(crits) / effort),
+                                      why: f.evidence.first ?? f.name))
+        }
+        for d in dimensions {
+            for c in d.criteria where !covered.contains(c.id) {
+                guard let mc = modelCriteria[c.id], let action = mc.recommendation else { continue }
+                guard (c.score ?? 0) < 3.4 else { continue }
+                let g = gain(c.id)
+                let effort = mc.effort ?? 3
+                let why: String
+                if let f = c.fact { why = f.detail + (c.answer.map { "; self-assessed \($0.score) of 5" } ?? "") }
+                else if let a = c.answer { why = "self-assessed \(a.score) of 5" + (a.evidence.map { ": \($0)" } ?? "") }
+                else { why = "no evidence either way: answer this criterion in the self-assessment" }
+                out.append(Recommendation(rank: 0, title: c.text, action: action, pitfall: nil, dimensions: [d.id],
+                                          criteria: [c.id], subjects: c.fact?.subjects ?? [], expectedGain: round2(g),
+                                          effort: effort, priority: round4(g * weakness([c.id]) / effort), why: why))
+            }
+        }
+        out.sort { $0.priority != $1.priority ? $0.priority > $1.priority : $0.title < $1.title }
+        return out.prefix(limit).enumerated().map { i, r in var r = r; r.rank = i + 1; return r }
+    }
+}

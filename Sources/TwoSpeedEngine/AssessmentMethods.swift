@@ -1,0 +1,306 @@
+import TwoSpeedAssessment
+import TwoSpeedJSON
+import TwoSpeedModel
+import TwoSpeedRPC
+import TwoSpeedSchema
+import TwoSpeedStore
+
+struct ModelSummary: Codable {
+    var id: String; var name: String; var version: String; var builtIn: Bool; var dimensions: Int; var criteria: Int
+    init(_ m: AssessmentModel, builtIn: Bool) {
+        id = m.id; name = m.name; version = m.version; self.builtIn = builtIn
+        dimensions = m.dimensions.count; criteria = m.criteria.count
+    }
+}
+struct ModelList: Codable { var models: [ModelSummary] }
+struct ModelPutResult: Codable { var id: String; var created: Bool; var dimensions: Int; var criteria: Int }
+struct RunSummary: Codable {
+    var run: Int; var at: String; var asOf: String; var model: String; var revision: Int?; var overall: OverallResult
+    var dimensions: [String: Double]
+}
+struct History: Codable { var portfolio: String; var runs: [RunSummary]; var change: AssessmentChange? }
+struct PitfallList: Codable { var pitfalls: [Finding] }
+
+extension Engine {
+    static let portfolioParam = Param("portfolio", .identifier(), "the portfolio's id")
+
+    func assessmentMethods() -> [Method] {
+        let modelID = Schema.identifier("an assessment model's id (default \"\(DefaultModel.id)\")")
+        let answers = Schema.array(ModelSchemas.answer, "self-assessment answers; they override the portfolio's own", maxItems: 10_000)
+        let arm = ModelSchemas.arm
+        return [
+            Method("assessment.run", summary: "Assesses a portfolio: dimension scores with the facts and answers behind them, "
+                    + "pitfalls, ranked recommendations and the analyses. Kept for assessment.history unless keep is false.",
+                   params: [Engine.portfolioParam,
+                            Param("model", modelID, required: false, "the model to assess against"),
+                            Param("answers", answers, required: false, "answers for this run"),
+                            Param("asOf", .formatted(.date), required: false, "the date the assessment speaks for (default: the latest date in the data)"),
+                            Param("prioritization", .oneOf(Prioritizer.methods), required: false, "ranking method for the prioritization analysis"),
+                            Param("keep", .boolean(), required: false, "keep the result (default true)")],
+                   result: ResultSchemas.result, mutates: true, errors: [.notFound, .storeError]) { [unowned self] p in try run(p) },
+
+            Method("assessment.get", summary: "A kept assessment result by its run number.",
+                   params: [Engine.portfolioParam, Param("run", .integer(min: 1), "the run number")],
+                   result: ResultSchemas.result, mutates: false, errors: [.notFound]) { [unowned self] p in try getRun(p) },
+
+            .encoding("assessment.history", summary: "Scores per dimension over time, and what changed between two runs "
+                        + "(the last two unless compare names them).",
+                      params: [Engine.portfolioParam, Param("model", modelID, required: false, "only runs of this model"),
+                               Param("compare", .array(.integer(min: 1), minItems: 2, maxItems: 2), required: false, "two run numbers")],
+                      result: .object("History", required: ["portfolio", "runs"], [
+                          "portfolio": .identifier(),
+                          "runs": .array(.object("RunSummary", required: ["run", "at", "asOf", "model", "overall", "dimensions"], [
+                              "run": .integer(min: 1), "at": .formatted(.timestamp), "asOf": .formatted(.timestamp),
+                              "model": .identifier(), "revision": .integer(min: 1), "overall": ResultSchemas.overall,
+                              "dimensions": .map(.number(min: 1, max: 5))])),
+                          "change": ResultSchemas.change]),
+                      mutates: false, errors: [.notFound]) { [unowned self] p in try history(p) },
+
+            .encoding("assessment.model.put", summary: "Stores a custom assessment model (a company's own, or a public one), validated like a portfolio.",
+                      params: [Param("model", AssessmentModel.schema, "the model document")],
+                      result: .object("ModelPutResult", required: ["id", "created", "dimensions", "criteria"], [
+                          "id": .identifier(), "created": .boolean(), "dimensions": .integer(min: 1), "criteria": .integer(min: 1)]),
+                      mutates: true, errors: [.conflict, .storeError]) { [unowned self] p in try putModel(p) },
+
+            .encoding("assessment.model.list", summary: "The assessment models: the built-in default and the custom ones.",
+                      result: .object("ModelList", required: ["models"], [
+                          "models": .array(.object("ModelSummary", required: ["id", "name", "version", "builtIn", "dimensions", "criteria"], [
+                              "id": .identifier(), "name": .name(), "version": .name(), "builtIn": .boolean(),
+                              "dimensions": .integer(min: 1), "criteria": .integer(min: 1)]))]),
+                      mutates: false) { [unowned self] _ in listModels() },
+
+            .encoding("assessment.model.get", summary: "One assessment model, whole.",
+                      params: [Param("id", modelID, "the model")],
+                      result: .object("ModelResult", required: ["model"], ["model": AssessmentModel.schema]),
+                      mutates: false, errors: [.notFound]) { [unowned self] p in ["model": try model(p.string("id") ?? "", p.pointer("id"))] },
+
+            .encoding("assessment.model.delete", summary: "Deletes a custom assessment model (kept results stay).",
+                      params: [Param("id", modelID, "the model")],
+                      result: .object(required: ["id", "deleted"], ["id": .identifier(), "deleted": .boolean()]),
+                      mutates: true, errors: [.notFound, .conflict, .storeError]) { [unowned self] p in try deleteModel(p) },
+
+            .encoding("analysis.coverage", summary: "Journeys × stages → owners, products and metrics; unowned and doubly owned stages.",
+                      params: [Engine.portfolioParam], result: ResultSchemas.coverage, mutates: false, errors: [.notFound]) { [unowned self] p in
+                          Coverage.map(try context(p)) },
+
+            .encoding("analysis.prioritize", summary: "Active products ranked by value against resources, RICE or WSJF.",
+                      params: [Engine.portfolioParam, Param("method", .oneOf(Prioritizer.methods), required: false, "value (default), rice or wsjf")],
+                      result: ResultSchemas.prioritization, mutates: false, errors: [.notFound]) { [unowned self] p in
+                          Prioritizer.rank(try context(p), method: p.string("method") ?? "value") },
+
+            .encoding("analysis.speed", summary: "Systems by DORA performance cluster and layer, and the couplings that hold fast systems to slow ones.",
+                      params: [Engine.portfolioParam], result: ResultSchemas.speed, mutates: false, errors: [.notFound]) { [unowned self] p in
+                          SpeedTiers.analyze(try context(p)) },
+
+            .encoding("analysis.okrs", summary: "OKR alignment: shared objectives, orphan key results, products per objective.",
+                      params: [Engine.portfolioParam], result: ResultSchemas.okrs, mutates: false, errors: [.notFound]) { [unowned self] p in
+                          OKRs.align(try context(p)) },
+
+            .encoding("analysis.accountability", summary: "Each manager's share of their metrics that they can influence directly.",
+                      params: [Engine.portfolioParam], result: ResultSchemas.accountability, mutates: false, errors: [.notFound]) { [unowned self] p in
+                          AccountabilityAnalysis.analyze(try context(p)) },
+
+            .encoding("analysis.pitfalls", summary: "The pitfalls of the two-speed operating model found in the portfolio.",
+                      params: [Engine.portfolioParam],
+                      result: .object("PitfallList", required: ["pitfalls"], ["pitfalls": .array(ResultSchemas.finding)]),
+                      mutates: false, errors: [.notFound]) { [unowned self] p in PitfallList(pitfalls: Pitfalls.detect(try context(p))) },
+
+            .encoding("experiment.evaluate", summary: "Lift with its confidence interval, a two-proportion z-test, a sample-ratio "
+                        + "check and the next rollout step: for an experiment of a portfolio, or for counts given directly.",
+                      params: [Param("portfolio", .identifier(), required: false, "with experiment: the portfolio"),
+                               Param("experiment", .identifier(), required: false, "with portfolio: the experiment's id"),
+                               Param("control", arm, required: false, "without portfolio: the control arm's counts"),
+                               Param("variant", arm, required: false, "without portfolio: the variant arm's counts"),
+                               Param("plannedShare", .number(exclusiveMin: 0).withMaximum(0.999_999), required: false,
+                                     "without portfolio: the variant's planned share of traffic (default 0.5)"),
+                               Param("rollout", .array(.number(exclusiveMin: 0).withMaximum(1), minItems: 1, maxItems: 20), required: false,
+                                     "without portfolio: the rollout stages' shares, to name the next step"),
+                               Param("stage", .integer(min: 0), required: false, "without portfolio: the running stage's index"),
+                               Param("confidence", .number(min: 0.5).withMaximum(0.9999), required: false, "confidence level (default 0.95)")],
+                      result: ResultSchemas.experiment, mutates: false, errors: [.notFound]) { [unowned self] p in try evaluate(p) },
+        ]
+    }
+
+    // MARK: Handlers
+
+    func context(_ p: Params) throws -> PortfolioContext {
+        PortfolioContext(try snapshot(p.string("portfolio") ?? "", p.pointer("portfolio")).portfolio)
+    }
+
+    func model(_ id: String, _ pointer: JSONPointer) throws -> AssessmentModel {
+        if id == DefaultModel.id { return DefaultModel.model }
+        guard let m = lock.read({ customModels[id] }) else {
+            throw RPCError(.notFound, pointer: pointer.description, "no assessment model with id \"\(id)\"; assessment.model.list lists them")
+        }
+        return m
+    }
+
+    func run(_ p: Params) throws -> JSONRef {
+        let sp = try snapshot(p.string("portfolio") ?? "", p.pointer("portfolio"))
+        let m = try model(p.string("model") ?? DefaultModel.id, p.pointer("model"))
+        let answers: [Answer] = try p.decodeIfPresent("answers") ?? []
+        let known = Set(m.criteria.map(\.id))
+        var issues = IssueList()
+        for (i, a) in answers.enumerated() where !known.contains(a.criterion) {
+            issues.add(p.pointer("answers") / i / "criterion", "model \"\(m.id)\" has no criterion \"\(a.criterion)\"")
+        }
+        if !issues.isEmpty { throw RPCError.invalidParams(issues) }
+        var result = Assessor.assess(sp.portfolio, model: m, answers: answers, asOf: p.string("asOf"), at: nowTimestamp(),
+                                     prioritization: p.string("prioritization") ?? "value")
+        result.revision = sp.revision
+        let enc = JanssonEncoder()
+        if p.bool("keep") ?? true {
+            // Numbered and written under the write lock so that runs of one portfolio never share a number.
+            try lock.write {
+                let json = try enc.encode(result)
+                defer { json.release() }
+                do {
+                    let seq = try store.addRun(portfolio: sp.portfolio.id, at: result.at, model: m.id, score: result.overall.score,
+                                               body: JSONText.dump(json))
+                    result.run = seq
+                } catch let e as StoreError { throw RPCError(.storeError, pointer: nil, e.message) }
+            }
+        }
+        return try enc.encode(result)
+    }
+
+    func keptRuns(_ portfolio: String, _ pointer: JSONPointer, model: String? = nil) throws -> [AssessmentResult] {
+        _ = try snapshot(portfolio, pointer)
+        let rows: [(seq: Int, at: String, model: String, body: String)]
+        do { rows = try lock.read { try store.runs(portfolio: portfolio, model: model) } } catch let e as StoreError {
+            throw RPCError(.storeError, pointer: nil, e.message)
+        }
+        return try rows.map { row in
+            do {
+                var r = try JanssonDecoder().decode(AssessmentResult.self, from: row.body)
+                r.run = row.seq
+                return r
+            } catch { throw RPCError(.storeError, pointer: nil, "kept run \(row.seq) does not decode: \(error)") }
+        }
+    }
+
+    func getRun(_ p: Params) throws -> JSONRef {
+        let n = p.int("run") ?? 0
+        guard let r = try keptRuns(p.string("portfolio") ?? "", p.pointer("portfolio")).first(where: { $0.run == n }) else {
+            throw RPCError(.notFound, pointer: p.pointer("run").description, "no kept run \(n)")
+        }
+        return try JanssonEncoder().encode(r)
+    }
+
+    func history(_ p: Params) throws -> History {
+        let portfolio = p.string("portfolio") ?? ""
+        let runs = try keptRuns(portfolio, p.pointer("portfolio"), model: p.string("model"))
+        let summaries = runs.map { r in
+            RunSummary(run: r.run ?? 0, at: r.at, asOf: r.asOf, model: r.model.id, revision: r.revision, overall: r.overall,
+                       dimensions: Dictionary(r.dimensions.compactMap { d in d.score.map { (d.id, $0) } }, uniquingKeysWith: { a, _ in a }))
+        }
+        var change: AssessmentChange? = nil
+        if let pair: [Int] = try p.decodeIfPresent("compare") {
+            var found: [AssessmentResult] = []
+            for (i, n) in pair.enumerated() {
+                guard let r = runs.first(where: { $0.run == n }) else {
+                    throw RPCError(.notFound, pointer: (p.pointer("compare") / i).description, "no kept run \(n)")
+                }
+                found.append(r)
+            }
+            change = AssessmentChange(from: found[0], to: found[1])
+        } else if runs.count >= 2 {
+            change = AssessmentChange(from: runs[runs.count - 2], to: runs[runs.count - 1])
+        }
+        return History(portfolio: portfolio, runs: summaries, change: change)
+    }
+
+    func putModel(_ p: Params) throws -> ModelPutResult {
+        let m: AssessmentModel = try p.decode("model")
+        var issues = IssueList()
+        m.check(at: p.pointer("model"), into: &issues)
+        if !issues.isEmpty { throw RPCError.invalidParams(issues) }
+        if m.id == DefaultModel.id {
+            throw RPCError(.conflict, pointer: (p.pointer("model") / "id").description,
+                           "\"\(DefaultModel.id)\" is the built-in model; give a custom model another id")
+        }
+        let body = try JanssonEncoder().encodeText(m)
+        return try lock.write {
+            do { try store.putModel(id: m.id, body: body, updated: nowTimestamp()) } catch let e as StoreError {
+                throw RPCError(.storeError, pointer: nil, e.message)
+            }
+            let created = customModels[m.id] == nil
+            customModels[m.id] = m
+            return ModelPutResult(id: m.id, created: created, dimensions: m.dimensions.count, criteria: m.criteria.count)
+        }
+    }
+
+    func listModels() -> ModelList {
+        lock.read {
+            ModelList(models: [ModelSummary(DefaultModel.model, builtIn: true)]
+                + customModels.values.sorted { $0.id < $1.id }.map { ModelSummary($0, builtIn: false) })
+        }
+    }
+
+    func deleteModel(_ p: Params) throws -> [String: JSONScalar] {
+        let id = p.string("id") ?? ""
+        if id == DefaultModel.id {
+            throw RPCError(.conflict, pointer: p.pointer("id").description, "the built-in model cannot be deleted")
+        }
+        return try lock.write {
+            guard customModels[id] != nil else {
+                throw RPCError(.notFound, pointer: p.pointer("id").description, "no assessment model with id \"\(id)\"")
+            }
+            do { try store.deleteModel(id: id) } catch let e as StoreError { throw RPCError(.storeError, pointer: nil, e.message) }
+            customModels[id] = nil
+            return ["id": .string(id), "deleted": .bool(true)]
+        }
+    }
+
+    func evaluate(_ p: Params) throws -> ExperimentEvaluation {
+        let confidence = p.object["confidence"]?.doubleValue ?? 0.95
+        if let pid = p.string("portfolio") {
+            guard let eid = p.string("experiment") else {
+                throw RPCError(.invalidParams, pointer: p.pointer("experiment").description, "required with portfolio")
+            }
+            let sp = try snapshot(pid, p.pointer("portfolio"))
+            guard let e = sp.portfolio.experiments.first(where: { $0.id == eid }) else {
+                throw RPCError(.notFound, pointer: p.pointer("experiment").description, "no experiment with id \"\(eid)\"")
+            }
+            guard let r = try ExperimentEvaluator.evaluate(e, confidence: confidence) else {
+                throw RPCError(.invalidParams, pointer: p.pointer("experiment").description,
+                               "experiment \"\(eid)\" has no control and variant counts yet")
+            }
+            return r
+        }
+        var issues = IssueList()
+        for k in ["control", "variant"] where p[k] == nil { issues.add(p.pointer(k), "required without portfolio") }
+        if p["experiment"] != nil { issues.add(p.pointer("experiment"), "needs portfolio") }
+        if !issues.isEmpty { throw RPCError.invalidParams(issues) }
+        let control: ArmCounts = try p.decode("control"), variant: ArmCounts = try p.decode("variant")
+        for (k, a) in [("control", control), ("variant", variant)] {
+            if a.conversions > a.users { issues.add(p.pointer(k) / "conversions", "\(a.conversions) conversions exceed \(a.users) users") }
+            if a.users == 0 { issues.add(p.pointer(k) / "users", "an arm needs at least one user") }
+        }
+        if !issues.isEmpty { throw RPCError.invalidParams(issues) }
+        let rollout: [Double] = try p.decodeIfPresent("rollout") ?? [p.object["plannedShare"]?.doubleValue ?? 0.5]
+        let stage = p.int("stage") ?? 0
+        guard rollout.indices.contains(stage) else {
+            throw RPCError(.invalidParams, pointer: p.pointer("stage").description, "stage \(stage) is past the last rollout stage")
+        }
+        let share = p.object["plannedShare"]?.doubleValue ?? rollout[stage]
+        return try ExperimentEvaluator.evaluate(.init(control: control, variant: variant, plannedShare: share, rollout: rollout,
+                                                      stage: stage, confidence: confidence))
+    }
+}
+
+/// A scalar for small ad-hoc results.
+enum JSONScalar: Encodable {
+    case string(String), bool(Bool)
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .string(let s): try c.encode(s)
+        case .bool(let b): try c.encode(b)
+        }
+    }
+}
+
+extension Schema {
+    func withMaximum(_ m: Double) -> Schema { var s = self; s.maximum = m; return s }
+}
