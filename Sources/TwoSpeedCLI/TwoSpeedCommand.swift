@@ -1,0 +1,77 @@
+import ArgumentParser
+import Glibc
+import TwoSpeedClient
+
+/// twospeed: the command line of TwoSpeed. Each subcommand lives in a file of its own; to add one, write
+/// a ParsableCommand (with `@OptionGroup var connection: ConnectionOptions` if it talks to an engine, or
+/// its own options if it runs something in-process) and list it in `subcommands` below.
+struct TwoSpeedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "twospeed",
+        abstract: "Calls a TwoSpeed engine: through twospeedd's socket, or in this process on a store file.",
+        discussion: """
+            Every command talks to the daemon at --socket (default: $TWOSPEED_SOCKET), or, with --db PATH, \
+            to an engine in this process on that store (:memory: for one in memory).
+
+            Exit status: 0 success; 1 the engine answered with a JSON-RPC error (the error object is \
+            printed to stderr); 2 wrong usage; 3 the daemon (or the store) cannot be reached.
+            """,
+        subcommands: [Call.self, Import.self])
+}
+
+/// The process's entry: runs the command and turns every outcome into the documented exit status.
+@main
+enum Main {
+    static func main() {
+        let status: Int32
+        do {
+            var command = try TwoSpeedCommand.parseAsRoot()
+            try command.run()
+            status = ExitStatus.success
+        } catch {
+            status = report(error)
+        }
+        exit(status)
+    }
+
+    static func report(_ error: Error) -> Int32 {
+        switch error {
+        case let e as RPCCallError:
+            printError(e.errorJSON)
+            return ExitStatus.rpcError
+        case let e as TransportError:
+            writeError("twospeed: \(e)")
+            return e.kind == .malformedReply ? ExitStatus.rpcError : ExitStatus.unreachable
+        case let e as InvalidJSONError:
+            writeError("twospeed: \(e)")
+            return ExitStatus.usage
+        case let e as UsageError:
+            writeError("twospeed: \(e.message)")
+            return ExitStatus.usage
+        default:
+            let code = TwoSpeedCommand.exitCode(for: error)
+            if code == .success {  // --help, --version
+                TwoSpeedCommand.exit(withError: error)
+            }
+            let message = TwoSpeedCommand.fullMessage(for: error)
+            if !message.isEmpty { writeError(message) }
+            return code == .validationFailure ? ExitStatus.usage : code.rawValue
+        }
+    }
+}
+
+enum ExitStatus {
+    static let success: Int32 = 0
+    /// The engine answered with an error.
+    static let rpcError: Int32 = 1
+    /// Wrong usage: options, arguments, or input that is not what the command takes.
+    static let usage: Int32 = 2
+    /// The daemon or the store cannot be reached.
+    static let unreachable: Int32 = 3
+}
+
+/// Wrong usage found after parsing (a file that cannot be read, two transports at once).
+struct UsageError: Error {
+    var message: String
+    init(_ message: String) { self.message = message }
+}

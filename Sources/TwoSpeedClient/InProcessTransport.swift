@@ -1,0 +1,25 @@
+import TwoSpeedEngine
+
+/// An engine in this very process, on a store of its own: no daemon, the same dispatcher.
+public final class InProcessTransport: RPCTransport {
+    public let engine: Engine
+    public let endpoint: String
+
+    public init(engine: Engine) {
+        self.engine = engine
+        self.endpoint = "in-process \(engine.storePath)"
+    }
+
+    /// Opens the store at `path` (nil or ":memory:" for memory).
+    public convenience init(store path: String?) throws {
+        do {
+            self.init(engine: try Engine(path: path == ":memory:" ? nil : path))
+        } catch {
+            throw TransportError(.unreachable, endpoint: "in-process \(path ?? ":memory:")", "cannot open the store: \(error)")
+        }
+    }
+
+    public func exchange(_ message: String, expectsReply: Bool) throws -> String? {
+        engine.call(message)
+    }
+}

@@ -1,0 +1,40 @@
+/// How a client's messages reach an engine. Two ship here: `UnixSocketTransport` (twospeedd) and
+/// `InProcessTransport` (an engine in this process); the client and the twospeed command work the same
+/// over either.
+public protocol RPCTransport: AnyObject, Sendable {
+    /// Where the messages go, for error messages: "unix:/run/twospeed.sock", "in-process :memory:".
+    var endpoint: String { get }
+
+    /// Sends one JSON-RPC 2.0 message (compact JSON text, without a line end) and returns the reply's
+    /// text, or nil when there is none: `expectsReply` is false for a notification or a batch of them.
+    func exchange(_ message: String, expectsReply: Bool) throws -> String?
+}
+
+/// The engine could not be reached, or the connection to it broke.
+public struct TransportError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable {
+        /// Nothing answers at the endpoint (no socket, connection refused, no permission, a store that
+        /// cannot be opened).
+        case unreachable
+        /// The connection closed or failed before the reply came.
+        case disconnected
+        /// The reply is not JSON-RPC.
+        case malformedReply
+    }
+
+    public var kind: Kind
+    public var endpoint: String
+    public var reason: String
+
+    public init(_ kind: Kind, endpoint: String, _ reason: String) {
+        self.kind = kind; self.endpoint = endpoint; self.reason = reason
+    }
+
+    public var description: String {
+        switch kind {
+        case .unreachable: return "cannot reach \(endpoint): \(reason)"
+        case .disconnected: return "connection to \(endpoint) lost: \(reason)"
+        case .malformedReply: return "bad reply from \(endpoint): \(reason)"
+        }
+    }
+}

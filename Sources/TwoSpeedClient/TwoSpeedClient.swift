@@ -1,0 +1,180 @@
+import CJansson
+import Synchronization
+import TwoSpeedJSON
+import TwoSpeedModel
+
+/// The reference client: every method by name (`call`), and typed calls for the main ones. Requests are
+/// encoded and replies decoded with jansson; an error reply is thrown as `RPCCallError`, a transport
+/// failure as `TransportError`.
+///
+///     let client = try TwoSpeedClient(socketPath: "/run/twospeed/twospeed.sock")
+///     print(try client.info().version)
+///     let put = try client.putPortfolio(portfolio)
+///     _ = try client.observe("nps", in: put.id, [Observation(at: "2026-07-01", value: 41)])
+public final class TwoSpeedClient: Sendable {
+    public let transport: any RPCTransport
+    private let lastID = Atomic<Int>(0)
+
+    public init(transport: any RPCTransport) {
+        self.transport = transport
+    }
+
+    /// Connects to twospeedd.
+    public convenience init(socketPath: String, timeoutSeconds: Double? = nil) throws {
+        self.init(transport: try UnixSocketTransport(path: socketPath, timeoutSeconds: timeoutSeconds))
+    }
+
+    /// An engine in this process on the store at `path` (nil or ":memory:" for memory).
+    public static func inProcess(store path: String?) throws -> TwoSpeedClient {
+        TwoSpeedClient(transport: try InProcessTransport(store: path))
+    }
+
+    // MARK: Any method
+
+    /// Calls `method` with params given as a jansson value (borrowed; an object or an array, or nil for
+    /// none) and returns the result as a new reference that the caller releases.
+    public func callJSON(_ method: String, params: JSONRef? = nil) throws -> JSONRef {
+        let id = lastID.add(1, ordering: .relaxed).newValue
+        let request = JSONMake.object(["jsonrpc": JSONMake.string("2.0"), "method": JSONMake.string(method)])
+        if let params { request.set("params", params.retained()) }
+        request.set("id", JSONMake.int(id))
+        let text = JSONText.dump(request)
+        request.release()
+        guard let reply = try transport.exchange(text, expectsReply: true) else {
+            throw TransportError(.malformedReply, endpoint: transport.endpoint, "no reply to a request")
+        }
+        let response: JSONRef
+        switch JSONText.parse(reply) {
+        case .success(let v): response = v
+        case .failure(let e):
+            throw TransportError(.malformedReply, endpoint: transport.endpoint, "the reply is not JSON: \(e.reason)")
+        }
+        defer { response.release() }
+        guard response.isObject else {
+            throw TransportError(.malformedReply, endpoint: transport.endpoint, "the reply is not a JSON-RPC response object")
+        }
+        if let error = response["error"], error.isObject {
+            throw RPCCallError(errorObject: error)
+        }
+        guard let result = response["result"] else {
+            throw TransportError(.malformedReply, endpoint: transport.endpoint, "the reply has neither result nor error")
+        }
+        if let rid = response["id"], rid.intValue != Int64(id) {
+            throw TransportError(.malformedReply, endpoint: transport.endpoint, "the reply answers another request (id \(JSONText.dump(rid)))")
+        }
+        return result.retained()
+    }
+
+    /// Calls `method` with params given as JSON text (nil for none) and returns the result as compact
+    /// JSON text. Params that are not JSON throw `InvalidJSONError` before anything is sent.
+    public func call(_ method: String, paramsJSON: String?) throws -> String {
+        var params: JSONRef? = nil
+        if let paramsJSON {
+            switch JSONText.parse(paramsJSON) {
+            case .success(let v): params = v
+            case .failure(let e):
+                throw InvalidJSONError(what: "the params", reason: e.reason, line: e.line, column: e.column)
+            }
+        }
+        defer { params?.release() }
+        let result = try callJSON(method, params: params)
+        defer { result.release() }
+        return JSONText.dump(result)
+    }
+
+    /// Calls `method` with Encodable params and decodes the result.
+    public func call<P: Encodable, R: Decodable>(_ method: String, params: P, as type: R.Type = R.self) throws -> R {
+        let p = try JanssonEncoder().encode(params)
+        defer { p.release() }
+        return try decode(callJSON(method, params: p), as: R.self)
+    }
+
+    /// Calls `method` without params and decodes the result.
+    public func call<R: Decodable>(_ method: String, as type: R.Type = R.self) throws -> R {
+        try decode(callJSON(method), as: R.self)
+    }
+
+    /// Sends a notification: no reply comes, whatever the outcome.
+    public func notify(_ method: String, params: JSONRef? = nil) throws {
+        let request = JSONMake.object(["jsonrpc": JSONMake.string("2.0"), "method": JSONMake.string(method)])
+        if let params { request.set("params", params.retained()) }
+        let text = JSONText.dump(request)
+        request.release()
+        _ = try transport.exchange(text, expectsReply: false)
+    }
+
+    private func decode<R: Decodable>(_ result: JSONRef, as type: R.Type) throws -> R {
+        defer { result.release() }
+        do { return try JanssonDecoder().decode(R.self, from: result) } catch {
+            throw TransportError(.malformedReply, endpoint: transport.endpoint, "the result does not decode as \(R.self): \(error)")
+        }
+    }
+
+    // MARK: Typed calls
+
+    /// engine.info: version, store, counts.
+    public func info() throws -> EngineInfo { try call("engine.info") }
+
+    /// portfolio.put: stores a whole portfolio, replacing one with the same id.
+    public func putPortfolio(_ portfolio: Portfolio, ifRevision: Int? = nil) throws -> PutResult {
+        try call("portfolio.put", params: PutParams(portfolio: portfolio, ifRevision: ifRevision))
+    }
+
+    /// portfolio.put with the document as JSON (borrowed), exactly as read: the engine validates it and
+    /// names every failure with its pointer.
+    public func putPortfolio(document: JSONRef, ifRevision: Int? = nil) throws -> PutResult {
+        let params = JSONMake.object(["portfolio": document.retained()])
+        if let ifRevision { params.set("ifRevision", JSONMake.int(ifRevision)) }
+        defer { params.release() }
+        return try decode(callJSON("portfolio.put", params: params), as: PutResult.self)
+    }
+
+    /// portfolio.get: the whole portfolio with its revision.
+    public func portfolio(_ id: String) throws -> PortfolioRecord {
+        try call("portfolio.get", params: ["id": id])
+    }
+
+    /// portfolio.list: every portfolio, summarized.
+    public func portfolios() throws -> [PortfolioSummary] {
+        let r: ListResult = try call("portfolio.list")
+        return r.portfolios
+    }
+
+    /// portfolio.delete.
+    public func deletePortfolio(_ id: String, ifRevision: Int? = nil) throws -> DeleteResult {
+        try call("portfolio.delete", params: IDParams(id: id, ifRevision: ifRevision))
+    }
+
+    /// entity.get: one entity, decoded as `type` (Product, Metric, ... or any Decodable).
+    public func entity<E: Decodable>(_ kind: EntityKind, id: String, in portfolio: String, as type: E.Type = E.self) throws -> E {
+        let r: EntityResult<E> = try call("entity.get", params: EntityRef(portfolio: portfolio, kind: kind.rawValue, id: id))
+        return r.entity
+    }
+
+    /// entity.list: every entity of a kind.
+    public func entities<E: Decodable>(_ kind: EntityKind, in portfolio: String, as type: E.Type = E.self) throws -> [E] {
+        let r: EntityListResult<E> = try call("entity.list", params: ["portfolio": portfolio, "kind": kind.rawValue])
+        return r.entities
+    }
+
+    /// entity.upsert: adds the entity or replaces the one with its id.
+    public func upsert<E: Encodable>(_ kind: EntityKind, _ entity: E, in portfolio: String, ifRevision: Int? = nil) throws -> EntityChange {
+        try call("entity.upsert", params: UpsertParams(portfolio: portfolio, kind: kind.rawValue, entity: entity, ifRevision: ifRevision))
+    }
+
+    /// entity.remove: refused (-32001) while something references it.
+    public func removeEntity(_ kind: EntityKind, id: String, in portfolio: String, ifRevision: Int? = nil) throws -> EntityChange {
+        try call("entity.remove", params: EntityRef(portfolio: portfolio, kind: kind.rawValue, id: id, ifRevision: ifRevision))
+    }
+
+    /// metric.observe: appends observations to a metric.
+    public func observe(_ metric: String, in portfolio: String, _ observations: [Observation], ifRevision: Int? = nil) throws -> ObserveResult {
+        try call("metric.observe", params: ObserveParams(portfolio: portfolio, metric: metric, observations: observations, ifRevision: ifRevision))
+    }
+}
+
+private struct PutParams: Encodable { var portfolio: Portfolio; var ifRevision: Int? }
+private struct IDParams: Encodable { var id: String; var ifRevision: Int? }
+private struct EntityRef: Encodable { var portfolio: String; var kind: String; var id: String; var ifRevision: Int? = nil }
+private struct UpsertParams<E: Encodable>: Encodable { var portfolio: String; var kind: String; var entity: E; var ifRevision: Int? }
+private struct ObserveParams: Encodable { var portfolio: String; var metric: String; var observations: [Observation]; var ifRevision: Int? }

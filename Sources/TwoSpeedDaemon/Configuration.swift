@@ -1,0 +1,41 @@
+import Glibc
+
+/// Everything twospeedd can be told. The defaults are the safe ones: a socket only its owner can open,
+/// peers admitted by uid (the daemon's own and root's), 16 MiB messages.
+public struct DaemonConfiguration: Sendable {
+    /// Where to create the socket. May be nil when the socket comes from systemd (LISTEN_FDS).
+    public var socketPath: String?
+    /// The permission bits of the socket file created at `socketPath`.
+    public var socketMode: mode_t = 0o600
+    /// The SQLite store, or ":memory:".
+    public var databasePath: String
+    /// Peers whose uid or gid is listed may call every method.
+    public var allowedUIDs: Set<uid_t> = [getuid(), 0]
+    public var allowedGIDs: Set<gid_t> = []
+    /// Peers whose uid or gid is listed may call only methods that change nothing (this wins over the
+    /// allow lists).
+    public var readOnlyUIDs: Set<uid_t> = []
+    public var readOnlyGIDs: Set<gid_t> = []
+    /// The largest message accepted, newline excluded. A larger one gets -32003 and the connection closes.
+    public var maxMessageBytes: Int = 16 << 20
+    /// Connections served at once; the next one gets one error reply and is closed.
+    public var maxClients: Int = 1024
+    /// A connection with no traffic for this long, and no request in progress, is closed. nil: never.
+    public var idleTimeoutSeconds: Int64? = nil
+    /// How long a stop waits for requests in flight before closing what is left.
+    public var shutdownTimeoutSeconds: Int64 = 10
+    /// Event loop threads (accepting, framing, reads) and threads for writes, which wait for the disk.
+    public var eventLoopThreads: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    public var writeThreads: Int = 4
+    /// Take the listening socket from systemd when LISTEN_PID names this process.
+    public var allowSocketActivation: Bool = true
+
+    public init(socketPath: String?, databasePath: String) {
+        self.socketPath = socketPath
+        self.databasePath = databasePath
+    }
+
+    public var accessPolicy: AccessPolicy {
+        AccessPolicy(allowedUIDs: allowedUIDs, allowedGIDs: allowedGIDs, readOnlyUIDs: readOnlyUIDs, readOnlyGIDs: readOnlyGIDs)
+    }
+}

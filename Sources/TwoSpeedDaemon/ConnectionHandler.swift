@@ -1,0 +1,357 @@
+import CJansson
+import Logging
+import NIOCore
+import TwoSpeedJSON
+import TwoSpeedRPC
+
+/// One error reply, for the log.
+struct ErrorNote: Sendable {
+    var code: Int
+    var method: String?
+}
+
+/// A response ready to write, and the errors it carries.
+struct Outcome: Sendable {
+    var line: ByteBuffer?
+    var errors: [ErrorNote] = []
+}
+
+extension ServerContext {
+    /// Answers one parsed request or batch (borrowed); the response line is appended to `out`.
+    func respond(to request: JSONRef, call: CallContext, into out: inout ByteBuffer) -> [ErrorNote] {
+        guard let response = dispatcher.handle(value: request, context: call) else { return [] }
+        defer { response.release() }
+        Replies.appendLine(response, to: &out)
+        return Self.errors(in: response, request: request)
+    }
+
+    /// Answers text that is not JSON: the dispatcher words the parse error.
+    func respond(toUnparsable text: UnsafeRawBufferPointer, call: CallContext, into out: inout ByteBuffer) -> [ErrorNote] {
+        guard let response = dispatcher.handleValue(text: text, context: call) else { return [] }
+        defer { response.release() }
+        Replies.appendLine(response, to: &out)
+        return Self.errors(in: response, request: nil)
+    }
+
+    static func errors(in response: JSONRef, request: JSONRef?) -> [ErrorNote] {
+        func note(_ r: JSONRef) -> ErrorNote? {
+            guard let code = r["error"]?["code"]?.intValue else { return nil }
+            // The method of the request this answers, found by id (a batch answers in its own order).
+            var method: String? = nil
+            if let request {
+                if request.isObject { method = request["method"]?.stringValue } else if let id = r["id"], id.kind != .null {
+                    for q in request.elements where q["id"].map({ json_equal($0, id) == 1 }) ?? false {
+                        method = q["method"]?.stringValue
+                        break
+                    }
+                }
+            }
+            return ErrorNote(code: Int(code), method: method)
+        }
+        if response.isArray { return response.elements.compactMap(note) }
+        return note(response).map { [$0] } ?? []
+    }
+}
+
+/// Serves one connection: cuts the stream into lines, answers each in order, holds reading back while a
+/// write is on the thread pool or the peer is not reading its replies, and closes cleanly.
+final class ConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum State { case open, lingering, closed }
+
+    private let server: ServerContext
+    private let id: Int
+    private let peer: PeerCredentials
+    private let call: CallContext
+    private var logger: Logger
+    private var framer: LineFramer
+    private var state = State.open
+    /// Replies not yet written.
+    private var out: ByteBuffer?
+    private var lastWrite: EventLoopFuture<Void>?
+    /// A request is on the thread pool; the next ones wait so that replies keep their order.
+    private var busy = false
+    private var heldRead = false
+    private var inputClosed = false
+    private var draining = false
+    private var requests = 0
+    private var errorReplies = 0
+    private var reason = "closed by the peer"
+    private let opened = NIODeadline.now()
+
+    init(server: ServerContext, id: Int, peer: PeerCredentials, access: Access) {
+        self.server = server
+        self.id = id
+        self.peer = peer
+        self.call = CallContext(readOnly: access == .readOnly)
+        self.framer = LineFramer(maxMessageBytes: server.configuration.maxMessageBytes)
+        var logger = server.logger
+        logger[metadataKey: "conn"] = "\(id)"
+        logger[metadataKey: "peer"] = "\(peer)"
+        logger[metadataKey: "access"] = "\(access.name)"
+        self.logger = logger
+    }
+
+    // MARK: Reading
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard state == .open else { return }  // lingering: what the peer still sends is dropped
+        var bytes = unwrapInboundIn(data)
+        framer.append(&bytes)
+        process(context)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if state == .open && (busy || draining || !context.channel.isWritable) {
+            heldRead = true
+            return
+        }
+        context.read()
+    }
+
+    private func resumeReading(_ context: ChannelHandlerContext) {
+        guard heldRead else { return }
+        if state == .open && (busy || draining || !context.channel.isWritable) { return }
+        heldRead = false
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        resumeReading(context)
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Answers every whole message buffered, in order, until one has to wait for the thread pool.
+    private func process(_ context: ChannelHandlerContext) {
+        loop: while state == .open && !busy {
+            switch framer.next() {
+            case .message(let line):
+                if line.readableBytes == 0 { continue }  // blank lines are tolerated
+                handle(line, context)
+            case .tooLarge(let size):
+                let limit = server.configuration.maxMessageBytes
+                errorReplies += 1
+                logger.warning("message too large, closing", metadata: ["size": "\(size)", "limit": "\(limit)"])
+                closeAfter(reply: Replies.tooLarge(size: size, limit: limit, allocator: context.channel.allocator),
+                           reason: "message over \(limit) bytes", context)
+                return
+            case .needMore:
+                break loop
+            }
+        }
+        flush(context)
+        guard state == .open && !busy else { return }
+        if inputClosed {
+            close(reason: "the peer finished", context)
+        } else if draining {
+            closeAfter(reply: nil, reason: "the daemon is stopping", context)
+        }
+    }
+
+    private func handle(_ line: ByteBuffer, _ context: ChannelHandlerContext) {
+        requests += 1
+        let parsed = line.withUnsafeReadableBytes { JSONText.parse($0) }
+        var buffer = out ?? context.channel.allocator.buffer(capacity: 512)
+        out = nil
+        switch parsed {
+        case .failure:
+            let notes = line.withUnsafeReadableBytes { server.respond(toUnparsable: $0, call: call, into: &buffer) }
+            out = buffer
+            note(notes)
+        case .success(let request):
+            if server.needsPool(request, readOnly: call.readOnly) {
+                out = buffer
+                offload(request, context)
+            } else {
+                let notes = server.respond(to: request, call: call, into: &buffer)
+                request.release()
+                out = buffer
+                note(notes)
+            }
+        }
+    }
+
+    /// Runs a request with a write on the thread pool; the connection waits for it.
+    private func offload(_ request: JSONRef, _ context: ChannelHandlerContext) {
+        busy = true
+        let server = self.server
+        let call = self.call
+        let allocator = context.channel.allocator
+        let job = Transfer(value: request)
+        let me = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
+        server.pool.runIfActive(eventLoop: context.eventLoop) { () -> Outcome in
+            defer { job.value.release() }
+            var buffer = allocator.buffer(capacity: 256)
+            let notes = server.respond(to: job.value, call: call, into: &buffer)
+            return Outcome(line: buffer.readableBytes > 0 ? buffer : nil, errors: notes)
+        }.whenComplete { result in
+            me.value.finished(result, ctx.value)
+        }
+    }
+
+    private func finished(_ result: Result<Outcome, Error>, _ context: ChannelHandlerContext) {
+        busy = false
+        guard state != .closed else { return }
+        switch result {
+        case .success(let outcome):
+            if var line = outcome.line {
+                if out == nil { out = line } else { out!.writeBuffer(&line) }
+            }
+            note(outcome.errors)
+        case .failure(let error):
+            // The pool stopped under the request: the daemon is going down.
+            logger.error("request not run: \(error)")
+            var buffer = out ?? context.channel.allocator.buffer(capacity: 128)
+            let response = RPCError(.internalError, pointer: nil, "the daemon is stopping").responseJSON(id: nil)
+            Replies.appendLine(response, to: &buffer)
+            response.release()
+            out = buffer
+            note([ErrorNote(code: ErrorCode.internalError.rawValue, method: nil)])
+        }
+        process(context)
+        resumeReading(context)
+    }
+
+    private func note(_ notes: [ErrorNote]) {
+        for n in notes {
+            errorReplies += 1
+            logger.info("error reply", metadata: ["code": "\(n.code)", "method": "\(n.method ?? "-")"])
+        }
+    }
+
+    private func flush(_ context: ChannelHandlerContext) {
+        guard let buffer = out, buffer.readableBytes > 0 else { return }
+        out = nil
+        lastWrite = context.writeAndFlush(wrapOutboundOut(buffer))
+    }
+
+    // MARK: Events
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let e = event as? ChannelEvent, e == .inputClosed {
+            if state == .lingering {
+                context.close(promise: nil)
+            } else if state == .open {
+                inputClosed = true
+                framer.finish()
+                process(context)
+            }
+            return
+        }
+        if event is IdleStateHandler.IdleStateEvent {
+            if state == .open && !busy && out == nil {
+                let seconds = server.configuration.idleTimeoutSeconds ?? 0
+                logger.info("idle for \(seconds) s, closing")
+                close(reason: "idle for \(seconds) s", context)
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard event is DrainEvent else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        if state == .open && !draining {
+            draining = true
+            process(context)
+        }
+        promise?.succeed(())
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if state != .closed {
+            reason = "error: \(error)"
+            logger.notice("connection error: \(error)")
+        }
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if state != .closed {
+            state = .closed
+            server.connections.remove(id)
+            let seconds = Double((NIODeadline.now() - opened).nanoseconds) / 1e9
+            logger.info("connection closed", metadata: [
+                "requests": "\(requests)", "errors": "\(errorReplies)",
+                "seconds": "\((seconds * 1000).rounded() / 1000)", "reason": "\(reason)",
+            ])
+        }
+        context.fireChannelInactive()
+    }
+
+    // MARK: Closing
+
+    /// Closes once every reply is written.
+    private func close(reason: String, _ context: ChannelHandlerContext) {
+        guard state == .open else { return }
+        self.reason = reason
+        state = .lingering
+        flush(context)
+        let channel = context.channel
+        if let lastWrite {
+            lastWrite.whenComplete { _ in channel.close(promise: nil) }
+        } else {
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Writes a last reply, ends the output so that the peer reads it and then end-of-file, and drops
+    /// what the peer still sends until it closes (or the linger time is over): closing with unread input
+    /// would reset the connection and could lose the reply.
+    private func closeAfter(reply: ByteBuffer?, reason: String, _ context: ChannelHandlerContext) {
+        guard state == .open else { return }
+        self.reason = reason
+        if var reply {
+            if out == nil { out = reply } else { out!.writeBuffer(&reply) }
+        }
+        flush(context)
+        state = .lingering
+        framer.dropAll()
+        let channel = context.channel
+        let written = lastWrite ?? context.eventLoop.makeSucceededVoidFuture()
+        written.whenComplete { _ in channel.close(mode: .output, promise: nil) }
+        context.eventLoop.scheduleTask(in: server.lingerTime) { channel.close(promise: nil) }
+        if heldRead {
+            heldRead = false
+            context.read()
+        }
+    }
+}
+
+/// Answers a peer that may not be served with one error reply and closes, the same lingering way.
+final class RefusalHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let reply: ByteBuffer
+    private let linger: TimeAmount
+
+    init(reply: ByteBuffer, linger: TimeAmount) {
+        self.reply = reply
+        self.linger = linger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { _ in channel.close(mode: .output, promise: nil) }
+        context.eventLoop.scheduleTask(in: linger) { channel.close(promise: nil) }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let e = event as? ChannelEvent, e == .inputClosed { context.close(promise: nil) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}

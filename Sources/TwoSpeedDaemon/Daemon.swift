@@ -1,0 +1,163 @@
+import Glibc
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import TwoSpeedEngine
+import TwoSpeedRPC
+
+/// twospeedd: one engine served on a Unix-domain socket to many clients at once.
+///
+/// `run()` opens the store, listens, serves until `stop(_:)` is called (twospeedd calls it on SIGTERM and
+/// SIGINT), then stops accepting, removes the socket file, lets every connection finish the requests it
+/// has received, closes the connections and the store, and returns.
+public final class Daemon: Sendable {
+    public let configuration: DaemonConfiguration
+    public let logger: Logger
+    /// 0 while serving, 1 once a stop is asked for.
+    private let stopRequested = ConditionLock<Int>(value: 0)
+    private let stopReason = NIOLockedValueBox<String>("stop requested")
+
+    public init(configuration: DaemonConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Asks a running daemon to stop; safe from any thread, any number of times.
+    public func stop(_ reason: String) {
+        stopReason.withLockedValue { $0 = reason }
+        stopRequested.lock()
+        stopRequested.unlock(withValue: 1)
+    }
+
+    /// Serves until stopped. Throws `DaemonError` when it cannot start. `ready` is called once the
+    /// socket accepts connections.
+    public func run(ready: (() -> Void)? = nil) throws {
+        let c = configuration
+        var fromSystemd: CInt? = nil
+        if c.allowSocketActivation { fromSystemd = try ListeningSocket.fromSystemd() }
+        if fromSystemd == nil {
+            guard let path = c.socketPath else { throw DaemonError("no socket: give --socket PATH (or start under systemd socket activation)") }
+            try ListeningSocket.clear(path)
+        }
+
+        var engine: Engine?
+        do {
+            engine = try Engine(path: c.databasePath == ":memory:" ? nil : c.databasePath, maxRequestBytes: c.maxMessageBytes)
+        } catch {
+            if let fd = fromSystemd { close(fd) }
+            throw DaemonError("cannot open the store \(c.databasePath): \(error)")
+        }
+
+        let listener: (fd: CInt, path: String?, inode: ino_t)
+        if let fd = fromSystemd {
+            listener = (fd, nil, 0)
+        } else {
+            let path = c.socketPath!
+            let bound = try ListeningSocket.bind(path, mode: c.socketMode)
+            listener = (bound.fd, path, bound.inode)
+        }
+
+        try serve(engine!.dispatcher, listener, ready: ready)
+        // Every connection and thread is gone: the last reference closes the store.
+        engine = nil
+        logger.notice("stopped; store closed")
+    }
+
+    private func serve(_ dispatcher: TwoSpeedRPCDispatcher, _ listener: (fd: CInt, path: String?, inode: ino_t),
+                       ready: (() -> Void)?) throws {
+        let c = configuration
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, c.eventLoopThreads))
+        let pool = NIOThreadPool(numberOfThreads: max(1, c.writeThreads))
+        pool.start()
+        let server = ServerContext(dispatcher: dispatcher, pool: pool, logger: logger, configuration: c)
+        defer {
+            try? pool.syncShutdownGracefully()
+            try? group.syncShutdownGracefully()
+        }
+
+        let bootstrap = ServerBootstrap(group: group)
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { channel in Daemon.initialize(channel, server) }
+        let serverChannel: Channel
+        do {
+            serverChannel = try bootstrap.withBoundSocket(listener.fd).wait()
+        } catch {
+            close(listener.fd)
+            if let path = listener.path { ListeningSocket.remove(path, inode: listener.inode) }
+            throw DaemonError("cannot serve the socket: \(error)")
+        }
+        logger.notice("listening", metadata: [
+            "socket": "\(listener.path ?? "fd 3 from systemd")", "store": "\(c.databasePath)",
+            "maxMessageBytes": "\(c.maxMessageBytes)", "maxClients": "\(c.maxClients)",
+        ])
+        ready?()
+
+        stopRequested.lock(whenValue: 1)
+        stopRequested.unlock()
+        let reason = stopReason.withLockedValue { $0 }
+        let open = server.connections.count
+        logger.notice("stopping: \(reason); finishing the requests of \(open) connection(s)")
+
+        // No new connections; the path is free for the next daemon at once.
+        try? serverChannel.close().wait()
+        if let path = listener.path { ListeningSocket.remove(path, inode: listener.inode) }
+
+        for channel in server.connections.all {
+            channel.triggerUserOutboundEvent(DrainEvent(), promise: nil)
+        }
+        let deadline = NIODeadline.now() + .seconds(c.shutdownTimeoutSeconds)
+        while server.connections.count > 0 && NIODeadline.now() < deadline {
+            usleep(5_000)
+        }
+        let left = server.connections.all
+        if !left.isEmpty {
+            logger.warning("closing \(left.count) connection(s) still busy after \(c.shutdownTimeoutSeconds) s")
+            for channel in left { try? channel.close().wait() }
+        }
+    }
+
+    /// Reads the peer's credentials and sets up its pipeline: served, served read-only, or refused.
+    static func initialize(_ channel: Channel, _ server: ServerContext) -> EventLoopFuture<Void> {
+        let credentials: EventLoopFuture<PeerCred>
+        if let provider = channel as? SocketOptionProvider {
+            credentials = provider.unsafeGetSocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
+        } else {
+            credentials = channel.eventLoop.makeFailedFuture(DaemonError("no socket options on this channel"))
+        }
+        return credentials.flatMapThrowing { cred in
+            let peer = PeerCredentials(pid: cred.pid, uid: cred.uid, gid: cred.gid)
+            let access = server.configuration.accessPolicy.access(for: peer)
+            let pipeline = channel.pipeline.syncOperations
+            if case .refused(let reason) = access {
+                let id = server.connections.nextRefusedID()
+                server.logger.warning("peer refused", metadata: ["conn": "\(id)", "peer": "\(peer)", "reason": "\(reason)"])
+                try pipeline.addHandler(RefusalHandler(reply: Replies.refused(peer, reason: reason, allocator: channel.allocator),
+                                                       linger: server.lingerTime))
+                return
+            }
+            let limit = server.configuration.maxClients
+            guard let id = server.connections.add(channel, limit: limit) else {
+                let id = server.connections.nextRefusedID()
+                server.logger.warning("too many clients, refusing", metadata: ["conn": "\(id)", "peer": "\(peer)", "limit": "\(limit)"])
+                try pipeline.addHandler(RefusalHandler(reply: Replies.tooManyClients(limit: limit, allocator: channel.allocator),
+                                                       linger: server.lingerTime))
+                return
+            }
+            channel.closeFuture.whenComplete { _ in server.connections.remove(id) }
+            if let idle = server.configuration.idleTimeoutSeconds, idle > 0 {
+                try pipeline.addHandler(IdleStateHandler(allTimeout: .seconds(idle)))
+            }
+            try pipeline.addHandler(ConnectionHandler(server: server, id: id, peer: peer, access: access))
+        }
+    }
+}
+
+typealias TwoSpeedRPCDispatcher = Dispatcher
+
+/// struct ucred of <sys/socket.h> (which Glibc shows only under _GNU_SOURCE), as SO_PEERCRED fills it.
+struct PeerCred: Sendable {
+    var pid: pid_t = 0
+    var uid: uid_t = 0
+    var gid: gid_t = 0
+}

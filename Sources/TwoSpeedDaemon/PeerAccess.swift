@@ -1,0 +1,64 @@
+import Glibc
+
+/// Who is at the other end of a Unix socket, as the kernel says (SO_PEERCRED).
+public struct PeerCredentials: Sendable, Equatable, CustomStringConvertible {
+    public var pid: pid_t
+    public var uid: uid_t
+    public var gid: gid_t
+
+    public init(pid: pid_t, uid: uid_t, gid: gid_t) {
+        self.pid = pid; self.uid = uid; self.gid = gid
+    }
+
+    public var description: String { "pid \(pid) uid \(uid) gid \(gid)" }
+}
+
+/// What a peer may do.
+public enum Access: Sendable, Equatable {
+    case readWrite
+    case readOnly
+    case refused(reason: String)
+
+    public var name: String {
+        switch self {
+        case .readWrite: return "read-write"
+        case .readOnly: return "read-only"
+        case .refused: return "refused"
+        }
+    }
+}
+
+/// The peer check: a peer is admitted when its uid or gid is on an allow list or a read-only list, and
+/// it is read-only when it matches any read-only entry.
+public struct AccessPolicy: Sendable, Equatable {
+    public var allowedUIDs: Set<uid_t>
+    public var allowedGIDs: Set<gid_t>
+    public var readOnlyUIDs: Set<uid_t>
+    public var readOnlyGIDs: Set<gid_t>
+
+    public init(allowedUIDs: Set<uid_t>, allowedGIDs: Set<gid_t> = [], readOnlyUIDs: Set<uid_t> = [], readOnlyGIDs: Set<gid_t> = []) {
+        self.allowedUIDs = allowedUIDs; self.allowedGIDs = allowedGIDs
+        self.readOnlyUIDs = readOnlyUIDs; self.readOnlyGIDs = readOnlyGIDs
+    }
+
+    public func access(for peer: PeerCredentials) -> Access {
+        if readOnlyUIDs.contains(peer.uid) || readOnlyGIDs.contains(peer.gid) { return .readOnly }
+        if allowedUIDs.contains(peer.uid) || allowedGIDs.contains(peer.gid) { return .readWrite }
+        return .refused(reason: "uid \(peer.uid) gid \(peer.gid) is not allowed to connect")
+    }
+}
+
+/// A user or group given by number or by name.
+public enum Principal {
+    public static func uid(_ text: String) -> uid_t? {
+        if let n = UInt32(text) { return n }
+        guard let pw = getpwnam(text) else { return nil }
+        return pw.pointee.pw_uid
+    }
+
+    public static func gid(_ text: String) -> gid_t? {
+        if let n = UInt32(text) { return n }
+        guard let gr = getgrnam(text) else { return nil }
+        return gr.pointee.gr_gid
+    }
+}

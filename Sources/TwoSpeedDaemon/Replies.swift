@@ -1,0 +1,71 @@
+import CJansson
+import NIOCore
+import TwoSpeedJSON
+import TwoSpeedRPC
+
+/// Errors only the socket can give, in the implementation-defined range of JSON-RPC 2.0, apart from the
+/// engine's own codes (-32000 down to -32009 are the engine's). Each is the last message on its connection.
+public enum TransportErrorCode: Int, Sendable, CaseIterable {
+    /// The peer's uid and gid are on no allow list (--allow-uid, --allow-gid, --read-only-*).
+    case peerRefused = -32010
+    /// --max-clients connections are open already.
+    case tooManyClients = -32011
+
+    public var message: String {
+        switch self {
+        case .peerRefused: return "Peer refused"
+        case .tooManyClients: return "Too many clients"
+        }
+    }
+}
+
+enum Replies {
+    /// `{"jsonrpc":"2.0","error":{...},"id":null}` and a newline, encoded by jansson.
+    static func errorLine(code: Int, message: String, data: JSONRef, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let error = JSONMake.object(["code": JSONMake.int(code), "message": JSONMake.string(message), "data": data])
+        let response = JSONMake.object(["jsonrpc": JSONMake.string("2.0"), "error": error, "id": JSONMake.null()])
+        defer { response.release() }
+        var buffer = allocator.buffer(capacity: 256)
+        appendLine(response, to: &buffer)
+        return buffer
+    }
+
+    static func tooLarge(size: Int, limit: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var d = ErrorData(pointer: nil, reason: "the message is over \(limit) bytes (\(size) received without a line end); "
+                                                + "the connection closes since its framing is lost")
+        d.limit = limit
+        d.size = size
+        let response = RPCError(.tooLarge, d).responseJSON(id: nil)
+        defer { response.release() }
+        var buffer = allocator.buffer(capacity: 256)
+        appendLine(response, to: &buffer)
+        return buffer
+    }
+
+    static func refused(_ peer: PeerCredentials, reason: String, allocator: ByteBufferAllocator) -> ByteBuffer {
+        errorLine(code: TransportErrorCode.peerRefused.rawValue, message: TransportErrorCode.peerRefused.message,
+                  data: JSONMake.object(["reason": JSONMake.string(reason), "uid": JSONMake.int(Int(peer.uid)),
+                                         "gid": JSONMake.int(Int(peer.gid))]),
+                  allocator: allocator)
+    }
+
+    static func tooManyClients(limit: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
+        errorLine(code: TransportErrorCode.tooManyClients.rawValue, message: TransportErrorCode.tooManyClients.message,
+                  data: JSONMake.object(["reason": JSONMake.string("\(limit) clients are connected already; try again later"),
+                                         "limit": JSONMake.int(limit)]),
+                  allocator: allocator)
+    }
+
+    /// Appends the compact encoding of `value` and "\n", written by jansson straight into the buffer.
+    static func appendLine(_ value: JSONRef, to buffer: inout ByteBuffer) {
+        withUnsafeMutablePointer(to: &buffer) { p in
+            _ = json_dump_callback(value, { bytes, size, data in
+                guard let bytes, let data else { return -1 }
+                data.assumingMemoryBound(to: ByteBuffer.self).pointee
+                    .writeBytes(UnsafeRawBufferPointer(start: bytes, count: size))
+                return 0
+            }, p, JSONText.encodeFlags)
+        }
+        buffer.writeInteger(UInt8(0x0A))
+    }
+}

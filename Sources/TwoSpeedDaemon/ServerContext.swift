@@ -1,0 +1,82 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import TwoSpeedJSON
+import TwoSpeedRPC
+
+/// What every connection of one daemon shares.
+final class ServerContext: Sendable {
+    let dispatcher: Dispatcher
+    let pool: NIOThreadPool
+    let logger: Logger
+    let configuration: DaemonConfiguration
+    let connections = ConnectionRegistry()
+    /// How long a closing connection keeps reading (and dropping) what its peer still sends after the
+    /// last reply, so that the peer reads that reply rather than a reset.
+    let lingerTime: TimeAmount = .seconds(2)
+
+    init(dispatcher: Dispatcher, pool: NIOThreadPool, logger: Logger, configuration: DaemonConfiguration) {
+        self.dispatcher = dispatcher
+        self.pool = pool
+        self.logger = logger
+        self.configuration = configuration
+    }
+
+    /// Where a request runs. Methods that change nothing run on the event loop (they only read memory);
+    /// a request with a write, which waits for the disk, runs on the thread pool so the loop goes on
+    /// serving the other connections.
+    func needsPool(_ request: JSONRef, readOnly: Bool) -> Bool {
+        if readOnly { return false }  // every write is refused at once
+        if request.isArray {
+            for i in 0..<request.count where mutates(request[i]!) { return true }
+            return false
+        }
+        return mutates(request)
+    }
+
+    private func mutates(_ request: JSONRef) -> Bool {
+        guard request.isObject, let name = request["method"]?.stringValue else { return false }
+        return dispatcher.methods[name]?.mutates ?? false
+    }
+}
+
+/// The open connections, for --max-clients and for the drain at shutdown.
+final class ConnectionRegistry: Sendable {
+    private let state = NIOLockedValueBox<(nextID: Int, open: [Int: Channel])>((1, [:]))
+
+    /// Registers a channel unless `limit` are open; returns its id.
+    func add(_ channel: Channel, limit: Int) -> Int? {
+        state.withLockedValue { s in
+            guard s.open.count < limit else { return nil }
+            let id = s.nextID
+            s.nextID += 1
+            s.open[id] = channel
+            return id
+        }
+    }
+
+    func remove(_ id: Int) {
+        state.withLockedValue { s in _ = s.open.removeValue(forKey: id) }
+    }
+
+    var all: [Channel] { state.withLockedValue { Array($0.open.values) } }
+    var count: Int { state.withLockedValue { $0.open.count } }
+
+    /// A number for connections that are refused (they are never registered).
+    func nextRefusedID() -> Int {
+        state.withLockedValue { s in
+            let id = s.nextID
+            s.nextID += 1
+            return id
+        }
+    }
+}
+
+/// Sent to every connection when the daemon stops: finish what was received, then close.
+struct DrainEvent: Sendable {}
+
+/// A jansson value handed to the thread pool; only one thread touches it at a time.
+struct Transfer<Value>: @unchecked Sendable {
+    let value: Value
+}

@@ -1,0 +1,137 @@
+import ArgumentParser
+import Dispatch
+import Glibc
+import Logging
+import TwoSpeedDaemon
+
+/// twospeedd: the options, the log, the signals; the server itself is TwoSpeedDaemon.
+@main
+struct TwoSpeedD: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "twospeedd",
+        abstract: "Serves a TwoSpeed store to many clients over a Unix-domain socket.",
+        discussion: """
+            Wire protocol: JSON-RPC 2.0, one compact JSON message per line in both directions, replies in \
+            request order; any number of requests per connection, pipelined or not.
+
+            Peers are checked by the kernel's credentials (SO_PEERCRED): a peer is served when its uid or \
+            primary gid is on an --allow-* or --read-only-* list, and is read-only (methods that change \
+            nothing) when it matches a --read-only-* entry. With no --allow-uid, the daemon's own uid and \
+            root are allowed. A refused peer gets one error reply (-32010) and the connection closes.
+
+            SIGTERM and SIGINT stop the daemon: it stops accepting, removes the socket, answers the \
+            requests already received, closes the connections and the store. Under systemd socket \
+            activation (LISTEN_PID, LISTEN_FDS) the socket is fd 3 and --socket, --socket-mode are ignored.
+
+            Logs go to stderr: one line per connection and one per error.
+            """)
+
+    @Option(help: ArgumentHelp("The socket to create; a stale one is replaced, a live one is an error.", valueName: "path"))
+    var socket: String?
+
+    @Option(help: ArgumentHelp("The SQLite store (created if missing), or :memory:.", valueName: "path"))
+    var db: String
+
+    @Option(name: .customLong("socket-mode"), help: ArgumentHelp("Permission bits of the socket file, in octal.", valueName: "mode"))
+    var socketMode: String = "0600"
+
+    @Option(name: .customLong("allow-uid"), help: ArgumentHelp(
+        "A uid (number or user name) that may call every method; repeatable. Default: the daemon's own uid and root.",
+        valueName: "uid"))
+    var allowUID: [String] = []
+
+    @Option(name: .customLong("allow-gid"), help: ArgumentHelp(
+        "A primary gid (number or group name) that may call every method; repeatable.", valueName: "gid"))
+    var allowGID: [String] = []
+
+    @Option(name: .customLong("read-only-uid"), help: ArgumentHelp(
+        "A uid that may connect but only call methods that change nothing; repeatable.", valueName: "uid"))
+    var readOnlyUID: [String] = []
+
+    @Option(name: .customLong("read-only-gid"), help: ArgumentHelp(
+        "A primary gid that may connect but only call methods that change nothing; repeatable.", valueName: "gid"))
+    var readOnlyGID: [String] = []
+
+    @Option(name: .customLong("max-message-bytes"), help: ArgumentHelp(
+        "The largest message accepted; a longer line gets error -32003 and the connection closes.", valueName: "bytes"))
+    var maxMessageBytes: Int = 16 << 20
+
+    @Option(name: .customLong("max-clients"), help: ArgumentHelp(
+        "Connections served at once; one more gets error -32011 and is closed.", valueName: "n"))
+    var maxClients: Int = 1024
+
+    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp(
+        "Close a connection with no traffic for this many seconds (0: never).", valueName: "seconds"))
+    var idleTimeout: Int64 = 0
+
+    @Option(name: .customLong("shutdown-timeout"), help: ArgumentHelp(
+        "On SIGTERM, how long to wait for requests in flight before closing.", valueName: "seconds"))
+    var shutdownTimeout: Int64 = 10
+
+    @Option(help: ArgumentHelp("Event loop threads (default: one per core).", valueName: "n"))
+    var threads: Int?
+
+    @Option(name: .customLong("log-level"), help: ArgumentHelp(
+        "trace, debug, info, notice, warning, error or critical.", valueName: "level"))
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of: trace, debug, info, notice, warning, error, critical")
+        }
+        guard parseMode(socketMode) != nil else { throw ValidationError("--socket-mode must be octal, at most 0777: \(socketMode)") }
+        guard maxMessageBytes >= 64 else { throw ValidationError("--max-message-bytes must be at least 64") }
+        guard maxClients >= 1 else { throw ValidationError("--max-clients must be at least 1") }
+        guard idleTimeout >= 0, shutdownTimeout >= 0 else { throw ValidationError("timeouts are seconds, 0 or more") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        for u in allowUID + readOnlyUID where Principal.uid(u) == nil { throw ValidationError("no such user: \(u)") }
+        for g in allowGID + readOnlyGID where Principal.gid(g) == nil { throw ValidationError("no such group: \(g)") }
+    }
+
+    func run() throws {
+        let level = Logger.Level(rawValue: logLevel)!
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "twospeedd")
+
+        var c = DaemonConfiguration(socketPath: socket, databasePath: db)
+        c.socketMode = parseMode(socketMode)!
+        if !allowUID.isEmpty { c.allowedUIDs = Set(allowUID.compactMap(Principal.uid)) }
+        c.allowedGIDs = Set(allowGID.compactMap(Principal.gid))
+        c.readOnlyUIDs = Set(readOnlyUID.compactMap(Principal.uid))
+        c.readOnlyGIDs = Set(readOnlyGID.compactMap(Principal.gid))
+        c.maxMessageBytes = maxMessageBytes
+        c.maxClients = maxClients
+        c.idleTimeoutSeconds = idleTimeout > 0 ? idleTimeout : nil
+        c.shutdownTimeoutSeconds = shutdownTimeout
+        if let threads { c.eventLoopThreads = threads }
+
+        let daemon = Daemon(configuration: c, logger: logger)
+        // Signals are taken by a dispatch source, not a handler: the stop runs on an ordinary thread.
+        var sources: [DispatchSourceSignal] = []
+        for (sig, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { daemon.stop(name) }
+            source.resume()
+            sources.append(source)
+        }
+        do {
+            try daemon.run()
+        } catch let e as DaemonError {
+            logger.critical("cannot start: \(e.description)")
+            throw ExitCode(1)
+        }
+        withExtendedLifetime(sources) {}
+    }
+}
+
+func parseMode(_ text: String) -> mode_t? {
+    var t = Substring(text)
+    if t.hasPrefix("0o") { t = t.dropFirst(2) }
+    guard !t.isEmpty, let v = UInt32(t, radix: 8), v <= 0o777 else { return nil }
+    return v
+}

@@ -1,0 +1,90 @@
+import NIOCore
+import XCTest
+@testable import TwoSpeedDaemon
+
+/// The line framer and the peer check, without a socket.
+final class FramingTests: XCTestCase {
+    func text(_ next: LineFramer.Next) -> String? {
+        guard case .message(let b) = next else { return nil }
+        return String(buffer: b)
+    }
+
+    func testLinesAcrossReads() {
+        var f = LineFramer(maxMessageBytes: 100)
+        var a = ByteBuffer(string: "{\"a\":1}\n{\"b\"")
+        f.append(&a)
+        XCTAssertEqual(text(f.next()), "{\"a\":1}")
+        XCTAssertEqual(f.next(), .needMore)
+        var b = ByteBuffer(string: ":2}\r\n\n{\"c\":3}\n")
+        f.append(&b)
+        XCTAssertEqual(text(f.next()), "{\"b\":2}")
+        XCTAssertEqual(text(f.next()), "")
+        XCTAssertEqual(text(f.next()), "{\"c\":3}")
+        XCTAssertEqual(f.next(), .needMore)
+        XCTAssertEqual(f.bufferedBytes, 0)
+    }
+
+    func testOversizedIsReportedBeforeItsEnd() {
+        var f = LineFramer(maxMessageBytes: 10)
+        var a = ByteBuffer(string: "0123456789")
+        f.append(&a)
+        XCTAssertEqual(f.next(), .needMore)
+        var b = ByteBuffer(string: "ab")
+        f.append(&b)
+        XCTAssertEqual(f.next(), .tooLarge(size: 12))
+    }
+
+    func testExactLimitPasses() {
+        var f = LineFramer(maxMessageBytes: 10)
+        var a = ByteBuffer(string: "0123456789\r\n0123456789A\n")
+        f.append(&a)
+        XCTAssertEqual(text(f.next()), "0123456789")
+        XCTAssertEqual(f.next(), .tooLarge(size: 11))
+    }
+
+    func testLastMessageWithoutLineEnd() {
+        var f = LineFramer(maxMessageBytes: 100)
+        var a = ByteBuffer(string: "{\"a\":1}\n{\"b\":2}")
+        f.append(&a)
+        XCTAssertEqual(text(f.next()), "{\"a\":1}")
+        XCTAssertEqual(f.next(), .needMore)
+        f.finish()
+        XCTAssertEqual(text(f.next()), "{\"b\":2}")
+        XCTAssertEqual(f.next(), .needMore)
+    }
+
+    func testManySmallReadsOfOneLongLine() {
+        var f = LineFramer(maxMessageBytes: 1 << 20)
+        let piece = String(repeating: "x", count: 1000)
+        for _ in 0..<500 {
+            var b = ByteBuffer(string: piece)
+            f.append(&b)
+            XCTAssertEqual(f.next(), .needMore)
+        }
+        var end = ByteBuffer(string: "\nrest")
+        f.append(&end)
+        guard case .message(let line) = f.next() else { return XCTFail("no line") }
+        XCTAssertEqual(line.readableBytes, 500_000)
+        XCTAssertEqual(f.bufferedBytes, 4)
+    }
+
+    func testAccessPolicy() {
+        let p = AccessPolicy(allowedUIDs: [1000, 0], allowedGIDs: [50], readOnlyUIDs: [2000], readOnlyGIDs: [60])
+        XCTAssertEqual(p.access(for: PeerCredentials(pid: 1, uid: 1000, gid: 1000)), .readWrite)
+        XCTAssertEqual(p.access(for: PeerCredentials(pid: 1, uid: 0, gid: 0)), .readWrite)
+        XCTAssertEqual(p.access(for: PeerCredentials(pid: 1, uid: 3000, gid: 50)), .readWrite)
+        XCTAssertEqual(p.access(for: PeerCredentials(pid: 1, uid: 2000, gid: 2000)), .readOnly)
+        XCTAssertEqual(p.access(for: PeerCredentials(pid: 1, uid: 1000, gid: 60)), .readOnly, "read-only wins")
+        guard case .refused(let reason) = p.access(for: PeerCredentials(pid: 1, uid: 65534, gid: 65534)) else {
+            return XCTFail("nobody admitted")
+        }
+        XCTAssertTrue(reason.contains("uid 65534"))
+    }
+
+    func testPrincipalNames() {
+        XCTAssertEqual(Principal.uid("root"), 0)
+        XCTAssertEqual(Principal.uid("42"), 42)
+        XCTAssertNil(Principal.uid("no-such-user-here"))
+        XCTAssertEqual(Principal.gid("root"), 0)
+    }
+}
