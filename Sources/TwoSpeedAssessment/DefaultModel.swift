@@ -34,11 +34,11 @@ public enum DefaultModel {
       "dimensions": [
         {
           "id": "architecture", "name": "Two-speed architecture", "weight": 1.2,
-          "description": "Front-end and back-end systems decoupled through interfaces; front ends released in days or weeks; no front-end release waits on a back-end quarterly cycle (000).",
+          "description": "Front-end and back-end systems decoupled through interfaces; front ends released in days or weeks; no front-end release waits on a back-end quarterly cycle (McKinsey).",
           "criteria": [
             {"id": "architecture.decoupled", "text": "Front-end systems reach the back end only through APIs or events.", "weight": 2,
              "fact": "frontEndDecoupled", "scale": [0, 1], "effort": 4,
-             "recommendation": "Put an API or event interface between each front end and the back-end systems it calls directly, so each can change on its own (000: microservices that can be enhanced and updated independently)."},
+             "recommendation": "Put an API or event interface between each front end and the back-end systems it calls directly, so each can change on its own (McKinsey: microservices that can be enhanced and updated independently)."},
             {"id": "architecture.fast-front-end", "text": "Front-end systems are released in days or weeks.", "weight": 2,
              "fact": "frontEndFast", "scale": [0, 1], "effort": 3,
              "recommendation": "Give the slow front ends their own release pipeline and measure them on DORA's four keys until they reach the high cluster."},
@@ -52,11 +52,11 @@ public enum DefaultModel {
         },
         {
           "id": "product-definition", "name": "Product definition", "weight": 1,
-          "description": "Products defined by the customer or business problem they solve and the experience stages they cover; success metrics defined; prioritized by value against resources (000).",
+          "description": "Products defined by the customer or business problem they solve and the experience stages they cover; success metrics defined; prioritized by value against resources (McKinsey).",
           "criteria": [
             {"id": "definition.problem", "text": "Each product states the user or business problem it solves.", "weight": 2,
              "fact": "productsWithProblem", "scale": [0, 1], "effort": 1,
-             "recommendation": "Write down the user or business problem of every product before its next funding decision (000: start by defining the problems)."},
+             "recommendation": "Write down the user or business problem of every product before its next funding decision (McKinsey: start by defining the problems)."},
             {"id": "definition.experiences", "text": "Products are customer experiences (the whole checkout), not applications.", "weight": 2,
              "fact": "productsAsExperiences", "scale": [0, 1], "effort": 2,
              "recommendation": "Redefine application-shaped products as the journey stages they serve."},
@@ -70,11 +70,11 @@ public enum DefaultModel {
         },
         {
           "id": "ownership", "name": "Ownership and accountability", "weight": 1.2,
-          "description": "Every stage of every journey has exactly one accountable product manager; managers own experiences, not single applications; managers may redefine their product (000).",
+          "description": "Every stage of every journey has exactly one accountable product manager; managers own experiences, not single applications; managers may redefine their product (McKinsey).",
           "criteria": [
             {"id": "ownership.stages", "text": "Every journey stage has exactly one accountable product manager.", "weight": 2,
              "fact": "stagesSingleOwner", "scale": [0, 1], "effort": 2,
-             "recommendation": "Assign each unowned stage to one product manager and settle the stages two managers share (000: assign discrete parts of the customer experience to product managers)."},
+             "recommendation": "Assign each unowned stage to one product manager and settle the stages two managers share (McKinsey: assign discrete parts of the customer experience to product managers)."},
             {"id": "ownership.products", "text": "Every product has an accountable owner.", "weight": 1.5,
              "fact": "productsOwned", "scale": [0, 1], "effort": 1,
              "recommendation": "Name an accountable owner for every product that has none."},
@@ -85,11 +85,11 @@ public enum DefaultModel {
         },
         {
           "id": "test-and-learn", "name": "Test and learn", "weight": 1,
-          "description": "Lite versions in front of real customers early and often; staged rollouts with a decision metric; pilots used as proof of concept (000).",
+          "description": "Lite versions in front of real customers early and often; staged rollouts with a decision metric; pilots used as proof of concept (McKinsey).",
           "criteria": [
             {"id": "test.lite-versions", "text": "Products reach real customers as lite versions first.", "weight": 2,
              "fact": "productsTested", "scale": [0, 1], "effort": 2,
-             "recommendation": "Put a lite version of each new product in front of a slice of real customers before building the whole (000: the retailer ran 10 percent of its traffic through its lite checkout)."},
+             "recommendation": "Put a lite version of each new product in front of a slice of real customers before building the whole (McKinsey: the retailer ran 10 percent of its traffic through its lite checkout)."},
             {"id": "test.staged-rollouts", "text": "Rollouts go in stages, from a small share of traffic, on a decision metric.", "weight": 1.5,
              "fact": "rolloutsStaged", "scale": [0, 1], "effort": 2,
              "recommendation": "Roll changes out at 10%, then 50%, then 100% of traffic, deciding each step on one metric."},
@@ -102,29 +102,29 @@ public enum DefaultModel {
         },
         {
           "id": "talent", "name": "Talent", "weight": 0.9,
-          "description": "Managers with both business and technology background; hiring from new pools and developing internal talent through training and mentorship; soft skills (000, 004).",
+          "description": "Managers with both business and technology background; hiring from new pools and developing internal talent through training and mentorship; soft skills (McKinsey, Emeritus).",
           "criteria": [
             {"id": "talent.business-and-tech", "text": "Product managers combine a business and a technology background.", "weight": 2,
              "fact": "managersBusinessAndTech", "scale": [0, 1], "effort": 3,
              "recommendation": "Pair each product manager's business or technology background with training in the other."},
             {"id": "talent.developed", "text": "Product managers are trained and mentored.", "weight": 1.5,
              "fact": "managersDeveloped", "scale": [0, 1], "effort": 2,
-             "recommendation": "Give every product manager product-management training and an experienced mentor (004)."},
+             "recommendation": "Give every product manager product-management training and an experienced mentor (Emeritus)."},
             {"id": "talent.soft-skills", "text": "Product managers bring customer empathy, problem solving and creativity.", "weight": 1,
              "fact": "managersSoftSkills", "scale": [0, 1], "effort": 3,
              "recommendation": "Hire and promote product managers for customer empathy, problem solving and creativity as well as for technology."},
             {"id": "talent.new-pools", "text": "Product managers come from new pools: marketing, sales, operations, outside hires.", "weight": 1,
              "fact": "managersFromNewPools", "scale": [0, 0.75], "effort": 3,
-             "recommendation": "Look for product managers in marketing, sales and operations, who already know the customers and the company (004)."}
+             "recommendation": "Look for product managers in marketing, sales and operations, who already know the customers and the company (Emeritus)."}
           ]
         },
         {
           "id": "collaboration", "name": "Collaboration", "weight": 0.9,
-          "description": "Product managers and engineers codevelop in small teams; informal, cross-functional work rather than formal hand-offs (000).",
+          "description": "Product managers and engineers codevelop in small teams; informal, cross-functional work rather than formal hand-offs (McKinsey).",
           "criteria": [
             {"id": "collaboration.codevelop", "text": "Product managers sit and work with the engineers.", "weight": 2,
              "fact": "teamsCodeveloping", "scale": [0, 1], "effort": 2,
-             "recommendation": "Seat product managers with their engineers and drop the formal hand-offs between them (000: codevelopment)."},
+             "recommendation": "Seat product managers with their engineers and drop the formal hand-offs between them (McKinsey: codevelopment)."},
             {"id": "collaboration.small-teams", "text": "Teams are small.", "weight": 1,
              "fact": "teamsSmall", "scale": [0, 1], "effort": 3,
              "recommendation": "Split teams of more than ten people around the experiences they serve."},
@@ -137,11 +137,11 @@ public enum DefaultModel {
         },
         {
           "id": "incentives", "name": "Incentives and metrics", "weight": 1.1,
-          "description": "Managers measured on business outcomes they influence directly (conversion, sales, satisfaction), not on how fast they answer requests; data drives decisions (000, 004).",
+          "description": "Managers measured on business outcomes they influence directly (conversion, sales, satisfaction), not on how fast they answer requests; data drives decisions (McKinsey, Emeritus).",
           "criteria": [
             {"id": "incentives.influenceable", "text": "Managers are measured on metrics they can influence directly.", "weight": 2,
              "fact": "measuresInfluenceable", "scale": [0, 1], "effort": 2,
-             "recommendation": "Measure each manager only on metrics their own products can move (000: conversion rate is fair for the owner of the front page)."},
+             "recommendation": "Measure each manager only on metrics their own products can move (McKinsey: conversion rate is fair for the owner of the front page)."},
             {"id": "incentives.outcomes", "text": "Product managers are measured on business outcomes, not on delivery speed.", "weight": 2,
              "fact": "managersOnOutcomes", "scale": [0, 1], "effort": 2,
              "recommendation": "Replace request-turnaround targets with business outcomes such as conversion, sales or satisfaction."},
@@ -152,31 +152,31 @@ public enum DefaultModel {
         },
         {
           "id": "strategy", "name": "Strategy alignment", "weight": 1,
-          "description": "The roadmap comes from validated user problems, not a competitor feature list or a finished top-down plan; shared OKRs across departments; executive buy-in (002, 004).",
+          "description": "The roadmap comes from validated user problems, not a competitor feature list or a finished top-down plan; shared OKRs across departments; executive buy-in (product-strategy gap, Emeritus).",
           "criteria": [
             {"id": "strategy.user-problems", "text": "The roadmap comes from validated user problems.", "weight": 2,
              "fact": "productsFromUserProblems", "scale": [0, 1], "effort": 2,
-             "recommendation": "Take competitor-driven and top-down items back to the user problem they would solve; drop those with none (002)."},
+             "recommendation": "Take competitor-driven and top-down items back to the user problem they would solve; drop those with none (product-strategy gap)."},
             {"id": "strategy.shared-okrs", "text": "Objectives are shared across departments.", "weight": 1.5,
              "fact": "okrsShared", "scale": [0, 1], "effort": 2,
-             "recommendation": "Link every department objective to an objective shared across departments (004: Marketing's brand awareness linked to Sales' new clients)."},
+             "recommendation": "Link every department objective to an objective shared across departments (Emeritus: Marketing's brand awareness linked to Sales' new clients)."},
             {"id": "strategy.products-on-okrs", "text": "Every product serves an objective.", "weight": 1,
              "fact": "productsOnOKRs", "scale": [0, 1], "effort": 1,
              "recommendation": "Tie each product to the objective it serves, or question why it is funded."},
             {"id": "strategy.executive-buy-in", "text": "The executives, from the CEO to department heads, back the product organization.", "weight": 1.5, "effort": 3,
-             "recommendation": "Win the CEO and the department heads over to the product office and its goals before scaling it (004)."}
+             "recommendation": "Win the CEO and the department heads over to the product office and its goals before scaling it (Emeritus)."}
           ]
         },
         {
           "id": "customer-centricity", "name": "Customer-centric organization", "weight": 1,
-          "description": "One customer across products, organized around experiences or life events rather than product divisions; shared digital platforms of processes and data (003).",
+          "description": "One customer across products, organized around experiences or life events rather than product divisions; shared digital platforms of processes and data (MIT Sloan).",
           "criteria": [
             {"id": "customer.one-customer", "text": "A customer served by several divisions meets one company.", "weight": 2,
              "fact": "segmentsUnified", "scale": [0, 1], "effort": 5,
-             "recommendation": "Organize the divisions' products serving the same customer around one journey or life event with one customer view (003: USAA moved from product silos to member life events)."},
+             "recommendation": "Organize the divisions' products serving the same customer around one journey or life event with one customer view (MIT Sloan: USAA moved from product silos to member life events)."},
             {"id": "customer.platforms", "text": "Products are built on shared digital platforms of processes and data.", "weight": 1.5,
              "fact": "productsOnSharedPlatforms", "scale": [0, 1], "effort": 4,
-             "recommendation": "Move shared processes and customer data onto platforms every product can use (003)."},
+             "recommendation": "Move shared processes and customer data onto platforms every product can use (MIT Sloan)."},
             {"id": "customer.coverage", "text": "Every stage of the customer journeys is served by a product.", "weight": 1,
              "fact": "stagesCovered", "scale": [0, 1], "effort": 3,
              "recommendation": "Give the journey stages no product serves a product and an owner."}
@@ -184,16 +184,16 @@ public enum DefaultModel {
         },
         {
           "id": "culture", "name": "Culture", "weight": 0.8,
-          "description": "Experimentation, learning from failure, owning the outcome rather than the output (000, 004).",
+          "description": "Experimentation, learning from failure, owning the outcome rather than the output (McKinsey, Emeritus).",
           "criteria": [
             {"id": "culture.decisions", "text": "Experiments end in decisions: expand, iterate or roll back.", "weight": 1.5,
              "fact": "experimentsDecided", "scale": [0, 1], "effort": 1,
              "recommendation": "Close every experiment with a decision, rollbacks included, and share what was learned."},
             {"id": "culture.iterate", "text": "Live products keep improving after launch.", "weight": 1.5,
              "fact": "productsIterated", "scale": [0, 1], "effort": 2,
-             "recommendation": "Keep teams on live products to iterate on them rather than build and move on (000)."},
+             "recommendation": "Keep teams on live products to iterate on them rather than build and move on (McKinsey)."},
             {"id": "culture.outcomes", "text": "Teams own the outcome, not the output, and are not afraid to fail.", "weight": 1.5, "effort": 3,
-             "recommendation": "Celebrate outcomes and lessons from failed tests rather than features shipped (004: own the outcome, not the output)."}
+             "recommendation": "Celebrate outcomes and lessons from failed tests rather than features shipped (Emeritus: own the outcome, not the output)."}
           ]
         }
       ]

@@ -55,10 +55,10 @@ public enum Pitfalls {
                 let reaches = p.systems.contains { c.reachesBackEnd($0) }
                 guard !reaches || p.owner == nil else { continue }
                 subjects.append(c.subject(.product, p.id))
-                var why: [String] = []
-                if !reaches { why.append(p.systems.isEmpty ? "uses no system that reaches the back end" : "its systems (\(p.systems.joined(separator: ", "))) have no interface to any back-end system") }
-                if p.owner == nil { why.append("has no internal owner") }
-                evidence.append("\(p.name) is built by an external developer and " + why.joined(separator: " and "))
+                var why = ["\(p.name) is built by an external developer"]
+                if !reaches { why.append(p.systems.isEmpty ? "it uses no system that reaches the back end" : "its systems (\(p.systems.joined(separator: ", "))) have no interface to any back-end system") }
+                if p.owner == nil { why.append("it has no internal owner") }
+                evidence.append(why.joined(separator: "; "))
             }
             return (subjects, evidence, "Bring \(names(subjects)) under an internal product manager and integrate it with the back end through an API, so it does not stay a discrete application that is hard to integrate.")
         },
@@ -159,7 +159,7 @@ public enum Pitfalls {
                 subjects.append(c.subject(.manager, m.id))
                 evidence.append("\(m.name) " + why.joined(separator: " and "))
             }
-            return (subjects, evidence, "Turn \(names(subjects)) from request takers into product managers: give each a whole experience stage and the right to redefine the product.")
+            return (subjects, evidence, "Make \(names(subjects)) product managers rather than request takers: give each a whole experience stage and the right to redefine the product.")
         },
         Pitfall(id: "unfair-or-output-metrics", name: "Unfair or output metrics", severity: "medium",
                 source: mckinsey, criteria: ["incentives.influenceable", "incentives.outcomes"], effort: 2) { c in
@@ -172,8 +172,8 @@ public enum Pitfalls {
                 subjects.append(c.subject(.manager, m.id))
                 var why: [String] = []
                 if !unfair.isEmpty { why.append("is measured on \(unfair.map(\.name).joined(separator: ", ")), which no product of theirs can influence") }
-                if outputOnly { why.append("is measured on delivery speed alone") }
-                evidence.append("\(m.name) " + why.joined(separator: " and "))
+                if outputOnly { why.append(unfair.isEmpty ? "is measured on delivery speed alone" : "that is delivery speed alone") }
+                evidence.append("\(m.name) " + why.joined(separator: "; "))
             }
             return (subjects, evidence, "Measure \(names(subjects)) on business outcomes their own products can move, such as conversion, sales or satisfaction, not on how fast requests are answered.")
         },

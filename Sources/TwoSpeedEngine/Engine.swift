@@ -31,7 +31,7 @@ public final class Engine: @unchecked Sendable {
             }
             customModels[id] = m
         }
-        dispatcher = Dispatcher(methods: methodTable() + assessmentMethods(), info: OpenRPCInfo(
+        dispatcher = Dispatcher(methods: methodTable() + assessmentMethods() + reportMethods(), info: OpenRPCInfo(
             title: "TwoSpeed",
             version: Engine.version,
             description: "Holds a company's two-speed operating model as data: journeys, products, managers, teams, "

@@ -229,7 +229,13 @@ extension Engine {
                 }
             }
             if !mine.isEmpty { throw RPCError.invalidParams(mine) }
-            if !others.isEmpty { throw RPCError(.conflict, ErrorData(issues: others)) }
+            if !others.isEmpty {
+                // The pointer names what the caller sent; errors name what it would break.
+                var d = ErrorData(issues: others)
+                d.pointer = at.description
+                d.reason = "this \(kind.rawValue) would leave references dangling: \(others.issues[0].pointer): \(others.issues[0].reason)"
+                throw RPCError(.conflict, d)
+            }
             guard let body = try sp.portfolio.encodeEntity(kind, id: id) else {
                 throw RPCError(.internalError, pointer: nil, "the entity vanished")
             }

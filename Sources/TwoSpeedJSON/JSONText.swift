@@ -15,11 +15,49 @@ public enum JSONText {
     /// refused (which one would win is undefined), and `\u0000` kept inside strings.
     public static let decodeFlags = Int(JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
 
-    /// Compact, one line, 15 significant digits for reals: every decimal of up to 15 digits comes back
-    /// as written (DBL_DIG), and computed figures do not print as 0.30000000000000004.
-    /// JSON_REAL_PRECISION is a function-like macro, hence the shift written out.
-    public static let encodeFlags = Int(JSON_COMPACT | JSON_ENCODE_ANY) | ((15 & 0x1F) << 11)
-    public static let prettyFlags = Int(JSON_ENCODE_ANY) | 2 /* JSON_INDENT(2) */ | ((15 & 0x1F) << 11)
+    /// Compact, one line. Reals print with as few significant digits as keep every real of the
+    /// document exact: 15 (DBL_DIG) for nearly all documents, so 0.1 prints as 0.1, and 16 or 17 only
+    /// when some value needs them. JSON_REAL_PRECISION is a function-like macro: the shift is written out.
+    public static let encodeFlags = Int(JSON_COMPACT | JSON_ENCODE_ANY)
+    public static let prettyFlags = Int(JSON_ENCODE_ANY) | 2 /* JSON_INDENT(2) */
+
+    static func precisionFlag(_ digits: Int) -> Int { (digits & 0x1F) << 11 }
+
+    /// The fewest significant digits (15, 16 or 17) that print every real in `v` exactly.
+    public static func digitsNeeded(_ v: JSONRef) -> Int {
+        var needed = 15
+        var stack: [JSONRef] = [v]
+        while let x = stack.popLast() {
+            switch x.pointee.type {
+            case JSON_REAL:
+                let d = json_real_value(x)
+                if needed < 17 { needed = max(needed, digits(d)) }
+            case JSON_ARRAY:
+                let n = json_array_size(x)
+                for i in 0..<n { if let e = json_array_get(x, i), e.pointee.type == JSON_REAL || e.pointee.type == JSON_ARRAY || e.pointee.type == JSON_OBJECT { stack.append(e) } }
+            case JSON_OBJECT:
+                var it = json_object_iter(x)
+                while let i = it {
+                    if let e = json_object_iter_value(i), e.pointee.type == JSON_REAL || e.pointee.type == JSON_ARRAY || e.pointee.type == JSON_OBJECT { stack.append(e) }
+                    it = json_object_iter_next(x, i)
+                }
+            default: break
+            }
+        }
+        return needed
+    }
+
+    /// Digits that print `d` exactly. A value with few decimals and a moderate magnitude needs no test.
+    static func digits(_ d: Double) -> Int {
+        let scaled = d * 1e6
+        if abs(d) < 1e8 && scaled == scaled.rounded() { return 15 }
+        var buf = [CChar](repeating: 0, count: 40)
+        for p in 15...16 {
+            _ = withVaList([p, d]) { vsnprintf(&buf, 40, "%.*g", $0) }
+            if strtod(buf, nil) == d { return p }
+        }
+        return 17
+    }
 
     /// Seeds jansson's hash function once, before any thread uses it.
     public static let seeded: Bool = {
@@ -56,11 +94,11 @@ public enum JSONText {
 
     /// Compact text allocated by jansson's allocator (the caller frees it with jansson's free).
     public static func dumpC(_ v: JSONRef, flags: Int = encodeFlags) -> UnsafeMutablePointer<CChar>? {
-        json_dumps(v, flags)
+        json_dumps(v, flags | precisionFlag(digitsNeeded(v)))
     }
 
     public static func dump(_ v: JSONRef, pretty: Bool = false) -> String {
-        guard let c = json_dumps(v, pretty ? prettyFlags : encodeFlags) else { return "null" }
+        guard let c = json_dumps(v, (pretty ? prettyFlags : encodeFlags) | precisionFlag(digitsNeeded(v))) else { return "null" }
         defer { janssonFree(c) }
         return String(cString: c)
     }

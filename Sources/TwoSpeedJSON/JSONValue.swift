@@ -50,8 +50,15 @@ extension UnsafeMutablePointer where Pointee == json_t {
         }
     }
 
+    /// An integer, or a real with no fractional part within 2^53 (7.0 is the integer 7, as in JSON Schema).
     public var intValue: Int64? {
-        pointee.type == JSON_INTEGER ? Int64(json_integer_value(self)) : nil
+        switch pointee.type {
+        case JSON_INTEGER: return Int64(json_integer_value(self))
+        case JSON_REAL:
+            let d = json_real_value(self)
+            return d == d.rounded() && abs(d) < 9_007_199_254_740_992 ? Int64(d) : nil
+        default: return nil
+        }
     }
 
     public var doubleValue: Double? {

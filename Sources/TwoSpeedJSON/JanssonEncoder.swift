@@ -39,6 +39,9 @@ func encodeDouble(_ d: Double, _ path: [CodingKey]) throws -> JSONRef {
     guard d.isFinite else {
         throw JSONEncodeError(pointer: JSONPointer(codingPath: path), reason: "\(d) is not a JSON number")
     }
+    // Whole numbers go out as JSON integers (40, not 40.0), as a person wrote them; within 2^53 a
+    // double holds them exactly.
+    if d == d.rounded(), abs(d) < 9_007_199_254_740_992 { return json_integer(json_int_t(d))! }
     return json_real(d)!
 }
 

@@ -62,7 +62,7 @@ extension Schema {
         case .array: validateArray(value, pointer, &issues)
         case .string: validateString(value, pointer, &issues)
         case .integer:
-            guard value.kind == .integer, let i = value.intValue else {
+            guard let i = value.intValue else {
                 return issues.add(pointer, wrongType(value))
             }
             checkRange(Double(i), pointer, &issues)

@@ -114,6 +114,14 @@ public final class Store {
                              message: "store \"\(path)\" has schema version \(version); this library reads up to \(Store.schemaVersion)")
         }
         if version == Store.schemaVersion { return }
+        if version == 0 {
+            // A database with tables but no version is someone else's: refuse it rather than add ours.
+            let s = try conn.prepare("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+            defer { s.reset() }
+            if try s.step(), s.int(0) > 0 {
+                throw StoreError(kind: .corrupt, message: "\"\(path)\" is an SQLite database but not a TwoSpeed store")
+            }
+        }
         try conn.transaction {
             for v in version..<Store.schemaVersion {
                 try conn.exec(Store.migrations[v])

@@ -456,8 +456,6 @@ def test_published_schema_agrees_with_engine(engine, path, value, valid):
                    for e in resp["error"]["data"]["errors"]), resp["error"]["data"]["errors"]
 
 
-@pytest.mark.xfail(strict=True, reason="library bug: the schema says type integer, which JSON Schema defines to "
-                                       "include 7.0, but the engine answers -32602 'expected integer, found number'")
 def test_integer_valued_real_is_an_integer(engine):
     doc = _mutated(("teams", 0, "size"), 7.0)
     assert not list(_put_schema_validator(engine).iter_errors(doc))

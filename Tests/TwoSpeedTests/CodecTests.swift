@@ -75,6 +75,19 @@ final class CodecTests: XCTestCase {
         XCTAssertEqual(JSONText.dump(JSONMake.double(0.1)), "0.1")
     }
 
+    func testEveryRealRoundTripsExactlyAndWholeNumbersStayIntegers() throws {
+        // Values that need 16 and 17 significant digits come back bit for bit.
+        for d in [1234567890123456.0 + 0.5, 0.1234567890123456, 0.30000000000000004, 2.0 / 3.0, 1e-310] {
+            let text = JSONText.dump(JSONMake.double(d))
+            XCTAssertEqual(try JanssonDecoder().decode(Double.self, from: text), d, text)
+        }
+        struct R: Codable { var whole: Double; var half: Double }
+        XCTAssertEqual(try JanssonEncoder().encodeText(R(whole: 40, half: 0.5)), #"{"whole":40,"half":0.5}"#)
+        // A real with no fraction decodes as an integer, as JSON Schema counts 7.0 as an integer.
+        XCTAssertEqual(try JanssonDecoder().decode(Int.self, from: "7.0"), 7)
+        XCTAssertThrowsError(try JanssonDecoder().decode(Int.self, from: "7.5"))
+    }
+
     func testNonFiniteDoubleIsAnEncodingError() {
         struct D: Encodable { var x: Double }
         XCTAssertThrowsError(try JanssonEncoder().encode(D(x: .nan)))

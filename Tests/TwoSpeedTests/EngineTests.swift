@@ -4,7 +4,7 @@ import XCTest
 @testable import TwoSpeedEngine
 import TwoSpeedJSON
 import TwoSpeedModel
-import TwoSpeedStore
+@testable import TwoSpeedStore
 
 final class EngineTests: XCTestCase {
     func loadRetailer(_ engine: Engine) {
@@ -145,6 +145,39 @@ final class EngineTests: XCTestCase {
         XCTAssertThrowsError(try Engine(path: path)) { error in
             XCTAssertEqual((error as? StoreError)?.kind, .schemaTooNew)
         }
+    }
+
+    func testSomeoneElsesDatabaseIsRefusedAndLeftAlone() throws {
+        let path = temporaryDirectory() + "/theirs.db"
+        var db: OpaquePointer?
+        XCTAssertEqual(sqlite3_open(path, &db), SQLITE_OK)
+        XCTAssertEqual(sqlite3_exec(db, "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)", nil, nil, nil), SQLITE_OK)
+        sqlite3_close(db)
+        XCTAssertThrowsError(try Engine(path: path)) { XCTAssertEqual(($0 as? StoreError)?.kind, .corrupt, "\($0)") }
+        XCTAssertEqual(sqlite3_open(path, &db), SQLITE_OK)
+        var stmt: OpaquePointer?
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &stmt, nil)
+        XCTAssertEqual(sqlite3_step(stmt), SQLITE_ROW)
+        XCTAssertEqual(sqlite3_column_int(stmt, 0), 1, "no table was added")
+        sqlite3_finalize(stmt)
+        sqlite3_close(db)
+    }
+
+    func testAVersionOneStoreMigratesForward() throws {
+        // A store as version 1 wrote it: the first migration only, user_version 1, one portfolio.
+        let path = temporaryDirectory() + "/v1.db"
+        var db: OpaquePointer?
+        XCTAssertEqual(sqlite3_open(path, &db), SQLITE_OK)
+        XCTAssertEqual(sqlite3_exec(db, Store.migrations[0], nil, nil, nil), SQLITE_OK)
+        let org = #"{"name":"Old Co"}"#
+        XCTAssertEqual(sqlite3_exec(db, "INSERT INTO portfolio VALUES ('old', 3, '2026-01-01T00:00:00.000Z', '\(org)'); PRAGMA user_version = 1", nil, nil, nil), SQLITE_OK)
+        sqlite3_close(db)
+        let engine = try Engine(path: path)
+        let got = engine.request("portfolio.get", #"{"id":"old"}"#)
+        XCTAssertEqual(got.result?["revision"]?.intValue, 3)
+        XCTAssertEqual(got.result?["portfolio"]?["answers"]?.count, 0)
+        XCTAssertEqual(engine.request("engine.info").result?["store"]?["schemaVersion"]?.intValue, Int64(Store.schemaVersion))
+        XCTAssertNotNil(engine.request("assessment.run", #"{"portfolio":"old"}"#).result, "the new tables exist")
     }
 
     func testNotAStoreIsRefused() throws {

@@ -1,6 +1,6 @@
 /*
-** portfolio_summary: loads a portfolio file into an in-memory TwoSpeed engine and prints what it holds.
-** `make demo` runs it on examples/portfolios/retailer.json.
+** portfolio_summary: loads a portfolio file into an in-memory TwoSpeed engine, prints what it holds
+** and its assessment. `make demo` runs it on examples/portfolios/retailer.json.
 **
 ** It shows the two ways of calling the engine from C: JSON text (twospeed_call) and jansson values
 ** (twospeed_call_json).
@@ -104,29 +104,6 @@ int main(int argc, char **argv) {
         }
     }
 
-    printf("\nSystems:\n");
-    json_t *sys;
-    json_array_foreach(json_object_get(p, "systems"), i, sys) {
-        json_t *d = json_object_get(sys, "delivery");
-        printf("  %-28s %-9s", str(sys, "name", "?"), str(sys, "layer", "?"));
-        if (d) printf("  %6.1f deploys/month, lead time %6.0f h",
-                      json_number_value(json_object_get(d, "deploysPerMonth")),
-                      json_number_value(json_object_get(d, "leadTimeHours")));
-        printf("\n");
-    }
-
-    printf("\nMetrics (latest observation):\n");
-    json_t *metric;
-    json_array_foreach(json_object_get(p, "metrics"), i, metric) {
-        json_t *obs = json_object_get(metric, "observations");
-        json_t *last = json_array_get(obs, json_array_size(obs) - 1);
-        printf("  %-36s", str(metric, "name", "?"));
-        if (last) printf(" %.10g %s on %s", json_number_value(json_object_get(last, "value")),
-                         str(metric, "unit", ""), str(last, "at", "?"));
-        else printf(" no observation yet");
-        printf("\n");
-    }
-
     printf("\nExperiments:\n");
     json_t *ex;
     json_array_foreach(json_object_get(p, "experiments"), i, ex) {
@@ -136,6 +113,13 @@ int main(int argc, char **argv) {
                str(ex, "hypothesis", "?"), (long long)st + 1,
                100 * json_number_value(json_array_get(rollout, (size_t)st)), str(ex, "decision", "?"));
     }
+
+    /* The assessment: kept in the store by assessment.run, rendered for a terminal by report.render. */
+    json_t *run = call(eng, "assessment.run", json_pack("{s:s}", "portfolio", id));
+    json_t *text = call(eng, "report.render", json_pack("{s:s, s:s}", "format", "text", "portfolio", id));
+    printf("\n%s", str(text, "content", ""));
+    json_decref(text);
+    json_decref(run);
 
     /* The same engine answers plain JSON text too. */
     char *info = twospeed_call(eng, "{\"jsonrpc\":\"2.0\",\"method\":\"engine.info\",\"id\":2}");
