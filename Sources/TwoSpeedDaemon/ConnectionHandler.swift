@@ -147,7 +147,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
         if inputClosed {
             close(reason: "the peer finished", context)
         } else if draining {
-            closeAfter(reply: nil, reason: "the daemon is stopping", context)
+            // Every reply is out; what the peer may still be sending is not read. (A Unix socket
+            // delivers the replies before it reports the reset.)
+            close(reason: "the daemon is stopping", context)
         }
     }
 
