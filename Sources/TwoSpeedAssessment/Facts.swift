@@ -20,7 +20,7 @@ public struct Fact: Sendable {
 /// portfolio holds nothing it could be about; absence of practice (no experiments at all) is a 0.
 public enum FactCatalog {
     public static let facts: [Fact] = architecture + definition + ownership + testAndLearn + talent
-        + collaboration + incentives + strategy + customer + culture
+        + collaboration + incentives + strategy + customer + culture + delivery
 
     public static let ids: [String] = facts.map(\.id)
     static let byID: [String: Fact] = Dictionary(facts.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -314,6 +314,39 @@ public enum FactCatalog {
             let iterated = ps.filter { p in p.lastIteration.flatMap { daysBetween($0, c.asOf) }.map { $0 <= 180 } ?? false }
             return share("productsIterated", iterated.count, ps.count, "live products", "were improved in the last 180 days",
                          missing: ps.filter { p in !iterated.contains { $0.id == p.id } }.map { c.subject(.product, $0.id) })
+        },
+    ]
+}
+
+extension FactCatalog {
+    // MARK: Software delivery (DORA's four keys, for models such as DORA's own)
+
+    static func median(_ c: PortfolioContext, _ id: String, _ what: String, _ unit: String,
+                       _ key: @escaping (Delivery) -> Double?) -> FactValue? {
+        let values = c.portfolio.systems.compactMap { $0.delivery.flatMap(key) }.sorted()
+        guard !values.isEmpty else { return nil }
+        let m = values.count % 2 == 1 ? values[values.count / 2] : (values[values.count / 2 - 1] + values[values.count / 2]) / 2
+        return FactValue(id: id, value: m, detail: "median \(what) of \(values.count) systems: \(fmtNumber(m, digits: 2)) \(unit)", subjects: nil)
+    }
+
+    static let delivery: [Fact] = [
+        fact("systemsFast", "Share of systems (with delivery figures) in DORA's elite or high cluster.") { c in
+            let known = c.portfolio.systems.filter { c.tierBySystem[$0.id] != nil }
+            let fast = known.filter { c.tierBySystem[$0.id]! >= .high }
+            return share("systemsFast", fast.count, known.count, "systems", "are in DORA's elite or high cluster",
+                         missing: known.filter { c.tierBySystem[$0.id]! < .high }.map { c.subject(.system, $0.id) })
+        },
+        fact("medianDeploysPerMonth", "Median deployments per month across systems.") { c in
+            median(c, "medianDeploysPerMonth", "deployment frequency", "a month") { $0.deploysPerMonth }
+        },
+        fact("medianLeadTimeHours", "Median lead time for changes across systems, hours.") { c in
+            median(c, "medianLeadTimeHours", "lead time", "hours") { $0.leadTimeHours }
+        },
+        fact("medianChangeFailureRate", "Median change failure rate across systems (0..1).") { c in
+            median(c, "medianChangeFailureRate", "change failure rate", "") { $0.changeFailureRate }
+        },
+        fact("medianRecoveryHours", "Median failed deployment recovery time across systems, hours.") { c in
+            median(c, "medianRecoveryHours", "recovery time", "hours") { $0.recoveryHours }
         },
     ]
 }

@@ -175,6 +175,11 @@ public struct Delivery: Codable, Sendable, Equatable {
     public var leadTimeHours: Double?
     public var changeFailureRate: Double?
     public var recoveryHours: Double?
+
+    public init(deploysPerMonth: Double?, leadTimeHours: Double?, changeFailureRate: Double?, recoveryHours: Double?) {
+        self.deploysPerMonth = deploysPerMonth; self.leadTimeHours = leadTimeHours
+        self.changeFailureRate = changeFailureRate; self.recoveryHours = recoveryHours
+    }
 }
 
 public struct Interface: Codable, Sendable, Equatable {
