@@ -8,6 +8,16 @@ let package = Package(
     products: [
         .library(name: "twospeed", type: .dynamic, targets: ["TwoSpeedCABI"]),
         .library(name: "TwoSpeedEngine", targets: ["TwoSpeedEngine"]),
+        // The daemon, its reference client and the command line. The executable is named twospeed-cli
+        // here because the library product owns the name twospeed; the Makefile installs it as bin/twospeed.
+        .executable(name: "twospeedd", targets: ["twospeedd"]),
+        .executable(name: "twospeed-cli", targets: ["TwoSpeedCLI"]),
+        .library(name: "TwoSpeedClient", targets: ["TwoSpeedClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         .systemLibrary(name: "CJansson", pkgConfig: "jansson",
@@ -38,6 +48,26 @@ let package = Package(
         .target(name: "TwoSpeedCABI", dependencies: ["TwoSpeedEngine", "TwoSpeedJSON", "CJansson"],
                 linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-soname",
                                                "-Xlinker", "libtwospeed.so.0"])]),
+        // The Unix-socket server: line framing, peer credentials, limits, lifecycle. Not linked into libtwospeed.
+        .target(name: "TwoSpeedDaemon",
+                dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedJSON", "CJansson",
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOPosix", package: "swift-nio"),
+                               .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                               .product(name: "Logging", package: "swift-log")]),
+        // twospeedd: options and signals around TwoSpeedDaemon.
+        .executableTarget(name: "twospeedd",
+                          dependencies: ["TwoSpeedDaemon",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "Logging", package: "swift-log")]),
+        // The reference client: typed calls over one small transport protocol (the socket, or an engine in-process).
+        .target(name: "TwoSpeedClient", dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedJSON", "CJansson"]),
+        // The twospeed command: one file per subcommand.
+        .executableTarget(name: "TwoSpeedCLI",
+                          dependencies: ["TwoSpeedClient", "TwoSpeedJSON", "CJansson",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "TwoSpeedDaemonTests",
+                    dependencies: ["TwoSpeedDaemon", "TwoSpeedClient", "TwoSpeedJSON", "CJansson", "twospeedd", "TwoSpeedCLI"]),
         .testTarget(name: "TwoSpeedTests",
                     dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedAssessment", "TwoSpeedReport",
                                    "TwoSpeedSchema", "TwoSpeedJSON", "CJansson"]),
