@@ -7,8 +7,11 @@ public struct CoverageMap: Codable, Sendable, Equatable {
         public var stage: String
         public var name: String
         public var owners: [Subject]
+        /// At most `Coverage.cellLimit` products and metrics; the counts say how many in all.
         public var products: [Subject]
+        public var productCount: Int
         public var metrics: [Subject]
+        public var metricCount: Int
         /// "owned", "unowned" (products but no owner), "uncovered" (no product) or "doubly-owned".
         public var status: String
     }
@@ -25,6 +28,8 @@ public struct CoverageMap: Codable, Sendable, Equatable {
 
 /// Journeys × stages → owners, products and metrics; the stages with no owner and with two or more.
 public enum Coverage {
+    public static let cellLimit = 10
+
     public static func map(_ c: PortfolioContext) -> CoverageMap {
         var rows: [CoverageMap.Row] = [], unowned: [String] = [], doubly: [String] = []
         for j in c.portfolio.journeys {
@@ -36,9 +41,11 @@ public enum Coverage {
                 let status = products.isEmpty ? "uncovered" : owners.isEmpty ? "unowned" : owners.count > 1 ? "doubly-owned" : "owned"
                 if owners.isEmpty { unowned.append(ref) }
                 if owners.count > 1 { doubly.append(ref) }
+                let metrics = c.metricsByStage[ref] ?? []
                 cells.append(.init(stage: ref, name: s.name, owners: owners.map { c.subject(.manager, $0) },
-                                   products: products.map { c.subject(.product, $0) },
-                                   metrics: (c.metricsByStage[ref] ?? []).map { c.subject(.metric, $0) }, status: status))
+                                   products: products.prefix(cellLimit).map { c.subject(.product, $0) }, productCount: products.count,
+                                   metrics: metrics.prefix(cellLimit).map { c.subject(.metric, $0) }, metricCount: metrics.count,
+                                   status: status))
             }
             rows.append(.init(journey: j.id, name: j.name, kind: j.kind ?? "journey", stages: cells))
         }
@@ -58,16 +65,19 @@ public struct Prioritization: Codable, Sendable, Equatable {
     }
     public var method: String
     public var formula: String
+    /// Highest first; in an assessment result only the top of the list (see `total`).
     public var ranked: [Item]
+    public var total: Int
     /// Active products without the inputs the method needs.
     public var unscored: [Subject]
+    public var unscoredTotal: Int
 }
 
 /// Ranks active products by value against resources, RICE or WSJF.
 public enum Prioritizer {
     public static let methods = ["value", "rice", "wsjf"]
 
-    public static func rank(_ c: PortfolioContext, method: String) -> Prioritization {
+    public static func rank(_ c: PortfolioContext, method: String, limit: Int? = nil) -> Prioritization {
         var scored: [(Product, Double, String)] = []
         var unscored: [Subject] = []
         let formula: String
@@ -95,11 +105,13 @@ public enum Prioritizer {
         }
         // Highest first; equal scores keep document order, so the ranking is stable.
         let order = scored.enumerated().sorted { a, b in a.element.1 != b.element.1 ? a.element.1 > b.element.1 : a.offset < b.offset }
+            .prefix(limit ?? Int.max)
         let ranked = order.enumerated().map { i, e in
             Prioritization.Item(rank: i + 1, product: c.subject(.product, e.element.0.id), score: round4(e.element.1),
                                 explanation: e.element.2)
         }
-        return Prioritization(method: method, formula: formula, ranked: ranked, unscored: unscored)
+        return Prioritization(method: method, formula: formula, ranked: Array(ranked), total: scored.count,
+                              unscored: Array(unscored.prefix(limit ?? Int.max)), unscoredTotal: unscored.count)
     }
 
     static func n(_ v: Double) -> String { fmtNumber(v, digits: 4) }
@@ -170,7 +182,9 @@ public struct OKRAlignment: Codable, Sendable, Equatable {
         public var departments: [String]
         public var parent: String?
         public var shared: Bool
+        /// At most ten contributing products; `productCount` says how many in all.
         public var products: [Subject]
+        public var productCount: Int
         public var keyResults: [KeyResultStatus]
     }
     public struct KeyResultStatus: Codable, Sendable, Equatable {
@@ -185,7 +199,9 @@ public struct OKRAlignment: Codable, Sendable, Equatable {
     public var objectives: [Objective]
     public var sharedShare: Double?
     public var orphanKeyResults: Int
+    /// At most fifty; `productsWithoutObjectiveCount` says how many in all.
     public var productsWithoutObjective: [Subject]
+    public var productsWithoutObjectiveCount: Int
 }
 
 public enum OKRs {
@@ -204,13 +220,17 @@ public enum OKRs {
                 return .init(description: kr.description, metric: kr.metric, latest: m?.observations.last?.value,
                              target: kr.target ?? m?.target, orphan: orphan)
             }
+            let contributors = productsByOKR[o.id] ?? []
             objectives.append(.init(okr: c.subject(.okr, o.id), departments: o.departments, parent: o.parent, shared: isShared,
-                                    products: (productsByOKR[o.id] ?? []).map { c.subject(.product, $0) }, keyResults: krs))
+                                    products: contributors.prefix(10).map { c.subject(.product, $0) },
+                                    productCount: contributors.count, keyResults: krs))
         }
+        let without = c.activeProducts.filter { $0.okrs.isEmpty }
         return OKRAlignment(objectives: objectives,
                             sharedShare: c.portfolio.okrs.isEmpty ? nil : round4(Double(shared) / Double(c.portfolio.okrs.count)),
                             orphanKeyResults: orphans,
-                            productsWithoutObjective: c.activeProducts.filter { $0.okrs.isEmpty }.map { c.subject(.product, $0.id) })
+                            productsWithoutObjective: without.prefix(50).map { c.subject(.product, $0.id) },
+                            productsWithoutObjectiveCount: without.count)
     }
 }
 

@@ -30,7 +30,9 @@ public struct AssessmentResult: Codable, Sendable, Equatable {
         public var coverage: CoverageMap
         public var prioritization: Prioritization
         public var speed: SpeedAnalysis
+        /// Pending experiments first, at most fifty; `experimentCount` says how many have counts.
         public var experiments: [ExperimentEvaluation]
+        public var experimentCount: Int
         public var okrs: OKRAlignment
         public var accountability: Accountability
     }
@@ -53,14 +55,17 @@ public enum Assessor {
         let (dims, overall) = Scoring.score(ctx, model: model, answers: Array(merged.values))
         let findings = Pitfalls.detect(ctx)
         let recs = Recommender.rank(model: model, dimensions: dims, findings: findings)
-        let experiments = portfolio.experiments.compactMap { try? ExperimentEvaluator.evaluate($0) }
+        let measured = portfolio.experiments.filter { $0.control != nil && $0.variant != nil }
+        let ordered = measured.filter { $0.decision == "pending" } + measured.filter { $0.decision != "pending" }
+        let experiments = ordered.prefix(50).compactMap { try? ExperimentEvaluator.evaluate($0) }
         for d in dims where d.score == nil { warnings.append("no evidence for \(d.name): answer its criteria") }
         return AssessmentResult(
             run: nil, portfolio: portfolio.id, organization: portfolio.organization.name, revision: nil,
             model: .init(id: model.id, name: model.name, version: model.version, levels: model.levels),
             at: at, asOf: ctx.asOf, overall: overall, dimensions: dims, pitfalls: findings, recommendations: recs,
-            analyses: .init(coverage: Coverage.map(ctx), prioritization: Prioritizer.rank(ctx, method: prioritization),
-                            speed: SpeedTiers.analyze(ctx), experiments: experiments, okrs: OKRs.align(ctx),
+            analyses: .init(coverage: Coverage.map(ctx), prioritization: Prioritizer.rank(ctx, method: prioritization, limit: 25),
+                            speed: SpeedTiers.analyze(ctx), experiments: experiments, experimentCount: measured.count,
+                            okrs: OKRs.align(ctx),
                             accountability: AccountabilityAnalysis.analyze(ctx)),
             warnings: warnings)
     }

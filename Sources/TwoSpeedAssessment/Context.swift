@@ -31,6 +31,13 @@ public final class PortfolioContext {
     let productManagers: [Manager]
     /// Systems linked by an interface, in either direction.
     let neighbours: [String: [String]]
+    /// For each system tied by direct or file couplings to a system in DORA's low cluster, the next
+    /// system on the shortest such chain: one breadth-first search backwards from all slow systems.
+    let slowCouplings: (next: [String: String], count: Int)
+    /// The connected group of systems (through any interface) each system belongs to, and whether the
+    /// group holds a back-end system.
+    let componentOf: [String: Int]
+    let componentHasBackEnd: [Int: Bool]
 
     public init(_ p: Portfolio, asOf: String? = nil) {
         portfolio = p
@@ -81,6 +88,40 @@ public final class PortfolioContext {
         var nb: [String: [String]] = [:]
         for s in p.systems { for i in s.interfaces { nb[s.id, default: []].append(i.to); nb[i.to, default: []].append(s.id) } }
         neighbours = nb
+
+        var hardInbound: [String: [String]] = [:]
+        for s in p.systems { for i in s.interfaces where i.kind == "direct" || i.kind == "file" { hardInbound[i.to, default: []].append(s.id) } }
+        var next: [String: String] = [:]
+        var queue = p.systems.filter { tiers[$0.id] == .low }.map(\.id)
+        var seen = Set(queue)
+        var head = 0
+        while head < queue.count {
+            let id = queue[head]
+            head += 1
+            for from in hardInbound[id] ?? [] where seen.insert(from).inserted {
+                next[from] = id
+                queue.append(from)
+            }
+        }
+        slowCouplings = (next, next.count)
+
+        var comp: [String: Int] = [:]
+        var hasBack: [Int: Bool] = [:]
+        let layerOf = Dictionary(p.systems.map { ($0.id, $0.layer) }, uniquingKeysWith: { a, _ in a })
+        var n = 0
+        for s in p.systems where comp[s.id] == nil {
+            var stack = [s.id]
+            comp[s.id] = n
+            var back = false
+            while let id = stack.popLast() {
+                if layerOf[id] == "back-end" { back = true }
+                for x in nb[id] ?? [] where comp[x] == nil { comp[x] = n; stack.append(x) }
+            }
+            hasBack[n] = back
+            n += 1
+        }
+        componentOf = comp
+        componentHasBackEnd = hasBack
 
         // The latest date mentioned anywhere stands for "now", so that an assessment of the same data
         // gives the same answer whenever it runs.

@@ -167,9 +167,9 @@ public enum FactCatalog {
     static let talent: [Fact] = [
         fact("managersBusinessAndTech", "Share of product managers with both a business and a technology background.") { c in
             let pms = c.productManagers
-            let both = pms.filter { m in m.skills.contains { businessSkills.contains($0) } && m.skills.contains { techSkills.contains($0) } }
+            let (both, missing) = partition(pms) { m in m.skills.contains { businessSkills.contains($0) } && m.skills.contains { techSkills.contains($0) } }
             return share("managersBusinessAndTech", both.count, pms.count, "product managers", "combine business and technology",
-                         missing: pms.filter { m in !both.contains { $0.id == m.id } }.map { c.subject(.manager, $0.id) })
+                         missing: missing.map { c.subject(.manager, $0.id) })
         },
         fact("managersDeveloped", "Share of product managers with training or a mentor.") { c in
             let pms = c.productManagers
@@ -228,15 +228,17 @@ public enum FactCatalog {
         },
         fact("managersOnOutcomes", "Share of product managers measured on at least one business outcome (not delivery speed).") { c in
             let pms = c.productManagers
-            let onOutcome = pms.filter { m in m.measuredOn.contains { c.metricByID[$0].map { $0.category != "delivery" } ?? false } }
+            let (onOutcome, missing) = partition(pms) { m in m.measuredOn.contains { c.metricByID[$0].map { $0.category != "delivery" } ?? false } }
             return share("managersOnOutcomes", onOutcome.count, pms.count, "product managers", "are measured on business outcomes",
-                         missing: pms.filter { m in !onOutcome.contains { $0.id == m.id } }.map { c.subject(.manager, $0.id) })
+                         missing: missing.map { c.subject(.manager, $0.id) })
         },
         fact("metricsTracked", "Share of metrics with a target and an observation in the 92 days before the assessment date.") { c in
             let ms = c.portfolio.metrics
-            let tracked = ms.filter { m in m.target != nil && m.observations.contains { daysBetween($0.at, c.asOf).map { $0 <= 92 && $0 >= -1 } ?? false } }
+            // Dates compare as text; the window's start is computed once.
+            let since = dateString(dayNumber(c.asOf).map { $0 - 92 } ?? 0)
+            let (tracked, missing) = partition(ms) { m in m.target != nil && m.observations.contains { $0.at >= since } }
             return share("metricsTracked", tracked.count, ms.count, "metrics", "have a target and a recent observation",
-                         missing: ms.filter { m in !tracked.contains { $0.id == m.id } }.map { c.subject(.metric, $0.id) })
+                         missing: missing.map { c.subject(.metric, $0.id) })
         },
     ]
 
@@ -259,9 +261,9 @@ public enum FactCatalog {
         },
         fact("okrsShared", "Share of OKRs shared across departments, directly or through a parent objective.") { c in
             let okrs = c.portfolio.okrs
-            let shared = okrs.filter { c.isShared($0) }
+            let (shared, missing) = partition(okrs) { c.isShared($0) }
             return share("okrsShared", shared.count, okrs.count, "objectives", "are shared across departments",
-                         missing: okrs.filter { o in !shared.contains { $0.id == o.id } }.map { c.subject(.okr, $0.id) })
+                         missing: missing.map { c.subject(.okr, $0.id) })
         },
         fact("productsOnOKRs", "Share of active products serving at least one OKR.") { c in
             let missing = c.activeProducts.filter { $0.okrs.isEmpty }
@@ -311,9 +313,9 @@ public enum FactCatalog {
         },
         fact("productsIterated", "Share of live or rolling-out products iterated in the 180 days before the assessment date.") { c in
             let ps = c.activeProducts.filter { $0.status == "live" || $0.status == "rollout" }
-            let iterated = ps.filter { p in p.lastIteration.flatMap { daysBetween($0, c.asOf) }.map { $0 <= 180 } ?? false }
+            let (iterated, missing) = partition(ps) { p in p.lastIteration.flatMap { daysBetween($0, c.asOf) }.map { $0 <= 180 } ?? false }
             return share("productsIterated", iterated.count, ps.count, "live products", "were improved in the last 180 days",
-                         missing: ps.filter { p in !iterated.contains { $0.id == p.id } }.map { c.subject(.product, $0.id) })
+                         missing: missing.map { c.subject(.product, $0.id) })
         },
     ]
 }
@@ -349,6 +351,28 @@ extension FactCatalog {
             median(c, "medianRecoveryHours", "recovery time", "hours") { $0.recoveryHours }
         },
     ]
+}
+
+/// The items that satisfy `test` and those that do not, in one pass.
+func partition<T>(_ items: [T], _ test: (T) -> Bool) -> ([T], [T]) {
+    var yes: [T] = [], no: [T] = []
+    for i in items { if test(i) { yes.append(i) } else { no.append(i) } }
+    return (yes, no)
+}
+
+/// YYYY-MM-DD of a day number (Howard Hinnant's civil_from_days).
+func dateString(_ z: Int) -> String {
+    let z = z + 719_468
+    let era = (z >= 0 ? z : z - 146_096) / 146_097
+    let doe = z - era * 146_097
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+    let mp = (5 * doy + 2) / 153
+    let d = doy - (153 * mp + 2) / 5 + 1
+    let m = mp < 10 ? mp + 3 : mp - 9
+    let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+    func pad(_ v: Int, _ n: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, n - s.count)) + s }
+    return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))"
 }
 
 /// Days from date a to date b (each "YYYY-MM-DD..." ), or nil when either is not a date.

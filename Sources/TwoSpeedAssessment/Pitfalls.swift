@@ -5,7 +5,9 @@ public struct Finding: Codable, Sendable, Equatable {
     public var pitfall: String
     public var name: String
     public var severity: String
+    /// The first `Pitfalls.listLimit` subjects and their evidence; `subjectCount` says how many in all.
     public var subjects: [Subject]
+    public var subjectCount: Int
     public var evidence: [String]
     public var recommendation: String
     /// The article the pitfall comes from.
@@ -30,10 +32,16 @@ struct Pitfall: Sendable {
 public enum Pitfalls {
     public static var ids: [String] { all.map(\.id) }
 
-    public static func detect(_ ctx: PortfolioContext) -> [Finding] {
+    /// How many subjects and evidence lines a finding carries in an assessment result; analysis.pitfalls
+    /// can return them all.
+    public static let listLimit = 50
+
+    public static func detect(_ ctx: PortfolioContext, limit: Int? = listLimit) -> [Finding] {
         all.compactMap { p in
             guard let (subjects, evidence, rec) = p.detect(ctx), !subjects.isEmpty else { return nil }
-            return Finding(pitfall: p.id, name: p.name, severity: p.severity, subjects: subjects, evidence: evidence,
+            let n = limit ?? Int.max
+            return Finding(pitfall: p.id, name: p.name, severity: p.severity, subjects: Array(subjects.prefix(n)),
+                           subjectCount: subjects.count, evidence: Array(evidence.prefix(n)),
                            recommendation: rec, source: p.source, criteria: p.criteria, plugin: nil)
         }
     }
@@ -217,15 +225,12 @@ public enum Pitfalls {
 }
 
 extension PortfolioContext {
-    /// Whether a system is connected, through interfaces in either direction, to a back-end system.
-    func reachesBackEnd(_ start: String) -> Bool {
-        var seen: Set<String> = [start]
-        var stack = [start]
-        while let id = stack.popLast() {
-            if id != start, systemByID[id]?.layer == "back-end" { return true }
-            for n in neighbours[id] ?? [] where seen.insert(n).inserted { stack.append(n) }
-        }
-        return false
+    /// Whether a system is connected, through interfaces in either direction, to a back-end system
+    /// other than itself.
+    func reachesBackEnd(_ id: String) -> Bool {
+        guard let c = componentOf[id], componentHasBackEnd[c] == true else { return false }
+        // A back-end system alone in its group reaches nothing but itself.
+        return systemByID[id]?.layer != "back-end" || !(neighbours[id] ?? []).isEmpty
     }
 
     /// The departments of an OKR and of the objectives above it.

@@ -14,21 +14,15 @@ extension PortfolioContext {
     }
 
     /// The chain of direct or file couplings from a system to one in DORA's low cluster, if any
-    /// (breadth first, so the shortest chain).
+    /// (the shortest; computed for all systems at once, see `slowCouplings`).
     func slowCouplingPath(from start: String) -> [String]? {
-        var queue: [[String]] = [[start]]
-        var seen: Set<String> = [start]
-        var head = 0
-        while head < queue.count {
-            let path = queue[head]
-            head += 1
-            guard let s = systemByID[path.last!] else { continue }
-            for i in s.interfaces where i.kind == "direct" || i.kind == "file" {
-                guard seen.insert(i.to).inserted else { continue }
-                let p = path + [i.to]
-                if tierBySystem[i.to] == .low { return p }
-                queue.append(p)
-            }
+        guard slowCouplings.next[start] != nil || tierBySystem[start] == .low else { return nil }
+        var path = [start]
+        var at = start
+        while let n = slowCouplings.next[at] {
+            path.append(n)
+            if tierBySystem[n] == .low { return path }
+            at = n
         }
         return nil
     }

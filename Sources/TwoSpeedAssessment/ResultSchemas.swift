@@ -30,9 +30,10 @@ public enum ResultSchemas {
     public static let overall = Schema.object("OverallResult", required: ["score", "level", "levelName"], [
         "score": score, "level": int, "levelName": .string(),
     ])
-    public static let finding = Schema.object("Finding", required: ["pitfall", "name", "severity", "subjects", "evidence",
+    public static let finding = Schema.object("Finding", required: ["pitfall", "name", "severity", "subjects", "subjectCount", "evidence",
                                                                     "recommendation", "source", "criteria"], [
         "pitfall": .string(), "name": text, "severity": .oneOf(["high", "medium", "low"]), "subjects": list(subject),
+        "subjectCount": .integer(min: 1),
         "evidence": list(text), "recommendation": text, "source": text, "criteria": list(.string()), "plugin": .string(),
     ])
     public static let recommendation = Schema.object("Recommendation", required: [
@@ -41,8 +42,10 @@ public enum ResultSchemas {
         "criteria": list(.string()), "subjects": list(subject), "expectedGain": num, "effort": num, "priority": num, "why": text,
     ])
     public static let coverage: Schema = {
-        let cell = Schema.object("CoverageCell", required: ["stage", "name", "owners", "products", "metrics", "status"], [
-            "stage": .string(), "name": text, "owners": list(subject), "products": list(subject), "metrics": list(subject),
+        let cell = Schema.object("CoverageCell", required: ["stage", "name", "owners", "products", "productCount", "metrics",
+                                                            "metricCount", "status"], [
+            "stage": .string(), "name": text, "owners": list(subject), "products": list(subject),
+            "productCount": .integer(min: 0), "metrics": list(subject), "metricCount": .integer(min: 0),
             "status": .oneOf(["owned", "unowned", "uncovered", "doubly-owned"]),
         ])
         let row = Schema.object("CoverageRow", required: ["journey", "name", "kind", "stages"], [
@@ -56,8 +59,9 @@ public enum ResultSchemas {
         let item = Schema.object("PriorityItem", required: ["rank", "product", "score", "explanation"], [
             "rank": .integer(min: 1), "product": subject, "score": num, "explanation": text,
         ])
-        return .object("Prioritization", required: ["method", "formula", "ranked", "unscored"], [
-            "method": .oneOf(Prioritizer.methods), "formula": text, "ranked": list(item), "unscored": list(subject),
+        return .object("Prioritization", required: ["method", "formula", "ranked", "total", "unscored", "unscoredTotal"], [
+            "method": .oneOf(Prioritizer.methods), "formula": text, "ranked": list(item), "total": .integer(min: 0),
+            "unscored": list(subject), "unscoredTotal": .integer(min: 0),
         ])
     }()
     public static let speed: Schema = {
@@ -94,12 +98,13 @@ public enum ResultSchemas {
     public static let okrs: Schema = {
         let kr = Schema.object(required: ["description", "orphan"], [
             "description": text, "metric": .string(), "latest": num, "target": num, "orphan": .boolean()])
-        let objective = Schema.object(required: ["okr", "departments", "shared", "products", "keyResults"], [
+        let objective = Schema.object(required: ["okr", "departments", "shared", "products", "productCount", "keyResults"], [
             "okr": subject, "departments": list(.string()), "parent": .string(), "shared": .boolean(),
-            "products": list(subject), "keyResults": list(kr)])
-        return .object("OKRAlignment", required: ["objectives", "orphanKeyResults", "productsWithoutObjective"], [
+            "products": list(subject), "productCount": .integer(min: 0), "keyResults": list(kr)])
+        return .object("OKRAlignment", required: ["objectives", "orphanKeyResults", "productsWithoutObjective",
+                                                  "productsWithoutObjectiveCount"], [
             "objectives": list(objective), "sharedShare": share, "orphanKeyResults": .integer(min: 0),
-            "productsWithoutObjective": list(subject)])
+            "productsWithoutObjective": list(subject), "productsWithoutObjectiveCount": .integer(min: 0)])
     }()
     public static let accountability: Schema = {
         let m = Schema.object(required: ["manager", "measuredOn", "influenceable", "notInfluenceable", "products"], [
@@ -117,8 +122,9 @@ public enum ResultSchemas {
             "id": .string(), "name": text, "version": .string(), "levels": list(level)]),
         "at": .formatted(.timestamp), "asOf": .formatted(.timestamp), "overall": overall, "dimensions": list(dimension),
         "pitfalls": list(finding), "recommendations": list(recommendation),
-        "analyses": .object(required: ["coverage", "prioritization", "speed", "experiments", "okrs", "accountability"], [
+        "analyses": .object(required: ["coverage", "prioritization", "speed", "experiments", "experimentCount", "okrs", "accountability"], [
             "coverage": coverage, "prioritization": prioritization, "speed": speed, "experiments": list(experiment),
+            "experimentCount": .integer(min: 0),
             "okrs": okrs, "accountability": accountability]),
         "warnings": list(text),
     ])

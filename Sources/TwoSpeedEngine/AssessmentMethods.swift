@@ -103,7 +103,7 @@ extension Engine {
             .encoding("analysis.pitfalls", summary: "The pitfalls of the two-speed operating model found in the portfolio.",
                       params: [Engine.portfolioParam],
                       result: .object("PitfallList", required: ["pitfalls"], ["pitfalls": .array(ResultSchemas.finding)]),
-                      mutates: false, errors: [.notFound]) { [unowned self] p in PitfallList(pitfalls: Pitfalls.detect(try context(p))) },
+                      mutates: false, errors: [.notFound]) { [unowned self] p in PitfallList(pitfalls: Pitfalls.detect(try context(p), limit: nil)) },
 
             .encoding("experiment.evaluate", summary: "Lift with its confidence interval, a two-proportion z-test, a sample-ratio "
                         + "check and the next rollout step: for an experiment of a portfolio, or for counts given directly.",

@@ -47,16 +47,20 @@ public enum JSONText {
         return needed
     }
 
-    /// Digits that print `d` exactly. A value with few decimals and a moderate magnitude needs no test.
+    /// Digits that print `d` exactly: the significant digits of Swift's shortest round-trip form, which
+    /// is far cheaper than printing and parsing back. Values with few decimals need no look at all.
     static func digits(_ d: Double) -> Int {
         let scaled = d * 1e6
         if abs(d) < 1e8 && scaled == scaled.rounded() { return 15 }
-        var buf = [CChar](repeating: 0, count: 40)
-        for p in 15...16 {
-            _ = withVaList([p, d]) { vsnprintf(&buf, 40, "%.*g", $0) }
-            if strtod(buf, nil) == d { return p }
+        var n = 0, leading = true
+        for c in d.description.utf8 {
+            if c == 101 || c == 69 { break }                  // e, E: the exponent follows
+            guard c >= 48 && c <= 57 else { continue }        // sign and point
+            if leading && c == 48 { continue }                // leading zeros are not significant
+            leading = false
+            n += 1
         }
-        return 17
+        return max(15, min(17, n))
     }
 
     /// Seeds jansson's hash function once, before any thread uses it.
