@@ -11,8 +11,9 @@ LIB := $(LIBDIR)/libtwospeed.so.$(VERSION)
 CFLAGS_STRICT := -std=c99 -Wall -Wextra -Werror -O2 -Iinclude
 LDFLAGS_LIB := -L$(LIBDIR) -ltwospeed -Wl,-rpath,$(abspath $(LIBDIR))
 SWIFT_SOURCES := $(shell find Sources -name '*.swift' -o -name '*.h' -o -name '*.modulemap') Package.swift
+BIN := $(BUILD)/bin
 
-.PHONY: all deps build lib demo test test-swift test-c test-python test-shell bench install uninstall clean
+.PHONY: all deps build lib daemon demo test test-swift test-c test-python test-shell bench install uninstall clean
 
 all: build
 
@@ -24,6 +25,11 @@ deps:
 	pkg-config --exists sqlite3 2>/dev/null || missing="$$missing libsqlite3-dev"; \
 	command -v $(CC) >/dev/null || missing="$$missing gcc"; \
 	command -v $(CXX) >/dev/null || missing="$$missing g++"; \
+	command -v socat >/dev/null || missing="$$missing socat"; \
+	command -v nc >/dev/null && nc -h 2>&1 | grep -q -- '-U' || missing="$$missing netcat-openbsd"; \
+	command -v jq >/dev/null || missing="$$missing jq"; \
+	command -v setpriv >/dev/null || missing="$$missing util-linux"; \
+	command -v dash >/dev/null || missing="$$missing dash"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
@@ -31,7 +37,7 @@ deps:
 	fi
 	@python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
 
-build: deps lib
+build: deps lib daemon
 
 # The release library, staged with its SONAME link so that programs linked here find it.
 lib: $(LIB)
@@ -42,6 +48,16 @@ $(LIB): $(SWIFT_SOURCES)
 	ln -sf libtwospeed.so.$(VERSION) $(LIBDIR)/libtwospeed.so.0
 	ln -sf libtwospeed.so.0 $(LIBDIR)/libtwospeed.so
 
+# The daemon and the command line, release builds: build/bin/twospeedd and build/bin/twospeed (the
+# SwiftPM product is twospeed-cli, since the library product owns the name twospeed).
+daemon: $(BIN)/twospeedd $(BIN)/twospeed
+$(BIN)/twospeedd $(BIN)/twospeed &: $(SWIFT_SOURCES)
+	$(SWIFT) build -c release --product twospeedd
+	$(SWIFT) build -c release --product twospeed-cli
+	@mkdir -p $(BIN)
+	cp .build/release/twospeedd $(BIN)/twospeedd
+	cp .build/release/twospeed-cli $(BIN)/twospeed
+
 $(BUILD)/portfolio_summary: examples/c/portfolio_summary.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) $< -o $@ $(LDFLAGS_LIB) -ljansson
 
@@ -49,11 +65,11 @@ $(BUILD)/portfolio_summary: examples/c/portfolio_summary.c include/twospeed.h $(
 demo: deps lib $(BUILD)/portfolio_summary
 	$(BUILD)/portfolio_summary examples/portfolios/retailer.json
 
-test: deps lib test-swift test-c test-python test-shell
+test: deps lib daemon test-swift test-c test-python test-shell
 	@echo "all test suites passed"
 
-test-swift: deps
-	$(SWIFT) test
+test-swift: deps daemon
+	TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) TWOSPEED_CLI=$(abspath $(BIN)/twospeed) $(SWIFT) test
 
 $(BUILD)/test_abi: Tests/C/test_abi.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson -lpthread
@@ -68,18 +84,28 @@ test-c: deps lib $(BUILD)/test_abi $(BUILD)/test_header_cxx $(BUILD)/portfolio_s
 test-python: deps lib
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) python3 -m pytest -q Tests/Python
 
-test-shell: deps lib $(BUILD)/portfolio_summary
+test-shell: deps lib daemon $(BUILD)/portfolio_summary
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/run.sh
+	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/daemon.sh
 
 $(BUILD)/bench_call: Tests/Bench/bench_call.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson
 
-bench: deps lib $(BUILD)/bench_call
+$(BUILD)/bench_socket: Tests/Bench/bench_socket.c
+	$(CC) $(CFLAGS_STRICT) $< -o $@ -ljansson -lpthread
+
+$(BUILD)/echo_server: Tests/Bench/echo_server.c
+	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ -lpthread
+
+bench: deps lib $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD)/echo_server
 	$(BUILD)/bench_call
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) python3 Tests/Bench/bench_load.py
+	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Bench/socket_bench.sh
 
-install: lib
+install: lib daemon
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BIN)/twospeedd $(BIN)/twospeed bindings/shell/twospeed-rpc $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libtwospeed.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libtwospeed.so.0
 	ln -sf libtwospeed.so.0 $(DESTDIR)$(PREFIX)/lib/libtwospeed.so
@@ -89,6 +115,7 @@ install: lib
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libtwospeed.so* $(DESTDIR)$(PREFIX)/include/twospeed.h \
 	      $(DESTDIR)$(PREFIX)/lib/pkgconfig/twospeed.pc
+	rm -f $(DESTDIR)$(PREFIX)/bin/twospeedd $(DESTDIR)$(PREFIX)/bin/twospeed $(DESTDIR)$(PREFIX)/bin/twospeed-rpc
 
 clean:
 	rm -rf $(BUILD) .build

@@ -71,7 +71,6 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var state = State.open
     /// Replies not yet written.
     private var out: ByteBuffer?
-    private var lastWrite: EventLoopFuture<Void>?
     /// A request is on the thread pool; the next ones wait so that replies keep their order.
     private var busy = false
     private var heldRead = false
@@ -228,7 +227,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private func flush(_ context: ChannelHandlerContext) {
         guard let buffer = out, buffer.readableBytes > 0 else { return }
         out = nil
-        lastWrite = context.writeAndFlush(wrapOutboundOut(buffer))
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    /// A future that completes once every reply written so far has gone out (writes complete in order).
+    private func allWritten(_ context: ChannelHandlerContext) -> EventLoopFuture<Void> {
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
+        return promise.futureResult
     }
 
     // MARK: Events
@@ -297,11 +303,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         state = .lingering
         flush(context)
         let channel = context.channel
-        if let lastWrite {
-            lastWrite.whenComplete { _ in channel.close(promise: nil) }
-        } else {
-            channel.close(promise: nil)
-        }
+        allWritten(context).whenComplete { _ in channel.close(promise: nil) }
     }
 
     /// Writes a last reply, ends the output so that the peer reads it and then end-of-file, and drops
@@ -317,8 +319,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         state = .lingering
         framer.dropAll()
         let channel = context.channel
-        let written = lastWrite ?? context.eventLoop.makeSucceededVoidFuture()
-        written.whenComplete { _ in channel.close(mode: .output, promise: nil) }
+        allWritten(context).whenComplete { _ in channel.close(mode: .output, promise: nil) }
         context.eventLoop.scheduleTask(in: server.lingerTime) { channel.close(promise: nil) }
         if heldRead {
             heldRead = false

@@ -56,16 +56,25 @@ enum Replies {
                   allocator: allocator)
     }
 
-    /// Appends the compact encoding of `value` and "\n", written by jansson straight into the buffer.
+    /// Appends the compact encoding of `value` and "\n", written by jansson straight into the buffer
+    /// (json_dumpb: one pass, no intermediate copy), with the same flags as JSONText.dump: reals with
+    /// the fewest digits that keep them exact.
     static func appendLine(_ value: JSONRef, to buffer: inout ByteBuffer) {
-        withUnsafeMutablePointer(to: &buffer) { p in
-            _ = json_dump_callback(value, { bytes, size, data in
-                guard let bytes, let data else { return -1 }
-                data.assumingMemoryBound(to: ByteBuffer.self).pointee
-                    .writeBytes(UnsafeRawBufferPointer(start: bytes, count: size))
-                return 0
-            }, p, JSONText.encodeFlags)
+        let flags = JSONText.encodeFlags | ((JSONText.digitsNeeded(value) & 0x1F) << 11)  // JSON_REAL_PRECISION
+        var room = 1024
+        while true {
+            var needed = 0
+            var written = false
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: room + 1) { raw in
+                needed = json_dumpb(value, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count - 1, flags)
+                guard needed > 0, needed <= raw.count - 1 else { return 0 }
+                raw[needed] = 0x0A
+                written = true
+                return needed + 1
+            }
+            // Done, or not encodable (jansson fails only on invalid values): nothing more to write.
+            if written || needed == 0 { return }
+            room = needed
         }
-        buffer.writeInteger(UInt8(0x0A))
     }
 }

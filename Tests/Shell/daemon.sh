@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# Shell-level tests of twospeedd, the twospeed command, the shell client twospeed-rpc and the example
+# scripts, against real daemons on temporary sockets; clients: twospeed, nc -U, socat, twospeed-rpc,
+# and a peer running as nobody (setpriv).
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+BUILD=${TWOSPEED_BUILD:-$PWD/build}
+BIN=${TWOSPEED_BIN:-$BUILD/bin}
+DAEMON=$BIN/twospeedd
+CLI=$BIN/twospeed
+RPC=$ROOT/bindings/shell/twospeed-rpc
+TMP=$(mktemp -d /tmp/twospeed-shell-XXXXXX)
+chmod 0755 "$TMP"   # the peer running as nobody must reach the sockets in here
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+passed=0 failed=0
+
+check() { # check NAME COMMAND...: passes when the command succeeds
+    local name=$1; shift
+    if "$@" >"$TMP/out" 2>&1; then passed=$((passed + 1)); echo "ok   $name"
+    else failed=$((failed + 1)); echo "FAIL $name"; sed 's/^/     /' "$TMP/out" | head -20; fi
+}
+
+# start_daemon NAME ARGS...: starts twospeedd on $TMP/NAME.sock with the store $TMP/NAME.sqlite and
+# waits until it serves; its pid is in DPID, its log in $TMP/NAME.log.
+start_daemon() {
+    local name=$1; shift
+    "$DAEMON" --socket "$TMP/$name.sock" --db "$TMP/$name.sqlite" "$@" 2>>"$TMP/$name.log" &
+    DPID=$!
+    PIDS+=("$DPID")
+    for _ in $(seq 300); do
+        [ -S "$TMP/$name.sock" ] && "$CLI" call --socket "$TMP/$name.sock" engine.info >/dev/null 2>&1 && return 0
+        kill -0 "$DPID" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "twospeedd $name did not start:"; cat "$TMP/$name.log"
+    return 1
+}
+
+# stop_daemon PID: SIGTERM, and the daemon's exit status.
+stop_daemon() { kill -TERM "$1"; wait "$1"; }
+
+# status CMD...: prints the exit status of a command (its output discarded).
+status() { "$@" >/dev/null 2>&1; echo $?; }
+
+start_daemon main || exit 1
+MAIN_PID=$DPID
+SOCK=$TMP/main.sock
+export TWOSPEED_SOCKET=$SOCK
+REQ='{"jsonrpc":"2.0","method":"engine.info","id":1}'
+
+# --- the twospeed command -----------------------------------------------------------------------
+check "twospeed --help names the subcommands and exit statuses" bash -c "
+    '$CLI' --help | grep -q 'call' && '$CLI' --help | grep -q 'import' && '$CLI' --help | grep -q '3 the daemon'"
+check "twospeed call --help documents params from stdin" bash -c "'$CLI' call --help | grep -q 'to read them from standard'"
+check "twospeed import puts a portfolio file" bash -c "
+    '$CLI' import examples/portfolios/retailer.json --compact | jq -e '.id == \"retailer\" and .counts.products == 5'"
+check "twospeed call prints the result (socket from TWOSPEED_SOCKET)" bash -c "
+    '$CLI' call portfolio.list | jq -e '.portfolios[0].id == \"retailer\"'"
+check "twospeed call --socket" bash -c "env -u TWOSPEED_SOCKET '$CLI' call --socket '$SOCK' engine.info | jq -e '.portfolios == 1'"
+check "twospeed call reads params from stdin with -" bash -c "
+    echo '[\"retailer\",\"product\",\"checkout\"]' | '$CLI' call entity.get - | jq -e '.entity.owner == \"pm-checkout\"'"
+check "twospeed exit 1 on an error reply, error object on stderr" bash -c "
+    '$CLI' call portfolio.get '{\"id\":\"nope\"}' 2>'$TMP/err'; [ \$? = 1 ] &&
+    jq -e '.code == -32000 and .data.pointer == \"/id\"' '$TMP/err'"
+check "twospeed exit 1 on an invalid portfolio, with pointers" bash -c "
+    echo '{\"id\":\"bad\",\"organization\":{},\"journeys\":[]}' | '$CLI' import - 2>'$TMP/err'; [ \$? = 1 ] &&
+    jq -e '.code == -32602 and ([.data.errors[].pointer] | index(\"/portfolio/organization/name\"))' '$TMP/err'"
+check "twospeed exit 2 without a method" test "$(status "$CLI" call)" = 2
+check "twospeed exit 2 on params that are not JSON" test "$(status "$CLI" call engine.info '{oops')" = 2
+check "twospeed exit 2 on an unknown option" test "$(status "$CLI" call --frobnicate engine.info)" = 2
+check "twospeed exit 2 on --socket with --db" test "$(status "$CLI" call --socket "$SOCK" --db :memory: engine.info)" = 2
+check "twospeed exit 2 with no socket at all" test "$(status env -u TWOSPEED_SOCKET "$CLI" call engine.info)" = 2
+check "twospeed exit 2 on a missing file" test "$(status "$CLI" import "$TMP/absent.json")" = 2
+check "twospeed exit 3 when the daemon cannot be reached" bash -c "
+    '$CLI' call --socket '$TMP/absent.sock' engine.info 2>'$TMP/err'; [ \$? = 3 ] && grep -q 'cannot reach' '$TMP/err'"
+check "twospeed --db :memory: runs in-process" bash -c "
+    env -u TWOSPEED_SOCKET '$CLI' call --db :memory: engine.info | jq -e '.store.inMemory == true'"
+check "twospeed --db FILE keeps what was imported" bash -c "
+    '$CLI' import --db '$TMP/cli.sqlite' examples/portfolios/retailer.json >/dev/null &&
+    '$CLI' call --db '$TMP/cli.sqlite' --compact portfolio.list | jq -e '.portfolios | length == 1'"
+
+# --- nc -U, socat ------------------------------------------------------------------------------------
+check "nc -U: one request, one reply" bash -c "
+    printf '%s\n' '$REQ' | nc -N -U '$SOCK' | jq -e '.id == 1 and .result.abiVersion == 1'"
+check "socat: a pipelined pair answered in order" bash -c "
+    printf '%s\n' '{\"jsonrpc\":\"2.0\",\"method\":\"engine.info\",\"id\":\"a\"}' '{\"jsonrpc\":\"2.0\",\"method\":\"portfolio.list\",\"id\":\"b\"}' |
+    socat -t 10 - UNIX-CONNECT:'$SOCK' | jq -s -e 'map(.id) == [\"a\",\"b\"]'"
+check "socat: 1,000 pipelined requests on one connection, in order, no error" bash -c "
+    seq 1000 | awk '{ if (\$1 % 5 == 0) printf \"{\\\"jsonrpc\\\":\\\"2.0\\\",\\\"method\\\":\\\"metric.observe\\\",\\\"params\\\":{\\\"portfolio\\\":\\\"retailer\\\",\\\"metric\\\":\\\"online-sales\\\",\\\"observations\\\":[{\\\"at\\\":\\\"2026-12-01\\\",\\\"value\\\":%d}]},\\\"id\\\":%d}\n\", \$1, \$1;
+                      else printf \"{\\\"jsonrpc\\\":\\\"2.0\\\",\\\"method\\\":\\\"engine.info\\\",\\\"id\\\":%d}\n\", \$1 }' |
+    socat -t 60 - UNIX-CONNECT:'$SOCK' > '$TMP/pipelined.out' &&
+    jq -s -e '(map(.id) == [range(1;1001)]) and (map(select(.error)) | length == 0)' '$TMP/pipelined.out'"
+check "64 clients at once (socat), no error and no lost write" bash -c "
+    for i in \$(seq 64); do
+        ( for k in 1 2 3; do printf '{\"jsonrpc\":\"2.0\",\"method\":\"metric.observe\",\"params\":{\"portfolio\":\"retailer\",\"metric\":\"nps\",\"observations\":[{\"at\":\"2026-12-02\",\"value\":%d,\"source\":\"shell-%d\"}]},\"id\":%d}\n' \$k \$i \$k; done |
+          socat -t 60 - UNIX-CONNECT:'$SOCK' > \"$TMP/many.\$i\" ) &
+    done; wait
+    cat '$TMP'/many.* | jq -s -e 'length == 192 and (map(select(.error)) | length == 0)' &&
+    '$CLI' call --compact entity.get '{\"portfolio\":\"retailer\",\"kind\":\"metric\",\"id\":\"nps\"}' |
+      jq -e '[.entity.observations[] | select(.source // \"\" | startswith(\"shell-\"))] | length == 192'"
+check "a client that disconnects mid-message harms nobody" bash -c "
+    printf '{\"jsonrpc\":\"2.0\",\"meth' | socat -u - UNIX-CONNECT:'$SOCK';
+    (printf '{\"jsonrpc\":\"2.0\",\"method\":\"engine.'; sleep 2) | socat -u - UNIX-CONNECT:'$SOCK' &
+    sleep 0.2; '$CLI' call engine.info | jq -e '.portfolios == 1'; r=\$?; wait; exit \$r"
+
+# --- the shell client and the examples -----------------------------------------------------------------
+check "twospeed-rpc prints the result" bash -c "'$RPC' engine.info | jq -e '.abiVersion == 1'"
+check "twospeed-rpc -s and params" bash -c "
+    env -u TWOSPEED_SOCKET '$RPC' -s '$SOCK' -c entity.get '{\"portfolio\":\"retailer\",\"kind\":\"journey\",\"id\":\"online-shopping\"}' |
+    jq -e '.entity.stages | length == 6'"
+check "twospeed-rpc reads params from stdin" bash -c "echo '{\"id\":\"retailer\"}' | '$RPC' portfolio.get - | jq -e '.revision >= 1'"
+check "twospeed-rpc: error on stderr, exit 1" bash -c "
+    '$RPC' portfolio.get '{\"id\":\"nope\"}' 2>'$TMP/err' >'$TMP/out2'; [ \$? = 1 ] && [ ! -s '$TMP/out2' ] &&
+    jq -e '.code == -32000' '$TMP/err'"
+check "twospeed-rpc: exit 2 on bad params, 3 on no daemon" bash -c "
+    '$RPC' engine.info '[1' ; [ \$? = 2 ] || exit 1; '$RPC' -s '$TMP/absent.sock' engine.info; [ \$? = 3 ]"
+check "twospeed-rpc works over nc when socat is absent" bash -c "
+    mkdir -p '$TMP/nosocat' && for t in jq nc cat; do ln -sf \"\$(command -v \$t)\" '$TMP/nosocat/'; done &&
+    PATH='$TMP/nosocat' /bin/sh '$RPC' -c portfolio.list | '$TMP/nosocat/jq' -e '.portfolios[0].id == \"retailer\"'"
+check "twospeed-rpc runs under dash" bash -c "dash '$RPC' -c engine.info | jq -e '.version'"
+check "examples/shell/list-products.sh" bash -c "
+    examples/shell/list-products.sh retailer > '$TMP/products' && [ \$(wc -l < '$TMP/products') = 5 ] &&
+    grep -qx 'checkout	rollout	pm-checkout	Online checkout' '$TMP/products' &&
+    grep -qx 'store-locator	live	-	Store locator app' '$TMP/products'"
+check "examples/shell/observe.sh appends an observation" bash -c "
+    before=\$('$RPC' -c entity.get '{\"portfolio\":\"retailer\",\"kind\":\"metric\",\"id\":\"front-page-conversion\"}' | jq '.entity.observations | length') &&
+    examples/shell/observe.sh retailer front-page-conversion 2.6 2026-11-30 'web analytics' | grep -qx \"front-page-conversion: \$((before + 1)) observations (revision [0-9]*)\" &&
+    examples/shell/observe.sh retailer front-page-conversion 2.7 | grep -q \"\$((before + 2)) observations\""
+check "examples/shell/unowned-stages.sh" bash -c "
+    examples/shell/unowned-stages.sh retailer > '$TMP/unowned' &&
+    diff <(printf 'online-shopping/cart\tCart\nonline-shopping/delivery\tDelivery\nonline-shopping/support\tSupport and returns\n') '$TMP/unowned'"
+check "examples fail with the engine's error for an unknown portfolio" bash -c "
+    ! examples/shell/unowned-stages.sh nope 2>'$TMP/err' && grep -q -- '-32000' '$TMP/err'"
+
+# --- the README's shell example, as written -------------------------------------------------------------
+awk '$0 == "```shell" {on=1; next} on && $0 == "```" {exit} on {print}' README.md > "$TMP/readme.sh"
+check "README shell example runs" bash -c "cd '$ROOT' && TWOSPEED_SOCKET='$SOCK' sh -e '$TMP/readme.sh' > '$TMP/readme.out' 2>&1"
+check "README shell example shows the products and the reply" bash -c "
+    grep -q 'checkout' '$TMP/readme.out' && grep -q '\"abiVersion\":1' '$TMP/readme.out'"
+
+# --- access by peer credentials --------------------------------------------------------------------------
+AS_NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+start_daemon open --socket-mode 0666 || exit 1
+check "socket mode 0600 by default, 0666 when told" bash -c "
+    [ \$(stat -c %a '$SOCK') = 600 ] && [ \$(stat -c %a '$TMP/open.sock') = 666 ]"
+check "a peer refused by uid (nobody) gets one error reply, then end of file" bash -c "
+    printf '%s\n' '$REQ' '$REQ' | ${AS_NOBODY[*]} socat -t 10 - UNIX-CONNECT:'$TMP/open.sock' > '$TMP/refused' &&
+    [ \$(wc -l < '$TMP/refused') = 1 ] && jq -e '.error.code == -32010 and .error.data.uid == 65534' '$TMP/refused' &&
+    grep -q 'peer refused' '$TMP/open.log'"
+check "twospeed-rpc as a refused peer exits 1" bash -c "
+    ${AS_NOBODY[*]} '$RPC' -s '$TMP/open.sock' engine.info 2>'$TMP/err'; [ \$? = 1 ] && jq -e '.code == -32010' '$TMP/err'"
+start_daemon ro --socket-mode 0666 --read-only-uid nobody || exit 1
+"$CLI" import --socket "$TMP/ro.sock" examples/portfolios/retailer.json >/dev/null
+check "a read-only peer (nobody) may read" bash -c "
+    ${AS_NOBODY[*]} '$RPC' -s '$TMP/ro.sock' -c portfolio.list | jq -e '.portfolios[0].id == \"retailer\"'"
+check "a read-only peer calling a write method gets -32004" bash -c "
+    ${AS_NOBODY[*]} '$RPC' -s '$TMP/ro.sock' portfolio.delete '{\"id\":\"retailer\"}' 2>'$TMP/err'; [ \$? = 1 ] &&
+    jq -e '.code == -32004 and .data.method == \"portfolio.delete\"' '$TMP/err' &&
+    '$CLI' call --socket '$TMP/ro.sock' portfolio.get '{\"id\":\"retailer\"}' >/dev/null"
+check "the owner is not read-only" bash -c "
+    '$CLI' call --socket '$TMP/ro.sock' portfolio.delete '{\"id\":\"retailer\"}' | jq -e '.deleted'"
+
+# --- limits ---------------------------------------------------------------------------------------------------
+start_daemon small --max-message-bytes 1000 --max-clients 3 || exit 1
+check "an oversized message gets -32003 with data.limit, then the connection closes" bash -c "
+    { printf '{\"jsonrpc\":\"2.0\",\"method\":\"engine.info\",\"params\":{\"pad\":\"'; head -c 5000 /dev/zero | tr '\\\\0' x; printf '\"},\"id\":1}\n'; printf '%s\n' '$REQ'; } |
+    socat -t 10 - UNIX-CONNECT:'$TMP/small.sock' > '$TMP/big' &&
+    [ \$(wc -l < '$TMP/big') = 1 ] && jq -e '.error.code == -32003 and .error.data.limit == 1000' '$TMP/big'"
+check "the extra client over --max-clients gets -32011" bash -c "
+    (sleep 3 | socat - UNIX-CONNECT:'$TMP/small.sock' >/dev/null &) ; (sleep 3 | socat - UNIX-CONNECT:'$TMP/small.sock' >/dev/null &);
+    (sleep 3 | socat - UNIX-CONNECT:'$TMP/small.sock' >/dev/null &); sleep 0.5;
+    printf '%s\n' '$REQ' | socat -t 5 - UNIX-CONNECT:'$TMP/small.sock' | jq -e '.error.code == -32011 and .error.data.limit == 3'"
+start_daemon idle --idle-timeout 1 || exit 1
+check "an idle connection is closed after --idle-timeout" bash -c "
+    start=\$(date +%s%N); socat -u UNIX-CONNECT:'$TMP/idle.sock' - ; end=\$(date +%s%N);
+    [ \$(( (end - start) / 1000000 )) -lt 10000 ] && grep -q 'idle for 1 s' '$TMP/idle.log'"
+
+# --- lifecycle ----------------------------------------------------------------------------------------------------
+check "a second daemon on a live socket fails with a clear message" bash -c "
+    ! '$DAEMON' --socket '$SOCK' --db '$TMP/second.sqlite' 2>'$TMP/err' && grep -q 'another daemon is listening' '$TMP/err'"
+# Writers append observations through twospeed-rpc, each noting what was acknowledged; SIGTERM comes
+# in the middle.
+: > "$TMP/acked"
+WRITERS=()
+for w in 1 2 3 4; do
+    ( for k in $(seq 1000); do
+          "$RPC" -c metric.observe "{\"portfolio\":\"retailer\",\"metric\":\"payment-release-speed\",\"observations\":[{\"at\":\"2026-12-03\",\"value\":$k,\"source\":\"term-$w\"}]}" >/dev/null 2>&1 || break
+          echo "term-$w $k" >> "$TMP/acked"
+      done ) &
+    WRITERS+=($!)
+done
+sleep 1.5
+kill -TERM "$MAIN_PID"
+wait "$MAIN_PID"
+term_status=$?
+wait "${WRITERS[@]}"
+check "SIGTERM during load: exit 0, socket removed, store closed" bash -c "
+    [ $term_status = 0 ] && [ ! -e '$SOCK' ] && [ ! -e '$TMP/main.sqlite-wal' ] && grep -q 'stopping: SIGTERM' '$TMP/main.log' &&
+    [ \$(wc -l < '$TMP/acked') -gt 0 ]"
+start_daemon main || exit 1
+check "restart on the same store finds everything acknowledged" bash -c "
+    '$CLI' call --compact entity.get '{\"portfolio\":\"retailer\",\"kind\":\"metric\",\"id\":\"payment-release-speed\"}' |
+      jq -r '.entity.observations[] | \"\(.source) \(.value)\"' | sort > '$TMP/stored' &&
+    sort '$TMP/acked' | comm -23 - '$TMP/stored' > '$TMP/lost' && [ ! -s '$TMP/lost' ] &&
+    '$CLI' call --compact portfolio.get '{\"id\":\"retailer\"}' | jq -e '.portfolio.products | length == 5'"
+# The units as written: the service's ExecStart (binary and store moved here) started the way systemd
+# starts it, with a listening socket as fd 3 and LISTEN_PID set to the daemon's own pid.
+socket_activation() {
+    grep -qx 'ListenStream=/run/twospeed/twospeed.sock' examples/systemd/twospeedd.socket || return 1
+    local cmd
+    cmd=$(sed -n 's/^ExecStart=//p' examples/systemd/twospeedd.service |
+          sed -e "s|/usr/local/bin/twospeedd|$DAEMON|" -e "s|/var/lib/twospeed/store.sqlite|$TMP/unit.sqlite|" \
+              -e 's|--allow-gid twospeed|--allow-gid root|')
+    # shellcheck disable=SC2086
+    python3 -c 'import os, socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(16)
+if s.fileno() != 3: os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.execvp("sh", ["sh", "-c", "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$@\"", "sh"] + sys.argv[2:])' "$TMP/unit.sock" $cmd 2>"$TMP/unit.log" &
+    local upid=$! r
+    for _ in $(seq 200); do "$CLI" call --socket "$TMP/unit.sock" engine.info >/dev/null 2>&1 && break; sleep 0.05; done
+    "$CLI" call --socket "$TMP/unit.sock" engine.info | jq -e --arg p "$TMP/unit.sqlite" '.store.path == $p'
+    r=$?
+    kill -TERM "$upid"
+    wait "$upid" || { echo "twospeedd exited with $?"; cat "$TMP/unit.log"; return 1; }
+    [ $r = 0 ] && grep -q 'fd 3 from systemd' "$TMP/unit.log" && [ -S "$TMP/unit.sock" ]
+}
+check "systemd units: socket activation with the service's own command line" socket_activation
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
