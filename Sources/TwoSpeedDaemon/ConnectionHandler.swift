@@ -242,7 +242,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let e = event as? ChannelEvent, e == .inputClosed {
             if state == .lingering {
-                context.close(promise: nil)
+                // The peer is done too: close once the last reply is out.
+                let channel = context.channel
+                allWritten(context).whenComplete { _ in channel.close(promise: nil) }
             } else if state == .open {
                 inputClosed = true
                 framer.finish()
