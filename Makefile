@@ -55,6 +55,7 @@ $(BIN)/twospeedd $(BIN)/twospeed &: $(SWIFT_SOURCES)
 	$(SWIFT) build -c release --product twospeedd
 	$(SWIFT) build -c release --product twospeed-cli
 	@mkdir -p $(BIN)
+	rm -f $(BIN)/twospeedd $(BIN)/twospeed
 	cp .build/release/twospeedd $(BIN)/twospeedd
 	cp .build/release/twospeed-cli $(BIN)/twospeed
 

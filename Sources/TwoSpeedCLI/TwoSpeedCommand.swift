@@ -17,6 +17,12 @@ struct TwoSpeedCommand: ParsableCommand {
             printed to stderr); 2 wrong usage; 3 the daemon (or the store) cannot be reached.
             """,
         subcommands: [Call.self, Import.self])
+
+    /// No subcommand: wrong usage.
+    func run() throws {
+        writeError(TwoSpeedCommand.helpMessage())
+        throw ExitCode(ExitStatus.usage)
+    }
 }
 
 /// The process's entry: runs the command and turns every outcome into the documented exit status.

@@ -72,6 +72,8 @@ check "twospeed exit 1 on an error reply, error object on stderr" bash -c "
 check "twospeed exit 1 on an invalid portfolio, with pointers" bash -c "
     echo '{\"id\":\"bad\",\"organization\":{},\"journeys\":[]}' | '$CLI' import - 2>'$TMP/err'; [ \$? = 1 ] &&
     jq -e '.code == -32602 and ([.data.errors[].pointer] | index(\"/portfolio/organization/name\"))' '$TMP/err'"
+check "twospeed exit 2 without a subcommand, help on stderr" bash -c "
+    '$CLI' 2>'$TMP/err' >'$TMP/out2'; [ \$? = 2 ] && grep -q 'SUBCOMMANDS' '$TMP/err' && [ ! -s '$TMP/out2' ]"
 check "twospeed exit 2 without a method" test "$(status "$CLI" call)" = 2
 check "twospeed exit 2 on params that are not JSON" test "$(status "$CLI" call engine.info '{oops')" = 2
 check "twospeed exit 2 on an unknown option" test "$(status "$CLI" call --frobnicate engine.info)" = 2
@@ -225,6 +227,7 @@ if s.fileno() != 3: os.dup2(s.fileno(), 3)
 os.set_inheritable(3, True)
 os.execvp("sh", ["sh", "-c", "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$@\"", "sh"] + sys.argv[2:])' "$TMP/unit.sock" $cmd 2>"$TMP/unit.log" &
     local upid=$! r
+    PIDS+=("$upid")
     for _ in $(seq 200); do "$CLI" call --socket "$TMP/unit.sock" engine.info >/dev/null 2>&1 && break; sleep 0.05; done
     "$CLI" call --socket "$TMP/unit.sock" engine.info | jq -e --arg p "$TMP/unit.sqlite" '.store.path == $p'
     r=$?
