@@ -56,7 +56,10 @@ public func twospeed_call(_ handle: OpaquePointer?, _ request: UnsafePointer<CCh
 @_cdecl("twospeed_call_json")
 public func twospeed_call_json(_ handle: OpaquePointer?, _ request: UnsafeMutablePointer<json_t>?) -> UnsafeMutablePointer<json_t>? {
     guard let handle, let request else { return nil }
-    return engine(handle).dispatcher.handle(value: request)
+    guard let response = engine(handle).dispatcher.handle(value: request) else { return nil }
+    // Replies share the engine's cached entity values; the caller gets a tree of its own to change.
+    defer { response.release() }
+    return json_deep_copy(response)
 }
 
 @_cdecl("twospeed_free")

@@ -17,6 +17,8 @@ public final class Engine: @unchecked Sendable {
     let lock = RWLock()
     /// Guarded by `lock`.
     var portfolios: [String: StoredPortfolio] = [:]
+    /// The JSON of each portfolio's entities, kept in step with `portfolios`. Guarded by `lock`.
+    var caches: [String: EntityCache] = [:]
     /// Custom assessment models by id; the default model is not stored. Guarded by `lock`.
     var customModels: [String: AssessmentModel] = [:]
     public private(set) var dispatcher: Dispatcher!
@@ -24,7 +26,10 @@ public final class Engine: @unchecked Sendable {
     /// Opens the store at `path` (nil or ":memory:" for memory) and loads what it holds.
     public init(path: String?, maxRequestBytes: Int = Dispatcher.defaultMaxRequestBytes) throws {
         store = try Store(path: path)
-        for sp in try store.loadAll() { portfolios[sp.portfolio.id] = sp }
+        for sp in try store.loadAll() {
+            portfolios[sp.portfolio.id] = sp
+            caches[sp.portfolio.id] = try EntityCache(sp.portfolio)
+        }
         for (id, _, body) in try store.models() {
             guard let m = try? JanssonDecoder().decode(AssessmentModel.self, from: body) else {
                 throw StoreError(kind: .corrupt, message: "assessment model \(id) does not decode")
@@ -62,21 +67,29 @@ public final class Engine: @unchecked Sendable {
 
     // MARK: Writes
 
-    /// Runs a change on a copy of one portfolio under the write lock; the copy replaces the cached one
-    /// only after the store has committed it.
+    /// What a change to one portfolio writes, answers, and does to the entity cache once committed.
+    struct Change<R> {
+        var store: [StoreChange]
+        var result: R
+        var cache: ((EntityCache) -> Void)? = nil
+    }
+
+    /// Runs a change on a copy of one portfolio under the write lock; the copy (and the cache update)
+    /// replaces what readers see only after the store has committed it.
     func change<R>(_ id: String, _ pointer: JSONPointer, ifRevision: Int?,
-                   _ body: (inout StoredPortfolio) throws -> ([StoreChange], R)) throws -> R {
+                   _ body: (inout StoredPortfolio) throws -> Change<R>) throws -> R {
         try lock.write {
             guard var sp = portfolios[id] else {
                 throw RPCError(.notFound, pointer: pointer.description, "no portfolio with id \"\(id)\"")
             }
             try checkRevision(ifRevision, current: sp.revision)
-            let (changes, result) = try body(&sp)
+            let c = try body(&sp)
             sp.revision += 1
             sp.updated = nowTimestamp()
-            try commit(changes + [.setRevision(portfolio: id, revision: sp.revision, updated: sp.updated)])
+            try commit(c.store + [.setRevision(portfolio: id, revision: sp.revision, updated: sp.updated)])
             portfolios[id] = sp
-            return result
+            if let update = c.cache, let cache = caches[id] { update(cache) }
+            return c.result
         }
     }
 

@@ -6,16 +6,8 @@ import TwoSpeedStore
 
 // MARK: Results
 
-struct StoreInfo: Codable { var path: String; var inMemory: Bool; var schemaVersion: Int }
-struct EngineInfo: Codable {
-    var version: String; var abiVersion: Int; var store: StoreInfo; var portfolios: Int; var counts: Counts
-}
 struct PutResult: Codable { var id: String; var revision: Int; var created: Bool; var updated: String; var counts: Counts }
 struct GetResult: Codable { var portfolio: Portfolio; var revision: Int; var updated: String }
-struct Summary: Codable {
-    var id: String; var name: String; var industry: String?; var revision: Int; var updated: String; var counts: Counts
-}
-struct ListResult: Codable { var portfolios: [Summary] }
 struct DeleteResult: Codable { var id: String; var deleted: Bool }
 struct EntityChange: Codable { var kind: String; var id: String; var created: Bool?; var revision: Int }
 struct ObserveResult: Codable { var metric: String; var appended: Int; var total: Int; var revision: Int }
@@ -45,13 +37,13 @@ enum Schemas {
 extension Engine {
     func methodTable() -> [Method] {
         [
-            .encoding("engine.info", summary: "Version, store and counts.",
+            Method("engine.info", summary: "Version, store and counts.",
                       result: .object("EngineInfo", required: ["version", "abiVersion", "store", "portfolios", "counts"], [
                           "version": .string(), "abiVersion": .integer(),
                           "store": .object(required: ["path", "inMemory", "schemaVersion"], [
                               "path": .string(), "inMemory": .boolean(), "schemaVersion": .integer()]),
                           "portfolios": .integer(min: 0), "counts": Schemas.counts]),
-                      mutates: false) { [unowned self] _ in info() },
+                      mutates: false) { [unowned self] _ in infoJSON() },
 
             .encoding("portfolio.put", summary: "Stores a whole portfolio, replacing any with the same id.",
                       params: [Param("portfolio", ModelSchemas.portfolio, "the portfolio document"), Schemas.ifRevision],
@@ -66,12 +58,12 @@ extension Engine {
                        "portfolio": ModelSchemas.portfolio, "revision": .integer(min: 1), "updated": Schemas.timestamp]),
                    mutates: false, errors: [.notFound]) { [unowned self] p in try get(p) },
 
-            .encoding("portfolio.list", summary: "Every portfolio in the store, summarized.",
+            Method("portfolio.list", summary: "Every portfolio in the store, summarized.",
                       result: .object("ListResult", required: ["portfolios"], [
                           "portfolios": .array(.object("Summary", required: ["id", "name", "revision", "updated", "counts"], [
                               "id": Schemas.id, "name": .name(), "industry": .oneOf(Vocabulary.industries),
                               "revision": .integer(min: 1), "updated": Schemas.timestamp, "counts": Schemas.counts]))]),
-                      mutates: false) { [unowned self] _ in list() },
+                      mutates: false) { [unowned self] _ in listJSON() },
 
             .encoding("portfolio.delete", summary: "Deletes a portfolio and everything in it.",
                       params: [Param("id", Schemas.id, "the portfolio"), Schemas.ifRevision],
@@ -120,13 +112,24 @@ extension Engine {
 
     // MARK: Handlers
 
-    func info() -> EngineInfo {
-        lock.read {
-            let counts = portfolios.values.reduce(Counts()) { $0 + $1.portfolio.counts }
-            return EngineInfo(version: Engine.version, abiVersion: Engine.abiVersion,
-                              store: StoreInfo(path: store.path, inMemory: store.inMemory, schemaVersion: Store.schemaVersion),
-                              portfolios: portfolios.count, counts: counts)
-        }
+    func countsJSON(_ c: Counts) -> JSONRef {
+        JSONMake.object([
+            "departments": JSONMake.int(c.departments), "journeys": JSONMake.int(c.journeys), "products": JSONMake.int(c.products),
+            "managers": JSONMake.int(c.managers), "teams": JSONMake.int(c.teams), "systems": JSONMake.int(c.systems),
+            "metrics": JSONMake.int(c.metrics), "okrs": JSONMake.int(c.okrs), "experiments": JSONMake.int(c.experiments),
+            "observations": JSONMake.int(c.observations)])
+    }
+
+    // engine.info and portfolio.list are what callers poll: built directly, without Codable's
+    // per-container boxes and generic metadata look-ups.
+    func infoJSON() -> JSONRef {
+        let (n, c) = lock.read { (portfolios.count, portfolios.values.reduce(Counts()) { $0 + $1.counts }) }
+        let counts = countsJSON(c)
+        return JSONMake.object([
+            "version": JSONMake.string(Engine.version), "abiVersion": JSONMake.int(Engine.abiVersion),
+            "store": JSONMake.object(["path": JSONMake.string(store.path), "inMemory": JSONMake.bool(store.inMemory),
+                                      "schemaVersion": JSONMake.int(Store.schemaVersion)]),
+            "portfolios": JSONMake.int(n), "counts": counts])
     }
 
     func put(_ p: Params) throws -> PutResult {
@@ -135,30 +138,50 @@ extension Engine {
         doc.checkReferences(at: p.pointer("portfolio"), into: &issues)
         if !issues.isEmpty { throw RPCError.invalidParams(issues) }
         let ifRevision = p.int("ifRevision")
+        let cache: EntityCache
+        do { cache = try EntityCache(doc) } catch {
+            throw RPCError(.internalError, pointer: nil, "cannot encode the portfolio: \(error)")
+        }
         return try lock.write {
             let old = portfolios[doc.id]
             try checkRevision(ifRevision, current: old?.revision ?? 0)
             let sp = StoredPortfolio(portfolio: doc, revision: (old?.revision ?? 0) + 1, updated: nowTimestamp())
             try commit([.putPortfolio(sp)])
             portfolios[doc.id] = sp
+            caches[doc.id] = cache
             return PutResult(id: doc.id, revision: sp.revision, created: old == nil, updated: sp.updated, counts: doc.counts)
         }
     }
 
     func get(_ p: Params) throws -> JSONRef {
-        let sp = try snapshot(p.string("id") ?? "", p.pointer("id"))
-        do { return try JanssonEncoder().encode(GetResult(portfolio: sp.portfolio, revision: sp.revision, updated: sp.updated)) } catch {
-            throw RPCError(.internalError, pointer: nil, "cannot encode the portfolio: \(error)")
+        let id = p.string("id") ?? ""
+        return try lock.read {
+            guard let sp = portfolios[id], let cache = caches[id] else {
+                throw RPCError(.notFound, pointer: p.pointer("id").description, "no portfolio with id \"\(id)\"")
+            }
+            return JSONMake.object(["portfolio": try portfolioReply(cache, sp.portfolio), "revision": JSONMake.int(sp.revision),
+                                    "updated": JSONMake.string(sp.updated)])
         }
     }
 
-    func list() -> ListResult {
+    func listJSON() -> JSONRef {
+        let arr = JSONMake.array()
+        // Built under the read lock from the stored values in place: copying a whole portfolio out
+        // would cost more than the reply.
         lock.read {
-            ListResult(portfolios: portfolios.values.sorted { $0.portfolio.id < $1.portfolio.id }.map {
-                Summary(id: $0.portfolio.id, name: $0.portfolio.organization.name, industry: $0.portfolio.organization.industry,
-                        revision: $0.revision, updated: $0.updated, counts: $0.portfolio.counts)
-            })
+            for id in portfolios.keys.sorted() {
+                guard let sp = portfolios[id] else { continue }
+                let o = JSONMake.object()
+                o.set("id", JSONMake.string(sp.portfolio.id))
+                o.set("name", JSONMake.string(sp.portfolio.organization.name))
+                if let industry = sp.portfolio.organization.industry { o.set("industry", JSONMake.string(industry)) }
+                o.set("revision", JSONMake.int(sp.revision))
+                o.set("updated", JSONMake.string(sp.updated))
+                o.set("counts", countsJSON(sp.counts))
+                arr.append(o)
+            }
         }
+        return JSONMake.object(["portfolios": arr])
     }
 
     func delete(_ p: Params) throws -> DeleteResult {
@@ -170,6 +193,7 @@ extension Engine {
             try checkRevision(p.int("ifRevision"), current: sp.revision)
             try commit([.deletePortfolio(id: id)])
             portfolios[id] = nil
+            caches[id] = nil
             return DeleteResult(id: id, deleted: true)
         }
     }
@@ -177,8 +201,14 @@ extension Engine {
     func entityGet(_ p: Params) throws -> JSONRef {
         let kind = EntityKind(rawValue: p.string("kind") ?? "")!
         let id = p.string("id") ?? ""
-        let sp = try snapshot(p.string("portfolio") ?? "", p.pointer("portfolio"))
-        guard let e = try sp.portfolio.encodeEntity(kind, id: id) else {
+        let pid = p.string("portfolio") ?? ""
+        let e: JSONRef? = try lock.read {
+            guard let sp = portfolios[pid], let cache = caches[pid] else {
+                throw RPCError(.notFound, pointer: p.pointer("portfolio").description, "no portfolio with id \"\(pid)\"")
+            }
+            return try entityReply(cache, sp.portfolio, kind, id)
+        }
+        guard let e else {
             throw RPCError(.notFound, pointer: p.pointer("id").description, "no \(kind.rawValue) with id \"\(id)\"")
         }
         return JSONMake.object(["kind": JSONMake.string(kind.rawValue), "entity": e])
@@ -186,19 +216,18 @@ extension Engine {
 
     func entityList(_ p: Params) throws -> JSONRef {
         let kind = EntityKind(rawValue: p.string("kind") ?? "")!
-        let sp = try snapshot(p.string("portfolio") ?? "", p.pointer("portfolio"))
-        let enc = JanssonEncoder()
-        let list: JSONRef
-        switch kind {
-        case .department: list = try enc.encode(sp.portfolio.organization.departments)
-        case .journey: list = try enc.encode(sp.portfolio.journeys)
-        case .product: list = try enc.encode(sp.portfolio.products)
-        case .manager: list = try enc.encode(sp.portfolio.managers)
-        case .team: list = try enc.encode(sp.portfolio.teams)
-        case .system: list = try enc.encode(sp.portfolio.systems)
-        case .metric: list = try enc.encode(sp.portfolio.metrics)
-        case .okr: list = try enc.encode(sp.portfolio.okrs)
-        case .experiment: list = try enc.encode(sp.portfolio.experiments)
+        let pid = p.string("portfolio") ?? ""
+        let list = JSONMake.array()
+        do {
+            try lock.read {
+                guard let sp = portfolios[pid], let cache = caches[pid] else {
+                    throw RPCError(.notFound, pointer: p.pointer("portfolio").description, "no portfolio with id \"\(pid)\"")
+                }
+                for id in sp.portfolio.ids(of: kind) { list.append(try entityReply(cache, sp.portfolio, kind, id)) }
+            }
+        } catch {
+            list.release()
+            throw error
         }
         return JSONMake.object(["kind": JSONMake.string(kind.rawValue), "entities": list])
     }
@@ -246,7 +275,8 @@ extension Engine {
                 changes.append(.replaceObservations(portfolio: sp.portfolio.id, metric: id,
                                                     sp.portfolio.metrics[index].observations))
             }
-            return (changes, EntityChange(kind: kind.rawValue, id: id, created: created, revision: sp.revision + 1))
+            return Change(store: changes, result: EntityChange(kind: kind.rawValue, id: id, created: created, revision: sp.revision + 1),
+                          cache: { $0.put(kind, id, body.retained()) })
         }
     }
 
@@ -265,8 +295,9 @@ extension Engine {
                 d.reason = "\(kind.rawValue) \"\(id)\" is still referenced at \(issues.issues[0].pointer)"
                 throw RPCError(.conflict, d)
             }
-            return ([.removeEntity(portfolio: sp.portfolio.id, kind: kind, id: id)],
-                    EntityChange(kind: kind.rawValue, id: id, created: nil, revision: sp.revision + 1))
+            return Change(store: [.removeEntity(portfolio: sp.portfolio.id, kind: kind, id: id)],
+                          result: EntityChange(kind: kind.rawValue, id: id, created: nil, revision: sp.revision + 1),
+                          cache: { $0.remove(kind, id) })
         }
     }
 
@@ -279,8 +310,8 @@ extension Engine {
             }
             let first = sp.portfolio.metrics[i].observations.count
             sp.portfolio.metrics[i].observations.append(contentsOf: obs)
-            return ([.appendObservations(portfolio: sp.portfolio.id, metric: mid, firstSeq: first, obs)],
-                    ObserveResult(metric: mid, appended: obs.count, total: first + obs.count, revision: sp.revision + 1))
+            return Change(store: [.appendObservations(portfolio: sp.portfolio.id, metric: mid, firstSeq: first, obs)],
+                          result: ObserveResult(metric: mid, appended: obs.count, total: first + obs.count, revision: sp.revision + 1))
         }
     }
 }

@@ -23,28 +23,30 @@ public enum JSONText {
 
     static func precisionFlag(_ digits: Int) -> Int { (digits & 0x1F) << 11 }
 
-    /// The fewest significant digits (15, 16 or 17) that print every real in `v` exactly.
+    /// The fewest significant digits (15, 16 or 17) that print every real in `v` exactly. Recursion
+    /// follows the value, whose depth jansson's parser and the engine's own builders keep small.
     public static func digitsNeeded(_ v: JSONRef) -> Int {
-        var needed = 15
-        var stack: [JSONRef] = [v]
-        while let x = stack.popLast() {
-            switch x.pointee.type {
-            case JSON_REAL:
-                let d = json_real_value(x)
-                if needed < 17 { needed = max(needed, digits(d)) }
-            case JSON_ARRAY:
-                let n = json_array_size(x)
-                for i in 0..<n { if let e = json_array_get(x, i), e.pointee.type == JSON_REAL || e.pointee.type == JSON_ARRAY || e.pointee.type == JSON_OBJECT { stack.append(e) } }
-            case JSON_OBJECT:
-                var it = json_object_iter(x)
-                while let i = it {
-                    if let e = json_object_iter_value(i), e.pointee.type == JSON_REAL || e.pointee.type == JSON_ARRAY || e.pointee.type == JSON_OBJECT { stack.append(e) }
-                    it = json_object_iter_next(x, i)
-                }
-            default: break
+        switch v.pointee.type {
+        case JSON_REAL:
+            return digits(json_real_value(v))
+        case JSON_ARRAY:
+            var needed = 15
+            let n = json_array_size(v)
+            for i in 0..<n where needed < 17 {
+                if let e = json_array_get(v, i), e.pointee.type == JSON_REAL || e.pointee.type.rawValue <= JSON_ARRAY.rawValue { needed = max(needed, digitsNeeded(e)) }
             }
+            return needed
+        case JSON_OBJECT:
+            var needed = 15
+            var it = json_object_iter(v)
+            while let i = it, needed < 17 {
+                if let e = json_object_iter_value(i), e.pointee.type == JSON_REAL || e.pointee.type.rawValue <= JSON_ARRAY.rawValue { needed = max(needed, digitsNeeded(e)) }
+                it = json_object_iter_next(v, i)
+            }
+            return needed
+        default:
+            return 15
         }
-        return needed
     }
 
     /// Digits that print `d` exactly: the significant digits of Swift's shortest round-trip form, which

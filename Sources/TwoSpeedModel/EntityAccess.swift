@@ -17,6 +17,21 @@ extension Portfolio {
         }
     }
 
+    /// The ids of one kind, in document order.
+    public func ids(of kind: EntityKind) -> [String] {
+        switch kind {
+        case .department: return organization.departments.map(\.id)
+        case .journey: return journeys.map(\.id)
+        case .product: return products.map(\.id)
+        case .manager: return managers.map(\.id)
+        case .team: return teams.map(\.id)
+        case .system: return systems.map(\.id)
+        case .metric: return metrics.map(\.id)
+        case .okr: return okrs.map(\.id)
+        case .experiment: return experiments.map(\.id)
+        }
+    }
+
     /// The pointer of the entity at `index` inside the portfolio document.
     public static func pointer(of kind: EntityKind, index: Int) -> JSONPointer {
         JSONPointer(kind.collectionPointer + [String(index)])

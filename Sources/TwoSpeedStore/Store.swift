@@ -5,11 +5,14 @@ import TwoSpeedModel
 
 /// A portfolio as the store keeps it: the document plus its write counter and time.
 public struct StoredPortfolio: Sendable {
-    public var portfolio: Portfolio
+    /// Counted again on every change, so that reads of the counts cost nothing.
+    public var portfolio: Portfolio { didSet { counts = portfolio.counts } }
     public var revision: Int
     public var updated: String
+    public private(set) var counts: Counts
     public init(portfolio: Portfolio, revision: Int, updated: String) {
         self.portfolio = portfolio; self.revision = revision; self.updated = updated
+        counts = portfolio.counts
     }
 }
 

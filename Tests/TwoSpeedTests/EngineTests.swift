@@ -26,6 +26,37 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(again.result?["created"]?.boolValue, false)
     }
 
+    /// Reads come from the entity cache; they must say exactly what encoding the model says, after
+    /// every kind of write.
+    func testCachedRepliesMatchTheModel() throws {
+        let engine = try Engine(path: nil)
+        loadRetailer(engine)
+        func check(_ step: String) throws {
+            let got = engine.request("portfolio.get", #"{"id":"retailer"}"#)
+            let doc = try XCTUnwrap(got.result?["portfolio"], step)
+            let model = try XCTUnwrap(engine.portfolio("retailer")).portfolio
+            let encoded = try JanssonEncoder().encode(model)
+            defer { encoded.release() }
+            XCTAssertEqual(JSONText.dump(doc), JSONText.dump(encoded), step)
+            for kind in EntityKind.allCases {
+                for id in model.ids(of: kind) {
+                    let e = engine.request("entity.get", #"{"portfolio":"retailer","kind":"\#(kind.rawValue)","id":"\#(id)"}"#)
+                    let want = try XCTUnwrap(try model.encodeEntity(kind, id: id))
+                    defer { want.release() }
+                    XCTAssertEqual(JSONText.dump(try XCTUnwrap(e.result?["entity"], "\(step) \(kind) \(id)")), JSONText.dump(want))
+                }
+            }
+        }
+        try check("after put")
+        XCTAssertNotNil(engine.request("entity.upsert", #"{"portfolio":"retailer","kind":"product","entity":{"id":"new","name":"New","status":"idea"}}"#).result)
+        XCTAssertNotNil(engine.request("entity.upsert", #"{"portfolio":"retailer","kind":"metric","entity":{"id":"nps","name":"NPS","category":"customer-satisfaction"}}"#).result)
+        XCTAssertNotNil(engine.request("metric.observe", #"{"portfolio":"retailer","metric":"nps","observations":[{"at":"2026-11-20","value":31}]}"#).result)
+        XCTAssertNotNil(engine.request("entity.remove", #"{"portfolio":"retailer","kind":"experiment","id":"lite-checkout"}"#).result)
+        XCTAssertNotNil(engine.request("entity.upsert", #"{"portfolio":"retailer","kind":"metric","entity":{"id":"nps","name":"NPS","category":"customer-satisfaction","observations":[]}}"#).result)
+        try check("after upserts, an observation and a removal")
+        XCTAssertEqual(engine.request("entity.list", #"{"portfolio":"retailer","kind":"product"}"#).result?["entities"]?.count, 6)
+    }
+
     func testListAndDelete() throws {
         let engine = try Engine(path: nil)
         loadRetailer(engine)
