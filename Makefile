@@ -62,7 +62,7 @@ $(BIN)/twospeedd $(BIN)/twospeed &: $(SWIFT_SOURCES)
 $(BUILD)/portfolio_summary: examples/c/portfolio_summary.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) $< -o $@ $(LDFLAGS_LIB) -ljansson
 
-# Loads the bundled retailer into an in-memory engine and prints what it holds.
+# Loads the bundled retailer into an in-memory engine and prints what it holds and its assessment.
 demo: deps lib $(BUILD)/portfolio_summary
 	$(BUILD)/portfolio_summary examples/portfolios/retailer.json
 
@@ -98,10 +98,21 @@ $(BUILD)/bench_socket: Tests/Bench/bench_socket.c
 $(BUILD)/echo_server: Tests/Bench/echo_server.c
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ -lpthread
 
-bench: deps lib $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD)/echo_server
+$(BUILD)/bench_assess: Tests/Bench/bench_assess.c include/twospeed.h $(LIB)
+	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson -lm
+
+# Synthetic portfolios for the assessment bench: a tenth, one and ten times issue 3's size.
+BENCH_SCALES ?= 0.1 1 10
+$(BUILD)/bench/synthetic-%.json: Tests/Bench/synth_portfolio.py
+	@mkdir -p $(BUILD)/bench
+	python3 $< $* $@
+
+bench: deps lib $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess \
+       $(foreach s,$(BENCH_SCALES),$(BUILD)/bench/synthetic-$(s).json)
 	$(BUILD)/bench_call
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) python3 Tests/Bench/bench_load.py
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Bench/socket_bench.sh
+	$(BUILD)/bench_assess $(BUILD)/bench $(BENCH_SCALES)
 
 install: lib daemon
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig

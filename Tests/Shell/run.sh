@@ -34,6 +34,9 @@ check "README Python example prints the pointer" grep -q "/entity/status" "$TMP/
 check "demo loads the retailer" grep -q 'loaded portfolio "retailer" (revision 1)' "$TMP/demo.out"
 check "demo shows the checkout owner" grep -q 'Online checkout \[rollout, Daniel Ortiz\]' "$TMP/demo.out"
 check "demo shows an unowned stage" grep -q 'Cart *(no product)' "$TMP/demo.out"
+check "demo prints the dimension table" grep -qE '^Two-speed architecture +[1-5]\.[0-9]{2} +[1-5] ' "$TMP/demo.out"
+check "demo prints the pitfalls" grep -q '\[high\] Looking outside for speed' "$TMP/demo.out"
+check "demo prints the top recommendations" grep -qE '^  1\. ' "$TMP/demo.out"
 check "demo refuses a missing file" bash -c "! '$BUILD/portfolio_summary' /nonexistent.json"
 
 check "library has its SONAME" bash -c "readelf -d '$LIB' | grep -q 'SONAME.*libtwospeed.so.0'"
