@@ -53,7 +53,8 @@ int main(int argc, char **argv) {
     }
     printf("%-6s %9s %12s %12s %12s %7s   %s\n", "scale", "products", "floor ms", "assess ms", "put ms", "ratio",
            "(floor: jansson json_loadb of the same document)");
-    double first_assess = 0, first_n = 0;
+    double prev_assess = 0, prev_floor = 0, prev_n = 0;
+    const char *prev_scale = NULL;
     for (int a = 2; a < argc; a++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/synthetic-%s.json", argv[1], argv[a]);
@@ -103,12 +104,16 @@ int main(int argc, char **argv) {
         double fl = median(floor_t, runs), as = median(assess_t, runs);
         printf("%-6s %9zu %12.1f %12.1f %12.1f %7.2f   document %.1f MB, result %.1f MB\n", argv[a], products, fl, as, put_t,
                as / fl, len / 1e6, result_bytes / 1e6);
-        if (first_n == 0) { first_n = (double)products; first_assess = as; }
-        else {
-            double n = (double)products, k = n / first_n;
-            double nlogn = k * log(n) / log(first_n);
-            printf("       growth from scale %s: x%.1f time for x%.0f size (n log n would be x%.1f)\n", argv[2], as / first_assess, k, nlogn);
+        if (prev_n > 0) {
+            double n = (double)products, k = n / prev_n;
+            double nlogn = k * log(n) / log(prev_n);
+            printf("       from scale %s: assessment x%.1f, floor x%.1f, for x%.0f the size (n log n: x%.1f)\n", prev_scale,
+                   as / prev_assess, fl / prev_floor, k, nlogn);
         }
+        prev_n = (double)products;
+        prev_assess = as;
+        prev_floor = fl;
+        prev_scale = argv[a];
         json_decref(doc);
         twospeed_close(eng);
         free(text);
