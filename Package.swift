@@ -37,15 +37,19 @@ let package = Package(
         .target(name: "TwoSpeedAssessment", dependencies: ["TwoSpeedModel", "TwoSpeedSchema", "TwoSpeedJSON"]),
         // The assessment as something people read: text for terminals (HTML and Markdown to come).
         .target(name: "TwoSpeedReport", dependencies: ["TwoSpeedAssessment"]),
+        // The plugin contract of include/twospeed_plugin.h, for the host to call in-process plugins.
+        .systemLibrary(name: "CTwoSpeedPlugin", path: "Sources/CTwoSpeedPlugin"),
+        // The plugin host: manifests, in-process libraries and supervised plugin processes.
+        .target(name: "TwoSpeedPlugins", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "CTwoSpeedPlugin"]),
         // JSON-RPC 2.0 to the letter: envelopes, batches, errors, one method table.
         .target(name: "TwoSpeedRPC", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "CJansson"]),
         // The engine: the method table over the model and the store.
         .target(name: "TwoSpeedEngine",
                 dependencies: ["TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedSchema", "TwoSpeedJSON",
-                               "TwoSpeedAssessment", "TwoSpeedReport"]),
+                               "TwoSpeedAssessment", "TwoSpeedReport", "TwoSpeedPlugins"]),
         // The C ABI of include/twospeed.h. Linked with the Swift runtime inside, so that a C or Python
         // host needs no Swift installed.
-        .target(name: "TwoSpeedCABI", dependencies: ["TwoSpeedEngine", "TwoSpeedJSON", "CJansson"],
+        .target(name: "TwoSpeedCABI", dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedSchema", "TwoSpeedJSON", "CJansson"],
                 linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-soname",
                                                "-Xlinker", "libtwospeed.so.0"])]),
         // The Unix-socket server: line framing, peer credentials, limits, lifecycle. Not linked into libtwospeed.

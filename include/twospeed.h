@@ -47,6 +47,7 @@ extern "C" {
 #define TWOSPEED_ESCHEMA     4   /* The store was written by a newer version of TwoSpeed. */
 #define TWOSPEED_EIO         5   /* The store could not be read or migrated. */
 #define TWOSPEED_ENOMEM      6   /* Out of memory. */
+#define TWOSPEED_EOPTIONS    7   /* twospeed_open_v2: the options are not JSON, or name an unknown option. */
 
 /*
 ** JSON-RPC error codes in responses. -32700..-32603 are JSON-RPC 2.0's own; the engine's own errors
@@ -82,6 +83,17 @@ struct json_t;
 ** safe for the file but each engine sees only its own writes until reopened; give one store one engine.
 */
 int twospeed_open(const char *path, twospeed_engine **out);
+
+/*
+** Opens an engine as twospeed_open does, with options given as a JSON object (NULL for none):
+**
+**     {"plugins": "/etc/twospeed/plugins",   a folder of plugin manifests to load (see twospeed_plugin.h)
+**      "maxRequestBytes": 67108864}          the largest request twospeed_call accepts
+**
+** Returns TWOSPEED_EOPTIONS when options_json is not such an object. A plugin manifest that does not
+** load does not stop the engine: plugin.list reports it with its reasons.
+*/
+int twospeed_open_v2(const char *path, const char *options_json, twospeed_engine **out);
 
 /*
 ** Answers one JSON-RPC 2.0 request, or a batch, given as UTF-8 JSON text.

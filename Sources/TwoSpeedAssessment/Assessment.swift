@@ -40,8 +40,9 @@ public struct AssessmentResult: Codable, Sendable, Equatable {
 
 public enum Assessor {
     /// Assesses a portfolio against a model. `answers` override the portfolio's own, criterion by criterion.
+    /// `extraFindings` (from check plugins) join the engine's own, and its recommendations.
     public static func assess(_ portfolio: Portfolio, model: AssessmentModel, answers: [Answer] = [], asOf: String? = nil,
-                              at: String, prioritization: String = "value") -> AssessmentResult {
+                              at: String, prioritization: String = "value", extraFindings: [Finding] = []) -> AssessmentResult {
         let ctx = PortfolioContext(portfolio, asOf: asOf)
         var merged: [String: Answer] = [:]
         for a in portfolio.answers { merged[a.criterion] = a }
@@ -53,7 +54,7 @@ public enum Assessor {
             warnings.append("the portfolio answers criteria this model does not have: \(unknown.joined(separator: ", "))")
         }
         let (dims, overall) = Scoring.score(ctx, model: model, answers: Array(merged.values))
-        let findings = Pitfalls.detect(ctx)
+        let findings = Pitfalls.detect(ctx) + extraFindings
         let recs = Recommender.rank(model: model, dimensions: dims, findings: findings)
         let measured = portfolio.experiments.filter { $0.control != nil && $0.variant != nil }
         let ordered = measured.filter { $0.decision == "pending" } + measured.filter { $0.decision != "pending" }

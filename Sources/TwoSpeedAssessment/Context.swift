@@ -177,4 +177,5 @@ public struct Subject: Codable, Sendable, Equatable, Hashable {
     public var kind: String
     public var id: String
     public var name: String
+    public init(kind: String, id: String, name: String) { self.kind = kind; self.id = id; self.name = name }
 }

@@ -14,8 +14,15 @@ public struct Finding: Codable, Sendable, Equatable {
     public var source: String
     /// Criteria of the default model the pitfall drags down; fixing it lifts them.
     public var criteria: [String]
-    /// Set by plugins (a later issue); the engine's own findings leave it out.
+    /// The check plugin that found it; the engine's own findings leave it out.
     public var plugin: String?
+
+    public init(pitfall: String, name: String, severity: String, subjects: [Subject], subjectCount: Int, evidence: [String],
+                recommendation: String, source: String, criteria: [String], plugin: String?) {
+        self.pitfall = pitfall; self.name = name; self.severity = severity; self.subjects = subjects
+        self.subjectCount = subjectCount; self.evidence = evidence; self.recommendation = recommendation
+        self.source = source; self.criteria = criteria; self.plugin = plugin
+    }
 }
 
 /// A pitfall of DOMAIN.md's table and how it shows in the data.

@@ -2,6 +2,8 @@ import CJansson
 import Glibc
 import TwoSpeedEngine
 import TwoSpeedJSON
+import TwoSpeedRPC
+import TwoSpeedSchema
 import TwoSpeedStore
 
 // The C ABI of include/twospeed.h. @_cdecl functions cannot throw, and a Swift trap would kill the
@@ -9,16 +11,41 @@ import TwoSpeedStore
 
 /// The codes of twospeed_open; the numbers are part of the ABI.
 enum OpenCode: Int32 {
-    case ok = 0, invalid = 1, cantOpen = 2, notStore = 3, schema = 4, io = 5, noMemory = 6
+    case ok = 0, invalid = 1, cantOpen = 2, notStore = 3, schema = 4, io = 5, noMemory = 6, options = 7
 }
 
 @_cdecl("twospeed_open")
 public func twospeed_open(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    open(path, nil, out)
+}
+
+@_cdecl("twospeed_open_v2")
+public func twospeed_open_v2(_ path: UnsafePointer<CChar>?, _ options: UnsafePointer<CChar>?,
+                             _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    open(path, options, out)
+}
+
+/// The options twospeed_open_v2 takes.
+let optionsSchema = Schema.object(required: [], [
+    "plugins": .string(minLength: 1, maxLength: 4_096),
+    "maxRequestBytes": .integer(min: 1_024, max: Int(Int32.max)),
+])
+
+func open(_ path: UnsafePointer<CChar>?, _ options: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     guard let out else { return OpenCode.invalid.rawValue }
     out.pointee = nil
+    var plugins: String? = nil
+    var maxRequestBytes = Dispatcher.defaultMaxRequestBytes
+    if let options {
+        guard case .success(let o) = JSONText.parse(String(cString: options)) else { return OpenCode.options.rawValue }
+        defer { o.release() }
+        guard optionsSchema.validate(o).isEmpty else { return OpenCode.options.rawValue }
+        plugins = o["plugins"]?.stringValue
+        if let m = o["maxRequestBytes"]?.intValue { maxRequestBytes = Int(m) }
+    }
     let p = path.map { String(cString: $0) }
     do {
-        let engine = try Engine(path: p)
+        let engine = try Engine(path: p, maxRequestBytes: maxRequestBytes, plugins: plugins)
         out.pointee = OpaquePointer(Unmanaged.passRetained(engine).toOpaque())
         return OpenCode.ok.rawValue
     } catch let e as StoreError {
@@ -92,6 +119,7 @@ private let errorStrings: [StaticString] = [
     "the store was written by a newer version of TwoSpeed",
     "the store could not be read or migrated",
     "out of memory",
+    "the options are not a JSON object of known options",
 ]
 
 @_cdecl("twospeed_errstr")

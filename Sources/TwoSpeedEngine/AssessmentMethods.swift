@@ -7,9 +7,11 @@ import TwoSpeedStore
 
 struct ModelSummary: Codable {
     var id: String; var name: String; var version: String; var builtIn: Bool; var dimensions: Int; var criteria: Int
-    init(_ m: AssessmentModel, builtIn: Bool) {
+    /// The plugin that provides the model, for plugin models.
+    var plugin: String?
+    init(_ m: AssessmentModel, builtIn: Bool, plugin: String? = nil) {
         id = m.id; name = m.name; version = m.version; self.builtIn = builtIn
-        dimensions = m.dimensions.count; criteria = m.criteria.count
+        dimensions = m.dimensions.count; criteria = m.criteria.count; self.plugin = plugin
     }
 }
 struct ModelList: Codable { var models: [ModelSummary] }
@@ -66,7 +68,7 @@ extension Engine {
                       result: .object("ModelList", required: ["models"], [
                           "models": .array(.object("ModelSummary", required: ["id", "name", "version", "builtIn", "dimensions", "criteria"], [
                               "id": .identifier(), "name": .name(), "version": .name(), "builtIn": .boolean(),
-                              "dimensions": .integer(min: 1), "criteria": .integer(min: 1)]))]),
+                              "dimensions": .integer(min: 1), "criteria": .integer(min: 1), "plugin": .identifier()]))]),
                       mutates: false) { [unowned self] _ in listModels() },
 
             .encoding("assessment.model.get", summary: "One assessment model, whole.",
@@ -129,7 +131,7 @@ extension Engine {
 
     func model(_ id: String, _ pointer: JSONPointer) throws -> AssessmentModel {
         if id == DefaultModel.id { return DefaultModel.model }
-        guard let m = lock.read({ customModels[id] }) else {
+        guard let m = lock.read({ customModels[id] ?? pluginModels[id]?.model }) else {
             throw RPCError(.notFound, pointer: pointer.description, "no assessment model with id \"\(id)\"; assessment.model.list lists them")
         }
         return m
@@ -145,8 +147,9 @@ extension Engine {
             issues.add(p.pointer("answers") / i / "criterion", "model \"\(m.id)\" has no criterion \"\(a.criterion)\"")
         }
         if !issues.isEmpty { throw RPCError.invalidParams(issues) }
+        let extra = try pluginFindings(sp.portfolio.id)
         var result = Assessor.assess(sp.portfolio, model: m, answers: answers, asOf: p.string("asOf"), at: nowTimestamp(),
-                                     prioritization: p.string("prioritization") ?? "value")
+                                     prioritization: p.string("prioritization") ?? "value", extraFindings: extra)
         result.revision = sp.revision
         let enc = JanssonEncoder()
         if p.bool("keep") ?? true {
@@ -219,6 +222,9 @@ extension Engine {
             throw RPCError(.conflict, pointer: (p.pointer("model") / "id").description,
                            "\"\(DefaultModel.id)\" is the built-in model; give a custom model another id")
         }
+        if let owner = lock.read({ pluginModels[m.id]?.plugin }) {
+            throw RPCError(.conflict, pointer: (p.pointer("model") / "id").description, "plugin \"\(owner)\" provides the model \"\(m.id)\"")
+        }
         let body = try JanssonEncoder().encodeText(m)
         return try lock.write {
             do { try store.putModel(id: m.id, body: body, updated: nowTimestamp()) } catch let e as StoreError {
@@ -233,7 +239,8 @@ extension Engine {
     func listModels() -> ModelList {
         lock.read {
             ModelList(models: [ModelSummary(DefaultModel.model, builtIn: true)]
-                + customModels.values.sorted { $0.id < $1.id }.map { ModelSummary($0, builtIn: false) })
+                + customModels.values.sorted { $0.id < $1.id }.map { ModelSummary($0, builtIn: false) }
+                + pluginModels.values.sorted { $0.model.id < $1.model.id }.map { ModelSummary($0.model, builtIn: false, plugin: $0.plugin) })
         }
     }
 

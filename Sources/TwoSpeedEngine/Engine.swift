@@ -1,6 +1,7 @@
 import TwoSpeedAssessment
 import TwoSpeedJSON
 import TwoSpeedModel
+import TwoSpeedPlugins
 import TwoSpeedRPC
 import TwoSpeedSchema
 import TwoSpeedStore
@@ -21,10 +22,17 @@ public final class Engine: @unchecked Sendable {
     var caches: [String: EntityCache] = [:]
     /// Custom assessment models by id; the default model is not stored. Guarded by `lock`.
     var customModels: [String: AssessmentModel] = [:]
+    /// Models provided by model plugins, with the plugin's name. Guarded by `lock`.
+    var pluginModels: [String: (model: AssessmentModel, plugin: String)] = [:]
     public private(set) var dispatcher: Dispatcher!
 
-    /// Opens the store at `path` (nil or ":memory:" for memory) and loads what it holds.
-    public init(path: String?, maxRequestBytes: Int = Dispatcher.defaultMaxRequestBytes) throws {
+    /// Extensions in any language; see include/twospeed_plugin.h.
+    public let plugins: PluginHost
+
+    /// Opens the store at `path` (nil or ":memory:" for memory), loads what it holds, and loads the
+    /// plugins of `plugins`, a folder of manifests.
+    public init(path: String?, maxRequestBytes: Int = Dispatcher.defaultMaxRequestBytes, plugins pluginFolder: String? = nil) throws {
+        plugins = PluginHost(folder: pluginFolder)
         store = try Store(path: path)
         for sp in try store.loadAll() {
             portfolios[sp.portfolio.id] = sp
@@ -36,11 +44,12 @@ public final class Engine: @unchecked Sendable {
             }
             customModels[id] = m
         }
-        dispatcher = Dispatcher(methods: methodTable() + assessmentMethods() + reportMethods(), info: OpenRPCInfo(
+        dispatcher = Dispatcher(methods: methodTable() + assessmentMethods() + reportMethods() + pluginMethods(), info: OpenRPCInfo(
             title: "TwoSpeed",
             version: Engine.version,
             description: "Holds a company's two-speed operating model as data: journeys, products, managers, teams, "
                 + "systems, metrics, OKRs and experiments."), maxRequestBytes: maxRequestBytes)
+        fetchPluginModels()
     }
 
     public var storePath: String { store.path }

@@ -1,10 +1,11 @@
 import TwoSpeedAssessment
 import TwoSpeedJSON
+import TwoSpeedPlugins
 import TwoSpeedRPC
 import TwoSpeedReport
 import TwoSpeedSchema
 
-struct Rendered: Codable { var format: String; var content: String }
+struct Rendered: Codable { var format: String; var content: String; var mediaType: String? }
 
 extension Engine {
     static let reportFormats = ["text"]
@@ -13,18 +14,27 @@ extension Engine {
         [
             .encoding("report.render", summary: "Renders an assessment result for people to read. Give the result itself, "
                         + "or a portfolio (its latest kept run, or a fresh assessment when none is kept) and optionally a run.",
-                      params: [Param("format", .oneOf(Engine.reportFormats), "the output format"),
+                      params: [Param("format", .identifier("text, or a format of a render plugin (plugin.list names them)"),
+                                     "the output format"),
                                Param("result", ResultSchemas.result, required: false, "an assessment result, as assessment.run returns it"),
                                Param("portfolio", .identifier(), required: false, "instead of result: the portfolio"),
                                Param("run", .integer(min: 1), required: false, "with portfolio: the kept run (default the latest)"),
                                Param("width", .integer(min: 40, max: 400), required: false, "text: the line width (default 100)")],
                       result: .object("Rendered", required: ["format", "content"], [
-                          "format": .oneOf(Engine.reportFormats), "content": .string(maxLength: 1 << 30)]),
-                      mutates: false, errors: [.notFound]) { [unowned self] p in try render(p) },
+                          "format": .identifier(), "content": .string(maxLength: 1 << 30), "mediaType": .name()]),
+                      mutates: false, errors: [.notFound, .pluginError]) { [unowned self] p in try render(p) },
         ]
     }
 
     func render(_ p: Params) throws -> Rendered {
+        let format = p.string("format") ?? ""
+        let renderer = Engine.reportFormats.contains(format) ? nil
+            : plugins.serving("render").first { $0.manifest.formats.contains(format) }
+        if !Engine.reportFormats.contains(format) && renderer == nil {
+            let plugged = plugins.serving("render").flatMap(\.manifest.formats)
+            throw RPCError(.invalidParams, pointer: p.pointer("format").description,
+                           "no format \"\(format)\"; known: \((Engine.reportFormats + plugged).joined(separator: ", "))")
+        }
         let result: AssessmentResult
         if p["result"] != nil {
             if p["portfolio"] != nil {
@@ -49,6 +59,17 @@ extension Engine {
         } else {
             throw RPCError(.invalidParams, pointer: p.pointer("result").description, "give result or portfolio")
         }
-        return Rendered(format: "text", content: TextReport.render(result, width: p.int("width") ?? 100))
+        if let renderer {
+            let params = JSONMake.object(["format": JSONMake.string(format)])
+            defer { params.release() }
+            params.set("result", try JanssonEncoder().encode(result))
+            let out: JSONRef
+            do { out = try renderer.call("report.render", params) } catch let e as PluginError { throw rpcError(e) }
+            defer { out.release() }
+            let issues = Engine.renderResultSchema.validate(out)
+            if !issues.isEmpty { throw contractError(renderer.manifest.name, issues) }
+            return try JanssonDecoder().decode(Rendered.self, from: out)
+        }
+        return Rendered(format: "text", content: TextReport.render(result, width: p.int("width") ?? 100), mediaType: "text/plain; charset=utf-8")
     }
 }

@@ -20,6 +20,8 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
     case readOnly = -32004
     /// `ifRevision` did not match the portfolio's current revision.
     case revisionMismatch = -32005
+    /// A plugin failed (crashed, timed out, wrote garbage) or answered with an error; data.plugin names it.
+    case pluginError = -32006
 
     public var message: String {
         switch self {
@@ -34,6 +36,7 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
         case .tooLarge: return "Message too large"
         case .readOnly: return "Read-only"
         case .revisionMismatch: return "Revision mismatch"
+        case .pluginError: return "Plugin error"
         }
     }
 
@@ -50,8 +53,18 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
         case .tooLarge: return "The message exceeds the size limit in data.limit."
         case .readOnly: return "The caller may only call methods that change nothing."
         case .revisionMismatch: return "ifRevision does not match; data.revision is the current one."
+        case .pluginError: return "A plugin failed or answered with an error; data.plugin names it, data.reason says what happened."
         }
     }
+}
+
+/// A plugin's own JSON-RPC error, passed on inside a -32006 error.
+public struct PluginErrorObject: Codable, Sendable, Equatable {
+    public var code: Int
+    public var message: String
+    /// The plugin's data member, as JSON text.
+    public var data: String?
+    public init(code: Int, message: String, data: String?) { self.code = code; self.message = message; self.data = data }
 }
 
 /// What went wrong and where. Every field is optional; `pointer` and `reason` name the first failure,
@@ -68,6 +81,9 @@ public struct ErrorData: Codable, Sendable, Equatable {
     public var limit: Int?
     public var size: Int?
     public var revision: Int?
+    /// The plugin behind a -32006 error, and what it answered when it answered with an error.
+    public var plugin: String?
+    public var pluginError: PluginErrorObject?
 
     public init(pointer: String? = nil, reason: String? = nil) {
         self.pointer = pointer

@@ -289,10 +289,10 @@ static void test_version_and_errstr(void) {
     CHECK(twospeed_version() == twospeed_version()); /* static */
 
     const int codes[] = {TWOSPEED_OK, TWOSPEED_EINVAL, TWOSPEED_ECANTOPEN, TWOSPEED_ENOTSTORE,
-                         TWOSPEED_ESCHEMA, TWOSPEED_EIO, TWOSPEED_ENOMEM};
+                         TWOSPEED_ESCHEMA, TWOSPEED_EIO, TWOSPEED_ENOMEM, TWOSPEED_EOPTIONS};
     const int ncodes = (int)(sizeof codes / sizeof codes[0]);
     CHECK(TWOSPEED_OK == 0 && TWOSPEED_EINVAL == 1 && TWOSPEED_ECANTOPEN == 2 && TWOSPEED_ENOTSTORE == 3 &&
-          TWOSPEED_ESCHEMA == 4 && TWOSPEED_EIO == 5 && TWOSPEED_ENOMEM == 6);
+          TWOSPEED_ESCHEMA == 4 && TWOSPEED_EIO == 5 && TWOSPEED_ENOMEM == 6 && TWOSPEED_EOPTIONS == 7);
     const char *unknown = twospeed_errstr(12345);
     CHECK(unknown != NULL && strlen(unknown) > 0);
     for (int i = 0; i < ncodes; i++) {
@@ -305,7 +305,7 @@ static void test_version_and_errstr(void) {
             CHECKF(!t || strcmp(s, t) != 0, "twospeed_errstr(%d) == twospeed_errstr(%d): \"%s\"", codes[i], codes[j], s);
         }
     }
-    const int bad[] = {-1, 7, 100, -32700, 0x7fffffff, (int)0x80000000u};
+    const int bad[] = {-1, 8, 100, -32700, 0x7fffffff, (int)0x80000000u};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *s = twospeed_errstr(bad[i]);
         CHECKF(s != NULL && unknown && strcmp(s, unknown) == 0, "twospeed_errstr(%d) is \"%s\"", bad[i], s ? s : "(null)");

@@ -1,0 +1,250 @@
+import TwoSpeedAssessment
+import TwoSpeedJSON
+import TwoSpeedModel
+import TwoSpeedPlugins
+import TwoSpeedRPC
+import TwoSpeedSchema
+import TwoSpeedStore
+
+/// A finding as a check plugin reports it.
+struct PluginFinding: Codable {
+    var pitfall: String
+    var name: String
+    var severity: String
+    var subjects: [PluginSubject]
+    var evidence: [String]
+    var recommendation: String
+    var criteria: [String]?
+    var source: String?
+    struct PluginSubject: Codable { var kind: String; var id: String; var name: String? }
+}
+
+struct CollectedObservation: Codable { var metric: String; var at: String; var value: Double; var source: String? }
+struct CollectResult: Codable {
+    var plugin: String; var appended: Int; var metrics: [ObserveResult]; var revision: Int
+}
+
+extension Engine {
+    static let pluginFindingSchema = Schema.object("PluginFinding", required: ["pitfall", "name", "severity", "subjects", "evidence", "recommendation"], [
+        "pitfall": .identifier(), "name": .name(), "severity": .oneOf(["high", "medium", "low"]),
+        "subjects": .array(.object(required: ["kind", "id"], ["kind": .identifier(), "id": .string(minLength: 1, maxLength: 500), "name": .name()]),
+                           minItems: 1, maxItems: 100_000),
+        "evidence": .array(.string(maxLength: 8_000), maxItems: 100_000),
+        "recommendation": .string(minLength: 1, maxLength: 8_000),
+        "criteria": .array(.identifier(), maxItems: 100),
+        "source": .string(maxLength: 2_000),
+    ])
+    static let checkResultSchema = Schema.object(required: ["findings"], ["findings": .array(pluginFindingSchema, maxItems: 10_000)])
+    static let collectResultSchema = Schema.object(required: ["observations"], [
+        "observations": .array(.object(required: ["metric", "at", "value"], [
+            "metric": .identifier(), "at": .formatted(.timestamp), "value": .number(), "source": .name()]), maxItems: 10_000_000)])
+    static let renderResultSchema = Schema.object(required: ["format", "content"], [
+        "format": .identifier(), "content": .string(maxLength: 1 << 30), "mediaType": .name()])
+    static let pluginInfoSchema = Schema.object("PluginInfo", required: ["manifest", "status"], [
+        "name": .identifier(), "version": .name(), "kind": .oneOf(Manifest.kinds),
+        "extensionPoints": .array(.oneOf(Manifest.extensionPoints)), "formats": .array(.identifier()),
+        "manifest": .string(), "status": .oneOf(["ready", "backoff", "restarting", "error"]), "lastError": .string(),
+        "calls": .integer(min: 0), "restarts": .integer(min: 0),
+        "reason": .array(.object(required: ["pointer", "reason"], ["pointer": .string(), "reason": .string()])),
+    ])
+
+    func pluginMethods() -> [Method] {
+        [
+            .encoding("plugin.list", summary: "The plugins: loaded ones with their health, and manifests that did not load with every reason.",
+                      result: .object(required: ["plugins"], ["plugins": .array(Engine.pluginInfoSchema)]),
+                      mutates: false) { [unowned self] _ in ["plugins": plugins.list()] },
+
+            .encoding("plugin.load", summary: "Loads a plugin from its manifest (plugin.json). A manifest with errors is refused; "
+                        + "data.errors names each, with its pointer into the manifest.",
+                      params: [Param("manifest", .string("path of the plugin.json", minLength: 1, maxLength: 4_096), "the manifest file")],
+                      result: Engine.pluginInfoSchema, mutates: true, errors: [.pluginError]) { [unowned self] p in
+                          try loadPlugin(p.string("manifest") ?? "", p.pointer("manifest")) },
+
+            .encoding("plugin.unload", summary: "Stops a plugin: a process plugin's process ends; a library stays mapped but is no longer called.",
+                      params: [Param("name", .identifier(), "the plugin")],
+                      result: .object(required: ["name", "unloaded"], ["name": .identifier(), "unloaded": .boolean()]),
+                      mutates: true, errors: [.notFound]) { [unowned self] p in
+                          let name = p.string("name") ?? ""
+                          guard plugins.unload(name) else {
+                              throw RPCError(.notFound, pointer: p.pointer("name").description, "no plugin named \"\(name)\"")
+                          }
+                          lock.write { pluginModels = pluginModels.filter { $0.value.plugin != name } }
+                          return ["name": JSONScalar.string(name), "unloaded": .bool(true)]
+                      },
+
+            Method("plugin.call", summary: "Sends one request to a plugin and returns its result as it is.",
+                   params: [Param("plugin", .identifier(), "the plugin"), Param("method", .name(), "the plugin's method"),
+                            Param("params", .anyOf([.map(.anyValue), .array(.anyValue)]), required: false, "the params, as the plugin takes them")],
+                   result: .anyValue, mutates: true, errors: [.notFound, .pluginError]) { [unowned self] p in
+                       let plugin = try loadedPlugin(p.string("plugin") ?? "", p.pointer("plugin"))
+                       do { return try plugin.call(p.string("method") ?? "", p["params"]) } catch let e as PluginError {
+                           throw rpcError(e)
+                       }
+                   },
+
+            .encoding("plugin.collect", summary: "Asks a metrics plugin for observations of a portfolio's metrics and appends them.",
+                      params: [Param("plugin", .identifier(), "a plugin serving metrics"), Engine.portfolioParam,
+                               Param("metrics", .array(.identifier(), minItems: 1, maxItems: 100_000, unique: true), required: false,
+                                     "the metrics to collect (default all)"),
+                               Param("since", .formatted(.timestamp), required: false, "only observations after this")],
+                      result: .object("CollectResult", required: ["plugin", "appended", "metrics", "revision"], [
+                          "plugin": .identifier(), "appended": .integer(min: 0), "revision": .integer(min: 1),
+                          "metrics": .array(.object(required: ["metric", "appended", "total", "revision"], [
+                              "metric": .identifier(), "appended": .integer(min: 0), "total": .integer(min: 0), "revision": .integer(min: 1)]))]),
+                      mutates: true, errors: [.notFound, .pluginError, .storeError]) { [unowned self] p in try collect(p) },
+        ]
+    }
+
+    func loadedPlugin(_ name: String, _ pointer: JSONPointer) throws -> Plugin {
+        guard let plugin = plugins.plugin(name) else {
+            throw RPCError(.notFound, pointer: pointer.description, "no plugin named \"\(name)\"; plugin.list lists them")
+        }
+        return plugin
+    }
+
+    func rpcError(_ e: PluginError) -> RPCError {
+        switch e {
+        case .failed(let plugin, let reason):
+            var d = ErrorData(pointer: nil, reason: reason)
+            d.plugin = plugin
+            return RPCError(.pluginError, d)
+        case .answered(let plugin, let code, let message, let data):
+            var d = ErrorData(pointer: nil, reason: "the plugin answered \(code) \(message)")
+            d.plugin = plugin
+            d.pluginError = PluginErrorObject(code: code, message: message, data: data)
+            return RPCError(.pluginError, d)
+        case .noSuchPlugin(let name):
+            return RPCError(.notFound, pointer: nil, "no plugin named \"\(name)\"")
+        }
+    }
+
+    /// A plugin whose answer does not follow the contract has failed, like one that crashed.
+    func contractError(_ plugin: String, _ issues: IssueList) -> RPCError {
+        var d = ErrorData(issues: issues)
+        d.reason = "the plugin's result breaks the contract: \(issues.issues.first?.description ?? "")"
+        d.plugin = plugin
+        return RPCError(.pluginError, d)
+    }
+
+    func loadPlugin(_ file: String, _ pointer: JSONPointer) throws -> PluginInfo {
+        let plugin: Plugin
+        do { plugin = try plugins.load(file) } catch let e as ManifestError {
+            let first = e.issues.first.map { $0.pointer.isEmpty ? $0.reason : "\($0.pointer): \($0.reason)" } ?? "cannot be used"
+            var d = ErrorData(pointer: pointer.description, reason: "\(e.file): \(first)")
+            d.errors = e.issues
+            throw RPCError(.invalidParams, d)
+        }
+        if plugin.manifest.extensionPoints.contains("model") {
+            do { try fetchModel(plugin) } catch {
+                plugins.unload(plugin.manifest.name)
+                throw error
+            }
+        }
+        return plugin.info
+    }
+
+    /// Asks a model plugin for its model, checks it like assessment.model.put, and registers it.
+    func fetchModel(_ plugin: Plugin) throws {
+        let result: JSONRef
+        do { result = try plugin.call("model.get", nil) } catch let e as PluginError { throw rpcError(e) }
+        defer { result.release() }
+        var issues = IssueList()
+        if let m = result["model"] { AssessmentModel.schema.validate(m, at: JSONPointer(["model"]), into: &issues) } else {
+            issues.add(JSONPointer(["model"]), "required")
+        }
+        if !issues.isEmpty { throw contractError(plugin.manifest.name, issues) }
+        let model = try JanssonDecoder().decode(AssessmentModel.self, from: result["model"]!)
+        model.check(at: JSONPointer(["model"]), into: &issues)
+        if model.id == DefaultModel.id { issues.add(JSONPointer(["model", "id"]), "the built-in model's id is taken") }
+        if !issues.isEmpty { throw contractError(plugin.manifest.name, issues) }
+        lock.write { pluginModels[model.id] = (model, plugin.manifest.name) }
+    }
+
+    /// Loads the models of the plugins found at start-up; a plugin whose model fails stays listed
+    /// with the reason, and its model is not offered.
+    func fetchPluginModels() {
+        for plugin in plugins.serving("model") { try? fetchModel(plugin) }
+    }
+
+    /// Runs every check plugin on the portfolio; their findings are marked with their names.
+    func pluginFindings(_ portfolioID: String) throws -> [Finding] {
+        let checkers = plugins.serving("check")
+        guard !checkers.isEmpty else { return [] }
+        let params: JSONRef = try lock.read {
+            guard let sp = portfolios[portfolioID], let cache = caches[portfolioID] else {
+                throw RPCError(.notFound, pointer: nil, "no portfolio with id \"\(portfolioID)\"")
+            }
+            return JSONMake.object(["portfolio": try portfolioReply(cache, sp.portfolio)])
+        }
+        defer { params.release() }
+        var out: [Finding] = []
+        for plugin in checkers {
+            let result: JSONRef
+            do { result = try plugin.call("check.run", params) } catch let e as PluginError { throw rpcError(e) }
+            defer { result.release() }
+            let issues = Engine.checkResultSchema.validate(result)
+            if !issues.isEmpty { throw contractError(plugin.manifest.name, issues) }
+            let found = try JanssonDecoder().decode([PluginFinding].self, from: result["findings"]!)
+            for f in found {
+                out.append(Finding(pitfall: f.pitfall, name: f.name, severity: f.severity,
+                                   subjects: f.subjects.prefix(Pitfalls.listLimit).map { Subject(kind: $0.kind, id: $0.id, name: $0.name ?? $0.id) },
+                                   subjectCount: f.subjects.count, evidence: Array(f.evidence.prefix(Pitfalls.listLimit)),
+                                   recommendation: f.recommendation, source: f.source ?? "plugin \(plugin.manifest.name)",
+                                   criteria: f.criteria ?? [], plugin: plugin.manifest.name))
+            }
+        }
+        return out
+    }
+
+    func collect(_ p: Params) throws -> CollectResult {
+        let plugin = try loadedPlugin(p.string("plugin") ?? "", p.pointer("plugin"))
+        guard plugin.manifest.extensionPoints.contains("metrics") else {
+            throw RPCError(.invalidParams, pointer: p.pointer("plugin").description, "plugin \"\(plugin.manifest.name)\" serves no metrics")
+        }
+        let pid = p.string("portfolio") ?? ""
+        let sp = try snapshot(pid, p.pointer("portfolio"))
+        let wanted: [String] = try p.decodeIfPresent("metrics") ?? sp.portfolio.metrics.map(\.id)
+        var issues = IssueList()
+        for (i, id) in wanted.enumerated() where sp.portfolio.index(of: .metric, id: id) == nil {
+            issues.add(p.pointer("metrics") / i, "no metric with id \"\(id)\"")
+        }
+        if !issues.isEmpty { throw RPCError(.notFound, ErrorData(issues: issues)) }
+        let request = JSONMake.object(["portfolio": JSONMake.string(pid)])
+        let list = JSONMake.array()
+        for id in wanted {
+            let m = sp.portfolio.metrics[sp.portfolio.index(of: .metric, id: id)!]
+            let o = JSONMake.object(["id": JSONMake.string(m.id), "name": JSONMake.string(m.name)])
+            if let unit = m.unit { o.set("unit", JSONMake.string(unit)) }
+            list.append(o)
+        }
+        request.set("metrics", list)
+        if let since = p.string("since") { request.set("since", JSONMake.string(since)) }
+        defer { request.release() }
+        let result: JSONRef
+        do { result = try plugin.call("metrics.collect", request) } catch let e as PluginError { throw rpcError(e) }
+        defer { result.release() }
+        issues = Engine.collectResultSchema.validate(result)
+        let observations = (try? JanssonDecoder().decode([CollectedObservation].self, from: result["observations"] ?? JSONMake.null())) ?? []
+        let asked = Set(wanted)
+        for (i, o) in observations.enumerated() where !asked.contains(o.metric) {
+            issues.add(JSONPointer(["observations", String(i), "metric"]), "\"\(o.metric)\" was not asked for")
+        }
+        if !issues.isEmpty { throw contractError(plugin.manifest.name, issues) }
+        var byMetric: [String: [Observation]] = [:]
+        for o in observations { byMetric[o.metric, default: []].append(Observation(at: o.at, value: o.value, source: o.source ?? plugin.manifest.name)) }
+        // All metrics in one write: the collection lands whole or not at all.
+        return try change(pid, p.pointer("portfolio"), ifRevision: nil) { sp in
+            var changes: [StoreChange] = []
+            var per: [ObserveResult] = []
+            for id in wanted {
+                guard let obs = byMetric[id], !obs.isEmpty, let i = sp.portfolio.index(of: .metric, id: id) else { continue }
+                let first = sp.portfolio.metrics[i].observations.count
+                sp.portfolio.metrics[i].observations.append(contentsOf: obs)
+                changes.append(.appendObservations(portfolio: pid, metric: id, firstSeq: first, obs))
+                per.append(ObserveResult(metric: id, appended: obs.count, total: first + obs.count, revision: sp.revision + 1))
+            }
+            return Change(store: changes, result: CollectResult(plugin: plugin.manifest.name, appended: observations.count,
+                                                               metrics: per, revision: sp.revision + 1))
+        }
+    }
+}

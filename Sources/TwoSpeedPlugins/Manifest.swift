@@ -1,0 +1,115 @@
+import Glibc
+import TwoSpeedJSON
+import TwoSpeedSchema
+
+/// A plugin's manifest (plugin.json): what it is, where it lives, what it serves.
+public struct Manifest: Codable, Sendable, Equatable {
+    public var name: String
+    public var version: String
+    public var description: String?
+    /// "in-process" (a shared library loaded with dlopen) or "process" (an executable speaking
+    /// JSON-RPC on its stdin and stdout).
+    public var kind: String
+    /// The library or executable, relative to the manifest's folder.
+    public var path: String
+    public var args: [String]
+    public var env: [String: String]
+    public var extensionPoints: [String]
+    /// The formats a render plugin produces.
+    public var formats: [String]
+    /// Milliseconds one call may take (out-of-process plugins).
+    public var timeout: Int
+
+    enum CodingKeys: String, CodingKey { case name, version, description, kind, path, args, env, extensionPoints, formats, timeout }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        version = try c.decode(String.self, forKey: .version)
+        description = try c.decodeIfPresent(String.self, forKey: .description)
+        kind = try c.decode(String.self, forKey: .kind)
+        path = try c.decode(String.self, forKey: .path)
+        args = try c.decodeIfPresent([String].self, forKey: .args) ?? []
+        env = try c.decodeIfPresent([String: String].self, forKey: .env) ?? [:]
+        extensionPoints = try c.decode([String].self, forKey: .extensionPoints)
+        formats = try c.decodeIfPresent([String].self, forKey: .formats) ?? []
+        timeout = try c.decodeIfPresent(Int.self, forKey: .timeout) ?? 5_000
+    }
+
+    public static let extensionPoints = ["check", "model", "metrics", "render"]
+    public static let kinds = ["in-process", "process"]
+
+    public static let schema = Schema.object("PluginManifest", "A plugin's plugin.json.",
+                                             required: ["name", "version", "kind", "path", "extensionPoints"], [
+        "name": .identifier("the plugin's name, unique among loaded plugins"),
+        "version": .name("the plugin's version"),
+        "description": .string(maxLength: 4_000),
+        "kind": .oneOf(kinds, "in-process: a shared library loaded with dlopen; process: an executable speaking JSON-RPC on stdin and stdout"),
+        "path": .string("the library or executable, relative to the manifest's folder", minLength: 1, maxLength: 4_096),
+        "args": .array(.string(maxLength: 4_096), "arguments for a process plugin", maxItems: 100),
+        "env": .map(.string(maxLength: 4_096), "environment variables added for a process plugin"),
+        "extensionPoints": .array(.oneOf(extensionPoints), minItems: 1, maxItems: 4, unique: true),
+        "formats": .array(.identifier(), "formats a render plugin produces", maxItems: 20, unique: true),
+        "timeout": .integer("milliseconds one call may take (default 5000)", min: 1, max: 600_000),
+    ])
+
+    /// Reads and checks a manifest file: every failure with its pointer into the file.
+    public static func load(_ file: String) -> Result<(Manifest, folder: String), ManifestError> {
+        guard let text = readText(file) else {
+            return .failure(ManifestError(file: file, issues: [ValidationIssue(pointer: "", reason: "cannot read \(file)")]))
+        }
+        let json: JSONRef
+        switch JSONText.parse(text) {
+        case .failure(let e):
+            return .failure(ManifestError(file: file, issues: [ValidationIssue(pointer: "", reason: "not JSON: \(e.reason) at line \(e.line), column \(e.column)")]))
+        case .success(let v): json = v
+        }
+        defer { json.release() }
+        var issues = schema.validate(json)
+        guard issues.isEmpty, let m = try? JanssonDecoder().decode(Manifest.self, from: json) else {
+            return .failure(ManifestError(file: file, issues: issues.issues))
+        }
+        let folder = file.contains("/") ? String(file[..<file.lastIndex(of: "/")!]) : "."
+        m.check(folder: folder, into: &issues)
+        if !issues.isEmpty { return .failure(ManifestError(file: file, issues: issues.issues)) }
+        return .success((m, folder))
+    }
+
+    func check(folder: String, into issues: inout IssueList) {
+        let full = resolvedPath(folder)
+        var st = stat()
+        if stat(full, &st) != 0 {
+            issues.add(JSONPointer(["path"]), "no file \(full)")
+        } else if kind == "process" && access(full, X_OK) != 0 {
+            issues.add(JSONPointer(["path"]), "\(full) is not executable")
+        }
+        let render = extensionPoints.contains("render")
+        if render && formats.isEmpty { issues.add(JSONPointer(["formats"]), "required for a render plugin") }
+        if !render && !formats.isEmpty { issues.add(JSONPointer(["formats"]), "only a render plugin has formats") }
+        if kind == "in-process" && !(args.isEmpty && env.isEmpty) {
+            issues.add(JSONPointer([args.isEmpty ? "env" : "args"]), "only a process plugin takes args and env")
+        }
+    }
+
+    public func resolvedPath(_ folder: String) -> String { path.hasPrefix("/") ? path : folder + "/" + path }
+}
+
+/// A manifest that cannot be used, with every reason.
+public struct ManifestError: Error, Sendable {
+    public var file: String
+    public var issues: [ValidationIssue]
+}
+
+func readText(_ path: String) -> String? {
+    guard let f = fopen(path, "rb") else { return nil }
+    defer { fclose(f) }
+    var bytes: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let n = fread(&buf, 1, buf.count, f)
+        if n <= 0 { break }
+        bytes.append(contentsOf: buf[0..<n])
+        if bytes.count > 1 << 20 { return nil }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
