@@ -13,7 +13,7 @@ LDFLAGS_LIB := -L$(LIBDIR) -ltwospeed -Wl,-rpath,$(abspath $(LIBDIR))
 SWIFT_SOURCES := $(shell find Sources -name '*.swift' -o -name '*.h' -o -name '*.modulemap') Package.swift
 BIN := $(BUILD)/bin
 
-.PHONY: all deps build lib daemon demo test test-swift test-c test-python test-shell bench install uninstall clean
+.PHONY: all deps build lib daemon plugins demo test test-swift test-c test-python test-shell bench install uninstall clean
 
 all: build
 
@@ -69,18 +69,28 @@ demo: deps lib $(BUILD)/portfolio_summary
 test: deps lib daemon test-swift test-c test-python test-shell
 	@echo "all test suites passed"
 
-test-swift: deps daemon
+test-swift: deps daemon plugins
 	TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) TWOSPEED_CLI=$(abspath $(BIN)/twospeed) $(SWIFT) test
 
 $(BUILD)/test_abi: Tests/C/test_abi.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson -lpthread
 
+# The example C plugin, built beside its manifest (examples/plugins/team-size-check/plugin.json).
+PLUGIN_SO := examples/plugins/team-size-check/libteam_size_check.so
+plugins: $(PLUGIN_SO)
+$(PLUGIN_SO): examples/plugins/team-size-check/team_size_check.c include/twospeed_plugin.h
+	$(CC) $(CFLAGS_STRICT) -shared -fPIC $< -o $@ -ljansson
+
+$(BUILD)/test_plugins: Tests/C/test_plugins.c include/twospeed.h $(LIB)
+	$(CC) $(CFLAGS_STRICT) $< -o $@ $(LDFLAGS_LIB) -ljansson
+
 $(BUILD)/test_header_cxx: Tests/C/test_header.cpp include/twospeed.h $(LIB)
 	$(CXX) -std=c++11 -Wall -Wextra -Werror -Iinclude $< -o $@ $(LDFLAGS_LIB)
 
-test-c: deps lib $(BUILD)/test_abi $(BUILD)/test_header_cxx $(BUILD)/portfolio_summary
+test-c: deps lib plugins $(BUILD)/test_abi $(BUILD)/test_header_cxx $(BUILD)/test_plugins $(BUILD)/portfolio_summary
 	$(BUILD)/test_header_cxx
 	$(BUILD)/test_abi
+	$(BUILD)/test_plugins $(CURDIR)
 
 test-python: deps lib
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) python3 -m pytest -q Tests/Python
