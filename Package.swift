@@ -68,7 +68,7 @@ let package = Package(
         .target(name: "TwoSpeedClient", dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedJSON", "CJansson"]),
         // The twospeed command: one file per subcommand.
         .executableTarget(name: "TwoSpeedCLI",
-                          dependencies: ["TwoSpeedClient", "TwoSpeedJSON", "CJansson",
+                          dependencies: ["TwoSpeedClient", "TwoSpeedEngine", "TwoSpeedJSON", "CJansson",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "TwoSpeedDaemonTests",
                     dependencies: ["TwoSpeedDaemon", "TwoSpeedClient", "TwoSpeedJSON", "CJansson", "twospeedd", "TwoSpeedCLI"]),

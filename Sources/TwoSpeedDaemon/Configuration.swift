@@ -9,6 +9,8 @@ public struct DaemonConfiguration: Sendable {
     public var socketMode: mode_t = 0o600
     /// The SQLite store, or ":memory:".
     public var databasePath: String
+    /// A folder of plugin manifests to load (include/twospeed_plugin.h).
+    public var pluginsFolder: String? = nil
     /// Peers whose uid or gid is listed may call every method.
     public var allowedUIDs: Set<uid_t> = [getuid(), 0]
     public var allowedGIDs: Set<gid_t> = []

@@ -43,7 +43,8 @@ public final class Daemon: Sendable {
 
         var engine: Engine?
         do {
-            engine = try Engine(path: c.databasePath == ":memory:" ? nil : c.databasePath, maxRequestBytes: c.maxMessageBytes)
+            engine = try Engine(path: c.databasePath == ":memory:" ? nil : c.databasePath, maxRequestBytes: c.maxMessageBytes,
+                                plugins: c.pluginsFolder)
         } catch {
             if let fd = fromSystemd { close(fd) }
             throw DaemonError("cannot open the store \(c.databasePath): \(error)")

@@ -24,20 +24,20 @@ final class ServerContext: Sendable {
     }
 
     /// Where a request runs. Methods that change nothing run on the event loop (they only read memory);
-    /// a request with a write, which waits for the disk, runs on the thread pool so the loop goes on
-    /// serving the other connections.
+    /// a request with a write, which waits for the disk, or with a method marked blocking (plugins,
+    /// whole-portfolio analyses), runs on the thread pool so the loop goes on serving the other
+    /// connections. A read-only peer's writes are refused at once and need no pool.
     func needsPool(_ request: JSONRef, readOnly: Bool) -> Bool {
-        if readOnly { return false }  // every write is refused at once
         if request.isArray {
-            for i in 0..<request.count where mutates(request[i]!) { return true }
+            for i in 0..<request.count where offLoop(request[i]!, readOnly: readOnly) { return true }
             return false
         }
-        return mutates(request)
+        return offLoop(request, readOnly: readOnly)
     }
 
-    private func mutates(_ request: JSONRef) -> Bool {
-        guard request.isObject, let name = request["method"]?.stringValue else { return false }
-        return dispatcher.methods[name]?.mutates ?? false
+    private func offLoop(_ request: JSONRef, readOnly: Bool) -> Bool {
+        guard request.isObject, let name = request["method"]?.stringValue, let m = dispatcher.methods[name] else { return false }
+        return m.blocking || (m.mutates && !readOnly)
     }
 }
 

@@ -27,6 +27,11 @@ extension Engine {
     static let portfolioParam = Param("portfolio", .identifier(), "the portfolio's id")
 
     func assessmentMethods() -> [Method] {
+        // Each of these works through a whole portfolio or a kept result: off an event loop.
+        assessmentTable().map { $0.blockingCalls() }
+    }
+
+    private func assessmentTable() -> [Method] {
         let modelID = Schema.identifier("an assessment model's id (default \"\(DefaultModel.id)\")")
         let answers = Schema.array(ModelSchemas.answer, "self-assessment answers; they override the portfolio's own", maxItems: 10_000)
         let arm = ModelSchemas.arm

@@ -56,7 +56,7 @@ extension Engine {
                    params: [Param("id", Schemas.id, "the portfolio")],
                    result: .object("GetResult", required: ["portfolio", "revision", "updated"], [
                        "portfolio": ModelSchemas.portfolio, "revision": .integer(min: 1), "updated": Schemas.timestamp]),
-                   mutates: false, errors: [.notFound]) { [unowned self] p in try get(p) },
+                   mutates: false, errors: [.notFound]) { [unowned self] p in try get(p) }.blockingCalls(),
 
             Method("portfolio.list", summary: "Every portfolio in the store, summarized.",
                       result: .object("ListResult", required: ["portfolios"], [

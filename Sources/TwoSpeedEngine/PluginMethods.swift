@@ -49,6 +49,11 @@ extension Engine {
     ])
 
     func pluginMethods() -> [Method] {
+        // Plugins may take up to their timeout.
+        pluginTable().map { $0.blockingCalls() }
+    }
+
+    private func pluginTable() -> [Method] {
         [
             .encoding("plugin.list", summary: "The plugins: loaded ones with their health, and manifests that did not load with every reason.",
                       result: .object(required: ["plugins"], ["plugins": .array(Engine.pluginInfoSchema)]),

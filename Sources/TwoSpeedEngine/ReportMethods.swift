@@ -22,7 +22,7 @@ extension Engine {
                                Param("width", .integer(min: 40, max: 400), required: false, "text: the line width (default 100)")],
                       result: .object("Rendered", required: ["format", "content"], [
                           "format": .identifier(), "content": .string(maxLength: 1 << 30), "mediaType": .name()]),
-                      mutates: false, errors: [.notFound, .pluginError]) { [unowned self] p in try render(p) },
+                      mutates: false, errors: [.notFound, .pluginError]) { [unowned self] p in try render(p) }.blockingCalls(),
         ]
     }
 

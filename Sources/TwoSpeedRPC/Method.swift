@@ -29,6 +29,9 @@ public struct Method: Sendable {
     /// false for methods that change nothing; read-only peers may call only those.
     public var mutates: Bool
     public var errors: [ErrorCode]
+    /// May take long even though it only reads: it calls out to plugins, or works through a whole
+    /// portfolio. Transports with an event loop run such methods (and every write) off the loop.
+    public var blocking = false
     /// Returns a new reference the dispatcher owns.
     public var handler: @Sendable (Params) throws -> JSONRef
 
@@ -37,6 +40,9 @@ public struct Method: Sendable {
         self.name = name; self.summary = summary; self.params = params; self.result = result
         self.mutates = mutates; self.errors = errors; self.handler = handler
     }
+
+    /// This method, marked as one that may take long.
+    public func blockingCalls() -> Method { var m = self; m.blocking = true; return m }
 
     /// A method whose handler returns any Encodable value.
     public static func encoding<R: Encodable & SendableMetatype>(_ name: String, summary: String, params: [Param] = [], result: Schema,

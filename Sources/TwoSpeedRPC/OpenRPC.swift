@@ -44,6 +44,7 @@ enum OpenRPC {
             for c in codes { errs.append(JSONMake.object(["$ref": JSONMake.string("#/components/errors/\(c.rawValue)")])) }
             o.set("errors", errs)
             o.set("x-mutates", JSONMake.bool(m.mutates))
+            o.set("x-blocking", JSONMake.bool(m.blocking))
             list.append(o)
         }
         doc.set("methods", list)

@@ -32,6 +32,9 @@ struct TwoSpeedD: ParsableCommand {
     @Option(help: ArgumentHelp("The SQLite store (created if missing), or :memory:.", valueName: "path"))
     var db: String
 
+    @Option(help: ArgumentHelp("A folder of plugin manifests to load (folder/*/plugin.json and folder/*.json).", valueName: "dir"))
+    var plugins: String?
+
     @Option(name: .customLong("socket-mode"), help: ArgumentHelp("Permission bits of the socket file, in octal.", valueName: "mode"))
     var socketMode: String = "0600"
 
@@ -98,6 +101,7 @@ struct TwoSpeedD: ParsableCommand {
         let logger = Logger(label: "twospeedd")
 
         var c = DaemonConfiguration(socketPath: socket, databasePath: db)
+        c.pluginsFolder = plugins
         c.socketMode = parseMode(socketMode)!
         if !allowUID.isEmpty { c.allowedUIDs = Set(allowUID.compactMap(Principal.uid)) }
         c.allowedGIDs = Set(allowGID.compactMap(Principal.gid))

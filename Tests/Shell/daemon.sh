@@ -237,5 +237,31 @@ os.execvp("sh", ["sh", "-c", "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$@\"", "sh"] + s
 }
 check "systemd units: socket activation with the service's own command line" socket_activation
 
+# --- twospeed assess and plugins in the daemon --------------------------------------------------
+check "twospeed assess prints the telco's table, pitfalls and next steps" bash -c "
+    '$CLI' assess examples/portfolios/telco.json > '$TMP/assess.out' &&
+    grep -qE '^Customer-centric organization +1\.[0-9]{2} +2 emerging' '$TMP/assess.out' &&
+    grep -q '\[high\] Product silos' '$TMP/assess.out' && grep -q '^What to do next' '$TMP/assess.out'"
+check "twospeed assess --json prints the result" bash -c "
+    '$CLI' assess --json --compact examples/portfolios/retailer.json | jq -e '.overall.level >= 1 and (.pitfalls | length) >= 8'"
+check "twospeed assess --model-file with a custom model" bash -c "
+    '$CLI' assess --json --model-file examples/models/dora-2024.json --model dora-2024 examples/portfolios/bank.json |
+    jq -e '.model.id == \"dora-2024\" and (.dimensions | length) == 3'"
+check "twospeed assess --plugins adds the plugins' findings" bash -c "
+    '$CLI' assess --plugins examples/plugins examples/portfolios/bank.json | grep -q 'Oversized teams (plugin team-size-check)'"
+check "twospeed assess: exit 1 on an invalid portfolio, 2 on a missing file" bash -c "
+    echo '{}' | '$CLI' assess - 2>'$TMP/err'; [ \$? = 1 ] && grep -q '/portfolio/id' '$TMP/err' &&
+    [ \$('$CLI' assess '$TMP/absent.json' >/dev/null 2>&1; echo \$?) = 2 ]"
+start_daemon plugged --plugins "$ROOT/examples/plugins" || exit 1
+check "twospeedd --plugins: the three example plugins are ready" bash -c "
+    '$RPC' -s '$TMP/plugged.sock' plugin.list | jq -e '[.plugins[] | select(.status == \"ready\")] | length == 3'"
+check "twospeedd --plugins: check plugins' findings join assessment.run" bash -c "
+    '$CLI' import --socket '$TMP/plugged.sock' examples/portfolios/bank.json >/dev/null &&
+    '$RPC' -s '$TMP/plugged.sock' assessment.run '{\"portfolio\":\"state-bank\"}' |
+    jq -e '[.pitfalls[] | select(.plugin)] | map(.plugin) | sort == [\"team-size-check\", \"unowned-systems\"]'"
+check "twospeedd --plugins: the metrics plugin feeds observations" bash -c "
+    '$CLI' import --socket '$TMP/plugged.sock' examples/portfolios/retailer.json >/dev/null &&
+    '$RPC' -s '$TMP/plugged.sock' plugin.collect '{\"plugin\":\"csv-metrics\",\"portfolio\":\"retailer\"}' | jq -e '.appended == 5'"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
