@@ -1,0 +1,270 @@
+"""The interface shared by Engine (in-process) and Client (the daemon): call, send and the typed helpers.
+
+A transport implements three primitives (`_request`, `_notify`, `_send_text`) and `close`; everything
+else, the helpers included, is written once here.
+"""
+from __future__ import annotations
+
+import abc
+import datetime
+import itertools
+import json
+from types import TracebackType
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Type, TypeVar, Union, cast
+
+from ._errors import ProtocolError, RPCError
+from ._types import (
+    JSON, ArmLike, AssessmentResult, DeleteResult, EngineInfo, EntityChange, ExperimentEvaluation,
+    GetResult, Kind, ObservationLike, ObserveResult, Params, PortfolioSummary, PutResult, Timestamp,
+)
+
+__all__ = ["Connection"]
+
+_Self = TypeVar("_Self", bound="Connection")
+
+
+def _default(o: Any) -> Any:
+    """JSON for what json cannot encode by itself: dates and aware datetimes as ISO 8601."""
+    if isinstance(o, datetime.datetime):
+        if o.tzinfo is None or o.utcoffset() is None:
+            raise ValueError("a naive datetime has no UTC offset (%s): give an aware datetime, a date or a string"
+                             % o.isoformat())
+        return o.isoformat()
+    if isinstance(o, datetime.date):
+        return o.isoformat()
+    raise TypeError("Object of type %s is not JSON serializable" % type(o).__name__)
+
+
+def encode(value: Any) -> bytes:
+    """Compact JSON text in UTF-8, on one line; NaN and infinities are refused (they are not JSON)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
+                      default=_default).encode("utf-8")
+
+
+def _named(**params: Any) -> Dict[str, Any]:
+    """Named params without the ones left at None."""
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def _observation(o: ObservationLike) -> Any:
+    if isinstance(o, Mapping):
+        return o
+    if isinstance(o, (tuple, list)) and len(o) in (2, 3):
+        d: Dict[str, Any] = {"at": o[0], "value": o[1]}
+        if len(o) == 3 and o[2] is not None:
+            d["source"] = o[2]
+        return d
+    raise TypeError("an observation is a mapping {'at', 'value'[, 'source']} or a tuple (at, value[, source]), "
+                    "not %r" % (o,))
+
+
+def _arm(a: Optional[ArmLike]) -> Any:
+    if a is None or isinstance(a, Mapping):
+        return a
+    if isinstance(a, (tuple, list)) and len(a) == 2:
+        return {"users": a[0], "conversions": a[1]}
+    raise TypeError("an arm is a mapping {'users', 'conversions'} or a tuple (users, conversions), not %r" % (a,))
+
+
+class Connection(abc.ABC):
+    """A way to call the engine: `Engine` in this process, `Client` through the daemon.
+
+    Both behave the same: `call` sends one JSON-RPC request and returns its result or raises the
+    `RPCError` subclass of the error reply; the helpers below are `call` with typed params. A
+    connection may be used from several threads at once; `close` (or leaving a `with` block) releases
+    it, and every call after that raises ProgrammingError.
+    """
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+
+    # -- what a transport provides ----------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _request(self, data: bytes) -> Any:
+        """Sends one request that has an id; returns its reply, parsed."""
+
+    @abc.abstractmethod
+    def _notify(self, data: bytes) -> None:
+        """Sends one notification (no reply comes)."""
+
+    @abc.abstractmethod
+    def _send_text(self, data: bytes) -> bytes:
+        """Sends any text; returns the reply text, or b"" when there is none."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Releases the connection; later calls raise ProgrammingError. Closing twice is harmless."""
+
+    @property
+    @abc.abstractmethod
+    def closed(self) -> bool:
+        """True once close has been called."""
+
+    # -- context manager ----------------------------------------------------------------------------
+
+    def __enter__(self: _Self) -> _Self:
+        return self
+
+    def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
+        self.close()
+
+    # -- calls ----------------------------------------------------------------------------------------
+
+    def call(self, method: str, params: Params = None) -> JSON:
+        """Calls a method with named (a mapping) or positional (a sequence) params; returns its result.
+
+        Raises the RPCError subclass of an error reply (NotFound, InvalidParams, ...), ProgrammingError
+        when closed, and for the daemon a CommunicationError when it cannot be reached or answered.
+        Dates and aware datetimes in params are sent in ISO 8601; NaN and infinities raise ValueError.
+        """
+        rid = next(self._ids)
+        request: Dict[str, Any] = {"jsonrpc": "2.0", "method": method, "id": rid}
+        if params is not None:
+            request["params"] = params
+        reply = self._request(encode(request))
+        return self._result(reply, rid)
+
+    def notify(self, method: str, params: Params = None) -> None:
+        """Sends a notification: the method runs, nothing is answered, errors included."""
+        request: Dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+        if params is not None:
+            request["params"] = params
+        self._notify(encode(request))
+
+    def send(self, text: Union[str, bytes]) -> str:
+        """Sends JSON-RPC text as it is (a request, a notification or a batch) and returns the reply
+        text unparsed, or "" when nothing is answered. Error replies are returned, not raised:
+        `RPCError.from_error(json.loads(reply)["error"])` makes one an exception. Over the socket
+        the text travels on one line, so its line breaks are sent as spaces.
+        """
+        data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        if b"\0" in data:
+            raise ValueError("the request text contains a NUL byte")
+        return self._send_text(data).decode("utf-8")
+
+    @staticmethod
+    def _result(reply: Any, rid: int) -> JSON:
+        if not isinstance(reply, dict) or reply.get("jsonrpc") != "2.0":
+            raise ProtocolError("not a JSON-RPC 2.0 response: %.200r" % (reply,))
+        if "error" in reply:
+            error = reply["error"]
+            if not isinstance(error, dict) or reply.get("id") not in (rid, None):
+                raise ProtocolError("an error reply to another request: %.200r" % (reply,))
+            raise RPCError.from_error(error)
+        if "result" not in reply or reply.get("id") != rid:
+            raise ProtocolError("a reply to another request (id %r, expected %r)" % (reply.get("id"), rid))
+        return reply["result"]
+
+    # -- typed helpers ---------------------------------------------------------------------------------
+
+    def info(self) -> EngineInfo:
+        """engine.info: the version, ABI version, store and counts."""
+        return cast(EngineInfo, self.call("engine.info"))
+
+    def discover(self) -> Dict[str, Any]:
+        """rpc.discover: the OpenRPC document, every method with its params and result schemas."""
+        return cast(Dict[str, Any], self.call("rpc.discover"))
+
+    def put_portfolio(self, portfolio: Mapping[str, Any], *, if_revision: Optional[int] = None) -> PutResult:
+        """portfolio.put: stores a whole portfolio document, replacing one with the same id.
+
+        Raises InvalidParams listing every failure, RevisionMismatch when if_revision is not current.
+        """
+        return cast(PutResult, self.call("portfolio.put", _named(portfolio=portfolio, ifRevision=if_revision)))
+
+    def get_portfolio(self, id: str) -> GetResult:
+        """portfolio.get: {"portfolio": document, "revision": n, "updated": timestamp}; NotFound if absent."""
+        return cast(GetResult, self.call("portfolio.get", {"id": id}))
+
+    def list_portfolios(self) -> List[PortfolioSummary]:
+        """portfolio.list: every portfolio in the store, summarized, by id."""
+        return cast(List[PortfolioSummary], self.call("portfolio.list")["portfolios"])
+
+    def delete_portfolio(self, id: str, *, if_revision: Optional[int] = None) -> DeleteResult:
+        """portfolio.delete: deletes a portfolio and everything in it."""
+        return cast(DeleteResult, self.call("portfolio.delete", _named(id=id, ifRevision=if_revision)))
+
+    def get_entity(self, portfolio: str, kind: Kind, id: str) -> Dict[str, Any]:
+        """entity.get: one entity of a portfolio (the entity itself); NotFound if absent."""
+        return cast(Dict[str, Any], self.call("entity.get", {"portfolio": portfolio, "kind": kind, "id": id})["entity"])
+
+    def list_entities(self, portfolio: str, kind: Kind) -> List[Dict[str, Any]]:
+        """entity.list: every entity of one kind in a portfolio, in order."""
+        return cast(List[Dict[str, Any]], self.call("entity.list", {"portfolio": portfolio, "kind": kind})["entities"])
+
+    def upsert_entity(self, portfolio: str, kind: Kind, entity: Mapping[str, Any], *,
+                      if_revision: Optional[int] = None) -> EntityChange:
+        """entity.upsert: adds an entity, or replaces the one with the same id.
+
+        Raises InvalidParams (pointers into /entity), Conflict when the change would leave references
+        dangling, NotFound when the portfolio does not exist.
+        """
+        return cast(EntityChange, self.call("entity.upsert", _named(portfolio=portfolio, kind=kind, entity=entity,
+                                                                     ifRevision=if_revision)))
+
+    def upsert_product(self, portfolio: str, product: Mapping[str, Any], *,
+                       if_revision: Optional[int] = None) -> EntityChange:
+        """entity.upsert of a product: {"id", "name", "status", ...} as in the portfolio model."""
+        return self.upsert_entity(portfolio, "product", product, if_revision=if_revision)
+
+    def remove_entity(self, portfolio: str, kind: Kind, id: str, *, if_revision: Optional[int] = None) -> EntityChange:
+        """entity.remove: removes an entity; Conflict while something still references it."""
+        return cast(EntityChange, self.call("entity.remove", _named(portfolio=portfolio, kind=kind, id=id,
+                                                                     ifRevision=if_revision)))
+
+    def append_observations(self, portfolio: str, metric: str, observations: Iterable[ObservationLike], *,
+                            if_revision: Optional[int] = None) -> ObserveResult:
+        """metric.observe: appends observations to a metric, in one write.
+
+        Each observation is a mapping {"at", "value"[, "source"]} or a tuple (at, value[, source]); at
+        is an RFC 3339 date-time or date, as a string, a date or an aware datetime.
+        """
+        obs = [_observation(o) for o in observations]
+        return cast(ObserveResult, self.call("metric.observe", _named(portfolio=portfolio, metric=metric,
+                                                                       observations=obs, ifRevision=if_revision)))
+
+    def run_assessment(self, portfolio: str, *, model: Optional[str] = None,
+                       answers: Optional[Sequence[Mapping[str, Any]]] = None, as_of: Optional[Timestamp] = None,
+                       prioritization: Optional[str] = None, keep: Optional[bool] = None) -> AssessmentResult:
+        """assessment.run: dimension scores with the facts behind them, pitfalls, recommendations and
+        analyses. Kept for assessment.history (with a run number) unless keep is False.
+        """
+        return cast(AssessmentResult, self.call("assessment.run", _named(
+            portfolio=portfolio, model=model, answers=None if answers is None else list(answers), asOf=as_of,
+            prioritization=prioritization, keep=keep)))
+
+    def get_assessment(self, portfolio: str, run: int) -> AssessmentResult:
+        """assessment.get: a kept assessment by its run number."""
+        return cast(AssessmentResult, self.call("assessment.get", {"portfolio": portfolio, "run": run}))
+
+    def assessment_history(self, portfolio: str, *, model: Optional[str] = None,
+                           compare: Optional[Sequence[int]] = None) -> Dict[str, Any]:
+        """assessment.history: scores per dimension over time, and what changed between two runs."""
+        return cast(Dict[str, Any], self.call("assessment.history", _named(
+            portfolio=portfolio, model=model, compare=None if compare is None else list(compare))))
+
+    def evaluate_experiment(self, portfolio: Optional[str] = None, experiment: Optional[str] = None, *,
+                            control: Optional[ArmLike] = None, variant: Optional[ArmLike] = None,
+                            planned_share: Optional[float] = None, rollout: Optional[Sequence[float]] = None,
+                            stage: Optional[int] = None, confidence: Optional[float] = None) -> ExperimentEvaluation:
+        """experiment.evaluate: lift with its confidence interval, a two-proportion z-test, a sample-ratio
+        check and the next rollout step.
+
+        Either for an experiment of a portfolio (portfolio and experiment), or for counts given directly:
+        control and variant as (users, conversions), with the rollout stages' shares and the running
+        stage, or the variant's planned share of traffic.
+        """
+        return cast(ExperimentEvaluation, self.call("experiment.evaluate", _named(
+            portfolio=portfolio, experiment=experiment, control=_arm(control), variant=_arm(variant),
+            plannedShare=planned_share, rollout=None if rollout is None else list(rollout), stage=stage,
+            confidence=confidence)))
+
+    def render_report(self, portfolio: Optional[str] = None, *, result: Optional[Mapping[str, Any]] = None,
+                      run: Optional[int] = None, width: Optional[int] = None, format: str = "text") -> str:
+        """report.render: an assessment for people to read, from a portfolio's latest kept run (or run),
+        a fresh assessment when none is kept, or a result given directly.
+        """
+        return cast(str, self.call("report.render", _named(format=format, result=result, portfolio=portfolio,
+                                                            run=run, width=width))["content"])
