@@ -108,6 +108,9 @@ $(BUILD)/bench_socket: Tests/Bench/bench_socket.c
 $(BUILD)/echo_server: Tests/Bench/echo_server.c
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ -lpthread
 
+$(BUILD)/bench_plugins: Tests/Bench/bench_plugins.c include/twospeed.h $(LIB)
+	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson
+
 $(BUILD)/bench_assess: Tests/Bench/bench_assess.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson -lm
 
@@ -117,11 +120,12 @@ $(BUILD)/bench/synthetic-%.json: Tests/Bench/synth_portfolio.py
 	@mkdir -p $(BUILD)/bench
 	python3 $< $* $@
 
-bench: deps lib $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess \
+bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins \
        $(foreach s,$(BENCH_SCALES),$(BUILD)/bench/synthetic-$(s).json)
 	$(BUILD)/bench_call
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) python3 Tests/Bench/bench_load.py
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Bench/socket_bench.sh
+	$(BUILD)/bench_plugins $(CURDIR)
 	$(BUILD)/bench_assess $(BUILD)/bench $(BENCH_SCALES)
 
 install: lib daemon

@@ -65,6 +65,9 @@ extern "C" {
 #define TWOSPEED_RPC_TOO_LARGE          (-32003) /* The request exceeds 64 MiB (data.limit). */
 #define TWOSPEED_RPC_READ_ONLY          (-32004) /* The caller may only read. */
 #define TWOSPEED_RPC_REVISION_MISMATCH  (-32005) /* ifRevision did not match (data.revision). */
+#define TWOSPEED_RPC_PLUGIN_ERROR       (-32006) /* A plugin failed or answered an error (data.plugin). */
+#define TWOSPEED_RPC_PEER_REFUSED       (-32010) /* twospeedd: the peer may not connect. */
+#define TWOSPEED_RPC_TOO_MANY_CLIENTS   (-32011) /* twospeedd: --max-clients reached. */
 
 /* An engine: one store and its method table. Opaque. */
 typedef struct twospeed_engine twospeed_engine;

@@ -3,22 +3,6 @@ import NIOCore
 import TwoSpeedJSON
 import TwoSpeedRPC
 
-/// Errors only the socket can give, in the implementation-defined range of JSON-RPC 2.0, apart from the
-/// engine's own codes (-32000 down to -32009 are the engine's). Each is the last message on its connection.
-public enum TransportErrorCode: Int, Sendable, CaseIterable {
-    /// The peer's uid and gid are on no allow list (--allow-uid, --allow-gid, --read-only-*).
-    case peerRefused = -32010
-    /// --max-clients connections are open already.
-    case tooManyClients = -32011
-
-    public var message: String {
-        switch self {
-        case .peerRefused: return "Peer refused"
-        case .tooManyClients: return "Too many clients"
-        }
-    }
-}
-
 enum Replies {
     /// `{"jsonrpc":"2.0","error":{...},"id":null}` and a newline, encoded by jansson.
     static func errorLine(code: Int, message: String, data: JSONRef, allocator: ByteBufferAllocator) -> ByteBuffer {
@@ -43,14 +27,14 @@ enum Replies {
     }
 
     static func refused(_ peer: PeerCredentials, reason: String, allocator: ByteBufferAllocator) -> ByteBuffer {
-        errorLine(code: TransportErrorCode.peerRefused.rawValue, message: TransportErrorCode.peerRefused.message,
+        errorLine(code: ErrorCode.peerRefused.rawValue, message: ErrorCode.peerRefused.message,
                   data: JSONMake.object(["reason": JSONMake.string(reason), "uid": JSONMake.int(Int(peer.uid)),
                                          "gid": JSONMake.int(Int(peer.gid))]),
                   allocator: allocator)
     }
 
     static func tooManyClients(limit: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
-        errorLine(code: TransportErrorCode.tooManyClients.rawValue, message: TransportErrorCode.tooManyClients.message,
+        errorLine(code: ErrorCode.tooManyClients.rawValue, message: ErrorCode.tooManyClients.message,
                   data: JSONMake.object(["reason": JSONMake.string("\(limit) clients are connected already; try again later"),
                                          "limit": JSONMake.int(limit)]),
                   allocator: allocator)

@@ -22,6 +22,10 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
     case revisionMismatch = -32005
     /// A plugin failed (crashed, timed out, wrote garbage) or answered with an error; data.plugin names it.
     case pluginError = -32006
+    /// Over the socket: the peer's uid and gid are on no allow list; the connection closes.
+    case peerRefused = -32010
+    /// Over the socket: the daemon serves its maximum of clients already; the connection closes.
+    case tooManyClients = -32011
 
     public var message: String {
         switch self {
@@ -37,6 +41,8 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
         case .readOnly: return "Read-only"
         case .revisionMismatch: return "Revision mismatch"
         case .pluginError: return "Plugin error"
+        case .peerRefused: return "Peer refused"
+        case .tooManyClients: return "Too many clients"
         }
     }
 
@@ -54,6 +60,8 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
         case .readOnly: return "The caller may only call methods that change nothing."
         case .revisionMismatch: return "ifRevision does not match; data.revision is the current one."
         case .pluginError: return "A plugin failed or answered with an error; data.plugin names it, data.reason says what happened."
+        case .peerRefused: return "twospeedd: the peer's uid and gid are on no allow list (data.uid, data.gid); the connection closes."
+        case .tooManyClients: return "twospeedd: --max-clients connections are open (data.limit); the connection closes."
         }
     }
 }
