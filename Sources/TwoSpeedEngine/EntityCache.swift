@@ -11,7 +11,7 @@ import TwoSpeedStore
 /// reader takes its own reference before letting go. jansson (2.11 and later) counts references
 /// atomically and dumps shared values safely from several threads, and nothing here mutates a value
 /// once it is cached.
-final class EntityCache {
+final class EntityCache: EntityJSONSource {
     private var byKind: [EntityKind: [String: JSONRef]] = [:]
 
     deinit { for (_, m) in byKind { for (_, v) in m { v.release() } } }
@@ -46,6 +46,9 @@ final class EntityCache {
     func remove(_ kind: EntityKind, _ id: String) {
         byKind[kind]?.removeValue(forKey: id)?.release()
     }
+
+    /// The entity's JSON, borrowed: for the store, under the write lock.
+    func json(_ kind: EntityKind, _ id: String) -> JSONRef? { byKind[kind]?[id] }
 
     /// A new reference to the entity's JSON as stored (a metric without observations).
     func retained(_ kind: EntityKind, _ id: String) -> JSONRef? {

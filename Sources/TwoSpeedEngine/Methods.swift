@@ -146,7 +146,7 @@ extension Engine {
             let old = portfolios[doc.id]
             try checkRevision(ifRevision, current: old?.revision ?? 0)
             let sp = StoredPortfolio(portfolio: doc, revision: (old?.revision ?? 0) + 1, updated: nowTimestamp())
-            try commit([.putPortfolio(sp)])
+            try commit([.putPortfolio(sp, bodies: cache)])
             portfolios[doc.id] = sp
             caches[doc.id] = cache
             return PutResult(id: doc.id, revision: sp.revision, created: old == nil, updated: sp.updated, counts: doc.counts)

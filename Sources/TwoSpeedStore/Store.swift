@@ -16,9 +16,15 @@ public struct StoredPortfolio: Sendable {
     }
 }
 
+/// Where the store finds each entity's JSON already encoded (a metric's without observations), so
+/// that a whole portfolio is encoded once for the engine's cache and the store alike. Borrowed.
+public protocol EntityJSONSource {
+    func json(_ kind: EntityKind, _ id: String) -> JSONRef?
+}
+
 /// One change to the store; the engine hands several to `apply`, which writes them all or none.
 public enum StoreChange {
-    case putPortfolio(StoredPortfolio)
+    case putPortfolio(StoredPortfolio, bodies: EntityJSONSource?)
     case deletePortfolio(id: String)
     /// Writes the entity, new or replaced; a metric's observations are written apart.
     case putEntity(portfolio: String, kind: EntityKind, id: String, body: JSONRef)
@@ -198,7 +204,7 @@ public final class Store {
 
     private func write(_ change: StoreChange) throws {
         switch change {
-        case .putPortfolio(let sp):
+        case .putPortfolio(let sp, let bodies):
             let p = sp.portfolio
             try conn.prepare("DELETE FROM entity WHERE portfolio = ?").run([.text(p.id)])
             try conn.prepare("DELETE FROM observation WHERE portfolio = ?").run([.text(p.id)])
@@ -211,21 +217,20 @@ public final class Store {
                 """).run([.text(p.id), .int(sp.revision), .text(sp.updated), .text(try text(org, dropping: "departments")),
                           .text(try text(p.answers))])
             let ins = "INSERT INTO entity (portfolio, kind, id, position, body) VALUES (?, ?, ?, ?, ?)"
-            func putAll<T: Encodable & Identified>(_ kind: EntityKind, _ items: [T], dropping: String? = nil) throws {
-                for (i, e) in items.enumerated() {
-                    try conn.prepare(ins).run([.text(p.id), .text(kind.rawValue), .text(e.id), .int(i),
-                                               .text(try text(e, dropping: dropping))])
+            for kind in EntityKind.allCases {
+                for (i, id) in p.ids(of: kind).enumerated() {
+                    let body: String
+                    if let json = bodies?.json(kind, id) {
+                        body = JSONText.dump(json)
+                    } else {
+                        guard let json = try p.encodeEntity(kind, id: id) else { continue }
+                        defer { json.release() }
+                        if kind == .metric { json_object_del(json, "observations") }
+                        body = JSONText.dump(json)
+                    }
+                    try conn.prepare(ins).run([.text(p.id), .text(kind.rawValue), .text(id), .int(i), .text(body)])
                 }
             }
-            try putAll(.department, p.organization.departments)
-            try putAll(.journey, p.journeys)
-            try putAll(.product, p.products)
-            try putAll(.manager, p.managers)
-            try putAll(.team, p.teams)
-            try putAll(.system, p.systems)
-            try putAll(.metric, p.metrics, dropping: "observations")
-            try putAll(.okr, p.okrs)
-            try putAll(.experiment, p.experiments)
             for m in p.metrics where !m.observations.isEmpty {
                 try insertObservations(p.id, m.id, 0, m.observations)
             }
