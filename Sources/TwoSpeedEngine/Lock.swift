@@ -1,12 +1,19 @@
 import Glibc
 
 /// A readers-writer lock: reads of the cached portfolios run side by side, writes one at a time.
+/// Not reentrant: a waiting writer blocks new readers, so a read must never be taken inside another.
 final class RWLock: @unchecked Sendable {
     private let lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
 
     init() {
         lock.initialize(to: pthread_rwlock_t())
-        pthread_rwlock_init(lock, nil)
+        // glibc's default lets a steady stream of readers starve a writer; a daemon under read load
+        // must still get its writes through.
+        var attr = pthread_rwlockattr_t()
+        pthread_rwlockattr_init(&attr)
+        _ = rwlockattrSetKind(&attr, 2 /* PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP */)
+        pthread_rwlock_init(lock, &attr)
+        pthread_rwlockattr_destroy(&attr)
     }
 
     deinit {
@@ -26,6 +33,10 @@ final class RWLock: @unchecked Sendable {
         return try body()
     }
 }
+
+// Declared by glibc only under _GNU_SOURCE, which the Glibc module is not built with.
+@_silgen_name("pthread_rwlockattr_setkind_np")
+func rwlockattrSetKind(_ attr: UnsafeMutablePointer<pthread_rwlockattr_t>, _ kind: Int32) -> Int32
 
 /// The current time as RFC 3339 UTC with milliseconds, without Foundation.
 func nowTimestamp() -> String {
