@@ -92,8 +92,12 @@ test-c: deps lib plugins $(BUILD)/test_abi $(BUILD)/test_header_cxx $(BUILD)/tes
 	$(BUILD)/test_abi
 	$(BUILD)/test_plugins $(CURDIR)
 
-test-python: deps lib
+# Tests/Python: the C ABI through ctypes; bindings/python/tests: the twospeed package, against the
+# library and real daemons, and installed with pip into a temporary folder.
+test-python: deps lib daemon
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) python3 -m pytest -q Tests/Python
+	TWOSPEED_LIBRARY=$(abspath $(LIB)) TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) \
+	    python3 -m pytest -q -p no:cacheprovider bindings/python/tests
 
 test-shell: deps lib daemon $(BUILD)/portfolio_summary
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/run.sh

@@ -26,7 +26,7 @@ check "README C example shows a not-found error with its pointer" \
     bash -c "'$TMP/hello' | grep -q '\"code\":-32000.*\"pointer\":\"/id\"'"
 
 block python > "$TMP/example.py"
-check "README Python example runs" bash -c "TWOSPEED_LIBRARY='$LIB' python3 '$TMP/example.py' > '$TMP/py.out'"
+check "README Python example runs" bash -c "TWOSPEED_LIBRARY='$LIB' PYTHONPATH='$PWD/bindings/python' python3 '$TMP/example.py' > '$TMP/py.out'"
 check "README Python example prints the counts" grep -q "'products': 5" "$TMP/py.out"
 check "README Python example prints the pointer" grep -q "/entity/status" "$TMP/py.out"
 

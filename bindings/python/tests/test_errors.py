@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
 import signal
 import socket
 import sqlite3
@@ -21,7 +22,8 @@ from conftest import retailer
 def test_hierarchy():
     rpc = [twospeed.ParseError, twospeed.InvalidRequest, twospeed.MethodNotFound, twospeed.InvalidParams,
            twospeed.InternalError, twospeed.NotFound, twospeed.Conflict, twospeed.StoreError, twospeed.TooLarge,
-           twospeed.ReadOnly, twospeed.RevisionMismatch, twospeed.AccessDenied, twospeed.TooManyClients]
+           twospeed.ReadOnly, twospeed.RevisionMismatch, twospeed.PluginError, twospeed.PeerRefused,
+           twospeed.TooManyClients]
     for cls in rpc:
         assert issubclass(cls, twospeed.RPCError) and issubclass(cls, twospeed.Error)
         assert cls.error_code in set(twospeed.ErrorCode)
@@ -171,6 +173,17 @@ def test_too_large_in_process(engine):
     assert engine.info()["portfolios"] == 0
 
 
+def test_too_large_in_process_with_a_limit_of_its_own():
+    with twospeed.Engine(max_request_bytes=2048) as eng:
+        with pytest.raises(twospeed.TooLarge) as e:
+            eng.put_portfolio(retailer())
+        assert e.value.limit == 2048
+        assert eng.info()["portfolios"] == 0
+    with pytest.raises(twospeed.OpenError) as e:          # the library takes 1024 bytes at least
+        twospeed.Engine(max_request_bytes=10)
+    assert e.value.code == twospeed.OpenCode.EOPTIONS
+
+
 @pytest.mark.parametrize("size", [5000, 4 << 20])
 def test_too_large_through_the_daemon_then_a_new_connection(start_daemon, size):
     # 5000 bytes arrive whole before the daemon answers; 4 MiB breaks the connection while being
@@ -181,6 +194,32 @@ def test_too_large_through_the_daemon_then_a_new_connection(start_daemon, size):
             c.call("engine.info", {"padding": "x" * size})
         assert e.value.limit == 4096
         assert c.info()["portfolios"] == 0
+
+
+PLUGINS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
+                       "examples", "plugins")
+
+
+def _check_plugin_error(conn):
+    # The example shell plugin answers an unknown method with -32601; the engine reports it as -32006.
+    with pytest.raises(twospeed.PluginError) as e:
+        conn.call("plugin.call", {"plugin": "unowned-systems", "method": "no.such.method"})
+    assert e.value.code == -32006 and e.value.plugin == "unowned-systems"
+
+
+def test_plugin_error_in_process():
+    if not shutil.which("jq"):
+        pytest.skip("the example shell plugin needs jq")
+    with twospeed.Engine(plugins=PLUGINS) as eng:
+        _check_plugin_error(eng)
+
+
+def test_plugin_error_through_the_daemon(start_daemon):
+    if not shutil.which("jq"):
+        pytest.skip("the example shell plugin needs jq")
+    d = start_daemon(args=["--plugins", PLUGINS])
+    with twospeed.Client(d.socket) as c:
+        _check_plugin_error(c)
 
 
 def test_read_only(start_daemon):
@@ -194,10 +233,10 @@ def test_read_only(start_daemon):
         assert c.list_portfolios() == []
 
 
-def test_access_denied(start_daemon):
+def test_peer_refused(start_daemon):
     d = start_daemon(args=["--allow-uid", "nobody" if os.getuid() != 65534 else "root"])
     with twospeed.Client(d.socket) as c:
-        with pytest.raises(twospeed.AccessDenied) as e:
+        with pytest.raises(twospeed.PeerRefused) as e:
             c.info()
         assert e.value.code == -32010 and e.value.data["uid"] == os.getuid()
 
@@ -307,6 +346,7 @@ def test_timeout_drops_the_connection_and_the_next_call_works(daemon):
             assert isinstance(e.value, TimeoutError)
         finally:
             daemon.signal(signal.SIGCONT)
+        c.timeout = 30                      # whatever the machine's load, the next calls get their replies
         # The late reply to the timed-out call must not be taken for this one's.
         assert c.get_portfolio("retailer")["revision"] == 1
         assert c.info()["portfolios"] == 1

@@ -32,10 +32,10 @@ from ._client import Client
 from ._connection import Connection
 from ._engine import Engine
 from ._errors import (
-    AccessDenied, CommunicationError, Conflict, ConnectionLost, DaemonUnreachable, Error, ErrorCode,
+    CommunicationError, Conflict, ConnectionLost, DaemonUnreachable, Error, ErrorCode,
     InternalError, InvalidParams, InvalidRequest, Issue, LibraryError, LibraryNotFoundError, MethodNotFound,
-    NotFound, OpenCode, OpenError, ParseError, ProgrammingError, ProtocolError, ReadOnly, RevisionMismatch,
-    RPCError, StoreError, Timeout, TooLarge, TooManyClients,
+    NotFound, OpenCode, OpenError, ParseError, PeerRefused, PluginError, ProgrammingError, ProtocolError,
+    ReadOnly, RevisionMismatch, RPCError, StoreError, Timeout, TooLarge, TooManyClients,
 )
 from ._library import ABI_VERSION, Library, load_library
 from ._types import (
@@ -51,8 +51,8 @@ __all__ = [
     "Error", "ProgrammingError", "LibraryError", "LibraryNotFoundError", "OpenError",
     "CommunicationError", "DaemonUnreachable", "ConnectionLost", "Timeout", "ProtocolError",
     "RPCError", "ParseError", "InvalidRequest", "MethodNotFound", "InvalidParams", "InternalError",
-    "NotFound", "Conflict", "StoreError", "TooLarge", "ReadOnly", "RevisionMismatch",
-    "AccessDenied", "TooManyClients", "ErrorCode", "OpenCode", "Issue",
+    "NotFound", "Conflict", "StoreError", "TooLarge", "ReadOnly", "RevisionMismatch", "PluginError",
+    "PeerRefused", "TooManyClients", "ErrorCode", "OpenCode", "Issue",
     "ArmLike", "AssessmentResult", "Counts", "DeleteResult", "EngineInfo", "EntityChange",
     "ExperimentEvaluation", "GetResult", "Kind", "Observation", "ObservationLike", "ObserveResult",
     "Params", "PortfolioSummary", "PutResult",

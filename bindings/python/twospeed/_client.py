@@ -130,8 +130,9 @@ class Client(Connection):
     The same interface as Engine. Connects at once, so a daemon that is not there raises
     DaemonUnreachable here. `timeout` (seconds, None for none) bounds each call: connecting, waiting
     for a free connection, sending and receiving; a call that takes longer raises Timeout (the daemon
-    may still carry it out). Up to `max_connections` connections are opened as threads need them.
-    `close` closes the idle connections at once and the busy ones as their calls end.
+    may still carry it out); the attribute may be changed at any time, for the calls that start
+    afterwards. Up to `max_connections` connections are opened as threads need them. `close` closes
+    the idle connections at once and the busy ones as their calls end.
     """
 
     socket_path: str

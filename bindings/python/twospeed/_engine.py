@@ -5,10 +5,10 @@ import ctypes
 import json
 import os
 import threading
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 from ._connection import Connection
-from ._errors import OpenCode, OpenError, ProgrammingError, ProtocolError
+from ._errors import LibraryError, OpenCode, OpenError, ProgrammingError, ProtocolError
 from ._library import Library, PathLike, load_library
 
 __all__ = ["Engine"]
@@ -17,6 +17,9 @@ __all__ = ["Engine"]
 class Engine(Connection):
     """An engine on a store, in this process: `Engine("store.sqlite")`, or `Engine()` / `Engine(":memory:")`
     for one that keeps everything in memory.
+
+    `plugins` names a folder of plugin manifests to load, `max_request_bytes` the largest request the
+    engine accepts (default 64 MiB); both go to twospeed_open_v2.
 
     The library is found as `load_library` says (TWOSPEED_LIBRARY, beside the package, the build folder,
     the system's library path), or taken from `library`. Opening raises OpenError (with the library's
@@ -30,7 +33,8 @@ class Engine(Connection):
     library: Library
     path: str
 
-    def __init__(self, path: Optional[PathLike] = None, *, library: Optional[PathLike] = None) -> None:
+    def __init__(self, path: Optional[PathLike] = None, *, plugins: Optional[PathLike] = None,
+                 max_request_bytes: Optional[int] = None, library: Optional[PathLike] = None) -> None:
         super().__init__()
         self._handle: Optional[int] = None
         self._cond = threading.Condition(threading.Lock())
@@ -39,7 +43,19 @@ class Engine(Connection):
         self.library = load_library(library)
         self.path = ":memory:" if path is None else os.fspath(path)
         out = ctypes.c_void_p()
-        rc = self.library.open(None if path is None else os.fsencode(path), ctypes.byref(out))
+        cpath = None if path is None else os.fsencode(path)
+        options: Dict[str, Any] = {}
+        if plugins is not None:
+            options["plugins"] = os.fsdecode(os.path.abspath(os.fspath(plugins)))
+        if max_request_bytes is not None:
+            options["maxRequestBytes"] = int(max_request_bytes)
+        if options:
+            if self.library.open_v2 is None:
+                raise LibraryError("%s (version %s) has no twospeed_open_v2, which plugins and max_request_bytes "
+                                   "need" % (self.library.path, self.library.version), path=self.library.path)
+            rc = self.library.open_v2(cpath, json.dumps(options).encode("utf-8"), ctypes.byref(out))
+        else:
+            rc = self.library.open(cpath, ctypes.byref(out))
         if rc != 0 or not out.value:
             try:
                 name = OpenCode(rc).name

@@ -15,8 +15,8 @@ __all__ = [
     "Error", "ProgrammingError", "LibraryError", "LibraryNotFoundError", "OpenError",
     "CommunicationError", "DaemonUnreachable", "ConnectionLost", "Timeout", "ProtocolError",
     "RPCError", "ParseError", "InvalidRequest", "MethodNotFound", "InvalidParams", "InternalError",
-    "NotFound", "Conflict", "StoreError", "TooLarge", "ReadOnly", "RevisionMismatch",
-    "AccessDenied", "TooManyClients",
+    "NotFound", "Conflict", "StoreError", "TooLarge", "ReadOnly", "RevisionMismatch", "PluginError",
+    "PeerRefused", "TooManyClients",
 ]
 
 
@@ -34,8 +34,10 @@ class ErrorCode(enum.IntEnum):
     TOO_LARGE = -32003
     READ_ONLY = -32004
     REVISION_MISMATCH = -32005
+    #: A plugin failed (crashed, timed out, wrote garbage) or answered with an error.
+    PLUGIN_ERROR = -32006
     #: The daemon refused the peer: its uid and gid are on no allow list.
-    ACCESS_DENIED = -32010
+    PEER_REFUSED = -32010
     #: The daemon serves --max-clients connections already.
     TOO_MANY_CLIENTS = -32011
 
@@ -50,6 +52,8 @@ class OpenCode(enum.IntEnum):
     ESCHEMA = 4
     EIO = 5
     ENOMEM = 6
+    #: twospeed_open_v2: the options are not JSON, or name an unknown option.
+    EOPTIONS = 7
 
 
 class Issue(NamedTuple):
@@ -331,10 +335,23 @@ class RevisionMismatch(RPCError):
         return self.data.get("revision")
 
 
-class AccessDenied(RPCError):
-    """-32010: the daemon refused this peer (uid and gid on no allow list) and closed the connection."""
+class PluginError(RPCError):
+    """-32006: a plugin failed (crashed, timed out, wrote garbage) or answered with an error; `plugin`
+    names it."""
 
-    error_code = ErrorCode.ACCESS_DENIED
+    error_code = ErrorCode.PLUGIN_ERROR
+
+    @property
+    def plugin(self) -> Optional[str]:
+        p = self.data.get("plugin")
+        return p if isinstance(p, str) else None
+
+
+class PeerRefused(RPCError):
+    """-32010: the daemon refused this peer (uid and gid on no allow list: data.uid, data.gid) and
+    closed the connection."""
+
+    error_code = ErrorCode.PEER_REFUSED
 
 
 class TooManyClients(RPCError):

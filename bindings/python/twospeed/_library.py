@@ -18,7 +18,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ._errors import LibraryError, LibraryNotFoundError
 
@@ -67,6 +67,12 @@ class Library:
             cdll.twospeed_errstr.restype = ctypes.c_char_p
         except AttributeError as e:
             raise LibraryError("%s is not libtwospeed: %s" % (path, e), path=path) from e
+        # Later additions to ABI version 1, absent from older builds of the library.
+        self.open_v2: Optional[Any] = None
+        if hasattr(cdll, "twospeed_open_v2"):
+            cdll.twospeed_open_v2.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]
+            cdll.twospeed_open_v2.restype = ctypes.c_int
+            self.open_v2 = cdll.twospeed_open_v2
         abi = cdll.twospeed_abi_version()
         if abi != ABI_VERSION:
             raise LibraryError("%s implements ABI version %d; this package needs version %d"
