@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "TwoSpeedStore", dependencies: ["TwoSpeedModel", "TwoSpeedJSON", "CSQLite", "CJansson"]),
         // The maturity assessment, the pitfalls and the analyses: pure functions of a portfolio.
         .target(name: "TwoSpeedAssessment", dependencies: ["TwoSpeedModel", "TwoSpeedSchema", "TwoSpeedJSON"]),
-        // The assessment as something people read: text for terminals (HTML and Markdown to come).
+        // The assessment as something people read: text for terminals, a self-contained HTML page with charts, Markdown.
         .target(name: "TwoSpeedReport", dependencies: ["TwoSpeedAssessment"]),
         // The plugin contract of include/twospeed_plugin.h, for the host to call in-process plugins.
         .systemLibrary(name: "CTwoSpeedPlugin", path: "Sources/CTwoSpeedPlugin"),

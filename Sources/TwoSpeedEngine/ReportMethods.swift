@@ -8,20 +8,26 @@ import TwoSpeedSchema
 struct Rendered: Codable { var format: String; var content: String; var mediaType: String? }
 
 extension Engine {
-    static let reportFormats = ["text"]
+    static let reportFormats = ["text", "html", "markdown"]
 
     func reportMethods() -> [Method] {
         [
-            .encoding("report.render", summary: "Renders an assessment result for people to read. Give the result itself, "
-                        + "or a portfolio (its latest kept run, or a fresh assessment when none is kept) and optionally a run.",
-                      params: [Param("format", .identifier("text, or a format of a render plugin (plugin.list names them)"),
+            .encoding("report.render", summary: "Renders an assessment result for people to read: text for a terminal, one self-contained HTML page "
+                        + "with charts, or Markdown tables. Give the result itself, or a portfolio (its latest kept run, or a fresh "
+                        + "assessment when none is kept) and optionally a run; a kept run is compared with the kept run of the same "
+                        + "model before it.",
+                      params: [Param("format", .identifier("text, html, markdown, or a format of a render plugin (plugin.list names them)"),
                                      "the output format"),
                                Param("result", ResultSchemas.result, required: false, "an assessment result, as assessment.run returns it"),
+                               Param("previous", ResultSchemas.result, required: false,
+                                     "an earlier result of the same model to compare with (html and markdown: the radar overlays it, the "
+                                     + "dimension table shows the change); with portfolio it replaces the kept run before"),
                                Param("portfolio", .identifier(), required: false, "instead of result: the portfolio"),
                                Param("run", .integer(min: 1), required: false, "with portfolio: the kept run (default the latest)"),
                                Param("width", .integer(min: 40, max: 400), required: false, "text: the line width (default 100)")],
                       result: .object("Rendered", required: ["format", "content"], [
-                          "format": .identifier(), "content": .string(maxLength: 1 << 30), "mediaType": .name()]),
+                          "format": .identifier("the format rendered"), "content": .string("the report", maxLength: 1 << 30),
+                          "mediaType": .name("text/plain, text/html or text/markdown (charset=utf-8), or what a render plugin says")]),
                       mutates: false, errors: [.notFound, .pluginError]) { [unowned self] p in try render(p) }.blockingCalls(),
         ]
     }
@@ -36,6 +42,7 @@ extension Engine {
                            "no format \"\(format)\"; known: \((Engine.reportFormats + plugged).joined(separator: ", "))")
         }
         let result: AssessmentResult
+        var previous: AssessmentResult? = nil
         if p["result"] != nil {
             if p["portfolio"] != nil {
                 throw RPCError(.invalidParams, pointer: p.pointer("portfolio").description, "give either result or portfolio")
@@ -56,9 +63,12 @@ extension Engine {
                 r.revision = sp.revision
                 result = r
             }
+            // A kept run is compared with the kept run of the same model before it (runs come in order).
+            if let n = result.run { previous = runs.last { ($0.run ?? 0) < n && $0.model.id == result.model.id } }
         } else {
             throw RPCError(.invalidParams, pointer: p.pointer("result").description, "give result or portfolio")
         }
+        if p["previous"] != nil { previous = try p.decode("previous") }
         if let renderer {
             let params = JSONMake.object(["format": JSONMake.string(format)])
             defer { params.release() }
@@ -70,6 +80,12 @@ extension Engine {
             if !issues.isEmpty { throw contractError(renderer.manifest.name, issues) }
             return try JanssonDecoder().decode(Rendered.self, from: out)
         }
-        return Rendered(format: "text", content: TextReport.render(result, width: p.int("width") ?? 100), mediaType: "text/plain; charset=utf-8")
+        switch format {
+        case "html": return Rendered(format: format, content: HTMLReport.render(result, previous: previous), mediaType: HTMLReport.mediaType)
+        case "markdown":
+            return Rendered(format: format, content: MarkdownReport.render(result, previous: previous), mediaType: MarkdownReport.mediaType)
+        default:
+            return Rendered(format: "text", content: TextReport.render(result, width: p.int("width") ?? 100), mediaType: "text/plain; charset=utf-8")
+        }
     }
 }

@@ -1,0 +1,64 @@
+import TwoSpeedAssessment
+
+/// What the HTML and Markdown reports share: the comparison with the previous run, the colour step of a
+/// level, and the words for statuses, tiers and layers.
+enum Common {
+    /// The previous run's scores by dimension id, when it was assessed against the same model.
+    /// A previous result of another model has other dimensions: nothing to overlay.
+    static func previousScores(_ r: AssessmentResult, _ previous: AssessmentResult?) -> [String: Double]? {
+        guard let previous, previous.model.id == r.model.id else { return nil }
+        var out: [String: Double] = [:]
+        for d in previous.dimensions { if let s = d.score { out[d.id] = s } }
+        return out
+    }
+
+    /// "+0.25", "-0.10" or "0.00": a score's change since the previous run.
+    static func change(_ now: Double?, _ before: Double?) -> String? {
+        guard let now, let before else { return nil }
+        let t = Num.fixed(now - before, 2)
+        return now > before && t != "0.00" ? "+" + t : t
+    }
+
+    /// "run 3, data as of 2026-11-10" or "data as of 2026-11-10".
+    static func runName(_ r: AssessmentResult) -> String {
+        (r.run.map { "run \($0), " } ?? "") + "data as of " + r.asOf
+    }
+
+    /// The colour step 1..5 of a level among the model's levels, whatever their count.
+    static func levelStep(_ level: Int?, levels: [AssessmentModel.Level]) -> Int {
+        guard let level else { return 0 }
+        let numbers = levels.map(\.level).sorted()
+        guard let lo = numbers.first, let hi = numbers.last, hi > lo else { return max(1, min(5, level)) }
+        let t = Double(level - lo) / Double(hi - lo)
+        return max(1, min(5, 1 + Int((t * 4).rounded())))
+    }
+
+    static let statuses = ["owned", "doubly-owned", "unowned", "uncovered"]
+    static let statusText = [
+        "owned": "one accountable owner", "doubly-owned": "two or more owners",
+        "unowned": "products but no owner", "uncovered": "no product",
+    ]
+    static let tiers = ["elite", "high", "medium", "low"]
+    static let layers = ["front-end", "platform", "back-end"]
+
+    /// Layers in the usual order first, then any other the data names.
+    static func layerOrder(_ s: SpeedAnalysis) -> [String] {
+        var out = layers
+        for l in s.systems.map(\.layer) where !out.contains(l) { out.append(l) }
+        return out
+    }
+
+    static func severityOrder(_ s: String) -> Int { ["high": 0, "medium": 1, "low": 2][s] ?? 3 }
+
+    /// Each dimension's name by id, for the recommendations' dimension lists.
+    static func dimensionNames(_ r: AssessmentResult) -> [String: String] {
+        Dictionary(r.dimensions.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Deploys a month, lead time in hours, change failure rate, recovery in hours.
+    static func deliveryText(_ s: SpeedAnalysis.SystemTier) -> [String] {
+        guard let d = s.delivery else { return ["–", "–", "–", "–"] }
+        return [d.deploysPerMonth.map { Num.short($0, 1) } ?? "–", d.leadTimeHours.map { Num.short($0, 1) } ?? "–",
+                d.changeFailureRate.map { Num.pct($0, 1) } ?? "–", d.recoveryHours.map { Num.short($0, 1) } ?? "–"]
+    }
+}
