@@ -62,9 +62,10 @@ $(BIN)/twospeedd $(BIN)/twospeed &: $(SWIFT_SOURCES)
 $(BUILD)/portfolio_summary: examples/c/portfolio_summary.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) $< -o $@ $(LDFLAGS_LIB) -ljansson
 
-# Loads the bundled retailer into an in-memory engine and prints what it holds and its assessment.
+# Loads the bundled retailer into an in-memory engine and prints what it holds and its assessment;
+# writes the assessment as an HTML report (build/retailer-report.html) and prints its path.
 demo: deps lib $(BUILD)/portfolio_summary
-	$(BUILD)/portfolio_summary examples/portfolios/retailer.json
+	$(BUILD)/portfolio_summary examples/portfolios/retailer.json $(abspath $(BUILD))/retailer-report.html
 
 test: deps lib daemon test-swift test-c test-python test-shell
 	@echo "all test suites passed"

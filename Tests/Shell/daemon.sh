@@ -252,6 +252,29 @@ check "twospeed assess --plugins adds the plugins' findings" bash -c "
 check "twospeed assess: exit 1 on an invalid portfolio, 2 on a missing file" bash -c "
     echo '{}' | '$CLI' assess - 2>'$TMP/err'; [ \$? = 1 ] && grep -q '/portfolio/id' '$TMP/err' &&
     [ \$('$CLI' assess '$TMP/absent.json' >/dev/null 2>&1; echo \$?) = 2 ]"
+check "twospeed report -o FILE.html writes the HTML report of a portfolio" bash -c "
+    out=\$('$CLI' report examples/portfolios/retailer.json -o '$TMP/report.html') && [ -z \"\$out\" ] &&
+    head -1 '$TMP/report.html' | grep -qx '<!DOCTYPE html>' && grep -q '<svg class=\"chart radar\"' '$TMP/report.html' &&
+    grep -q '<section id=\"coverage\"' '$TMP/report.html'"
+check "twospeed report -o FILE.md writes Markdown tables" bash -c "
+    '$CLI' report examples/portfolios/bank.json -o '$TMP/report.md' &&
+    head -1 '$TMP/report.md' | grep -qx '# National State Bank: two-speed operating model assessment' &&
+    grep -q '^| Dimension | Score | 1 to 5 | Level | Evidence |$' '$TMP/report.md'"
+check "twospeed report prints text without -o, --format overrides the extension" bash -c "
+    '$CLI' report examples/portfolios/telco.json | head -1 | grep -qx 'Triline Communications: two-speed operating model assessment' &&
+    '$CLI' report examples/portfolios/telco.json --format markdown -o '$TMP/report.txt' && head -c 2 '$TMP/report.txt' | grep -qx '# '"
+check "twospeed report renders a result file, overlaid with --previous" bash -c "
+    '$CLI' assess --json examples/portfolios/retailer.json > '$TMP/result.json' &&
+    '$CLI' report '$TMP/result.json' --format html | grep -c '<polygon class=\"series previous\"' | grep -qx 0 &&
+    '$CLI' report '$TMP/result.json' --previous '$TMP/result.json' --format html | grep -c '<polygon class=\"series previous\"' | grep -qx 1 &&
+    '$CLI' report - --format markdown < '$TMP/result.json' | grep -q '^## Pitfalls$'"
+check "twospeed report: exit 2 on wrong usage, 1 on an invalid portfolio" bash -c "
+    [ \$('$CLI' report examples/portfolios/retailer.json --format pdf >/dev/null 2>&1; echo \$?) = 2 ] &&
+    [ \$('$CLI' report '$TMP/absent.json' >/dev/null 2>&1; echo \$?) = 2 ] &&
+    [ \$('$CLI' report '$TMP/result.json' --previous examples/portfolios/bank.json >/dev/null 2>&1; echo \$?) = 2 ] &&
+    [ \$('$CLI' report '$TMP/result.json' --model twospeed-default >/dev/null 2>&1; echo \$?) = 2 ] &&
+    [ \$('$CLI' report examples/portfolios/retailer.json -o '$TMP/absent/r.html' >/dev/null 2>&1; echo \$?) = 2 ] || exit 1
+    echo '{}' | '$CLI' report - 2>'$TMP/err'; [ \$? = 1 ] && grep -q '/portfolio/id' '$TMP/err'"
 start_daemon plugged --plugins "$ROOT/examples/plugins" || exit 1
 check "twospeedd --plugins: the three example plugins are ready" bash -c "
     '$RPC' -s '$TMP/plugged.sock' plugin.list | jq -e '[.plugins[] | select(.status == \"ready\")] | length == 3'"

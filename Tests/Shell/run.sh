@@ -30,7 +30,7 @@ check "README Python example runs" bash -c "TWOSPEED_LIBRARY='$LIB' PYTHONPATH='
 check "README Python example prints the counts" grep -q "'products': 5" "$TMP/py.out"
 check "README Python example prints the pointer" grep -q "/entity/status" "$TMP/py.out"
 
-"$BUILD/portfolio_summary" examples/portfolios/retailer.json > "$TMP/demo.out" 2>&1
+"$BUILD/portfolio_summary" examples/portfolios/retailer.json "$TMP/report.html" > "$TMP/demo.out" 2>&1
 check "demo loads the retailer" grep -q 'loaded portfolio "retailer" (revision 1)' "$TMP/demo.out"
 check "demo shows the checkout owner" grep -q 'Online checkout \[rollout, Daniel Ortiz\]' "$TMP/demo.out"
 check "demo shows an unowned stage" grep -q 'Cart *(no product)' "$TMP/demo.out"
@@ -38,6 +38,16 @@ check "demo prints the dimension table" grep -qE '^Two-speed architecture +[1-5]
 check "demo prints the pitfalls" grep -q '\[high\] Looking outside for speed' "$TMP/demo.out"
 check "demo prints the top recommendations" grep -qE '^  1\. ' "$TMP/demo.out"
 check "demo refuses a missing file" bash -c "! '$BUILD/portfolio_summary' /nonexistent.json"
+check "demo writes the HTML report and prints its absolute path" \
+    grep -qx "HTML report: $(readlink -f "$TMP/report.html")" "$TMP/demo.out"
+check "the demo's report is one HTML page with the radar chart" bash -c "
+    head -1 '$TMP/report.html' | grep -qx '<!DOCTYPE html>' && tail -1 '$TMP/report.html' | grep -qx '</html>' &&
+    grep -q '<svg class=\"chart radar\"' '$TMP/report.html' && grep -q '<title>Brightmart Retail: ' '$TMP/report.html' &&
+    ! grep -qiE '<script|<link|https?://' '$TMP/report.html'"
+check "demo without a report path writes none" bash -c "
+    cd '$TMP' && '$BUILD/portfolio_summary' '$PWD/examples/portfolios/retailer.json' | grep -c 'HTML report' | grep -qx 0"
+check "demo refuses a report path it cannot write" bash -c "
+    ! '$BUILD/portfolio_summary' examples/portfolios/retailer.json /nonexistent/dir/report.html"
 
 check "library has its SONAME" bash -c "readelf -d '$LIB' | grep -q 'SONAME.*libtwospeed.so.0'"
 check "library needs no Swift runtime" bash -c "! readelf -d '$LIB' | grep NEEDED | grep -qi swift"

@@ -1,11 +1,15 @@
 /*
 ** portfolio_summary: loads a portfolio file into an in-memory TwoSpeed engine, prints what it holds
-** and its assessment. `make demo` runs it on examples/portfolios/retailer.json.
+** and its assessment, and with a second argument writes the assessment as an HTML report there.
+** `make demo` runs it on examples/portfolios/retailer.json.
 **
 ** It shows the two ways of calling the engine from C: JSON text (twospeed_call) and jansson values
 ** (twospeed_call_json).
 */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,9 +47,19 @@ static const char *manager_name(json_t *portfolio, const char *id) {
     return id;
 }
 
+/* Writes text to path whole; 0 on success. */
+static int write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t n = strlen(text);
+    int ok = fwrite(text, 1, n, f) == n;
+    if (fclose(f) != 0) ok = 0;
+    return ok ? 0 : -1;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s PORTFOLIO.json\n", argv[0]);
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: %s PORTFOLIO.json [REPORT.html]\n", argv[0]);
         return 2;
     }
     json_error_t err;
@@ -125,6 +139,18 @@ int main(int argc, char **argv) {
     char *info = twospeed_call(eng, "{\"jsonrpc\":\"2.0\",\"method\":\"engine.info\",\"id\":2}");
     printf("\nengine.info: %s\n", info);
     twospeed_free(info);
+
+    /* The same assessment as one self-contained HTML page with charts, for people who would rather look. */
+    if (argc == 3) {
+        json_t *html = call(eng, "report.render", json_pack("{s:s, s:s}", "format", "html", "portfolio", id));
+        if (write_file(argv[2], str(html, "content", "")) != 0) {
+            fprintf(stderr, "cannot write %s: %s\n", argv[2], strerror(errno));
+            return 1;
+        }
+        char full[PATH_MAX];
+        printf("\nHTML report: %s\n", realpath(argv[2], full) ? full : argv[2]);
+        json_decref(html);
+    }
 
     json_decref(got);
     json_decref(put);
