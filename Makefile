@@ -13,7 +13,7 @@ LDFLAGS_LIB := -L$(LIBDIR) -ltwospeed -Wl,-rpath,$(abspath $(LIBDIR))
 SWIFT_SOURCES := $(shell find Sources -name '*.swift' -o -name '*.h' -o -name '*.modulemap') Package.swift
 BIN := $(BUILD)/bin
 
-.PHONY: all deps build lib daemon plugins demo test test-swift test-c test-python test-shell bench install uninstall clean
+.PHONY: all deps deps-browser build lib daemon plugins demo test test-swift test-c test-python test-shell bench install uninstall clean
 
 all: build
 
@@ -36,6 +36,14 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
+
+# Headless Chromium for the HTML report's browser test (Tests/Python/test_report.py). It is large, so only
+# `make test` installs it, and there the test fails rather than skips without it.
+deps-browser:
+	@command -v chromium >/dev/null || { \
+	  echo "installing: chromium"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 build: deps lib daemon
 
@@ -67,7 +75,8 @@ $(BUILD)/portfolio_summary: examples/c/portfolio_summary.c include/twospeed.h $(
 demo: deps lib $(BUILD)/portfolio_summary
 	$(BUILD)/portfolio_summary examples/portfolios/retailer.json $(abspath $(BUILD))/retailer-report.html
 
-test: deps lib daemon test-swift test-c test-python test-shell
+test: export TWOSPEED_REQUIRE_BROWSER = 1
+test: deps deps-browser lib daemon test-swift test-c test-python test-shell
 	@echo "all test suites passed"
 
 test-swift: deps daemon plugins

@@ -36,7 +36,7 @@ public enum Charts {
     }
 
     static func radar(_ axes: [Axis], levels: [AssessmentModel.Level], legend: Legend, title: String) -> String {
-        let width = 800.0, height = 640.0, cx = 400.0, cy = 330.0, radius = 190.0
+        let width = 800.0, height = 616.0, cx = 400.0, cy = 326.0, radius = 190.0
         let n = axes.count
         func angle(_ i: Int) -> Double { -Double.pi / 2 + 2 * Double.pi * Double(i) / Double(n) }
         func point(_ i: Int, _ score: Double) -> (Double, Double) {
@@ -72,10 +72,11 @@ public enum Charts {
         }
         s += "</g>\n"
 
+        // The previous run's dashed outline over this run's area, so that it shows where it lies inside.
+        s += "<polygon class=\"series current\" points=\"\(polygon(axes.map { $0.score ?? 0 }))\"/>\n"
         if hasPrevious {
             s += "<polygon class=\"series previous\" points=\"\(polygon(axes.map { $0.previous ?? 0 }))\"/>\n"
         }
-        s += "<polygon class=\"series current\" points=\"\(polygon(axes.map { $0.score ?? 0 }))\"/>\n"
         for (i, a) in axes.enumerated() {
             let p = point(i, a.score ?? 0)
             let tip = Escape.html(a.name) + ": " + (a.score.map { Num.fixed($0, 2) + (a.level.map { ", level " + Escape.html($0) } ?? "") }

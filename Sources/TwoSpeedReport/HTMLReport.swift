@@ -624,7 +624,7 @@ public enum HTMLReport {
     .notes { margin-top: 32px; }
     footer { margin-top: 40px; padding-top: 10px; border-top: 1px solid var(--line); font-size: 13px; }
     code { font-size: 13px; background: var(--panel); padding: 0 4px; border-radius: 3px; }
-    @media (max-width: 900px) { .tiles { grid-template-columns: repeat(2, 1fr); } }
+    @media screen and (max-width: 900px) { .tiles { grid-template-columns: repeat(2, 1fr); } }
     @page { size: A4; margin: 14mm 12mm; }
     @media print {
       body { font-size: 10pt; }
@@ -634,7 +634,20 @@ public enum HTMLReport {
       section.summary { break-before: auto; margin-top: 20px; }
       h2, h3 { break-after: avoid; }
       tr, figure, .pitfall, .tile, .dimension-detail h3 { break-inside: avoid; }
-      .radar-figure { max-width: 150mm; }
+      .radar-figure { max-width: 100mm; }
+      h1 { font-size: 22pt; }
+      h2 { font-size: 15pt; }
+      section.summary { margin-top: 12px; }
+      .tiles .sub { display: none; }
+      .legend, .badge { font-size: 8pt; }
+      figcaption { font-size: 8.5pt; }
+      .tiles { grid-template-columns: repeat(4, 1fr); gap: 8px; }
+      .tile { padding: 6px 10px; }
+      tfoot { display: table-row-group; }
+      .tile .big { font-size: 22pt; }
+      th, td { padding: 3px 6px; }
+      table.compact { font-size: 8.5pt; }
+      td.cell { height: auto; }
       thead { display: table-header-group; }
     }
 

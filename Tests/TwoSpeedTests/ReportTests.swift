@@ -315,7 +315,7 @@ final class ReportTests: XCTestCase {
         // A dimension without evidence sits at the centre and says so.
         let none = Charts.dimensions([.init(name: "A", score: nil, level: nil, previous: nil)] + axes(3), levels: levels,
                                      legend: .init(current: "now", previous: nil), title: "t")
-        XCTAssertTrue(none.contains("<circle class=\"dot none\" cx=\"400\" cy=\"330\""))
+        XCTAssertTrue(none.contains("<circle class=\"dot none\" cx=\"400\" cy=\"326\""))
         XCTAssertTrue(none.contains(">no evidence</tspan>"))
     }
 
