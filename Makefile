@@ -109,7 +109,7 @@ test-python: deps lib daemon
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) \
 	    python3 -m pytest -q -p no:cacheprovider bindings/python/tests
 
-test-shell: deps lib daemon $(BUILD)/portfolio_summary
+test-shell: deps lib daemon plugins $(BUILD)/portfolio_summary
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/run.sh
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/daemon.sh
 

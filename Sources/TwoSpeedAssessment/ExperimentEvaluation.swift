@@ -126,6 +126,9 @@ public enum ExperimentEvaluator {
             rec = next > current
                 ? .init(action: "expand", nextShare: next,
                         reason: "The variant converts \(fmtPct(p2)) against \(fmtPct(p1)) (lift \(signedPct(diff)) points, \(fmtP(p)), below \(fmtNumber(alpha, digits: 4))) and the traffic split is sound: widen the rollout from \(pct(current)) to \(pct(next)).")
+                : current < 1
+                ? .init(action: "expand", nextShare: 1,
+                        reason: "The variant converts \(fmtPct(p2)) against \(fmtPct(p1)) (lift \(signedPct(diff)) points, \(fmtP(p))) and the planned stages end at \(pct(current)): widen it to everyone.")
                 : .init(action: "expand", nextShare: current,
                         reason: "The variant wins at full rollout (lift \(signedPct(diff)) points, \(fmtP(p))): keep it for everyone and keep revising features.")
         } else if significant && diff < 0 {

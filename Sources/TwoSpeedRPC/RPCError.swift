@@ -118,7 +118,10 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public init(_ code: ErrorCode, pointer: String?, _ reason: String) {
-        self.init(code, ErrorData(pointer: pointer, reason: reason))
+        var d = ErrorData(pointer: pointer, reason: reason)
+        // -32602 always lists its failures in data.errors, even when there is one.
+        if code == .invalidParams { d.errors = [ValidationIssue(pointer: pointer ?? "", reason: reason)] }
+        self.init(code, d)
     }
 
     public static func invalidParams(_ issues: IssueList) -> RPCError {
