@@ -180,7 +180,7 @@ public enum Charts {
     /// Each experiment's absolute lift (variant minus control, in percentage points) with its confidence
     /// interval, on one shared axis through zero: an interval clear of zero is a significant difference.
     public static func lifts(_ experiments: [ExperimentEvaluation]) -> String {
-        let width = 760.0, labelWidth = 190.0, plotLeft = 200.0, plotRight = 560.0, rowHeight = 44.0, top = 30.0
+        let width = 880.0, labelWidth = 190.0, plotLeft = 200.0, plotRight = 560.0, rowHeight = 44.0, top = 30.0
         let height = top + rowHeight * Double(max(1, experiments.count)) + 56
         var extent = 0.0
         for e in experiments {

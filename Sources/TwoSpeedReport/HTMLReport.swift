@@ -344,7 +344,8 @@ public enum HTMLReport {
                 return
             }
             add("<p class=\"intro\">Lift of each lite variant over its control in points of conversion, with its "
-                + "\(Num.short((xs.first?.confidence ?? 0.95) * 100, 2))% confidence interval: an interval clear of zero is a real difference.</p>")
+                + "\(Num.short((xs.first?.confidence ?? 0.95) * 100, 2))% confidence interval: an interval clear of zero is a real difference. "
+                + "A filled dot marks a significant difference, a hollow one none yet; the colour is the next step.</p>")
             legend([("expand", "widen the rollout"), ("iterate", "keep collecting or adjust"), ("roll-back", "stop the variant")], prefix: "act")
             add("<figure class=\"lifts-figure\">")
             add(Charts.lifts(xs))
@@ -544,7 +545,7 @@ public enum HTMLReport {
     svg .axis-score { font-weight: 700; fill: var(--blue); }
     svg .value-label { font-size: 14px; fill: var(--ink); }
     svg .legend text { font-size: 15px; fill: var(--ink); }
-    svg.lifts { max-width: 860px; }
+    svg.lifts { max-width: 960px; }
     svg .series.current { fill: rgba(0, 114, 178, .22); stroke: #0072B2; stroke-width: 3; stroke-linejoin: round; }
     svg line.series.current { fill: none; }
     svg .series.previous { fill: none; stroke: #D55E00; stroke-width: 2.5; stroke-dasharray: 7 4; stroke-linejoin: round; }
@@ -556,7 +557,7 @@ public enum HTMLReport {
     svg .ci .estimate { fill: #fff; stroke: #6b6b6b; stroke-width: 3; }
     svg .ci.expand .interval, svg .ci.expand .estimate { stroke: #0072B2; }
     svg .ci.roll-back .interval, svg .ci.roll-back .estimate { stroke: #D55E00; }
-    svg .ci.significant .estimate { fill: currentColor; }
+    svg .ci.significant .estimate { fill: #6b6b6b; }
     svg .ci.significant.expand .estimate { fill: #0072B2; }
     svg .ci.significant.roll-back .estimate { fill: #D55E00; }
     .badge { display: inline-block; border-radius: 999px; padding: 1px 10px 2px; font-size: 13px; white-space: nowrap;
