@@ -107,9 +107,11 @@ public enum ExperimentEvaluator {
         let total = n1 + n2
         let e2 = total * x.plannedShare, e1 = total - e2
         let chi = (e1 > 0 ? (n1 - e1) * (n1 - e1) / e1 : 0) + (e2 > 0 ? (n2 - e2) * (n2 - e2) / e2 : 0)
-        let srmP = Stats.chiSquare1SF(chi)
+        // At a planned share of 100% there is no planned split to hold the arms to: nothing to check.
+        let checkable = x.plannedShare > 0 && x.plannedShare < 1
+        let srmP = checkable ? Stats.chiSquare1SF(chi) : 1
         let srm = ExperimentEvaluation.SampleRatio(expectedShare: x.plannedShare, observedShare: n2 / total,
-                                                   chiSquare: chi, p: srmP, mismatch: srmP < 0.001)
+                                                   chiSquare: checkable ? chi : 0, p: srmP, mismatch: srmP < 0.001)
 
         let zBeta = Stats.normalQuantile(0.8)
         let mde = (zc + zBeta) * (pooled * (1 - pooled) * (1 / n1 + 1 / n2)).squareRoot()

@@ -54,14 +54,19 @@ struct Assess: ParsableCommand {
             throw TransportError(.unreachable, endpoint: "in-process :memory:", "cannot open an engine: \(error)")
         }
         let client = TwoSpeedClient(transport: InProcessTransport(engine: engine))
-        let put = try client.callJSON("portfolio.put", params: JSONMake.object(["portfolio": document.retained()]))
+        let putParams = JSONMake.object(["portfolio": document.retained()])
+        defer { putParams.release() }
+        let put = try client.callJSON("portfolio.put", params: putParams)
         let id = put["id"]?.stringValue ?? ""
         put.release()
         if let modelFile {
             let m = try parseJSON(try readInput(modelFile), what: modelFile)
-            try client.callJSON("assessment.model.put", params: JSONMake.object(["model": m])).release()
+            let modelParams = JSONMake.object(["model": m])
+            defer { modelParams.release() }
+            try client.callJSON("assessment.model.put", params: modelParams).release()
         }
         let params = JSONMake.object(["portfolio": JSONMake.string(id), "keep": JSONMake.bool(false)])
+        defer { params.release() }
         if let model { params.set("model", JSONMake.string(model)) }
         if let asOf { params.set("asOf", JSONMake.string(asOf)) }
         if let answers { params.set("answers", try parseJSON(try readInput(answers), what: answers)) }
@@ -71,8 +76,10 @@ struct Assess: ParsableCommand {
             printJSON(result, compact: output.compact)
             return
         }
-        let rendered = try client.callJSON("report.render", params: JSONMake.object([
-            "format": JSONMake.string("text"), "result": result.retained(), "width": JSONMake.int(width)]))
+        let renderParams = JSONMake.object([
+            "format": JSONMake.string("text"), "result": result.retained(), "width": JSONMake.int(width)])
+        defer { renderParams.release() }
+        let rendered = try client.callJSON("report.render", params: renderParams)
         defer { rendered.release() }
         print(rendered["content"]?.stringValue ?? "", terminator: "")
     }
