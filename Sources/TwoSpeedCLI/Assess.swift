@@ -1,6 +1,5 @@
 import ArgumentParser
 import TwoSpeedClient
-import TwoSpeedEngine
 import TwoSpeedJSON
 
 /// twospeed assess FILE
@@ -18,21 +17,7 @@ struct Assess: ParsableCommand {
     @Argument(help: ArgumentHelp("The portfolio JSON file, or - for standard input.", valueName: "file"))
     var file: String
 
-    @Option(help: ArgumentHelp("Assess against this model (default twospeed-default).", valueName: "id"))
-    var model: String?
-
-    @Option(name: .customLong("model-file"), help: ArgumentHelp(
-        "Load a custom assessment model from this JSON file first (see examples/models).", valueName: "file"))
-    var modelFile: String?
-
-    @Option(help: ArgumentHelp("Self-assessment answers: a JSON array of {criterion, score, evidence}.", valueName: "file"))
-    var answers: String?
-
-    @Option(name: .customLong("as-of"), help: ArgumentHelp("The date the assessment speaks for (YYYY-MM-DD).", valueName: "date"))
-    var asOf: String?
-
-    @Option(help: ArgumentHelp("A folder of plugin manifests to load (check plugins add their findings).", valueName: "dir"))
-    var plugins: String?
+    @OptionGroup var assessment: AssessmentOptions
 
     @Option(help: ArgumentHelp("Line width of the printed report.", valueName: "columns"))
     var width: Int = 100
@@ -49,28 +34,8 @@ struct Assess: ParsableCommand {
     func run() throws {
         let document = try parseJSON(try readInput(file), what: file == "-" ? "standard input" : file)
         defer { document.release() }
-        let engine: Engine
-        do { engine = try Engine(path: nil, plugins: plugins) } catch {
-            throw TransportError(.unreachable, endpoint: "in-process :memory:", "cannot open an engine: \(error)")
-        }
-        let client = TwoSpeedClient(transport: InProcessTransport(engine: engine))
-        let putParams = JSONMake.object(["portfolio": document.retained()])
-        defer { putParams.release() }
-        let put = try client.callJSON("portfolio.put", params: putParams)
-        let id = put["id"]?.stringValue ?? ""
-        put.release()
-        if let modelFile {
-            let m = try parseJSON(try readInput(modelFile), what: modelFile)
-            let modelParams = JSONMake.object(["model": m])
-            defer { modelParams.release() }
-            try client.callJSON("assessment.model.put", params: modelParams).release()
-        }
-        let params = JSONMake.object(["portfolio": JSONMake.string(id), "keep": JSONMake.bool(false)])
-        defer { params.release() }
-        if let model { params.set("model", JSONMake.string(model)) }
-        if let asOf { params.set("asOf", JSONMake.string(asOf)) }
-        if let answers { params.set("answers", try parseJSON(try readInput(answers), what: answers)) }
-        let result = try client.callJSON("assessment.run", params: params)
+        let client = try assessment.client()
+        let result = try assessment.assess(document, client)
         defer { result.release() }
         if json {
             printJSON(result, compact: output.compact)

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Glibc
 import TwoSpeedClient
-import TwoSpeedEngine
 import TwoSpeedJSON
 
 /// twospeed report FILE [-o OUT] [--format html|markdown|text] [--previous RESULT]
@@ -32,22 +31,7 @@ struct Report: ParsableCommand {
     @Option(help: ArgumentHelp("An earlier assessment result (JSON) to compare with.", valueName: "file"))
     var previous: String?
 
-    @Option(help: ArgumentHelp("Assess a portfolio against this model (default twospeed-default).", valueName: "id"))
-    var model: String?
-
-    @Option(name: .customLong("model-file"), help: ArgumentHelp(
-        "Load a custom assessment model from this JSON file first (see examples/models).", valueName: "file"))
-    var modelFile: String?
-
-    @Option(help: ArgumentHelp("Self-assessment answers for a portfolio: a JSON array of {criterion, score, evidence}.", valueName: "file"))
-    var answers: String?
-
-    @Option(name: .customLong("as-of"), help: ArgumentHelp("The date a portfolio's assessment speaks for (YYYY-MM-DD).", valueName: "date"))
-    var asOf: String?
-
-    @Option(help: ArgumentHelp("A folder of plugin manifests to load (check plugins add findings, render plugins formats).",
-                               valueName: "dir"))
-    var plugins: String?
+    @OptionGroup var assessment: AssessmentOptions
 
     @Option(help: ArgumentHelp("Line width of the text report.", valueName: "columns"))
     var width: Int = 100
@@ -56,7 +40,7 @@ struct Report: ParsableCommand {
 
     func validate() throws {
         if width < 40 || width > 400 { throw ValidationError("--width takes 40 to 400 columns") }
-        if let format, plugins == nil, !Report.builtInFormats.contains(format) {
+        if let format, assessment.plugins == nil, !Report.builtInFormats.contains(format) {
             throw ValidationError("--format takes html, markdown or text (render plugins' formats with --plugins)")
         }
     }
@@ -79,19 +63,15 @@ struct Report: ParsableCommand {
     func run() throws {
         let document = try parseJSON(try readInput(file), what: file == "-" ? "standard input" : file)
         defer { document.release() }
-        let engine: Engine
-        do { engine = try Engine(path: nil, plugins: plugins) } catch {
-            throw TransportError(.unreachable, endpoint: "in-process :memory:", "cannot open an engine: \(error)")
-        }
-        let client = TwoSpeedClient(transport: InProcessTransport(engine: engine))
+        let client = try assessment.client()
         let result: JSONRef
         if Report.isResult(document) {
-            for (option, given) in [("--model", model), ("--model-file", modelFile), ("--answers", answers), ("--as-of", asOf)] where given != nil {
+            for (option, given) in assessment.portfolioOnly where given != nil {
                 throw UsageError("\(option) assesses a portfolio, and \(file) is an assessment result")
             }
             result = document.retained()
         } else {
-            result = try assess(document, client)
+            result = try assessment.assess(document, client)
         }
         defer { result.release() }
         let params = JSONMake.object(["format": JSONMake.string(format ?? Report.format(for: output)), "result": result.retained(),
@@ -109,26 +89,6 @@ struct Report: ParsableCommand {
         defer { rendered.release() }
         let content = rendered["content"]?.stringValue ?? ""
         if let output { try writeFile(content, to: output) } else { print(content, terminator: "") }
-    }
-
-    /// Puts the portfolio into the in-memory engine and assesses it, as `twospeed assess` does.
-    func assess(_ document: JSONRef, _ client: TwoSpeedClient) throws -> JSONRef {
-        let putParams = JSONMake.object(["portfolio": document.retained()])
-        defer { putParams.release() }
-        let put = try client.callJSON("portfolio.put", params: putParams)
-        let id = put["id"]?.stringValue ?? ""
-        put.release()
-        if let modelFile {
-            let modelParams = JSONMake.object(["model": try parseJSON(try readInput(modelFile), what: modelFile)])
-            defer { modelParams.release() }
-            try client.callJSON("assessment.model.put", params: modelParams).release()
-        }
-        let params = JSONMake.object(["portfolio": JSONMake.string(id), "keep": JSONMake.bool(false)])
-        defer { params.release() }
-        if let model { params.set("model", JSONMake.string(model)) }
-        if let asOf { params.set("asOf", JSONMake.string(asOf)) }
-        if let answers { params.set("answers", try parseJSON(try readInput(answers), what: answers)) }
-        return try client.callJSON("assessment.run", params: params)
     }
 
     /// Writes the whole report, replacing the file (created with mode 0644 less the umask).
