@@ -178,18 +178,39 @@ extension Engine {
         do { rows = try lock.read { try store.runs(portfolio: portfolio, model: model) } } catch let e as StoreError {
             throw RPCError(.storeError, pointer: nil, e.message)
         }
-        return try rows.map { row in
-            do {
-                var r = try JanssonDecoder().decode(AssessmentResult.self, from: row.body)
-                r.run = row.seq
-                return r
-            } catch { throw RPCError(.storeError, pointer: nil, "kept run \(row.seq) does not decode: \(error)") }
+        return try rows.map { try decodeRun($0.body, seq: $0.seq) }
+    }
+
+    func decodeRun(_ body: String, seq: Int) throws -> AssessmentResult {
+        do {
+            var r = try JanssonDecoder().decode(AssessmentResult.self, from: body)
+            r.run = seq
+            return r
+        } catch { throw RPCError(.storeError, pointer: nil, "kept run \(seq) does not decode: \(error)") }
+    }
+
+    /// The kept runs' numbers and models, without reading any result.
+    func keptRunHeaders(_ portfolio: String, _ pointer: JSONPointer) throws -> [(seq: Int, model: String)] {
+        _ = try snapshot(portfolio, pointer)
+        do { return try lock.read { try store.runHeaders(portfolio: portfolio) } } catch let e as StoreError {
+            throw RPCError(.storeError, pointer: nil, e.message)
         }
+    }
+
+    /// One kept run, read and decoded alone; nil when there is none of that number.
+    func keptRun(_ portfolio: String, _ seq: Int) throws -> AssessmentResult? {
+        let body: String?
+        do { body = try lock.read { try store.runBody(portfolio: portfolio, seq: seq) } } catch let e as StoreError {
+            throw RPCError(.storeError, pointer: nil, e.message)
+        }
+        return try body.map { try decodeRun($0, seq: seq) }
     }
 
     func getRun(_ p: Params) throws -> JSONRef {
         let n = p.int("run") ?? 0
-        guard let r = try keptRuns(p.string("portfolio") ?? "", p.pointer("portfolio")).first(where: { $0.run == n }) else {
+        let pid = p.string("portfolio") ?? ""
+        _ = try snapshot(pid, p.pointer("portfolio"))
+        guard let r = try keptRun(pid, n) else {
             throw RPCError(.notFound, pointer: p.pointer("run").description, "no kept run \(n)")
         }
         return try JanssonEncoder().encode(r)

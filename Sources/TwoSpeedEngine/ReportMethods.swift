@@ -49,14 +49,15 @@ extension Engine {
             }
             result = try p.decode("result")
         } else if let pid = p.string("portfolio") {
-            let runs = try keptRuns(pid, p.pointer("portfolio"))
+            // Only the headers of the kept runs are read to choose; then the one or two results needed.
+            let runs = try keptRunHeaders(pid, p.pointer("portfolio"))
             if let n = p.int("run") {
-                guard let r = runs.first(where: { $0.run == n }) else {
+                guard let r = try keptRun(pid, n) else {
                     throw RPCError(.notFound, pointer: p.pointer("run").description, "no kept run \(n)")
                 }
                 result = r
-            } else if let last = runs.last {
-                result = last
+            } else if let last = runs.last, let r = try keptRun(pid, last.seq) {
+                result = r
             } else {
                 let sp = try snapshot(pid, p.pointer("portfolio"))
                 var r = Assessor.assess(sp.portfolio, model: DefaultModel.model, at: nowTimestamp())
@@ -64,7 +65,9 @@ extension Engine {
                 result = r
             }
             // A kept run is compared with the kept run of the same model before it (runs come in order).
-            if let n = result.run { previous = runs.last { ($0.run ?? 0) < n && $0.model.id == result.model.id } }
+            if let n = result.run, let before = runs.last(where: { $0.seq < n && $0.model == result.model.id }) {
+                previous = try keptRun(pid, before.seq)
+            }
         } else {
             throw RPCError(.invalidParams, pointer: p.pointer("result").description, "give result or portfolio")
         }

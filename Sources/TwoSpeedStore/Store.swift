@@ -329,6 +329,23 @@ public final class Store {
         return out
     }
 
+    /// The kept results of a portfolio without their bodies, oldest first: enough to choose which to read.
+    public func runHeaders(portfolio: String) throws -> [(seq: Int, model: String)] {
+        let s = try conn.prepare("SELECT seq, model FROM assessment_run WHERE portfolio = ? ORDER BY seq")
+        try s.bind([.text(portfolio)])
+        var out: [(seq: Int, model: String)] = []
+        while try s.step() { out.append((s.int(0), s.text(1))) }
+        return out
+    }
+
+    /// One kept result's JSON text, or nil.
+    public func runBody(portfolio: String, seq: Int) throws -> String? {
+        let s = try conn.prepare("SELECT body FROM assessment_run WHERE portfolio = ? AND seq = ?")
+        defer { s.reset() }
+        try s.bind([.text(portfolio), .int(seq)])
+        return try s.step() ? s.text(0) : nil
+    }
+
     /// The store's integrity as SQLite sees it ("ok" when sound).
     public func integrityCheck() throws -> String {
         let s = try conn.prepare("PRAGMA quick_check")
