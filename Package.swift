@@ -31,8 +31,11 @@ let package = Package(
         .target(name: "TwoSpeedSchema", dependencies: ["TwoSpeedJSON", "CJansson"]),
         // The portfolio of DOMAIN.md as plain Swift types, their schemas and reference checks.
         .target(name: "TwoSpeedModel", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema"]),
-        // The SQLite store: schema versions, migrations, durable writes.
-        .target(name: "TwoSpeedStore", dependencies: ["TwoSpeedModel", "TwoSpeedJSON", "CSQLite", "CJansson"]),
+        // The one lock primitive: state reachable only under its lock.
+        .target(name: "TwoSpeedSync"),
+        // The store behind a small protocol; SQLite (schema versions, migrations, durable writes, a
+        // writer and a pool of readers) is the embedded default.
+        .target(name: "TwoSpeedStore", dependencies: ["TwoSpeedModel", "TwoSpeedJSON", "TwoSpeedSync", "CSQLite", "CJansson"]),
         // The maturity assessment, the pitfalls and the analyses: pure functions of a portfolio.
         .target(name: "TwoSpeedAssessment", dependencies: ["TwoSpeedModel", "TwoSpeedSchema", "TwoSpeedJSON"]),
         // The assessment as something people read: text for terminals, a self-contained HTML page with charts, Markdown.
@@ -40,13 +43,13 @@ let package = Package(
         // The plugin contract of include/twospeed_plugin.h, for the host to call in-process plugins.
         .systemLibrary(name: "CTwoSpeedPlugin", path: "Sources/CTwoSpeedPlugin"),
         // The plugin host: manifests, in-process libraries and supervised plugin processes.
-        .target(name: "TwoSpeedPlugins", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "CTwoSpeedPlugin"]),
+        .target(name: "TwoSpeedPlugins", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "TwoSpeedSync", "CTwoSpeedPlugin"]),
         // JSON-RPC 2.0 to the letter: envelopes, batches, errors, one method table.
         .target(name: "TwoSpeedRPC", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "CJansson"]),
         // The engine: the method table over the model and the store.
         .target(name: "TwoSpeedEngine",
                 dependencies: ["TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedSchema", "TwoSpeedJSON",
-                               "TwoSpeedAssessment", "TwoSpeedReport", "TwoSpeedPlugins"]),
+                               "TwoSpeedAssessment", "TwoSpeedReport", "TwoSpeedPlugins", "TwoSpeedSync"]),
         // The C ABI of include/twospeed.h. Linked with the Swift runtime inside, so that a C or Python
         // host needs no Swift installed.
         .target(name: "TwoSpeedCABI", dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedSchema", "TwoSpeedJSON", "CJansson"],

@@ -136,7 +136,7 @@ extension Engine {
 
     func model(_ id: String, _ pointer: JSONPointer) throws -> AssessmentModel {
         if id == DefaultModel.id { return DefaultModel.model }
-        guard let m = lock.read({ customModels[id] ?? pluginModels[id]?.model }) else {
+        guard let m = state.read({ $0.customModels[id] ?? $0.pluginModels[id]?.model }) else {
             throw RPCError(.notFound, pointer: pointer.description, "no assessment model with id \"\(id)\"; assessment.model.list lists them")
         }
         return m
@@ -158,24 +158,22 @@ extension Engine {
         result.revision = sp.revision
         let enc = JanssonEncoder()
         if p.bool("keep") ?? true {
-            // Numbered and written under the write lock so that runs of one portfolio never share a number.
-            try lock.write {
-                let json = try enc.encode(result)
-                defer { json.release() }
-                do {
-                    let seq = try store.addRun(portfolio: sp.portfolio.id, at: result.at, model: m.id, score: result.overall.score,
-                                               body: JSONText.dump(json))
-                    result.run = seq
-                } catch let e as StoreError { throw RPCError(.storeError, pointer: nil, e.message) }
-            }
+            // The store numbers the run in its own transaction: no engine lock is held while it writes.
+            let json = try enc.encode(result)
+            defer { json.release() }
+            do {
+                let seq = try store.addRun(portfolio: sp.portfolio.id, at: result.at, model: m.id, score: result.overall.score,
+                                           body: JSONText.dump(json))
+                result.run = seq
+            } catch let e as StoreError { throw RPCError(.storeError, pointer: nil, e.message) }
         }
         return try enc.encode(result)
     }
 
     func keptRuns(_ portfolio: String, _ pointer: JSONPointer, model: String? = nil) throws -> [AssessmentResult] {
         _ = try snapshot(portfolio, pointer)
-        let rows: [(seq: Int, at: String, model: String, body: String)]
-        do { rows = try lock.read { try store.runs(portfolio: portfolio, model: model) } } catch let e as StoreError {
+        let rows: [KeptRun]
+        do { rows = try store.runs(portfolio: portfolio, model: model) } catch let e as StoreError {
             throw RPCError(.storeError, pointer: nil, e.message)
         }
         return try rows.map { try decodeRun($0.body, seq: $0.seq) }
@@ -192,7 +190,7 @@ extension Engine {
     /// The kept runs' numbers and models, without reading any result.
     func keptRunHeaders(_ portfolio: String, _ pointer: JSONPointer) throws -> [(seq: Int, model: String)] {
         _ = try snapshot(portfolio, pointer)
-        do { return try lock.read { try store.runHeaders(portfolio: portfolio) } } catch let e as StoreError {
+        do { return try store.runHeaders(portfolio: portfolio) } catch let e as StoreError {
             throw RPCError(.storeError, pointer: nil, e.message)
         }
     }
@@ -200,7 +198,7 @@ extension Engine {
     /// One kept run, read and decoded alone; nil when there is none of that number.
     func keptRun(_ portfolio: String, _ seq: Int) throws -> AssessmentResult? {
         let body: String?
-        do { body = try lock.read { try store.runBody(portfolio: portfolio, seq: seq) } } catch let e as StoreError {
+        do { body = try store.runBody(portfolio: portfolio, seq: seq) } catch let e as StoreError {
             throw RPCError(.storeError, pointer: nil, e.message)
         }
         return try body.map { try decodeRun($0, seq: seq) }
@@ -248,25 +246,25 @@ extension Engine {
             throw RPCError(.conflict, pointer: (p.pointer("model") / "id").description,
                            "\"\(DefaultModel.id)\" is the built-in model; give a custom model another id")
         }
-        if let owner = lock.read({ pluginModels[m.id]?.plugin }) {
+        if let owner = state.read({ $0.pluginModels[m.id]?.plugin }) {
             throw RPCError(.conflict, pointer: (p.pointer("model") / "id").description, "plugin \"\(owner)\" provides the model \"\(m.id)\"")
         }
         let body = try JanssonEncoder().encodeText(m)
-        return try lock.write {
+        return try state.write { s in
             do { try store.putModel(id: m.id, body: body, updated: nowTimestamp()) } catch let e as StoreError {
                 throw RPCError(.storeError, pointer: nil, e.message)
             }
-            let created = customModels[m.id] == nil
-            customModels[m.id] = m
+            let created = s.customModels[m.id] == nil
+            s.customModels[m.id] = m
             return ModelPutResult(id: m.id, created: created, dimensions: m.dimensions.count, criteria: m.criteria.count)
         }
     }
 
     func listModels() -> ModelList {
-        lock.read {
+        state.read { s in
             ModelList(models: [ModelSummary(DefaultModel.model, builtIn: true)]
-                + customModels.values.sorted { $0.id < $1.id }.map { ModelSummary($0, builtIn: false) }
-                + pluginModels.values.sorted { $0.model.id < $1.model.id }.map { ModelSummary($0.model, builtIn: false, plugin: $0.plugin) })
+                + s.customModels.values.sorted { $0.id < $1.id }.map { ModelSummary($0, builtIn: false) }
+                + s.pluginModels.values.sorted { $0.model.id < $1.model.id }.map { ModelSummary($0.model, builtIn: false, plugin: $0.plugin) })
         }
     }
 
@@ -275,12 +273,12 @@ extension Engine {
         if id == DefaultModel.id {
             throw RPCError(.conflict, pointer: p.pointer("id").description, "the built-in model cannot be deleted")
         }
-        return try lock.write {
-            guard customModels[id] != nil else {
+        return try state.write { s in
+            guard s.customModels[id] != nil else {
                 throw RPCError(.notFound, pointer: p.pointer("id").description, "no assessment model with id \"\(id)\"")
             }
             do { try store.deleteModel(id: id) } catch let e as StoreError { throw RPCError(.storeError, pointer: nil, e.message) }
-            customModels[id] = nil
+            s.customModels[id] = nil
             return ["id": .string(id), "deleted": .bool(true)]
         }
     }

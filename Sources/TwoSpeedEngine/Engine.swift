@@ -5,6 +5,7 @@ import TwoSpeedPlugins
 import TwoSpeedRPC
 import TwoSpeedSchema
 import TwoSpeedStore
+import TwoSpeedSync
 
 /// The engine: the portfolios of one store, held in memory for reading and written through to SQLite
 /// before any write is acknowledged. One engine may be called from many threads at once.
@@ -14,16 +15,19 @@ public final class Engine: @unchecked Sendable {
     public static let version = versionC.description
     public static let abiVersion = 1
 
-    let store: Store
-    let lock = RWLock()
-    /// Guarded by `lock`.
-    var portfolios: [String: StoredPortfolio] = [:]
-    /// The JSON of each portfolio's entities, kept in step with `portfolios`. Guarded by `lock`.
-    var caches: [String: EntityCache] = [:]
-    /// Custom assessment models by id; the default model is not stored. Guarded by `lock`.
-    var customModels: [String: AssessmentModel] = [:]
-    /// Models provided by model plugins, with the plugin's name. Guarded by `lock`.
-    var pluginModels: [String: (model: AssessmentModel, plugin: String)] = [:]
+    /// Thread-safe by itself: it owns its connections.
+    let store: any PortfolioStore
+    /// What the engine holds in memory, reachable only under its lock: reads side by side, writes alone.
+    let state: Locked<State>
+    struct State {
+        var portfolios: [String: StoredPortfolio] = [:]
+        /// The JSON of each portfolio's entities, kept in step with `portfolios`.
+        var caches: [String: EntityCache] = [:]
+        /// Custom assessment models by id; the default model is not stored.
+        var customModels: [String: AssessmentModel] = [:]
+        /// Models provided by model plugins, with the plugin's name.
+        var pluginModels: [String: (model: AssessmentModel, plugin: String)] = [:]
+    }
     public private(set) var dispatcher: Dispatcher!
 
     /// Extensions in any language; see include/twospeed_plugin.h.
@@ -31,19 +35,28 @@ public final class Engine: @unchecked Sendable {
 
     /// Opens the store at `path` (nil or ":memory:" for memory), loads what it holds, and loads the
     /// plugins of `plugins`, a folder of manifests.
-    public init(path: String?, maxRequestBytes: Int = Dispatcher.defaultMaxRequestBytes, plugins pluginFolder: String? = nil) throws {
-        plugins = PluginHost(folder: pluginFolder)
-        store = try Store(path: path)
+    /// `fileMode` is the mode a new store file is created with (less the umask).
+    public convenience init(path: String?, fileMode: UInt32 = 0o600, maxRequestBytes: Int = Dispatcher.defaultMaxRequestBytes,
+                            plugins pluginFolder: String? = nil) throws {
+        try self.init(store: try SQLiteStore(path: path, fileMode: fileMode), maxRequestBytes: maxRequestBytes, plugins: pluginFolder)
+    }
+
+    /// An engine over any store.
+    public init(store: any PortfolioStore, maxRequestBytes: Int = Dispatcher.defaultMaxRequestBytes, plugins pluginFolder: String? = nil) throws {
+        self.store = store
+        var s = State()
         for sp in try store.loadAll() {
-            portfolios[sp.portfolio.id] = sp
-            caches[sp.portfolio.id] = try EntityCache(sp.portfolio)
+            s.portfolios[sp.portfolio.id] = sp
+            s.caches[sp.portfolio.id] = try EntityCache(sp.portfolio)
         }
-        for (id, _, body) in try store.models() {
-            guard let m = try? JanssonDecoder().decode(AssessmentModel.self, from: body) else {
-                throw StoreError(kind: .corrupt, message: "assessment model \(id) does not decode")
+        for m in try store.models() {
+            guard let model = try? JanssonDecoder().decode(AssessmentModel.self, from: m.body) else {
+                throw StoreError(kind: .corrupt, message: "assessment model \(m.id) does not decode")
             }
-            customModels[id] = m
+            s.customModels[m.id] = model
         }
+        state = Locked(s)
+        plugins = PluginHost(folder: pluginFolder)
         dispatcher = Dispatcher(methods: methodTable() + assessmentMethods() + reportMethods() + pluginMethods(), info: OpenRPCInfo(
             title: "TwoSpeed",
             version: Engine.version,
@@ -66,13 +79,13 @@ public final class Engine: @unchecked Sendable {
     // MARK: Reads
 
     func snapshot(_ id: String, _ pointer: JSONPointer) throws -> StoredPortfolio {
-        guard let sp = lock.read({ portfolios[id] }) else {
+        guard let sp = state.read({ $0.portfolios[id] }) else {
             throw RPCError(.notFound, pointer: pointer.description, "no portfolio with id \"\(id)\"")
         }
         return sp
     }
 
-    public func portfolio(_ id: String) -> StoredPortfolio? { lock.read { portfolios[id] } }
+    public func portfolio(_ id: String) -> StoredPortfolio? { state.read { $0.portfolios[id] } }
 
     // MARK: Writes
 
@@ -87,8 +100,8 @@ public final class Engine: @unchecked Sendable {
     /// replaces what readers see only after the store has committed it.
     func change<R>(_ id: String, _ pointer: JSONPointer, ifRevision: Int?,
                    _ body: (inout StoredPortfolio) throws -> Change<R>) throws -> R {
-        try lock.write {
-            guard var sp = portfolios[id] else {
+        try state.write { s in
+            guard var sp = s.portfolios[id] else {
                 throw RPCError(.notFound, pointer: pointer.description, "no portfolio with id \"\(id)\"")
             }
             try checkRevision(ifRevision, current: sp.revision)
@@ -96,8 +109,8 @@ public final class Engine: @unchecked Sendable {
             sp.revision += 1
             sp.updated = nowTimestamp()
             try commit(c.store + [.setRevision(portfolio: id, revision: sp.revision, updated: sp.updated)])
-            portfolios[id] = sp
-            if let update = c.cache, let cache = caches[id] { update(cache) }
+            s.portfolios[id] = sp
+            if let update = c.cache, let cache = s.caches[id] { update(cache) }
             return c.result
         }
     }

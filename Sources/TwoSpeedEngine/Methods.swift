@@ -123,12 +123,12 @@ extension Engine {
     // engine.info and portfolio.list are what callers poll: built directly, without Codable's
     // per-container boxes and generic metadata look-ups.
     func infoJSON() -> JSONRef {
-        let (n, c) = lock.read { (portfolios.count, portfolios.values.reduce(Counts()) { $0 + $1.counts }) }
+        let (n, c) = state.read { s in (s.portfolios.count, s.portfolios.values.reduce(Counts()) { $0 + $1.counts }) }
         let counts = countsJSON(c)
         return JSONMake.object([
             "version": JSONMake.string(Engine.version), "abiVersion": JSONMake.int(Engine.abiVersion),
             "store": JSONMake.object(["path": JSONMake.string(store.path), "inMemory": JSONMake.bool(store.inMemory),
-                                      "schemaVersion": JSONMake.int(Store.schemaVersion)]),
+                                      "schemaVersion": JSONMake.int(store.schemaVersion)]),
             "portfolios": JSONMake.int(n), "counts": counts])
     }
 
@@ -142,21 +142,21 @@ extension Engine {
         do { cache = try EntityCache(doc) } catch {
             throw RPCError(.internalError, pointer: nil, "cannot encode the portfolio: \(error)")
         }
-        return try lock.write {
-            let old = portfolios[doc.id]
+        return try state.write { s in
+            let old = s.portfolios[doc.id]
             try checkRevision(ifRevision, current: old?.revision ?? 0)
             let sp = StoredPortfolio(portfolio: doc, revision: (old?.revision ?? 0) + 1, updated: nowTimestamp())
             try commit([.putPortfolio(sp, bodies: cache)])
-            portfolios[doc.id] = sp
-            caches[doc.id] = cache
+            s.portfolios[doc.id] = sp
+            s.caches[doc.id] = cache
             return PutResult(id: doc.id, revision: sp.revision, created: old == nil, updated: sp.updated, counts: doc.counts)
         }
     }
 
     func get(_ p: Params) throws -> JSONRef {
         let id = p.string("id") ?? ""
-        return try lock.read {
-            guard let sp = portfolios[id], let cache = caches[id] else {
+        return try state.read { s in
+            guard let sp = s.portfolios[id], let cache = s.caches[id] else {
                 throw RPCError(.notFound, pointer: p.pointer("id").description, "no portfolio with id \"\(id)\"")
             }
             return JSONMake.object(["portfolio": try portfolioReply(cache, sp.portfolio), "revision": JSONMake.int(sp.revision),
@@ -168,9 +168,9 @@ extension Engine {
         let arr = JSONMake.array()
         // Built under the read lock from the stored values in place: copying a whole portfolio out
         // would cost more than the reply.
-        lock.read {
-            for id in portfolios.keys.sorted() {
-                guard let sp = portfolios[id] else { continue }
+        state.read { s in
+            for id in s.portfolios.keys.sorted() {
+                guard let sp = s.portfolios[id] else { continue }
                 let o = JSONMake.object()
                 o.set("id", JSONMake.string(sp.portfolio.id))
                 o.set("name", JSONMake.string(sp.portfolio.organization.name))
@@ -186,14 +186,14 @@ extension Engine {
 
     func delete(_ p: Params) throws -> DeleteResult {
         let id = p.string("id") ?? ""
-        return try lock.write {
-            guard let sp = portfolios[id] else {
+        return try state.write { s in
+            guard let sp = s.portfolios[id] else {
                 throw RPCError(.notFound, pointer: p.pointer("id").description, "no portfolio with id \"\(id)\"")
             }
             try checkRevision(p.int("ifRevision"), current: sp.revision)
             try commit([.deletePortfolio(id: id)])
-            portfolios[id] = nil
-            caches[id] = nil
+            s.portfolios[id] = nil
+            s.caches[id] = nil
             return DeleteResult(id: id, deleted: true)
         }
     }
@@ -202,8 +202,8 @@ extension Engine {
         let kind = EntityKind(rawValue: p.string("kind") ?? "")!
         let id = p.string("id") ?? ""
         let pid = p.string("portfolio") ?? ""
-        let e: JSONRef? = try lock.read {
-            guard let sp = portfolios[pid], let cache = caches[pid] else {
+        let e: JSONRef? = try state.read { s in
+            guard let sp = s.portfolios[pid], let cache = s.caches[pid] else {
                 throw RPCError(.notFound, pointer: p.pointer("portfolio").description, "no portfolio with id \"\(pid)\"")
             }
             return try entityReply(cache, sp.portfolio, kind, id)
@@ -219,8 +219,8 @@ extension Engine {
         let pid = p.string("portfolio") ?? ""
         let list = JSONMake.array()
         do {
-            try lock.read {
-                guard let sp = portfolios[pid], let cache = caches[pid] else {
+            try state.read { s in
+                guard let sp = s.portfolios[pid], let cache = s.caches[pid] else {
                     throw RPCError(.notFound, pointer: p.pointer("portfolio").description, "no portfolio with id \"\(pid)\"")
                 }
                 for id in sp.portfolio.ids(of: kind) { list.append(try entityReply(cache, sp.portfolio, kind, id)) }

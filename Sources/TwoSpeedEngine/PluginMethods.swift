@@ -73,7 +73,7 @@ extension Engine {
                           guard plugins.unload(name) else {
                               throw RPCError(.notFound, pointer: p.pointer("name").description, "no plugin named \"\(name)\"")
                           }
-                          lock.write { pluginModels = pluginModels.filter { $0.value.plugin != name } }
+                          state.write { s in s.pluginModels = s.pluginModels.filter { $0.value.plugin != name } }
                           return ["name": JSONScalar.string(name), "unloaded": .bool(true)]
                       },
 
@@ -162,7 +162,7 @@ extension Engine {
         model.check(at: JSONPointer(["model"]), into: &issues)
         if model.id == DefaultModel.id { issues.add(JSONPointer(["model", "id"]), "the built-in model's id is taken") }
         if !issues.isEmpty { throw contractError(plugin.manifest.name, issues) }
-        lock.write { pluginModels[model.id] = (model, plugin.manifest.name) }
+        state.write { $0.pluginModels[model.id] = (model, plugin.manifest.name) }
     }
 
     /// Loads the models of the plugins found at start-up; a plugin whose model fails stays listed
@@ -175,8 +175,8 @@ extension Engine {
     func pluginFindings(_ portfolioID: String) throws -> [Finding] {
         let checkers = plugins.serving("check")
         guard !checkers.isEmpty else { return [] }
-        let params: JSONRef = try lock.read {
-            guard let sp = portfolios[portfolioID], let cache = caches[portfolioID] else {
+        let params: JSONRef = try state.read { s in
+            guard let sp = s.portfolios[portfolioID], let cache = s.caches[portfolioID] else {
                 throw RPCError(.notFound, pointer: nil, "no portfolio with id \"\(portfolioID)\"")
             }
             return JSONMake.object(["portfolio": try portfolioReply(cache, sp.portfolio)])

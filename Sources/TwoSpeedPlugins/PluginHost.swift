@@ -1,6 +1,7 @@
 import Glibc
 import TwoSpeedJSON
 import TwoSpeedSchema
+import TwoSpeedSync
 
 /// What a plugin's call came back with: its result, or its failure.
 public enum PluginError: Error, Sendable {
@@ -11,20 +12,25 @@ public enum PluginError: Error, Sendable {
     case noSuchPlugin(String)
 }
 
-/// A loaded plugin: its manifest, its transport and its health. Calls to one plugin are serialized.
+/// A loaded plugin: its manifest, its transport and its health. Calls to one plugin are serialized:
+/// the transport is used only under the lock of `health`, by calls and by `stop` alike.
 public final class Plugin: @unchecked Sendable {
     public let manifest: Manifest
     public let manifestPath: String
     let folder: String
     let transport: Transport
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private var nextID = 1
-    /// Consecutive failures, and when the next start may be tried.
-    private(set) var failures = 0
-    private(set) var retryAt = 0.0
-    private(set) var lastError: String?
-    private(set) var calls = 0
-    private(set) var restarts = 0
+    private struct Health {
+        var nextID = 1
+        /// Consecutive failures, and when the next start may be tried.
+        var failures = 0
+        var retryAt = 0.0
+        var lastError: String?
+        var calls = 0
+        var restarts = 0
+        /// Unloaded: never called or restarted again.
+        var stopped = false
+    }
+    private let health = Locked(Health())
 
     init(manifest: Manifest, manifestPath: String, folder: String) throws {
         self.manifest = manifest
@@ -38,43 +44,45 @@ public final class Plugin: @unchecked Sendable {
             try p.start()
             transport = p
         }
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
     }
 
-    deinit {
-        transport.shutdown()
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
+    deinit { transport.shutdown() }
+
+    /// Ends the plugin: waits for a call in progress, then shuts its transport; later calls fail.
+    func stop() {
+        health.write { h in
+            h.stopped = true
+            transport.shutdown()
+        }
     }
 
     /// Backoff after consecutive failures: 0.1 s, 0.2 s, 0.4 s ... up to 30 s.
     static func backoff(_ failures: Int) -> Double { min(30, 0.1 * pow(2, Double(max(0, failures - 1)))) }
 
-    public var status: String {
-        lock()
-        defer { unlock() }
-        if failures == 0 { return "ready" }
-        return now() < retryAt ? "backoff" : "restarting"
-    }
+    public var status: String { health.read { Plugin.status($0) } }
 
-    private func lock() { pthread_mutex_lock(mutex) }
-    private func unlock() { pthread_mutex_unlock(mutex) }
+    private static func status(_ h: Health) -> String {
+        if h.failures == 0 { return "ready" }
+        return now() < h.retryAt ? "backoff" : "restarting"
+    }
 
     /// Calls `method` with `params` (borrowed; nil for none) and returns the result as a new value.
     public func call(_ method: String, _ params: JSONRef?) throws -> JSONRef {
-        lock()
-        defer { unlock() }
-        if failures > 0 {
-            let wait = retryAt - now()
+        try health.write { h in try call(method, params, &h) }
+    }
+
+    private func call(_ method: String, _ params: JSONRef?, _ h: inout Health) throws -> JSONRef {
+        if h.stopped { throw PluginError.failed(plugin: manifest.name, reason: "the plugin was unloaded") }
+        if h.failures > 0 {
+            let wait = h.retryAt - now()
             if wait > 0 {
-                throw PluginError.failed(plugin: manifest.name, reason: "restarting after a failure (\(lastError ?? "")); next try in \(Int(wait * 1000)) ms")
+                throw PluginError.failed(plugin: manifest.name, reason: "restarting after a failure (\(h.lastError ?? "")); next try in \(Int(wait * 1000)) ms")
             }
-            restarts += 1
+            h.restarts += 1
         }
-        let id = nextID
-        nextID += 1
-        calls += 1
+        let id = h.nextID
+        h.nextID += 1
+        h.calls += 1
         let request = JSONMake.object(["jsonrpc": JSONMake.string("2.0"), "method": JSONMake.string(method)])
         if let params { request.set("params", params.retained()) }
         request.set("id", JSONMake.int(id))
@@ -83,20 +91,16 @@ public final class Plugin: @unchecked Sendable {
         do {
             let line = try transport.exchange(text, timeoutMs: manifest.timeout)
             let result = try interpret(line, id: id)
-            failures = 0
-            lastError = nil
+            h.failures = 0
+            h.lastError = nil
             return result
         } catch let e as PluginFailure {
-            failed(e.reason)
+            transport.shutdown()
+            h.failures += 1
+            h.lastError = e.reason
+            h.retryAt = now() + Plugin.backoff(h.failures)
             throw PluginError.failed(plugin: manifest.name, reason: e.reason)
         }
-    }
-
-    private func failed(_ reason: String) {
-        transport.shutdown()
-        failures += 1
-        lastError = reason
-        retryAt = now() + Plugin.backoff(failures)
     }
 
     /// The response must be one JSON-RPC 2.0 response to this request; anything else is garbage.
@@ -120,12 +124,11 @@ public final class Plugin: @unchecked Sendable {
     }
 
     public var info: PluginInfo {
-        lock()
-        defer { unlock() }
-        return PluginInfo(name: manifest.name, version: manifest.version, kind: manifest.kind, extensionPoints: manifest.extensionPoints,
-                          formats: manifest.formats.isEmpty ? nil : manifest.formats, manifest: manifestPath,
-                          status: failures == 0 ? "ready" : (now() < retryAt ? "backoff" : "restarting"),
-                          lastError: lastError, calls: calls, restarts: restarts, reason: nil)
+        health.read { h in
+            PluginInfo(name: manifest.name, version: manifest.version, kind: manifest.kind, extensionPoints: manifest.extensionPoints,
+                       formats: manifest.formats.isEmpty ? nil : manifest.formats, manifest: manifestPath,
+                       status: Plugin.status(h), lastError: h.lastError, calls: h.calls, restarts: h.restarts, reason: nil)
+        }
     }
 }
 
@@ -147,31 +150,26 @@ public struct PluginInfo: Codable, Sendable {
     public var reason: [ValidationIssue]?
 }
 
-/// The loaded plugins. Thread-safe.
-public final class PluginHost: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private var plugins: [String: Plugin] = [:]
-    private var order: [String] = []
-    private var failedManifests: [PluginInfo] = []
+/// The loaded plugins. Thread-safe: the registry is reachable only under its lock.
+public final class PluginHost: Sendable {
+    private struct Registry {
+        var plugins: [String: Plugin] = [:]
+        var order: [String] = []
+        var failedManifests: [PluginInfo] = []
+    }
+    private let registry = Locked(Registry())
 
     /// Loads every manifest in `folder`: folder/*/plugin.json and folder/*.json. A manifest that does
     /// not load is kept in `list()` with its reasons; it does not stop the others.
     public init(folder: String?) {
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
         guard let folder else { return }
         for file in PluginHost.manifests(in: folder) {
-            do { _ = try load(file) } catch let e as ManifestError {
-                failedManifests.append(PluginInfo(manifest: file, status: "error", reason: e.issues))
-            } catch {
-                failedManifests.append(PluginInfo(manifest: file, status: "error", reason: [ValidationIssue(pointer: "", reason: "\(error)")]))
+            let failure: [ValidationIssue]
+            do { _ = try load(file); continue } catch let e as ManifestError { failure = e.issues } catch {
+                failure = [ValidationIssue(pointer: "", reason: "\(error)")]
             }
+            registry.write { $0.failedManifests.append(PluginInfo(manifest: file, status: "error", reason: failure)) }
         }
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
     }
 
     static func manifests(in folder: String) -> [String] {
@@ -196,12 +194,6 @@ public final class PluginHost: @unchecked Sendable {
         return out.sorted()
     }
 
-    private func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
-    }
-
     /// Loads one manifest; replaces nothing: a plugin of the same name must be unloaded first.
     @discardableResult
     public func load(_ manifestFile: String) throws -> Plugin {
@@ -210,20 +202,20 @@ public final class PluginHost: @unchecked Sendable {
         case .failure(let e): throw e
         case .success(let r): (m, folder) = r
         }
-        if withLock({ plugins[m.name] != nil }) {
+        if registry.read({ $0.plugins[m.name] != nil }) {
             throw ManifestError(file: manifestFile, issues: [ValidationIssue(pointer: "/name", reason: "a plugin named \"\(m.name)\" is loaded already")])
         }
         let plugin: Plugin
         do { plugin = try Plugin(manifest: m, manifestPath: manifestFile, folder: folder) } catch let e as PluginFailure {
             throw ManifestError(file: manifestFile, issues: [ValidationIssue(pointer: "/path", reason: e.reason)])
         }
-        return try withLock {
-            if plugins[m.name] != nil {
+        return try registry.write { r in
+            if r.plugins[m.name] != nil {
                 throw ManifestError(file: manifestFile, issues: [ValidationIssue(pointer: "/name", reason: "a plugin named \"\(m.name)\" is loaded already")])
             }
-            plugins[m.name] = plugin
-            order.append(m.name)
-            failedManifests.removeAll { $0.manifest == manifestFile }
+            r.plugins[m.name] = plugin
+            r.order.append(m.name)
+            r.failedManifests.removeAll { $0.manifest == manifestFile }
             return plugin
         }
     }
@@ -231,23 +223,24 @@ public final class PluginHost: @unchecked Sendable {
     /// Stops a plugin (a process plugin's process ends; a library stays mapped). false when unknown.
     @discardableResult
     public func unload(_ name: String) -> Bool {
-        let p: Plugin? = withLock {
-            order.removeAll { $0 == name }
-            return plugins.removeValue(forKey: name)
+        let p: Plugin? = registry.write { r in
+            r.order.removeAll { $0 == name }
+            return r.plugins.removeValue(forKey: name)
         }
-        p?.transport.shutdown()
+        // Under the plugin's own lock, as its calls are: a call in progress finishes first.
+        p?.stop()
         return p != nil
     }
 
-    public func plugin(_ name: String) -> Plugin? { withLock { plugins[name] } }
+    public func plugin(_ name: String) -> Plugin? { registry.read { $0.plugins[name] } }
 
     /// Loaded plugins serving an extension point, in load order.
     public func serving(_ point: String) -> [Plugin] {
-        withLock { order.compactMap { plugins[$0] }.filter { $0.manifest.extensionPoints.contains(point) } }
+        registry.read { r in r.order.compactMap { r.plugins[$0] }.filter { $0.manifest.extensionPoints.contains(point) } }
     }
 
     public func list() -> [PluginInfo] {
-        let (loaded, failed) = withLock { (order.compactMap { plugins[$0] }, failedManifests) }
+        let (loaded, failed) = registry.read { r in (r.order.compactMap { r.plugins[$0] }, r.failedManifests) }
         return loaded.map(\.info) + failed
     }
 }

@@ -14,14 +14,16 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 let SQLITE_TRANSIENT = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
 /// A thin, safe layer over one SQLite connection: prepared statements kept per SQL text, values bound
-/// by position, errors turned into StoreError. Not thread-safe: the engine serializes writers.
+/// by position, errors turned into StoreError. Opened without SQLite's mutexes, so it and its
+/// statements must never be used by two threads at once: only SQLiteStore holds connections, each
+/// behind a lock.
 final class Connection {
     let db: OpaquePointer
     private var statements: [String: OpaquePointer] = [:]
 
-    init(path: String) throws {
+    init(path: String, create: Bool = true) throws {
         var handle: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &handle, flags, nil)
         guard rc == SQLITE_OK, let handle else {
             let msg = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
@@ -35,6 +37,11 @@ final class Connection {
     deinit {
         for s in statements.values { sqlite3_finalize(s) }
         sqlite3_close_v2(db)
+    }
+
+    /// Ends every statement left mid-way, so that none holds a transaction open.
+    func resetAll() {
+        for s in statements.values where sqlite3_stmt_busy(s) != 0 { sqlite3_reset(s) }
     }
 
     func error(_ what: String) -> StoreError {

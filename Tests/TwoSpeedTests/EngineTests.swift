@@ -199,7 +199,7 @@ final class EngineTests: XCTestCase {
         let path = temporaryDirectory() + "/v1.db"
         var db: OpaquePointer?
         XCTAssertEqual(sqlite3_open(path, &db), SQLITE_OK)
-        XCTAssertEqual(sqlite3_exec(db, Store.migrations[0], nil, nil, nil), SQLITE_OK)
+        XCTAssertEqual(sqlite3_exec(db, SQLiteStore.migrations[0], nil, nil, nil), SQLITE_OK)
         let org = #"{"name":"Old Co"}"#
         XCTAssertEqual(sqlite3_exec(db, "INSERT INTO portfolio VALUES ('old', 3, '2026-01-01T00:00:00.000Z', '\(org)'); PRAGMA user_version = 1", nil, nil, nil), SQLITE_OK)
         sqlite3_close(db)
@@ -207,7 +207,7 @@ final class EngineTests: XCTestCase {
         let got = engine.request("portfolio.get", #"{"id":"old"}"#)
         XCTAssertEqual(got.result?["revision"]?.intValue, 3)
         XCTAssertEqual(got.result?["portfolio"]?["answers"]?.count, 0)
-        XCTAssertEqual(engine.request("engine.info").result?["store"]?["schemaVersion"]?.intValue, Int64(Store.schemaVersion))
+        XCTAssertEqual(engine.request("engine.info").result?["store"]?["schemaVersion"]?.intValue, Int64(SQLiteStore.currentVersion))
         XCTAssertNotNil(engine.request("assessment.run", #"{"portfolio":"old"}"#).result, "the new tables exist")
     }
 

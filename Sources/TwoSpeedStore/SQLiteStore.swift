@@ -1,49 +1,36 @@
 import CSQLite
 import CJansson
+import Glibc
 import TwoSpeedJSON
 import TwoSpeedModel
-
-/// A portfolio as the store keeps it: the document plus its write counter and time.
-public struct StoredPortfolio: Sendable {
-    /// Counted again on every change, so that reads of the counts cost nothing.
-    public var portfolio: Portfolio { didSet { counts = portfolio.counts } }
-    public var revision: Int
-    public var updated: String
-    public private(set) var counts: Counts
-    public init(portfolio: Portfolio, revision: Int, updated: String) {
-        self.portfolio = portfolio; self.revision = revision; self.updated = updated
-        counts = portfolio.counts
-    }
-}
-
-/// Where the store finds each entity's JSON already encoded (a metric's without observations), so
-/// that a whole portfolio is encoded once for the engine's cache and the store alike. Borrowed.
-public protocol EntityJSONSource {
-    func json(_ kind: EntityKind, _ id: String) -> JSONRef?
-}
-
-/// One change to the store; the engine hands several to `apply`, which writes them all or none.
-public enum StoreChange {
-    case putPortfolio(StoredPortfolio, bodies: EntityJSONSource?)
-    case deletePortfolio(id: String)
-    /// Writes the entity, new or replaced; a metric's observations are written apart.
-    case putEntity(portfolio: String, kind: EntityKind, id: String, body: JSONRef)
-    case removeEntity(portfolio: String, kind: EntityKind, id: String)
-    case replaceObservations(portfolio: String, metric: String, [Observation])
-    case appendObservations(portfolio: String, metric: String, firstSeq: Int, [Observation])
-    case setRevision(portfolio: String, revision: Int, updated: String)
-}
+import TwoSpeedSync
 
 /// The SQLite store. Entities are rows of JSON text, one per entity, so that a single upsert rewrites
 /// one row; observations have their own table, so that appending one never rewrites its metric.
 /// Durability: WAL with synchronous=FULL, so a write is on disk before its reply is sent.
-public final class Store {
+///
+/// Thread-safe by construction: SQLite connections are opened without SQLite's own mutexes, so each one
+/// (and its statement cache) is reachable only through a lock. Writes go through the one writer
+/// connection under its lock. Reads of a file store take a reader connection of their own from a small
+/// pool (WAL lets them read the last commit while a write goes on); an in-memory database exists only
+/// in its one connection, so there reads share the writer's lock.
+public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     public let path: String
     public let inMemory: Bool
-    let conn: Connection
+    public var schemaVersion: Int { SQLiteStore.currentVersion }
+    /// The version the file was at before this open migrated it (0 for a new store).
+    public let openedAtVersion: Int
+    private let writer: Locked<Connection>
+    /// Idle reader connections; a read takes one out, or opens one, and puts it back when done.
+    private let idleReaders = Locked<[Connection]>([])
+    /// Readers kept open between reads; more are opened under load and closed when given back.
+    static let maxIdleReaders = 4
+
+    /// Store files are created readable by their owner only, as the daemon's socket is.
+    public static let defaultFileMode: mode_t = 0o600
 
     /// The schema version this build writes; older stores migrate forward on open.
-    public static let schemaVersion = 2
+    public static let currentVersion = 2
 
     /// Each step takes the store from version i to i+1.
     static let migrations: [String] = [
@@ -92,55 +79,106 @@ public final class Store {
         """,
     ]
 
-    /// Opens (creating if needed) the store at `path`; nil or ":memory:" keeps it in memory.
-    public init(path: String?) throws {
+    /// Opens (creating if needed) the store at `path`; nil or ":memory:" keeps it in memory. A new file
+    /// is created with `fileMode` (less the umask); SQLite gives its -wal and -shm files the same mode.
+    ///
+    /// A file that is not a TwoSpeed store, or a newer one, is refused before anything is written to it:
+    /// it is left byte for byte as it was.
+    public init(path: String?, fileMode: mode_t = SQLiteStore.defaultFileMode) throws {
         let p = path ?? ":memory:"
         self.path = p
         inMemory = p == ":memory:" || p.isEmpty
-        conn = try Connection(path: inMemory ? ":memory:" : p)
-        try conn.exec("PRAGMA foreign_keys = ON")
+        if !inMemory { try SQLiteStore.create(p, mode: fileMode) }
+        let c = try Connection(path: inMemory ? ":memory:" : p)
+        if !inMemory { try c.exec("PRAGMA busy_timeout = 5000") }
+        // Reads only, until the file is known to be ours and not too new.
+        let version = try SQLiteStore.check(c, p)
+        try c.exec("PRAGMA foreign_keys = ON")
         if !inMemory {
-            try conn.exec("PRAGMA busy_timeout = 5000")
-            let s = try conn.prepare("PRAGMA journal_mode = WAL")
+            let s = try c.prepare("PRAGMA journal_mode = WAL")
             defer { s.reset() }
             _ = try s.step()
-            try conn.exec("PRAGMA synchronous = FULL")
+            try c.exec("PRAGMA synchronous = FULL")
         }
-        try migrate()
+        try SQLiteStore.migrate(c, from: version)
+        openedAtVersion = version
+        writer = Locked(c)
     }
 
-    public private(set) var openedAtVersion = 0
+    /// Creates the file with the mode asked for when it does not exist (SQLite would use 0644).
+    private static func create(_ path: String, mode: mode_t) throws {
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
+        if fd >= 0 { close(fd); return }
+        // An existing file is opened as it is; any other failure is SQLite's to report, in its words.
+        if errno == EEXIST { return }
+    }
 
-    private func migrate() throws {
+    /// The schema version of the file, refusing someone else's database and a newer store.
+    private static func check(_ c: Connection, _ path: String) throws -> Int {
         // Reading the version also proves the file is a database.
         let version: Int
-        do { version = try conn.intPragma("user_version") } catch let e as StoreError {
+        do { version = try c.intPragma("user_version") } catch let e as StoreError {
             throw StoreError(kind: .corrupt, message: "\"\(path)\" is not a TwoSpeed store: \(e.message)")
         }
-        openedAtVersion = version
-        if version > Store.schemaVersion {
+        if version > SQLiteStore.currentVersion {
             throw StoreError(kind: .schemaTooNew,
-                             message: "store \"\(path)\" has schema version \(version); this library reads up to \(Store.schemaVersion)")
+                             message: "store \"\(path)\" has schema version \(version); this library reads up to \(SQLiteStore.currentVersion)")
         }
-        if version == Store.schemaVersion { return }
         if version == 0 {
             // A database with tables but no version is someone else's: refuse it rather than add ours.
-            let s = try conn.prepare("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+            let s = try c.prepare("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
             defer { s.reset() }
             if try s.step(), s.int(0) > 0 {
                 throw StoreError(kind: .corrupt, message: "\"\(path)\" is an SQLite database but not a TwoSpeed store")
             }
         }
-        try conn.transaction {
-            for v in version..<Store.schemaVersion {
-                try conn.exec(Store.migrations[v])
+        return version
+    }
+
+    private static func migrate(_ c: Connection, from version: Int) throws {
+        if version == SQLiteStore.currentVersion { return }
+        try c.transaction {
+            for v in version..<SQLiteStore.currentVersion {
+                try c.exec(SQLiteStore.migrations[v])
             }
-            try conn.exec("PRAGMA user_version = \(Store.schemaVersion)")
+            try c.exec("PRAGMA user_version = \(SQLiteStore.currentVersion)")
         }
     }
 
+    // MARK: Connections
+
+    /// Runs `body` on the writer connection, alone.
+    private func writing<T>(_ body: (Connection) throws -> T) throws -> T {
+        try writer.write { c in
+            defer { c.resetAll() }
+            return try body(c)
+        }
+    }
+
+    /// Runs `body` on a connection no other thread is using, that reads the last committed state.
+    private func reading<T>(_ body: (Connection) throws -> T) throws -> T {
+        if inMemory { return try writing(body) }
+        let c = try idleReaders.write { $0.popLast() } ?? openReader()
+        defer {
+            // A statement left mid-way would hold its read transaction open and keep the WAL from
+            // being checkpointed.
+            c.resetAll()
+            idleReaders.write { if $0.count < SQLiteStore.maxIdleReaders { $0.append(c) } }
+        }
+        return try body(c)
+    }
+
+    private func openReader() throws -> Connection {
+        let c = try Connection(path: path, create: false)
+        try c.exec("PRAGMA busy_timeout = 5000")
+        try c.exec("PRAGMA query_only = ON")
+        return c
+    }
+
     /// Every portfolio in the store, entities in their stored order.
-    public func loadAll() throws -> [StoredPortfolio] {
+    public func loadAll() throws -> [StoredPortfolio] { try reading { try loadAll($0) } }
+
+    private func loadAll(_ conn: Connection) throws -> [StoredPortfolio] {
         var out: [String: StoredPortfolio] = [:]
         var order: [String] = []
         let dec = JanssonDecoder()
@@ -197,12 +235,14 @@ public final class Store {
 
     /// Applies every change in one transaction. When it returns, the changes are durable.
     public func apply(_ changes: [StoreChange]) throws {
-        try conn.transaction {
-            for c in changes { try write(c) }
+        try writing { conn in
+            try conn.transaction {
+                for c in changes { try write(c, conn) }
+            }
         }
     }
 
-    private func write(_ change: StoreChange) throws {
+    private func write(_ change: StoreChange, _ conn: Connection) throws {
         switch change {
         case .putPortfolio(let sp, let bodies):
             let p = sp.portfolio
@@ -232,7 +272,7 @@ public final class Store {
                 }
             }
             for m in p.metrics where !m.observations.isEmpty {
-                try insertObservations(p.id, m.id, 0, m.observations)
+                try insertObservations(conn, p.id, m.id, 0, m.observations)
             }
         case .deletePortfolio(let id):
             try conn.prepare("DELETE FROM portfolio WHERE id = ?").run([.text(id)])
@@ -255,16 +295,16 @@ public final class Store {
             }
         case .replaceObservations(let pid, let mid, let obs):
             try conn.prepare("DELETE FROM observation WHERE portfolio = ? AND metric = ?").run([.text(pid), .text(mid)])
-            try insertObservations(pid, mid, 0, obs)
+            try insertObservations(conn, pid, mid, 0, obs)
         case .appendObservations(let pid, let mid, let first, let obs):
-            try insertObservations(pid, mid, first, obs)
+            try insertObservations(conn, pid, mid, first, obs)
         case .setRevision(let pid, let rev, let updated):
             try conn.prepare("UPDATE portfolio SET revision = ?, updated = ? WHERE id = ?")
                 .run([.int(rev), .text(updated), .text(pid)])
         }
     }
 
-    private func insertObservations(_ pid: String, _ mid: String, _ first: Int, _ obs: [Observation]) throws {
+    private func insertObservations(_ conn: Connection, _ pid: String, _ mid: String, _ first: Int, _ obs: [Observation]) throws {
         let sql = "INSERT INTO observation (portfolio, metric, seq, at, value, source) VALUES (?, ?, ?, ?, ?, ?)"
         for (i, o) in obs.enumerated() {
             try conn.prepare(sql).run([.text(pid), .text(mid), .int(first + i), .text(o.at), .double(o.value),
@@ -283,74 +323,89 @@ public final class Store {
 
     /// Stores (or replaces) an assessment model as JSON text.
     public func putModel(id: String, body: String, updated: String) throws {
-        try conn.transaction {
-            try conn.prepare("""
-                INSERT INTO assessment_model (id, updated, body) VALUES (?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET updated = excluded.updated, body = excluded.body
-                """).run([.text(id), .text(updated), .text(body)])
+        try writing { conn in
+            try conn.transaction {
+                try conn.prepare("""
+                    INSERT INTO assessment_model (id, updated, body) VALUES (?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET updated = excluded.updated, body = excluded.body
+                    """).run([.text(id), .text(updated), .text(body)])
+            }
         }
     }
 
     public func deleteModel(id: String) throws {
-        try conn.transaction { try conn.prepare("DELETE FROM assessment_model WHERE id = ?").run([.text(id)]) }
+        try writing { conn in
+            try conn.transaction { try conn.prepare("DELETE FROM assessment_model WHERE id = ?").run([.text(id)]) }
+        }
     }
 
     /// Every stored model: (id, updated, JSON text), by id.
-    public func models() throws -> [(id: String, updated: String, body: String)] {
-        let s = try conn.prepare("SELECT id, updated, body FROM assessment_model ORDER BY id")
-        var out: [(id: String, updated: String, body: String)] = []
-        while try s.step() { out.append((s.text(0), s.text(1), s.text(2))) }
-        return out
+    public func models() throws -> [StoredModel] {
+        try reading { conn in
+            let s = try conn.prepare("SELECT id, updated, body FROM assessment_model ORDER BY id")
+            var out: [StoredModel] = []
+            while try s.step() { out.append(StoredModel(id: s.text(0), updated: s.text(1), body: s.text(2))) }
+            return out
+        }
     }
 
     /// Keeps an assessment result; returns its sequence number within the portfolio (1, 2, ...).
     public func addRun(portfolio: String, at: String, model: String, score: Double, body: String) throws -> Int {
-        try conn.transaction {
-            let q = try conn.prepare("SELECT COALESCE(MAX(seq), 0) + 1 FROM assessment_run WHERE portfolio = ?")
-            try q.bind([.text(portfolio)])
-            _ = try q.step()
-            let seq = q.int(0)
-            q.reset()
-            try conn.prepare("INSERT INTO assessment_run (portfolio, seq, at, model, score, body) VALUES (?, ?, ?, ?, ?, ?)")
-                .run([.text(portfolio), .int(seq), .text(at), .text(model), .double(score), .text(body)])
-            return seq
+        // Numbered inside the writer's transaction, so that runs of one portfolio never share a number.
+        try writing { conn in
+            try conn.transaction {
+                let q = try conn.prepare("SELECT COALESCE(MAX(seq), 0) + 1 FROM assessment_run WHERE portfolio = ?")
+                try q.bind([.text(portfolio)])
+                _ = try q.step()
+                let seq = q.int(0)
+                q.reset()
+                try conn.prepare("INSERT INTO assessment_run (portfolio, seq, at, model, score, body) VALUES (?, ?, ?, ?, ?, ?)")
+                    .run([.text(portfolio), .int(seq), .text(at), .text(model), .double(score), .text(body)])
+                return seq
+            }
         }
     }
 
     /// The kept results of a portfolio, oldest first: (seq, at, model, JSON text).
-    public func runs(portfolio: String, model: String? = nil) throws -> [(seq: Int, at: String, model: String, body: String)] {
+    public func runs(portfolio: String, model: String?) throws -> [KeptRun] {
         let sql = model == nil
             ? "SELECT seq, at, model, body FROM assessment_run WHERE portfolio = ? ORDER BY seq"
             : "SELECT seq, at, model, body FROM assessment_run WHERE portfolio = ? AND model = ? ORDER BY seq"
-        let s = try conn.prepare(sql)
-        try s.bind(model == nil ? [.text(portfolio)] : [.text(portfolio), .text(model!)])
-        var out: [(seq: Int, at: String, model: String, body: String)] = []
-        while try s.step() { out.append((s.int(0), s.text(1), s.text(2), s.text(3))) }
-        return out
+        return try reading { conn in
+            let s = try conn.prepare(sql)
+            try s.bind(model.map { [.text(portfolio), .text($0)] } ?? [.text(portfolio)])
+            var out: [KeptRun] = []
+            while try s.step() { out.append(KeptRun(seq: s.int(0), at: s.text(1), model: s.text(2), body: s.text(3))) }
+            return out
+        }
     }
 
     /// The kept results of a portfolio without their bodies, oldest first: enough to choose which to read.
     public func runHeaders(portfolio: String) throws -> [(seq: Int, model: String)] {
-        let s = try conn.prepare("SELECT seq, model FROM assessment_run WHERE portfolio = ? ORDER BY seq")
-        try s.bind([.text(portfolio)])
-        var out: [(seq: Int, model: String)] = []
-        while try s.step() { out.append((s.int(0), s.text(1))) }
-        return out
+        try reading { conn in
+            let s = try conn.prepare("SELECT seq, model FROM assessment_run WHERE portfolio = ? ORDER BY seq")
+            try s.bind([.text(portfolio)])
+            var out: [(seq: Int, model: String)] = []
+            while try s.step() { out.append((s.int(0), s.text(1))) }
+            return out
+        }
     }
 
     /// One kept result's JSON text, or nil.
     public func runBody(portfolio: String, seq: Int) throws -> String? {
-        let s = try conn.prepare("SELECT body FROM assessment_run WHERE portfolio = ? AND seq = ?")
-        defer { s.reset() }
-        try s.bind([.text(portfolio), .int(seq)])
-        return try s.step() ? s.text(0) : nil
+        try reading { conn in
+            let s = try conn.prepare("SELECT body FROM assessment_run WHERE portfolio = ? AND seq = ?")
+            try s.bind([.text(portfolio), .int(seq)])
+            return try s.step() ? s.text(0) : nil
+        }
     }
 
     /// The store's integrity as SQLite sees it ("ok" when sound).
     public func integrityCheck() throws -> String {
-        let s = try conn.prepare("PRAGMA quick_check")
-        defer { s.reset() }
-        guard try s.step() else { return "no answer" }
-        return s.text(0)
+        try reading { conn in
+            let s = try conn.prepare("PRAGMA quick_check")
+            guard try s.step() else { return "no answer" }
+            return s.text(0)
+        }
     }
 }

@@ -1,0 +1,85 @@
+import CJansson
+import TwoSpeedJSON
+import TwoSpeedModel
+
+/// A portfolio as the store keeps it: the document plus its write counter and time.
+public struct StoredPortfolio: Sendable {
+    /// Counted again on every change, so that reads of the counts cost nothing.
+    public var portfolio: Portfolio { didSet { counts = portfolio.counts } }
+    public var revision: Int
+    public var updated: String
+    public private(set) var counts: Counts
+    public init(portfolio: Portfolio, revision: Int, updated: String) {
+        self.portfolio = portfolio; self.revision = revision; self.updated = updated
+        counts = portfolio.counts
+    }
+}
+
+/// Where the store finds each entity's JSON already encoded (a metric's without observations), so
+/// that a whole portfolio is encoded once for the engine's cache and the store alike. Borrowed.
+public protocol EntityJSONSource {
+    func json(_ kind: EntityKind, _ id: String) -> JSONRef?
+}
+
+/// One change to the store; the engine hands several to `apply`, which writes them all or none.
+public enum StoreChange {
+    case putPortfolio(StoredPortfolio, bodies: EntityJSONSource?)
+    case deletePortfolio(id: String)
+    /// Writes the entity, new or replaced; a metric's observations are written apart.
+    case putEntity(portfolio: String, kind: EntityKind, id: String, body: JSONRef)
+    case removeEntity(portfolio: String, kind: EntityKind, id: String)
+    case replaceObservations(portfolio: String, metric: String, [Observation])
+    case appendObservations(portfolio: String, metric: String, firstSeq: Int, [Observation])
+    case setRevision(portfolio: String, revision: Int, updated: String)
+}
+
+/// A custom assessment model as stored: its JSON text.
+public struct StoredModel: Sendable {
+    public var id: String
+    public var updated: String
+    public var body: String
+}
+
+/// A kept assessment result: its number within the portfolio, and (when read) its JSON text.
+public struct KeptRun: Sendable {
+    public var seq: Int
+    public var at: String
+    public var model: String
+    public var body: String
+}
+
+/// What the engine needs of a store. SQLite (`SQLiteStore`) is the embedded default; the shape is
+/// small enough for a server database to implement too.
+///
+/// Every method may be called from any thread at any time: a store owns its connections and never lets
+/// a caller share one. A method that writes returns only once the write is durable; `apply` writes all
+/// of its changes or none.
+public protocol PortfolioStore: AnyObject, Sendable {
+    /// Where the store lives, as the caller named it, and whether it is lost on close.
+    var path: String { get }
+    var inMemory: Bool { get }
+    /// The schema version the store is at after opening.
+    var schemaVersion: Int { get }
+
+    /// Every portfolio, entities in their stored order, observations in their order.
+    func loadAll() throws -> [StoredPortfolio]
+    /// Applies the changes in one transaction.
+    func apply(_ changes: [StoreChange]) throws
+
+    func putModel(id: String, body: String, updated: String) throws
+    func deleteModel(id: String) throws
+    /// Every stored model, by id.
+    func models() throws -> [StoredModel]
+
+    /// Keeps an assessment result; returns its number within the portfolio (1, 2, ...), never reused.
+    func addRun(portfolio: String, at: String, model: String, score: Double, body: String) throws -> Int
+    /// The kept results of a portfolio (of one model, when given), oldest first.
+    func runs(portfolio: String, model: String?) throws -> [KeptRun]
+    /// The kept results' numbers and models, oldest first, without their bodies.
+    func runHeaders(portfolio: String) throws -> [(seq: Int, model: String)]
+    /// One kept result's JSON text, or nil.
+    func runBody(portfolio: String, seq: Int) throws -> String?
+
+    /// The store's own consistency check: "ok" when sound.
+    func integrityCheck() throws -> String
+}

@@ -1,0 +1,364 @@
+/*
+** Concurrency stress of the C ABI: eight threads on one engine over a file store, each running every
+** read method mixed with writes, each answer checked to belong to the portfolio and revision it asked
+** about. include/twospeed.h promises that reads run in parallel and writes one at a time; this is the
+** test that could break that promise (a crash, a torn read, an answer about another portfolio).
+**
+** Thread t owns portfolio "stress-t": only it writes there, so it knows that portfolio's revision and
+** kept runs exactly. It reads every portfolio: for the others, revisions may only grow.
+**
+** Usage: test_stress EXAMPLE_PORTFOLIO.json [STORE_DIR]   (STRESS_OPS: operations per thread, default 300)
+*/
+#include <jansson.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "twospeed.h"
+
+#define THREADS 8
+
+static twospeed_engine *engine;
+static json_t *example;          /* the example portfolio, read-only after main starts the threads */
+static int discover_methods;     /* how many methods rpc.discover lists */
+static int ops_per_thread = 300;
+static int failures;
+static pthread_mutex_t failure_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct worker {
+    int index;
+    unsigned seed;
+    char own[32];
+    int revision;              /* of the own portfolio, exactly */
+    int runs;                  /* kept runs of the own portfolio, exactly */
+    int seen[THREADS];         /* the highest revision seen of each portfolio */
+    int observations;          /* appended to the own portfolio's first metric */
+    int calls;
+};
+
+static void fail(const char *request, const char *response, const char *fmt, ...) {
+    va_list ap;
+    pthread_mutex_lock(&failure_lock);
+    failures++;
+    if (failures <= 10) {
+        fprintf(stderr, "FAIL: ");
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "\n  request:  %.300s\n  response: %.600s\n", request, response ? response : "(null)");
+    }
+    pthread_mutex_unlock(&failure_lock);
+}
+
+/* One call through twospeed_call: the result object, or NULL (the failure already reported). */
+static json_t *call(struct worker *w, const char *method, json_t *params) {
+    json_t *req = json_pack("{s:s, s:s, s:i}", "jsonrpc", "2.0", "method", method, "id", w ? w->calls + 1 : 0);
+    if (params) json_object_set_new(req, "params", params);
+    char *text = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    if (w) w->calls++;
+    char *reply = twospeed_call(engine, text);
+    json_t *result = NULL;
+    if (!reply) {
+        fail(text, NULL, "%s: twospeed_call returned NULL", method);
+    } else {
+        json_error_t err;
+        json_t *r = json_loads(reply, 0, &err);
+        if (!r) fail(text, reply, "%s: reply is not JSON: %s", method, err.text);
+        else if (!json_object_get(r, "result")) fail(text, reply, "%s: an error where a result was due", method);
+        else result = json_incref(json_object_get(r, "result"));
+        json_decref(r);
+        twospeed_free(reply);
+    }
+    free(text);
+    return result;
+}
+
+#define CHECK(cond, ...) do { if (!(cond)) { char *_t = json_dumps(result, JSON_COMPACT); \
+    fail(method, _t, __VA_ARGS__); free(_t); } } while (0)
+
+static const char *str(json_t *o, const char *key) {
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+static int num(json_t *o, const char *key) { return (int)json_integer_value(json_object_get(o, key)); }
+
+static json_t *portfolio_doc(int index, int generation) {
+    json_t *doc = json_deep_copy(example);
+    char id[32], name[64];
+    snprintf(id, sizeof id, "stress-%d", index);
+    snprintf(name, sizeof name, "Org %d gen %d", index, generation);
+    json_object_set_new(doc, "id", json_string(id));
+    json_object_set_new(json_object_get(doc, "organization"), "name", json_string(name));
+    return doc;
+}
+
+/* The organization's name must be this portfolio's ("Org N gen ..."). */
+static int names_portfolio(const char *org, int index) {
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "Org %d gen ", index);
+    return strncmp(org, prefix, strlen(prefix)) == 0;
+}
+
+/* A revision read of portfolio q: exact for the own one, never going back for the others. */
+static void saw_revision(struct worker *w, int q, int revision, const char *method, json_t *result) {
+    if (q == w->index) CHECK(revision == w->revision, "%s of own portfolio: revision %d, expected %d", method, revision, w->revision);
+    else CHECK(revision >= w->seen[q], "%s of stress-%d: revision went back from %d to %d", method, q, w->seen[q], revision);
+    if (revision > w->seen[q]) w->seen[q] = revision;
+}
+
+static void write_op(struct worker *w, int op) {
+    json_t *result = NULL;
+    const char *method = "";
+    switch (op) {
+    case 0: {
+        method = "portfolio.put";
+        result = call(w, method, json_pack("{s:o, s:i}", "portfolio", portfolio_doc(w->index, w->calls), "ifRevision", w->revision));
+        if (!result) return;
+        CHECK(strcmp(str(result, "id"), w->own) == 0, "put answered for %s", str(result, "id"));
+        CHECK(num(result, "revision") == w->revision + 1, "put: revision %d after %d", num(result, "revision"), w->revision);
+        w->revision = num(result, "revision");
+        w->observations = 0;
+        break;
+    }
+    case 1: {
+        method = "entity.upsert";
+        json_t *product = json_deep_copy(json_array_get(json_object_get(example, "products"), 0));
+        char name[64];
+        snprintf(name, sizeof name, "Checkout %s call %d", w->own, w->calls);
+        json_object_set_new(product, "name", json_string(name));
+        result = call(w, method, json_pack("{s:s, s:s, s:o, s:i}", "portfolio", w->own, "kind", "product", "entity", product,
+                                           "ifRevision", w->revision));
+        if (!result) return;
+        CHECK(num(result, "revision") == w->revision + 1, "upsert: revision %d after %d", num(result, "revision"), w->revision);
+        w->revision = num(result, "revision");
+        break;
+    }
+    case 2: {
+        method = "metric.observe";
+        const char *metric = str(json_array_get(json_object_get(example, "metrics"), 0), "id");
+        result = call(w, method, json_pack("{s:s, s:s, s:[{s:s, s:f}]}", "portfolio", w->own, "metric", metric,
+                                           "observations", "at", "2026-10-31", "value", 30.0 + w->calls % 7));
+        if (!result) return;
+        CHECK(num(result, "revision") == w->revision + 1, "observe: revision %d after %d", num(result, "revision"), w->revision);
+        w->revision = num(result, "revision");
+        w->observations++;
+        break;
+    }
+    default: {
+        method = "assessment.run";
+        result = call(w, method, json_pack("{s:s}", "portfolio", w->own));
+        if (!result) return;
+        CHECK(strcmp(str(result, "portfolio"), w->own) == 0, "run of %s answered for %s", w->own, str(result, "portfolio"));
+        CHECK(names_portfolio(str(result, "organization"), w->index), "run of %s names %s", w->own, str(result, "organization"));
+        CHECK(num(result, "revision") == w->revision, "run assessed revision %d, the portfolio is at %d", num(result, "revision"), w->revision);
+        CHECK(num(result, "run") == w->runs + 1, "run numbered %d after %d", num(result, "run"), w->runs);
+        w->runs = num(result, "run");
+        break;
+    }
+    }
+    json_decref(result);
+}
+
+static const char *analyses[] = {"analysis.coverage", "analysis.prioritize", "analysis.speed", "analysis.okrs",
+                                 "analysis.accountability", "analysis.pitfalls"};
+
+static void read_op(struct worker *w, int op, int q) {
+    char pid[32];
+    snprintf(pid, sizeof pid, "stress-%d", q);
+    json_t *result = NULL;
+    const char *method = "";
+    switch (op) {
+    case 0:
+        method = "engine.info";
+        if (!(result = call(w, method, NULL))) return;
+        CHECK(num(result, "portfolios") == THREADS, "engine.info counts %d portfolios", num(result, "portfolios"));
+        break;
+    case 1: {
+        method = "portfolio.list";
+        if (!(result = call(w, method, NULL))) return;
+        json_t *list = json_object_get(result, "portfolios");
+        CHECK(json_array_size(list) == THREADS, "portfolio.list has %zu", json_array_size(list));
+        for (size_t i = 0; i < json_array_size(list); i++) {
+            json_t *s = json_array_get(list, i);
+            int idx = -1;
+            sscanf(str(s, "id"), "stress-%d", &idx);
+            CHECK(idx >= 0 && idx < THREADS && names_portfolio(str(s, "name"), idx), "portfolio.list: %s named %s", str(s, "id"), str(s, "name"));
+            if (idx >= 0 && idx < THREADS) saw_revision(w, idx, num(s, "revision"), method, result);
+        }
+        break;
+    }
+    case 2: {
+        method = "portfolio.get";
+        if (!(result = call(w, method, json_pack("{s:s}", "id", pid)))) return;
+        json_t *doc = json_object_get(result, "portfolio");
+        CHECK(strcmp(str(doc, "id"), pid) == 0, "portfolio.get %s answered %s", pid, str(doc, "id"));
+        CHECK(names_portfolio(str(json_object_get(doc, "organization"), "name"), q), "portfolio.get %s: another organization", pid);
+        saw_revision(w, q, num(result, "revision"), method, result);
+        if (q == w->index) {
+            json_t *obs = json_object_get(json_array_get(json_object_get(doc, "metrics"), 0), "observations");
+            size_t base = json_array_size(json_object_get(json_array_get(json_object_get(example, "metrics"), 0), "observations"));
+            CHECK(json_array_size(obs) == base + (size_t)w->observations, "own metric has %zu observations, expected %zu",
+                  json_array_size(obs), base + (size_t)w->observations);
+        }
+        break;
+    }
+    case 3: {
+        method = "entity.get";
+        const char *product = str(json_array_get(json_object_get(example, "products"), 0), "id");
+        if (!(result = call(w, method, json_pack("{s:s, s:s, s:s}", "portfolio", pid, "kind", "product", "id", product)))) return;
+        json_t *e = json_object_get(result, "entity");
+        CHECK(strcmp(str(e, "id"), product) == 0, "entity.get %s answered %s", product, str(e, "id"));
+        const char *name = str(e, "name");
+        CHECK(strstr(name, "Checkout stress-") == NULL || (strstr(name, pid) && name[strlen("Checkout ") + strlen(pid)] == ' '),
+              "entity.get in %s: the product is named %s", pid, name);
+        break;
+    }
+    case 4: {
+        method = "entity.list";
+        if (!(result = call(w, method, json_pack("{s:s, s:s}", "portfolio", pid, "kind", "metric")))) return;
+        CHECK(json_array_size(json_object_get(result, "entities")) == json_array_size(json_object_get(example, "metrics")),
+              "entity.list %s: %zu metrics", pid, json_array_size(json_object_get(result, "entities")));
+        break;
+    }
+    case 5:
+        method = "assessment.get";
+        if (!(result = call(w, method, json_pack("{s:s, s:i}", "portfolio", pid, "run", 1)))) return;
+        CHECK(strcmp(str(result, "portfolio"), pid) == 0, "assessment.get of %s answered %s", pid, str(result, "portfolio"));
+        CHECK(names_portfolio(str(result, "organization"), q), "assessment.get of %s names %s", pid, str(result, "organization"));
+        CHECK(num(result, "run") == 1, "assessment.get run 1 answered run %d", num(result, "run"));
+        break;
+    case 6: {
+        method = "assessment.history";
+        if (!(result = call(w, method, json_pack("{s:s}", "portfolio", pid)))) return;
+        json_t *runs = json_object_get(result, "runs");
+        CHECK(strcmp(str(result, "portfolio"), pid) == 0, "history of %s answered %s", pid, str(result, "portfolio"));
+        if (q == w->index) CHECK((int)json_array_size(runs) == w->runs, "own history has %zu runs, expected %d", json_array_size(runs), w->runs);
+        for (size_t i = 0; i < json_array_size(runs); i++)
+            CHECK(num(json_array_get(runs, i), "run") == (int)i + 1, "history of %s: run %d at %zu", pid, num(json_array_get(runs, i), "run"), i);
+        break;
+    }
+    case 7:
+        method = analyses[(unsigned)rand_r(&w->seed) % (sizeof analyses / sizeof *analyses)];
+        if (!(result = call(w, method, json_pack("{s:s}", "portfolio", pid)))) return;
+        CHECK(json_object_size(result) > 0, "%s of %s: empty result", method, pid);
+        break;
+    case 8: {
+        method = "report.render";
+        if (!(result = call(w, method, json_pack("{s:s, s:s}", "format", "markdown", "portfolio", pid)))) return;
+        char heading[32];
+        snprintf(heading, sizeof heading, "# Org %d gen ", q);
+        CHECK(strncmp(str(result, "content"), heading, strlen(heading)) == 0, "report of %s starts %.40s", pid, str(result, "content"));
+        break;
+    }
+    case 9:
+        method = "rpc.discover";
+        if (!(result = call(w, method, NULL))) return;
+        CHECK((int)json_array_size(json_object_get(result, "methods")) == discover_methods, "rpc.discover lists %zu methods",
+              json_array_size(json_object_get(result, "methods")));
+        break;
+    case 10: {
+        method = "experiment.evaluate";
+        const char *experiment = str(json_array_get(json_object_get(example, "experiments"), 0), "id");
+        if (!(result = call(w, method, json_pack("{s:s, s:s}", "portfolio", pid, "experiment", experiment)))) return;
+        CHECK(json_object_get(result, "lift") || json_object_size(result) > 0, "experiment.evaluate of %s: empty", pid);
+        break;
+    }
+    default:
+        method = "assessment.model.list";
+        if (!(result = call(w, method, NULL))) return;
+        CHECK(json_array_size(json_object_get(result, "models")) >= 1, "no models listed");
+        break;
+    }
+    json_decref(result);
+}
+
+static void *work(void *arg) {
+    struct worker *w = arg;
+    for (int i = 0; i < ops_per_thread; i++) {
+        unsigned r = (unsigned)rand_r(&w->seed);
+        /* One operation in five writes. */
+        if (r % 5 == 0) write_op(w, (int)((r / 5) % 4));
+        else read_op(w, (int)((r / 5) % 12), (int)((r / 60) % THREADS));
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s EXAMPLE_PORTFOLIO.json [STORE_DIR]\n", argv[0]);
+        return 2;
+    }
+    if (getenv("STRESS_OPS")) ops_per_thread = atoi(getenv("STRESS_OPS"));
+    json_object_seed(0); /* once, before any thread uses jansson */
+    json_error_t err;
+    example = json_load_file(argv[1], 0, &err);
+    if (!example) {
+        fprintf(stderr, "%s: %s\n", argv[1], err.text);
+        return 2;
+    }
+    char dir[] = "/tmp/twospeed-stress-XXXXXX";
+    const char *base = argc > 2 ? argv[2] : mkdtemp(dir);
+    char path[512];
+    snprintf(path, sizeof path, "%s/stress.db", base);
+    if (twospeed_open(path, &engine) != TWOSPEED_OK) {
+        fprintf(stderr, "cannot open %s\n", path);
+        return 2;
+    }
+    struct worker workers[THREADS];
+    memset(workers, 0, sizeof workers);
+    json_t *result = call(NULL, "rpc.discover", NULL);
+    if (!result) return 1;
+    discover_methods = (int)json_array_size(json_object_get(result, "methods"));
+    json_decref(result);
+    for (int t = 0; t < THREADS; t++) {
+        struct worker *w = &workers[t];
+        w->index = t;
+        w->seed = 0x5eed + (unsigned)t;
+        snprintf(w->own, sizeof w->own, "stress-%d", t);
+        if (!(result = call(w, "portfolio.put", json_pack("{s:o}", "portfolio", portfolio_doc(t, 0))))) return 1;
+        w->revision = num(result, "revision");
+        json_decref(result);
+        if (!(result = call(w, "assessment.run", json_pack("{s:s}", "portfolio", w->own)))) return 1;
+        w->runs = num(result, "run");
+        json_decref(result);
+    }
+    pthread_t threads[THREADS];
+    for (int t = 0; t < THREADS; t++) pthread_create(&threads[t], NULL, work, &workers[t]);
+    int calls = 0;
+    for (int t = 0; t < THREADS; t++) {
+        pthread_join(threads[t], NULL);
+        calls += workers[t].calls;
+    }
+    /* What each thread knows of its own portfolio is what a fresh engine reads from the file. */
+    twospeed_close(engine);
+    if (twospeed_open(path, &engine) != TWOSPEED_OK) {
+        fprintf(stderr, "cannot reopen %s\n", path);
+        return 1;
+    }
+    for (int t = 0; t < THREADS; t++) {
+        struct worker *w = &workers[t];
+        const char *method = "portfolio.get after reopening";
+        if (!(result = call(NULL, "portfolio.get", json_pack("{s:s}", "id", w->own)))) continue;
+        CHECK(num(result, "revision") == w->revision, "%s reopened at revision %d, expected %d", w->own, num(result, "revision"), w->revision);
+        json_decref(result);
+        method = "assessment.history after reopening";
+        if (!(result = call(NULL, "assessment.history", json_pack("{s:s}", "portfolio", w->own)))) continue;
+        CHECK((int)json_array_size(json_object_get(result, "runs")) == w->runs, "%s reopened with %zu runs, expected %d", w->own,
+              json_array_size(json_object_get(result, "runs")), w->runs);
+        json_decref(result);
+    }
+    twospeed_close(engine);
+    json_decref(example);
+    if (argc <= 2) {
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", base);
+    }
+    printf("stress: %d threads, %d calls on one engine over a file store: %d failures\n", THREADS, calls, failures);
+    printf("%d passed, %d failed\n", failures ? 0 : 1, failures ? 1 : 0);
+    return failures ? 1 : 0;
+}
