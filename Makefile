@@ -13,7 +13,7 @@ LDFLAGS_LIB := -L$(LIBDIR) -ltwospeed -Wl,-rpath,$(abspath $(LIBDIR))
 SWIFT_SOURCES := $(shell find Sources -name '*.swift' -o -name '*.h' -o -name '*.modulemap') Package.swift
 BIN := $(BUILD)/bin
 
-.PHONY: all deps deps-browser build lib daemon plugins demo test test-swift test-c test-python test-shell bench install uninstall clean
+.PHONY: all deps deps-browser build lib daemon plugins demo test test-swift test-c test-python test-shell tsan bench install uninstall clean
 
 all: build
 
@@ -97,10 +97,27 @@ $(BUILD)/test_plugins: Tests/C/test_plugins.c include/twospeed.h $(LIB)
 $(BUILD)/test_header_cxx: Tests/C/test_header.cpp include/twospeed.h $(LIB)
 	$(CXX) -std=c++11 -Wall -Wextra -Werror -Iinclude $< -o $@ $(LDFLAGS_LIB)
 
-test-c: deps lib plugins $(BUILD)/test_abi $(BUILD)/test_header_cxx $(BUILD)/test_plugins $(BUILD)/portfolio_summary
+$(BUILD)/test_stress: Tests/C/test_stress.c include/twospeed.h $(LIB)
+	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson -lpthread
+
+test-c: deps lib plugins $(BUILD)/test_abi $(BUILD)/test_header_cxx $(BUILD)/test_plugins $(BUILD)/portfolio_summary $(BUILD)/test_stress
 	$(BUILD)/test_header_cxx
 	$(BUILD)/test_abi
 	$(BUILD)/test_plugins $(CURDIR)
+	$(BUILD)/test_stress examples/portfolios/retailer.json
+
+# The C ABI stress under ThreadSanitizer: the library built with -sanitize=thread in a scratch folder of
+# its own, the stress test with the toolchain's clang. Any report fails the run.
+TSAN_CC ?= $(dir $(shell readlink -f $$(command -v $(SWIFT))))clang
+TSAN_DIR := $(BUILD)/tsan
+tsan: deps
+	$(SWIFT) build -c release --product twospeed --scratch-path .build-tsan -Xswiftc -sanitize=thread
+	@mkdir -p $(TSAN_DIR)
+	cp .build-tsan/release/libtwospeed.so $(TSAN_DIR)/libtwospeed.so.0
+	$(TSAN_CC) -std=c99 -Wall -Wextra -O1 -g -fsanitize=thread -D_POSIX_C_SOURCE=200809L -Iinclude Tests/C/test_stress.c \
+	    -o $(TSAN_DIR)/test_stress $(TSAN_DIR)/libtwospeed.so.0 -Wl,-rpath,$(abspath $(TSAN_DIR)) -ljansson -lpthread
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" STRESS_OPS=$${STRESS_OPS:-80} \
+	    $(TSAN_DIR)/test_stress examples/portfolios/retailer.json
 
 # Tests/Python: the C ABI through ctypes; bindings/python/tests: the twospeed package, against the
 # library and real daemons, and installed with pip into a temporary folder.

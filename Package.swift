@@ -68,7 +68,7 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")]),
         // The reference client: typed calls over one small transport protocol (the socket, or an engine in-process).
-        .target(name: "TwoSpeedClient", dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedJSON", "CJansson"]),
+        .target(name: "TwoSpeedClient", dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedJSON", "TwoSpeedSync", "CJansson"]),
         // The twospeed command: one file per subcommand.
         .executableTarget(name: "TwoSpeedCLI",
                           dependencies: ["TwoSpeedClient", "TwoSpeedEngine", "TwoSpeedJSON", "CJansson",
@@ -77,6 +77,6 @@ let package = Package(
                     dependencies: ["TwoSpeedDaemon", "TwoSpeedClient", "TwoSpeedJSON", "CJansson", "twospeedd", "TwoSpeedCLI"]),
         .testTarget(name: "TwoSpeedTests",
                     dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedAssessment", "TwoSpeedReport",
-                                   "TwoSpeedSchema", "TwoSpeedJSON", "CJansson"]),
+                                   "TwoSpeedSchema", "TwoSpeedJSON", "TwoSpeedSync", "CJansson"]),
     ]
 )

@@ -1,5 +1,5 @@
 import Glibc
-import Synchronization
+import TwoSpeedSync
 
 /// A connection to twospeedd: one line out, one line back. Calls from several threads are taken one at
 /// a time, so replies never cross.
@@ -7,13 +7,13 @@ public final class UnixSocketTransport: RPCTransport {
     public let path: String
     public var endpoint: String { "unix:\(path)" }
 
-    private struct State: ~Copyable {
+    private struct State {
         var fd: CInt
         /// Bytes received past the last reply's line end.
         var pending: [UInt8] = []
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     /// Connects to the socket at `path`. `timeoutSeconds` bounds every send and receive (nil: none).
     public init(path: String, timeoutSeconds: Double? = nil) throws {
@@ -44,18 +44,18 @@ public final class UnixSocketTransport: RPCTransport {
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
             setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         }
-        state = Mutex(State(fd: fd))
+        state = Locked(State(fd: fd))
     }
 
     deinit {
-        state.withLock { s in
+        state.write { s in
             if s.fd >= 0 { Glibc.close(s.fd) }
         }
     }
 
     /// Closes the connection; later calls fail as disconnected.
     public func close() {
-        state.withLock { s in
+        state.write { s in
             if s.fd >= 0 { Glibc.close(s.fd) }
             s.fd = -1
         }
@@ -63,7 +63,7 @@ public final class UnixSocketTransport: RPCTransport {
 
     public func exchange(_ message: String, expectsReply: Bool) throws -> String? {
         let endpoint = self.endpoint
-        return try state.withLock { s throws(TransportError) -> String? in
+        return try state.write { s -> String? in
             guard s.fd >= 0 else { throw TransportError(.disconnected, endpoint: endpoint, "the connection is closed") }
             var out = Array(message.utf8)
             out.append(0x0A)

@@ -5,6 +5,8 @@ import XCTest
 import TwoSpeedJSON
 import TwoSpeedModel
 @testable import TwoSpeedStore
+import TwoSpeedSync
+import Dispatch
 
 final class EngineTests: XCTestCase {
     func loadRetailer(_ engine: Engine) {
@@ -192,6 +194,102 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(sqlite3_column_int(stmt, 0), 1, "no table was added")
         sqlite3_finalize(stmt)
         sqlite3_close(db)
+    }
+
+    /// The bytes of a file, or nil when it does not exist.
+    func contents(_ path: String) -> [UInt8]? {
+        guard let f = fopen(path, "rb") else { return nil }
+        defer { fclose(f) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65_536)
+        while case let n = fread(&buf, 1, buf.count, f), n > 0 { out += buf[0..<n] }
+        return out
+    }
+
+    func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// A store twospeed_open refuses is left byte for byte as it was: no WAL switch, no tables, no
+    /// journal files left behind.
+    func testRefusedStoresAreLeftByteForByte() throws {
+        let dir = temporaryDirectory()
+        var db: OpaquePointer?
+        // Someone else's database, in the default rollback-journal mode.
+        let theirs = dir + "/theirs.db"
+        XCTAssertEqual(sqlite3_open(theirs, &db), SQLITE_OK)
+        XCTAssertEqual(sqlite3_exec(db, "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, 'A')", nil, nil, nil), SQLITE_OK)
+        sqlite3_close(db)
+        // A store written by a newer TwoSpeed: ours, in WAL mode, with a higher schema version.
+        let future = dir + "/future.db"
+        do {
+            let engine = try Engine(path: future)
+            loadRetailer(engine)
+        }
+        XCTAssertEqual(sqlite3_open(future, &db), SQLITE_OK)
+        XCTAssertEqual(sqlite3_exec(db, "PRAGMA user_version = 99", nil, nil, nil), SQLITE_OK)
+        sqlite3_close(db)
+        // Not a database at all.
+        let garbage = dir + "/garbage.db"
+        let f = fopen(garbage, "wb")!
+        fputs(String(repeating: "this is not a database\n", count: 200), f)
+        fclose(f)
+
+        for (path, kind) in [(theirs, StoreError.Kind.corrupt), (future, .schemaTooNew), (garbage, .corrupt)] {
+            let before = try XCTUnwrap(contents(path))
+            XCTAssertFalse(exists(path + "-wal") || exists(path + "-shm"), path)
+            XCTAssertThrowsError(try Engine(path: path)) { XCTAssertEqual(($0 as? StoreError)?.kind, kind, "\($0)") }
+            XCTAssertEqual(contents(path), before, "\(path) changed")
+            XCTAssertFalse(exists(path + "-wal"), "\(path)-wal left behind")
+            XCTAssertFalse(exists(path + "-shm"), "\(path)-shm left behind")
+            XCTAssertFalse(exists(path + "-journal"), "\(path)-journal left behind")
+        }
+        // Byte 18 of an SQLite header is 1 in rollback mode and 2 in WAL mode.
+        XCTAssertEqual(contents(theirs)?[18], 1, "someone else's database was switched to WAL")
+    }
+
+    /// The store and its -wal and -shm files are readable by their owner only (the socket's mode), unless
+    /// the caller asks for another mode; an existing file keeps its mode.
+    func testStoreFilesAreCreatedOwnerOnly() throws {
+        let dir = temporaryDirectory()
+        let old = umask(0o022)
+        defer { umask(old) }
+        func mode(_ path: String) -> mode_t {
+            var st = stat()
+            XCTAssertEqual(lstat(path, &st), 0, path)
+            return st.st_mode & 0o777
+        }
+        let path = dir + "/private.db"
+        let engine = try Engine(path: path)
+        loadRetailer(engine)
+        for p in [path, path + "-wal", path + "-shm"] { XCTAssertEqual(mode(p), 0o600, p) }
+        let shared = dir + "/shared.db"
+        let group = try Engine(path: shared, fileMode: 0o640)
+        loadRetailer(group)
+        for p in [shared, shared + "-wal", shared + "-shm"] { XCTAssertEqual(mode(p), 0o640, p) }
+        chmod(shared, 0o644)
+        _ = try Engine(path: shared)
+        XCTAssertEqual(mode(shared), 0o644, "an existing store keeps its mode")
+    }
+
+    /// Reads of kept runs go through reader connections while writes go on: many threads, one engine.
+    func testKeptRunsReadFromManyThreadsWhileWriting() throws {
+        let engine = try Engine(path: temporaryDirectory() + "/threads.db")
+        loadRetailer(engine)
+        XCTAssertNotNil(engine.request("assessment.run", #"{"portfolio":"retailer"}"#).result)
+        let failures = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            for n in 0..<16 {
+                let r: Response
+                switch (i + n) % 4 {
+                case 0 where i % 2 == 0: r = engine.request("assessment.run", #"{"portfolio":"retailer"}"#)
+                case 1: r = engine.request("assessment.get", #"{"portfolio":"retailer","run":1}"#)
+                default: r = engine.request("assessment.history", #"{"portfolio":"retailer"}"#)
+                }
+                if r.result == nil { failures.write { $0.append(r.text) } }
+            }
+        }
+        XCTAssertEqual(failures.read { $0 }, [])
+        let runs = engine.request("assessment.history", #"{"portfolio":"retailer"}"#).result?["runs"]
+        XCTAssertEqual(runs.map { (0..<$0.count).map { runs![$0]?["run"]?.intValue } }, (1...17).map { Int64($0) }, "runs numbered 1...17 once each")
     }
 
     func testAVersionOneStoreMigratesForward() throws {

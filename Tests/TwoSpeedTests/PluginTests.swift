@@ -2,6 +2,8 @@ import Glibc
 import XCTest
 @testable import TwoSpeedEngine
 import TwoSpeedJSON
+import TwoSpeedSync
+import Dispatch
 
 /// Runs a shell command; true when it exits 0.
 @discardableResult
@@ -119,6 +121,37 @@ final class PluginTests: XCTestCase {
         XCTAssertFalse(r.result!["pitfalls"]!.elements.contains { $0["pitfall"]?.stringValue == "unowned-systems" })
         let reload = engine.request("plugin.load", #"{"manifest":"\#(PluginTests.examples)/unowned-systems/plugin.json"}"#)
         XCTAssertEqual(reload.result?["status"]?.stringValue, "ready", reload.text)
+    }
+
+    /// plugin.unload takes the lock plugin.call holds: a call in progress gets its answer, then the
+    /// plugin stops.
+    func testUnloadWaitsForTheCallInProgress() throws {
+        let engine = try engineWithExamples()
+        let started = temporaryDirectory() + "/started"
+        let manifest = pythonPlugin("slow", """
+            if method == "slow":
+                open("\(started)", "w").close()
+                time.sleep(0.5)
+                return {"done": True}
+            return {}
+            """)
+        XCTAssertNotNil(engine.request("plugin.load", #"{"manifest":"\#(manifest)"}"#).result)
+        let answer = Locked<String?>(nil)
+        let caller = DispatchGroup()
+        DispatchQueue.global().async(group: caller) {
+            let text = engine.request("plugin.call", #"{"plugin":"slow","method":"slow"}"#).text
+            answer.write { $0 = text }
+        }
+        // The call is under way once the plugin has made its marker.
+        var waited = 0
+        while access(started, F_OK) != 0 && waited < 10_000 { usleep(1_000); waited += 1 }
+        XCTAssertEqual(access(started, F_OK), 0, "the plugin never started its call")
+        let unload = engine.request("plugin.unload", #"{"name":"slow"}"#)
+        XCTAssertEqual(unload.result?["unloaded"]?.boolValue, true, unload.text)
+        caller.wait()
+        let text = try XCTUnwrap(answer.read { $0 })
+        XCTAssertEqual(Response(text).result?["done"]?.boolValue, true, "the call in progress was cut: \(text)")
+        XCTAssertEqual(engine.request("plugin.call", #"{"plugin":"slow","method":"slow"}"#).code, -32000)
     }
 
     // MARK: Isolation
