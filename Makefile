@@ -113,7 +113,7 @@ test-c: deps lib plugins $(BUILD)/test_abi $(BUILD)/test_header_cxx $(BUILD)/tes
 SWIFT_LIBDIR := $(abspath $(dir $(shell readlink -f $$(command -v $(SWIFT))))../lib/swift/linux)
 TSAN_CC ?= $(dir $(shell readlink -f $$(command -v $(SWIFT))))clang
 TSAN_DIR := $(BUILD)/tsan
-STRESS_OPS ?= 80
+STRESS_OPS ?= 240
 tsan: deps
 	$(SWIFT) build -c release --product twospeed --scratch-path .build-tsan -Xswiftc -Xfrontend -Xswiftc -sanitize=thread
 	@mkdir -p $(TSAN_DIR)
