@@ -71,7 +71,7 @@ public protocol PortfolioStore: AnyObject, Sendable {
     /// Every stored model, by id.
     func models() throws -> [StoredModel]
 
-    /// Keeps an assessment result; returns its number within the portfolio (1, 2, ...), never reused.
+    /// Keeps an assessment result; returns its number within the portfolio: one more than the last kept.
     func addRun(portfolio: String, at: String, model: String, score: Double, body: String) throws -> Int
     /// The kept results of a portfolio (of one model, when given), oldest first.
     func runs(portfolio: String, model: String?) throws -> [KeptRun]
