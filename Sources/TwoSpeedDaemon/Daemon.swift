@@ -111,6 +111,9 @@ public final class Daemon: Sendable {
         acceptor.stop()
         close(listener.fd)
         if let path = listener.path { ListeningSocket.remove(path, inode: listener.inode) }
+        // Connections handed to an event loop just before are set up (and registered) by tasks queued
+        // there; one more task per loop waits for them, so that the drain below reaches them too.
+        for loop in group.makeIterator() { try? loop.submit {}.wait() }
 
         for channel in server.connections.all {
             channel.triggerUserOutboundEvent(DrainEvent(), promise: nil)
