@@ -1,8 +1,6 @@
 import Dispatch
 import Glibc
 import Logging
-// accept4 (glibc declares them only under _GNU_SOURCE), as NIO itself calls them.
-import CNIOLinux
 
 /// Accepts connections on the listening socket in a thread of its own and reads each peer's
 /// credentials straight from the new descriptor before NIO takes it over: SO_PEERGROUPS returns a list
@@ -58,7 +56,7 @@ final class Acceptor: @unchecked Sendable {
             if fds[1].revents != 0 { return }
             guard fds[0].revents != 0 else { continue }
             while true {
-                let fd = CNIOLinux_accept4(listenFD, nil, nil, Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue))
+                let fd = Self.accept(listenFD)
                 if fd >= 0 {
                     guard let peer = Self.credentials(fd) else {
                         logger.warning("cannot read the credentials of a new connection: \(String(cString: strerror(errno))); closing it")
@@ -84,6 +82,21 @@ final class Acceptor: @unchecked Sendable {
                 break
             }
         }
+    }
+
+    /// accept4(2), which glibc declares only under _GNU_SOURCE: looked up once. Its CLOEXEC matters, since
+    /// plugins are started from other threads; plain accept and fcntl is the fallback.
+    private typealias Accept4 = @convention(c) (CInt, UnsafeMutablePointer<sockaddr>?, UnsafeMutablePointer<socklen_t>?, CInt) -> CInt
+    private static let accept4: Accept4? = dlsym(nil, "accept4").map { unsafeBitCast($0, to: Accept4.self) }
+
+    static func accept(_ listenFD: CInt) -> CInt {
+        if let accept4 { return accept4(listenFD, nil, nil, Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue)) }
+        let fd = Glibc.accept(listenFD, nil, nil)
+        if fd >= 0 {
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, O_NONBLOCK)
+        }
+        return fd
     }
 
     /// SO_PEERCRED and SO_PEERGROUPS of a connected Unix socket.
