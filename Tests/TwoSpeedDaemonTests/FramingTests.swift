@@ -106,6 +106,22 @@ final class FramingTests: XCTestCase {
         XCTAssertEqual(Set(peer?.groups ?? []), Set(own))
     }
 
+    func testPeerGroupsLongerThanTheFirstBuffer() throws {
+        // More groups than the first SO_PEERGROUPS buffer holds (64): the kernel answers ERANGE with the
+        // size it needs, and the second call gets them all. The socket keeps the groups it was made with.
+        guard geteuid() == 0 else { throw XCTSkip("setgroups needs root") }
+        var saved = [gid_t](repeating: 0, count: Int(getgroups(0, nil)))
+        _ = getgroups(Int32(saved.count), &saved)
+        let many = (0..<150).map { gid_t(40_000 + $0) }
+        XCTAssertEqual(setgroups(many.count, many), 0)
+        var fds: [CInt] = [-1, -1]
+        let rc = socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds)
+        XCTAssertEqual(setgroups(saved.count, saved), 0)
+        XCTAssertEqual(rc, 0)
+        defer { close(fds[0]); close(fds[1]) }
+        XCTAssertEqual(Acceptor.peerGroups(fds[0]).map { Set($0) }, Set(many))
+    }
+
     func testPrincipalNames() {
         XCTAssertEqual(Principal.uid("root"), 0)
         XCTAssertEqual(Principal.uid("42"), 42)
