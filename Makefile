@@ -30,6 +30,8 @@ deps:
 	command -v jq >/dev/null || missing="$$missing jq"; \
 	command -v setpriv >/dev/null || missing="$$missing util-linux"; \
 	command -v dash >/dev/null || missing="$$missing dash"; \
+	command -v strace >/dev/null || missing="$$missing strace"; \
+	command -v ss >/dev/null || missing="$$missing iproute2"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

@@ -22,6 +22,13 @@ public struct DaemonConfiguration: Sendable {
     public var maxMessageBytes: Int = 16 << 20
     /// Connections served at once; the next one gets one error reply and is closed.
     public var maxClients: Int = 1024
+    /// Connections one uid may have open at once, so that one user (or one runaway program) cannot take
+    /// every slot; the next one gets the same error as over maxClients, saying which limit.
+    public var maxClientsPerUID: Int = 256
+    /// How long a connection may hold an unfinished message (bytes with no line end yet), from its first
+    /// byte; then it gets an error reply and is closed. A client that sends half a line and stalls does
+    /// not keep its slot. nil: no limit.
+    public var messageTimeoutSeconds: Int64? = 5
     /// A connection with no traffic for this long, and no request in progress, is closed. nil: never.
     public var idleTimeoutSeconds: Int64? = nil
     /// How long a stop waits for requests in flight before closing what is left.

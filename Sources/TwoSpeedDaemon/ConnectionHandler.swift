@@ -80,6 +80,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var errorReplies = 0
     private var reason = "closed by the peer"
     private let opened = NIODeadline.now()
+    /// Set while the framer holds the start of a message and no line end: fires --message-timeout.
+    private var unfinished: Scheduled<Void>?
 
     init(server: ServerContext, id: Int, peer: PeerCredentials, access: Access) {
         self.server = server
@@ -125,9 +127,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     /// Answers every whole message buffered, in order, until one has to wait for the thread pool.
     private func process(_ context: ChannelHandlerContext) {
+        defer { watchUnfinished(context) }
         loop: while state == .open && !busy {
             switch framer.next() {
             case .message(let line):
+                // The next message's clock starts with its own first byte.
+                unfinished?.cancel()
+                unfinished = nil
                 if line.readableBytes == 0 { continue }  // blank lines are tolerated
                 handle(line, context)
             case .tooLarge(let size):
@@ -150,6 +156,34 @@ final class ConnectionHandler: ChannelDuplexHandler {
             // delivers the replies before it reports the reset.)
             close(reason: "the daemon is stopping", context)
         }
+    }
+
+    /// Starts the message timer when what is buffered is only the start of a message, stops it when
+    /// nothing is (or while a request runs: the client is not the one keeping the connection then).
+    private func watchUnfinished(_ context: ChannelHandlerContext) {
+        guard let seconds = server.configuration.messageTimeoutSeconds, seconds > 0 else { return }
+        let waiting = state == .open && !busy && framer.bufferedBytes > 0
+        if !waiting {
+            unfinished?.cancel()
+            unfinished = nil
+            return
+        }
+        guard unfinished == nil else { return }
+        let me = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
+        unfinished = context.eventLoop.scheduleTask(in: .seconds(seconds)) {
+            me.value.messageTimedOut(seconds, ctx.value)
+        }
+    }
+
+    private func messageTimedOut(_ seconds: Int64, _ context: ChannelHandlerContext) {
+        unfinished = nil
+        guard state == .open && !busy && framer.bufferedBytes > 0 else { return }
+        let size = framer.bufferedBytes
+        errorReplies += 1
+        logger.warning("message not finished within \(seconds) s, closing", metadata: ["received": "\(size)"])
+        closeAfter(reply: Replies.messageTimeout(seconds: seconds, received: size, allocator: context.channel.allocator),
+                   reason: "message not finished within \(seconds) s", context)
     }
 
     private func handle(_ line: ByteBuffer, _ context: ChannelHandlerContext) {
@@ -284,6 +318,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        unfinished?.cancel()
+        unfinished = nil
         if state != .closed {
             state = .closed
             server.connections.remove(id)

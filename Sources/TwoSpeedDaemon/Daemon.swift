@@ -77,20 +77,27 @@ public final class Daemon: Sendable {
             try? group.syncShutdownGracefully()
         }
 
-        let bootstrap = ServerBootstrap(group: group)
-            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
-            .childChannelInitializer { channel in Daemon.initialize(channel, server) }
-        let serverChannel: Channel
+        // Connections are accepted by our own thread, which reads the peer's credentials, and then handed
+        // to NIO as connected sockets.
+        let acceptor = Acceptor(listenFD: listener.fd, logger: logger) { fd, peer in
+            let bootstrap = ClientBootstrap(group: group)
+                .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+                .channelInitializer { channel in Daemon.initialize(channel, server, peer) }
+            bootstrap.withConnectedSocket(fd).whenFailure { error in
+                server.logger.warning("cannot serve a new connection: \(error)", metadata: ["peer": "\(peer)"])
+            }
+        }
         do {
-            serverChannel = try bootstrap.withBoundSocket(listener.fd).wait()
+            try acceptor.start()
         } catch {
             close(listener.fd)
             if let path = listener.path { ListeningSocket.remove(path, inode: listener.inode) }
-            throw DaemonError("cannot serve the socket: \(error)")
+            throw error
         }
         logger.notice("listening", metadata: [
             "socket": "\(listener.path ?? "fd 3 from systemd")", "store": "\(c.databasePath)",
             "maxMessageBytes": "\(c.maxMessageBytes)", "maxClients": "\(c.maxClients)",
+            "maxClientsPerUID": "\(c.maxClientsPerUID)", "messageTimeout": "\(c.messageTimeoutSeconds.map { "\($0) s" } ?? "none")",
         ])
         ready?()
 
@@ -101,8 +108,12 @@ public final class Daemon: Sendable {
         logger.notice("stopping: \(reason); finishing the requests of \(open) connection(s)")
 
         // No new connections; the path is free for the next daemon at once.
-        try? serverChannel.close().wait()
+        acceptor.stop()
+        close(listener.fd)
         if let path = listener.path { ListeningSocket.remove(path, inode: listener.inode) }
+        // Connections handed to an event loop just before are set up (and registered) by tasks queued
+        // there; one more task per loop waits for them, so that the drain below reaches them too.
+        for loop in group.makeIterator() { try? loop.submit {}.wait() }
 
         for channel in server.connections.all {
             channel.triggerUserOutboundEvent(DrainEvent(), promise: nil)
@@ -118,16 +129,9 @@ public final class Daemon: Sendable {
         }
     }
 
-    /// Reads the peer's credentials and sets up its pipeline: served, served read-only, or refused.
-    static func initialize(_ channel: Channel, _ server: ServerContext) -> EventLoopFuture<Void> {
-        let credentials: EventLoopFuture<PeerCred>
-        if let provider = channel as? SocketOptionProvider {
-            credentials = provider.unsafeGetSocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
-        } else {
-            credentials = channel.eventLoop.makeFailedFuture(DaemonError("no socket options on this channel"))
-        }
-        return credentials.flatMapThrowing { cred in
-            let peer = PeerCredentials(pid: cred.pid, uid: cred.uid, gid: cred.gid)
+    /// Sets up a new connection's pipeline: served, served read-only, or refused.
+    static func initialize(_ channel: Channel, _ server: ServerContext, _ peer: PeerCredentials) -> EventLoopFuture<Void> {
+        channel.eventLoop.makeCompletedFuture(Result {
             let access = server.configuration.accessPolicy.access(for: peer)
             let pipeline = channel.pipeline.syncOperations
             if case .refused(let reason) = access {
@@ -137,20 +141,34 @@ public final class Daemon: Sendable {
                                                        linger: server.lingerTime))
                 return
             }
-            let limit = server.configuration.maxClients
-            guard let id = server.connections.add(channel, limit: limit) else {
+            let c = server.configuration
+            let id: Int
+            switch server.connections.add(channel, uid: peer.uid, limit: c.maxClients, perUID: c.maxClientsPerUID) {
+            case .added(let n):
+                id = n
+            case .refused(let limit):
                 let id = server.connections.nextRefusedID()
-                server.logger.warning("too many clients, refusing", metadata: ["conn": "\(id)", "peer": "\(peer)", "limit": "\(limit)"])
-                try pipeline.addHandler(RefusalHandler(reply: Replies.tooManyClients(limit: limit, allocator: channel.allocator),
-                                                       linger: server.lingerTime))
+                let reply: ByteBuffer
+                switch limit {
+                case .total:
+                    server.logger.warning("too many clients, refusing", metadata: ["conn": "\(id)", "peer": "\(peer)", "limit": "\(c.maxClients)"])
+                    reply = Replies.tooManyClients(limit: c.maxClients, allocator: channel.allocator)
+                case .perUID:
+                    server.logger.warning("too many clients of one uid, refusing", metadata: [
+                        "conn": "\(id)", "peer": "\(peer)", "limitPerUID": "\(c.maxClientsPerUID)"])
+                    reply = Replies.tooManyClientsOfUID(peer.uid, limit: c.maxClientsPerUID, allocator: channel.allocator)
+                }
+                try pipeline.addHandler(RefusalHandler(reply: reply, linger: server.lingerTime))
                 return
             }
             channel.closeFuture.whenComplete { _ in server.connections.remove(id) }
-            if let idle = server.configuration.idleTimeoutSeconds, idle > 0 {
+            // Tests and operators can see a connection is being served before it sends anything.
+            server.logger.debug("connection accepted", metadata: ["conn": "\(id)", "peer": "\(peer)", "access": "\(access.name)"])
+            if let idle = c.idleTimeoutSeconds, idle > 0 {
                 try pipeline.addHandler(IdleStateHandler(allTimeout: .seconds(idle)))
             }
             try pipeline.addHandler(ConnectionHandler(server: server, id: id, peer: peer, access: access))
-        }
+        })
     }
 }
 

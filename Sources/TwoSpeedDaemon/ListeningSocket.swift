@@ -82,10 +82,17 @@ public enum ListeningSocket {
 
     /// Creates the socket file with exactly `mode` (it never exists with wider permissions) and listens.
     /// Returns the descriptor and the file's inode, to remove only this file at exit.
+    ///
+    /// The mode is set before the file exists, never by path afterwards: whoever can write to the
+    /// folder could swap the new socket for a symlink between bind() and a chmod(path), and the chmod
+    /// would then change the mode of the file the link points to (root's, say). So: fchmod on the socket
+    /// (Linux gives the file the socket inode's mode) and the umask around bind, then only lstat, which
+    /// does not follow links.
     public static func bind(_ path: String, mode: mode_t, backlog: CInt = 256) throws -> (fd: CInt, inode: ino_t) {
         var addr = try address(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw DaemonError("socket(): \(lastError())") }
+        _ = fchmod(fd, mode & 0o777)
         let oldMask = umask(~mode & 0o777)
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
@@ -96,20 +103,42 @@ public enum ListeningSocket {
             close(fd)
             throw DaemonError("cannot create the socket \(path): \(String(cString: strerror(bindErrno)))")
         }
+        // What is at the path now must be the socket just made: a socket of this user with the mode.
+        // Anything else was put there by someone else since bind(); it is left alone.
         var st = stat()
-        guard chmod(path, mode) == 0, stat(path, &st) == 0 else {
+        guard lstat(path, &st) == 0 else {
             let e = lastError()
             close(fd)
-            unlink(path)
-            throw DaemonError("cannot set the mode of \(path): \(e)")
+            throw DaemonError("cannot examine the new socket \(path): \(e)")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFSOCK, st.st_uid == geteuid() else {
+            close(fd)
+            throw DaemonError("\(path) was replaced by something else right after the socket was created there; not serving it")
+        }
+        if st.st_mode & 0o7777 != mode & 0o777 && !fixMode(path, inode: st.st_ino, mode: mode) {
+            close(fd)
+            remove(path, inode: st.st_ino)
+            throw DaemonError("the socket \(path) was created with mode \(String(st.st_mode & 0o7777, radix: 8)) and cannot be given \(String(mode, radix: 8))")
         }
         guard listen(fd, backlog) == 0 else {
             let e = lastError()
             close(fd)
-            unlink(path)
+            remove(path, inode: st.st_ino)
             throw DaemonError("cannot listen on \(path): \(e)")
         }
         return (fd, st.st_ino)
+    }
+
+    /// Sets the mode when the folder's default ACL overrode the umask: through a descriptor of the
+    /// file itself (O_PATH, not following a link), checked to be our socket, never through the path.
+    static func fixMode(_ path: String, inode: ino_t, mode: mode_t) -> Bool {
+        let O_PATH: CInt = 0o10000000  // Linux; glibc shows it only under _GNU_SOURCE
+        let pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC)
+        guard pfd >= 0 else { return false }
+        defer { close(pfd) }
+        var st = stat()
+        guard fstat(pfd, &st) == 0, (st.st_mode & S_IFMT) == S_IFSOCK, st.st_ino == inode, st.st_uid == geteuid() else { return false }
+        return chmod("/proc/self/fd/\(pfd)", mode & 0o777) == 0
     }
 
     /// Removes the socket file if it is still the one this daemon created.

@@ -1,16 +1,23 @@
 import Glibc
 
-/// Who is at the other end of a Unix socket, as the kernel says (SO_PEERCRED).
+/// Who is at the other end of a Unix socket, as the kernel says: pid, uid and primary gid
+/// (SO_PEERCRED) and the supplementary groups (SO_PEERGROUPS), all as they were when the peer connected.
 public struct PeerCredentials: Sendable, Equatable, CustomStringConvertible {
     public var pid: pid_t
     public var uid: uid_t
     public var gid: gid_t
+    public var groups: [gid_t]
 
-    public init(pid: pid_t, uid: uid_t, gid: gid_t) {
-        self.pid = pid; self.uid = uid; self.gid = gid
+    public init(pid: pid_t, uid: uid_t, gid: gid_t, groups: [gid_t] = []) {
+        self.pid = pid; self.uid = uid; self.gid = gid; self.groups = groups
     }
 
-    public var description: String { "pid \(pid) uid \(uid) gid \(gid)" }
+    /// The primary gid and every supplementary one.
+    public var allGIDs: Set<gid_t> { Set(groups).union([gid]) }
+
+    public var description: String {
+        "pid \(pid) uid \(uid) gid \(gid)" + (groups.isEmpty ? "" : " groups \(groups.map(String.init).joined(separator: ","))")
+    }
 }
 
 /// What a peer may do.
@@ -28,8 +35,8 @@ public enum Access: Sendable, Equatable {
     }
 }
 
-/// The peer check: a peer is admitted when its uid or gid is on an allow list or a read-only list, and
-/// it is read-only when it matches any read-only entry.
+/// The peer check: a peer is admitted when its uid, primary gid or one of its supplementary gids is on
+/// an allow list or a read-only list, and it is read-only when it matches any read-only entry.
 public struct AccessPolicy: Sendable, Equatable {
     public var allowedUIDs: Set<uid_t>
     public var allowedGIDs: Set<gid_t>
@@ -42,9 +49,11 @@ public struct AccessPolicy: Sendable, Equatable {
     }
 
     public func access(for peer: PeerCredentials) -> Access {
-        if readOnlyUIDs.contains(peer.uid) || readOnlyGIDs.contains(peer.gid) { return .readOnly }
-        if allowedUIDs.contains(peer.uid) || allowedGIDs.contains(peer.gid) { return .readWrite }
-        return .refused(reason: "uid \(peer.uid) gid \(peer.gid) is not allowed to connect")
+        let gids = peer.allGIDs
+        if readOnlyUIDs.contains(peer.uid) || !readOnlyGIDs.isDisjoint(with: gids) { return .readOnly }
+        if allowedUIDs.contains(peer.uid) || !allowedGIDs.isDisjoint(with: gids) { return .readWrite }
+        let groups = peer.groups.isEmpty ? "no supplementary groups" : "groups \(peer.groups.map(String.init).joined(separator: ","))"
+        return .refused(reason: "uid \(peer.uid), gid \(peer.gid) and \(groups) are not allowed to connect")
     }
 }
 

@@ -27,16 +27,38 @@ enum Replies {
     }
 
     static func refused(_ peer: PeerCredentials, reason: String, allocator: ByteBufferAllocator) -> ByteBuffer {
-        errorLine(code: ErrorCode.peerRefused.rawValue, message: ErrorCode.peerRefused.message,
+        let groups = JSONMake.array()
+        for g in peer.groups { groups.append(JSONMake.int(Int(g))) }
+        return errorLine(code: ErrorCode.peerRefused.rawValue, message: ErrorCode.peerRefused.message,
                   data: JSONMake.object(["reason": JSONMake.string(reason), "uid": JSONMake.int(Int(peer.uid)),
-                                         "gid": JSONMake.int(Int(peer.gid))]),
+                                         "gid": JSONMake.int(Int(peer.gid)),
+                                         "groups": groups]),
                   allocator: allocator)
     }
 
     static func tooManyClients(limit: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
         errorLine(code: ErrorCode.tooManyClients.rawValue, message: ErrorCode.tooManyClients.message,
-                  data: JSONMake.object(["reason": JSONMake.string("\(limit) clients are connected already; try again later"),
-                                         "limit": JSONMake.int(limit)]),
+                  data: JSONMake.object(["reason": JSONMake.string("\(limit) clients are connected already (--max-clients); try again later"),
+                                         "limit": JSONMake.int(limit), "option": JSONMake.string("--max-clients")]),
+                  allocator: allocator)
+    }
+
+    static func tooManyClientsOfUID(_ uid: uid_t, limit: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
+        errorLine(code: ErrorCode.tooManyClients.rawValue, message: ErrorCode.tooManyClients.message,
+                  data: JSONMake.object(["reason": JSONMake.string("uid \(uid) has \(limit) connections open already (--max-clients-per-uid); "
+                                                                   + "close one or try again later"),
+                                         "limit": JSONMake.int(limit), "uid": JSONMake.int(Int(uid)),
+                                         "option": JSONMake.string("--max-clients-per-uid")]),
+                  allocator: allocator)
+    }
+
+    /// -32600: a message was begun and not finished in time (JSON-RPC's "not a valid request"; no new
+    /// code, so that every client already knows it).
+    static func messageTimeout(seconds: Int64, received: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
+        errorLine(code: ErrorCode.invalidRequest.rawValue, message: ErrorCode.invalidRequest.message,
+                  data: JSONMake.object(["reason": JSONMake.string("the message was not finished (no line end) within \(seconds) s of its "
+                                                                   + "first byte (--message-timeout); the connection closes"),
+                                         "timeout": JSONMake.int(Int(seconds)), "size": JSONMake.int(received)]),
                   allocator: allocator)
     }
 

@@ -41,26 +41,41 @@ final class ServerContext: Sendable {
     }
 }
 
-/// The open connections, for --max-clients and for the drain at shutdown.
+/// The open connections, for --max-clients, --max-clients-per-uid and for the drain at shutdown.
 final class ConnectionRegistry: Sendable {
-    private let state = NIOLockedValueBox<(nextID: Int, open: [Int: Channel])>((1, [:]))
+    enum Limit: Sendable { case total, perUID }
+    enum Admission: Sendable, Equatable { case added(Int), refused(Limit) }
 
-    /// Registers a channel unless `limit` are open; returns its id.
-    func add(_ channel: Channel, limit: Int) -> Int? {
+    private struct State {
+        var nextID = 1
+        var open: [Int: (channel: Channel, uid: uid_t)] = [:]
+        var perUID: [uid_t: Int] = [:]
+    }
+    private let state = NIOLockedValueBox(State())
+
+    /// Registers a channel unless `limit` are open, or `perUID` of this uid; returns its id.
+    func add(_ channel: Channel, uid: uid_t, limit: Int, perUID: Int) -> Admission {
         state.withLockedValue { s in
-            guard s.open.count < limit else { return nil }
+            guard s.open.count < limit else { return .refused(.total) }
+            guard s.perUID[uid, default: 0] < perUID else { return .refused(.perUID) }
             let id = s.nextID
             s.nextID += 1
-            s.open[id] = channel
-            return id
+            s.open[id] = (channel, uid)
+            s.perUID[uid, default: 0] += 1
+            return .added(id)
         }
     }
 
+    /// Unregisters a channel; a second call for the same id does nothing.
     func remove(_ id: Int) {
-        state.withLockedValue { s in _ = s.open.removeValue(forKey: id) }
+        state.withLockedValue { s in
+            guard let gone = s.open.removeValue(forKey: id) else { return }
+            let left = s.perUID[gone.uid, default: 1] - 1
+            s.perUID[gone.uid] = left > 0 ? left : nil
+        }
     }
 
-    var all: [Channel] { state.withLockedValue { Array($0.open.values) } }
+    var all: [Channel] { state.withLockedValue { $0.open.values.map(\.channel) } }
     var count: Int { state.withLockedValue { $0.open.count } }
 
     /// A number for connections that are refused (they are never registered).

@@ -24,7 +24,7 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
     case pluginError = -32006
     /// Over the socket: the peer's uid and gid are on no allow list; the connection closes.
     case peerRefused = -32010
-    /// Over the socket: the daemon serves its maximum of clients already; the connection closes.
+    /// Over the socket: the daemon serves its maximum of clients already, in all or of this uid; the connection closes.
     case tooManyClients = -32011
 
     public var message: String {
@@ -61,7 +61,7 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
         case .revisionMismatch: return "ifRevision does not match; data.revision is the current one."
         case .pluginError: return "A plugin failed or answered with an error; data.plugin names it, data.reason says what happened."
         case .peerRefused: return "twospeedd: the peer's uid and gid are on no allow list (data.uid, data.gid); the connection closes."
-        case .tooManyClients: return "twospeedd: --max-clients connections are open (data.limit); the connection closes."
+        case .tooManyClients: return "twospeedd: --max-clients connections are open, or --max-clients-per-uid of this uid (data.limit, data.option); the connection closes."
         }
     }
 }

@@ -14,10 +14,15 @@ struct TwoSpeedD: ParsableCommand {
             Wire protocol: JSON-RPC 2.0, one compact JSON message per line in both directions, replies in \
             request order; any number of requests per connection, pipelined or not.
 
-            Peers are checked by the kernel's credentials (SO_PEERCRED): a peer is served when its uid or \
-            primary gid is on an --allow-* or --read-only-* list, and is read-only (methods that change \
-            nothing) when it matches a --read-only-* entry. With no --allow-uid, the daemon's own uid and \
+            Peers are checked by the kernel's credentials (SO_PEERCRED, SO_PEERGROUPS): a peer is served when \
+            its uid, primary gid or one of its supplementary gids is on an --allow-* or --read-only-* list, \
+            and is read-only (methods that change nothing) when it matches a --read-only-* entry. With no --allow-uid, the daemon's own uid and \
             root are allowed. A refused peer gets one error reply (-32010) and the connection closes.
+
+            No one uid can take every slot: past --max-clients connections in all, or --max-clients-per-uid \
+            of one uid, a new connection gets one error reply (-32011, data.option names the limit) and is \
+            closed; a connection that holds the start of a message with no line end for --message-timeout \
+            seconds gets -32600 and is closed.
 
             SIGTERM and SIGINT stop the daemon: it stops accepting, removes the socket, answers the \
             requests already received, closes the connections and the store. Under systemd socket \
@@ -44,7 +49,7 @@ struct TwoSpeedD: ParsableCommand {
     var allowUID: [String] = []
 
     @Option(name: .customLong("allow-gid"), help: ArgumentHelp(
-        "A primary gid (number or group name) that may call every method; repeatable.", valueName: "gid"))
+        "A gid (number or group name), primary or supplementary, that may call every method; repeatable.", valueName: "gid"))
     var allowGID: [String] = []
 
     @Option(name: .customLong("read-only-uid"), help: ArgumentHelp(
@@ -52,7 +57,7 @@ struct TwoSpeedD: ParsableCommand {
     var readOnlyUID: [String] = []
 
     @Option(name: .customLong("read-only-gid"), help: ArgumentHelp(
-        "A primary gid that may connect but only call methods that change nothing; repeatable.", valueName: "gid"))
+        "A gid, primary or supplementary, that may connect but only call methods that change nothing; repeatable.", valueName: "gid"))
     var readOnlyGID: [String] = []
 
     @Option(name: .customLong("max-message-bytes"), help: ArgumentHelp(
@@ -62,6 +67,15 @@ struct TwoSpeedD: ParsableCommand {
     @Option(name: .customLong("max-clients"), help: ArgumentHelp(
         "Connections served at once; one more gets error -32011 and is closed.", valueName: "n"))
     var maxClients: Int = 1024
+
+    @Option(name: .customLong("max-clients-per-uid"), help: ArgumentHelp(
+        "Connections one uid may have open at once; one more gets error -32011 and is closed.", valueName: "n"))
+    var maxClientsPerUID: Int = 256
+
+    @Option(name: .customLong("message-timeout"), help: ArgumentHelp(
+        "Close a connection that holds an unfinished message (no line end) this many seconds after its first byte, "
+        + "with error -32600 (0: never).", valueName: "seconds"))
+    var messageTimeout: Int64 = 5
 
     @Option(name: .customLong("idle-timeout"), help: ArgumentHelp(
         "Close a connection with no traffic for this many seconds (0: never).", valueName: "seconds"))
@@ -85,7 +99,8 @@ struct TwoSpeedD: ParsableCommand {
         guard parseMode(socketMode) != nil else { throw ValidationError("--socket-mode must be octal, at most 0777: \(socketMode)") }
         guard maxMessageBytes >= 64 else { throw ValidationError("--max-message-bytes must be at least 64") }
         guard maxClients >= 1 else { throw ValidationError("--max-clients must be at least 1") }
-        guard idleTimeout >= 0, shutdownTimeout >= 0 else { throw ValidationError("timeouts are seconds, 0 or more") }
+        guard maxClientsPerUID >= 1 else { throw ValidationError("--max-clients-per-uid must be at least 1") }
+        guard idleTimeout >= 0, shutdownTimeout >= 0, messageTimeout >= 0 else { throw ValidationError("timeouts are seconds, 0 or more") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         for u in allowUID + readOnlyUID where Principal.uid(u) == nil { throw ValidationError("no such user: \(u)") }
         for g in allowGID + readOnlyGID where Principal.gid(g) == nil { throw ValidationError("no such group: \(g)") }
@@ -109,7 +124,9 @@ struct TwoSpeedD: ParsableCommand {
         c.readOnlyGIDs = Set(readOnlyGID.compactMap(Principal.gid))
         c.maxMessageBytes = maxMessageBytes
         c.maxClients = maxClients
+        c.maxClientsPerUID = maxClientsPerUID
         c.idleTimeoutSeconds = idleTimeout > 0 ? idleTimeout : nil
+        c.messageTimeoutSeconds = messageTimeout > 0 ? messageTimeout : nil
         c.shutdownTimeoutSeconds = shutdownTimeout
         if let threads { c.eventLoopThreads = threads }
 

@@ -11,11 +11,22 @@ DAEMON=$BIN/twospeedd
 CLI=$BIN/twospeed
 RPC=$ROOT/bindings/shell/twospeed-rpc
 TMP=$(mktemp -d /tmp/twospeed-shell-XXXXXX)
-chmod 0755 "$TMP"   # the peer running as nobody must reach the sockets in here
+chmod 0755 "$TMP"   # peers running as other users must reach the sockets in here
+# What runs as another user is copied here: the checkout may be in a folder only its owner can enter.
+install -m 0755 "$RPC" "$TMP/twospeed-rpc"
+SHARED_RPC=$TMP/twospeed-rpc
+# A python3 that other users may run (the one first on PATH may live in root's home, as pyenv's does).
+OTHERS_PYTHON=
+for p in "$(command -v python3)" /usr/bin/python3 /usr/local/bin/python3; do
+    if [ -x "$p" ] && setpriv --reuid=nobody --regid=nogroup --clear-groups "$p" -c '' 2>/dev/null; then OTHERS_PYTHON=$p; break; fi
+done
 PIDS=()
+USERS_MADE=() GROUPS_MADE=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    for u in "${USERS_MADE[@]}"; do userdel "$u" 2>/dev/null; done
+    for g in "${GROUPS_MADE[@]}"; do groupdel "$g" 2>/dev/null; done
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -43,13 +54,33 @@ start_daemon() {
     return 1
 }
 
+# wait_until SECONDS WHAT COMMAND...: runs COMMAND every 20 ms until it succeeds; after SECONDS, says
+# what it waited for and fails. Waits on conditions, never on the clock.
+wait_until() {
+    local seconds=$1 what=$2; shift 2
+    local deadline=$(( $(date +%s%N) + seconds * 1000000000 ))
+    until "$@"; do
+        if [ "$(date +%s%N)" -ge "$deadline" ]; then echo "gave up after $seconds s waiting for $what"; return 1; fi
+        sleep 0.02
+    done
+}
+# open_count LOG: connections a daemon (run with --log-level debug) has accepted and not yet closed.
+open_count() { echo $(( $(grep -c 'connection accepted' "$1") - $(grep -c 'connection closed' "$1") )); }
+is_open() { [ "$(open_count "$1")" = "$2" ]; }
+# wait_open LOG N: waits until exactly N connections are open; else prints what the log shows.
+wait_open() {
+    wait_until 15 "$2 open connections in $1" is_open "$1" "$2" ||
+        { echo "open connections: $(open_count "$1")"; tail -5 "$1"; return 1; }
+}
+export -f wait_until open_count is_open wait_open
+
 # stop_daemon PID: SIGTERM, and the daemon's exit status.
 stop_daemon() { kill -TERM "$1"; wait "$1"; }
 
 # status CMD...: prints the exit status of a command (its output discarded).
 status() { "$@" >/dev/null 2>&1; echo $?; }
 
-start_daemon main || exit 1
+start_daemon main --log-level debug || exit 1
 MAIN_PID=$DPID
 SOCK=$TMP/main.sock
 export TWOSPEED_SOCKET=$SOCK
@@ -109,8 +140,11 @@ check "64 clients at once (socat), no error and no lost write" bash -c "
       jq -e '[.entity.observations[] | select(.source // \"\" | startswith(\"shell-\"))] | length == 192'"
 check "a client that disconnects mid-message harms nobody" bash -c "
     printf '{\"jsonrpc\":\"2.0\",\"meth' | socat -u - UNIX-CONNECT:'$SOCK';
-    (printf '{\"jsonrpc\":\"2.0\",\"method\":\"engine.'; sleep 2) | socat -u - UNIX-CONNECT:'$SOCK' &
-    sleep 0.2; '$CLI' call engine.info | jq -e '.portfolios == 1'; r=\$?; wait; exit \$r"
+    wait_open '$TMP/main.log' 0 || exit 1
+    mkfifo '$TMP/stall'; socat -u - UNIX-CONNECT:'$SOCK' < '$TMP/stall' & exec 3>'$TMP/stall'
+    printf '{\"jsonrpc\":\"2.0\",\"method\":\"engine.' >&3
+    wait_open '$TMP/main.log' 1 || exit 1     # the stalled client is in, holding half a message
+    '$CLI' call engine.info | jq -e '.portfolios == 1'; r=\$?; exec 3>&-; wait; exit \$r"
 
 # --- the shell client and the examples -----------------------------------------------------------------
 check "twospeed-rpc prints the result" bash -c "'$RPC' engine.info | jq -e '.abiVersion == 1'"
@@ -149,40 +183,239 @@ check "README shell example shows the products and the reply" bash -c "
 
 # --- access by peer credentials --------------------------------------------------------------------------
 AS_NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+RPC_NOBODY=$SHARED_RPC   # nobody cannot be assumed to reach the checkout
 start_daemon open --socket-mode 0666 || exit 1
 check "socket mode 0600 by default, 0666 when told" bash -c "
     [ \$(stat -c %a '$SOCK') = 600 ] && [ \$(stat -c %a '$TMP/open.sock') = 666 ]"
 check "a peer refused by uid (nobody) gets one error reply, then end of file" bash -c "
-    printf '%s\n' '$REQ' '$REQ' | ${AS_NOBODY[*]} socat -t 10 - UNIX-CONNECT:'$TMP/open.sock' > '$TMP/refused' &&
+    cd '$TMP' && printf '%s\n' '$REQ' '$REQ' | ${AS_NOBODY[*]} socat -t 10 - UNIX-CONNECT:'$TMP/open.sock' > '$TMP/refused' &&
     [ \$(wc -l < '$TMP/refused') = 1 ] && jq -e '.error.code == -32010 and .error.data.uid == 65534' '$TMP/refused' &&
     grep -q 'peer refused' '$TMP/open.log'"
 check "twospeed-rpc as a refused peer exits 1" bash -c "
-    ${AS_NOBODY[*]} '$RPC' -s '$TMP/open.sock' engine.info 2>'$TMP/err'; [ \$? = 1 ] && jq -e '.code == -32010' '$TMP/err'"
+    cd '$TMP' && ${AS_NOBODY[*]} '$RPC_NOBODY' -s '$TMP/open.sock' engine.info 2>'$TMP/err'; [ \$? = 1 ] && jq -e '.code == -32010' '$TMP/err'"
 start_daemon ro --socket-mode 0666 --read-only-uid nobody || exit 1
 "$CLI" import --socket "$TMP/ro.sock" examples/portfolios/retailer.json >/dev/null
 check "a read-only peer (nobody) may read" bash -c "
-    ${AS_NOBODY[*]} '$RPC' -s '$TMP/ro.sock' -c portfolio.list | jq -e '.portfolios[0].id == \"retailer\"'"
+    cd '$TMP' && ${AS_NOBODY[*]} '$RPC_NOBODY' -s '$TMP/ro.sock' -c portfolio.list | jq -e '.portfolios[0].id == \"retailer\"'"
 check "a read-only peer calling a write method gets -32004" bash -c "
-    ${AS_NOBODY[*]} '$RPC' -s '$TMP/ro.sock' portfolio.delete '{\"id\":\"retailer\"}' 2>'$TMP/err'; [ \$? = 1 ] &&
+    cd '$TMP' && ${AS_NOBODY[*]} '$RPC_NOBODY' -s '$TMP/ro.sock' portfolio.delete '{\"id\":\"retailer\"}' 2>'$TMP/err'; [ \$? = 1 ] &&
     jq -e '.code == -32004 and .data.method == \"portfolio.delete\"' '$TMP/err' &&
     '$CLI' call --socket '$TMP/ro.sock' portfolio.get '{\"id\":\"retailer\"}' >/dev/null"
 check "the owner is not read-only" bash -c "
     '$CLI' call --socket '$TMP/ro.sock' portfolio.delete '{\"id\":\"retailer\"}' | jq -e '.deleted'"
 
+# --- access by supplementary groups (real users) ---------------------------------------------------------
+# Two throwaway users: IN is in the group G only as a supplementary group (its primary group is nogroup),
+# OUT is in no group of ours. Removed by the EXIT trap.
+TAG=$(printf '%s%04x' "$$" "$RANDOM" | tail -c 8)
+G=ts-test-g-$TAG U_IN=ts-test-in-$TAG U_OUT=ts-test-out-$TAG
+make_users() {
+    groupadd "$G" && GROUPS_MADE+=("$G") &&
+    useradd -M -N -g nogroup -s /usr/sbin/nologin "$U_IN" && USERS_MADE+=("$U_IN") &&
+    useradd -M -N -g nogroup -s /usr/sbin/nologin "$U_OUT" && USERS_MADE+=("$U_OUT") &&
+    usermod -aG "$G" "$U_IN"
+}
+if make_users; then
+    AS_IN=(setpriv --reuid="$U_IN" --regid=nogroup --init-groups)
+    AS_OUT=(setpriv --reuid="$U_OUT" --regid=nogroup --init-groups)
+    start_daemon grp --socket-mode 0666 --allow-gid "$G" || exit 1
+    check "a peer whose allowed group is supplementary only is served" bash -c "
+        cd '$TMP' && id '$U_IN' | grep -q '($G)' && [ \"\$(id -gn '$U_IN')\" = nogroup ] &&
+        printf '%s\n' '$REQ' | ${AS_IN[*]} socat -t 10 - UNIX-CONNECT:'$TMP/grp.sock' > '$TMP/grp-in' &&
+        jq -e '.result.abiVersion == 1' '$TMP/grp-in' || { echo 'the peer in $G saw:'; cat '$TMP/grp-in'; exit 1; }"
+    check "a peer without the group is refused with -32010, its groups named" bash -c "
+        cd '$TMP' && printf '%s\n' '$REQ' | ${AS_OUT[*]} socat -t 10 - UNIX-CONNECT:'$TMP/grp.sock' > '$TMP/grp-out';
+        jq -e --argjson u \$(id -u '$U_OUT') '.error.code == -32010 and .error.data.uid == \$u and .error.data.groups == [65534]' '$TMP/grp-out' ||
+            { echo 'the peer outside $G saw:'; cat '$TMP/grp-out'; exit 1; }"
+    start_daemon grpro --socket-mode 0666 --read-only-gid "$G" || exit 1
+    check "--read-only-gid matches a supplementary group: reads served, writes get -32004" bash -c "
+        cd '$TMP' && ${AS_IN[*]} '$RPC_NOBODY' -s '$TMP/grpro.sock' -c portfolio.list | jq -e '.portfolios == []' &&
+        ${AS_IN[*]} '$RPC_NOBODY' -s '$TMP/grpro.sock' portfolio.delete '{\"id\":\"x\"}' 2>'$TMP/err'; [ \$? = 1 ] &&
+        jq -e '.code == -32004' '$TMP/err'"
+else
+    failed=$((failed + 1)); echo "FAIL cannot create the test users and group (useradd, groupadd; run as root)"
+fi
+
 # --- limits ---------------------------------------------------------------------------------------------------
-start_daemon small --max-message-bytes 1000 --max-clients 3 || exit 1
+start_daemon small --max-message-bytes 1000 --max-clients 3 --log-level debug || exit 1
 check "an oversized message gets -32003 with data.limit, then the connection closes" bash -c "
     { printf '{\"jsonrpc\":\"2.0\",\"method\":\"engine.info\",\"params\":{\"pad\":\"'; head -c 5000 /dev/zero | tr '\\\\0' x; printf '\"},\"id\":1}\n'; printf '%s\n' '$REQ'; } |
     socat -t 10 - UNIX-CONNECT:'$TMP/small.sock' > '$TMP/big' &&
     [ \$(wc -l < '$TMP/big') = 1 ] && jq -e '.error.code == -32003 and .error.data.limit == 1000' '$TMP/big'"
 check "the extra client over --max-clients gets -32011" bash -c "
-    (sleep 3 | socat - UNIX-CONNECT:'$TMP/small.sock' >/dev/null &) ; (sleep 3 | socat - UNIX-CONNECT:'$TMP/small.sock' >/dev/null &);
-    (sleep 3 | socat - UNIX-CONNECT:'$TMP/small.sock' >/dev/null &); sleep 0.5;
-    printf '%s\n' '$REQ' | socat -t 5 - UNIX-CONNECT:'$TMP/small.sock' | jq -e '.error.code == -32011 and .error.data.limit == 3'"
+    wait_open '$TMP/small.log' 0 || exit 1
+    for i in 1 2 3; do socat -u UNIX-CONNECT:'$TMP/small.sock' /dev/null & done
+    wait_open '$TMP/small.log' 3 || exit 1
+    printf '%s\n' '$REQ' | socat -t 5 - UNIX-CONNECT:'$TMP/small.sock' > '$TMP/extra'; kill \$(jobs -p)
+    jq -e '.error.code == -32011 and .error.data.limit == 3 and .error.data.option == \"--max-clients\"' '$TMP/extra' ||
+        { echo 'the fourth client saw:'; cat '$TMP/extra'; exit 1; }"
 start_daemon idle --idle-timeout 1 || exit 1
 check "an idle connection is closed after --idle-timeout" bash -c "
     start=\$(date +%s%N); socat -u UNIX-CONNECT:'$TMP/idle.sock' - ; end=\$(date +%s%N);
     [ \$(( (end - start) / 1000000 )) -lt 10000 ] && grep -q 'idle for 1 s' '$TMP/idle.log'"
+
+# --- no one uid holds every slot ---------------------------------------------------------------------------
+# One uid (root) opens 2,000 connections that each send half a message and stall; another, a real user,
+# must still be served at once, and the stalled connections must be answered and closed after
+# --message-timeout. The daemon needs a descriptor per connection.
+ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+cat > "$TMP/stall_clients.py" <<'PY'
+import json, os, resource, selectors, socket, subprocess, sys, time
+path, other, n, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, n + 200)), hard))
+problems = []
+conns, opened = [], {}
+t0 = time.monotonic()
+for i in range(n):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)   # blocking: with the backlog full, a non-blocking connect says EAGAIN
+    s.settimeout(20)
+    s.sendall(b'{"jsonrpc":"2.0","method":"engine.info","par')   # half a message, no line end
+    opened[s.fileno()] = time.monotonic()
+    conns.append(s)
+print("%d connections opened and stalled in %.2f s" % (n, time.monotonic() - t0))
+req = b'{"jsonrpc":"2.0","method":"engine.info","id":7}\n'
+start = time.monotonic()
+p = subprocess.run(["setpriv", "--reuid=" + other, "--regid=nogroup", "--clear-groups",
+                    "socat", "-t", "10", "-", "UNIX-CONNECT:" + path], input=req, capture_output=True, timeout=30)
+took = time.monotonic() - start
+print("the other uid's request took %.3f s: %s" % (took, p.stdout.decode(errors="replace").strip()[:200]))
+try:
+    served = "result" in json.loads(p.stdout)
+except ValueError:
+    served = False
+if not served:
+    problems.append("the other uid was not served: %r %r" % (p.stdout[:300], p.stderr[:300]))
+if took > 3:
+    problems.append("the other uid waited %.1f s" % took)
+# Every stalled connection gets one error reply and then end of file: -32600 after the message timeout
+# for those served, -32011 at once for those over --max-clients-per-uid.
+sel = selectors.DefaultSelector()
+got = {}
+for s in conns:
+    s.setblocking(False)
+    sel.register(s, selectors.EVENT_READ)
+    got[s.fileno()] = b""
+ended = {}
+deadline = time.monotonic() + timeout + 15
+while len(ended) < n and time.monotonic() < deadline:
+    for key, _ in sel.select(timeout=1):
+        s = key.fileobj
+        try:
+            data = s.recv(65536)
+        except ConnectionResetError:
+            data = b""
+        if data:
+            got[s.fileno()] += data
+        else:
+            ended[s.fileno()] = time.monotonic()
+            sel.unregister(s)
+codes = {}
+for s in conns:
+    fd = s.fileno()
+    lines = got[fd].splitlines()
+    if fd not in ended:
+        problems.append("a stalled connection was never closed (it received %r)" % got[fd][:200])
+        continue
+    if len(lines) != 1:
+        problems.append("a stalled connection received %r" % got[fd][:300])
+        continue
+    err = json.loads(lines[0]).get("error", {})
+    codes[err.get("code")] = codes.get(err.get("code"), 0) + 1
+    if err.get("code") == -32600:
+        held = ended[fd] - opened[fd]
+        if held < timeout - 0.1:
+            problems.append("closed after %.2f s, before the %.0f s message timeout" % (held, timeout))
+        if "--message-timeout" not in err.get("data", {}).get("reason", ""):
+            problems.append("the timeout reply does not say why: %r" % err)
+    elif err.get("code") == -32011:
+        if err.get("data", {}).get("option") != "--max-clients-per-uid":
+            problems.append("the refusal does not name the limit: %r" % err)
+    else:
+        problems.append("unexpected reply %r" % lines[0][:300])
+print("replies to the stalled connections by code: %s; closed %d of %d" % (codes, len(ended), n))
+if not codes.get(-32600) or not codes.get(-32011):
+    problems.append("expected both timed-out (-32600) and refused (-32011) connections")
+for p in problems[:10]:
+    print("problem:", p)
+sys.exit(1 if problems else 0)
+PY
+chmod 0755 "$TMP/stall_clients.py"
+if [ "${#USERS_MADE[@]}" -ge 2 ]; then
+    start_daemon slots --socket-mode 0666 --allow-uid root --allow-uid "$U_OUT" --message-timeout 1 || exit 1
+    check "2,000 stalled connections of one uid: another uid is served at once, the stalled ones closed after --message-timeout" \
+        timeout 120 python3 "$TMP/stall_clients.py" "$TMP/slots.sock" "$U_OUT" 2000 1
+    check "the daemon logged the timeouts and the per-uid refusals" bash -c "
+        grep -q 'message not finished within 1 s' '$TMP/slots.log' && grep -q 'too many clients of one uid' '$TMP/slots.log'"
+fi
+check "twospeedd --help documents --message-timeout and --max-clients-per-uid" bash -c "
+    '$DAEMON' --help | grep -q -- '--message-timeout' && '$DAEMON' --help | grep -q -- '--max-clients-per-uid' &&
+    '$DAEMON' --help | grep -q 'supplementary'"
+check "twospeedd refuses --max-clients-per-uid 0 and a negative --message-timeout" bash -c "
+    ! '$DAEMON' --socket '$TMP/x.sock' --db :memory: --max-clients-per-uid 0 2>'$TMP/err' && grep -q 'max-clients-per-uid' '$TMP/err' &&
+    ! '$DAEMON' --socket '$TMP/x.sock' --db :memory: --message-timeout -1 2>'$TMP/err' && [ ! -e '$TMP/x.sock' ]"
+
+# --- the socket is created without a window ---------------------------------------------------------------------
+# The socket's folder belongs to nobody, who keeps replacing the socket with a symlink to a file of root's
+# (0644) while the daemon, root, starts 50 times. strace, when present, holds each bind() for 20 ms so
+# that every start has the window a chmod-by-path would leave wide open; the file's mode must not change.
+socket_race() {
+    local d=$TMP/race dp i mode swaps replaced served slow=()
+    mkdir -p "$d/sockdir" "$d/victim" && chown nobody "$d/sockdir" || return 1
+    echo secret > "$d/victim/file" && chmod 0644 "$d/victim/file"
+    cat > "$TMP/swap_socket.py" <<'PY'
+import os, stat, sys
+sock, target, stop = sys.argv[1:4]
+tmp, swaps = sock + ".swap", 0
+open(sock + ".ready", "w").close()
+while not os.path.exists(stop):
+    try:
+        st = os.lstat(sock)
+    except FileNotFoundError:
+        continue
+    if stat.S_ISSOCK(st.st_mode):   # only a new socket: the daemon's start finds the path free
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        os.symlink(target, tmp)
+        os.rename(tmp, sock)
+        swaps += 1
+print(swaps)
+PY
+    chmod 0755 "$TMP/swap_socket.py"
+    [ -n "$OTHERS_PYTHON" ] || { echo "no python3 that nobody may run"; return 1; }
+    (cd "$TMP" && exec setpriv --reuid=nobody --regid=nogroup --clear-groups "$OTHERS_PYTHON" "$TMP/swap_socket.py" \
+        "$d/sockdir/d.sock" "$d/victim/file" "$d/stop" > "$d/swaps") &
+    local apid=$!
+    wait_until 10 "the attacker to start" test -e "$d/sockdir/d.sock.ready" || return 1
+    command -v strace >/dev/null && slow=(strace -f -qq -o /dev/null -e trace=bind -e inject=bind:delay_exit=20000)
+    [ ${#slow[@]} -gt 0 ] || echo "(strace is missing: the race is left to chance)"
+    for i in $(seq 50); do
+        rm -f "$d/sockdir/d.sock"
+        "${slow[@]}" "$DAEMON" --socket "$d/sockdir/d.sock" --db :memory: --socket-mode 0666 2>"$d/log.$i" &
+        dp=$!
+        # Settled: the daemon gave up, or listens (on the path or on a socket swapped away), or the harm is done.
+        settled() { ! kill -0 "$dp" 2>/dev/null || grep -qs 'listening' "$d/log.$i" || [ "$(stat -c %a "$d/victim/file")" != 644 ]; }
+        wait_until 20 "twospeedd to listen or exit (start $i)" settled || { cat "$d/log.$i"; break; }
+        # Under strace the daemon is strace's child.
+        kill -TERM $(pgrep -P "$dp") "$dp" 2>/dev/null; wait "$dp" 2>/dev/null
+        mode=$(stat -c %a "$d/victim/file")
+        if [ "$mode" != 644 ]; then echo "start $i: the mode of root's file became $mode"; break; fi
+    done
+    touch "$d/stop"; wait "$apid"
+    swaps=$(cat "$d/swaps"); replaced=$(cat "$d"/log.* | grep -c 'was replaced'); served=$(cat "$d"/log.* | grep -c 'listening')
+    echo "$i starts: the socket was swapped for a symlink $swaps times; $replaced starts refused the swapped path, $served served"
+    [ "$(stat -c %a "$d/victim/file")" = 644 ] && [ "$i" = 50 ] && [ "$swaps" -gt 0 ]
+}
+check "a symlink swapped in for the new socket: the mode of the file it points to never changes" socket_race
+umask 000; start_daemon mode1 || exit 1
+umask 077; start_daemon mode2 --socket-mode 0660 || exit 1
+umask 022
+check "the socket gets exactly the configured mode, whatever the umask" bash -c "
+    [ \$(stat -c %a '$TMP/mode1.sock') = 600 ] && [ \$(stat -c %a '$TMP/mode2.sock') = 660 ] ||
+    { stat -c '%n %a' '$TMP'/mode?.sock; exit 1; }"
 
 # --- lifecycle ----------------------------------------------------------------------------------------------------
 check "a second daemon on a live socket fails with a clear message" bash -c "
@@ -198,7 +431,9 @@ for w in 1 2 3 4; do
       done ) &
     WRITERS+=($!)
 done
-sleep 1.5
+# SIGTERM once every writer has had a few writes acknowledged.
+writers_going() { for w in 1 2 3 4; do [ "$(grep -c "^term-$w " "$TMP/acked")" -ge 3 ] || return 1; done; }
+wait_until 60 "every writer to have 3 writes acknowledged" writers_going || { echo "acknowledged:"; sort "$TMP/acked" | cut -d' ' -f1 | uniq -c; }
 kill -TERM "$MAIN_PID"
 wait "$MAIN_PID"
 term_status=$?

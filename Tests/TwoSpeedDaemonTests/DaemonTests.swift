@@ -315,6 +315,64 @@ final class DaemonTests: XCTestCase {
         XCTAssertTrue(served)
     }
 
+    func testMaxClientsPerUID() throws {
+        let d = try DaemonProcess(dir: dir, args: ["--max-clients-per-uid", "2"])
+        func admitted() throws -> TwoSpeedClient {
+            for _ in 0..<100 {
+                let c = try TwoSpeedClient(socketPath: d.socket)
+                if (try? c.info()) != nil { return c }
+                usleep(20_000)  // polling: the connection that saw the daemon up may not be gone yet
+            }
+            throw DaemonFailure("not admitted")
+        }
+        let a = try admitted()
+        _ = try admitted()
+        let extra = try RawConnection(d.socket)
+        let r = json(extra.readLine())
+        defer { r.release() }
+        XCTAssertEqual(r["error"]?["code"]?.intValue, -32011)
+        XCTAssertEqual(r["error"]?["data"]?["limit"]?.intValue, 2)
+        XCTAssertEqual(r["error"]?["data"]?["option"]?.stringValue, "--max-clients-per-uid")
+        XCTAssertEqual(r["error"]?["data"]?["uid"]?.intValue, Int64(getuid()))
+        XCTAssertTrue(extra.readsEOF())
+        _ = try a.info()
+        XCTAssertTrue(readText(d.log).contains("too many clients of one uid"))
+    }
+
+    func testUnfinishedMessageTimesOut() throws {
+        let d = try DaemonProcess(dir: dir, args: ["--message-timeout", "1"])
+        let stalled = try RawConnection(d.socket)
+        let start = now()
+        stalled.send("{\"jsonrpc\":\"2.0\",\"method\":\"engine.info\"")
+        let r = json(stalled.readLine())
+        defer { r.release() }
+        XCTAssertGreaterThan(now() - start, 0.9)
+        XCTAssertEqual(r["error"]?["code"]?.intValue, -32600)
+        XCTAssertEqual(r["error"]?["data"]?["timeout"]?.intValue, 1)
+        XCTAssertTrue(r["error"]?["data"]?["reason"]?.stringValue?.contains("--message-timeout") ?? false)
+        XCTAssertTrue(stalled.readsEOF())
+        XCTAssertTrue(readText(d.log).contains("message not finished within 1 s"))
+    }
+
+    func testEachMessageHasItsOwnTimeout() throws {
+        // Three messages, each split across pauses shorter than the timeout, take longer than the
+        // timeout in all: every one is answered, since the clock restarts with each message.
+        let d = try DaemonProcess(dir: dir, args: ["--message-timeout", "1"])
+        let c = try RawConnection(d.socket)
+        let one = request("engine.info", id: 1), two = request("engine.info", id: 2), three = request("engine.info", id: 3)
+        c.send(one + String(two.prefix(10)))
+        usleep(600_000)  // the pacing under test, not a wait for something
+        c.send(String(two.dropFirst(10)) + String(three.prefix(10)))
+        usleep(600_000)
+        c.send(String(three.dropFirst(10)))
+        for id in 1...3 {
+            let r = json(c.readLine())
+            XCTAssertEqual(r["id"]?.intValue, Int64(id))
+            XCTAssertNil(r["error"])
+            r.release()
+        }
+    }
+
     func testIdleTimeout() throws {
         let d = try DaemonProcess(dir: dir, args: ["--idle-timeout", "1"])
         let idle = try RawConnection(d.socket)

@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 import XCTest
 @testable import TwoSpeedDaemon
@@ -79,6 +80,46 @@ final class FramingTests: XCTestCase {
             return XCTFail("nobody admitted")
         }
         XCTAssertTrue(reason.contains("uid 65534"))
+    }
+
+    func testAccessPolicySupplementaryGroups() {
+        let p = AccessPolicy(allowedUIDs: [0], allowedGIDs: [50], readOnlyUIDs: [], readOnlyGIDs: [60])
+        XCTAssertEqual(p.access(for: PeerCredentials(pid: 1, uid: 3000, gid: 3000, groups: [7, 50])), .readWrite)
+        XCTAssertEqual(p.access(for: PeerCredentials(pid: 1, uid: 3000, gid: 3000, groups: [60])), .readOnly)
+        XCTAssertEqual(p.access(for: PeerCredentials(pid: 1, uid: 3000, gid: 50, groups: [60])), .readOnly, "read-only wins")
+        guard case .refused(let reason) = p.access(for: PeerCredentials(pid: 1, uid: 3000, gid: 3000, groups: [7, 8])) else {
+            return XCTFail("admitted without an allowed group")
+        }
+        XCTAssertTrue(reason.contains("groups 7,8"), reason)
+    }
+
+    func testPeerGroupsOfAConnectedSocket() {
+        // SO_PEERGROUPS on a socket pair gives this process's own supplementary groups.
+        var fds: [CInt] = [-1, -1]
+        XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds), 0)
+        defer { close(fds[0]); close(fds[1]) }
+        var own = [gid_t](repeating: 0, count: Int(getgroups(0, nil)))
+        _ = getgroups(Int32(own.count), &own)
+        let peer = Acceptor.credentials(fds[0])
+        XCTAssertEqual(peer?.uid, geteuid())
+        XCTAssertEqual(peer?.pid, getpid())
+        XCTAssertEqual(Set(peer?.groups ?? []), Set(own))
+    }
+
+    func testPeerGroupsLongerThanTheFirstBuffer() throws {
+        // More groups than the first SO_PEERGROUPS buffer holds (64): the kernel answers ERANGE with the
+        // size it needs, and the second call gets them all. The socket keeps the groups it was made with.
+        guard geteuid() == 0 else { throw XCTSkip("setgroups needs root") }
+        var saved = [gid_t](repeating: 0, count: Int(getgroups(0, nil)))
+        _ = getgroups(Int32(saved.count), &saved)
+        let many = (0..<150).map { gid_t(40_000 + $0) }
+        XCTAssertEqual(setgroups(many.count, many), 0)
+        var fds: [CInt] = [-1, -1]
+        let rc = socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds)
+        XCTAssertEqual(setgroups(saved.count, saved), 0)
+        XCTAssertEqual(rc, 0)
+        defer { close(fds[0]); close(fds[1]) }
+        XCTAssertEqual(Acceptor.peerGroups(fds[0]).map { Set($0) }, Set(many))
     }
 
     func testPrincipalNames() {

@@ -83,16 +83,16 @@ func waitExit(_ pid: pid_t) -> Int32 {
 /// Waits for a process at most `seconds`; nil if it is still running.
 func waitExit(_ pid: pid_t, seconds: Double) -> Int32? {
     let deadline = now() + seconds
-    while now() < deadline {
+    while true {  // looks at least once, so that 0 seconds asks whether it has exited
         var status: Int32 = 0
         let r = waitpid(pid, &status, WNOHANG)
         if r == pid {
             if status & 0x7f == 0 { return (status >> 8) & 0xff }
             return 128 + (status & 0x7f)
         }
+        if now() >= deadline { return nil }
         usleep(10_000)
     }
-    return nil
 }
 
 func now() -> Double {

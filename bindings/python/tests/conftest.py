@@ -42,6 +42,28 @@ def retailer() -> Dict[str, Any]:
         return json.load(f)
 
 
+def wait_for(condition: Any, seconds: float, what: str, seen: Any = None) -> None:
+    """Polls condition() until it is true; after `seconds`, fails saying what it waited for and, when
+    `seen` is given, what seen() shows. Tests wait on conditions, not on the clock."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("gave up after %s s waiting for %s%s" % (seconds, what, "; saw: %s" % (seen(),) if seen else ""))
+        time.sleep(0.01)
+
+
+def unread_bytes(socket_path: str) -> int:
+    """Bytes that have arrived on a daemon's connections and that it has not read yet (ss -x: the
+    Recv-Q of the accepted sockets, whose local address is the socket's path)."""
+    out = subprocess.run(["ss", "-x", "-H", "-n"], capture_output=True, text=True, check=True).stdout
+    total = 0
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 5 and f[0] == "u_str" and f[4] == socket_path:
+            total += int(f[2])
+    return total
+
+
 class Daemon:
     """A twospeedd child on a socket in a temporary folder; stopped (SIGTERM, then SIGKILL) at the end."""
 
@@ -73,6 +95,11 @@ class Daemon:
             time.sleep(0.01)
         raise RuntimeError("twospeedd did not start:\n" + self.read_log())
 
+    def wait_for_log(self, text: str, seconds: float = 15) -> None:
+        """Waits until the daemon's log has a line containing text."""
+        wait_for(lambda: text in self.read_log(), seconds, "%r in the daemon's log" % text,
+                 seen=lambda: self.read_log()[-2000:])
+
     def read_log(self) -> str:
         try:
             with open(self.log, encoding="utf-8", errors="replace") as f:
@@ -83,6 +110,23 @@ class Daemon:
     def signal(self, sig: int) -> None:
         assert self.proc is not None
         self.proc.send_signal(sig)
+        if sig == signal.SIGSTOP:
+            # A stop is not immediate: until every thread has stopped, the daemon may still answer.
+            wait_for(lambda: self.thread_states() <= {"T", "t"}, 10, "every thread of twospeedd to stop",
+                     seen=self.thread_states)
+
+    def thread_states(self) -> set:
+        """The states of the daemon's threads (/proc/PID/task/*/stat): "T" once stopped."""
+        assert self.proc is not None
+        states = set()
+        folder = "/proc/%d/task" % self.proc.pid
+        for tid in os.listdir(folder):
+            try:
+                with open(os.path.join(folder, tid, "stat")) as f:
+                    states.add(f.read().rsplit(")", 1)[1].split()[0])
+            except OSError:
+                pass        # a thread that has just ended
+        return states
 
     def stop(self) -> None:
         if self.proc is None:

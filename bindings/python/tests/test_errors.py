@@ -16,7 +16,7 @@ import time
 import pytest
 
 import twospeed
-from conftest import retailer
+from conftest import retailer, unread_bytes, wait_for
 
 
 def test_hierarchy():
@@ -258,6 +258,43 @@ def test_too_many_clients(start_daemon):
         assert first.info()["portfolios"] == 0
 
 
+def test_too_many_clients_of_one_uid(start_daemon):
+    d = start_daemon(args=["--max-clients-per-uid", "1", "--log-level", "debug"])
+    # The connection that saw the daemon start must be gone before this uid's one slot is free.
+    wait_for(lambda: d.read_log().count("connection accepted") == d.read_log().count("connection closed"), 10,
+             "the start-up probe's connection to close", seen=lambda: d.read_log()[-1000:])
+    with twospeed.Client(d.socket) as first:
+        assert first.info()["portfolios"] == 0         # holds this uid's one connection
+        with twospeed.Client(d.socket) as second:
+            with pytest.raises(twospeed.TooManyClients) as e:
+                second.info()
+            assert e.value.code == -32011 and e.value.data["limit"] == 1
+            assert e.value.data["option"] == "--max-clients-per-uid" and e.value.data["uid"] == os.getuid()
+        assert first.info()["portfolios"] == 0
+
+
+def test_a_half_sent_message_is_answered_and_closed_after_the_message_timeout(start_daemon):
+    d = start_daemon(args=["--message-timeout", "1"])
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(20)
+        s.connect(d.socket)
+        s.sendall(b'{"jsonrpc":"2.0","method":"engine.info"')
+        start = time.monotonic()
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        took = time.monotonic() - start
+    reply = json.loads(data)
+    assert reply["error"]["code"] == -32600 and reply["error"]["data"]["timeout"] == 1, reply
+    assert "--message-timeout" in reply["error"]["data"]["reason"]
+    assert 0.9 < took < 10, took
+    with twospeed.Client(d.socket) as c:               # whole messages are served as before
+        assert c.info()["portfolios"] == 0
+
+
 # -- errors of this side --------------------------------------------------------------------------------
 
 
@@ -365,7 +402,8 @@ def test_connection_lost_when_the_daemon_dies_mid_call(daemon):
                 errors.append(e)
         t = threading.Thread(target=call)
         t.start()
-        time.sleep(0.2)
+        wait_for(lambda: unread_bytes(daemon.socket) > 0, 10, "the request to reach the stopped daemon",
+                 seen=lambda: "%d bytes unread" % unread_bytes(daemon.socket))
         daemon.kill()                         # ... until the daemon dies
         t.join(10)
         assert not t.is_alive()
@@ -389,7 +427,7 @@ def test_reconnects_after_the_idle_timeout(start_daemon):
     d = start_daemon(args=["--idle-timeout", "1"])
     with twospeed.Client(d.socket) as c:
         c.info()
-        time.sleep(1.6)
+        d.wait_for_log("idle for 1 s")       # the daemon has closed the connection under the client
         assert c.info()["portfolios"] == 0
 
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 import twospeed
-from conftest import retailer
+from conftest import retailer, wait_for
 
 THREADS = 8
 ROUNDS = 40
@@ -87,7 +87,8 @@ def test_engine_close_waits_for_running_calls_and_later_calls_fail_cleanly(engin
     threads = [threading.Thread(target=caller) for _ in range(6)]
     for t in threads:
         t.start()
-    time.sleep(0.3)
+    # Close once the callers are well under way: a few calls each have finished.
+    wait_for(lambda: outcomes["ok"] >= 2 * len(threads) or other, 60, "the callers' first calls", seen=lambda: outcomes)
     closing = time.monotonic()
     engine.close()                   # must wait for the assessments running now, then close
     for t in threads:
@@ -120,11 +121,13 @@ def test_client_close_under_running_calls(daemon):
     c.put_portfolio(retailer())
     other: list = []
     closed = []
+    calls = [0]
 
     def caller():
         try:
             while True:
                 c.get_portfolio("retailer")
+                calls[0] += 1
         except twospeed.ProgrammingError:
             closed.append(1)
         except BaseException as e:  # noqa: B902
@@ -133,7 +136,7 @@ def test_client_close_under_running_calls(daemon):
     threads = [threading.Thread(target=caller) for _ in range(6)]
     for t in threads:
         t.start()
-    time.sleep(0.3)
+    wait_for(lambda: calls[0] >= 2 * len(threads) or other, 60, "the callers' first calls", seen=lambda: calls[0])
     c.close()
     for t in threads:
         t.join(30)
