@@ -11,6 +11,8 @@ LIB := $(LIBDIR)/libtwospeed.so.$(VERSION)
 CFLAGS_STRICT := -std=c99 -Wall -Wextra -Werror -O2 -Iinclude
 LDFLAGS_LIB := -L$(LIBDIR) -ltwospeed -Wl,-rpath,$(abspath $(LIBDIR))
 SWIFT_SOURCES := $(shell find Sources -name '*.swift' -o -name '*.h' -o -name '*.modulemap') Package.swift
+# The linker version script: libtwospeed.so exports the twospeed_* functions and nothing else.
+EXPORTS_MAP := Sources/TwoSpeedCABI/twospeed.map
 BIN := $(BUILD)/bin
 
 .PHONY: all deps deps-browser build lib daemon plugins demo test test-swift test-c test-python test-shell bench install uninstall clean
@@ -49,7 +51,9 @@ build: deps lib daemon
 
 # The release library, staged with its SONAME link so that programs linked here find it.
 lib: $(LIB)
-$(LIB): $(SWIFT_SOURCES)
+$(LIB): $(SWIFT_SOURCES) $(EXPORTS_MAP)
+	@# SwiftPM does not track the version script as an input: drop a stale link so that it relinks.
+	@if [ $(EXPORTS_MAP) -nt .build/release/libtwospeed.so ]; then rm -f .build/release/libtwospeed.so; fi
 	$(SWIFT) build -c release --product twospeed
 	@mkdir -p $(LIBDIR)
 	cp .build/release/libtwospeed.so $@
@@ -98,6 +102,7 @@ $(BUILD)/test_header_cxx: Tests/C/test_header.cpp include/twospeed.h $(LIB)
 	$(CXX) -std=c++11 -Wall -Wextra -Werror -Iinclude $< -o $@ $(LDFLAGS_LIB)
 
 test-c: deps lib plugins $(BUILD)/test_abi $(BUILD)/test_header_cxx $(BUILD)/test_plugins $(BUILD)/portfolio_summary
+	bash Tests/C/check_exports.sh $(LIB) include/twospeed.h
 	$(BUILD)/test_header_cxx
 	$(BUILD)/test_abi
 	$(BUILD)/test_plugins $(CURDIR)
