@@ -87,7 +87,7 @@ test-swift: deps daemon plugins
 	TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) TWOSPEED_CLI=$(abspath $(BIN)/twospeed) $(SWIFT) test
 
 $(BUILD)/test_abi: Tests/C/test_abi.c include/twospeed.h $(LIB)
-	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson -lpthread
+	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson -lsqlite3 -lpthread
 
 # The example C plugin, built beside its manifest (examples/plugins/team-size-check/plugin.json).
 PLUGIN_SO := examples/plugins/team-size-check/libteam_size_check.so
@@ -122,7 +122,7 @@ $(BUILD)/bench_call: Tests/Bench/bench_call.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson
 
 $(BUILD)/bench_socket: Tests/Bench/bench_socket.c
-	$(CC) $(CFLAGS_STRICT) $< -o $@ -ljansson -lpthread
+	$(CC) $(CFLAGS_STRICT) $< -o $@ -ljansson -lsqlite3 -lpthread
 
 $(BUILD)/echo_server: Tests/Bench/echo_server.c
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ -lpthread
