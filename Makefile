@@ -13,9 +13,10 @@ LDFLAGS_LIB := -L$(LIBDIR) -ltwospeed -Wl,-rpath,$(abspath $(LIBDIR))
 SWIFT_SOURCES := $(shell find Sources -name '*.swift' -o -name '*.h' -o -name '*.modulemap') Package.swift
 # The linker version script: libtwospeed.so exports the twospeed_* functions and nothing else.
 EXPORTS_MAP := Sources/TwoSpeedCABI/twospeed.map
+STRIP ?= strip
 BIN := $(BUILD)/bin
 
-.PHONY: all deps deps-browser build lib daemon plugins demo test test-swift test-c test-python test-shell bench install uninstall clean
+.PHONY: all deps deps-browser build lib daemon plugins demo test test-swift test-c test-install test-python test-shell bench install uninstall clean
 
 all: build
 
@@ -80,7 +81,7 @@ demo: deps lib $(BUILD)/portfolio_summary
 	$(BUILD)/portfolio_summary examples/portfolios/retailer.json $(abspath $(BUILD))/retailer-report.html
 
 test: export TWOSPEED_REQUIRE_BROWSER = 1
-test: deps deps-browser lib daemon test-swift test-c test-python test-shell
+test: deps deps-browser lib daemon test-swift test-c test-install test-python test-shell
 	@echo "all test suites passed"
 
 test-swift: deps daemon plugins
@@ -107,6 +108,10 @@ test-c: deps lib plugins $(BUILD)/test_abi $(BUILD)/test_header_cxx $(BUILD)/tes
 	$(BUILD)/test_abi
 	$(BUILD)/test_plugins $(CURDIR)
 
+# make install into a scratch DESTDIR: stripped, both headers, a program built from the installed copy runs.
+test-install: deps lib daemon
+	MAKE="$(MAKE)" bash Tests/C/test_install.sh
+
 # Tests/Python: the C ABI through ctypes; bindings/python/tests: the twospeed package, against the
 # library and real daemons, and installed with pip into a temporary folder.
 test-python: deps lib daemon
@@ -122,7 +127,7 @@ $(BUILD)/bench_call: Tests/Bench/bench_call.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson
 
 $(BUILD)/bench_socket: Tests/Bench/bench_socket.c
-	$(CC) $(CFLAGS_STRICT) $< -o $@ -ljansson -lsqlite3 -lpthread
+	$(CC) $(CFLAGS_STRICT) $< -o $@ -ljansson -lpthread
 
 $(BUILD)/echo_server: Tests/Bench/echo_server.c
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ -lpthread
@@ -151,14 +156,16 @@ install: lib daemon
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BIN)/twospeedd $(BIN)/twospeed bindings/shell/twospeed-rpc $(DESTDIR)$(PREFIX)/bin/
-	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/
+	@# Stripped: the symbol table and debug info are most of the file's 19 MB, and no host needs them.
+	install -m 0755 -s --strip-program=$(STRIP) $(LIB) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libtwospeed.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libtwospeed.so.0
 	ln -sf libtwospeed.so.0 $(DESTDIR)$(PREFIX)/lib/libtwospeed.so
-	install -m 0644 include/twospeed.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 include/twospeed.h include/twospeed_plugin.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' include/twospeed.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/twospeed.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libtwospeed.so* $(DESTDIR)$(PREFIX)/include/twospeed.h \
+	      $(DESTDIR)$(PREFIX)/include/twospeed_plugin.h \
 	      $(DESTDIR)$(PREFIX)/lib/pkgconfig/twospeed.pc
 	rm -f $(DESTDIR)$(PREFIX)/bin/twospeedd $(DESTDIR)$(PREFIX)/bin/twospeed $(DESTDIR)$(PREFIX)/bin/twospeed-rpc
 
