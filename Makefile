@@ -17,6 +17,7 @@ STRIP ?= strip
 BIN := $(BUILD)/bin
 
 .PHONY: all deps deps-browser build lib daemon plugins demo test test-swift test-c test-install test-python test-shell bench install uninstall clean
+.PHONY: fuzz fuzz-build fuzz-smoke
 
 all: build
 
@@ -151,6 +152,37 @@ bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Bench/socket_bench.sh
 	$(BUILD)/bench_plugins $(CURDIR)
 	$(BUILD)/bench_assess $(BUILD)/bench $(BENCH_SCALES)
+
+# Fuzzing (README.md, "Fuzzing"). The library is built again with libFuzzer's coverage and AddressSanitizer,
+# in a scratch path of its own so that the release build stays as it is; the harnesses are built with
+# the Swift toolchain's clang, whose libFuzzer and ASan runtimes match the ones the library was built for.
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := $(BUILD)/fuzz
+FUZZ_LIB := $(FUZZ_DIR)/lib/libtwospeed.so.0
+FUZZ_CC ?= $(dir $(realpath $(shell command -v $(SWIFT))))clang
+FUZZ_HARNESSES := fuzz_call fuzz_methods
+FUZZ_BINS := $(addprefix $(FUZZ_DIR)/,$(FUZZ_HARNESSES))
+
+$(FUZZ_LIB): $(SWIFT_SOURCES) $(EXPORTS_MAP)
+	@if [ $(EXPORTS_MAP) -nt .build-fuzz/release/libtwospeed.so ]; then rm -f .build-fuzz/release/libtwospeed.so; fi
+	$(SWIFT) build -c release --product twospeed --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address
+	@mkdir -p $(FUZZ_DIR)/lib
+	cp .build-fuzz/release/libtwospeed.so $@
+	ln -sf libtwospeed.so.0 $(FUZZ_DIR)/lib/libtwospeed.so
+
+$(FUZZ_BINS): $(FUZZ_DIR)/%: Tests/Fuzz/%.c Tests/Fuzz/fuzz_engine.h include/twospeed.h $(FUZZ_LIB)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address -fuse-ld=lld -Iinclude \
+	    -DTWOSPEED_FUZZ_PORTFOLIO='"$(abspath examples/portfolios/retailer.json)"' $< -o $@ \
+	    -L$(FUZZ_DIR)/lib -ltwospeed -Wl,-rpath,$(abspath $(FUZZ_DIR)/lib) -ljansson
+
+fuzz-build: deps $(FUZZ_BINS)
+
+# Each harness FUZZ_SECONDS seconds; fails on a crash, keeping the input and printing how to reproduce it.
+fuzz: fuzz-build
+	bash Tests/Fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
+
+fuzz-smoke: fuzz-build
+	bash Tests/Fuzz/run.sh $(FUZZ_DIR) 20 $(FUZZ_HARNESSES)
 
 install: lib daemon
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
