@@ -202,4 +202,4 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/twospeedd $(DESTDIR)$(PREFIX)/bin/twospeed $(DESTDIR)$(PREFIX)/bin/twospeed-rpc
 
 clean:
-	rm -rf $(BUILD) .build
+	rm -rf $(BUILD) .build .build-fuzz

@@ -100,8 +100,8 @@ int twospeed_open(const char *path, twospeed_engine **out);
 **      "maxRequestBytes": 67108864}          the largest request twospeed_call accepts
 **
 ** Returns TWOSPEED_EOPTIONS when options_json is not such an object; twospeed_open_error() then names
-** the option. A plugin manifest that does not load, or a plugins folder that cannot be read, does not
-** stop the engine: plugin.list reports the manifests that failed, with their reasons.
+** the option. Plugins do not stop the engine: a plugins folder that cannot be read gives an engine with
+** no plugins, and a manifest that does not load is left out, with plugin.list reporting its reasons.
 */
 int twospeed_open_v2(const char *path, const char *options_json, twospeed_engine **out);
 

@@ -86,8 +86,8 @@ func openEngine(_ path: UnsafePointer<CChar>?, _ options: UnsafePointer<CChar>?,
 }
 
 /// The text of twospeed_open_error: one malloc'd C string per thread, as dlerror keeps its message.
-/// A pthread key rather than a Swift thread-local because its destructor frees the string of a thread
-/// that exits, and the library stays free of any other runtime support.
+/// Swift has no thread-local storage of its own; a pthread key does, and its destructor frees the
+/// string of a thread that exits.
 enum OpenError {
     static let key: pthread_key_t = {
         var k = pthread_key_t()
