@@ -11,9 +11,13 @@ LIB := $(LIBDIR)/libtwospeed.so.$(VERSION)
 CFLAGS_STRICT := -std=c99 -Wall -Wextra -Werror -O2 -Iinclude
 LDFLAGS_LIB := -L$(LIBDIR) -ltwospeed -Wl,-rpath,$(abspath $(LIBDIR))
 SWIFT_SOURCES := $(shell find Sources -name '*.swift' -o -name '*.h' -o -name '*.modulemap') Package.swift
+# The linker version script: libtwospeed.so exports the twospeed_* functions and nothing else.
+EXPORTS_MAP := Sources/TwoSpeedCABI/twospeed.map
+STRIP ?= strip
 BIN := $(BUILD)/bin
 
-.PHONY: all deps deps-browser build lib daemon plugins demo test test-swift test-c test-python test-shell tsan bench install uninstall clean
+.PHONY: all deps deps-browser build lib daemon plugins demo test test-swift test-c test-install test-python test-shell tsan bench install uninstall clean
+.PHONY: fuzz fuzz-build fuzz-smoke
 
 all: build
 
@@ -51,7 +55,9 @@ build: deps lib daemon
 
 # The release library, staged with its SONAME link so that programs linked here find it.
 lib: $(LIB)
-$(LIB): $(SWIFT_SOURCES)
+$(LIB): $(SWIFT_SOURCES) $(EXPORTS_MAP)
+	@# SwiftPM does not track the version script as an input: drop a stale link so that it relinks.
+	@if [ $(EXPORTS_MAP) -nt .build/release/libtwospeed.so ]; then rm -f .build/release/libtwospeed.so; fi
 	$(SWIFT) build -c release --product twospeed
 	@mkdir -p $(LIBDIR)
 	cp .build/release/libtwospeed.so $@
@@ -78,14 +84,14 @@ demo: deps lib $(BUILD)/portfolio_summary
 	$(BUILD)/portfolio_summary examples/portfolios/retailer.json $(abspath $(BUILD))/retailer-report.html
 
 test: export TWOSPEED_REQUIRE_BROWSER = 1
-test: deps deps-browser lib daemon test-swift test-c test-python test-shell tsan
+test: deps deps-browser lib daemon test-swift test-c test-install test-python test-shell tsan
 	@echo "all test suites passed"
 
 test-swift: deps daemon plugins
 	TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) TWOSPEED_CLI=$(abspath $(BIN)/twospeed) $(SWIFT) test
 
 $(BUILD)/test_abi: Tests/C/test_abi.c include/twospeed.h $(LIB)
-	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson -lpthread
+	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson -lsqlite3 -lpthread
 
 # The example C plugin, built beside its manifest (examples/plugins/team-size-check/plugin.json).
 PLUGIN_SO := examples/plugins/team-size-check/libteam_size_check.so
@@ -103,6 +109,7 @@ $(BUILD)/test_stress: Tests/C/test_stress.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson -lpthread
 
 test-c: deps lib plugins $(BUILD)/test_abi $(BUILD)/test_header_cxx $(BUILD)/test_plugins $(BUILD)/portfolio_summary $(BUILD)/test_stress
+	bash Tests/C/check_exports.sh $(LIB) include/twospeed.h
 	$(BUILD)/test_header_cxx
 	$(BUILD)/test_abi
 	$(BUILD)/test_plugins $(CURDIR)
@@ -125,6 +132,10 @@ tsan: deps
 	    -L$(SWIFT_LIBDIR) -ldispatch -lBlocksRuntime -Wl,-rpath,$(SWIFT_LIBDIR)
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(abspath Tests/C/tsan.supp)" STRESS_OPS=$(STRESS_OPS) \
 	    $(TSAN_DIR)/test_stress examples/portfolios/retailer.json
+
+# make install into a scratch DESTDIR: stripped, both headers, a program built from the installed copy runs.
+test-install: deps lib daemon
+	MAKE="$(MAKE)" bash Tests/C/test_install.sh
 
 # Tests/Python: the C ABI through ctypes; bindings/python/tests: the twospeed package, against the
 # library and real daemons, and installed with pip into a temporary folder.
@@ -166,20 +177,53 @@ bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD
 	$(BUILD)/bench_plugins $(CURDIR)
 	$(BUILD)/bench_assess $(BUILD)/bench $(BENCH_SCALES)
 
+# Fuzzing (README.md, "Fuzzing"). The library is built again with libFuzzer's coverage and AddressSanitizer,
+# in a scratch path of its own so that the release build stays as it is; the harnesses are built with
+# the Swift toolchain's clang, whose libFuzzer and ASan runtimes match the ones the library was built for.
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := $(BUILD)/fuzz
+FUZZ_LIB := $(FUZZ_DIR)/lib/libtwospeed.so.0
+FUZZ_CC ?= $(dir $(realpath $(shell command -v $(SWIFT))))clang
+FUZZ_HARNESSES := fuzz_call fuzz_methods
+FUZZ_BINS := $(addprefix $(FUZZ_DIR)/,$(FUZZ_HARNESSES))
+
+$(FUZZ_LIB): $(SWIFT_SOURCES) $(EXPORTS_MAP)
+	@if [ $(EXPORTS_MAP) -nt .build-fuzz/release/libtwospeed.so ]; then rm -f .build-fuzz/release/libtwospeed.so; fi
+	$(SWIFT) build -c release --product twospeed --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address
+	@mkdir -p $(FUZZ_DIR)/lib
+	cp .build-fuzz/release/libtwospeed.so $@
+	ln -sf libtwospeed.so.0 $(FUZZ_DIR)/lib/libtwospeed.so
+
+$(FUZZ_BINS): $(FUZZ_DIR)/%: Tests/Fuzz/%.c Tests/Fuzz/fuzz_engine.h include/twospeed.h $(FUZZ_LIB)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address -fuse-ld=lld -Iinclude \
+	    -DTWOSPEED_FUZZ_PORTFOLIO='"$(abspath examples/portfolios/retailer.json)"' $< -o $@ \
+	    -L$(FUZZ_DIR)/lib -ltwospeed -Wl,-rpath,$(abspath $(FUZZ_DIR)/lib) -ljansson
+
+fuzz-build: deps $(FUZZ_BINS)
+
+# Each harness FUZZ_SECONDS seconds; fails on a crash, keeping the input and printing how to reproduce it.
+fuzz: fuzz-build
+	bash Tests/Fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
+
+fuzz-smoke: fuzz-build
+	bash Tests/Fuzz/run.sh $(FUZZ_DIR) 20 $(FUZZ_HARNESSES)
+
 install: lib daemon
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BIN)/twospeedd $(BIN)/twospeed bindings/shell/twospeed-rpc $(DESTDIR)$(PREFIX)/bin/
-	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/
+	@# Stripped: the symbol table and debug info are most of the file's 19 MB, and no host needs them.
+	install -m 0755 -s --strip-program=$(STRIP) $(LIB) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libtwospeed.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libtwospeed.so.0
 	ln -sf libtwospeed.so.0 $(DESTDIR)$(PREFIX)/lib/libtwospeed.so
-	install -m 0644 include/twospeed.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 include/twospeed.h include/twospeed_plugin.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' include/twospeed.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/twospeed.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libtwospeed.so* $(DESTDIR)$(PREFIX)/include/twospeed.h \
+	      $(DESTDIR)$(PREFIX)/include/twospeed_plugin.h \
 	      $(DESTDIR)$(PREFIX)/lib/pkgconfig/twospeed.pc
 	rm -f $(DESTDIR)$(PREFIX)/bin/twospeedd $(DESTDIR)$(PREFIX)/bin/twospeed $(DESTDIR)$(PREFIX)/bin/twospeed-rpc
 
 clean:
-	rm -rf $(BUILD) .build
+	rm -rf $(BUILD) .build .build-fuzz

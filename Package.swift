@@ -52,9 +52,14 @@ let package = Package(
                                "TwoSpeedAssessment", "TwoSpeedReport", "TwoSpeedPlugins", "TwoSpeedSync"]),
         // The C ABI of include/twospeed.h. Linked with the Swift runtime inside, so that a C or Python
         // host needs no Swift installed.
+        // Only the twospeed_* functions are exported (twospeed.map); the path is absolute so that the
+        // link works wherever swift build runs from.
         .target(name: "TwoSpeedCABI", dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedSchema", "TwoSpeedJSON", "CJansson"],
+                exclude: ["twospeed.map"],
                 linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-soname",
-                                               "-Xlinker", "libtwospeed.so.0"])]),
+                                               "-Xlinker", "libtwospeed.so.0", "-use-ld=lld",
+                                               "-Xlinker", "--version-script",
+                                               "-Xlinker", Context.packageDirectory + "/Sources/TwoSpeedCABI/twospeed.map"])]),
         // The Unix-socket server: line framing, peer credentials, limits, lifecycle. Not linked into libtwospeed.
         .target(name: "TwoSpeedDaemon",
                 dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedJSON", "CJansson",

@@ -33,7 +33,12 @@
 extern "C" {
 #endif
 
-/* The version of the library this header belongs to, and of its C ABI. */
+/*
+** The version of the library this header belongs to, and of its C ABI. The ABI version changes only
+** when an existing function or constant changes in a way old callers would notice; new functions are
+** added within the same ABI version (twospeed_open_v2, twospeed_open_error), so a caller that needs
+** one looks it up with dlsym or requires a library at least as new as this header's TWOSPEED_VERSION.
+*/
 #define TWOSPEED_VERSION      "0.1.0"
 #define TWOSPEED_ABI_VERSION  1
 
@@ -80,7 +85,8 @@ struct json_t;
 ** older store forward. path NULL or ":memory:" keeps everything in memory, lost on close.
 **
 ** Returns TWOSPEED_OK and sets *out to a new engine, which the caller closes with twospeed_close.
-** Otherwise returns a TWOSPEED_E* code and sets *out to NULL (out NULL: TWOSPEED_EINVAL).
+** Otherwise returns a TWOSPEED_E* code and sets *out to NULL (out NULL: TWOSPEED_EINVAL), and
+** twospeed_open_error() says why.
 **
 ** Thread safety: may be called from any thread. Opening the same file from two engines at once is
 ** safe for the file but each engine sees only its own writes until reopened; give one store one engine.
@@ -93,10 +99,29 @@ int twospeed_open(const char *path, twospeed_engine **out);
 **     {"plugins": "/etc/twospeed/plugins",   a folder of plugin manifests to load (see twospeed_plugin.h)
 **      "maxRequestBytes": 67108864}          the largest request twospeed_call accepts
 **
-** Returns TWOSPEED_EOPTIONS when options_json is not such an object. A plugin manifest that does not
-** load does not stop the engine: plugin.list reports it with its reasons.
+** Returns TWOSPEED_EOPTIONS when options_json is not such an object; twospeed_open_error() then names
+** the option. Plugins do not stop the engine: a plugins folder that cannot be read gives an engine with
+** no plugins, and a manifest that does not load is left out, with plugin.list reporting its reasons.
 */
 int twospeed_open_v2(const char *path, const char *options_json, twospeed_engine **out);
+
+/*
+** Why the last twospeed_open or twospeed_open_v2 on the calling thread failed, in English, in the
+** manner of dlerror(); NULL when that call succeeded or when this thread has not called either.
+** For example:
+**
+**     options: /plugin: unknown field; expected one of: plugins, maxRequestBytes
+**     options are not JSON: invalid token near 'nope' (line 1, column 4)
+**     cannot open store "/no/such/dir/s.db": unable to open database file
+**     store "/etc/passwd": prepare: file is not a database
+**     store "/tmp/s.db" has schema version 99; this library reads up to 2
+**
+** The text is for people (logs, error messages); its wording may change, so a program decides by the
+** TWOSPEED_E* code. The message is the thread's own: a failed open on another thread does not change it.
+** The library owns the string: do not free it. It stays valid until the next twospeed_open or
+** twospeed_open_v2 on the same thread, or until the thread exits.
+*/
+const char *twospeed_open_error(void);
 
 /*
 ** Answers one JSON-RPC 2.0 request, or a batch, given as UTF-8 JSON text.

@@ -31,15 +31,36 @@ let optionsSchema = Schema.object(required: [], [
     "maxRequestBytes": .integer(min: 1_024, max: Int(Int32.max)),
 ])
 
+/// Opens an engine and records why it failed (or that it did not) for twospeed_open_error.
 func open(_ path: UnsafePointer<CChar>?, _ options: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    guard let out else { return OpenCode.invalid.rawValue }
+    let (code, reason) = openEngine(path, options, out)
+    OpenError.set(code == .ok ? nil : reason)
+    return code.rawValue
+}
+
+func openEngine(_ path: UnsafePointer<CChar>?, _ options: UnsafePointer<CChar>?,
+                _ out: UnsafeMutablePointer<OpaquePointer?>?) -> (OpenCode, String) {
+    guard let out else { return (.invalid, "out is NULL: there is nowhere to return the engine") }
     out.pointee = nil
     var plugins: String? = nil
     var maxRequestBytes = Dispatcher.defaultMaxRequestBytes
     if let options {
-        guard case .success(let o) = JSONText.parse(String(cString: options)) else { return OpenCode.options.rawValue }
+        let o: JSONRef
+        switch JSONText.parse(String(cString: options)) {
+        case .success(let v): o = v
+        case .failure(let e):
+            return (.options, "options are not JSON: \(e.reason) (line \(e.line), column \(e.column))")
+        }
         defer { o.release() }
-        guard optionsSchema.validate(o).isEmpty else { return OpenCode.options.rawValue }
+        let issues = optionsSchema.validate(o)
+        guard issues.isEmpty else {
+            // Each failure with its JSON pointer, as the -32602 errors of twospeed_call give them; the
+            // first few only, since the text goes into log lines.
+            let shown = issues.issues.prefix(5).map { "\($0.pointer.isEmpty ? "(the options)" : $0.pointer): \($0.reason)" }
+            let more = issues.issues.count - shown.count
+            return (.options, "options: " + shown.joined(separator: "; ")
+                        + (more > 0 ? "; and \(issues.truncated ? "at least " : "")\(more) more" : ""))
+        }
         plugins = o["plugins"]?.stringValue
         if let m = o["maxRequestBytes"]?.intValue { maxRequestBytes = Int(m) }
     }
@@ -47,18 +68,50 @@ func open(_ path: UnsafePointer<CChar>?, _ options: UnsafePointer<CChar>?, _ out
     do {
         let engine = try Engine(path: p, maxRequestBytes: maxRequestBytes, plugins: plugins)
         out.pointee = OpaquePointer(Unmanaged.passRetained(engine).toOpaque())
-        return OpenCode.ok.rawValue
+        return (.ok, "")
     } catch let e as StoreError {
+        // The store's message carries SQLite's own words or the schema version found; some name the
+        // file and some do not, and a caller opening several stores needs to know which one failed.
+        let name = p ?? ":memory:"
+        let message = e.message.contains(name) ? e.message : "store \"\(name)\": \(e.message)"
         switch e.kind {
-        case .open: return OpenCode.cantOpen.rawValue
-        case .corrupt: return OpenCode.notStore.rawValue
-        case .schemaTooNew: return OpenCode.schema.rawValue
-        case .io: return OpenCode.io.rawValue
+        case .open: return (.cantOpen, message)
+        case .corrupt: return (.notStore, message)
+        case .schemaTooNew: return (.schema, message)
+        case .io: return (.io, message)
         }
     } catch {
-        return OpenCode.io.rawValue
+        return (.io, "store \"\(p ?? ":memory:")\": \(error)")
     }
 }
+
+/// The text of twospeed_open_error: one malloc'd C string per thread, as dlerror keeps its message.
+/// Swift has no thread-local storage of its own; a pthread key does, and its destructor frees the
+/// string of a thread that exits.
+enum OpenError {
+    static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        // Failing here means the process is out of keys (PTHREAD_KEYS_MAX); no message is then kept.
+        if pthread_key_create(&k, { free($0) }) != 0 { k = pthread_key_t.max }
+        return k
+    }()
+
+    static func set(_ message: String?) {
+        guard key != pthread_key_t.max else { return }
+        let old = pthread_getspecific(key)
+        let new = message.flatMap { strdup($0) }
+        pthread_setspecific(key, new)
+        free(old)
+    }
+
+    static func get() -> UnsafePointer<CChar>? {
+        guard key != pthread_key_t.max, let p = pthread_getspecific(key) else { return nil }
+        return UnsafePointer(p.assumingMemoryBound(to: CChar.self))
+    }
+}
+
+@_cdecl("twospeed_open_error")
+public func twospeed_open_error() -> UnsafePointer<CChar>? { OpenError.get() }
 
 @inline(__always)
 func engine(_ handle: OpaquePointer) -> Engine {

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -480,6 +481,185 @@ static void test_open(void) {
         CHECKF(0, "%s is not a SQLite file of more than one page (%ld bytes)", path, size);
     }
     free(bytes);
+}
+
+/* MARK: twospeed_open_error */
+
+/*
+** Opens with path and options (options NULL: twospeed_open) and checks the code, that *out is NULL,
+** and that twospeed_open_error() contains every one of the NULL-terminated fragments. Returns the
+** message (valid until the next open on this thread) or NULL.
+*/
+static const char *expect_open_error_at(const char *path, const char *options, int code, const char *file, int line,
+                                        ...) {
+    twospeed_engine *eng = (twospeed_engine *)&eng;
+    int rc = options ? twospeed_open_v2(path, options, &eng) : twospeed_open(path, &eng);
+    const char *msg = twospeed_open_error();
+    check_at(rc == code, file, line, "open %s with %s: expected %d (%s), got %d (%s); twospeed_open_error: %s",
+             path ? path : "(memory)", options ? options : "(no options)", code, twospeed_errstr(code), rc,
+             twospeed_errstr(rc), msg ? msg : "(null)");
+    check_at(eng == NULL, file, line, "a failed open left *out set");
+    if (rc == TWOSPEED_OK && eng) twospeed_close(eng);
+    if (!check_at(msg != NULL && *msg != '\0', file, line, "no twospeed_open_error after a failed open (%d)", rc))
+        return NULL;
+    va_list ap;
+    va_start(ap, line);
+    for (const char *want = va_arg(ap, const char *); want; want = va_arg(ap, const char *))
+        check_at(strstr(msg, want) != NULL, file, line, "twospeed_open_error does not mention \"%s\": %s", want, msg);
+    va_end(ap);
+    return msg;
+}
+#define EXPECT_OPEN_ERROR(path, options, code, ...) \
+    expect_open_error_at((path), (options), (code), __FILE__, __LINE__, __VA_ARGS__, (const char *)NULL)
+
+/* Runs SQL on a SQLite file with SQLite itself, as another program would have left it. */
+static int sqlite_exec(const char *path, const char *sql) {
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open(path, &db);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) fprintf(stderr, "    sqlite3 %s: %s: %s\n", path, sql, db ? sqlite3_errmsg(db) : "(no handle)");
+    sqlite3_close(db);
+    return rc == SQLITE_OK;
+}
+
+struct open_error_thread {
+    const char *options;  /* the failing options this thread opens with */
+    char before[300];     /* twospeed_open_error() before this thread opened anything */
+    char own[300];        /* after its own failed open */
+    char after_other[300]; /* after the main thread failed again meanwhile */
+    int before_null, rc;
+    pthread_mutex_t *mu;
+    pthread_cond_t *cv;
+    int *stage;
+};
+
+static void copy_message(char *dst, size_t n, const char *msg) { snprintf(dst, n, "%s", msg ? msg : "(null)"); }
+
+static void *open_error_worker(void *arg) {
+    struct open_error_thread *t = arg;
+    const char *m = twospeed_open_error();
+    t->before_null = m == NULL;
+    copy_message(t->before, sizeof t->before, m);
+    twospeed_engine *eng = NULL;
+    t->rc = twospeed_open_v2(NULL, t->options, &eng);
+    copy_message(t->own, sizeof t->own, twospeed_open_error());
+    /* Let the main thread fail an open of its own, then look again. */
+    pthread_mutex_lock(t->mu);
+    *t->stage = 1;
+    pthread_cond_broadcast(t->cv);
+    while (*t->stage != 2) pthread_cond_wait(t->cv, t->mu);
+    pthread_mutex_unlock(t->mu);
+    copy_message(t->after_other, sizeof t->after_other, twospeed_open_error());
+    return NULL;
+}
+
+static void test_open_error(void) {
+    char path[256], msg[300];
+    twospeed_engine *eng = NULL;
+
+    /* A success clears the message of an earlier failure. */
+    EXPECT_OPEN_ERROR(NULL, "{\"plugin\":\"x\"}", TWOSPEED_EOPTIONS, "/plugin");
+    CHECK(twospeed_open(NULL, &eng) == TWOSPEED_OK);
+    const char *m = twospeed_open_error();
+    CHECKF(m == NULL, "twospeed_open_error after a successful open: %s", m);
+    twospeed_close(eng);
+
+    /* Options: the unknown option with its JSON pointer and the ones there are; a wrong type; not an object. */
+    EXPECT_OPEN_ERROR(NULL, "{\"plugin\":\"/etc/twospeed\"}", TWOSPEED_EOPTIONS, "/plugin", "unknown", "plugins",
+                      "maxRequestBytes");
+    EXPECT_OPEN_ERROR(NULL, "{\"maxRequestBytes\":\"big\"}", TWOSPEED_EOPTIONS, "/maxRequestBytes", "integer");
+    EXPECT_OPEN_ERROR(NULL, "{\"maxRequestBytes\":12}", TWOSPEED_EOPTIONS, "/maxRequestBytes", "1024");
+    EXPECT_OPEN_ERROR(NULL, "[\"plugins\"]", TWOSPEED_EOPTIONS, "object");
+    /* Many unknown options: the first few, and how many more, not a text of unbounded length. */
+    char many[4096] = "{";
+    for (int i = 0; i < 200; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), "%s\"option%d\":%d", i ? "," : "", i, i);
+    strcat(many, "}");
+    m = EXPECT_OPEN_ERROR(NULL, many, TWOSPEED_EOPTIONS, "/option0", "more");
+    CHECKF(m == NULL || strlen(m) < 1000, "the message for 200 unknown options is %zu bytes", m ? strlen(m) : 0);
+
+    /* Not JSON: jansson's reason with the line and column. */
+    EXPECT_OPEN_ERROR(NULL, "{\"plugins\": \"p\",\n  \"maxRequestBytes\": }", TWOSPEED_EOPTIONS, "not JSON", "line 2",
+                      "column");
+    EXPECT_OPEN_ERROR(NULL, "{\"plugins\":\"a\",\"plugins\":\"b\"}", TWOSPEED_EOPTIONS, "duplicate");
+
+    /* out NULL */
+    CHECK(twospeed_open(NULL, NULL) == TWOSPEED_EINVAL);
+    m = twospeed_open_error();
+    CHECKF(m && strstr(m, "out"), "twospeed_open_error after twospeed_open(NULL, NULL): %s", m ? m : "(null)");
+
+    /* A path no one can create, not even root: its parent is a regular file. SQLite's own words. */
+    snprintf(path, sizeof path, "%s/plain-file", tmpdir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) fclose(f);
+    snprintf(path, sizeof path, "%s/plain-file/store.db", tmpdir);
+    EXPECT_OPEN_ERROR(path, NULL, TWOSPEED_ECANTOPEN, path, sqlite3_errstr(SQLITE_CANTOPEN));
+    EXPECT_OPEN_ERROR(path, "{}", TWOSPEED_ECANTOPEN, path, sqlite3_errstr(SQLITE_CANTOPEN));
+    if (geteuid() != 0) {
+        /* A folder this user may not write to (root may write anywhere, so only when not root). */
+        char ro[128];
+        snprintf(ro, sizeof ro, "%s/read-only", tmpdir);
+        CHECK(mkdir(ro, 0555) == 0);
+        snprintf(path, sizeof path, "%s/store.db", ro);
+        EXPECT_OPEN_ERROR(path, NULL, TWOSPEED_ECANTOPEN, path, sqlite3_errstr(SQLITE_CANTOPEN));
+    }
+
+    /* A file that is not SQLite at all: the file's name and SQLite's verdict. */
+    snprintf(path, sizeof path, "%s/not-sqlite.db", tmpdir);
+    f = fopen(path, "wb");
+    if (f) {
+        for (int i = 0; i < 4096; i++) fputc((i * 37 + 11) & 0xff, f);
+        fclose(f);
+    }
+    EXPECT_OPEN_ERROR(path, NULL, TWOSPEED_ENOTSTORE, path, sqlite3_errstr(SQLITE_NOTADB));
+
+    /* Another program's SQLite database. */
+    snprintf(path, sizeof path, "%s/foreign.db", tmpdir);
+    if (CHECK(sqlite_exec(path, "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL); "
+                                "INSERT INTO invoices (total) VALUES (12.5);")))
+        EXPECT_OPEN_ERROR(path, NULL, TWOSPEED_ENOTSTORE, path);
+
+    /* A store from a newer TwoSpeed: the schema version found. */
+    snprintf(path, sizeof path, "%s/newer-99.db", tmpdir);
+    eng = NULL;
+    CHECK(twospeed_open(path, &eng) == TWOSPEED_OK);
+    twospeed_close(eng);
+    if (CHECK(sqlite_exec(path, "PRAGMA user_version = 99;")))
+        EXPECT_OPEN_ERROR(path, NULL, TWOSPEED_ESCHEMA, path, "99");
+
+    /* The message is the thread's own: a new thread starts with none, sees its own failure, and neither
+       thread's later failure changes the other's. */
+    m = EXPECT_OPEN_ERROR(NULL, "{\"mainThreadOption\":1}", TWOSPEED_EOPTIONS, "/mainThreadOption");
+    const char *main_ptr = m;
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+    int stage = 0;
+    struct open_error_thread t = {.options = "{\"workerOption\":2}", .mu = &mu, .cv = &cv, .stage = &stage};
+    pthread_t tid;
+    if (CHECK(pthread_create(&tid, NULL, open_error_worker, &t) == 0)) {
+        pthread_mutex_lock(&mu);
+        while (stage != 1) pthread_cond_wait(&cv, &mu);
+        pthread_mutex_unlock(&mu);
+        /* The worker has failed; the main thread's message is what it was, at the same address. */
+        m = twospeed_open_error();
+        CHECKF(m == main_ptr && m && strstr(m, "/mainThreadOption") && !strstr(m, "workerOption"),
+               "the main thread's message after the worker's failed open: %s", m ? m : "(null)");
+        EXPECT_OPEN_ERROR(NULL, "{\"mainAgain\":3}", TWOSPEED_EOPTIONS, "/mainAgain");
+        pthread_mutex_lock(&mu);
+        stage = 2;
+        pthread_cond_broadcast(&cv);
+        pthread_mutex_unlock(&mu);
+        pthread_join(tid, NULL);
+        CHECKF(t.before_null, "a new thread's twospeed_open_error is not NULL but: %s", t.before);
+        CHECK(t.rc == TWOSPEED_EOPTIONS);
+        CHECKF(strstr(t.own, "/workerOption") != NULL, "the worker's own message: %s", t.own);
+        CHECKF(strcmp(t.after_other, t.own) == 0, "the worker's message changed with the main thread's open: %s",
+               t.after_other);
+        m = twospeed_open_error();
+        copy_message(msg, sizeof msg, m);
+        CHECKF(strstr(msg, "/mainAgain") != NULL, "the main thread's message after the worker exited: %s", msg);
+    }
 }
 
 /* MARK: NULL arguments */
@@ -1221,6 +1401,7 @@ int main(void) {
 
     test_version_and_errstr();
     test_open();
+    test_open_error();
     test_null_arguments();
     test_call_json();
 

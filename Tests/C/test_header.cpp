@@ -33,6 +33,9 @@ static_assert(std::is_same<decltype(&twospeed_close), void (*)(twospeed_engine *
 static_assert(std::is_same<decltype(&twospeed_version), const char *(*)()>::value, "twospeed_version");
 static_assert(std::is_same<decltype(&twospeed_abi_version), int (*)()>::value, "twospeed_abi_version");
 static_assert(std::is_same<decltype(&twospeed_errstr), const char *(*)(int)>::value, "twospeed_errstr");
+static_assert(std::is_same<decltype(&twospeed_open_v2), int (*)(const char *, const char *, twospeed_engine **)>::value,
+              "twospeed_open_v2");
+static_assert(std::is_same<decltype(&twospeed_open_error), const char *(*)()>::value, "twospeed_open_error");
 static_assert(TWOSPEED_ABI_VERSION == 1, "ABI version");
 static_assert(TWOSPEED_RPC_PARSE_ERROR == -32700 && TWOSPEED_RPC_REVISION_MISMATCH == -32005, "RPC codes");
 
@@ -57,6 +60,7 @@ int main() {
     twospeed_free(nullptr);
     twospeed_close(nullptr);
     CHECK(twospeed_open(nullptr, nullptr) == TWOSPEED_EINVAL);
+    CHECK(twospeed_open_error() != nullptr);
 
     std::printf("%d passed, %d failed\n", passed, failed);
     return failed > 0 ? 1 : 0;

@@ -182,6 +182,7 @@ def test_too_large_in_process_with_a_limit_of_its_own():
     with pytest.raises(twospeed.OpenError) as e:          # the library takes 1024 bytes at least
         twospeed.Engine(max_request_bytes=10)
     assert e.value.code == twospeed.OpenCode.EOPTIONS
+    assert "/maxRequestBytes" in str(e.value), str(e.value)   # twospeed_open_error names the option
 
 
 @pytest.mark.parametrize("size", [5000, 4 << 20])
@@ -340,6 +341,17 @@ def test_open_errors(tmp_path):
     with pytest.raises(twospeed.OpenError) as e:
         twospeed.Engine(text)
     assert e.value.code == twospeed.OpenCode.ENOTSTORE and e.value.path == str(text)
+    # twospeed_open_error's reason: SQLite's verdict on the file, and the schema version of a newer store.
+    assert "file is not a database" in str(e.value), str(e.value)
+    newer = tmp_path / "newer.sqlite"
+    twospeed.Engine(newer).close()
+    with sqlite3.connect(str(newer)) as db:
+        db.execute("PRAGMA user_version = 99")
+    with pytest.raises(twospeed.OpenError) as e:
+        twospeed.Engine(newer)
+    assert e.value.code == twospeed.OpenCode.ESCHEMA and "version 99" in str(e.value), str(e.value)
+    with twospeed.Engine() as eng:
+        assert eng.library.open_error() is None              # a successful open clears it
 
 
 def test_daemon_unreachable_without_a_socket_file(tmp_path):

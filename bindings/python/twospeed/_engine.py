@@ -57,11 +57,14 @@ class Engine(Connection):
         else:
             rc = self.library.open(cpath, ctypes.byref(out))
         if rc != 0 or not out.value:
+            # Read at once and on this thread: the reason is the thread's own until its next open.
+            reason = self.library.open_error()
             try:
                 name = OpenCode(rc).name
             except ValueError:
                 name = str(rc)
-            raise OpenError("cannot open the store %s: %s (%s)" % (self.path, self.library.errstr(rc), name),
+            raise OpenError("cannot open the store %s: %s (%s)%s" % (self.path, self.library.errstr(rc), name,
+                                                                     ": " + reason if reason else ""),
                             code=rc, path=self.path)
         self._handle = out.value
 

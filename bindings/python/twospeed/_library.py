@@ -73,6 +73,11 @@ class Library:
             cdll.twospeed_open_v2.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]
             cdll.twospeed_open_v2.restype = ctypes.c_int
             self.open_v2 = cdll.twospeed_open_v2
+        self._open_error: Optional[Any] = None
+        if hasattr(cdll, "twospeed_open_error"):
+            cdll.twospeed_open_error.argtypes = []
+            cdll.twospeed_open_error.restype = ctypes.c_char_p
+            self._open_error = cdll.twospeed_open_error
         abi = cdll.twospeed_abi_version()
         if abi != ABI_VERSION:
             raise LibraryError("%s implements ABI version %d; this package needs version %d"
@@ -90,6 +95,14 @@ class Library:
     def errstr(self, code: int) -> str:
         """The library's English description of a twospeed_open result code."""
         return (self._errstr(code) or b"").decode("utf-8", "replace")
+
+    def open_error(self) -> Optional[str]:
+        """Why the last twospeed_open or twospeed_open_v2 on this thread failed (None after a success, or
+        from a library too old to say). Call it on the thread that opened, right after the open."""
+        if self._open_error is None:
+            return None
+        text = self._open_error()
+        return None if text is None else text.decode("utf-8", "replace")
 
     def __repr__(self) -> str:
         return "<twospeed.Library %s %s>" % (self.version, self.path)

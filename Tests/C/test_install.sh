@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# `make install` into a scratch DESTDIR: the library is stripped and still loads, both headers and the
+# pkg-config file are there, a C program built from the installed copy alone runs, and `make uninstall`
+# takes it all away again. Run from the repository root (make test-install).
+set -euo pipefail
+MAKE=${MAKE:-make}
+PREFIX=/usr/local
+dest=$(mktemp -d)
+trap 'rm -rf "$dest"' EXIT
+failures=0
+fail() { echo "FAIL test_install: $*" >&2; failures=$((failures + 1)); }
+
+$MAKE -s install DESTDIR="$dest" PREFIX="$PREFIX" >/dev/null
+root=$dest$PREFIX
+lib=$(ls "$root"/lib/libtwospeed.so.*.*.* 2>/dev/null | head -1)
+[ -n "$lib" ] || { echo "FAIL test_install: no libtwospeed.so.X.Y.Z in $root/lib:" >&2; ls -lR "$dest" >&2; exit 1; }
+
+# Stripped: no static symbol table and no debug info left; the dynamic symbols stay, or nothing links.
+sections=$(readelf -S -W "$lib")
+if grep -qE ' \.symtab | \.debug_' <<<"$sections"; then
+    fail "$lib is not stripped: $(grep -oE '\.(symtab|debug_[a-z_]+)' <<<"$sections" | tr '\n' ' ')"
+    command -v file >/dev/null && echo "  file: $(file -b "$lib")" >&2
+fi
+echo "installed $(basename "$lib"): $(stat -c %s "$lib") bytes (build/lib: $(stat -L -c %s build/lib/$(basename "$lib")) bytes)"
+
+for h in twospeed.h twospeed_plugin.h; do
+    [ -f "$root/include/$h" ] || fail "$root/include/$h is missing"
+done
+for l in libtwospeed.so libtwospeed.so.0; do
+    [ -e "$root/lib/$l" ] || fail "the link $root/lib/$l is missing or dangling"
+done
+[ -f "$root/lib/pkgconfig/twospeed.pc" ] || fail "$root/lib/pkgconfig/twospeed.pc is missing"
+
+# A program that sees only the installed files: flags from the installed twospeed.pc (sysroot = DESTDIR),
+# both headers included, run against the stripped library.
+cat >"$dest/prog.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+#include "twospeed.h"
+#include "twospeed_plugin.h"
+int main(void) {
+    twospeed_engine *eng = NULL;
+    int rc = twospeed_open(NULL, &eng);
+    if (rc != TWOSPEED_OK) { printf("open failed: %d %s\n", rc, twospeed_errstr(rc)); return 1; }
+    char *res = twospeed_call(eng, "{\"jsonrpc\":\"2.0\",\"method\":\"engine.info\",\"id\":7}");
+    int ok = res && strstr(res, "\"result\"") && strstr(res, TWOSPEED_VERSION);
+    printf("%s %s\n", twospeed_version(), res ? res : "(null)");
+    twospeed_free(res);
+    twospeed_close(eng);
+    return ok && strcmp(twospeed_version(), TWOSPEED_VERSION) == 0 ? 0 : 1;
+}
+C
+flags=$(PKG_CONFIG_PATH="$root/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$dest" pkg-config --cflags --libs twospeed)
+if ! ${CC:-cc} -std=c99 -Wall -Werror "$dest/prog.c" -o "$dest/prog" $flags -Wl,-rpath,"$root/lib" 2>"$dest/cc.err"; then
+    fail "cannot build a program against the installed copy (flags: $flags):"; cat "$dest/cc.err" >&2
+else
+    resolved=$(ldd "$dest/prog" | awk '/libtwospeed/ {print $3}')
+    [ "$resolved" = "$root/lib/libtwospeed.so.0" ] || fail "the program loads libtwospeed from '$resolved', not from $root/lib"
+    if ! out=$("$dest/prog" 2>&1); then fail "the program against the installed library failed: $out"; fi
+fi
+
+$MAKE -s uninstall DESTDIR="$dest" PREFIX="$PREFIX" >/dev/null
+left=$(find "$dest" -path "$dest/prog*" -prune -o ! -type d -print | grep -v -e '/cc.err$' || true)
+[ -z "$left" ] || fail "make uninstall left: $left"
+
+if [ "$failures" -gt 0 ]; then echo "test_install: $failures failure(s)" >&2; exit 1; fi
+echo "test_install: passed"
