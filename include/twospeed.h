@@ -84,6 +84,11 @@ struct json_t;
 ** Opens an engine on the store at path, creating the file if it does not exist and migrating an
 ** older store forward. path NULL or ":memory:" keeps everything in memory, lost on close.
 **
+** A new store file, and the -wal and -shm files beside it, is created with mode 0600 (less the umask):
+** readable by its owner only, unless twospeed_open_v2's "fileMode" says otherwise; an existing file
+** keeps its mode. A file that is not a TwoSpeed store, or a store of a newer schema version, is refused
+** before anything is written to it: it is left byte for byte as it was.
+**
 ** Returns TWOSPEED_OK and sets *out to a new engine, which the caller closes with twospeed_close.
 ** Otherwise returns a TWOSPEED_E* code and sets *out to NULL (out NULL: TWOSPEED_EINVAL), and
 ** twospeed_open_error() says why.
@@ -97,7 +102,8 @@ int twospeed_open(const char *path, twospeed_engine **out);
 ** Opens an engine as twospeed_open does, with options given as a JSON object (NULL for none):
 **
 **     {"plugins": "/etc/twospeed/plugins",   a folder of plugin manifests to load (see twospeed_plugin.h)
-**      "maxRequestBytes": 67108864}          the largest request twospeed_call accepts
+**      "maxRequestBytes": 67108864,          the largest request twospeed_call accepts
+**      "fileMode": "0640"}                   the mode of a new store file, in octal (default "0600")
 **
 ** Returns TWOSPEED_EOPTIONS when options_json is not such an object; twospeed_open_error() then names
 ** the option. Plugins do not stop the engine: a plugins folder that cannot be read gives an engine with
@@ -110,7 +116,7 @@ int twospeed_open_v2(const char *path, const char *options_json, twospeed_engine
 ** manner of dlerror(); NULL when that call succeeded or when this thread has not called either.
 ** For example:
 **
-**     options: /plugin: unknown field; expected one of: plugins, maxRequestBytes
+**     options: /plugin: unknown field; expected one of: plugins, maxRequestBytes, fileMode
 **     options are not JSON: invalid token near 'nope' (line 1, column 4)
 **     cannot open store "/no/such/dir/s.db": unable to open database file
 **     store "/etc/passwd": prepare: file is not a database
@@ -139,7 +145,8 @@ const char *twospeed_open_error(void);
 ** Durability: when a response to a request that changes data arrives, the change is on disk.
 **
 ** Thread safety: one engine may be called from several threads at once; reads run in parallel,
-** writes one at a time.
+** writes one at a time. The store never shares an SQLite connection between threads: writes go
+** through one connection, reads of a file store through reader connections of their own.
 */
 char *twospeed_call(twospeed_engine *engine, const char *request_json);
 

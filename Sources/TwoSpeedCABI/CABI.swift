@@ -29,7 +29,14 @@ public func twospeed_open_v2(_ path: UnsafePointer<CChar>?, _ options: UnsafePoi
 let optionsSchema = Schema.object(required: [], [
     "plugins": .string(minLength: 1, maxLength: 4_096),
     "maxRequestBytes": .integer(min: 1_024, max: Int(Int32.max)),
+    "fileMode": .string("the mode a new store file is created with, in octal as chmod takes it", minLength: 3, maxLength: 4),
 ])
+
+/// "0640" or "640" as a file mode; nil unless every digit is octal and only permission bits are named.
+func octalMode(_ text: String) -> UInt32? {
+    guard let m = UInt32(text, radix: 8), m <= 0o777, text.allSatisfy({ ("0"..."7").contains($0) }) else { return nil }
+    return m
+}
 
 /// Opens an engine and records why it failed (or that it did not) for twospeed_open_error.
 func open(_ path: UnsafePointer<CChar>?, _ options: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
@@ -44,6 +51,7 @@ func openEngine(_ path: UnsafePointer<CChar>?, _ options: UnsafePointer<CChar>?,
     out.pointee = nil
     var plugins: String? = nil
     var maxRequestBytes = Dispatcher.defaultMaxRequestBytes
+    var fileMode = SQLiteStore.defaultFileMode
     if let options {
         let o: JSONRef
         switch JSONText.parse(String(cString: options)) {
@@ -63,10 +71,16 @@ func openEngine(_ path: UnsafePointer<CChar>?, _ options: UnsafePointer<CChar>?,
         }
         plugins = o["plugins"]?.stringValue
         if let m = o["maxRequestBytes"]?.intValue { maxRequestBytes = Int(m) }
+        if let text = o["fileMode"]?.stringValue {
+            guard let m = octalMode(text) else {
+                return (.options, "options: /fileMode: \"\(text)\" is not a file mode in octal, such as \"0640\"")
+            }
+            fileMode = m
+        }
     }
     let p = path.map { String(cString: $0) }
     do {
-        let engine = try Engine(path: p, maxRequestBytes: maxRequestBytes, plugins: plugins)
+        let engine = try Engine(path: p, fileMode: fileMode, maxRequestBytes: maxRequestBytes, plugins: plugins)
         out.pointee = OpaquePointer(Unmanaged.passRetained(engine).toOpaque())
         return (.ok, "")
     } catch let e as StoreError {

@@ -570,6 +570,32 @@ static void test_open_error(void) {
     EXPECT_OPEN_ERROR(NULL, "{\"maxRequestBytes\":\"big\"}", TWOSPEED_EOPTIONS, "/maxRequestBytes", "integer");
     EXPECT_OPEN_ERROR(NULL, "{\"maxRequestBytes\":12}", TWOSPEED_EOPTIONS, "/maxRequestBytes", "1024");
     EXPECT_OPEN_ERROR(NULL, "[\"plugins\"]", TWOSPEED_EOPTIONS, "object");
+    EXPECT_OPEN_ERROR(NULL, "{\"fileMode\":\"0999\"}", TWOSPEED_EOPTIONS, "/fileMode", "octal");
+    EXPECT_OPEN_ERROR(NULL, "{\"fileMode\":\"4755\"}", TWOSPEED_EOPTIONS, "/fileMode");
+    EXPECT_OPEN_ERROR(NULL, "{\"fileMode\":640}", TWOSPEED_EOPTIONS, "/fileMode", "string");
+
+    /* A new store file and its -wal and -shm are the owner's alone, or what fileMode asks for. */
+    {
+        mode_t old = umask(022);
+        const char *modes[] = {NULL, "{\"fileMode\":\"0640\"}", "{\"fileMode\":\"600\"}"};
+        const mode_t want[] = {0600, 0640, 0600};
+        for (int i = 0; i < 3; i++) {
+            snprintf(path, sizeof path, "%s/mode-%d.db", tmpdir, i);
+            if (!CHECK(twospeed_open_v2(path, modes[i], &eng) == TWOSPEED_OK)) continue;
+            twospeed_free(twospeed_call(eng, "{\"jsonrpc\":\"2.0\",\"method\":\"portfolio.put\",\"id\":1,\"params\":"
+                                             "{\"portfolio\":{\"id\":\"m\",\"organization\":{\"name\":\"M\"}}}}"));
+            const char *suffix[] = {"", "-wal", "-shm"};
+            for (int k = 0; k < 3; k++) {
+                char file[300];
+                struct stat st;
+                snprintf(file, sizeof file, "%s%s", path, suffix[k]);
+                CHECKF(stat(file, &st) == 0 && (st.st_mode & 0777) == want[i], "%s: mode %o, expected %o (options %s)", file,
+                       (unsigned)(st.st_mode & 0777), (unsigned)want[i], modes[i] ? modes[i] : "none");
+            }
+            twospeed_close(eng);
+        }
+        umask(old);
+    }
     /* Many unknown options: the first few, and how many more, not a text of unbounded length. */
     char many[4096] = "{";
     for (int i = 0; i < 200; i++)

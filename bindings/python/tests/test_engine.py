@@ -35,6 +35,20 @@ def test_a_store_file_outlives_its_engine(tmp_path):
         assert eng.get_portfolio("retailer")["revision"] == 2
 
 
+def test_a_new_store_file_is_the_owners_alone(tmp_path):
+    old = os.umask(0o022)
+    try:
+        for name, mode, want in [("private", None, 0o600), ("group", 0o640, 0o640)]:
+            path = tmp_path / (name + ".sqlite")
+            with twospeed.Engine(path, file_mode=mode) as eng:
+                eng.put_portfolio(retailer())
+                for suffix in ("", "-wal", "-shm"):
+                    got = os.stat(str(path) + suffix).st_mode & 0o777
+                    assert got == want, "%s%s: mode %o, expected %o" % (path, suffix, got, want)
+    finally:
+        os.umask(old)
+
+
 def test_the_library(engine):
     lib = engine.library
     assert lib is twospeed.load_library()             # loaded once, shared

@@ -19,7 +19,8 @@ class Engine(Connection):
     for one that keeps everything in memory.
 
     `plugins` names a folder of plugin manifests to load, `max_request_bytes` the largest request the
-    engine accepts (default 64 MiB); both go to twospeed_open_v2.
+    engine accepts (default 64 MiB), `file_mode` the mode a new store file is created with (default
+    0o600, the owner's alone); they go to twospeed_open_v2.
 
     The library is found as `load_library` says (TWOSPEED_LIBRARY, beside the package, the build folder,
     the system's library path), or taken from `library`. Opening raises OpenError (with the library's
@@ -34,7 +35,8 @@ class Engine(Connection):
     path: str
 
     def __init__(self, path: Optional[PathLike] = None, *, plugins: Optional[PathLike] = None,
-                 max_request_bytes: Optional[int] = None, library: Optional[PathLike] = None) -> None:
+                 max_request_bytes: Optional[int] = None, file_mode: Optional[int] = None,
+                 library: Optional[PathLike] = None) -> None:
         super().__init__()
         self._handle: Optional[int] = None
         self._cond = threading.Condition(threading.Lock())
@@ -49,10 +51,12 @@ class Engine(Connection):
             options["plugins"] = os.fsdecode(os.path.abspath(os.fspath(plugins)))
         if max_request_bytes is not None:
             options["maxRequestBytes"] = int(max_request_bytes)
+        if file_mode is not None:
+            options["fileMode"] = "%04o" % int(file_mode)
         if options:
             if self.library.open_v2 is None:
-                raise LibraryError("%s (version %s) has no twospeed_open_v2, which plugins and max_request_bytes "
-                                   "need" % (self.library.path, self.library.version), path=self.library.path)
+                raise LibraryError("%s (version %s) has no twospeed_open_v2, which plugins, max_request_bytes and "
+                                   "file_mode need" % (self.library.path, self.library.version), path=self.library.path)
             rc = self.library.open_v2(cpath, json.dumps(options).encode("utf-8"), ctypes.byref(out))
         else:
             rc = self.library.open(cpath, ctypes.byref(out))
