@@ -58,7 +58,7 @@ public enum Assessor {
         let recs = Recommender.rank(model: model, dimensions: dims, findings: findings)
         let measured = portfolio.experiments.filter { $0.control != nil && $0.variant != nil }
         let ordered = measured.filter { $0.decision == "pending" } + measured.filter { $0.decision != "pending" }
-        let experiments = ordered.prefix(50).compactMap { try? ExperimentEvaluator.evaluate($0) }
+        let experiments = ordered.prefix(50).compactMap { try? ExperimentEvaluator.evaluate($0, in: portfolio) }
         for d in dims where d.score == nil { warnings.append("no evidence for \(d.name): answer its criteria") }
         return AssessmentResult(
             run: nil, portfolio: portfolio.id, organization: portfolio.organization.name, revision: nil,

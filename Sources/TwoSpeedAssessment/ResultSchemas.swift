@@ -81,9 +81,10 @@ public enum ResultSchemas {
     public static let experiment: Schema = {
         let arm = Schema.object(required: ["users", "conversions", "rate"], ["users": .integer(min: 0), "conversions": .integer(min: 0), "rate": share])
         let interval = Schema.object(required: ["low", "high"], ["low": num, "high": num])
-        return .object("ExperimentEvaluation", required: ["confidence", "control", "variant", "lift", "test", "sampleRatio",
-                                                          "minimumDetectableLift", "recommendation"], [
-            "experiment": .string(), "product": .string(), "confidence": share, "control": arm, "variant": arm,
+        return .object("ExperimentEvaluation", required: ["direction", "improvement", "confidence", "control", "variant", "lift", "test",
+                                                          "sampleRatio", "minimumDetectableLift", "recommendation"], [
+            "experiment": .string(), "product": .string(), "metric": .string(),
+            "direction": .oneOf(["higher", "lower"]), "improvement": num, "confidence": share, "control": arm, "variant": arm,
             "lift": .object(required: ["absolute", "absoluteInterval"], [
                 "absolute": num, "absoluteInterval": interval, "relative": num, "relativeInterval": interval]),
             "test": .object(required: ["method", "z", "p", "significant", "alpha"], [

@@ -343,7 +343,8 @@ public enum HTMLReport {
                 add("</section>")
                 return
             }
-            add("<p class=\"intro\">Lift of each lite variant over its control in points of conversion, with its "
+            add("<p class=\"intro\">Each lite variant against its control in percentage points of its decision metric (variant minus "
+                + "control; on a lower-is-better metric a negative difference is the win), with its "
                 + "\(Num.short((xs.first?.confidence ?? 0.95) * 100, 2))% confidence interval: an interval clear of zero is a real difference. "
                 + "A filled dot marks a significant difference, a hollow one none yet; the colour is the next step.</p>")
             legend([("expand", "widen the rollout"), ("iterate", "keep collecting or adjust"), ("roll-back", "stop the variant")], prefix: "act")
@@ -352,13 +353,14 @@ public enum HTMLReport {
             add("</figure>")
             add("<table class=\"experiments compact\">")
             add("<thead><tr><th scope=\"col\">Experiment</th><th scope=\"col\">Control</th><th scope=\"col\">Variant</th>"
-                + "<th scope=\"col\">Lift (points)</th><th scope=\"col\">Interval</th><th scope=\"col\">Relative</th><th scope=\"col\">p</th>"
+                + "<th scope=\"col\">Difference (percentage points)</th><th scope=\"col\">Interval</th><th scope=\"col\">Relative</th><th scope=\"col\">p</th>"
                 + "<th scope=\"col\">Traffic split</th><th scope=\"col\">Next step</th></tr></thead>")
             add("<tbody>")
             for x in xs {
                 let rel = x.lift.relative.map { Num.points($0, 1) + "%" } ?? "–"
                 let relCI = x.lift.relativeInterval.map { " [\(Num.points($0.low, 1))%, \(Num.points($0.high, 1))%]" } ?? ""
-                add("<tr><th scope=\"row\">\(e(x.experiment ?? "–"))<span class=\"kind\">\(e(x.product ?? ""))</span></th>"
+                add("<tr><th scope=\"row\">\(e(x.experiment ?? "–"))<span class=\"kind\">\(e(x.product ?? ""))"
+                    + (x.direction == "lower" ? " · lower is better" : "") + "</span></th>"
                     + "<td class=\"num\">\(Num.pct(x.control.rate, 2))<span class=\"muted\"> of \(Num.grouped(x.control.users))</span></td>"
                     + "<td class=\"num\">\(Num.pct(x.variant.rate, 2))<span class=\"muted\"> of \(Num.grouped(x.variant.users))</span></td>"
                     + "<td class=\"num\">\(Num.points(x.lift.absolute))</td>"

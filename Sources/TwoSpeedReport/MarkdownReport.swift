@@ -203,11 +203,12 @@ public enum MarkdownReport {
             add("## Experiments")
             add()
             if xs.isEmpty { add("No experiment has control and variant counts yet."); add(); return }
-            add("Lift of each variant over its control in points of conversion, with its "
+            add("Each variant against its control in percentage points of its decision metric (variant minus control; "
+                + "on a lower-is-better metric a negative difference is the win), with its "
                 + "\(Num.short((xs.first?.confidence ?? 0.95) * 100, 2))% confidence interval.")
             add()
-            table(["Experiment", "Product", "Control", "Variant", "Lift (points)", "Interval", "Relative", "p", "Traffic split", "Next step"], xs.map { x in
-                [m(x.experiment ?? "–"), m(x.product ?? "–"),
+            table(["Experiment", "Product", "Control", "Variant", "Difference (percentage points)", "Interval", "Relative", "p", "Traffic split", "Next step"], xs.map { x in
+                [m(x.experiment ?? "–") + (x.direction == "lower" ? " (lower is better)" : ""), m(x.product ?? "–"),
                  Num.pct(x.control.rate, 2) + " of " + Num.grouped(x.control.users), Num.pct(x.variant.rate, 2) + " of " + Num.grouped(x.variant.users),
                  Num.points(x.lift.absolute), "[" + Num.points(x.lift.absoluteInterval.low) + ", " + Num.points(x.lift.absoluteInterval.high) + "]",
                  (x.lift.relative.map { Num.points($0, 1) + "%" } ?? "–")

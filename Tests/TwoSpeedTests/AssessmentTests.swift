@@ -1,6 +1,7 @@
 import XCTest
 @testable import TwoSpeedAssessment
 @testable import TwoSpeedEngine
+import TwoSpeedReport
 import TwoSpeedJSON
 import TwoSpeedModel
 import TwoSpeedSchema
@@ -293,8 +294,10 @@ final class AssessmentTests: XCTestCase {
         let engine = try engineWithExamples()
         let r = engine.request("experiment.evaluate", #"{"portfolio":"retailer","experiment":"lite-checkout"}"#)
         let e = try JanssonDecoder().decode(ExperimentEvaluation.self, from: try XCTUnwrap(r.result, r.text))
-        XCTAssertEqual(e.control.rate, 27975.0 / 45120, accuracy: 1e-12)
-        XCTAssertEqual(e.lift.absolute, 3390.0 / 5030 - 27975.0 / 45120, accuracy: 1e-12)
+        // The lite checkout counts drop-offs, its metric is the drop-off rate (lower is better): fewer is the win.
+        XCTAssertEqual(e.control.rate, 17145.0 / 45120, accuracy: 1e-12)
+        XCTAssertEqual(e.lift.absolute, 1640.0 / 5030 - 17145.0 / 45120, accuracy: 1e-12)
+        XCTAssertEqual(e.direction, "lower")
         XCTAssertTrue(e.test.significant)
         XCTAssertFalse(e.sampleRatio.mismatch)
         XCTAssertEqual(e.recommendation.action, "expand")
@@ -310,6 +313,41 @@ final class AssessmentTests: XCTestCase {
         XCTAssertEqual(engine.request("experiment.evaluate", #"{"portfolio":"retailer","experiment":"nope"}"#).pointer, "/experiment")
         XCTAssertEqual(engine.request("experiment.evaluate", #"{"control":{"users":0,"conversions":0},"variant":{"users":10,"conversions":1}}"#).pointer,
                        "/control/users")
+    }
+
+    /// On a lower-is-better metric (calls to the billing hotline) a significant drop is the win: expand, with
+    /// the direction in the reason; the same counts on a higher-is-better metric are rolled back.
+    func testExperimentDirection() throws {
+        let engine = try Engine(path: nil)
+        let counts = #""control":{"users":18000,"conversions":2700},"variant":{"users":2000,"conversions":220},"rollout":[0.1,0.5,1],"stage":0"#
+        let lower = engine.request("experiment.evaluate", "{\(counts),\"direction\":\"lower\"}")
+        let e = try JanssonDecoder().decode(ExperimentEvaluation.self, from: try XCTUnwrap(lower.result, lower.text))
+        XCTAssertEqual(e.direction, "lower")
+        XCTAssertLessThan(e.lift.absolute, 0)
+        XCTAssertEqual(e.improvement, -e.lift.absolute, accuracy: 1e-12)
+        XCTAssertEqual(e.recommendation.action, "expand")
+        XCTAssertEqual(e.recommendation.nextShare, 0.5)
+        XCTAssertTrue(e.recommendation.reason.contains("lower is better"), e.recommendation.reason)
+        XCTAssertTrue(e.recommendation.reason.contains("percentage points"), e.recommendation.reason)
+        let higher = engine.request("experiment.evaluate", "{\(counts)}")
+        XCTAssertEqual(higher.result?["recommendation"]?["action"]?.stringValue, "roll-back", higher.text)
+        XCTAssertEqual(higher.result?["direction"]?.stringValue, "higher")
+
+        // In a portfolio the experiment's decision metric gives the direction, and its name the texts.
+        var p = try JanssonDecoder().decode(Portfolio.self, from: example("retailer"))
+        let metric = try XCTUnwrap(p.metrics.first)
+        p.metrics[0].direction = "lower"
+        var x = try XCTUnwrap(p.experiments.first { $0.control != nil })
+        x.metric = metric.id
+        x.control = try JanssonDecoder().decode(ArmCounts.self, from: #"{"users":18000,"conversions":2700}"#)
+        x.variant = try JanssonDecoder().decode(ArmCounts.self, from: #"{"users":2000,"conversions":220}"#)
+        x.rollout = [0.1, 0.5, 1]; x.stage = 0
+        let r = try XCTUnwrap(try ExperimentEvaluator.evaluate(x, in: p))
+        XCTAssertEqual(r.recommendation.action, "expand")
+        XCTAssertEqual(r.metric, metric.name)
+        XCTAssertTrue(r.recommendation.reason.contains("\"\(metric.name)\""), r.recommendation.reason)
+        // The lift chart says which way is better.
+        XCTAssertTrue(Charts.lifts([r]).contains("lower is better"))
     }
 
     func testNormalQuantile() {

@@ -120,8 +120,9 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(try XCTUnwrap(element(frontEnd, "<td class=\"tier-elite\">", "</td>")).contains("Web checkout"))
         XCTAssertTrue(try XCTUnwrap(element(frontEnd, "<td class=\"tier-low\">", "</td>")).contains("Store locator mobile app"))
         XCTAssertTrue(html.contains("<tr class=\"blocking\"><td>Web storefront"))
-        // The lite checkout: +5.39 points, 95% interval from +4.02 to +6.76, expand to 50%.
-        XCTAssertTrue(html.contains("+5.39 [+4.02, +6.76] · expand"))
+        // The lite checkout cuts the drop-off rate (lower is better): -5.39 points, 95% interval from -6.76 to -4.02, expand to 50%.
+        XCTAssertTrue(html.contains("-5.39 [-6.76, -4.02] · expand"), element(html, "<svg class=\"chart lifts\"", "</svg>") ?? html)
+        XCTAssertTrue(html.contains("lower is better"))
         XCTAssertTrue(html.contains("<g class=\"ci expand significant\">"))
     }
 
