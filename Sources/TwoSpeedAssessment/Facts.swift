@@ -45,6 +45,10 @@ public enum FactCatalog {
     static let techSkills: Set<String> = ["technology", "engineering", "data"]
     static let softSkills: Set<String> = ["customer-empathy", "problem-solving", "creativity", "communication"]
     static let experimentStatuses: Set<String> = ["mvp", "rollout", "live"]
+    static let liteStatuses: Set<String> = ["discovery", "mvp", "rollout"]
+    /// A pending experiment is due a decision after a quarter: front-end changes go out in weeks (McKinsey),
+    /// so a lite test undecided for months has stalled. Younger ones are still collecting.
+    static let decisionDueDays = 91
 
     // MARK: 1 Two-speed architecture
 
@@ -142,8 +146,13 @@ public enum FactCatalog {
     // MARK: 4 Test and learn
 
     static let testAndLearn: [Fact] = [
-        fact("productsTested", "Share of products in mvp, rollout or live status tested with customers through an experiment.") { c in
-            let candidates = c.activeProducts.filter { experimentStatuses.contains($0.status) }
+        fact("productsTested", "Share of new products (in discovery, mvp or rollout, or live for less than a year) tested with customers through an experiment.") { c in
+            // Lite versions first is advice for what is new: a product live for years is not asked to start over.
+            let candidates = c.activeProducts.filter { p in
+                if liteStatuses.contains(p.status) { return true }
+                guard p.status == "live" else { return false }
+                return p.launched.flatMap { daysBetween($0, c.asOf) }.map { $0 <= 365 } ?? true
+            }
             let untested = candidates.filter { (c.experimentsByProduct[$0.id] ?? []).isEmpty }
             return share("productsTested", candidates.count - untested.count, candidates.count, "products in front of customers",
                          "were tested as lite versions", missing: untested.map { c.subject(.product, $0.id) })
@@ -305,11 +314,20 @@ public enum FactCatalog {
     // MARK: 10 Culture
 
     static let culture: [Fact] = [
-        fact("experimentsDecided", "Share of experiments that ended in a decision: expand, iterate or roll back.") { c in
+        fact("experimentsDecided", "Share of experiments due a decision that got one (expand, iterate or roll back); an experiment pending for under a quarter is still running and not counted.") { c in
             let ex = c.portfolio.experiments
             let decided = ex.filter { $0.decision != "pending" }
-            return share("experimentsDecided", decided.count, ex.count, "experiments", "led to a decision",
-                         emptyIsZero: c.activeProducts.isEmpty ? nil : "no experiments recorded")
+            let due = ex.filter { e in
+                e.decision == "pending" && (e.started.flatMap { daysBetween($0, c.asOf) }.map { $0 >= decisionDueDays } ?? false)
+            }
+            if ex.isEmpty {
+                return share("experimentsDecided", 0, 0, "experiments", "led to a decision",
+                             emptyIsZero: c.activeProducts.isEmpty ? nil : "no experiments recorded")
+            }
+            // Every experiment still inside its run: nothing is due, so nothing speaks for or against.
+            return share("experimentsDecided", decided.count, decided.count + due.count, "experiments due a decision",
+                         "got one (\(ex.count - decided.count - due.count) still running)",
+                         missing: due.map { c.subject(.experiment, $0.id) })
         },
         fact("productsIterated", "Share of live or rolling-out products iterated in the 180 days before the assessment date.") { c in
             let ps = c.activeProducts.filter { $0.status == "live" || $0.status == "rollout" }

@@ -38,7 +38,9 @@ public enum ResultSchemas {
     ])
     public static let recommendation = Schema.object("Recommendation", required: [
         "rank", "title", "action", "dimensions", "criteria", "subjects", "expectedGain", "effort", "priority", "why"], [
-        "rank": .integer(min: 1), "title": text, "action": text, "pitfall": .string(), "dimensions": list(.string()),
+        "rank": .integer(min: 1), "title": text, "action": text, "pitfall": .string(),
+        "severity": .oneOf(["high", "medium", "low"], "the severity of the pitfall behind it; absent for a weak criterion"),
+        "dimensions": list(.string()),
         "criteria": list(.string()), "subjects": list(subject), "expectedGain": num, "effort": num, "priority": num, "why": text,
     ])
     public static let coverage: Schema = {

@@ -288,6 +288,50 @@ final class AssessmentTests: XCTestCase {
         XCTAssertEqual(a.managers.first { $0.manager.id == "am-payments" }?.notInfluenceable.map(\.id), ["payment-release-speed"])
     }
 
+    // MARK: Ranking
+
+    /// Severity first: every high-severity pitfall before any medium one, then low, then criteria no pitfall
+    /// covers; a criterion without evidence is never advice.
+    func testRecommendationsPutSeverityFirst() throws {
+        let engine = try engineWithExamples()
+        for id in ["retailer", "state-bank", "telco"] {
+            let r = try assess(engine, id)
+            let ranks = r.recommendations.map { Recommender.severityRank($0.severity) }
+            XCTAssertEqual(ranks, ranks.sorted(), "\(id): \(r.recommendations.map { "\($0.rank) \($0.severity ?? "-") \($0.title)" })")
+            for rec in r.recommendations where rec.pitfall != nil {
+                XCTAssertEqual(rec.severity, r.pitfalls.first { $0.pitfall == rec.pitfall }?.severity)
+            }
+            let unscored = Set(r.dimensions.flatMap(\.criteria).filter { $0.score == nil }.map(\.id))
+            XCTAssertTrue(r.recommendations.allSatisfy { $0.pitfall != nil || unscored.isDisjoint(with: $0.criteria) }, id)
+        }
+    }
+
+    /// An experiment pending for under a quarter is still running: not counted as undecided. Lite versions
+    /// first is asked of new products, not of one live for years.
+    func testNoAdviceAgainstTheEnginesOwnAnalysis() throws {
+        var p = try JanssonDecoder().decode(Portfolio.self, from: example("retailer"))
+        let asOf = "2026-11-15"
+        p.experiments = p.experiments.map { var e = $0; e.decision = "pending"; e.started = "2026-10-01"; return e }
+        let running = Assessor.assess(p, model: DefaultModel.model, asOf: asOf, at: asOf + "T00:00:00Z")
+        let decided = running.dimensions.flatMap(\.criteria).first { $0.id == "culture.decisions" }
+        XCTAssertNil(decided?.fact, "\(String(describing: decided?.fact))")
+        XCTAssertFalse(running.recommendations.contains { $0.criteria == ["culture.decisions"] })
+        p.experiments = p.experiments.map { var e = $0; e.started = "2026-06-01"; return e }
+        let stalled = Assessor.assess(p, model: DefaultModel.model, asOf: asOf, at: asOf + "T00:00:00Z")
+        let fact = try XCTUnwrap(stalled.dimensions.flatMap(\.criteria).first { $0.id == "culture.decisions" }?.fact)
+        XCTAssertEqual(fact.value, 0)
+        XCTAssertEqual(fact.subjects?.count, p.experiments.count)
+
+        p.experiments = []
+        p.products = p.products.map { var x = $0; x.status = "live"; x.launched = "2019-03-01"; return x }
+        let old = Assessor.assess(p, model: DefaultModel.model, asOf: asOf, at: asOf + "T00:00:00Z")
+        XCTAssertNil(old.dimensions.flatMap(\.criteria).first { $0.id == "test.lite-versions" }?.fact)
+        XCTAssertFalse(old.recommendations.contains { $0.criteria.contains("test.lite-versions") })
+        p.products[0].launched = "2026-09-01"
+        let new = Assessor.assess(p, model: DefaultModel.model, asOf: asOf, at: asOf + "T00:00:00Z")
+        XCTAssertEqual(new.dimensions.flatMap(\.criteria).first { $0.id == "test.lite-versions" }?.fact?.value, 0)
+    }
+
     // MARK: Experiments
 
     func testExperimentEvaluation() throws {
