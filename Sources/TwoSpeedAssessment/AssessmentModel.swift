@@ -14,9 +14,11 @@ public struct AssessmentModel: Codable, Sendable, Equatable {
     public var levels: [Level]
     /// How much derived facts count against self-assessment answers when a criterion has both (0..1).
     public var factWeight: Double
+    /// The share of the model's weight that must have evidence before an overall level is given (0..1).
+    public var minimumEvidence: Double
     public var dimensions: [Dimension]
 
-    enum CodingKeys: String, CodingKey { case id, name, version, description, source, levels, factWeight, dimensions }
+    enum CodingKeys: String, CodingKey { case id, name, version, description, source, levels, factWeight, minimumEvidence, dimensions }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -27,6 +29,7 @@ public struct AssessmentModel: Codable, Sendable, Equatable {
         source = try c.decodeIfPresent(String.self, forKey: .source)
         levels = try c.decode([Level].self, forKey: .levels)
         factWeight = try c.decodeIfPresent(Double.self, forKey: .factWeight) ?? 0.6
+        minimumEvidence = try c.decodeIfPresent(Double.self, forKey: .minimumEvidence) ?? 0.5
         dimensions = try c.decode([Dimension].self, forKey: .dimensions)
     }
 
@@ -90,6 +93,7 @@ extension AssessmentModel {
             "description": .string(maxLength: 8_000), "source": .string(maxLength: 2_000),
             "levels": .array(level, minItems: 2, maxItems: 20),
             "factWeight": .number("weight of derived facts against answers when a criterion has both", min: 0, max: 1),
+            "minimumEvidence": .number("share of the model's weight that needs evidence for an overall level (default 0.5)", min: 0, max: 1),
             "dimensions": .array(dimension, minItems: 1, maxItems: 100),
         ])
     }()

@@ -212,9 +212,11 @@ public enum FactCatalog {
             return share("teamsSmall", small.count, teams.count, "teams", "have ten people or fewer",
                          missing: teams.filter { $0.size > 10 }.map { c.subject(.team, $0.id) })
         },
-        fact("productsWithTeam", "Share of active products with a team.") { c in
-            let missing = c.activeProducts.filter { $0.team == nil }
-            return share("productsWithTeam", c.activeProducts.count - missing.count, c.activeProducts.count,
+        fact("productsWithTeam", "Share of active products past the idea stage with a team.") { c in
+            // An idea is not being built yet; a team is owed from discovery on (McKinsey: no build and move on).
+            let built = c.activeProducts.filter { $0.status != "idea" }
+            let missing = built.filter { $0.team == nil }
+            return share("productsWithTeam", built.count - missing.count, built.count,
                          "products", "have a team", missing: missing.map { c.subject(.product, $0.id) })
         },
     ]

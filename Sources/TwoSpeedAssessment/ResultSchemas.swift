@@ -27,8 +27,9 @@ public enum ResultSchemas {
         "id": .string(), "name": text, "weight": num, "score": score, "level": int, "levelName": .string(),
         "evidence": share, "criteria": list(criterion),
     ])
-    public static let overall = Schema.object("OverallResult", required: ["score", "level", "levelName"], [
+    public static let overall = Schema.object("OverallResult", required: ["score"], [
         "score": score, "level": int, "levelName": .string(),
+        "evidence": share, "sufficientEvidence": .boolean("false: too little of the model has evidence for an overall level"),
     ])
     public static let finding = Schema.object("Finding", required: ["pitfall", "name", "severity", "subjects", "subjectCount", "evidence",
                                                                     "recommendation", "source", "criteria"], [
@@ -129,7 +130,7 @@ public enum ResultSchemas {
             "coverage": coverage, "prioritization": prioritization, "speed": speed, "experiments": list(experiment),
             "experimentCount": .integer(min: 0),
             "okrs": okrs, "accountability": accountability]),
-        "warnings": list(text),
+        "warnings": list(text), "evidenceNeeded": list(text),
     ])
 
     public static let change: Schema = {

@@ -113,9 +113,14 @@ public enum HTMLReport {
                     + (previous.run.map { "run \($0)" } ?? "the previous run") + "</span>"
             }
             add("<div class=\"tiles\">")
-            add("<div class=\"tile overall\"><span class=\"label\">Overall maturity</span>"
-                + "<span class=\"big\">\(Num.fixed(r.overall.score, 2))<small> of 5</small></span>"
-                + badge(r.overall.level, r.overall.levelName) + overallChange + "</div>")
+            if r.overall.level != nil {
+                add("<div class=\"tile overall\"><span class=\"label\">Overall maturity</span>"
+                    + "<span class=\"big\">\(Num.fixed(r.overall.score, 2))<small> of 5</small></span>"
+                    + badge(r.overall.level, r.overall.levelName) + overallChange + "</div>")
+            } else {
+                add("<div class=\"tile overall\"><span class=\"label\">Overall maturity</span>"
+                    + "<span class=\"big\">insufficient evidence</span><span class=\"sub\">\(e(Common.evidenceShare(r)))</span></div>")
+            }
             add("<div class=\"tile\"><span class=\"label\">Pitfalls found</span><span class=\"big\">\(r.pitfalls.count)</span>"
                 + "<span class=\"sub\">\(high) of high severity</span></div>")
             add("<div class=\"tile\"><span class=\"label\">Stages without one owner</span>"
@@ -170,7 +175,8 @@ public enum HTMLReport {
                 add(row + "</tr>")
             }
             add("</tbody>")
-            add("<tfoot><tr><th scope=\"row\">Overall</th><td>\(scoreBar(r.overall.score))</td><td>\(badge(r.overall.level, r.overall.levelName))</td><td></td>"
+            add("<tfoot><tr><th scope=\"row\">Overall</th><td>\(r.overall.level == nil ? "insufficient evidence" : scoreBar(r.overall.score))</td>"
+                + "<td>\(badge(r.overall.level, r.overall.levelName))</td><td></td>"
                 + (previous.map { "<td class=\"num\">\(Num.fixed($0.overall.score, 2))</td><td class=\"num \(trend(r.overall.score, $0.overall.score))\">"
                     + "\(Common.change(r.overall.score, $0.overall.score) ?? "–")</td>" } ?? "") + "</tr></tfoot>")
             add("</table>")
@@ -191,7 +197,17 @@ public enum HTMLReport {
         mutating func recommendations() {
             add("<section id=\"recommendations\">")
             add("<h2>What to do next</h2>")
-            if r.recommendations.isEmpty { add("<p class=\"muted\">Nothing to recommend.</p>"); add("</section>"); return }
+            if r.recommendations.isEmpty {
+                let needed = r.evidenceNeeded ?? []
+                if needed.isEmpty {
+                    add("<p>Nothing stands out: no pitfall shows in the data and no criterion scores below integrated.</p>")
+                } else {
+                    add("<p>Supply the evidence first; the assessment cannot advise on what it cannot see:</p><ul>")
+                    for n in needed { add("<li>\(e(n))</li>") }
+                    add("</ul>")
+                }
+                add("</section>"); return
+            }
             add("<p class=\"intro\">Ranked by the score each step can recover on the weakest dimensions, against the effort it needs.</p>")
             let names = Common.dimensionNames(r)
             add("<table class=\"recommendations\">")

@@ -66,7 +66,8 @@ public enum MarkdownReport {
                 + (previous.map { " · compared with " + ($0.run.map { "run \($0)" } ?? "an earlier assessment") + " (" + m($0.asOf) + ")" } ?? ""))
             add()
             let cov = r.analyses.coverage
-            add("**Overall maturity: \(Num.fixed(r.overall.score, 2)) of 5, level \(level(r.overall.level, r.overall.levelName))**"
+            add((r.overall.level == nil ? "**Overall maturity: insufficient evidence** (" + m(Common.evidenceShare(r)) + ")"
+                 : "**Overall maturity: \(Num.fixed(r.overall.score, 2)) of 5, level \(level(r.overall.level, r.overall.levelName))**")
                 + (previous.map { " (\(Common.change(r.overall.score, $0.overall.score) ?? "") since " + ($0.run.map { "run \($0)" } ?? "the previous run") + ")" } ?? ""))
             add()
             add("- Pitfalls found: \(r.pitfalls.count) (\(r.pitfalls.filter { $0.severity == "high" }.count) of high severity)")
@@ -109,8 +110,10 @@ public enum MarkdownReport {
                 }
                 return row
             }
-            var overall = ["**Overall**", "**\(Num.fixed(r.overall.score, 2))**", bar(r.overall.score),
-                           "**" + level(r.overall.level, r.overall.levelName) + "**", ""]
+            var overall = r.overall.level == nil
+                ? ["**Overall**", "–", "", "**insufficient evidence**", ""]
+                : ["**Overall**", "**\(Num.fixed(r.overall.score, 2))**", bar(r.overall.score),
+                   "**" + level(r.overall.level, r.overall.levelName) + "**", ""]
             if let previous {
                 overall += [Num.fixed(previous.overall.score, 2), Common.change(r.overall.score, previous.overall.score) ?? "–"]
             }
@@ -123,7 +126,17 @@ public enum MarkdownReport {
         mutating func recommendations() {
             add("## What to do next")
             add()
-            if r.recommendations.isEmpty { add("Nothing to recommend."); add(); return }
+            if r.recommendations.isEmpty {
+                let needed = r.evidenceNeeded ?? []
+                if needed.isEmpty {
+                    add("Nothing stands out: no pitfall shows in the data and no criterion scores below integrated.")
+                } else {
+                    add("Supply the evidence first; the assessment cannot advise on what it cannot see:")
+                    add()
+                    for n in needed { add("- " + m(n)) }
+                }
+                add(); return
+            }
             let names = Common.dimensionNames(r)
             table(["#", "What to do", "Why", "Gain", "Effort", "Dimensions"], r.recommendations.map { rec in
                 ["\(rec.rank)", "**" + m(rec.title) + "** " + m(rec.action) + (rec.subjects.isEmpty ? "" : " Concerns: " + subjects(rec.subjects)),

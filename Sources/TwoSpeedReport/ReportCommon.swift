@@ -48,6 +48,12 @@ enum Common {
         return out
     }
 
+    /// "18% of the model has evidence, 50% is needed", or only the share when no need is recorded.
+    static func evidenceShare(_ r: AssessmentResult) -> String {
+        let share = "\(Int(((r.overall.evidence ?? 0) * 100).rounded()))% of the model has evidence"
+        return r.overall.sufficientEvidence == false ? share + ", half is needed for an overall level" : share
+    }
+
     static func severityOrder(_ s: String) -> Int { ["high": 0, "medium": 1, "low": 2][s] ?? 3 }
 
     /// Each dimension's name by id, for the recommendations' dimension lists.

@@ -8,7 +8,11 @@ public enum TextReport {
         out.append("\(r.organization): two-speed operating model assessment")
         out.append("model \(r.model.name) \(r.model.version), data as of \(r.asOf)" + (r.run.map { ", run \($0)" } ?? ""))
         out.append("")
-        out.append("Overall  \(score(r.overall.score)) of 5   level \(r.overall.level) \(r.overall.levelName)")
+        if let level = r.overall.level {
+            out.append("Overall  \(score(r.overall.score)) of 5   level \(level) \(r.overall.levelName ?? "")")
+        } else {
+            out.append("Overall  insufficient evidence: " + Common.evidenceShare(r))
+        }
         out.append("")
         let nameWidth = max(30, r.dimensions.map { $0.name.count }.max() ?? 0)
         out.append(pad("Dimension", nameWidth) + "  Score  Level               " + pad("", 20) + "  Evidence")
@@ -27,6 +31,11 @@ public enum TextReport {
         }
         out.append("")
         out.append("What to do next")
+        if r.recommendations.isEmpty {
+            let needed = r.evidenceNeeded ?? []
+            out.append(needed.isEmpty ? "  nothing stands out: no pitfall found and no criterion below integrated" : "  supply the evidence first:")
+            for n in needed { out += wrap(n, width: width, first: "  - ", rest: "    ") }
+        }
         for rec in r.recommendations.prefix(recommendations) {
             out += wrap("\(rec.rank). \(rec.title)", width: width, first: "  ", rest: "     ")
             out += wrap(rec.action, width: width, first: "     ", rest: "     ")

@@ -288,6 +288,36 @@ final class AssessmentTests: XCTestCase {
         XCTAssertEqual(a.managers.first { $0.manager.id == "am-payments" }?.notInfluenceable.map(\.id), ["payment-release-speed"])
     }
 
+    // MARK: Evidence first
+
+    /// An empty portfolio has no overall level, says how much of the model has evidence and what to supply,
+    /// and speaks for the day it ran, not for 1970.
+    func testEvidenceFirst() throws {
+        let p = try JanssonDecoder().decode(Portfolio.self, from: #"{"id":"empty","organization":{"name":"Blank Corp","departments":[]}}"#)
+        let r = Assessor.assess(p, model: DefaultModel.model, at: "2026-11-20T09:30:00Z")
+        XCTAssertNil(r.overall.level)
+        XCTAssertNil(r.overall.levelName)
+        XCTAssertEqual(r.overall.sufficientEvidence, false)
+        XCTAssertLessThan(try XCTUnwrap(r.overall.evidence), DefaultModel.model.minimumEvidence)
+        XCTAssertEqual(r.asOf, "2026-11-20")
+        XCTAssertTrue(r.dimensions.allSatisfy { $0.score == nil ? $0.level == nil : true })
+        let needed = try XCTUnwrap(r.evidenceNeeded)
+        XCTAssertEqual(needed.count, r.dimensions.filter { $0.evidence < 0.5 }.count)
+        XCTAssertTrue(r.warnings.contains { $0.hasPrefix("insufficient evidence for an overall level") }, "\(r.warnings)")
+        let text = TextReport.render(r)
+        XCTAssertTrue(text.contains("Overall  insufficient evidence"), text)
+        XCTAssertFalse(text.contains("1970"))
+        XCTAssertTrue(text.contains("supply the evidence first"), text)
+        let md = MarkdownReport.render(r)
+        XCTAssertTrue(md.contains("**Overall maturity: insufficient evidence**"), md)
+        XCTAssertFalse(md.contains("Nothing to recommend"))
+        // The retailer has evidence for most of the model: its level stands.
+        let retailer = try JanssonDecoder().decode(Portfolio.self, from: example("retailer"))
+        let full = Assessor.assess(retailer, model: DefaultModel.model, at: "2026-11-20T09:30:00Z")
+        XCTAssertEqual(full.overall.sufficientEvidence, true)
+        XCTAssertNotNil(full.overall.level)
+    }
+
     // MARK: Ranking
 
     /// Severity first: every high-severity pitfall before any medium one, then low, then criteria no pitfall

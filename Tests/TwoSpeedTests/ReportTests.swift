@@ -67,7 +67,7 @@ final class ReportTests: XCTestCase {
                 XCTAssertTrue(summary.contains("<th scope=\"row\">\(Escape.html(d.name))</th>"), "\(id): \(d.name) in the table")
             }
             // Level badges coloured by level, the overall one among them.
-            XCTAssertTrue(summary.contains("<span class=\"badge lv\(r.overall.level)\""), id)
+            XCTAssertTrue(summary.contains("<span class=\"badge lv\(try XCTUnwrap(r.overall.level))\""), id)
             for d in r.dimensions { if let l = d.level { XCTAssertTrue(summary.contains("badge lv\(l)"), "\(id): \(d.name)") } }
             // Every pitfall with each of its subjects.
             let pitfalls = try XCTUnwrap(element(html, "<section id=\"pitfalls\"", "</section>"))
