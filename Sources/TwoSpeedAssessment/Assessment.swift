@@ -55,8 +55,9 @@ public enum Assessor {
         if !unknown.isEmpty {
             warnings.append("the portfolio answers criteria this model does not have: \(unknown.joined(separator: ", "))")
         }
-        let (dims, overall) = Scoring.score(ctx, model: model, answers: Array(merged.values))
+        var (dims, overall) = Scoring.score(ctx, model: model, answers: Array(merged.values))
         let findings = Pitfalls.detect(ctx) + extraFindings
+        LevelCaps.apply(model: model, dimensions: &dims, overall: &overall, findings: findings)
         let recs = Recommender.rank(model: model, dimensions: dims, findings: findings)
         let measured = portfolio.experiments.filter { $0.control != nil && $0.variant != nil }
         let ordered = measured.filter { $0.decision == "pending" } + measured.filter { $0.decision != "pending" }

@@ -23,12 +23,17 @@ public enum ResultSchemas {
         "answer": ModelSchemas.answer, "score": score,
         "basis": .oneOf(["facts and answer", "facts", "answer", "no evidence"]),
     ])
+    static let cap = Schema.object("AppliedCap", "A rubric cap holding a level below what the score reaches.",
+                                   required: ["maxLevel", "levelName", "reason"], [
+        "maxLevel": int, "levelName": .string(), "reason": text, "pitfall": .string(), "criterion": .string(),
+    ])
     public static let dimension = Schema.object("DimensionResult", required: ["id", "name", "weight", "evidence", "criteria"], [
         "id": .string(), "name": text, "weight": num, "score": score, "level": int, "levelName": .string(),
         "evidence": share, "criteria": list(criterion),
+        "scoreLevel": int, "caps": list(cap),
     ])
     public static let overall = Schema.object("OverallResult", required: ["score"], [
-        "score": score, "level": int, "levelName": .string(),
+        "score": score, "level": int, "levelName": .string(), "scoreLevel": int, "caps": list(cap),
         "evidence": share, "sufficientEvidence": .boolean("false: too little of the model has evidence for an overall level"),
     ])
     public static let finding = Schema.object("Finding", required: ["pitfall", "name", "severity", "subjects", "subjectCount", "evidence",

@@ -26,6 +26,9 @@ public struct DimensionResult: Codable, Sendable, Equatable {
     /// Share of the dimension's criterion weight that has evidence.
     public var evidence: Double
     public var criteria: [CriterionResult]
+    /// Set when a cap holds the level down: the level the score alone reaches, and the caps that bind.
+    public var scoreLevel: Int?
+    public var caps: [AppliedCap]?
 }
 
 public struct OverallResult: Codable, Sendable, Equatable {
@@ -38,6 +41,9 @@ public struct OverallResult: Codable, Sendable, Equatable {
     public var evidence: Double?
     /// Whether `evidence` reaches the model's `minimumEvidence`, so that the overall level stands.
     public var sufficientEvidence: Bool?
+    /// Set when a cap holds the level down: the level the score alone reaches, and the caps that bind.
+    public var scoreLevel: Int?
+    public var caps: [AppliedCap]?
 }
 
 /// Scores a portfolio against a model. Each criterion takes its derived fact, mapped to 1..5 on its

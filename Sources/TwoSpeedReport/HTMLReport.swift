@@ -181,6 +181,13 @@ public enum HTMLReport {
                     + "\(Common.change(r.overall.score, $0.overall.score) ?? "–")</td>" } ?? "") + "</tr></tfoot>")
             add("</table>")
             add("</div>")
+            let caps = Common.capSentences(r)
+            if !caps.isEmpty {
+                add("<p class=\"intro\">A level is held only while its checks pass: a standing pitfall holds down the levels it concerns.</p>")
+                add("<ul class=\"caps\">")
+                for c in caps { add("<li>\(e(c))</li>") }
+                add("</ul>")
+            }
             add("<p class=\"legend levels\">Levels: " + r.model.levels.map {
                 badge($0.level, $0.name) + " <span class=\"muted\">from \(Num.short($0.minScore, 2))</span>"
             }.joined(separator: " ") + "</p>")

@@ -121,6 +121,13 @@ public enum MarkdownReport {
             table(head, rows, numeric: previous != nil ? [1, 4, 5, 6] : [1, 4])
             add("Levels: " + r.model.levels.map { "\($0.level) " + m($0.name) + " from \(Num.short($0.minScore, 2))" }.joined(separator: ", ") + ".")
             add()
+            let caps = Common.capSentences(r)
+            if !caps.isEmpty {
+                add("A level is held only while its checks pass: a standing pitfall holds down the levels it concerns.")
+                add()
+                for c in caps { add("- " + m(c)) }
+                add()
+            }
         }
 
         mutating func recommendations() {

@@ -54,6 +54,25 @@ enum Common {
         return r.overall.sufficientEvidence == false ? share + ", half is needed for an overall level" : share
     }
 
+    /// One sentence per level a cap holds down, overall first: what the score reaches, where it is held, why.
+    static func capSentences(_ r: AssessmentResult) -> [String] {
+        func name(_ l: Int?) -> String {
+            guard let l else { return "" }
+            return "\(l) " + (r.model.levels.first { $0.level == l }?.name ?? "")
+        }
+        var out: [String] = []
+        if let caps = r.overall.caps, let first = caps.first {
+            out.append("Overall: the score reaches level \(name(r.overall.scoreLevel)), held at \(name(first.maxLevel)) by "
+                       + caps.map(\.reason).joined(separator: "; ") + ".")
+        }
+        for d in r.dimensions {
+            guard let caps = d.caps, let first = caps.first else { continue }
+            out.append("\(d.name): the score reaches level \(name(d.scoreLevel)), held at \(name(first.maxLevel)) by "
+                       + caps.map(\.reason).joined(separator: "; ") + ".")
+        }
+        return out
+    }
+
     static func severityOrder(_ s: String) -> Int { ["high": 0, "medium": 1, "low": 2][s] ?? 3 }
 
     /// Each dimension's name by id, for the recommendations' dimension lists.

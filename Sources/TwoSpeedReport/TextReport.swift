@@ -22,6 +22,12 @@ public enum TextReport {
             out.append(pad(d.name, nameWidth) + "  " + pad(s, 5) + "  " + pad(level, 18) + "  " + bar(d.score) + "  "
                        + "\(Int((d.evidence * 100).rounded()))%")
         }
+        let caps = Common.capSentences(r)
+        if !caps.isEmpty {
+            out.append("")
+            out.append("Levels held down (a level is held only while its checks pass)")
+            for c in caps { out += wrap(c, width: width, first: "  - ", rest: "    ") }
+        }
         out.append("")
         out.append("Pitfalls (\(r.pitfalls.count))")
         if r.pitfalls.isEmpty { out.append("  none found") }

@@ -102,7 +102,22 @@ final class AssessmentTests: XCTestCase {
                 let scored = d.criteria.filter { $0.score != nil }
                 let mean = scored.reduce(0) { $0 + $1.weight * $1.score! } / scored.reduce(0) { $0 + $1.weight }
                 XCTAssertEqual(d.score!, mean, accuracy: 0.006, "\(id) \(d.id)")
-                XCTAssertEqual(d.level, DefaultModel.model.level(for: d.score!).level)
+                // Levels are what the caps allow (issue 11): the score's level unless a standing pitfall that
+                // concerns the dimension holds it lower, and then the cap says why.
+                let byScore = DefaultModel.model.level(for: d.score!).level
+                if let caps = d.caps {
+                    XCTAssertEqual(d.scoreLevel, byScore)
+                    XCTAssertEqual(d.level, caps.map(\.maxLevel).min())
+                    XCTAssertLessThan(try XCTUnwrap(d.level), byScore)
+                    for cap in caps {
+                        let finding = try XCTUnwrap(r.pitfalls.first { $0.pitfall == cap.pitfall }, cap.reason)
+                        XCTAssertEqual(cap.maxLevel, finding.severity == "high" ? 3 : 4)
+                        XCTAssertTrue(finding.criteria.contains { c in d.criteria.contains { $0.id == c } })
+                        XCTAssertTrue(cap.reason.contains(finding.name), cap.reason)
+                    }
+                } else {
+                    XCTAssertEqual(d.level, byScore)
+                }
                 for c in d.criteria {
                     if let f = c.fact {
                         XCTAssertFalse(f.detail.isEmpty)
@@ -121,7 +136,44 @@ final class AssessmentTests: XCTestCase {
                 weights += d.weight
             }
             XCTAssertEqual(r.overall.score, sum / weights, accuracy: 0.006)
+            // A standing high-severity pitfall holds the overall level at defined at most.
+            if r.pitfalls.contains(where: { $0.severity == "high" }) {
+                XCTAssertLessThanOrEqual(try XCTUnwrap(r.overall.level), 3, id)
+            }
         }
+    }
+
+    /// Caps are data: a custom model's cap on a criterion holds its dimension, and a model without caps
+    /// levels by score alone.
+    func testLevelCapsAreData() throws {
+        let p = try JanssonDecoder().decode(Portfolio.self, from: example("bank"))
+        var model = DefaultModel.model
+        model.levelCaps = [.init(pitfall: nil, severity: nil, criterion: "ownership.rights", below: 5.01, maxLevel: 2,
+                                 dimensions: nil, overall: false, reason: "not every manager may redefine the product")]
+        let r = Assessor.assess(p, model: model, at: "2026-11-20T00:00:00Z")
+        let ownership = try XCTUnwrap(r.dimensions.first { $0.id == "ownership" })
+        XCTAssertEqual(ownership.level, 2)
+        XCTAssertEqual(ownership.caps?.first?.criterion, "ownership.rights")
+        XCTAssertTrue(ownership.caps?.first?.reason.hasPrefix("not every manager may redefine the product") ?? false)
+        XCTAssertNil(r.overall.caps)
+        model.levelCaps = []
+        let free = Assessor.assess(p, model: model, at: "2026-11-20T00:00:00Z")
+        XCTAssertTrue(free.dimensions.allSatisfy { $0.caps == nil })
+        // The bundled state-run bank is building its product office: not a digital leader (Emeritus).
+        let capped = Assessor.assess(p, model: DefaultModel.model, at: "2026-11-20T00:00:00Z")
+        XCTAssertLessThanOrEqual(try XCTUnwrap(capped.overall.level), 3)
+        XCTAssertFalse(try XCTUnwrap(capped.overall.caps).isEmpty)
+        // Each report says what holds a level down, and why.
+        let why = try XCTUnwrap(capped.overall.caps?.first?.reason)
+        XCTAssertTrue(TextReport.render(capped).contains("Overall: the score reaches level"), TextReport.render(capped))
+        XCTAssertTrue(MarkdownReport.render(capped).contains(why))
+        XCTAssertTrue(HTMLReport.render(capped).contains("<ul class=\"caps\">"))
+        // The model's checks refuse a cap on a level or criterion the model does not have.
+        var bad = DefaultModel.model
+        bad.levelCaps = [.init(pitfall: nil, severity: nil, criterion: "nope", below: 3, maxLevel: 9, dimensions: ["nowhere"], overall: nil, reason: nil)]
+        var issues = IssueList()
+        bad.check(at: JSONPointer(), into: &issues)
+        XCTAssertEqual(issues.issues.count, 3, "\(issues.issues)")
     }
 
     func testAnswersGivenToARunOverrideThePortfolios() throws {
