@@ -286,12 +286,14 @@ public enum FactCatalog {
     // MARK: 9 Customer-centric organization
 
     static let customer: [Fact] = [
-        fact("segmentsUnified", "Share of customer segments whose products, across departments, share one journey.") { c in
+        fact("segmentsUnified", "Share of customer segments with no need (journey stage) served by products of several departments, each its own.") { c in
             let silos = c.productSilos()
             let segments = c.segmentsServed()
-            return share("segmentsUnified", segments.count - silos.count, segments.count, "customer segments",
+            let split = Set(silos.map { $0.segment ?? "" })
+            let unified = segments.filter { !split.contains($0.segment) }.count
+            return share("segmentsUnified", unified, segments.count, "customer segments",
                          "meet one company rather than separate divisions",
-                         missing: silos.map { Subject(kind: "segment", id: $0.segment, name: $0.segment) })
+                         missing: split.sorted().filter { !$0.isEmpty }.map { Subject(kind: "segment", id: $0, name: $0) })
         },
         fact("productsOnSharedPlatforms", "Share of active products (with systems) built on a shared platform system.") { c in
             let withSystems = c.activeProducts.filter { !$0.systems.isEmpty }

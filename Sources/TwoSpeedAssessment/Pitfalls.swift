@@ -57,6 +57,11 @@ public enum Pitfalls {
 
     static let mckinsey = "McKinsey, 'A two-speed IT architecture for the digital enterprise'"
 
+    /// "a", "a and b", "a, b and c".
+    static func listed(_ xs: [String]) -> String {
+        xs.count <= 2 ? xs.joined(separator: " and ") : xs.dropLast().joined(separator: ", ") + " and " + xs.last!
+    }
+
     static func names(_ s: [Subject]) -> String {
         let n = s.map(\.name)
         return n.count <= 3 ? n.joined(separator: ", ") : n.prefix(3).joined(separator: ", ") + " and \(n.count - 3) more"
@@ -209,12 +214,15 @@ public enum Pitfalls {
         },
         Pitfall(id: "product-silos", name: "Product silos", severity: "high",
                 source: "MIT Sloan, 'How the digital marketplace is redefining customer relationships'",
-                criteria: ["customer.one-customer"], effort: 5) { c in
+                criteria: ["customer.one-customer", "ownership.stages"], effort: 5) { c in
             var subjects: [Subject] = [], evidence: [String] = []
+            var seen = Set<String>()
             for silo in c.productSilos() {
                 let depts = silo.departments.map { c.name(.department, $0) }
-                for p in silo.products { subjects.append(c.subject(.product, p.id)) }
-                evidence.append("Customer segment \(silo.segment) is served by \(depts.joined(separator: ", ")) through separate products (\(silo.products.map(\.name).joined(separator: ", "))) with no shared journey")
+                for p in silo.products where seen.insert(p.id).inserted { subjects.append(c.subject(.product, p.id)) }
+                let who = silo.segment.map { "the same \($0)" } ?? "the same customers"
+                evidence.append("\(silo.need) is served for \(who) by \(listed(depts)), each through its own product ("
+                                + silo.products.map { "\u{201C}\($0.name)\u{201D}" }.joined(separator: ", ") + "): \(depts.count) customers where there is one")
             }
             return (subjects, evidence, "Recognize one customer across products: organize \(names(subjects)) around one shared journey or life event with one customer view, not around the divisions.")
         },

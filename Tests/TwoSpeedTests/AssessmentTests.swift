@@ -83,6 +83,12 @@ final class AssessmentTests: XCTestCase {
         let silos = r.pitfalls.first { $0.pitfall == "product-silos" }!
         XCTAssertEqual(Set(silos.subjects.map(\.id)), ["phone-help", "internet-help", "tv-help"])
         XCTAssertTrue(silos.evidence[0].contains("households"))
+        // For the article's reason: one need, split by division, each division named (MIT Sloan).
+        for d in ["Phone division", "Internet division", "TV division", "\u{201C}Report a fault\u{201D}", "split into 3 journeys"] {
+            XCTAssertTrue(silos.evidence[0].contains(d), silos.evidence[0])
+        }
+        // Product silos concerns ownership too: the need has three owners, so ownership is held at defined.
+        XCTAssertEqual(r.dimensions.first { $0.id == "ownership" }?.level, 3)
         let customer = r.dimensions.first { $0.id == "customer-centricity" }!
         XCTAssertEqual(customer.criteria.first { $0.id == "customer.one-customer" }?.score, 1)
         // The router experiment's split is off: 12.6% of users in the variant against 10% planned.
