@@ -83,7 +83,8 @@ public final class PortfolioContext {
         experimentsByProduct = ex
 
         var tiers: [String: SpeedTier] = [:]
-        for s in p.systems { if let d = s.delivery, let t = SpeedTier.classify(d) { tiers[s.id] = t } }
+        // Speed is throughput (cadence and lead time); stability is shown beside it in the speed analysis.
+        for s in p.systems { if let d = s.delivery, let t = SpeedTier.throughput(d) { tiers[s.id] = t } }
         tierBySystem = tiers
         productManagers = p.managers.filter { byOwner[$0.id] != nil }
         var nb: [String: [String]] = [:]

@@ -75,7 +75,7 @@ public enum ResultSchemas {
     public static let speed: Schema = {
         let tiers = SpeedTier.allCases.map(\.rawValue)
         let system = Schema.object("SystemTier", required: ["system", "layer", "byKey"], [
-            "system": subject, "layer": .string(), "tier": .oneOf(tiers), "byKey": .map(.oneOf(tiers)),
+            "system": subject, "layer": .string(), "tier": .oneOf(tiers), "stability": .oneOf(tiers), "byKey": .map(.oneOf(tiers)),
             "delivery": ModelSchemas.delivery,
         ])
         let coupling = Schema.object("Coupling", required: ["from", "to", "kind", "blocking", "reason"], [

@@ -299,7 +299,8 @@ public enum HTMLReport {
             let s = r.analyses.speed
             add("<section id=\"speed\">")
             add("<h2>Speed tiers</h2>")
-            add("<p class=\"intro\">Systems placed by layer and by delivery performance cluster (\(e(s.reference))). "
+            add("<p class=\"intro\">Systems placed by layer and by speed: the delivery performance cluster (\(e(s.reference))) their "
+                + "deployment frequency and lead time point to. Stability (change failures, recovery) is shown beside, not mixed in. "
                 + "Customer-facing front ends should reach elite or high; a direct coupling to a slower system makes them wait on its releases.</p>")
             legend(Common.tiers.map { ($0, tierText[$0] ?? $0) } + [("unknown", "no delivery figures")], prefix: "tier")
             let columns = Common.tiers + ["unknown"]
@@ -322,7 +323,7 @@ public enum HTMLReport {
             add("</table>")
             if !s.systems.isEmpty {
                 add("<table class=\"systems compact\">")
-                add("<thead><tr><th scope=\"col\">System</th><th scope=\"col\">Layer</th><th scope=\"col\">Tier</th>"
+                add("<thead><tr><th scope=\"col\">System</th><th scope=\"col\">Layer</th><th scope=\"col\">Speed</th><th scope=\"col\">Stability</th>"
                     + "<th scope=\"col\">Deploys a month</th><th scope=\"col\">Lead time (h)</th><th scope=\"col\">Change failure</th>"
                     + "<th scope=\"col\">Recovery (h)</th></tr></thead>")
                 add("<tbody>")
@@ -330,6 +331,7 @@ public enum HTMLReport {
                     let fig = Common.deliveryText(sys)
                     add("<tr><th scope=\"row\">\(e(sys.system.name))</th><td>\(e(sys.layer))</td>"
                         + "<td><span class=\"chip tier-\(e(sys.tier ?? "unknown"))\">\(e(sys.tier ?? "unknown"))</span></td>"
+                        + "<td>\(e(sys.stability ?? "–"))</td>"
                         + fig.map { "<td class=\"num\">\($0)</td>" }.joined() + "</tr>")
                 }
                 add("</tbody>")

@@ -196,7 +196,8 @@ public enum MarkdownReport {
             let s = r.analyses.speed
             add("## Speed tiers")
             add()
-            add("Systems by layer and delivery performance cluster (" + m(s.reference) + ").")
+            add("Systems by layer and speed: the delivery performance cluster (" + m(s.reference) + ") their deployment frequency "
+                + "and lead time point to. Stability (change failures, recovery) is shown beside, not mixed in.")
             add()
             let columns = Common.tiers + ["unknown"]
             table(["Layer"] + columns, Common.layerOrder(s).map { layer in
@@ -205,9 +206,9 @@ public enum MarkdownReport {
                 }
             })
             if !s.systems.isEmpty {
-                table(["System", "Layer", "Tier", "Deploys a month", "Lead time (h)", "Change failure", "Recovery (h)"], s.systems.map { sys in
-                    [m(sys.system.name), m(sys.layer), m(sys.tier ?? "unknown")] + Common.deliveryText(sys)
-                }, numeric: [3, 4, 5, 6])
+                table(["System", "Layer", "Speed", "Stability", "Deploys a month", "Lead time (h)", "Change failure", "Recovery (h)"], s.systems.map { sys in
+                    [m(sys.system.name), m(sys.layer), m(sys.tier ?? "unknown"), m(sys.stability ?? "–")] + Common.deliveryText(sys)
+                }, numeric: [4, 5, 6, 7])
             }
             add("### Couplings from faster to slower systems")
             add()

@@ -320,7 +320,12 @@ final class AssessmentTests: XCTestCase {
         let blocking = s.couplings.filter(\.blocking)
         XCTAssertEqual(blocking.map { "\($0.from.id)->\($0.to.id)" }, ["web-storefront->erp"])
         XCTAssertTrue(s.couplings.contains { $0.from.id == "web-checkout" && $0.to.id == "payment-api" && !$0.blocking })
-        XCTAssertEqual(s.layers["back-end"], ["low": 2, "medium": 1], "ERP and warehouse low; the catalog medium")
+        // Speed is throughput (issue 11): the catalog releases monthly with a month's lead time, on the medium/low
+        // boundary of both keys, and ties go to the slower tier; its stability is shown beside.
+        XCTAssertEqual(s.layers["back-end"], ["low": 3], "ERP, warehouse and catalog release monthly or slower")
+        let stability = Dictionary(uniqueKeysWithValues: s.systems.map { ($0.system.id, $0.stability) })
+        XCTAssertEqual(stability["erp"], "low")
+        XCTAssertEqual(stability["web-checkout"], "elite")
         XCTAssertTrue(s.reference.contains("2024"))
         // Each cluster's own figures classify as that cluster.
         for c in DORA.clusters {
