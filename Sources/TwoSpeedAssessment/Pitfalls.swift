@@ -107,21 +107,30 @@ public enum Pitfalls {
             guard !traditional.isEmpty else { return nil }
             var subjects: [Subject] = [], evidence: [String] = []
             for d in depts where d.kind == "digital" {
+                // In step (McKinsey): clear roles shared with the traditional camp. An objective shared with a
+                // business department, or joint work on products: a product of one side owned or staffed by
+                // the other. Wiring its front ends into the legacy core is not being in step.
                 let sharesOKR = c.portfolio.okrs.contains { o in
                     c.departmentsAlongChain(o).contains(d.id) && !c.departmentsAlongChain(o).isDisjoint(with: traditional)
                 }
-                let own = Set(c.portfolio.systems.filter { $0.department == d.id }.map(\.id))
-                let linked = c.portfolio.systems.contains { s in
-                    let sOwn = own.contains(s.id)
-                    return s.interfaces.contains { i in
-                        guard let other = c.systemByID[i.to] else { return false }
-                        let oOwn = own.contains(other.id)
-                        return sOwn != oOwn && traditional.contains((sOwn ? other.department : s.department) ?? "")
-                    }
+                let teamDept = Dictionary(c.portfolio.teams.map { ($0.id, $0.department) }, uniquingKeysWith: { a, _ in a })
+                let deptOf = { (p: Product) -> [String?] in [p.department, p.owner.flatMap { c.managerByID[$0]?.department }, p.team.flatMap { teamDept[$0] ?? nil }] }
+                let joint = c.activeProducts.contains { p in
+                    let sides = deptOf(p).compactMap { $0 }
+                    return sides.contains(d.id) && sides.contains { traditional.contains($0) }
                 }
-                guard !sharesOKR && !linked else { continue }
+                guard !sharesOKR && !joint else { continue }
                 subjects.append(c.subject(.department, d.id))
-                evidence.append("\(d.name) shares no objective and no system interface with the traditional departments")
+                let own = c.activeProducts.filter { $0.department == d.id }.map { "\u{201C}\($0.name)\u{201D}" }
+                var why = "\(d.name) shares no objective and no product, team or owner with the business departments"
+                if !own.isEmpty { why += " (its products: \(listed(own)))" }
+                // Its front ends wired straight into the back end: a symptom, reported as legacy governance too.
+                let direct = c.portfolio.systems.filter { $0.department == d.id }.flatMap { s in
+                    s.interfaces.filter { i in (i.kind == "direct" || i.kind == "file") && c.systemByID[i.to]?.layer == "back-end" }
+                        .map { "\u{201C}\(s.name)\u{201D} writes straight into \u{201C}\(c.name(.system, $0.to))\u{201D}" }
+                }
+                if !direct.isEmpty { why += "; " + listed(direct) + ", around the back end's owners" }
+                evidence.append(why)
             }
             return (subjects, evidence, "Put \(names(subjects)) in step with the rest of the business: shared objectives with the traditional departments, clear roles, and interfaces between its systems and the legacy back ends.")
         },
