@@ -195,14 +195,24 @@ public enum Pitfalls {
             var subjects: [Subject] = [], evidence: [String] = []
             for m in c.portfolio.managers where !m.measuredOn.isEmpty {
                 let metrics = m.measuredOn.compactMap { c.metricByID[$0] }
-                let unfair = metrics.filter { !c.influenceable($0, by: m.id) }
-                let outputOnly = !metrics.isEmpty && metrics.allSatisfy { $0.category == "delivery" }
+                // Two different faults (McKinsey): an output (how fast requests are delivered, not what they
+                // achieved) is unfair as the only measure even when the manager moves it; an outcome is
+                // unfair when none of the manager's products can move it.
+                let outputs = metrics.filter { $0.category == "delivery" }
+                let unfair = metrics.filter { $0.category != "delivery" && !c.influenceable($0, by: m.id) }
+                let outputOnly = !metrics.isEmpty && outputs.count == metrics.count
                 guard !unfair.isEmpty || outputOnly else { continue }
                 subjects.append(c.subject(.manager, m.id))
                 var why: [String] = []
-                if !unfair.isEmpty { why.append("is measured on \(unfair.map(\.name).joined(separator: ", ")), which no product of theirs can influence") }
-                if outputOnly { why.append(unfair.isEmpty ? "is measured on delivery speed alone" : "that is delivery speed alone") }
-                evidence.append("\(m.name) " + why.joined(separator: "; "))
+                func q(_ xs: [Metric]) -> String { listed(xs.map { "\u{201C}\($0.name)\u{201D}" }) }
+                if outputOnly {
+                    why.append("is measured only on " + (outputs.count == 1 ? "an output metric, " : "output metrics, ") + q(outputs)
+                               + ": how fast requests are delivered, not the result of the change")
+                }
+                if !unfair.isEmpty {
+                    why.append((outputOnly ? "and on " : "is measured on ") + q(unfair) + ", which none of their products can move")
+                }
+                evidence.append("\(m.name) " + why.joined(separator: " "))
             }
             return (subjects, evidence, "Measure \(names(subjects)) on business outcomes their own products can move, such as conversion, sales or satisfaction, not on how fast requests are answered.")
         },
