@@ -62,10 +62,15 @@ public enum Pitfalls {
         xs.count <= 2 ? xs.joined(separator: " and ") : xs.dropLast().joined(separator: ", ") + " and " + xs.last!
     }
 
+    /// Names listed as a person writes them: “A”, “B” and “C”, or “A”, “B”, “C” and 2 more; titles of
+    /// products, systems and objectives quoted, people's names not.
     static func names(_ s: [Subject]) -> String {
-        let n = s.map(\.name)
-        return n.count <= 3 ? n.joined(separator: ", ") : n.prefix(3).joined(separator: ", ") + " and \(n.count - 3) more"
+        let n = s.map { $0.kind == "manager" ? $0.name : "\u{201C}\($0.name)\u{201D}" }
+        return n.count <= 3 ? listed(n) : n.prefix(3).joined(separator: ", ") + " and \(n.count - 3) more"
     }
+
+    /// The singular or the plural form, by how many subjects a sentence is about.
+    static func agree(_ s: [Subject], _ one: String, _ many: String) -> String { s.count == 1 ? one : many }
 
     static let all: [Pitfall] = [
         Pitfall(id: "looking-outside-for-speed", name: "Looking outside for speed", severity: "high", source: mckinsey,
@@ -76,11 +81,15 @@ public enum Pitfalls {
                 guard !reaches || p.owner == nil else { continue }
                 subjects.append(c.subject(.product, p.id))
                 var why = ["\(p.name) is built by an external developer"]
-                if !reaches { why.append(p.systems.isEmpty ? "it uses no system that reaches the back end" : "its systems (\(p.systems.joined(separator: ", "))) have no interface to any back-end system") }
+                if !reaches {
+                    let sys = p.systems.map { "\u{201C}\(c.name(.system, $0))\u{201D}" }
+                    why.append(p.systems.isEmpty ? "it uses no system that reaches the back end"
+                               : (sys.count == 1 ? "its system \(sys[0]) has" : "its systems \(listed(sys)) have") + " no interface to any back-end system")
+                }
                 if p.owner == nil { why.append("it has no internal owner") }
                 evidence.append(why.joined(separator: "; "))
             }
-            return (subjects, evidence, "Bring \(names(subjects)) under an internal product manager and integrate it with the back end through an API, so it does not stay a discrete application that is hard to integrate.")
+            return (subjects, evidence, "Bring \(names(subjects)) under an internal product manager and integrate " + agree(subjects, "it", "them") + " with the back end through an API, so " + agree(subjects, "it does not stay a discrete application", "they do not stay discrete applications") + " that " + agree(subjects, "is", "are") + " hard to integrate.")
         },
         Pitfall(id: "build-it-and-move-on", name: "Build it and move on", severity: "medium", source: mckinsey,
                 criteria: ["culture.iterate", "ownership.products", "collaboration.teams"], effort: 2) { c in
@@ -98,7 +107,7 @@ public enum Pitfalls {
                 subjects.append(c.subject(.product, p.id))
                 evidence.append("\(p.name) is live with " + why.joined(separator: ", "))
             }
-            return (subjects, evidence, "Give \(names(subjects)) a standing owner and team, measure it and keep iterating, rather than moving on to the next digital priority.")
+            return (subjects, evidence, "Give " + agree(subjects, "", "each of ") + "\(names(subjects)) a standing owner and team, measure " + agree(subjects, "it", "them") + " and keep iterating, rather than moving on to the next digital priority.")
         },
         Pitfall(id: "separate-digital-organization", name: "A separate digital organization out of step", severity: "high",
                 source: mckinsey, criteria: ["strategy.shared-okrs", "architecture.interfaces"], effort: 4) { c in
@@ -132,7 +141,7 @@ public enum Pitfalls {
                 if !direct.isEmpty { why += "; " + listed(direct) + ", around the back end's owners" }
                 evidence.append(why)
             }
-            return (subjects, evidence, "Put \(names(subjects)) in step with the rest of the business: shared objectives with the traditional departments, clear roles, and interfaces between its systems and the legacy back ends.")
+            return (subjects, evidence, "Put \(names(subjects)) in step with the rest of the business: objectives shared with the traditional departments, joint teams with clear roles on both sides, and " + agree(subjects, "its", "their") + " systems reaching the legacy back ends through interfaces their owners keep.")
         },
         Pitfall(id: "platforms-without-reorientation", name: "Platforms without reorientation", severity: "medium",
                 source: mckinsey, criteria: ["definition.experiences", "ownership.products"], effort: 3) { c in
@@ -149,7 +158,7 @@ public enum Pitfalls {
             if !subjects.isEmpty {
                 evidence.insert("Modern platforms are in place (\(modern.count) microservices or SaaS systems, e.g. \(modern.prefix(3).map(\.name).joined(separator: ", ")))", at: 0)
             }
-            return (subjects, evidence, "Reorganize around customer experiences, not only platforms: define \(names(subjects)) by the journey stages they serve and give each an accountable product manager.")
+            return (subjects, evidence, "Reorganize around customer experiences, not only platforms: define \(names(subjects)) by the journey stages " + agree(subjects, "it serves and give it", "they serve and give each") + " an accountable product manager.")
         },
         Pitfall(id: "legacy-governance-for-digital", name: "Legacy governance for digital", severity: "high",
                 source: mckinsey, criteria: ["architecture.fast-front-end", "architecture.ungated"], effort: 4) { c in
@@ -169,7 +178,7 @@ public enum Pitfalls {
                 subjects.append(c.subject(.system, s.id))
                 evidence.append("Front end \(s.name) " + why.joined(separator: " and "))
             }
-            return (subjects, evidence, "Govern \(names(subjects)) at digital speed: a release process of its own, weeks not quarters, and APIs instead of direct couplings to the slow back ends.")
+            return (subjects, evidence, "Govern \(names(subjects)) at digital speed: " + agree(subjects, "a release process of its own", "each with a release process of its own") + ", weeks not quarters, and APIs instead of direct couplings to the slow back ends.")
         },
         Pitfall(id: "request-takers", name: "Request takers, application owners", severity: "medium",
                 source: mckinsey, criteria: ["ownership.rights", "ownership.stages"], effort: 2) { c in
@@ -188,7 +197,7 @@ public enum Pitfalls {
                 subjects.append(c.subject(.manager, m.id))
                 evidence.append("\(m.name) " + why.joined(separator: " and "))
             }
-            return (subjects, evidence, "Make \(names(subjects)) product managers rather than request takers: give each a whole experience stage and the right to redefine the product.")
+            return (subjects, evidence, "Make \(names(subjects)) " + agree(subjects, "a product manager rather than a request taker: give them", "product managers rather than request takers: give each") + " a whole experience stage and the right to redefine the product.")
         },
         Pitfall(id: "unfair-or-output-metrics", name: "Unfair or output metrics", severity: "medium",
                 source: mckinsey, criteria: ["incentives.influenceable", "incentives.outcomes"], effort: 2) { c in
@@ -229,7 +238,7 @@ public enum Pitfalls {
                 subjects.append(c.subject(.product, p.id))
                 evidence.append("\(p.name) " + why.joined(separator: " and "))
             }
-            return (subjects, evidence, "Take \(names(subjects)) back to the user problem it should solve; test that problem with users before building further.")
+            return (subjects, evidence, "Take \(names(subjects)) back to the user problem " + agree(subjects, "it", "each") + " should solve; test that problem with users before building further.")
         },
         Pitfall(id: "product-silos", name: "Product silos", severity: "high",
                 source: "MIT Sloan, 'How the digital marketplace is redefining customer relationships'",
@@ -251,7 +260,7 @@ public enum Pitfalls {
             var subjects: [Subject] = [], evidence: [String] = []
             for o in c.portfolio.okrs where !o.departments.isEmpty && !c.isShared(o) {
                 subjects.append(c.subject(.okr, o.id))
-                evidence.append("\"\(o.objective)\" belongs to \(o.departments.map { c.name(.department, $0) }.joined(separator: ", ")) alone and links to no shared objective")
+                evidence.append("\u{201C}\(o.objective)\u{201D} belongs to \(listed(o.departments.map { c.name(.department, $0) })) alone and links to no shared objective")
             }
             return (subjects, evidence, "Link \(names(subjects)) to an objective shared across departments, so that everyone works toward the same goals.")
         },

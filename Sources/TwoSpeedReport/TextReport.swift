@@ -6,7 +6,7 @@ public enum TextReport {
     public static func render(_ r: AssessmentResult, width: Int = 100, recommendations: Int = 5) -> String {
         var out: [String] = []
         out.append("\(r.organization): two-speed operating model assessment")
-        out.append("model \(r.model.name) \(r.model.version), data as of \(r.asOf)" + (r.run.map { ", run \($0)" } ?? ""))
+        out.append("model \(r.model.name) \(r.model.version), data as of \(Common.humanDate(r.asOf))" + (r.run.map { ", run \($0)" } ?? ""))
         out.append("")
         if let level = r.overall.level {
             out.append("Overall  \(score(r.overall.score)) of 5   level \(level) \(r.overall.levelName ?? "")")

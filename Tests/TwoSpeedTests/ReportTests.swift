@@ -253,7 +253,7 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(count(radar, "<polygon class=\"series current\""), 1)
         XCTAssertEqual(count(radar, "<polygon class=\"series previous\""), 1)
         XCTAssertEqual(pointCount(radar, "series previous"), 10)
-        XCTAssertTrue(radar.contains("Previous (run 1, data as of 2026-11-10)"))
+        XCTAssertTrue(radar.contains("Previous (run 1, data as of 10 November 2026)"))
         XCTAssertTrue(html.contains("compared with run 1"))
         let before = first.dimensions.first { $0.id == "strategy" }!.score!, after = second.dimensions.first { $0.id == "strategy" }!.score!
         XCTAssertGreaterThan(after, before)
@@ -373,6 +373,11 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(Num.readable(-1234567.5, 1), "-1,234,567.5")
         XCTAssertEqual(Num.readable(999), "999")
         XCTAssertEqual(Num.grouped(45120), "45,120")
+        // Dates as people read them (issue 11), anything that is not a date left as it is.
+        XCTAssertEqual(Common.humanDate("2026-11-10"), "10 November 2026")
+        XCTAssertEqual(Common.humanDate("2026-01-05T09:30:00Z"), "5 January 2026, 09:30 UTC")
+        XCTAssertEqual(Common.humanDate("soon"), "soon")
+        XCTAssertEqual(Common.humanDate("2026-13-01"), "2026-13-01")
         XCTAssertEqual(Num.grouped(-1000), "-1,000")
         XCTAssertEqual(Num.points(0.053942964553106876), "+5.39")
         XCTAssertEqual(Num.points(-0.01), "-1")
