@@ -11,6 +11,8 @@ public struct AssessmentResult: Codable, Sendable, Equatable {
     /// When the assessment ran, and the date the data speaks for.
     public var at: String
     public var asOf: String
+    /// Three to five sentences for the board: level, weakest dimension, most severe finding, first step.
+    public var summary: [String]?
     public var overall: OverallResult
     public var dimensions: [DimensionResult]
     public var pitfalls: [Finding]
@@ -76,7 +78,10 @@ public enum Assessor {
         return AssessmentResult(
             run: nil, portfolio: portfolio.id, organization: portfolio.organization.name, revision: nil,
             model: .init(id: model.id, name: model.name, version: model.version, levels: model.levels),
-            at: at, asOf: ctx.asOf, overall: overall, dimensions: dims, pitfalls: findings, recommendations: recs,
+            at: at, asOf: ctx.asOf,
+            summary: ExecutiveSummary.write(organization: portfolio.organization.name, model: model, overall: overall, dimensions: dims,
+                                            findings: findings, recommendations: recs, evidenceNeeded: needed),
+            overall: overall, dimensions: dims, pitfalls: findings, recommendations: recs,
             analyses: .init(coverage: Coverage.map(ctx), prioritization: Prioritizer.rank(ctx, method: prioritization, limit: 25),
                             speed: SpeedTiers.analyze(ctx), experiments: experiments, experimentCount: measured.count,
                             okrs: OKRs.align(ctx),

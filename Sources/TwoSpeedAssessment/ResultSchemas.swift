@@ -135,7 +135,7 @@ public enum ResultSchemas {
             "coverage": coverage, "prioritization": prioritization, "speed": speed, "experiments": list(experiment),
             "experimentCount": .integer(min: 0),
             "okrs": okrs, "accountability": accountability]),
-        "warnings": list(text), "evidenceNeeded": list(text),
+        "warnings": list(text), "evidenceNeeded": list(text), "summary": list(text),
     ])
 
     public static let change: Schema = {

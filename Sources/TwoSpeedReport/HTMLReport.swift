@@ -103,6 +103,10 @@ public enum HTMLReport {
                 + (r.run.map { " · run \($0)" } ?? "") + " · assessed \(e(Common.humanDate(r.at)))"
                 + (previous.map { " · compared with " + ($0.run.map { "run \($0)" } ?? "an earlier assessment") + " (\(e(Common.humanDate($0.asOf))))" } ?? "")
                 + "</p>")
+            // The executive summary opens the report, before any figure.
+            if let summary = r.summary, !summary.isEmpty {
+                add("<div class=\"exec-summary\"><h2>Executive summary</h2><p>" + summary.map(e).joined(separator: " ") + "</p></div>")
+            }
             let high = r.pitfalls.filter { $0.severity == "high" }.count
             let cov = r.analyses.coverage
             let stages = cov.journeys.reduce(0) { $0 + $1.stages.count }
@@ -545,6 +549,9 @@ public enum HTMLReport {
     .tile .big small { font-size: 15px; font-weight: 400; color: var(--muted); }
     .tile .sub, .tile .change { font-size: 13px; color: var(--muted); }
     .tile.overall { border-left: 6px solid var(--blue); }
+    .exec-summary { margin: 12px 0 16px; padding: 10px 14px; border-left: 6px solid var(--blue); background: #f4f8fb; }
+    .exec-summary h2 { margin: 0 0 6px; font-size: 1.05rem; }
+    .exec-summary p { margin: 0; max-width: 70em; }
     .tile.overall .badge { align-self: flex-start; }
     nav.toc { margin: 18px 0 0; display: flex; flex-wrap: wrap; gap: 6px 14px; font-size: 14px; }
     nav.toc a { color: var(--blue); text-decoration: none; }

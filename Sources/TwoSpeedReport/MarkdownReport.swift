@@ -65,6 +65,12 @@ public enum MarkdownReport {
                 + (r.run.map { " · run \($0)" } ?? "") + " · assessed " + m(Common.humanDate(r.at))
                 + (previous.map { " · compared with " + ($0.run.map { "run \($0)" } ?? "an earlier assessment") + " (" + m(Common.humanDate($0.asOf)) + ")" } ?? ""))
             add()
+            if let summary = r.summary, !summary.isEmpty {
+                add("## Executive summary")
+                add()
+                add(summary.map(m).joined(separator: " "))
+                add()
+            }
             let cov = r.analyses.coverage
             add((r.overall.level == nil ? "**Overall maturity: insufficient evidence** (" + m(Common.evidenceShare(r)) + ")"
                  : "**Overall maturity: \(Num.fixed(r.overall.score, 2)) of 5, level \(level(r.overall.level, r.overall.levelName))**")

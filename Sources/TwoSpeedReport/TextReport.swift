@@ -8,6 +8,10 @@ public enum TextReport {
         out.append("\(r.organization): two-speed operating model assessment")
         out.append("model \(r.model.name) \(r.model.version), data as of \(Common.humanDate(r.asOf))" + (r.run.map { ", run \($0)" } ?? ""))
         out.append("")
+        if let summary = r.summary, !summary.isEmpty {
+            out += wrap(summary.joined(separator: " "), width: width, first: "", rest: "")
+            out.append("")
+        }
         if let level = r.overall.level {
             out.append("Overall  \(score(r.overall.score)) of 5   level \(level) \(r.overall.levelName ?? "")")
         } else {

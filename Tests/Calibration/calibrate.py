@@ -119,6 +119,9 @@ def insufficient(overall):
 def checks(case, result):
     """Yields (check, expected, found, ok) for every expectation of a case."""
     exp = case.get("expect", {})
+    # Every result opens with an executive summary of three to five sentences (issue 11).
+    n = len(result.get("summary") or [])
+    yield ("executive summary", "3..5 sentences", "%d sentences" % n, 3 <= n <= 5)
     found_pitfalls = {f["pitfall"]: f for f in result["pitfalls"]}
     for p in exp.get("pitfalls", {}).get("fire", []):
         yield ("pitfall " + p, "fires", "fires" if p in found_pitfalls else "absent", p in found_pitfalls)

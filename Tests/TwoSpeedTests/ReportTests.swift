@@ -126,6 +126,36 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(html.contains("<g class=\"ci expand significant\">"))
     }
 
+    // MARK: Executive summary
+
+    /// Every result and report opens with three to five sentences: the level, the weakest dimension, the
+    /// most severe finding and the first thing to do, naming what they concern.
+    func testExecutiveSummaryOpensEveryReport() throws {
+        let engine = try Engine(path: nil)
+        for name in ["retailer", "bank", "telco"] {
+            XCTAssertNotNil(engine.request("portfolio.put", "{\"portfolio\":\(readFile(repoRoot + "/examples/portfolios/\(name).json"))}").result)
+        }
+        for id in ["retailer", "state-bank", "telco"] {
+            let raw = engine.request("assessment.run", "{\"portfolio\":\"\(id)\",\"keep\":false}")
+            let r = try JanssonDecoder().decode(AssessmentResult.self, from: try XCTUnwrap(raw.result, raw.text))
+            let summary = try XCTUnwrap(r.summary)
+            XCTAssertTrue((3...5).contains(summary.count), "\(id): \(summary)")
+            XCTAssertTrue(summary[0].contains("level \(try XCTUnwrap(r.overall.level)), \(try XCTUnwrap(r.overall.levelName))"), summary[0])
+            let worst = try XCTUnwrap(r.pitfalls.first { $0.severity == "high" })
+            XCTAssertTrue(summary.contains { $0.contains("most severe finding is \(worst.name.lowercased())") }, "\(summary)")
+            let first = try XCTUnwrap(r.recommendations.first)
+            XCTAssertEqual(summary.last, "First: " + first.action.prefix(1).lowercased() + first.action.dropFirst())
+            let html = HTMLReport.render(r)
+            let exec = try XCTUnwrap(html.range(of: "<div class=\"exec-summary\">"))
+            XCTAssertLessThan(exec.lowerBound, try XCTUnwrap(html.range(of: "<div class=\"tiles\">")).lowerBound)
+            XCTAssertTrue(html.contains(Escape.html(summary[0])))
+            let md = MarkdownReport.render(r)
+            XCTAssertLessThan(try XCTUnwrap(md.range(of: "## Executive summary")).lowerBound,
+                              try XCTUnwrap(md.range(of: "## Maturity by dimension")).lowerBound)
+            XCTAssertTrue(TextReport.render(r).contains(String(summary[0].prefix(40))))
+        }
+    }
+
     // MARK: Markdown
 
     func testMarkdownReportOfEachExample() throws {
