@@ -295,11 +295,17 @@ public enum FactCatalog {
                          "meet one company rather than separate divisions",
                          missing: split.sorted().filter { !$0.isEmpty }.map { Subject(kind: "segment", id: $0, name: $0) })
         },
-        fact("productsOnSharedPlatforms", "Share of active products (with systems) built on a shared platform system.") { c in
+        fact("productsOnSharedPlatforms", "Share of active products (with systems) built on a shared platform system: one they list, or one their systems reach through an interface.") { c in
             let withSystems = c.activeProducts.filter { !$0.systems.isEmpty }
-            let onPlatform = withSystems.filter { p in p.systems.contains { c.systemByID[$0]?.layer == "platform" } }
+            // A platform is shared through its interfaces (an API gateway every front end calls), whether or
+            // not a product lists it among its systems.
+            func isPlatform(_ id: String) -> Bool { c.systemByID[id]?.layer == "platform" }
+            let onPlatform = withSystems.filter { p in
+                p.systems.contains { s in isPlatform(s) || (c.systemByID[s]?.interfaces.contains { isPlatform($0.to) } ?? false) }
+            }
             return share("productsOnSharedPlatforms", onPlatform.count, withSystems.count, "products",
-                         "use a shared platform (processes and data)")
+                         "use a shared platform (processes and data)",
+                         missing: withSystems.filter { p in !onPlatform.contains { $0.id == p.id } }.map { c.subject(.product, $0.id) })
         },
         fact("stagesCovered", "Share of journey stages that at least one active product covers.") { c in
             var n = 0, d = 0

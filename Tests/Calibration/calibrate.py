@@ -15,6 +15,7 @@ Each case under Tests/Calibration/cases/ is a JSON document:
         "evidence": {"pitfall-id": ["words the evidence must contain", ...]},
         "evidenceAbsent": {"pitfall-id": ["words the evidence must not contain", ...]},
         "dimensions": {"dimension-id": {"min": level, "max": level} | {"none": true}},
+        "criteria": {"criterion-id": {"min": score, "max": score}},
         "overall": {"min": level, "max": level} | {"insufficient": true},
         "asOfNotEpoch": true,
         "firstRecommendation": {"pitfall": id} | {"criterion": id},
@@ -147,6 +148,12 @@ def checks(case, result):
         lo, hi = bounds.get("min", 1), bounds.get("max", 5)
         ok = level is not None and lo <= level <= hi
         yield ("level of " + did, "%d..%d" % (lo, hi), level_text(d), ok)
+    crits = {c["id"]: c for d in result["dimensions"] for c in d["criteria"]}
+    for cid, bounds in exp.get("criteria", {}).items():
+        score = (crits.get(cid) or {}).get("score")
+        lo, hi = bounds.get("min", 1), bounds.get("max", 5)
+        yield ("score of " + cid, "%g..%g" % (lo, hi), "no evidence" if score is None else "%g" % score,
+               score is not None and lo <= score <= hi)
     if "overall" in exp:
         o, bounds = result["overall"], exp["overall"]
         if bounds.get("insufficient"):
