@@ -165,20 +165,35 @@ public enum Pitfalls {
             let backTiers = c.portfolio.systems.filter { $0.layer == "back-end" }.compactMap { c.tierBySystem[$0.id] }
             let fastestBack = backTiers.max()
             var subjects: [Subject] = [], evidence: [String] = []
+            // Two remedies for two causes: a front end released slowly needs its own release process; one
+            // held by a direct coupling needs an API between it and the slow system.
+            var slow: [Subject] = [], coupled: [Subject] = []
             for s in c.portfolio.systems where s.layer == "front-end" {
                 var why: [String] = []
                 if let t = c.tierBySystem[s.id], t == .low || (fastestBack.map { t <= $0 } ?? false) {
-                    why.append("is released at back-end speed (DORA \(t.rawValue))")
+                    why.append("is released at back-end speed (DORA \(t.rawValue) on deployment frequency and lead time)")
+                    slow.append(c.subject(.system, s.id))
                 }
                 if let path = c.slowCouplingPath(from: s.id) {
-                    let names = path.dropFirst().map { c.name(.system, $0) }
+                    let names = path.dropFirst().map { "\u{201C}\(c.name(.system, $0))\u{201D}" }
                     why.append("is coupled directly to \(names.joined(separator: " → ")), which releases in DORA's low cluster")
+                    coupled.append(c.subject(.system, s.id))
                 }
                 guard !why.isEmpty else { continue }
                 subjects.append(c.subject(.system, s.id))
-                evidence.append("Front end \(s.name) " + why.joined(separator: " and "))
+                evidence.append("Front end \u{201C}\(s.name)\u{201D} " + why.joined(separator: " and "))
             }
-            return (subjects, evidence, "Govern \(names(subjects)) at digital speed: " + agree(subjects, "a release process of its own", "each with a release process of its own") + ", weeks not quarters, and APIs instead of direct couplings to the slow back ends.")
+            var steps: [String] = []
+            if !slow.isEmpty {
+                steps.append("Give \(names(slow)) " + agree(slow, "a release process of its own", "each a release process of its own")
+                             + ", released in weeks, not at the back end's quarterly pace")
+            }
+            if !coupled.isEmpty {
+                steps.append((slow.isEmpty ? "Put" : "put") + " an API between \(names(coupled)) and the slow back end "
+                             + agree(coupled, "it writes into", "they write into") + ", so that "
+                             + agree(coupled, "its", "their") + " releases stop waiting on the back end's")
+            }
+            return (subjects, evidence, steps.joined(separator: "; ") + ".")
         },
         Pitfall(id: "request-takers", name: "Request takers, application owners", severity: "medium",
                 source: mckinsey, criteria: ["ownership.rights", "ownership.stages"], effort: 2) { c in
@@ -189,8 +204,10 @@ public enum Pitfalls {
                 if m.decisionRights == "requests-only" { why.append("may only take requests") }
                 let ownsExperience = (c.productsByOwner[m.id] ?? []).contains { !$0.stages.isEmpty }
                 if systemOwners.contains(m.id) && !ownsExperience { why.append("owns applications but no experience stage") }
-                else if let owned = c.productsByOwner[m.id], owned.count == 1, owned[0].systems.count == 1,
+                else if systemOwners.contains(m.id), let owned = c.productsByOwner[m.id], owned.count == 1, owned[0].systems.count == 1,
                         owned[0].stages.contains(where: { (c.ownersByStage[$0] ?? []).count > 1 }) {
+                    // An application owner (McKinsey's payment application) inside another manager's stage;
+                    // several divisions' product managers on one stage are product silos instead.
                     why.append("owns one application (\(owned[0].name)) inside a stage another manager owns")
                 }
                 guard !why.isEmpty else { continue }
