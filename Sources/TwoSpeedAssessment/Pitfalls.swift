@@ -80,7 +80,7 @@ public enum Pitfalls {
                 let reaches = p.systems.contains { c.reachesBackEnd($0) }
                 guard !reaches || p.owner == nil else { continue }
                 subjects.append(c.subject(.product, p.id))
-                var why = ["\(p.name) is built by an external developer"]
+                var why = ["\u{201C}\(p.name)\u{201D} is built by an external developer"]
                 if !reaches {
                     let sys = p.systems.map { "\u{201C}\(c.name(.system, $0))\u{201D}" }
                     why.append(p.systems.isEmpty ? "it uses no system that reaches the back end"
@@ -102,10 +102,10 @@ public enum Pitfalls {
                 let observed = (c.metricsByProduct[p.id] ?? []).contains { mid in
                     c.metricByID[mid]?.observations.contains { o in p.launched.map { o.at > $0 } ?? true } ?? false
                 }
-                if !iterated && !observed { why.append("no iteration and no metric observation since launch") }
+                if !iterated && !observed { why.append("neither an iteration nor a metric observation since launch") }
                 guard !why.isEmpty else { continue }
                 subjects.append(c.subject(.product, p.id))
-                evidence.append("\(p.name) is live with " + why.joined(separator: ", "))
+                evidence.append("\u{201C}\(p.name)\u{201D} is live with " + listed(why))
             }
             return (subjects, evidence, "Give " + agree(subjects, "", "each of ") + "\(names(subjects)) a standing owner and team, measure " + agree(subjects, "it", "them") + " and keep iterating, rather than moving on to the next digital priority.")
         },
@@ -153,10 +153,10 @@ public enum Pitfalls {
                 var why: [String] = []
                 if p.stages.isEmpty { why.append("covers no customer-experience stage") }
                 if p.owner == nil { why.append("has no accountable owner") }
-                evidence.append("\(p.name) " + why.joined(separator: " and "))
+                evidence.append("\u{201C}\(p.name)\u{201D} " + why.joined(separator: " and "))
             }
             if !subjects.isEmpty {
-                evidence.insert("Modern platforms are in place (\(modern.count) microservices or SaaS systems, e.g. \(modern.prefix(3).map(\.name).joined(separator: ", ")))", at: 0)
+                evidence.insert("Modern platforms are in place (\(modern.count) microservices or SaaS systems, e.g. \(listed(modern.prefix(3).map { "\u{201C}\($0.name)\u{201D}" })))", at: 0)
             }
             return (subjects, evidence, "Reorganize around customer experiences, not only platforms: define \(names(subjects)) by the journey stages " + agree(subjects, "it serves and give it", "they serve and give each") + " an accountable product manager.")
         },
@@ -208,7 +208,7 @@ public enum Pitfalls {
                         owned[0].stages.contains(where: { (c.ownersByStage[$0] ?? []).count > 1 }) {
                     // An application owner (McKinsey's payment application) inside another manager's stage;
                     // several divisions' product managers on one stage are product silos instead.
-                    why.append("owns one application (\(owned[0].name)) inside a stage another manager owns")
+                    why.append("owns one application (\u{201C}\(owned[0].name)\u{201D}) inside a stage another manager owns")
                 }
                 guard !why.isEmpty else { continue }
                 subjects.append(c.subject(.manager, m.id))
@@ -253,7 +253,7 @@ public enum Pitfalls {
                 if p.justification == "top-down-plan" { why.append("comes from a finished top-down plan") }
                 guard !why.isEmpty else { continue }
                 subjects.append(c.subject(.product, p.id))
-                evidence.append("\(p.name) " + why.joined(separator: " and "))
+                evidence.append("\u{201C}\(p.name)\u{201D} " + why.joined(separator: " and "))
             }
             return (subjects, evidence, "Take \(names(subjects)) back to the user problem " + agree(subjects, "it", "each") + " should solve; test that problem with users before building further.")
         },

@@ -219,14 +219,16 @@ public enum HTMLReport {
                 }
                 add("</section>"); return
             }
-            add("<p class=\"intro\">Ranked by the score each step can recover on the weakest dimensions, against the effort it needs.</p>")
+            add("<p class=\"intro\">Severity first: high-severity pitfalls, then medium, then low, then weak criteria; within each, "
+                + "by the score a step can recover on the weakest dimensions against the effort it needs.</p>")
             let names = Common.dimensionNames(r)
             add("<table class=\"recommendations\">")
             add("<thead><tr><th scope=\"col\">#</th><th scope=\"col\">What to do</th><th scope=\"col\">Why</th>"
                 + "<th scope=\"col\">Gain</th><th scope=\"col\">Effort</th><th scope=\"col\">Dimensions</th></tr></thead>")
             add("<tbody>")
             for rec in r.recommendations {
-                add("<tr><td class=\"rank\">\(rec.rank)</td><td><strong>\(e(rec.title))</strong><br>\(e(rec.action))"
+                add("<tr><td class=\"rank\">\(rec.rank)</td><td><strong>\(e(rec.title))</strong>"
+                    + (rec.severity.map { " <span class=\"muted\">(\(e($0)) severity)</span>" } ?? "") + "<br>\(e(rec.action))"
                     + (rec.subjects.isEmpty ? "" : "<div class=\"subjects\">\(subjects(rec.subjects))</div>") + "</td>"
                     + "<td>\(e(rec.why))</td><td class=\"num\">+\(Num.fixed(rec.expectedGain, 2))</td>"
                     + "<td class=\"num\" title=\"1 days, 5 a year or more\">\(Num.short(rec.effort, 1)) of 5</td>"
