@@ -123,7 +123,10 @@ public struct SpeedAnalysis: Codable, Sendable, Equatable {
     public struct SystemTier: Codable, Sendable, Equatable {
         public var system: Subject
         public var layer: String
+        /// The speed tier, from deployment frequency and lead time.
         public var tier: String?
+        /// The tier change failure rate and recovery time point to, beside speed rather than in it.
+        public var stability: String?
         /// The tier each key alone points to.
         public var byKey: [String: String]
         public var delivery: Delivery?
@@ -152,7 +155,8 @@ public enum SpeedTiers {
         for s in c.portfolio.systems {
             let tier = c.tierBySystem[s.id]
             let byKey = s.delivery.map { SpeedTier.perKey($0).mapValues(\.rawValue) } ?? [:]
-            systems.append(.init(system: c.subject(.system, s.id), layer: s.layer, tier: tier?.rawValue, byKey: byKey, delivery: s.delivery))
+            systems.append(.init(system: c.subject(.system, s.id), layer: s.layer, tier: tier?.rawValue,
+                                 stability: s.delivery.flatMap { SpeedTier.stability($0) }?.rawValue, byKey: byKey, delivery: s.delivery))
             layers[s.layer, default: [:]][tier?.rawValue ?? "unknown", default: 0] += 1
         }
         var couplings: [SpeedAnalysis.Coupling] = []

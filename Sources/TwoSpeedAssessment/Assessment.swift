@@ -11,6 +11,8 @@ public struct AssessmentResult: Codable, Sendable, Equatable {
     /// When the assessment ran, and the date the data speaks for.
     public var at: String
     public var asOf: String
+    /// Three to five sentences for the board: level, weakest dimension, most severe finding, first step.
+    public var summary: [String]?
     public var overall: OverallResult
     public var dimensions: [DimensionResult]
     public var pitfalls: [Finding]
@@ -18,6 +20,8 @@ public struct AssessmentResult: Codable, Sendable, Equatable {
     public var analyses: Analyses
     /// Answers that name no criterion of the model, and other things a reader should know.
     public var warnings: [String]
+    /// What to supply where the model has too little evidence: one sentence per thin dimension.
+    public var evidenceNeeded: [String]?
 
     public struct ModelRef: Codable, Sendable, Equatable {
         public var id: String
@@ -43,7 +47,7 @@ public enum Assessor {
     /// `extraFindings` (from check plugins) join the engine's own, and its recommendations.
     public static func assess(_ portfolio: Portfolio, model: AssessmentModel, answers: [Answer] = [], asOf: String? = nil,
                               at: String, prioritization: String = "value", extraFindings: [Finding] = []) -> AssessmentResult {
-        let ctx = PortfolioContext(portfolio, asOf: asOf)
+        let ctx = PortfolioContext(portfolio, asOf: asOf, fallback: at)
         var merged: [String: Answer] = [:]
         for a in portfolio.answers { merged[a.criterion] = a }
         for a in answers { merged[a.criterion] = a }
@@ -53,22 +57,36 @@ public enum Assessor {
         if !unknown.isEmpty {
             warnings.append("the portfolio answers criteria this model does not have: \(unknown.joined(separator: ", "))")
         }
-        let (dims, overall) = Scoring.score(ctx, model: model, answers: Array(merged.values))
+        var (dims, overall) = Scoring.score(ctx, model: model, answers: Array(merged.values))
         let findings = Pitfalls.detect(ctx) + extraFindings
+        LevelCaps.apply(model: model, dimensions: &dims, overall: &overall, findings: findings)
         let recs = Recommender.rank(model: model, dimensions: dims, findings: findings)
         let measured = portfolio.experiments.filter { $0.control != nil && $0.variant != nil }
         let ordered = measured.filter { $0.decision == "pending" } + measured.filter { $0.decision != "pending" }
-        let experiments = ordered.prefix(50).compactMap { try? ExperimentEvaluator.evaluate($0) }
-        for d in dims where d.score == nil { warnings.append("no evidence for \(d.name): answer its criteria") }
+        let experiments = ordered.prefix(50).compactMap { try? ExperimentEvaluator.evaluate($0, in: portfolio) }
+        var needed: [String] = []
+        for d in dims where d.evidence < 0.5 {
+            let missing = d.criteria.filter { $0.score == nil }.map { "\u{201C}\($0.text)\u{201D}" }
+            let share = d.score == nil ? "no evidence" : "evidence for \(Int((d.evidence * 100).rounded()))% of its criteria"
+            needed.append("\(d.name) has \(share): record the data behind, or answer in the self-assessment, "
+                          + missing.joined(separator: ", "))
+        }
+        if overall.sufficientEvidence == false {
+            let share = Int(((overall.evidence ?? 0) * 100).rounded()), need = Int((model.minimumEvidence * 100).rounded())
+            warnings.append("insufficient evidence for an overall level: \(share)% of the model has evidence, \(need)% is needed")
+        }
         return AssessmentResult(
             run: nil, portfolio: portfolio.id, organization: portfolio.organization.name, revision: nil,
             model: .init(id: model.id, name: model.name, version: model.version, levels: model.levels),
-            at: at, asOf: ctx.asOf, overall: overall, dimensions: dims, pitfalls: findings, recommendations: recs,
+            at: at, asOf: ctx.asOf,
+            summary: ExecutiveSummary.write(organization: portfolio.organization.name, model: model, overall: overall, dimensions: dims,
+                                            findings: findings, recommendations: recs, evidenceNeeded: needed),
+            overall: overall, dimensions: dims, pitfalls: findings, recommendations: recs,
             analyses: .init(coverage: Coverage.map(ctx), prioritization: Prioritizer.rank(ctx, method: prioritization, limit: 25),
                             speed: SpeedTiers.analyze(ctx), experiments: experiments, experimentCount: measured.count,
                             okrs: OKRs.align(ctx),
                             accountability: AccountabilityAnalysis.analyze(ctx)),
-            warnings: warnings)
+            warnings: warnings, evidenceNeeded: needed)
     }
 }
 

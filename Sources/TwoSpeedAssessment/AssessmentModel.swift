@@ -14,9 +14,13 @@ public struct AssessmentModel: Codable, Sendable, Equatable {
     public var levels: [Level]
     /// How much derived facts count against self-assessment answers when a criterion has both (0..1).
     public var factWeight: Double
+    /// The share of the model's weight that must have evidence before an overall level is given (0..1).
+    public var minimumEvidence: Double
+    /// Rubric caps: what holds a level below what its score reaches.
+    public var levelCaps: [LevelCap]
     public var dimensions: [Dimension]
 
-    enum CodingKeys: String, CodingKey { case id, name, version, description, source, levels, factWeight, dimensions }
+    enum CodingKeys: String, CodingKey { case id, name, version, description, source, levels, factWeight, minimumEvidence, levelCaps, dimensions }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -27,6 +31,8 @@ public struct AssessmentModel: Codable, Sendable, Equatable {
         source = try c.decodeIfPresent(String.self, forKey: .source)
         levels = try c.decode([Level].self, forKey: .levels)
         factWeight = try c.decodeIfPresent(Double.self, forKey: .factWeight) ?? 0.6
+        minimumEvidence = try c.decodeIfPresent(Double.self, forKey: .minimumEvidence) ?? 0.5
+        levelCaps = try c.decodeIfPresent([LevelCap].self, forKey: .levelCaps) ?? []
         dimensions = try c.decode([Dimension].self, forKey: .dimensions)
     }
 
@@ -34,6 +40,22 @@ public struct AssessmentModel: Codable, Sendable, Equatable {
         public var level: Int
         public var name: String
         public var minScore: Double
+    }
+
+    /// A check a level depends on. Triggered by a finding (of `pitfall`, or of `severity`, or both) or by
+    /// `criterion` scoring below `below`; then the level of `dimensions` (default: those the finding's or
+    /// the criterion's criteria belong to) and, unless `overall` is false, the overall level are at most
+    /// `maxLevel`.
+    public struct LevelCap: Codable, Sendable, Equatable {
+        public var pitfall: String?
+        public var severity: String?
+        public var criterion: String?
+        public var below: Double?
+        public var maxLevel: Int
+        public var dimensions: [String]?
+        public var overall: Bool?
+        /// Words for the report, e.g. "a standing high-severity pitfall".
+        public var reason: String?
     }
 
     public struct Dimension: Codable, Sendable, Equatable {
@@ -79,6 +101,17 @@ extension AssessmentModel {
             "recommendation": .string(maxLength: 2_000),
             "effort": .number("1 (days) to 5 (a year or more)", min: 1, max: 5),
         ])
+        let cap = Schema.object("LevelCap", "A rubric check: a finding or a weak criterion holds levels at most at maxLevel.",
+                                required: ["maxLevel"], [
+            "pitfall": .identifier("a finding of this pitfall triggers the cap"),
+            "severity": .oneOf(["high", "medium", "low"], "a finding of this severity triggers the cap"),
+            "criterion": .identifier("with below: this criterion scoring below the threshold triggers the cap"),
+            "below": .number("the criterion score (1..5) under which the cap holds", min: 1, max: 5),
+            "maxLevel": .integer("the highest level held while the cap stands", min: 1, max: 100),
+            "dimensions": .array(.identifier(), "the dimensions capped (default: those the finding or criterion concerns)", maxItems: 100),
+            "overall": .boolean("whether the overall level is capped too (default true)"),
+            "reason": .string("why, for the report", maxLength: 2_000),
+        ])
         let dimension = Schema.object("Dimension", required: ["id", "name", "weight", "criteria"], [
             "id": .identifier(), "name": .name(), "description": .string(maxLength: 4_000),
             "weight": .number(exclusiveMin: 0),
@@ -90,6 +123,8 @@ extension AssessmentModel {
             "description": .string(maxLength: 8_000), "source": .string(maxLength: 2_000),
             "levels": .array(level, minItems: 2, maxItems: 20),
             "factWeight": .number("weight of derived facts against answers when a criterion has both", min: 0, max: 1),
+            "minimumEvidence": .number("share of the model's weight that needs evidence for an overall level (default 0.5)", min: 0, max: 1),
+            "levelCaps": .array(cap, "rubric checks that hold levels down while a finding or weak criterion stands", maxItems: 200),
             "dimensions": .array(dimension, minItems: 1, maxItems: 100),
         ])
     }()
@@ -109,6 +144,22 @@ extension AssessmentModel {
                 if c.fact != nil, c.scale == nil { issues.add(at / "scale", "required with a fact") }
                 if let s = c.scale, s.count == 2, s[0] == s[1] { issues.add(at / "scale", "the two ends must differ") }
                 if c.fact == nil, c.scale != nil { issues.add(at / "fact", "required with a scale") }
+            }
+        }
+        let levelNumbers = Set(levels.map(\.level))
+        for (i, cap) in levelCaps.enumerated() {
+            let at = base / "levelCaps" / i
+            if cap.pitfall == nil && cap.severity == nil && cap.criterion == nil {
+                issues.add(at, "needs a pitfall, a severity or a criterion to trigger it")
+            }
+            if cap.criterion != nil && (cap.pitfall != nil || cap.severity != nil) {
+                issues.add(at / "criterion", "a cap is triggered by a finding or by a criterion, not both")
+            }
+            if let c = cap.criterion, !crits.contains(c) { issues.add(at / "criterion", "no criterion \"\(c)\" in this model") }
+            if cap.criterion != nil, cap.below == nil { issues.add(at / "below", "required with a criterion") }
+            if !levelNumbers.contains(cap.maxLevel) { issues.add(at / "maxLevel", "not a level of this model") }
+            for (j, d) in (cap.dimensions ?? []).enumerated() where !dims.contains(d) {
+                issues.add(at / "dimensions" / j, "no dimension \"\(d)\" in this model")
             }
         }
     }

@@ -39,7 +39,8 @@ public final class PortfolioContext {
     let componentOf: [String: Int]
     let componentHasBackEnd: [Int: Bool]
 
-    public init(_ p: Portfolio, asOf: String? = nil) {
+    /// `fallback` (the run's date) stands for "now" when the data mentions no date at all.
+    public init(_ p: Portfolio, asOf: String? = nil, fallback: String? = nil) {
         portfolio = p
         productByID = Dictionary(p.products.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         managerByID = Dictionary(p.managers.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -82,7 +83,8 @@ public final class PortfolioContext {
         experimentsByProduct = ex
 
         var tiers: [String: SpeedTier] = [:]
-        for s in p.systems { if let d = s.delivery, let t = SpeedTier.classify(d) { tiers[s.id] = t } }
+        // Speed is throughput (cadence and lead time); stability is shown beside it in the speed analysis.
+        for s in p.systems { if let d = s.delivery, let t = SpeedTier.throughput(d) { tiers[s.id] = t } }
         tierBySystem = tiers
         productManagers = p.managers.filter { byOwner[$0.id] != nil }
         var nb: [String: [String]] = [:]
@@ -135,7 +137,7 @@ public final class PortfolioContext {
                 if let d = prod.launched, d > latest { latest = d }
             }
             for e in p.experiments { if let d = e.started, d > latest { latest = d } }
-            self.asOf = latest.isEmpty ? "1970-01-01" : String(latest.prefix(10))
+            self.asOf = latest.isEmpty ? String((fallback ?? "1970-01-01").prefix(10)) : String(latest.prefix(10))
         }
     }
 

@@ -36,7 +36,8 @@ public enum DORA {
     ]
 }
 
-/// A system's place among DORA's clusters, read from its four keys together.
+/// A system's place among DORA's clusters: `classify` reads the four keys together; the two-speed
+/// findings use `throughput` (cadence and lead time), with `stability` shown beside.
 public enum SpeedTier: String, Sendable, Codable, Comparable, CaseIterable {
     case elite, high, medium, low
 
@@ -49,6 +50,18 @@ public enum SpeedTier: String, Sendable, Codable, Comparable, CaseIterable {
     /// nearness on all keys together decides, ties going to the slower tier. nil when nothing is known.
     public static func classify(_ d: Delivery) -> SpeedTier? {
         distances(d).min { a, b in a.1 < b.1 || (a.1 == b.1 && a.0 < b.0) }?.0
+    }
+
+    /// Speed as the articles mean it: release cadence and lead time ("rolled out in weeks rather than
+    /// months" against "quarterly internal software upgrades", McKinsey). The two-speed findings use
+    /// this tier; a core that releases quarterly is slow however rarely it fails. nil without either key.
+    public static func throughput(_ d: Delivery) -> SpeedTier? {
+        classify(Delivery(deploysPerMonth: d.deploysPerMonth, leadTimeHours: d.leadTimeHours, changeFailureRate: nil, recoveryHours: nil))
+    }
+
+    /// Stability alone (change failure rate and recovery time), shown beside speed, not mixed into it.
+    public static func stability(_ d: Delivery) -> SpeedTier? {
+        classify(Delivery(deploysPerMonth: nil, leadTimeHours: nil, changeFailureRate: d.changeFailureRate, recoveryHours: d.recoveryHours))
     }
 
     /// The distance of the figures to each cluster, fastest cluster first.

@@ -24,6 +24,11 @@ public enum DefaultModel {
       "description": "Ten dimensions of a two-speed IT architecture and digital product management, scored 1 (traditional) to 5 (digital leader) from facts derived from the portfolio and from self-assessment answers.",
       "source": "McKinsey, 'A two-speed IT architecture for the digital enterprise'; MIT Sloan Executive Education; Emeritus; DOMAIN.md",
       "factWeight": 0.6,
+      "minimumEvidence": 0.5,
+      "levelCaps": [
+        {"severity": "high", "maxLevel": 3, "reason": "a standing high-severity pitfall holds it at defined"},
+        {"severity": "medium", "maxLevel": 4, "reason": "a standing medium-severity pitfall holds it at integrated"}
+      ],
       "levels": [
         {"level": 1, "name": "traditional", "minScore": 1.0},
         {"level": 2, "name": "emerging", "minScore": 1.8},

@@ -44,6 +44,14 @@ public struct ExperimentEvaluation: Codable, Sendable, Equatable {
 
     public var experiment: String?
     public var product: String?
+    /// The decision metric's name, when the experiment names one.
+    public var metric: String?
+    /// Which way the decision metric is better: "higher" (conversions) or "lower" (calls to a hotline,
+    /// drop-offs). The lift stays variant minus control; `improvement` turns it the better way.
+    public var direction: String
+    /// The lift signed so that a positive value is better: the lift itself, or its negative on a
+    /// lower-is-better metric.
+    public var improvement: Double
     public var confidence: Double
     public var control: Arm
     public var variant: Arm
@@ -53,6 +61,31 @@ public struct ExperimentEvaluation: Codable, Sendable, Equatable {
     /// The smallest absolute lift this sample would detect with 80% power at the same alpha.
     public var minimumDetectableLift: Double
     public var recommendation: Recommendation
+}
+
+extension ExperimentEvaluation {
+    enum CodingKeys: String, CodingKey {
+        case experiment, product, metric, direction, improvement, confidence, control, variant, lift, test, sampleRatio
+        case minimumDetectableLift, recommendation
+    }
+
+    /// Results kept before the metric's direction was recorded read as higher-is-better.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        experiment = try c.decodeIfPresent(String.self, forKey: .experiment)
+        product = try c.decodeIfPresent(String.self, forKey: .product)
+        metric = try c.decodeIfPresent(String.self, forKey: .metric)
+        direction = try c.decodeIfPresent(String.self, forKey: .direction) ?? "higher"
+        confidence = try c.decode(Double.self, forKey: .confidence)
+        control = try c.decode(Arm.self, forKey: .control)
+        variant = try c.decode(Arm.self, forKey: .variant)
+        lift = try c.decode(Lift.self, forKey: .lift)
+        improvement = try c.decodeIfPresent(Double.self, forKey: .improvement) ?? (direction == "lower" ? -lift.absolute : lift.absolute)
+        test = try c.decode(Test.self, forKey: .test)
+        sampleRatio = try c.decode(SampleRatio.self, forKey: .sampleRatio)
+        minimumDetectableLift = try c.decode(Double.self, forKey: .minimumDetectableLift)
+        recommendation = try c.decode(Recommendation.self, forKey: .recommendation)
+    }
 }
 
 public enum ExperimentEvaluator {
@@ -65,10 +98,14 @@ public enum ExperimentEvaluator {
         public var rollout: [Double]
         public var stage: Int
         public var confidence: Double
+        /// "higher" (default) or "lower": which way the counted outcome is better.
+        public var direction: String
+        public var metricName: String?
         public init(control: ArmCounts, variant: ArmCounts, plannedShare: Double, rollout: [Double], stage: Int,
-                    confidence: Double = 0.95) {
+                    confidence: Double = 0.95, direction: String = "higher", metricName: String? = nil) {
             self.control = control; self.variant = variant; self.plannedShare = plannedShare
             self.rollout = rollout; self.stage = stage; self.confidence = confidence
+            self.direction = direction == "lower" ? "lower" : "higher"; self.metricName = metricName
         }
     }
 
@@ -120,28 +157,37 @@ public enum ExperimentEvaluator {
         let current = x.rollout.indices.contains(x.stage) ? x.rollout[x.stage] : x.plannedShare
         let next = x.rollout.indices.contains(x.stage + 1) ? x.rollout[x.stage + 1] : current
         let pct = { (v: Double) in "\(fmtPct(v))" }
+        // Decisions follow the metric's direction: fewer calls to a hotline is a win, not a loss.
+        let lower = x.direction == "lower"
+        let improvement = lower ? -diff : diff
+        let what = x.metricName.map { "\"\($0)\"" } ?? (lower ? "the rate" : "conversion")
+        let better = lower ? "lower is better" : "higher is better"
+        let rates = "\(what) is \(fmtPct(p2)) in the variant against \(fmtPct(p1)) in control "
+            + "(\(signedPct(diff)) percentage points, \(fmtP(p)); \(better))"
         let rec: ExperimentEvaluation.Recommendation
         if srm.mismatch {
             rec = .init(action: "iterate", nextShare: current,
                         reason: "The arms hold \(pct(srm.observedShare)) of users against a planned \(pct(x.plannedShare)) (chi-square \(fmtP(srmP)), below 0.001): the split is broken, so the lift cannot be trusted. Fix the assignment and rerun at \(pct(current)).")
-        } else if significant && diff > 0 {
+        } else if significant && improvement > 0 {
+            let head = "The variant is better: " + rates
             rec = next > current
                 ? .init(action: "expand", nextShare: next,
-                        reason: "The variant converts \(fmtPct(p2)) against \(fmtPct(p1)) (lift \(signedPct(diff)) points, \(fmtP(p)), below \(fmtNumber(alpha, digits: 4))) and the traffic split is sound: widen the rollout from \(pct(current)) to \(pct(next)).")
+                        reason: "\(head), and the traffic split is sound: widen the rollout from \(pct(current)) to \(pct(next)).")
                 : current < 1
                 ? .init(action: "expand", nextShare: 1,
-                        reason: "The variant converts \(fmtPct(p2)) against \(fmtPct(p1)) (lift \(signedPct(diff)) points, \(fmtP(p))) and the planned stages end at \(pct(current)): widen it to everyone.")
+                        reason: "\(head), and the planned stages end at \(pct(current)): widen it to everyone.")
                 : .init(action: "expand", nextShare: current,
-                        reason: "The variant wins at full rollout (lift \(signedPct(diff)) points, \(fmtP(p))): keep it for everyone and keep revising features.")
-        } else if significant && diff < 0 {
+                        reason: "\(head) at full rollout: keep it for everyone and keep revising features.")
+        } else if significant && improvement < 0 {
             rec = .init(action: "roll-back", nextShare: 0,
-                        reason: "The variant converts worse: \(fmtPct(p2)) against \(fmtPct(p1)) (lift \(signedPct(diff)) points, \(fmtP(p))). Roll it back and learn from the feedback.")
+                        reason: "The variant is worse: \(rates). Roll it back and learn from the feedback.")
         } else {
             rec = .init(action: "iterate", nextShare: current,
-                        reason: "No significant difference yet (lift \(signedPct(diff)) points, \(fmtP(p))); this sample detects lifts of about \(fmtPct(mde)) points or more. Keep collecting at \(pct(current)) or adjust the lite version from customer feedback.")
+                        reason: "No significant difference yet: \(rates); this sample detects differences of about \(fmtNumber(mde * 100, digits: 2)) percentage points or more. Keep collecting at \(pct(current)) or adjust the lite version from customer feedback.")
         }
         return ExperimentEvaluation(
-            experiment: experiment, product: product, confidence: x.confidence,
+            experiment: experiment, product: product, metric: x.metricName, direction: x.direction, improvement: improvement,
+            confidence: x.confidence,
             control: .init(users: x.control.users, conversions: x.control.conversions, rate: p1),
             variant: .init(users: x.variant.users, conversions: x.variant.conversions, rate: p2),
             lift: .init(absolute: diff, absoluteInterval: absInterval, relative: relative, relativeInterval: relInterval),
@@ -149,12 +195,19 @@ public enum ExperimentEvaluator {
             sampleRatio: srm, minimumDetectableLift: mde, recommendation: rec)
     }
 
-    /// Evaluates an experiment of a portfolio; nil when it has no counts.
-    public static func evaluate(_ e: Experiment, confidence: Double = 0.95) throws -> ExperimentEvaluation? {
+    /// Evaluates an experiment of a portfolio; nil when it has no counts. `metric` is its decision
+    /// metric, whose direction decides which way is better.
+    public static func evaluate(_ e: Experiment, metric: Metric? = nil, confidence: Double = 0.95) throws -> ExperimentEvaluation? {
         guard let c = e.control, let v = e.variant else { return nil }
         let share = e.rollout.indices.contains(e.stage) ? e.rollout[e.stage] : 0.5
         return try evaluate(Input(control: c, variant: v, plannedShare: share, rollout: e.rollout, stage: e.stage,
-                                  confidence: confidence), experiment: e.id, product: e.product)
+                                  confidence: confidence, direction: metric?.direction ?? "higher", metricName: metric?.name),
+                            experiment: e.id, product: e.product)
+    }
+
+    /// Evaluates an experiment of a portfolio with its own decision metric.
+    public static func evaluate(_ e: Experiment, in p: Portfolio, confidence: Double = 0.95) throws -> ExperimentEvaluation? {
+        try evaluate(e, metric: e.metric.flatMap { id in p.metrics.first { $0.id == id } }, confidence: confidence)
     }
 }
 

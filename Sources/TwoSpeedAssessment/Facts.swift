@@ -45,6 +45,10 @@ public enum FactCatalog {
     static let techSkills: Set<String> = ["technology", "engineering", "data"]
     static let softSkills: Set<String> = ["customer-empathy", "problem-solving", "creativity", "communication"]
     static let experimentStatuses: Set<String> = ["mvp", "rollout", "live"]
+    static let liteStatuses: Set<String> = ["discovery", "mvp", "rollout"]
+    /// A pending experiment is due a decision after a quarter: front-end changes go out in weeks (McKinsey),
+    /// so a lite test undecided for months has stalled. Younger ones are still collecting.
+    static let decisionDueDays = 91
 
     // MARK: 1 Two-speed architecture
 
@@ -142,8 +146,13 @@ public enum FactCatalog {
     // MARK: 4 Test and learn
 
     static let testAndLearn: [Fact] = [
-        fact("productsTested", "Share of products in mvp, rollout or live status tested with customers through an experiment.") { c in
-            let candidates = c.activeProducts.filter { experimentStatuses.contains($0.status) }
+        fact("productsTested", "Share of new products (in discovery, mvp or rollout, or live for less than a year) tested with customers through an experiment.") { c in
+            // Lite versions first is advice for what is new: a product live for years is not asked to start over.
+            let candidates = c.activeProducts.filter { p in
+                if liteStatuses.contains(p.status) { return true }
+                guard p.status == "live" else { return false }
+                return p.launched.flatMap { daysBetween($0, c.asOf) }.map { $0 <= 365 } ?? true
+            }
             let untested = candidates.filter { (c.experimentsByProduct[$0.id] ?? []).isEmpty }
             return share("productsTested", candidates.count - untested.count, candidates.count, "products in front of customers",
                          "were tested as lite versions", missing: untested.map { c.subject(.product, $0.id) })
@@ -203,9 +212,11 @@ public enum FactCatalog {
             return share("teamsSmall", small.count, teams.count, "teams", "have ten people or fewer",
                          missing: teams.filter { $0.size > 10 }.map { c.subject(.team, $0.id) })
         },
-        fact("productsWithTeam", "Share of active products with a team.") { c in
-            let missing = c.activeProducts.filter { $0.team == nil }
-            return share("productsWithTeam", c.activeProducts.count - missing.count, c.activeProducts.count,
+        fact("productsWithTeam", "Share of active products past the idea stage with a team.") { c in
+            // An idea is not being built yet; a team is owed from discovery on (McKinsey: no build and move on).
+            let built = c.activeProducts.filter { $0.status != "idea" }
+            let missing = built.filter { $0.team == nil }
+            return share("productsWithTeam", built.count - missing.count, built.count,
                          "products", "have a team", missing: missing.map { c.subject(.product, $0.id) })
         },
     ]
@@ -275,18 +286,26 @@ public enum FactCatalog {
     // MARK: 9 Customer-centric organization
 
     static let customer: [Fact] = [
-        fact("segmentsUnified", "Share of customer segments whose products, across departments, share one journey.") { c in
+        fact("segmentsUnified", "Share of customer segments with no need (journey stage) served by products of several departments, each its own.") { c in
             let silos = c.productSilos()
             let segments = c.segmentsServed()
-            return share("segmentsUnified", segments.count - silos.count, segments.count, "customer segments",
+            let split = Set(silos.map { $0.segment ?? "" })
+            let unified = segments.filter { !split.contains($0.segment) }.count
+            return share("segmentsUnified", unified, segments.count, "customer segments",
                          "meet one company rather than separate divisions",
-                         missing: silos.map { Subject(kind: "segment", id: $0.segment, name: $0.segment) })
+                         missing: split.sorted().filter { !$0.isEmpty }.map { Subject(kind: "segment", id: $0, name: $0) })
         },
-        fact("productsOnSharedPlatforms", "Share of active products (with systems) built on a shared platform system.") { c in
+        fact("productsOnSharedPlatforms", "Share of active products (with systems) built on a shared platform system: one they list, or one their systems reach through an interface.") { c in
             let withSystems = c.activeProducts.filter { !$0.systems.isEmpty }
-            let onPlatform = withSystems.filter { p in p.systems.contains { c.systemByID[$0]?.layer == "platform" } }
+            // A platform is shared through its interfaces (an API gateway every front end calls), whether or
+            // not a product lists it among its systems.
+            func isPlatform(_ id: String) -> Bool { c.systemByID[id]?.layer == "platform" }
+            let onPlatform = withSystems.filter { p in
+                p.systems.contains { s in isPlatform(s) || (c.systemByID[s]?.interfaces.contains { isPlatform($0.to) } ?? false) }
+            }
             return share("productsOnSharedPlatforms", onPlatform.count, withSystems.count, "products",
-                         "use a shared platform (processes and data)")
+                         "use a shared platform (processes and data)",
+                         missing: withSystems.filter { p in !onPlatform.contains { $0.id == p.id } }.map { c.subject(.product, $0.id) })
         },
         fact("stagesCovered", "Share of journey stages that at least one active product covers.") { c in
             var n = 0, d = 0
@@ -305,11 +324,20 @@ public enum FactCatalog {
     // MARK: 10 Culture
 
     static let culture: [Fact] = [
-        fact("experimentsDecided", "Share of experiments that ended in a decision: expand, iterate or roll back.") { c in
+        fact("experimentsDecided", "Share of experiments due a decision that got one (expand, iterate or roll back); an experiment pending for under a quarter is still running and not counted.") { c in
             let ex = c.portfolio.experiments
             let decided = ex.filter { $0.decision != "pending" }
-            return share("experimentsDecided", decided.count, ex.count, "experiments", "led to a decision",
-                         emptyIsZero: c.activeProducts.isEmpty ? nil : "no experiments recorded")
+            let due = ex.filter { e in
+                e.decision == "pending" && (e.started.flatMap { daysBetween($0, c.asOf) }.map { $0 >= decisionDueDays } ?? false)
+            }
+            if ex.isEmpty {
+                return share("experimentsDecided", 0, 0, "experiments", "led to a decision",
+                             emptyIsZero: c.activeProducts.isEmpty ? nil : "no experiments recorded")
+            }
+            // Every experiment still inside its run: nothing is due, so nothing speaks for or against.
+            return share("experimentsDecided", decided.count, decided.count + due.count, "experiments due a decision",
+                         "got one (\(ex.count - decided.count - due.count) still running)",
+                         missing: due.map { c.subject(.experiment, $0.id) })
         },
         fact("productsIterated", "Share of live or rolling-out products iterated in the 180 days before the assessment date.") { c in
             let ps = c.activeProducts.filter { $0.status == "live" || $0.status == "rollout" }

@@ -57,10 +57,20 @@ public enum Pitfalls {
 
     static let mckinsey = "McKinsey, 'A two-speed IT architecture for the digital enterprise'"
 
-    static func names(_ s: [Subject]) -> String {
-        let n = s.map(\.name)
-        return n.count <= 3 ? n.joined(separator: ", ") : n.prefix(3).joined(separator: ", ") + " and \(n.count - 3) more"
+    /// "a", "a and b", "a, b and c".
+    static func listed(_ xs: [String]) -> String {
+        xs.count <= 2 ? xs.joined(separator: " and ") : xs.dropLast().joined(separator: ", ") + " and " + xs.last!
     }
+
+    /// Names listed as a person writes them: “A”, “B” and “C”, or “A”, “B”, “C” and 2 more; titles of
+    /// products, systems and objectives quoted, people's names not.
+    static func names(_ s: [Subject]) -> String {
+        let n = s.map { $0.kind == "manager" ? $0.name : "\u{201C}\($0.name)\u{201D}" }
+        return n.count <= 3 ? listed(n) : n.prefix(3).joined(separator: ", ") + " and \(n.count - 3) more"
+    }
+
+    /// The singular or the plural form, by how many subjects a sentence is about.
+    static func agree(_ s: [Subject], _ one: String, _ many: String) -> String { s.count == 1 ? one : many }
 
     static let all: [Pitfall] = [
         Pitfall(id: "looking-outside-for-speed", name: "Looking outside for speed", severity: "high", source: mckinsey,
@@ -70,12 +80,16 @@ public enum Pitfalls {
                 let reaches = p.systems.contains { c.reachesBackEnd($0) }
                 guard !reaches || p.owner == nil else { continue }
                 subjects.append(c.subject(.product, p.id))
-                var why = ["\(p.name) is built by an external developer"]
-                if !reaches { why.append(p.systems.isEmpty ? "it uses no system that reaches the back end" : "its systems (\(p.systems.joined(separator: ", "))) have no interface to any back-end system") }
+                var why = ["\u{201C}\(p.name)\u{201D} is built by an external developer"]
+                if !reaches {
+                    let sys = p.systems.map { "\u{201C}\(c.name(.system, $0))\u{201D}" }
+                    why.append(p.systems.isEmpty ? "it uses no system that reaches the back end"
+                               : (sys.count == 1 ? "its system \(sys[0]) has" : "its systems \(listed(sys)) have") + " no interface to any back-end system")
+                }
                 if p.owner == nil { why.append("it has no internal owner") }
                 evidence.append(why.joined(separator: "; "))
             }
-            return (subjects, evidence, "Bring \(names(subjects)) under an internal product manager and integrate it with the back end through an API, so it does not stay a discrete application that is hard to integrate.")
+            return (subjects, evidence, "Bring \(names(subjects)) under an internal product manager and integrate " + agree(subjects, "it", "them") + " with the back end through an API, so " + agree(subjects, "it does not stay a discrete application", "they do not stay discrete applications") + " that " + agree(subjects, "is", "are") + " hard to integrate.")
         },
         Pitfall(id: "build-it-and-move-on", name: "Build it and move on", severity: "medium", source: mckinsey,
                 criteria: ["culture.iterate", "ownership.products", "collaboration.teams"], effort: 2) { c in
@@ -88,12 +102,12 @@ public enum Pitfalls {
                 let observed = (c.metricsByProduct[p.id] ?? []).contains { mid in
                     c.metricByID[mid]?.observations.contains { o in p.launched.map { o.at > $0 } ?? true } ?? false
                 }
-                if !iterated && !observed { why.append("no iteration and no metric observation since launch") }
+                if !iterated && !observed { why.append("neither an iteration nor a metric observation since launch") }
                 guard !why.isEmpty else { continue }
                 subjects.append(c.subject(.product, p.id))
-                evidence.append("\(p.name) is live with " + why.joined(separator: ", "))
+                evidence.append("\u{201C}\(p.name)\u{201D} is live with " + listed(why))
             }
-            return (subjects, evidence, "Give \(names(subjects)) a standing owner and team, measure it and keep iterating, rather than moving on to the next digital priority.")
+            return (subjects, evidence, "Give " + agree(subjects, "", "each of ") + "\(names(subjects)) a standing owner and team, measure " + agree(subjects, "it", "them") + " and keep iterating, rather than moving on to the next digital priority.")
         },
         Pitfall(id: "separate-digital-organization", name: "A separate digital organization out of step", severity: "high",
                 source: mckinsey, criteria: ["strategy.shared-okrs", "architecture.interfaces"], effort: 4) { c in
@@ -102,23 +116,32 @@ public enum Pitfalls {
             guard !traditional.isEmpty else { return nil }
             var subjects: [Subject] = [], evidence: [String] = []
             for d in depts where d.kind == "digital" {
+                // In step (McKinsey): clear roles shared with the traditional camp. An objective shared with a
+                // business department, or joint work on products: a product of one side owned or staffed by
+                // the other. Wiring its front ends into the legacy core is not being in step.
                 let sharesOKR = c.portfolio.okrs.contains { o in
                     c.departmentsAlongChain(o).contains(d.id) && !c.departmentsAlongChain(o).isDisjoint(with: traditional)
                 }
-                let own = Set(c.portfolio.systems.filter { $0.department == d.id }.map(\.id))
-                let linked = c.portfolio.systems.contains { s in
-                    let sOwn = own.contains(s.id)
-                    return s.interfaces.contains { i in
-                        guard let other = c.systemByID[i.to] else { return false }
-                        let oOwn = own.contains(other.id)
-                        return sOwn != oOwn && traditional.contains((sOwn ? other.department : s.department) ?? "")
-                    }
+                let teamDept = Dictionary(c.portfolio.teams.map { ($0.id, $0.department) }, uniquingKeysWith: { a, _ in a })
+                let deptOf = { (p: Product) -> [String?] in [p.department, p.owner.flatMap { c.managerByID[$0]?.department }, p.team.flatMap { teamDept[$0] ?? nil }] }
+                let joint = c.activeProducts.contains { p in
+                    let sides = deptOf(p).compactMap { $0 }
+                    return sides.contains(d.id) && sides.contains { traditional.contains($0) }
                 }
-                guard !sharesOKR && !linked else { continue }
+                guard !sharesOKR && !joint else { continue }
                 subjects.append(c.subject(.department, d.id))
-                evidence.append("\(d.name) shares no objective and no system interface with the traditional departments")
+                let own = c.activeProducts.filter { $0.department == d.id }.map { "\u{201C}\($0.name)\u{201D}" }
+                var why = "\(d.name) shares no objective and no product, team or owner with the business departments"
+                if !own.isEmpty { why += " (its products: \(listed(own)))" }
+                // Its front ends wired straight into the back end: a symptom, reported as legacy governance too.
+                let direct = c.portfolio.systems.filter { $0.department == d.id }.flatMap { s in
+                    s.interfaces.filter { i in (i.kind == "direct" || i.kind == "file") && c.systemByID[i.to]?.layer == "back-end" }
+                        .map { "\u{201C}\(s.name)\u{201D} writes straight into \u{201C}\(c.name(.system, $0.to))\u{201D}" }
+                }
+                if !direct.isEmpty { why += "; " + listed(direct) + ", around the back end's owners" }
+                evidence.append(why)
             }
-            return (subjects, evidence, "Put \(names(subjects)) in step with the rest of the business: shared objectives with the traditional departments, clear roles, and interfaces between its systems and the legacy back ends.")
+            return (subjects, evidence, "Put \(names(subjects)) in step with the rest of the business: objectives shared with the traditional departments, joint teams with clear roles on both sides, and " + agree(subjects, "its", "their") + " systems reaching the legacy back ends through interfaces their owners keep.")
         },
         Pitfall(id: "platforms-without-reorientation", name: "Platforms without reorientation", severity: "medium",
                 source: mckinsey, criteria: ["definition.experiences", "ownership.products"], effort: 3) { c in
@@ -130,32 +153,47 @@ public enum Pitfalls {
                 var why: [String] = []
                 if p.stages.isEmpty { why.append("covers no customer-experience stage") }
                 if p.owner == nil { why.append("has no accountable owner") }
-                evidence.append("\(p.name) " + why.joined(separator: " and "))
+                evidence.append("\u{201C}\(p.name)\u{201D} " + why.joined(separator: " and "))
             }
             if !subjects.isEmpty {
-                evidence.insert("Modern platforms are in place (\(modern.count) microservices or SaaS systems, e.g. \(modern.prefix(3).map(\.name).joined(separator: ", ")))", at: 0)
+                evidence.insert("Modern platforms are in place (\(modern.count) microservices or SaaS systems, e.g. \(listed(modern.prefix(3).map { "\u{201C}\($0.name)\u{201D}" })))", at: 0)
             }
-            return (subjects, evidence, "Reorganize around customer experiences, not only platforms: define \(names(subjects)) by the journey stages they serve and give each an accountable product manager.")
+            return (subjects, evidence, "Reorganize around customer experiences, not only platforms: define \(names(subjects)) by the journey stages " + agree(subjects, "it serves and give it", "they serve and give each") + " an accountable product manager.")
         },
         Pitfall(id: "legacy-governance-for-digital", name: "Legacy governance for digital", severity: "high",
                 source: mckinsey, criteria: ["architecture.fast-front-end", "architecture.ungated"], effort: 4) { c in
             let backTiers = c.portfolio.systems.filter { $0.layer == "back-end" }.compactMap { c.tierBySystem[$0.id] }
             let fastestBack = backTiers.max()
             var subjects: [Subject] = [], evidence: [String] = []
+            // Two remedies for two causes: a front end released slowly needs its own release process; one
+            // held by a direct coupling needs an API between it and the slow system.
+            var slow: [Subject] = [], coupled: [Subject] = []
             for s in c.portfolio.systems where s.layer == "front-end" {
                 var why: [String] = []
                 if let t = c.tierBySystem[s.id], t == .low || (fastestBack.map { t <= $0 } ?? false) {
-                    why.append("is released at back-end speed (DORA \(t.rawValue))")
+                    why.append("is released at back-end speed (DORA \(t.rawValue) on deployment frequency and lead time)")
+                    slow.append(c.subject(.system, s.id))
                 }
                 if let path = c.slowCouplingPath(from: s.id) {
-                    let names = path.dropFirst().map { c.name(.system, $0) }
+                    let names = path.dropFirst().map { "\u{201C}\(c.name(.system, $0))\u{201D}" }
                     why.append("is coupled directly to \(names.joined(separator: " → ")), which releases in DORA's low cluster")
+                    coupled.append(c.subject(.system, s.id))
                 }
                 guard !why.isEmpty else { continue }
                 subjects.append(c.subject(.system, s.id))
-                evidence.append("Front end \(s.name) " + why.joined(separator: " and "))
+                evidence.append("Front end \u{201C}\(s.name)\u{201D} " + why.joined(separator: " and "))
             }
-            return (subjects, evidence, "Govern \(names(subjects)) at digital speed: a release process of its own, weeks not quarters, and APIs instead of direct couplings to the slow back ends.")
+            var steps: [String] = []
+            if !slow.isEmpty {
+                steps.append("Give \(names(slow)) " + agree(slow, "a release process of its own", "each a release process of its own")
+                             + ", released in weeks, not at the back end's quarterly pace")
+            }
+            if !coupled.isEmpty {
+                steps.append((slow.isEmpty ? "Put" : "put") + " an API between \(names(coupled)) and the slow back end "
+                             + agree(coupled, "it writes into", "they write into") + ", so that "
+                             + agree(coupled, "its", "their") + " releases stop waiting on the back end's")
+            }
+            return (subjects, evidence, steps.joined(separator: "; ") + ".")
         },
         Pitfall(id: "request-takers", name: "Request takers, application owners", severity: "medium",
                 source: mckinsey, criteria: ["ownership.rights", "ownership.stages"], effort: 2) { c in
@@ -166,29 +204,41 @@ public enum Pitfalls {
                 if m.decisionRights == "requests-only" { why.append("may only take requests") }
                 let ownsExperience = (c.productsByOwner[m.id] ?? []).contains { !$0.stages.isEmpty }
                 if systemOwners.contains(m.id) && !ownsExperience { why.append("owns applications but no experience stage") }
-                else if let owned = c.productsByOwner[m.id], owned.count == 1, owned[0].systems.count == 1,
+                else if systemOwners.contains(m.id), let owned = c.productsByOwner[m.id], owned.count == 1, owned[0].systems.count == 1,
                         owned[0].stages.contains(where: { (c.ownersByStage[$0] ?? []).count > 1 }) {
-                    why.append("owns one application (\(owned[0].name)) inside a stage another manager owns")
+                    // An application owner (McKinsey's payment application) inside another manager's stage;
+                    // several divisions' product managers on one stage are product silos instead.
+                    why.append("owns one application (\u{201C}\(owned[0].name)\u{201D}) inside a stage another manager owns")
                 }
                 guard !why.isEmpty else { continue }
                 subjects.append(c.subject(.manager, m.id))
                 evidence.append("\(m.name) " + why.joined(separator: " and "))
             }
-            return (subjects, evidence, "Make \(names(subjects)) product managers rather than request takers: give each a whole experience stage and the right to redefine the product.")
+            return (subjects, evidence, "Make \(names(subjects)) " + agree(subjects, "a product manager rather than a request taker: give them", "product managers rather than request takers: give each") + " a whole experience stage and the right to redefine the product.")
         },
         Pitfall(id: "unfair-or-output-metrics", name: "Unfair or output metrics", severity: "medium",
                 source: mckinsey, criteria: ["incentives.influenceable", "incentives.outcomes"], effort: 2) { c in
             var subjects: [Subject] = [], evidence: [String] = []
             for m in c.portfolio.managers where !m.measuredOn.isEmpty {
                 let metrics = m.measuredOn.compactMap { c.metricByID[$0] }
-                let unfair = metrics.filter { !c.influenceable($0, by: m.id) }
-                let outputOnly = !metrics.isEmpty && metrics.allSatisfy { $0.category == "delivery" }
+                // Two different faults (McKinsey): an output (how fast requests are delivered, not what they
+                // achieved) is unfair as the only measure even when the manager moves it; an outcome is
+                // unfair when none of the manager's products can move it.
+                let outputs = metrics.filter { $0.category == "delivery" }
+                let unfair = metrics.filter { $0.category != "delivery" && !c.influenceable($0, by: m.id) }
+                let outputOnly = !metrics.isEmpty && outputs.count == metrics.count
                 guard !unfair.isEmpty || outputOnly else { continue }
                 subjects.append(c.subject(.manager, m.id))
                 var why: [String] = []
-                if !unfair.isEmpty { why.append("is measured on \(unfair.map(\.name).joined(separator: ", ")), which no product of theirs can influence") }
-                if outputOnly { why.append(unfair.isEmpty ? "is measured on delivery speed alone" : "that is delivery speed alone") }
-                evidence.append("\(m.name) " + why.joined(separator: "; "))
+                func q(_ xs: [Metric]) -> String { listed(xs.map { "\u{201C}\($0.name)\u{201D}" }) }
+                if outputOnly {
+                    why.append("is measured only on " + (outputs.count == 1 ? "an output metric, " : "output metrics, ") + q(outputs)
+                               + ": how fast requests are delivered, not the result of the change")
+                }
+                if !unfair.isEmpty {
+                    why.append((outputOnly ? "and on " : "is measured on ") + q(unfair) + ", which none of their products can move")
+                }
+                evidence.append("\(m.name) " + why.joined(separator: " "))
             }
             return (subjects, evidence, "Measure \(names(subjects)) on business outcomes their own products can move, such as conversion, sales or satisfaction, not on how fast requests are answered.")
         },
@@ -203,18 +253,21 @@ public enum Pitfalls {
                 if p.justification == "top-down-plan" { why.append("comes from a finished top-down plan") }
                 guard !why.isEmpty else { continue }
                 subjects.append(c.subject(.product, p.id))
-                evidence.append("\(p.name) " + why.joined(separator: " and "))
+                evidence.append("\u{201C}\(p.name)\u{201D} " + why.joined(separator: " and "))
             }
-            return (subjects, evidence, "Take \(names(subjects)) back to the user problem it should solve; test that problem with users before building further.")
+            return (subjects, evidence, "Take \(names(subjects)) back to the user problem " + agree(subjects, "it", "each") + " should solve; test that problem with users before building further.")
         },
         Pitfall(id: "product-silos", name: "Product silos", severity: "high",
                 source: "MIT Sloan, 'How the digital marketplace is redefining customer relationships'",
-                criteria: ["customer.one-customer"], effort: 5) { c in
+                criteria: ["customer.one-customer", "ownership.stages"], effort: 5) { c in
             var subjects: [Subject] = [], evidence: [String] = []
+            var seen = Set<String>()
             for silo in c.productSilos() {
                 let depts = silo.departments.map { c.name(.department, $0) }
-                for p in silo.products { subjects.append(c.subject(.product, p.id)) }
-                evidence.append("Customer segment \(silo.segment) is served by \(depts.joined(separator: ", ")) through separate products (\(silo.products.map(\.name).joined(separator: ", "))) with no shared journey")
+                for p in silo.products where seen.insert(p.id).inserted { subjects.append(c.subject(.product, p.id)) }
+                let who = silo.segment.map { "the same \($0)" } ?? "the same customers"
+                evidence.append("\(silo.need) is served for \(who) by \(listed(depts)), each through its own product ("
+                                + silo.products.map { "\u{201C}\($0.name)\u{201D}" }.joined(separator: ", ") + "): \(depts.count) customers where there is one")
             }
             return (subjects, evidence, "Recognize one customer across products: organize \(names(subjects)) around one shared journey or life event with one customer view, not around the divisions.")
         },
@@ -224,7 +277,7 @@ public enum Pitfalls {
             var subjects: [Subject] = [], evidence: [String] = []
             for o in c.portfolio.okrs where !o.departments.isEmpty && !c.isShared(o) {
                 subjects.append(c.subject(.okr, o.id))
-                evidence.append("\"\(o.objective)\" belongs to \(o.departments.map { c.name(.department, $0) }.joined(separator: ", ")) alone and links to no shared objective")
+                evidence.append("\u{201C}\(o.objective)\u{201D} belongs to \(listed(o.departments.map { c.name(.department, $0) })) alone and links to no shared objective")
             }
             return (subjects, evidence, "Link \(names(subjects)) to an objective shared across departments, so that everyone works toward the same goals.")
         },

@@ -5,6 +5,8 @@ public struct Recommendation: Codable, Sendable, Equatable {
     public var action: String
     /// The pitfall behind it, when there is one.
     public var pitfall: String?
+    /// That pitfall's severity; nil for a weak criterion no pitfall covers.
+    public var severity: String?
     public var dimensions: [String]
     public var criteria: [String]
     public var subjects: [Subject]
@@ -17,9 +19,16 @@ public struct Recommendation: Codable, Sendable, Equatable {
     public var why: String
 }
 
-/// Ranks what to do next: each pitfall found, and each weak criterion no pitfall already covers,
-/// by the score it can recover on the weakest dimensions against the effort it needs.
+/// Ranks what to do next: each pitfall found, and each weak criterion no pitfall already covers.
+/// Severity comes first, as a consultant would put it to a board: high-severity pitfalls, then medium,
+/// then low, then criteria no pitfall covers; within each, the score it can recover on the weakest
+/// dimensions against the effort it needs. A criterion without evidence is not advice but a gap in
+/// the data, so it is left to the evidence list rather than ranked.
 public enum Recommender {
+    static func severityRank(_ s: String?) -> Int {
+        switch s { case "high": return 0; case "medium": return 1; case "low": return 2; case nil: return 4; default: return 3 }
+    }
+
     public static func rank(model: AssessmentModel, dimensions: [DimensionResult], findings: [Finding], limit: Int = 20) -> [Recommendation] {
         var dimOfCriterion: [String: DimensionResult] = [:]
         var resultOfCriterion: [String: CriterionResult] = [:]
@@ -52,26 +61,30 @@ public enum Recommender {
             let effort = Pitfalls.effort(of: f.pitfall)
             let dims = Array(Set(crits.compactMap { dimOfCriterion[$0]?.id })).sorted()
             out.append(Recommendation(rank: 0, title: "Fix: \(f.name)", action: f.recommendation, pitfall: f.pitfall,
-                                      dimensions: dims, criteria: crits, subjects: f.subjects, expectedGain: round2(g),
+                                      severity: f.severity, dimensions: dims, criteria: crits, subjects: f.subjects, expectedGain: round2(g),
                                       effort: effort, priority: round4(g * weakness(crits) / effort),
                                       why: f.evidence.first ?? f.name))
         }
         for d in dimensions {
             for c in d.criteria where !covered.contains(c.id) {
                 guard let mc = modelCriteria[c.id], let action = mc.recommendation else { continue }
-                guard (c.score ?? 0) < 3.4 else { continue }
+                guard let score = c.score, score < 3.4 else { continue }
                 let g = gain(c.id)
                 let effort = mc.effort ?? 3
                 let why: String
                 if let f = c.fact { why = f.detail + (c.answer.map { "; self-assessed \($0.score) of 5" } ?? "") }
                 else if let a = c.answer { why = "self-assessed \(a.score) of 5" + (a.evidence.map { ": \($0)" } ?? "") }
-                else { why = "no evidence either way: answer this criterion in the self-assessment" }
-                out.append(Recommendation(rank: 0, title: c.text, action: action, pitfall: nil, dimensions: [d.id],
+                else { why = "scored \(score) of 5" }
+                out.append(Recommendation(rank: 0, title: c.text, action: action, pitfall: nil, severity: nil, dimensions: [d.id],
                                           criteria: [c.id], subjects: c.fact?.subjects ?? [], expectedGain: round2(g),
                                           effort: effort, priority: round4(g * weakness([c.id]) / effort), why: why))
             }
         }
-        out.sort { $0.priority != $1.priority ? $0.priority > $1.priority : $0.title < $1.title }
+        out.sort {
+            let a = severityRank($0.severity), b = severityRank($1.severity)
+            if a != b { return a < b }
+            return $0.priority != $1.priority ? $0.priority > $1.priority : $0.title < $1.title
+        }
         return out.prefix(limit).enumerated().map { i, r in var r = r; r.rank = i + 1; return r }
     }
 }

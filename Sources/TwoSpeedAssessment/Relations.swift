@@ -40,21 +40,66 @@ extension PortfolioContext {
         return order.map { ($0, bySegment[$0]!.0, bySegment[$0]!.1) }
     }
 
-    /// Segments served by products of several departments that share no journey: the same customer
-    /// met by separate divisions (the telco's phone, internet and TV).
-    func productSilos() -> [(segment: String, departments: [String], products: [Product])] {
-        var out: [(segment: String, departments: [String], products: [Product])] = []
-        for (seg, depts, products) in segmentsServed() where depts.count >= 2 {
-            // Journeys each department's products touch; a silo when no journey is common to all.
-            var journeysByDept: [String: Set<String>] = [:]
-            for p in products {
-                guard let d = p.department else { continue }
-                for ref in p.stages { if let j = ref.split(separator: "/").first { journeysByDept[d, default: []].insert(String(j)) } }
-                journeysByDept[d, default: []].formUnion([])
+    /// One customer need served by products of two or more departments, each its own: so the company
+    /// sees several customers where there is one (MIT Sloan's telco: one bill, three divisions). Two
+    /// shapes: one journey stage covered by products of several departments (the household's billing
+    /// question answered by phone, broadband and TV separately), or parallel journeys of one segment
+    /// with the same stages, one per department (a "get help" journey per division). Different needs
+    /// owned by different departments are not silos: that is a stage each, one owner each.
+    func productSilos() -> [ProductSilo] {
+        var out: [ProductSilo] = []
+        var siloed = Set<String>()
+        for j in portfolio.journeys {
+            for st in j.stages {
+                let ref = j.id + "/" + st.id
+                let products = (productsByStage[ref] ?? []).compactMap { productByID[$0] }.filter { $0.status != "retired" }
+                let depts = businessDepartments(products)
+                guard depts.count >= 2 else { continue }
+                siloed.insert(ref)
+                out.append(ProductSilo(need: "The stage \u{201C}\(st.name)\u{201D} of \u{201C}\(j.name)\u{201D}", segment: j.segment,
+                                       departments: depts.sorted(), products: products))
             }
-            let common = journeysByDept.values.dropFirst().reduce(journeysByDept.values.first ?? []) { $0.intersection($1) }
-            if common.isEmpty { out.append((seg, depts.sorted(), products)) }
+        }
+        // Parallel journeys: same segment, same stages, served by different departments.
+        var groups: [String: [Journey]] = [:]
+        var order: [String] = []
+        for j in portfolio.journeys where !j.stages.isEmpty {
+            let key = (j.segment ?? "") + "|" + j.stages.map(\.id).sorted().joined(separator: ",")
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(j)
+        }
+        for key in order {
+            let js = groups[key]!
+            guard js.count >= 2 else { continue }
+            let refs = js.flatMap { j in j.stages.map { j.id + "/" + $0.id } }
+            guard refs.allSatisfy({ !siloed.contains($0) }) else { continue }
+            var seen = Set<String>()
+            let products = refs.flatMap { productsByStage[$0] ?? [] }.filter { seen.insert($0).inserted }
+                .compactMap { productByID[$0] }.filter { $0.status != "retired" }
+            let depts = businessDepartments(products)
+            guard depts.count >= 2 else { continue }
+            let stages = Pitfalls.listed(js[0].stages.map { "\u{201C}\($0.name)\u{201D}" })
+            out.append(ProductSilo(need: "One need (\(stages)), split into \(js.count) journeys ("
+                                   + Pitfalls.listed(js.map { "\u{201C}\($0.name)\u{201D}" }) + "),",
+                                   segment: js[0].segment, departments: depts.sorted(), products: products))
         }
         return out
     }
+}
+
+extension PortfolioContext {
+    /// The business departments behind products. IT owning an application inside a stage is the
+    /// application-owner pattern (McKinsey's payment application), reported as request takers, not a
+    /// division meeting the customer on its own.
+    func businessDepartments(_ products: [Product]) -> Set<String> {
+        Set(products.compactMap(\.department).filter { departmentByID[$0]?.kind != "it" })
+    }
+}
+
+struct ProductSilo {
+    /// The stage, or the parallel journeys' stages, in words.
+    var need: String
+    var segment: String?
+    var departments: [String]
+    var products: [Product]
 }

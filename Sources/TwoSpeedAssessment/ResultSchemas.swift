@@ -23,12 +23,18 @@ public enum ResultSchemas {
         "answer": ModelSchemas.answer, "score": score,
         "basis": .oneOf(["facts and answer", "facts", "answer", "no evidence"]),
     ])
+    static let cap = Schema.object("AppliedCap", "A rubric cap holding a level below what the score reaches.",
+                                   required: ["maxLevel", "levelName", "reason"], [
+        "maxLevel": int, "levelName": .string(), "reason": text, "pitfall": .string(), "criterion": .string(),
+    ])
     public static let dimension = Schema.object("DimensionResult", required: ["id", "name", "weight", "evidence", "criteria"], [
         "id": .string(), "name": text, "weight": num, "score": score, "level": int, "levelName": .string(),
         "evidence": share, "criteria": list(criterion),
+        "scoreLevel": int, "caps": list(cap),
     ])
-    public static let overall = Schema.object("OverallResult", required: ["score", "level", "levelName"], [
-        "score": score, "level": int, "levelName": .string(),
+    public static let overall = Schema.object("OverallResult", required: ["score"], [
+        "score": score, "level": int, "levelName": .string(), "scoreLevel": int, "caps": list(cap),
+        "evidence": share, "sufficientEvidence": .boolean("false: too little of the model has evidence for an overall level"),
     ])
     public static let finding = Schema.object("Finding", required: ["pitfall", "name", "severity", "subjects", "subjectCount", "evidence",
                                                                     "recommendation", "source", "criteria"], [
@@ -38,7 +44,9 @@ public enum ResultSchemas {
     ])
     public static let recommendation = Schema.object("Recommendation", required: [
         "rank", "title", "action", "dimensions", "criteria", "subjects", "expectedGain", "effort", "priority", "why"], [
-        "rank": .integer(min: 1), "title": text, "action": text, "pitfall": .string(), "dimensions": list(.string()),
+        "rank": .integer(min: 1), "title": text, "action": text, "pitfall": .string(),
+        "severity": .oneOf(["high", "medium", "low"], "the severity of the pitfall behind it; absent for a weak criterion"),
+        "dimensions": list(.string()),
         "criteria": list(.string()), "subjects": list(subject), "expectedGain": num, "effort": num, "priority": num, "why": text,
     ])
     public static let coverage: Schema = {
@@ -67,7 +75,7 @@ public enum ResultSchemas {
     public static let speed: Schema = {
         let tiers = SpeedTier.allCases.map(\.rawValue)
         let system = Schema.object("SystemTier", required: ["system", "layer", "byKey"], [
-            "system": subject, "layer": .string(), "tier": .oneOf(tiers), "byKey": .map(.oneOf(tiers)),
+            "system": subject, "layer": .string(), "tier": .oneOf(tiers), "stability": .oneOf(tiers), "byKey": .map(.oneOf(tiers)),
             "delivery": ModelSchemas.delivery,
         ])
         let coupling = Schema.object("Coupling", required: ["from", "to", "kind", "blocking", "reason"], [
@@ -81,9 +89,10 @@ public enum ResultSchemas {
     public static let experiment: Schema = {
         let arm = Schema.object(required: ["users", "conversions", "rate"], ["users": .integer(min: 0), "conversions": .integer(min: 0), "rate": share])
         let interval = Schema.object(required: ["low", "high"], ["low": num, "high": num])
-        return .object("ExperimentEvaluation", required: ["confidence", "control", "variant", "lift", "test", "sampleRatio",
-                                                          "minimumDetectableLift", "recommendation"], [
-            "experiment": .string(), "product": .string(), "confidence": share, "control": arm, "variant": arm,
+        return .object("ExperimentEvaluation", required: ["direction", "improvement", "confidence", "control", "variant", "lift", "test",
+                                                          "sampleRatio", "minimumDetectableLift", "recommendation"], [
+            "experiment": .string(), "product": .string(), "metric": .string(),
+            "direction": .oneOf(["higher", "lower"]), "improvement": num, "confidence": share, "control": arm, "variant": arm,
             "lift": .object(required: ["absolute", "absoluteInterval"], [
                 "absolute": num, "absoluteInterval": interval, "relative": num, "relativeInterval": interval]),
             "test": .object(required: ["method", "z", "p", "significant", "alpha"], [
@@ -126,7 +135,7 @@ public enum ResultSchemas {
             "coverage": coverage, "prioritization": prioritization, "speed": speed, "experiments": list(experiment),
             "experimentCount": .integer(min: 0),
             "okrs": okrs, "accountability": accountability]),
-        "warnings": list(text),
+        "warnings": list(text), "evidenceNeeded": list(text), "summary": list(text),
     ])
 
     public static let change: Schema = {

@@ -26,12 +26,24 @@ public struct DimensionResult: Codable, Sendable, Equatable {
     /// Share of the dimension's criterion weight that has evidence.
     public var evidence: Double
     public var criteria: [CriterionResult]
+    /// Set when a cap holds the level down: the level the score alone reaches, and the caps that bind.
+    public var scoreLevel: Int?
+    public var caps: [AppliedCap]?
 }
 
 public struct OverallResult: Codable, Sendable, Equatable {
+    /// The weighted mean of the dimensions with evidence (1 when none has any).
     public var score: Double
-    public var level: Int
-    public var levelName: String
+    /// nil when too little of the model has evidence for an overall level: "insufficient evidence".
+    public var level: Int?
+    public var levelName: String?
+    /// Share of the model's weight (criterion weight within dimension weight) that has evidence.
+    public var evidence: Double?
+    /// Whether `evidence` reaches the model's `minimumEvidence`, so that the overall level stands.
+    public var sufficientEvidence: Bool?
+    /// Set when a cap holds the level down: the level the score alone reaches, and the caps that bind.
+    public var scoreLevel: Int?
+    public var caps: [AppliedCap]?
 }
 
 /// Scores a portfolio against a model. Each criterion takes its derived fact, mapped to 1..5 on its
@@ -77,11 +89,18 @@ public enum Scoring {
                                         levelName: level?.name, evidence: allWeights > 0 ? round2(weights / allWeights) : 0,
                                         criteria: crits))
         }
-        var sum = 0.0, weights = 0.0
-        for d in dims { if let s = d.score { sum += d.weight * s; weights += d.weight } }
+        var sum = 0.0, weights = 0.0, covered = 0.0, all = 0.0
+        for d in dims {
+            if let s = d.score { sum += d.weight * s; weights += d.weight }
+            covered += d.weight * d.evidence; all += d.weight
+        }
         let overall = weights > 0 ? round2(sum / weights) : 1
-        let level = model.level(for: overall)
-        return (dims, OverallResult(score: overall, level: level.level, levelName: level.name))
+        // Evidence first: an overall level only when enough of the model speaks, never from a handful of facts.
+        let evidence = all > 0 ? round2(covered / all) : 0
+        let sufficient = weights > 0 && evidence + 1e-9 >= model.minimumEvidence
+        let level = sufficient ? model.level(for: overall) : nil
+        return (dims, OverallResult(score: overall, level: level?.level, levelName: level?.name, evidence: evidence,
+                                    sufficientEvidence: sufficient))
     }
 }
 

@@ -123,7 +123,9 @@ extension Engine {
                                Param("rollout", .array(.number(exclusiveMin: 0).withMaximum(1), minItems: 1, maxItems: 20), required: false,
                                      "without portfolio: the rollout stages' shares, to name the next step"),
                                Param("stage", .integer(min: 0), required: false, "without portfolio: the running stage's index"),
-                               Param("confidence", .number(min: 0.5).withMaximum(0.9999), required: false, "confidence level (default 0.95)")],
+                               Param("confidence", .number(min: 0.5).withMaximum(0.9999), required: false, "confidence level (default 0.95)"),
+                               Param("direction", .oneOf(["higher", "lower"]), required: false,
+                                     "without portfolio: which way the counted outcome is better (default higher)")],
                       result: ResultSchemas.experiment, mutates: false, errors: [.notFound]) { [unowned self] p in try evaluate(p) },
         ]
     }
@@ -293,7 +295,7 @@ extension Engine {
             guard let e = sp.portfolio.experiments.first(where: { $0.id == eid }) else {
                 throw RPCError(.notFound, pointer: p.pointer("experiment").description, "no experiment with id \"\(eid)\"")
             }
-            guard let r = try ExperimentEvaluator.evaluate(e, confidence: confidence) else {
+            guard let r = try ExperimentEvaluator.evaluate(e, in: sp.portfolio, confidence: confidence) else {
                 throw RPCError(.invalidParams, pointer: p.pointer("experiment").description,
                                "experiment \"\(eid)\" has no control and variant counts yet")
             }
@@ -316,7 +318,7 @@ extension Engine {
         }
         let share = p.object["plannedShare"]?.doubleValue ?? rollout[stage]
         return try ExperimentEvaluator.evaluate(.init(control: control, variant: variant, plannedShare: share, rollout: rollout,
-                                                      stage: stage, confidence: confidence))
+                                                      stage: stage, confidence: confidence, direction: p.string("direction") ?? "higher"))
     }
 }
 

@@ -179,6 +179,7 @@ public enum Charts {
 
     /// Each experiment's absolute lift (variant minus control, in percentage points) with its confidence
     /// interval, on one shared axis through zero: an interval clear of zero is a significant difference.
+    /// A lower-is-better metric says so under its name, since there a dot left of zero is the win.
     public static func lifts(_ experiments: [ExperimentEvaluation]) -> String {
         let width = 880.0, labelWidth = 190.0, plotLeft = 200.0, plotRight = 560.0, rowHeight = 44.0, top = 30.0
         let height = top + rowHeight * Double(max(1, experiments.count)) + 56
@@ -205,7 +206,7 @@ public enum Charts {
             t += step
         }
         s += "<text class=\"tick-label\" text-anchor=\"middle\" x=\"\(Num.c((plotLeft + plotRight) / 2))\" y=\"\(Num.c(height - 10))\">"
-            + "lift of the variant over control, in points of conversion</text>\n"
+            + "variant minus control, in percentage points</text>\n"
         s += "</g>\n"
         for (i, e) in experiments.enumerated() {
             let y = top + rowHeight * Double(i) + rowHeight / 2
@@ -213,10 +214,12 @@ public enum Charts {
             let lo = e.lift.absoluteInterval.low, hi = e.lift.absoluteInterval.high
             let name = e.experiment ?? "experiment \(i + 1)"
             s += "<text class=\"axis-label\" text-anchor=\"end\" x=\"\(Num.c(labelWidth))\" y=\"\(Num.c(y - 2))\">\(Escape.html(name))</text>\n"
-            if let p = e.product {
-                s += "<text class=\"tick-label\" text-anchor=\"end\" x=\"\(Num.c(labelWidth))\" y=\"\(Num.c(y + 13))\">\(Escape.html(p))</text>\n"
+            let sub = [e.product, e.direction == "lower" ? "lower is better" : nil].compactMap { $0 }.joined(separator: " · ")
+            if !sub.isEmpty {
+                s += "<text class=\"tick-label\" text-anchor=\"end\" x=\"\(Num.c(labelWidth))\" y=\"\(Num.c(y + 13))\">\(Escape.html(sub))</text>\n"
             }
-            s += "<g class=\"\(cls)\"><title>\(Escape.html(name)): lift \(Num.points(e.lift.absolute)) points, "
+            s += "<g class=\"\(cls)\"><title>\(Escape.html(name)): \(Num.points(e.lift.absolute)) percentage points"
+                + (e.direction == "lower" ? " (lower is better)" : "") + ", "
                 + "\(Num.short(e.confidence * 100, 2))% interval \(Num.points(lo)) to \(Num.points(hi))</title>\n"
             s += "<line class=\"interval\" x1=\"\(Num.c(x(lo)))\" y1=\"\(Num.c(y))\" x2=\"\(Num.c(x(hi)))\" y2=\"\(Num.c(y))\"/>\n"
             for edge in [lo, hi] {

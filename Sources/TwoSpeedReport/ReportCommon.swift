@@ -21,7 +21,24 @@ enum Common {
 
     /// "run 3, data as of 2026-11-10" or "data as of 2026-11-10".
     static func runName(_ r: AssessmentResult) -> String {
-        (r.run.map { "run \($0), " } ?? "") + "data as of " + r.asOf
+        (r.run.map { "run \($0), " } ?? "") + "data as of " + humanDate(r.asOf)
+    }
+
+    static let months = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+                         "October", "November", "December"]
+
+    /// A date as people read it: "2026-11-10" → "10 November 2026", "2026-11-10T09:30:00Z" → "10 November 2026,
+    /// 09:30 UTC". Anything else is shown as it is.
+    static func humanDate(_ s: String) -> String {
+        let u = Array(s.utf8)
+        guard u.count >= 10, u[4] == 45, u[7] == 45, let y = Int(String(s.prefix(4))),
+              let mo = Int(String(s.dropFirst(5).prefix(2))), let d = Int(String(s.dropFirst(8).prefix(2))),
+              (1...12).contains(mo), (1...31).contains(d) else { return s }
+        let day = "\(d) \(months[mo - 1]) \(y)"
+        guard u.count >= 16, u[10] == 84 || u[10] == 32, u[13] == 58 else { return day }
+        let time = String(s.dropFirst(11).prefix(5))
+        let zone = s.hasSuffix("Z") || s.hasSuffix("+00:00") ? " UTC" : ""
+        return day + ", " + time + zone
     }
 
     /// The colour step 1..5 of a level among the model's levels, whatever their count.
@@ -45,6 +62,31 @@ enum Common {
     static func layerOrder(_ s: SpeedAnalysis) -> [String] {
         var out = layers
         for l in s.systems.map(\.layer) where !out.contains(l) { out.append(l) }
+        return out
+    }
+
+    /// "18% of the model has evidence, 50% is needed", or only the share when no need is recorded.
+    static func evidenceShare(_ r: AssessmentResult) -> String {
+        let share = "\(Int(((r.overall.evidence ?? 0) * 100).rounded()))% of the model has evidence"
+        return r.overall.sufficientEvidence == false ? share + ", half is needed for an overall level" : share
+    }
+
+    /// One sentence per level a cap holds down, overall first: what the score reaches, where it is held, why.
+    static func capSentences(_ r: AssessmentResult) -> [String] {
+        func name(_ l: Int?) -> String {
+            guard let l else { return "" }
+            return "\(l) " + (r.model.levels.first { $0.level == l }?.name ?? "")
+        }
+        var out: [String] = []
+        if let caps = r.overall.caps, let first = caps.first {
+            out.append("Overall: the score reaches level \(name(r.overall.scoreLevel)), held at \(name(first.maxLevel)) by "
+                       + caps.map(\.reason).joined(separator: "; ") + ".")
+        }
+        for d in r.dimensions {
+            guard let caps = d.caps, let first = caps.first else { continue }
+            out.append("\(d.name): the score reaches level \(name(d.scoreLevel)), held at \(name(first.maxLevel)) by "
+                       + caps.map(\.reason).joined(separator: "; ") + ".")
+        }
         return out
     }
 

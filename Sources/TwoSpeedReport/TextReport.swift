@@ -6,9 +6,17 @@ public enum TextReport {
     public static func render(_ r: AssessmentResult, width: Int = 100, recommendations: Int = 5) -> String {
         var out: [String] = []
         out.append("\(r.organization): two-speed operating model assessment")
-        out.append("model \(r.model.name) \(r.model.version), data as of \(r.asOf)" + (r.run.map { ", run \($0)" } ?? ""))
+        out.append("model \(r.model.name) \(r.model.version), data as of \(Common.humanDate(r.asOf))" + (r.run.map { ", run \($0)" } ?? ""))
         out.append("")
-        out.append("Overall  \(score(r.overall.score)) of 5   level \(r.overall.level) \(r.overall.levelName)")
+        if let summary = r.summary, !summary.isEmpty {
+            out += wrap(summary.joined(separator: " "), width: width, first: "", rest: "")
+            out.append("")
+        }
+        if let level = r.overall.level {
+            out.append("Overall  \(score(r.overall.score)) of 5   level \(level) \(r.overall.levelName ?? "")")
+        } else {
+            out.append("Overall  insufficient evidence: " + Common.evidenceShare(r))
+        }
         out.append("")
         let nameWidth = max(30, r.dimensions.map { $0.name.count }.max() ?? 0)
         out.append(pad("Dimension", nameWidth) + "  Score  Level               " + pad("", 20) + "  Evidence")
@@ -17,6 +25,12 @@ public enum TextReport {
             let level = d.level.map { "\($0) \(d.levelName ?? "")" } ?? "no evidence"
             out.append(pad(d.name, nameWidth) + "  " + pad(s, 5) + "  " + pad(level, 18) + "  " + bar(d.score) + "  "
                        + "\(Int((d.evidence * 100).rounded()))%")
+        }
+        let caps = Common.capSentences(r)
+        if !caps.isEmpty {
+            out.append("")
+            out.append("Levels held down (a level is held only while its checks pass)")
+            for c in caps { out += wrap(c, width: width, first: "  - ", rest: "    ") }
         }
         out.append("")
         out.append("Pitfalls (\(r.pitfalls.count))")
@@ -27,6 +41,11 @@ public enum TextReport {
         }
         out.append("")
         out.append("What to do next")
+        if r.recommendations.isEmpty {
+            let needed = r.evidenceNeeded ?? []
+            out.append(needed.isEmpty ? "  nothing stands out: no pitfall found and no criterion below integrated" : "  supply the evidence first:")
+            for n in needed { out += wrap(n, width: width, first: "  - ", rest: "    ") }
+        }
         for rec in r.recommendations.prefix(recommendations) {
             out += wrap("\(rec.rank). \(rec.title)", width: width, first: "  ", rest: "     ")
             out += wrap(rec.action, width: width, first: "     ", rest: "     ")

@@ -67,7 +67,7 @@ final class ReportTests: XCTestCase {
                 XCTAssertTrue(summary.contains("<th scope=\"row\">\(Escape.html(d.name))</th>"), "\(id): \(d.name) in the table")
             }
             // Level badges coloured by level, the overall one among them.
-            XCTAssertTrue(summary.contains("<span class=\"badge lv\(r.overall.level)\""), id)
+            XCTAssertTrue(summary.contains("<span class=\"badge lv\(try XCTUnwrap(r.overall.level))\""), id)
             for d in r.dimensions { if let l = d.level { XCTAssertTrue(summary.contains("badge lv\(l)"), "\(id): \(d.name)") } }
             // Every pitfall with each of its subjects.
             let pitfalls = try XCTUnwrap(element(html, "<section id=\"pitfalls\"", "</section>"))
@@ -120,9 +120,40 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(try XCTUnwrap(element(frontEnd, "<td class=\"tier-elite\">", "</td>")).contains("Web checkout"))
         XCTAssertTrue(try XCTUnwrap(element(frontEnd, "<td class=\"tier-low\">", "</td>")).contains("Store locator mobile app"))
         XCTAssertTrue(html.contains("<tr class=\"blocking\"><td>Web storefront"))
-        // The lite checkout: +5.39 points, 95% interval from +4.02 to +6.76, expand to 50%.
-        XCTAssertTrue(html.contains("+5.39 [+4.02, +6.76] · expand"))
+        // The lite checkout cuts the drop-off rate (lower is better): -5.39 points, 95% interval from -6.76 to -4.02, expand to 50%.
+        XCTAssertTrue(html.contains("-5.39 [-6.76, -4.02] · expand"), element(html, "<svg class=\"chart lifts\"", "</svg>") ?? html)
+        XCTAssertTrue(html.contains("lower is better"))
         XCTAssertTrue(html.contains("<g class=\"ci expand significant\">"))
+    }
+
+    // MARK: Executive summary
+
+    /// Every result and report opens with three to five sentences: the level, the weakest dimension, the
+    /// most severe finding and the first thing to do, naming what they concern.
+    func testExecutiveSummaryOpensEveryReport() throws {
+        let engine = try Engine(path: nil)
+        for name in ["retailer", "bank", "telco"] {
+            XCTAssertNotNil(engine.request("portfolio.put", "{\"portfolio\":\(readFile(repoRoot + "/examples/portfolios/\(name).json"))}").result)
+        }
+        for id in ["retailer", "state-bank", "telco"] {
+            let raw = engine.request("assessment.run", "{\"portfolio\":\"\(id)\",\"keep\":false}")
+            let r = try JanssonDecoder().decode(AssessmentResult.self, from: try XCTUnwrap(raw.result, raw.text))
+            let summary = try XCTUnwrap(r.summary)
+            XCTAssertTrue((3...5).contains(summary.count), "\(id): \(summary)")
+            XCTAssertTrue(summary[0].contains("level \(try XCTUnwrap(r.overall.level)), \(try XCTUnwrap(r.overall.levelName))"), summary[0])
+            let worst = try XCTUnwrap(r.pitfalls.first { $0.severity == "high" })
+            XCTAssertTrue(summary.contains { $0.contains("most severe finding is \(worst.name.lowercased())") }, "\(summary)")
+            let first = try XCTUnwrap(r.recommendations.first)
+            XCTAssertEqual(summary.last, "First: " + first.action.prefix(1).lowercased() + first.action.dropFirst())
+            let html = HTMLReport.render(r)
+            let exec = try XCTUnwrap(html.range(of: "<div class=\"exec-summary\">"))
+            XCTAssertLessThan(exec.lowerBound, try XCTUnwrap(html.range(of: "<div class=\"tiles\">")).lowerBound)
+            XCTAssertTrue(html.contains(Escape.html(summary[0])))
+            let md = MarkdownReport.render(r)
+            XCTAssertLessThan(try XCTUnwrap(md.range(of: "## Executive summary")).lowerBound,
+                              try XCTUnwrap(md.range(of: "## Maturity by dimension")).lowerBound)
+            XCTAssertTrue(TextReport.render(r).contains(String(summary[0].prefix(40))))
+        }
     }
 
     // MARK: Markdown
@@ -252,7 +283,7 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(count(radar, "<polygon class=\"series current\""), 1)
         XCTAssertEqual(count(radar, "<polygon class=\"series previous\""), 1)
         XCTAssertEqual(pointCount(radar, "series previous"), 10)
-        XCTAssertTrue(radar.contains("Previous (run 1, data as of 2026-11-10)"))
+        XCTAssertTrue(radar.contains("Previous (run 1, data as of 10 November 2026)"))
         XCTAssertTrue(html.contains("compared with run 1"))
         let before = first.dimensions.first { $0.id == "strategy" }!.score!, after = second.dimensions.first { $0.id == "strategy" }!.score!
         XCTAssertGreaterThan(after, before)
@@ -372,6 +403,11 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(Num.readable(-1234567.5, 1), "-1,234,567.5")
         XCTAssertEqual(Num.readable(999), "999")
         XCTAssertEqual(Num.grouped(45120), "45,120")
+        // Dates as people read them (issue 11), anything that is not a date left as it is.
+        XCTAssertEqual(Common.humanDate("2026-11-10"), "10 November 2026")
+        XCTAssertEqual(Common.humanDate("2026-01-05T09:30:00Z"), "5 January 2026, 09:30 UTC")
+        XCTAssertEqual(Common.humanDate("soon"), "soon")
+        XCTAssertEqual(Common.humanDate("2026-13-01"), "2026-13-01")
         XCTAssertEqual(Num.grouped(-1000), "-1,000")
         XCTAssertEqual(Num.points(0.053942964553106876), "+5.39")
         XCTAssertEqual(Num.points(-0.01), "-1")
