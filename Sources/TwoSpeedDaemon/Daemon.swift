@@ -34,6 +34,7 @@ public final class Daemon: Sendable {
     /// socket accepts connections.
     public func run(ready: (() -> Void)? = nil) throws {
         let c = configuration
+        Self.raiseDescriptorLimit(logger)
         var fromSystemd: CInt? = nil
         if c.allowSocketActivation { fromSystemd = try ListeningSocket.fromSystemd() }
         if fromSystemd == nil {
@@ -126,6 +127,19 @@ public final class Daemon: Sendable {
         if !left.isEmpty {
             logger.warning("closing \(left.count) connection(s) still busy after \(c.shutdownTimeoutSeconds) s")
             for channel in left { try? channel.close().wait() }
+        }
+    }
+
+    /// Each connection takes a descriptor, and a refused one keeps it for the linger time: the soft limit
+    /// (1024 under systemd by default, below what --max-clients allows) is raised to the hard one, as
+    /// systemd advises programs that need many. NIO uses epoll, so descriptors past 1024 are fine.
+    static func raiseDescriptorLimit(_ logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        let old = limit.rlim_cur
+        limit.rlim_cur = limit.rlim_max
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+            logger.info("open files limit raised from \(old) to \(limit.rlim_max)")
         }
     }
 

@@ -34,6 +34,10 @@ passed=0 failed=0
 
 check() { # check NAME COMMAND...: passes when the command succeeds
     local name=$1; shift
+    # In a check's pipelines every part counts: `jq -e` alone passes on empty input, so a client that
+    # could not even start would go unnoticed. (So no `| grep -q`: it may quit before the writer ends,
+    # which then dies of SIGPIPE.)
+    if [ "$1" = bash ] && [ "$2" = -c ]; then set -- bash -o pipefail "${@:2}"; fi
     if "$@" >"$TMP/out" 2>&1; then passed=$((passed + 1)); echo "ok   $name"
     else failed=$((failed + 1)); echo "FAIL $name"; sed 's/^/     /' "$TMP/out" | head -20; fi
 }
@@ -88,8 +92,8 @@ REQ='{"jsonrpc":"2.0","method":"engine.info","id":1}'
 
 # --- the twospeed command -----------------------------------------------------------------------
 check "twospeed --help names the subcommands and exit statuses" bash -c "
-    '$CLI' --help | grep -q 'call' && '$CLI' --help | grep -q 'import' && '$CLI' --help | grep -q '3 the daemon'"
-check "twospeed call --help documents params from stdin" bash -c "'$CLI' call --help | grep -q 'to read them from standard'"
+    '$CLI' --help | grep >/dev/null 'call' && '$CLI' --help | grep >/dev/null 'import' && '$CLI' --help | grep >/dev/null '3 the daemon'"
+check "twospeed call --help documents params from stdin" bash -c "'$CLI' call --help | grep >/dev/null 'to read them from standard'"
 check "twospeed import puts a portfolio file" bash -c "
     '$CLI' import examples/portfolios/retailer.json --compact | jq -e '.id == \"retailer\" and .counts.products == 5'"
 check "twospeed call prints the result (socket from TWOSPEED_SOCKET)" bash -c "
@@ -168,7 +172,7 @@ check "examples/shell/list-products.sh" bash -c "
 check "examples/shell/observe.sh appends an observation" bash -c "
     before=\$('$RPC' -c entity.get '{\"portfolio\":\"retailer\",\"kind\":\"metric\",\"id\":\"front-page-conversion\"}' | jq '.entity.observations | length') &&
     examples/shell/observe.sh retailer front-page-conversion 2.6 2026-11-30 'web analytics' | grep -qx \"front-page-conversion: \$((before + 1)) observations (revision [0-9]*)\" &&
-    examples/shell/observe.sh retailer front-page-conversion 2.7 | grep -q \"\$((before + 2)) observations\""
+    examples/shell/observe.sh retailer front-page-conversion 2.7 | grep >/dev/null \"\$((before + 2)) observations\""
 check "examples/shell/unowned-stages.sh" bash -c "
     examples/shell/unowned-stages.sh retailer > '$TMP/unowned' &&
     diff <(printf 'online-shopping/cart\tCart\nonline-shopping/delivery\tDelivery\nonline-shopping/support\tSupport and returns\n') '$TMP/unowned'"
@@ -220,7 +224,7 @@ if make_users; then
     AS_OUT=(setpriv --reuid="$U_OUT" --regid=nogroup --init-groups)
     start_daemon grp --socket-mode 0666 --allow-gid "$G" || exit 1
     check "a peer whose allowed group is supplementary only is served" bash -c "
-        cd '$TMP' && id '$U_IN' | grep -q '($G)' && [ \"\$(id -gn '$U_IN')\" = nogroup ] &&
+        cd '$TMP' && id '$U_IN' | grep >/dev/null '($G)' && [ \"\$(id -gn '$U_IN')\" = nogroup ] &&
         printf '%s\n' '$REQ' | ${AS_IN[*]} socat -t 10 - UNIX-CONNECT:'$TMP/grp.sock' > '$TMP/grp-in' &&
         jq -e '.result.abiVersion == 1' '$TMP/grp-in' || { echo 'the peer in $G saw:'; cat '$TMP/grp-in'; exit 1; }"
     check "a peer without the group is refused with -32010, its groups named" bash -c "
@@ -257,8 +261,8 @@ check "an idle connection is closed after --idle-timeout" bash -c "
 # --- no one uid holds every slot ---------------------------------------------------------------------------
 # One uid (root) opens 2,000 connections that each send half a message and stall; another, a real user,
 # must still be served at once, and the stalled connections must be answered and closed after
-# --message-timeout. The daemon needs a descriptor per connection.
-ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+# --message-timeout. The daemon needs a descriptor per connection: it is started with systemd's default
+# soft limit (1024) and must raise it itself; the clients' script raises its own.
 cat > "$TMP/stall_clients.py" <<'PY'
 import json, os, resource, selectors, socket, subprocess, sys, time
 path, other, n, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
@@ -343,15 +347,22 @@ sys.exit(1 if problems else 0)
 PY
 chmod 0755 "$TMP/stall_clients.py"
 if [ "${#USERS_MADE[@]}" -ge 2 ]; then
+    hard=$(ulimit -Hn)
+    [ "$hard" = unlimited ] || [ "$hard" -ge 8192 ] || ulimit -Hn 8192 || echo "cannot raise the hard open files limit ($hard)"
+    soft=$(ulimit -Sn); ulimit -Sn 1024
     start_daemon slots --socket-mode 0666 --allow-uid root --allow-uid "$U_OUT" --message-timeout 1 || exit 1
+    ulimit -Sn "$soft"
+    check "twospeedd raises its open files limit to the hard limit" bash -c "
+        grep '^Max open files' /proc/$DPID/limits | awk '{ exit !(\$4 == \$5 && \$4 > 1024) }' ||
+        { grep '^Max open files' /proc/$DPID/limits; exit 1; }"
     check "2,000 stalled connections of one uid: another uid is served at once, the stalled ones closed after --message-timeout" \
         timeout 120 python3 "$TMP/stall_clients.py" "$TMP/slots.sock" "$U_OUT" 2000 1
     check "the daemon logged the timeouts and the per-uid refusals" bash -c "
         grep -q 'message not finished within 1 s' '$TMP/slots.log' && grep -q 'too many clients of one uid' '$TMP/slots.log'"
 fi
 check "twospeedd --help documents --message-timeout and --max-clients-per-uid" bash -c "
-    '$DAEMON' --help | grep -q -- '--message-timeout' && '$DAEMON' --help | grep -q -- '--max-clients-per-uid' &&
-    '$DAEMON' --help | grep -q 'supplementary'"
+    '$DAEMON' --help | grep >/dev/null -- '--message-timeout' && '$DAEMON' --help | grep >/dev/null -- '--max-clients-per-uid' &&
+    '$DAEMON' --help | grep >/dev/null 'supplementary'"
 check "twospeedd refuses --max-clients-per-uid 0 and a negative --message-timeout" bash -c "
     ! '$DAEMON' --socket '$TMP/x.sock' --db :memory: --max-clients-per-uid 0 2>'$TMP/err' && grep -q 'max-clients-per-uid' '$TMP/err' &&
     ! '$DAEMON' --socket '$TMP/x.sock' --db :memory: --message-timeout -1 2>'$TMP/err' && [ ! -e '$TMP/x.sock' ]"
@@ -483,7 +494,7 @@ check "twospeed assess --model-file with a custom model" bash -c "
     '$CLI' assess --json --model-file examples/models/dora-2024.json --model dora-2024 examples/portfolios/bank.json |
     jq -e '.model.id == \"dora-2024\" and (.dimensions | length) == 3'"
 check "twospeed assess --plugins adds the plugins' findings" bash -c "
-    '$CLI' assess --plugins examples/plugins examples/portfolios/bank.json | grep -q 'Oversized teams (plugin team-size-check)'"
+    '$CLI' assess --plugins examples/plugins examples/portfolios/bank.json | grep >/dev/null 'Oversized teams (plugin team-size-check)'"
 check "twospeed assess: exit 1 on an invalid portfolio, 2 on a missing file" bash -c "
     echo '{}' | '$CLI' assess - 2>'$TMP/err'; [ \$? = 1 ] && grep -q '/portfolio/id' '$TMP/err' &&
     [ \$('$CLI' assess '$TMP/absent.json' >/dev/null 2>&1; echo \$?) = 2 ]"
@@ -500,9 +511,10 @@ check "twospeed report prints text without -o, --format overrides the extension"
     '$CLI' report examples/portfolios/telco.json --format markdown -o '$TMP/report.txt' && head -c 2 '$TMP/report.txt' | grep -qx '# '"
 check "twospeed report renders a result file, overlaid with --previous" bash -c "
     '$CLI' assess --json examples/portfolios/retailer.json > '$TMP/result.json' &&
-    '$CLI' report '$TMP/result.json' --format html | grep -c '<polygon class=\"series previous\"' | grep -qx 0 &&
-    '$CLI' report '$TMP/result.json' --previous '$TMP/result.json' --format html | grep -c '<polygon class=\"series previous\"' | grep -qx 1 &&
-    '$CLI' report - --format markdown < '$TMP/result.json' | grep -q '^## Pitfalls$'"
+    '$CLI' report '$TMP/result.json' --format html > '$TMP/plain.html' && ! grep -q '<polygon class=\"series previous\"' '$TMP/plain.html' &&
+    '$CLI' report '$TMP/result.json' --previous '$TMP/result.json' --format html > '$TMP/overlaid.html' &&
+    [ \$(grep -c '<polygon class=\"series previous\"' '$TMP/overlaid.html') = 1 ] &&
+    '$CLI' report - --format markdown < '$TMP/result.json' > '$TMP/result.md' && grep -q '^## Pitfalls$' '$TMP/result.md'"
 check "twospeed report: exit 2 on wrong usage, 1 on an invalid portfolio" bash -c "
     [ \$('$CLI' report examples/portfolios/retailer.json --format pdf >/dev/null 2>&1; echo \$?) = 2 ] &&
     [ \$('$CLI' report '$TMP/absent.json' >/dev/null 2>&1; echo \$?) = 2 ] &&

@@ -326,7 +326,7 @@ final class DaemonTests: XCTestCase {
             throw DaemonFailure("not admitted")
         }
         let a = try admitted()
-        _ = try admitted()
+        let b = try admitted()  // kept open: these two are the uid's two connections
         let extra = try RawConnection(d.socket)
         let r = json(extra.readLine())
         defer { r.release() }
@@ -336,6 +336,7 @@ final class DaemonTests: XCTestCase {
         XCTAssertEqual(r["error"]?["data"]?["uid"]?.intValue, Int64(getuid()))
         XCTAssertTrue(extra.readsEOF())
         _ = try a.info()
+        _ = try b.info()
         XCTAssertTrue(readText(d.log).contains("too many clients of one uid"))
     }
 

@@ -122,6 +122,29 @@ final class FramingTests: XCTestCase {
         XCTAssertEqual(Acceptor.peerGroups(fds[0]).map { Set($0) }, Set(many))
     }
 
+    func testFixModeGoesThroughTheFileNotTheLink() throws {
+        // When a default ACL has narrowed the new socket's mode, fixMode sets it through a descriptor of
+        // the socket itself; a symlink put at the path instead is refused and its target left alone.
+        var template = Array("/tmp/twospeed-fixmode-XXXXXX".utf8CString)
+        let dir = String(cString: template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!)! })
+        defer { _ = unlink(dir + "/s.sock"); _ = unlink(dir + "/victim"); _ = rmdir(dir) }
+        let (fd, inode) = try ListeningSocket.bind(dir + "/s.sock", mode: 0o600)
+        defer { close(fd) }
+        XCTAssertEqual(chmod(dir + "/s.sock", 0o600 & 0o400), 0)  // as a narrowing ACL would leave it
+        XCTAssertTrue(ListeningSocket.fixMode(dir + "/s.sock", inode: inode, mode: 0o660))
+        var st = stat()
+        XCTAssertEqual(lstat(dir + "/s.sock", &st), 0)
+        XCTAssertEqual(st.st_mode & 0o7777, 0o660)
+
+        let victim = open(dir + "/victim", O_CREAT | O_WRONLY, 0o644)
+        close(victim)
+        XCTAssertEqual(unlink(dir + "/s.sock"), 0)
+        XCTAssertEqual(symlink(dir + "/victim", dir + "/s.sock"), 0)
+        XCTAssertFalse(ListeningSocket.fixMode(dir + "/s.sock", inode: inode, mode: 0o666))
+        XCTAssertEqual(stat(dir + "/victim", &st), 0)
+        XCTAssertEqual(st.st_mode & 0o7777, 0o644)
+    }
+
     func testPrincipalNames() {
         XCTAssertEqual(Principal.uid("root"), 0)
         XCTAssertEqual(Principal.uid("42"), 42)
