@@ -62,10 +62,9 @@ let package = Package(
                                                "-Xlinker", Context.packageDirectory + "/Sources/TwoSpeedCABI/twospeed.map"])]),
         // The Unix-socket server: line framing, peer credentials, limits, lifecycle. Not linked into libtwospeed.
         .target(name: "TwoSpeedDaemon",
-                dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedJSON", "CJansson",
+                dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedJSON", "TwoSpeedSync", "CJansson",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
-                               .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")]),
         // twospeedd: options and signals around TwoSpeedDaemon.
         .executableTarget(name: "twospeedd",

@@ -9,6 +9,8 @@ public struct DaemonConfiguration: Sendable {
     public var socketMode: mode_t = 0o600
     /// The SQLite store, or ":memory:".
     public var databasePath: String
+    /// The permission bits of a new store file (and its -wal and -shm), as the socket's: the owner's alone.
+    public var storeMode: mode_t = 0o600
     /// A folder of plugin manifests to load (include/twospeed_plugin.h).
     public var pluginsFolder: String? = nil
     /// Peers whose uid or gid is listed may call every method.

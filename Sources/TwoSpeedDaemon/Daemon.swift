@@ -1,10 +1,10 @@
 import Glibc
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import TwoSpeedEngine
 import TwoSpeedRPC
+import TwoSpeedSync
 
 /// twospeedd: one engine served on a Unix-domain socket to many clients at once.
 ///
@@ -14,9 +14,9 @@ import TwoSpeedRPC
 public final class Daemon: Sendable {
     public let configuration: DaemonConfiguration
     public let logger: Logger
-    /// 0 while serving, 1 once a stop is asked for.
-    private let stopRequested = ConditionLock<Int>(value: 0)
-    private let stopReason = NIOLockedValueBox<String>("stop requested")
+    /// Signalled once a stop is asked for.
+    private let stopRequested = Event()
+    private let stopReason = Locked("stop requested")
 
     public init(configuration: DaemonConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -25,9 +25,8 @@ public final class Daemon: Sendable {
 
     /// Asks a running daemon to stop; safe from any thread, any number of times.
     public func stop(_ reason: String) {
-        stopReason.withLockedValue { $0 = reason }
-        stopRequested.lock()
-        stopRequested.unlock(withValue: 1)
+        stopReason.write { $0 = reason }
+        stopRequested.signal()
     }
 
     /// Serves until stopped. Throws `DaemonError` when it cannot start. `ready` is called once the
@@ -44,7 +43,8 @@ public final class Daemon: Sendable {
 
         var engine: Engine?
         do {
-            engine = try Engine(path: c.databasePath == ":memory:" ? nil : c.databasePath, maxRequestBytes: c.maxMessageBytes,
+            engine = try Engine(path: c.databasePath == ":memory:" ? nil : c.databasePath, fileMode: c.storeMode,
+                                maxRequestBytes: c.maxMessageBytes,
                                 plugins: c.pluginsFolder)
         } catch {
             if let fd = fromSystemd { close(fd) }
@@ -102,9 +102,8 @@ public final class Daemon: Sendable {
         ])
         ready?()
 
-        stopRequested.lock(whenValue: 1)
-        stopRequested.unlock()
-        let reason = stopReason.withLockedValue { $0 }
+        stopRequested.wait()
+        let reason = stopReason.read { $0 }
         let open = server.connections.count
         logger.notice("stopping: \(reason); finishing the requests of \(open) connection(s)")
 

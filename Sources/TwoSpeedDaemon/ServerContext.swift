@@ -1,9 +1,9 @@
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import TwoSpeedJSON
 import TwoSpeedRPC
+import TwoSpeedSync
 
 /// What every connection of one daemon shares.
 final class ServerContext: Sendable {
@@ -51,11 +51,11 @@ final class ConnectionRegistry: Sendable {
         var open: [Int: (channel: Channel, uid: uid_t)] = [:]
         var perUID: [uid_t: Int] = [:]
     }
-    private let state = NIOLockedValueBox(State())
+    private let state = Locked(State())
 
     /// Registers a channel unless `limit` are open, or `perUID` of this uid; returns its id.
     func add(_ channel: Channel, uid: uid_t, limit: Int, perUID: Int) -> Admission {
-        state.withLockedValue { s in
+        state.write { s in
             guard s.open.count < limit else { return .refused(.total) }
             guard s.perUID[uid, default: 0] < perUID else { return .refused(.perUID) }
             let id = s.nextID
@@ -68,19 +68,19 @@ final class ConnectionRegistry: Sendable {
 
     /// Unregisters a channel; a second call for the same id does nothing.
     func remove(_ id: Int) {
-        state.withLockedValue { s in
+        state.write { s in
             guard let gone = s.open.removeValue(forKey: id) else { return }
             let left = s.perUID[gone.uid, default: 1] - 1
             s.perUID[gone.uid] = left > 0 ? left : nil
         }
     }
 
-    var all: [Channel] { state.withLockedValue { $0.open.values.map(\.channel) } }
-    var count: Int { state.withLockedValue { $0.open.count } }
+    var all: [Channel] { state.read { $0.open.values.map(\.channel) } }
+    var count: Int { state.read { $0.open.count } }
 
     /// A number for connections that are refused (they are never registered).
     func nextRefusedID() -> Int {
-        state.withLockedValue { s in
+        state.write { s in
             let id = s.nextID
             s.nextID += 1
             return id

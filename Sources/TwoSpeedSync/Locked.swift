@@ -55,3 +55,24 @@ extension Locked where State == Void {
 // Declared by glibc only under _GNU_SOURCE, which the Glibc module is not built with.
 @_silgen_name("pthread_rwlockattr_setkind_np")
 func rwlockattrSetKind(_ attr: UnsafeMutablePointer<pthread_rwlockattr_t>, _ kind: Int32) -> Int32
+
+/// Something that happens once and may be waited for: a POSIX semaphore, which any thread may signal
+/// (async-signal-safe too) without holding a lock. After the first `signal`, `wait` returns at once.
+public final class Event: @unchecked Sendable {
+    private let sem = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+
+    public init() { sem_init(sem, 0, 0) }
+
+    deinit {
+        sem_destroy(sem)
+        sem.deallocate()
+    }
+
+    public func signal() { sem_post(sem) }
+
+    /// Blocks until `signal` has been called, and leaves the event signalled for later waits.
+    public func wait() {
+        while sem_wait(sem) != 0 && errno == EINTR {}
+        sem_post(sem)
+    }
+}

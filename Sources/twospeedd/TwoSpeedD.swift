@@ -43,6 +43,11 @@ struct TwoSpeedD: ParsableCommand {
     @Option(name: .customLong("socket-mode"), help: ArgumentHelp("Permission bits of the socket file, in octal.", valueName: "mode"))
     var socketMode: String = "0600"
 
+    @Option(name: .customLong("store-mode"), help: ArgumentHelp(
+        "Permission bits of a new store file and its -wal and -shm files, in octal (an existing store keeps its own).",
+        valueName: "mode"))
+    var storeMode: String = "0600"
+
     @Option(name: .customLong("allow-uid"), help: ArgumentHelp(
         "A uid (number or user name) that may call every method; repeatable. Default: the daemon's own uid and root.",
         valueName: "uid"))
@@ -97,6 +102,7 @@ struct TwoSpeedD: ParsableCommand {
             throw ValidationError("--log-level must be one of: trace, debug, info, notice, warning, error, critical")
         }
         guard parseMode(socketMode) != nil else { throw ValidationError("--socket-mode must be octal, at most 0777: \(socketMode)") }
+        guard parseMode(storeMode) != nil else { throw ValidationError("--store-mode must be octal, at most 0777: \(storeMode)") }
         guard maxMessageBytes >= 64 else { throw ValidationError("--max-message-bytes must be at least 64") }
         guard maxClients >= 1 else { throw ValidationError("--max-clients must be at least 1") }
         guard maxClientsPerUID >= 1 else { throw ValidationError("--max-clients-per-uid must be at least 1") }
@@ -118,6 +124,7 @@ struct TwoSpeedD: ParsableCommand {
         var c = DaemonConfiguration(socketPath: socket, databasePath: db)
         c.pluginsFolder = plugins
         c.socketMode = parseMode(socketMode)!
+        c.storeMode = parseMode(storeMode)!
         if !allowUID.isEmpty { c.allowedUIDs = Set(allowUID.compactMap(Principal.uid)) }
         c.allowedGIDs = Set(allowGID.compactMap(Principal.gid))
         c.readOnlyUIDs = Set(readOnlyUID.compactMap(Principal.uid))

@@ -191,6 +191,14 @@ RPC_NOBODY=$SHARED_RPC   # nobody cannot be assumed to reach the checkout
 start_daemon open --socket-mode 0666 || exit 1
 check "socket mode 0600 by default, 0666 when told" bash -c "
     [ \$(stat -c %a '$SOCK') = 600 ] && [ \$(stat -c %a '$TMP/open.sock') = 666 ]"
+start_daemon storemode --store-mode 0640 || exit 1
+check "store files 0600 by default (-wal and -shm too), 0640 with --store-mode" bash -c "
+    umask 022; for f in '$TMP/open.sqlite' '$TMP/open.sqlite-wal' '$TMP/open.sqlite-shm'; do
+        [ \$(stat -c %a \"\$f\") = 600 ] || { echo \"\$f: \$(stat -c %a \"\$f\")\"; exit 1; }; done
+    for f in '$TMP/storemode.sqlite' '$TMP/storemode.sqlite-wal' '$TMP/storemode.sqlite-shm'; do
+        [ \$(stat -c %a \"\$f\") = 640 ] || { echo \"\$f: \$(stat -c %a \"\$f\")\"; exit 1; }; done"
+check "--store-mode must be octal" bash -c "! '$DAEMON' --socket '$TMP/bad.sock' --db '$TMP/bad.sqlite' --store-mode 0999 2>'$TMP/err' &&
+    grep -q 'store-mode' '$TMP/err'"
 check "a peer refused by uid (nobody) gets one error reply, then end of file" bash -c "
     cd '$TMP' && printf '%s\n' '$REQ' '$REQ' | ${AS_NOBODY[*]} socat -t 10 - UNIX-CONNECT:'$TMP/open.sock' > '$TMP/refused' &&
     [ \$(wc -l < '$TMP/refused') = 1 ] && jq -e '.error.code == -32010 and .error.data.uid == 65534' '$TMP/refused' &&
@@ -507,7 +515,8 @@ check "twospeed report -o FILE.md writes Markdown tables" bash -c "
     head -1 '$TMP/report.md' | grep -qx '# National State Bank: two-speed operating model assessment' &&
     grep -q '^| Dimension | Score | 1 to 5 | Level | Evidence |$' '$TMP/report.md'"
 check "twospeed report prints text without -o, --format overrides the extension" bash -c "
-    '$CLI' report examples/portfolios/telco.json | head -1 | grep -qx 'Triline Communications: two-speed operating model assessment' &&
+    '$CLI' report examples/portfolios/telco.json > '$TMP/report-text' &&
+    head -1 '$TMP/report-text' | grep -x 'Triline Communications: two-speed operating model assessment' &&
     '$CLI' report examples/portfolios/telco.json --format markdown -o '$TMP/report.txt' && head -c 2 '$TMP/report.txt' | grep -qx '# '"
 check "twospeed report renders a result file, overlaid with --previous" bash -c "
     '$CLI' assess --json examples/portfolios/retailer.json > '$TMP/result.json' &&
