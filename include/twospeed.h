@@ -60,7 +60,8 @@ extern "C" {
 ** request's params, where there is one), "reason", and for validation "errors": every failure.
 */
 #define TWOSPEED_RPC_PARSE_ERROR        (-32700) /* Not JSON: data has reason, line, column, position. */
-#define TWOSPEED_RPC_INVALID_REQUEST    (-32600) /* Not a JSON-RPC 2.0 request. */
+#define TWOSPEED_RPC_INVALID_REQUEST    (-32600) /* Not a JSON-RPC 2.0 request; from twospeedd also a
+                                                    message left unfinished past --message-timeout. */
 #define TWOSPEED_RPC_METHOD_NOT_FOUND   (-32601)
 #define TWOSPEED_RPC_INVALID_PARAMS     (-32602) /* data.errors lists every failure with its pointer. */
 #define TWOSPEED_RPC_INTERNAL_ERROR     (-32603)
@@ -72,7 +73,8 @@ extern "C" {
 #define TWOSPEED_RPC_REVISION_MISMATCH  (-32005) /* ifRevision did not match (data.revision). */
 #define TWOSPEED_RPC_PLUGIN_ERROR       (-32006) /* A plugin failed or answered an error (data.plugin). */
 #define TWOSPEED_RPC_PEER_REFUSED       (-32010) /* twospeedd: the peer may not connect. */
-#define TWOSPEED_RPC_TOO_MANY_CLIENTS   (-32011) /* twospeedd: --max-clients reached. */
+#define TWOSPEED_RPC_TOO_MANY_CLIENTS   (-32011) /* twospeedd: --max-clients or --max-clients-per-uid
+                                                    reached; data.option names which. */
 
 /* An engine: one store and its method table. Opaque. */
 typedef struct twospeed_engine twospeed_engine;
