@@ -11,11 +11,13 @@
 #define TWOSPEED_FUZZ_ENGINE_H
 
 #define _GNU_SOURCE /* memmem */
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "twospeed.h"
 
 #ifndef TWOSPEED_FUZZ_PORTFOLIO
@@ -107,6 +109,27 @@ static void fuzz_setup(void) {
         free(get_text);
         twospeed_free(text);
         exit(0);
+    }
+}
+
+/*
+** TWOSPEED_FUZZ_LAST_INPUT=path keeps each input in that file before it runs. libFuzzer saves the input
+** of a crash that the sanitizer reports, but not when the process dies harder than that (a fault inside
+** the sanitizer's own report, the kernel's OOM killer); run.sh then points at this file.
+*/
+static int fuzz_last_fd = -1;
+
+static void fuzz_keep_input(const uint8_t *data, size_t size) {
+    static int opened;
+    if (!opened) {
+        opened = 1;
+        const char *path = getenv("TWOSPEED_FUZZ_LAST_INPUT");
+        if (path) fuzz_last_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    }
+    if (fuzz_last_fd < 0) return;
+    if (ftruncate(fuzz_last_fd, 0) != 0 || pwrite(fuzz_last_fd, data, size, 0) != (ssize_t)size) {
+        close(fuzz_last_fd);
+        fuzz_last_fd = -1;
     }
 }
 

@@ -21,6 +21,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    fuzz_keep_input(data, size);
     if (size == 0) return 0;
     size_t m = data[0] % fuzz_method_count;
     const char *rest = (const char *)data + 1;

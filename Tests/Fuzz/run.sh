@@ -19,7 +19,8 @@ for h in "$@"; do
     log=$dir/$h.log
     echo "fuzz: $h for ${seconds}s (log: $log)"
     start=$(date +%s)
-    (cd "$dir/work" && exec "$dir/$h" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 \
+    last=$dir/artifacts/$h/last-input
+    (cd "$dir/work" && TWOSPEED_FUZZ_LAST_INPUT=$last exec "$dir/$h" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 \
         -dict="$dir/twospeed.dict" -artifact_prefix="$dir/artifacts/$h/" -print_final_stats=1 \
         "$dir/corpus/$h" "$dir/seeds/$h") >"$log" 2>&1 </dev/null
     rc=$?
@@ -32,11 +33,19 @@ for h in "$@"; do
         input=$(grep -oE "(crash|leak|timeout|oom|slow-unit)-[0-9a-f]+" "$log" | tail -1)
         echo "FAIL fuzz: $h found a problem; the report:" >&2
         # The sanitizer's or the harness's report, from its first line to libFuzzer's summary.
-        awk '/^(==[0-9]+==ERROR|TWOSPEED FUZZ|==[0-9]+== ERROR)/ {p=1} p' "$log" | head -80 >&2
+        awk '/^(==[0-9]+==ERROR|TWOSPEED FUZZ|AddressSanitizer:DEADLYSIGNAL)/ {p=1} p' "$log" | head -80 >&2
         if [ -n "$input" ]; then
-            echo "input: $dir/artifacts/$h/$input" >&2
-            echo "reproduce: (cd $dir/work && $dir/$h $dir/artifacts/$h/$input)" >&2
-            [ "$h" = fuzz_methods ] && echo "as a request: TWOSPEED_FUZZ_PRINT=1 $dir/$h $dir/artifacts/$h/$input 2>&1 | grep ^request:" >&2
+            input=$dir/artifacts/$h/$input
+        elif [ -s "$last" ]; then
+            # Died without libFuzzer saving the input: the one it was running.
+            input=$dir/artifacts/$h/died-$(date +%Y%m%d-%H%M%S)
+            cp "$last" "$input"
+            echo "(libFuzzer saved no input: the process died in the middle of one; this is it)" >&2
+        fi
+        if [ -n "$input" ]; then
+            echo "input: $input" >&2
+            echo "reproduce: (cd $dir/work && $dir/$h $input)" >&2
+            [ "$h" = fuzz_methods ] && echo "as a request: TWOSPEED_FUZZ_PRINT=1 $dir/$h $input 2>&1 | grep ^request:" >&2
         fi
         break
     fi
