@@ -26,8 +26,8 @@ public enum DefaultModel {
       "factWeight": 0.6,
       "minimumEvidence": 0.5,
       "levelCaps": [
-        {"severity": "high", "maxLevel": 3, "reason": "a standing high-severity pitfall holds it at defined"},
-        {"severity": "medium", "maxLevel": 4, "reason": "a standing medium-severity pitfall holds it at integrated"}
+        {"severity": "high", "maxLevel": 3, "reason": "a standing high-severity pitfall (at most defined)"},
+        {"severity": "medium", "maxLevel": 4, "reason": "a standing medium-severity pitfall (at most integrated)"}
       ],
       "levels": [
         {"level": 1, "name": "traditional", "minScore": 1.0},
