@@ -261,9 +261,12 @@ def test_too_many_clients(start_daemon):
 
 def test_too_many_clients_of_one_uid(start_daemon):
     d = start_daemon(args=["--max-clients-per-uid", "1", "--log-level", "debug"])
-    # The connection that saw the daemon start must be gone before this uid's one slot is free.
-    wait_for(lambda: d.read_log().count("connection accepted") == d.read_log().count("connection closed"), 10,
-             "the start-up probe's connection to close", seen=lambda: d.read_log()[-1000:])
+    # The connection that saw the daemon start must be gone before this uid's one slot is free. It may
+    # still sit in the listen backlog, not yet accepted: so wait for its accept and its close both.
+    def probe_gone() -> bool:
+        log = d.read_log()
+        return log.count("connection accepted") >= 1 and log.count("connection accepted") == log.count("connection closed")
+    wait_for(probe_gone, 10, "the start-up probe's connection to close", seen=lambda: d.read_log()[-1000:])
     with twospeed.Client(d.socket) as first:
         assert first.info()["portfolios"] == 0         # holds this uid's one connection
         with twospeed.Client(d.socket) as second:
