@@ -7,7 +7,8 @@
 ** Thread t owns portfolio "stress-t": only it writes there, so it knows that portfolio's revision and
 ** kept runs exactly. It reads every portfolio: for the others, revisions may only grow.
 **
-** Usage: test_stress EXAMPLE_PORTFOLIO.json [STORE_DIR]   (STRESS_OPS: operations per thread, default 300)
+** Usage: test_stress EXAMPLE_PORTFOLIO.json [STORE_DIR]   (STRESS_OPS: operations per thread, default 300;
+** the store goes in a new folder under /dev/shm, or /tmp, unless STORE_DIR is given)
 */
 #include <jansson.h>
 #include <pthread.h>
@@ -300,8 +301,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s: %s\n", argv[1], err.text);
         return 2;
     }
-    char dir[] = "/tmp/twospeed-stress-XXXXXX";
-    const char *base = argc > 2 ? argv[2] : mkdtemp(dir);
+    /* The stress is of threads, not of the disk: on tmpfs (/dev/shm) the fsync of every write costs
+       nothing, and the same calls run in a fraction of the time. */
+    char dir[] = "/dev/shm/twospeed-stress-XXXXXX", fallback[] = "/tmp/twospeed-stress-XXXXXX";
+    const char *base = argc > 2 ? argv[2] : access("/dev/shm", W_OK) == 0 ? mkdtemp(dir) : mkdtemp(fallback);
+    if (!base) {
+        perror("mkdtemp");
+        return 2;
+    }
     char path[512];
     snprintf(path, sizeof path, "%s/stress.db", base);
     if (twospeed_open(path, &engine) != TWOSPEED_OK) {
