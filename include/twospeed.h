@@ -149,6 +149,10 @@ const char *twospeed_open_error(void);
 ** Thread safety: one engine may be called from several threads at once; reads run in parallel,
 ** writes one at a time. The store never shares an SQLite connection between threads: writes go
 ** through one connection, reads of a file store through reader connections of their own.
+**
+** Stack: the request is parsed and checked on the calling thread, and JSON nested up to the 2048
+** levels accepted needs about 200 KiB of that thread's stack. Call from threads with at least 256 KiB
+** (glibc's default is 8 MiB; musl's default of 128 KiB is too small).
 */
 char *twospeed_call(twospeed_engine *engine, const char *request_json);
 

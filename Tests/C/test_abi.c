@@ -1418,6 +1418,68 @@ static void test_threads(const char *path) {
 
 /* MARK: main */
 
+/* MARK: deep nesting on a small stack */
+
+struct deep_call {
+    twospeed_engine *eng;
+    const char *request;
+    char *response;
+};
+
+static void *deep_worker(void *arg) {
+    struct deep_call *c = arg;
+    c->response = twospeed_call(c->eng, c->request);
+    return NULL;
+}
+
+/*
+** Nesting up to the parser's limit (2048), in every param of every method, answered with an error and
+** no crash on a thread with the stack the header asks for (256 KiB), not only on glibc's 8 MiB.
+*/
+static void test_deep_nesting_on_a_small_stack(twospeed_engine *eng) {
+    char *discover = twospeed_call(eng, "{\"jsonrpc\":\"2.0\",\"method\":\"rpc.discover\",\"id\":1}");
+    json_t *d = discover ? json_loads(discover, 0, NULL) : NULL;
+    twospeed_free(discover);
+    json_t *methods = json_object_get(json_object_get(d, "result"), "methods");
+    if (!CHECK(json_array_size(methods) > 20)) { json_decref(d); return; }
+    enum { DEPTH = 2040 };
+    size_t calls = 0;
+    for (size_t i = 0; i < json_array_size(methods); i++) {
+        json_t *m = json_array_get(methods, i);
+        const char *name = json_string_value(json_object_get(m, "name"));
+        json_t *params = json_object_get(m, "params");
+        /* Each param in turn nested DEEP levels (arrays, then objects), the others absent. */
+        for (size_t k = 0; k < json_array_size(params) + 1; k++) {
+            for (int shape = 0; shape < 2; shape++) {
+                const char *param = k < json_array_size(params) ? json_string_value(json_object_get(json_array_get(params, k), "name")) : "unknown";
+                size_t n = strlen(name) + strlen(param) + (size_t)DEPTH * 8 + 100;
+                char *req = malloc(n), *p = req;
+                p += sprintf(p, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"%s\",\"params\":{\"%s\":", name, param);
+                for (int j = 0; j < DEPTH; j++) p += sprintf(p, shape ? "{\"a\":" : "[");
+                if (shape) *p++ = '0';
+                for (int j = 0; j < DEPTH; j++) *p++ = shape ? '}' : ']';
+                strcpy(p, "}}");
+                struct deep_call c = {eng, req, NULL};
+                pthread_attr_t attr;
+                pthread_t t;
+                pthread_attr_init(&attr);
+                pthread_attr_setstacksize(&attr, 256 * 1024);
+                if (CHECK(pthread_create(&t, &attr, deep_worker, &c) == 0)) pthread_join(t, NULL);
+                pthread_attr_destroy(&attr);
+                json_t *r = c.response ? json_loads(c.response, 0, NULL) : NULL;
+                CHECKF(r && json_object_get(r, "error") && json_integer_value(json_object_get(r, "id")) == 7,
+                       "%s with %s nested %d deep: %.200s", name, param, DEPTH, c.response ? c.response : "(null)");
+                json_decref(r);
+                twospeed_free(c.response);
+                free(req);
+                calls++;
+            }
+        }
+    }
+    CHECKF(calls > 100, "only %zu deep calls", calls);
+    json_decref(d);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/twospeed-test-XXXXXX");
     if (!mkdtemp(tmpdir)) {
@@ -1438,6 +1500,7 @@ int main(void) {
         test_calls(eng, doc);
         test_errors(eng);
         test_nul_escape(eng);
+        test_deep_nesting_on_a_small_stack(eng);
     }
     json_decref(doc);
     twospeed_close(eng);
