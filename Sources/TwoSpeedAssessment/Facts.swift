@@ -46,9 +46,20 @@ public enum FactCatalog {
     static let softSkills: Set<String> = ["customer-empathy", "problem-solving", "creativity", "communication"]
     static let experimentStatuses: Set<String> = ["mvp", "rollout", "live"]
     static let liteStatuses: Set<String> = ["discovery", "mvp", "rollout"]
-    /// A pending experiment is due a decision after a quarter: front-end changes go out in weeks (McKinsey),
-    /// so a lite test undecided for months has stalled. Younger ones are still collecting.
+    /// A pending experiment with no plan of its own is due a decision after a quarter: front-end changes
+    /// go out in weeks (McKinsey), so a lite test undecided for months has stalled. Younger ones are still
+    /// collecting.
     static let decisionDueDays = 91
+
+    /// Whether a pending experiment is due its decision on `asOf`: once it has run its planned days and
+    /// reached its planned users (each where planned), or, with no plan, once it has run a quarter.
+    static func decisionDue(_ e: Experiment, asOf: String) -> Bool {
+        guard e.decision == "pending", let days = e.started.flatMap({ daysBetween($0, asOf) }) else { return false }
+        if e.plannedDays == nil && e.plannedUsers == nil { return days >= decisionDueDays }
+        if let planned = e.plannedDays, days < planned { return false }
+        if let planned = e.plannedUsers, (e.control?.users ?? 0) + (e.variant?.users ?? 0) < planned { return false }
+        return true
+    }
 
     // MARK: 1 Two-speed architecture
 
@@ -324,12 +335,10 @@ public enum FactCatalog {
     // MARK: 10 Culture
 
     static let culture: [Fact] = [
-        fact("experimentsDecided", "Share of experiments due a decision that got one (expand, iterate or roll back); an experiment pending for under a quarter is still running and not counted.") { c in
+        fact("experimentsDecided", "Share of experiments due a decision that got one (expand, iterate or roll back); an experiment still inside its planned days or users (without a plan: pending for under a quarter) is still running and not counted.") { c in
             let ex = c.portfolio.experiments
             let decided = ex.filter { $0.decision != "pending" }
-            let due = ex.filter { e in
-                e.decision == "pending" && (e.started.flatMap { daysBetween($0, c.asOf) }.map { $0 >= decisionDueDays } ?? false)
-            }
+            let due = ex.filter { decisionDue($0, asOf: c.asOf) }
             if ex.isEmpty {
                 return share("experimentsDecided", 0, 0, "experiments", "led to a decision",
                              emptyIsZero: c.activeProducts.isEmpty ? nil : "no experiments recorded")

@@ -303,9 +303,14 @@ public struct Experiment: Codable, Sendable, Equatable, Identified {
     public var feedback: [String]
     public var decision: String
     public var started: String?
+    /// The run planned before a decision is due: days from `started`, and users over both arms. Until
+    /// both are reached the experiment is still collecting, and asking for its decision would be early.
+    public var plannedDays: Int?
+    public var plannedUsers: Int?
 
     enum CodingKeys: String, CodingKey {
         case id, product, hypothesis, liteVersion, metric, rollout, stage, control, variant, feedback, decision, started
+        case plannedDays, plannedUsers
     }
 
     public init(from decoder: Decoder) throws {
@@ -322,6 +327,8 @@ public struct Experiment: Codable, Sendable, Equatable, Identified {
         feedback = try c.decodeIfPresent([String].self, forKey: .feedback) ?? []
         decision = try c.decodeIfPresent(String.self, forKey: .decision) ?? "pending"
         started = try c.decodeIfPresent(String.self, forKey: .started)
+        plannedDays = try c.decodeIfPresent(Int.self, forKey: .plannedDays)
+        plannedUsers = try c.decodeIfPresent(Int.self, forKey: .plannedUsers)
     }
 }
 

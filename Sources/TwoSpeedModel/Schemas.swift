@@ -171,6 +171,8 @@ public enum ModelSchemas {
         "feedback": .array(.string(), maxItems: 10_000),
         "decision": .oneOf(Vocabulary.decisions),
         "started": .formatted(.date),
+        "plannedDays": .integer("days from started before a decision is due", min: 1, max: 3_650),
+        "plannedUsers": .integer("users over both arms before a decision is due", min: 1),
     ])
 
     public static let answer = Schema.object("Answer", "A self-assessment answer to one criterion.",

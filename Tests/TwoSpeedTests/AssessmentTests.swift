@@ -399,12 +399,22 @@ final class AssessmentTests: XCTestCase {
         }
     }
 
-    /// An experiment pending for under a quarter is still running: not counted as undecided. Lite versions
-    /// first is asked of new products, not of one live for years.
+    /// An experiment is still running, not undecided, until it reaches the days and users it planned, or
+    /// without a plan for a quarter. Lite versions first is asked of new products, not of one live for years.
     func testNoAdviceAgainstTheEnginesOwnAnalysis() throws {
         var p = try JanssonDecoder().decode(Portfolio.self, from: example("retailer"))
         let asOf = "2026-11-15"
-        p.experiments = p.experiments.map { var e = $0; e.decision = "pending"; e.started = "2026-10-01"; return e }
+        func decisions(_ r: AssessmentResult) -> FactValue? { r.dimensions.flatMap(\.criteria).first { $0.id == "culture.decisions" }?.fact }
+        // Planned: six months from June is still running in November; four weeks with the users reached is due.
+        p.experiments = p.experiments.map { var e = $0; e.decision = "pending"; e.started = "2026-06-01"; e.plannedDays = 180; return e }
+        XCTAssertNil(decisions(Assessor.assess(p, model: DefaultModel.model, asOf: asOf, at: asOf + "T00:00:00Z")))
+        p.experiments = p.experiments.map { var e = $0; e.started = "2026-10-01"; e.plannedDays = 28; e.plannedUsers = 1_000; return e }
+        XCTAssertEqual(decisions(Assessor.assess(p, model: DefaultModel.model, asOf: asOf, at: asOf + "T00:00:00Z"))?.value, 0)
+        // Past its days but short of its users: still collecting.
+        p.experiments = p.experiments.map { var e = $0; e.plannedUsers = 1_000_000; return e }
+        XCTAssertNil(decisions(Assessor.assess(p, model: DefaultModel.model, asOf: asOf, at: asOf + "T00:00:00Z")))
+        // No plan: a quarter.
+        p.experiments = p.experiments.map { var e = $0; e.plannedDays = nil; e.plannedUsers = nil; return e }
         let running = Assessor.assess(p, model: DefaultModel.model, asOf: asOf, at: asOf + "T00:00:00Z")
         let decided = running.dimensions.flatMap(\.criteria).first { $0.id == "culture.decisions" }
         XCTAssertNil(decided?.fact, "\(String(describing: decided?.fact))")
