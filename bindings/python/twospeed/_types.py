@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Literal, Mapping, Sequence, Tuple, TypedDict
 __all__ = [
     "JSON", "Params", "Kind", "Timestamp", "ObservationLike", "ArmLike",
     "Counts", "StoreInfo", "EngineInfo", "PutResult", "GetResult", "PortfolioSummary", "DeleteResult",
-    "EntityChange", "Observation", "ObserveResult", "Overall", "DimensionResult", "AssessmentResult",
+    "EntityChange", "Observation", "ObserveResult", "Overall", "LevelCap", "DimensionResult", "AssessmentResult",
     "Arm", "Interval", "Lift", "ZTest", "SampleRatio", "Recommendation", "ExperimentEvaluation",
 ]
 
@@ -114,10 +114,29 @@ class ObserveResult(TypedDict):
     revision: int
 
 
+class _LevelCapBase(TypedDict):
+    maxLevel: int
+    levelName: str
+    reason: str
+
+
+class LevelCap(_LevelCapBase, total=False):
+    """A check that holds a level down while it stands: a finding (by pitfall) or a weak criterion."""
+    pitfall: str
+    criterion: str
+
+
 class Overall(TypedDict, total=False):
     score: float
+    #: Absent when too little of the model has evidence (sufficientEvidence is then false).
     level: int
     levelName: str
+    #: The share of the model's weight with evidence, and whether it is enough for an overall level.
+    evidence: float
+    sufficientEvidence: bool
+    #: The level the score alone reaches, and the caps that hold the level below it (when one does).
+    scoreLevel: int
+    caps: List[LevelCap]
 
 
 class DimensionResult(TypedDict, total=False):
@@ -129,6 +148,8 @@ class DimensionResult(TypedDict, total=False):
     levelName: str
     evidence: float
     criteria: List[Dict[str, Any]]
+    scoreLevel: int
+    caps: List[LevelCap]
 
 
 class _AssessmentBase(TypedDict):
@@ -149,6 +170,11 @@ class AssessmentResult(_AssessmentBase, total=False):
     #: The kept run's number (absent when keep was false).
     run: int
     revision: int
+    #: The executive summary: three to five sentences (level, weakest dimension, most severe finding,
+    #: first step).
+    summary: List[str]
+    #: What to supply for each dimension with too little evidence.
+    evidenceNeeded: List[Dict[str, Any]]
 
 
 class _ArmCounts(TypedDict):
@@ -216,3 +242,7 @@ class ExperimentEvaluation(_EvaluationBase, total=False):
     #: For an experiment of a portfolio: its id and product.
     experiment: str
     product: str
+    #: The decision metric, which way is better ("higher" or "lower"), and the lift in that direction.
+    metric: str
+    direction: Literal["higher", "lower"]
+    improvement: float
