@@ -32,11 +32,6 @@ let optionsSchema = Schema.object(required: [], [
     "fileMode": .string("the mode a new store file is created with, in octal as chmod takes it", minLength: 3, maxLength: 4),
 ])
 
-/// "0640" or "640" as a file mode; nil unless every digit is octal and only permission bits are named.
-func octalMode(_ text: String) -> UInt32? {
-    guard let m = UInt32(text, radix: 8), m <= 0o777, text.allSatisfy({ ("0"..."7").contains($0) }) else { return nil }
-    return m
-}
 
 /// Opens an engine and records why it failed (or that it did not) for twospeed_open_error.
 func open(_ path: UnsafePointer<CChar>?, _ options: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
@@ -72,7 +67,7 @@ func openEngine(_ path: UnsafePointer<CChar>?, _ options: UnsafePointer<CChar>?,
         plugins = o["plugins"]?.stringValue
         if let m = o["maxRequestBytes"]?.intValue { maxRequestBytes = Int(m) }
         if let text = o["fileMode"]?.stringValue {
-            guard let m = octalMode(text) else {
+            guard let m = parseFileMode(text) else {
                 return (.options, "options: /fileMode: \"\(text)\" is not a file mode in octal, such as \"0640\"")
             }
             fileMode = m

@@ -211,9 +211,9 @@ public enum HTMLReport {
             if r.recommendations.isEmpty {
                 let needed = r.evidenceNeeded ?? []
                 if needed.isEmpty {
-                    add("<p>Nothing stands out: no pitfall shows in the data and no criterion scores below integrated.</p>")
+                    add("<p>\(e(Common.nothingStandsOut))</p>")
                 } else {
-                    add("<p>Supply the evidence first; the assessment cannot advise on what it cannot see:</p><ul>")
+                    add("<p>\(e(Common.evidenceFirst))</p><ul>")
                     for n in needed { add("<li>\(e(n))</li>") }
                     add("</ul>")
                 }

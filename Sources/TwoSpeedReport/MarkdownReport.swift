@@ -142,9 +142,9 @@ public enum MarkdownReport {
             if r.recommendations.isEmpty {
                 let needed = r.evidenceNeeded ?? []
                 if needed.isEmpty {
-                    add("Nothing stands out: no pitfall shows in the data and no criterion scores below integrated.")
+                    add(m(Common.nothingStandsOut))
                 } else {
-                    add("Supply the evidence first; the assessment cannot advise on what it cannot see:")
+                    add(m(Common.evidenceFirst))
                     add()
                     for n in needed { add("- " + m(n)) }
                 }

@@ -3,6 +3,10 @@ import TwoSpeedAssessment
 /// What the HTML and Markdown reports share: the comparison with the previous run, the colour step of a
 /// level, and the words for statuses, tiers and layers.
 enum Common {
+    /// "What to do next" with no recommendation: nothing found, or too little evidence to advise on.
+    static let nothingStandsOut = "Nothing stands out: no pitfall shows in the data and no criterion scores below integrated."
+    static let evidenceFirst = "Supply the evidence first; the assessment cannot advise on what it cannot see:"
+
     /// The previous run's scores by dimension id, when it was assessed against the same model.
     /// A previous result of another model has other dimensions: nothing to overlay.
     static func previousScores(_ r: AssessmentResult, _ previous: AssessmentResult?) -> [String: Double]? {

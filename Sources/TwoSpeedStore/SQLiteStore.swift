@@ -88,7 +88,7 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
         let p = path ?? ":memory:"
         self.path = p
         inMemory = p == ":memory:" || p.isEmpty
-        if !inMemory { try SQLiteStore.create(p, mode: fileMode) }
+        if !inMemory { SQLiteStore.create(p, mode: fileMode) }
         let c = try Connection(path: inMemory ? ":memory:" : p)
         if !inMemory { try c.exec("PRAGMA busy_timeout = 5000") }
         // Reads only, until the file is known to be ours and not too new.
@@ -106,12 +106,12 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     }
 
     /// Creates the file with the mode asked for when it does not exist (SQLite would use 0644).
-    private static func create(_ path: String, mode: mode_t) throws {
+    /// An existing file is opened as it is; any other failure is SQLite's to report, in its words.
+    private static func create(_ path: String, mode: mode_t) {
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
-        if fd >= 0 { close(fd); return }
-        // An existing file is opened as it is; any other failure is SQLite's to report, in its words.
-        if errno == EEXIST { return }
+        if fd >= 0 { close(fd) }
     }
+
 
     /// The schema version of the file, refusing someone else's database and a newer store.
     private static func check(_ c: Connection, _ path: String) throws -> Int {

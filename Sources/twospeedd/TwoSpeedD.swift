@@ -3,6 +3,7 @@ import Dispatch
 import Glibc
 import Logging
 import TwoSpeedDaemon
+import TwoSpeedStore
 
 /// twospeedd: the options, the log, the signals; the server itself is TwoSpeedDaemon.
 @main
@@ -101,8 +102,8 @@ struct TwoSpeedD: ParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of: trace, debug, info, notice, warning, error, critical")
         }
-        guard parseMode(socketMode) != nil else { throw ValidationError("--socket-mode must be octal, at most 0777: \(socketMode)") }
-        guard parseMode(storeMode) != nil else { throw ValidationError("--store-mode must be octal, at most 0777: \(storeMode)") }
+        guard parseFileMode(socketMode) != nil else { throw ValidationError("--socket-mode must be octal, at most 0777: \(socketMode)") }
+        guard parseFileMode(storeMode) != nil else { throw ValidationError("--store-mode must be octal, at most 0777: \(storeMode)") }
         guard maxMessageBytes >= 64 else { throw ValidationError("--max-message-bytes must be at least 64") }
         guard maxClients >= 1 else { throw ValidationError("--max-clients must be at least 1") }
         guard maxClientsPerUID >= 1 else { throw ValidationError("--max-clients-per-uid must be at least 1") }
@@ -123,8 +124,8 @@ struct TwoSpeedD: ParsableCommand {
 
         var c = DaemonConfiguration(socketPath: socket, databasePath: db)
         c.pluginsFolder = plugins
-        c.socketMode = parseMode(socketMode)!
-        c.storeMode = parseMode(storeMode)!
+        c.socketMode = parseFileMode(socketMode)!
+        c.storeMode = parseFileMode(storeMode)!
         if !allowUID.isEmpty { c.allowedUIDs = Set(allowUID.compactMap(Principal.uid)) }
         c.allowedGIDs = Set(allowGID.compactMap(Principal.gid))
         c.readOnlyUIDs = Set(readOnlyUID.compactMap(Principal.uid))
@@ -155,11 +156,4 @@ struct TwoSpeedD: ParsableCommand {
         }
         withExtendedLifetime(sources) {}
     }
-}
-
-func parseMode(_ text: String) -> mode_t? {
-    var t = Substring(text)
-    if t.hasPrefix("0o") { t = t.dropFirst(2) }
-    guard !t.isEmpty, let v = UInt32(t, radix: 8), v <= 0o777 else { return nil }
-    return v
 }
