@@ -172,19 +172,23 @@ $(BUILD)/bench_plugins: Tests/Bench/bench_plugins.c include/twospeed.h $(LIB)
 $(BUILD)/bench_assess: Tests/Bench/bench_assess.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson -lm
 
+$(BUILD)/bench_store: Tests/Bench/bench_store.c include/twospeed.h $(LIB)
+	$(CC) $(CFLAGS_STRICT) -D_DEFAULT_SOURCE $< -o $@ $(LDFLAGS_LIB) -ljansson -lsqlite3 -lm
+
 # Synthetic portfolios for the assessment bench: a tenth, one and ten times issue 3's size.
 BENCH_SCALES ?= 0.1 1 10
 $(BUILD)/bench/synthetic-%.json: Tests/Bench/synth_portfolio.py
 	@mkdir -p $(BUILD)/bench
 	python3 $< $* $@
 
-bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins \
+bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins $(BUILD)/bench_store \
        $(foreach s,$(BENCH_SCALES),$(BUILD)/bench/synthetic-$(s).json)
 	$(BUILD)/bench_call
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) python3 Tests/Bench/bench_load.py
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Bench/socket_bench.sh
 	$(BUILD)/bench_plugins $(CURDIR)
 	$(BUILD)/bench_assess $(BUILD)/bench $(BENCH_SCALES)
+	$(BUILD)/bench_store $(BUILD)/bench $(BENCH_SCALES)
 
 # Fuzzing (README.md, "Fuzzing"). The library is built again with libFuzzer's coverage and AddressSanitizer,
 # in a scratch path of its own so that the release build stays as it is; the harnesses are built with

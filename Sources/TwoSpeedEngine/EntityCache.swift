@@ -19,27 +19,22 @@ final class EntityCache: EntityJSONSource {
     /// The cache of a whole portfolio.
     init(_ p: Portfolio) throws {
         let enc = JanssonEncoder()
-        func add<T: Encodable & Identified>(_ kind: EntityKind, _ items: [T]) throws {
+        for kind in EntityKind.allCases {
+            let n = p.count(of: kind)
             var m: [String: JSONRef] = [:]
-            m.reserveCapacity(items.count)
-            for e in items { m[e.id] = try enc.encode(e) }
+            m.reserveCapacity(n)
+            for i in 0..<n {
+                let json = try p.encodeEntity(kind, at: i, enc)
+                for member in kind.detachedMembers { json_object_del(json, member) }
+                m.updateValue(json, forKey: kind.info.id(p, i))?.release()
+            }
             byKind[kind] = m
         }
-        try add(.department, p.organization.departments)
-        try add(.journey, p.journeys)
-        try add(.product, p.products)
-        try add(.manager, p.managers)
-        try add(.team, p.teams)
-        try add(.system, p.systems)
-        try add(.metric, p.metrics)
-        for (_, v) in byKind[.metric] ?? [:] { json_object_del(v, "observations") }
-        try add(.okr, p.okrs)
-        try add(.experiment, p.experiments)
     }
 
     /// Stores `json` (taking ownership) as the entity's JSON.
     func put(_ kind: EntityKind, _ id: String, _ json: JSONRef) {
-        if kind == .metric { json_object_del(json, "observations") }
+        for member in kind.detachedMembers { json_object_del(json, member) }
         byKind[kind, default: [:]].updateValue(json, forKey: id)?.release()
     }
 
@@ -59,9 +54,10 @@ final class EntityCache: EntityJSONSource {
 extension Engine {
     /// The entity's JSON for a reply: shared when it can be; for a metric, a new object with its
     /// observations where Codable would put them (before "products"). Call under the read lock.
-    func entityReply(_ cache: EntityCache, _ p: Portfolio, _ kind: EntityKind, _ id: String) throws -> JSONRef? {
+    func entityReply(_ cache: EntityCache, _ sp: StoredPortfolio, _ kind: EntityKind, _ id: String) throws -> JSONRef? {
         guard let json = cache.retained(kind, id) else { return nil }
-        guard kind == .metric, let i = p.index(of: .metric, id: id) else { return json }
+        let p = sp.portfolio
+        guard kind == .metric, let i = sp.position(.metric, id) else { return json }
         defer { json.release() }
         let observations = try JanssonEncoder().encode(p.metrics[i].observations)
         let out = JSONMake.object()
@@ -77,17 +73,19 @@ extension Engine {
 extension Engine {
     /// The whole portfolio document for portfolio.get, assembled from the cached entities in the
     /// order Codable writes a Portfolio. Call under the read lock.
-    func portfolioReply(_ cache: EntityCache, _ p: Portfolio) throws -> JSONRef {
+    func portfolioReply(_ cache: EntityCache, _ sp: StoredPortfolio) throws -> JSONRef {
+        let p = sp.portfolio
         let doc = JSONMake.object()
         do {
             doc.set("id", JSONMake.string(p.id))
             let org = JSONMake.object()
             org.set("name", JSONMake.string(p.organization.name))
             if let industry = p.organization.industry { org.set("industry", JSONMake.string(industry)) }
-            org.set("departments", try list(cache, p, .department))
             doc.set("organization", org)
-            for kind in [EntityKind.journey, .product, .manager, .team, .system, .metric, .okr, .experiment] {
-                doc.set(kind.collection, try list(cache, p, kind))
+            for kind in EntityKind.allCases {
+                // Each collection where its pointer puts it (departments inside the organization).
+                let parent = kind.collectionPointer.count > 1 ? org : doc
+                parent.set(kind.collection, try list(cache, sp, kind))
             }
             doc.set("answers", try JanssonEncoder().encode(p.answers))
             return doc
@@ -97,9 +95,9 @@ extension Engine {
         }
     }
 
-    private func list(_ cache: EntityCache, _ p: Portfolio, _ kind: EntityKind) throws -> JSONRef {
+    private func list(_ cache: EntityCache, _ sp: StoredPortfolio, _ kind: EntityKind) throws -> JSONRef {
         let arr = JSONMake.array()
-        for id in p.ids(of: kind) { arr.append(try entityReply(cache, p, kind, id)) }
+        for id in sp.portfolio.ids(of: kind) { arr.append(try entityReply(cache, sp, kind, id)) }
         return arr
     }
 }

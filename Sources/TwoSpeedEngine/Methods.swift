@@ -19,19 +19,9 @@ enum Schemas {
     static let ifRevision = Param("ifRevision", .integer(min: 0), required: false,
                                   "apply only if the portfolio is at this revision (optimistic concurrency)")
     static let kind = Schema.oneOf(Vocabulary.entityKinds, "entity kind")
-    static let counts: Schema = {
-        var props: [Schema.Property] = []
-        for k in ["departments", "journeys", "products", "managers", "teams", "systems", "metrics", "okrs",
-                  "experiments", "observations"] {
-            props.append(.init(name: k, schema: .integer(min: 0), required: true))
-        }
-        var s = Schema(kind: .object)
-        s.title = "Counts"
-        s.properties = props
-        return s
-    }()
+    static let counts = Counts.schema
     static let timestamp = Schema.formatted(.timestamp)
-    static let entity = Schema.dependent(EntityKind.allCases.map(ModelSchemas.entity), "the entity, by the schema of its kind")
+    static let entity = Schema.dependent(EntityKind.allCases.map(\.schema), "the entity, by the schema of its kind")
 }
 
 extension Engine {
@@ -112,19 +102,11 @@ extension Engine {
 
     // MARK: Handlers
 
-    func countsJSON(_ c: Counts) -> JSONRef {
-        JSONMake.object([
-            "departments": JSONMake.int(c.departments), "journeys": JSONMake.int(c.journeys), "products": JSONMake.int(c.products),
-            "managers": JSONMake.int(c.managers), "teams": JSONMake.int(c.teams), "systems": JSONMake.int(c.systems),
-            "metrics": JSONMake.int(c.metrics), "okrs": JSONMake.int(c.okrs), "experiments": JSONMake.int(c.experiments),
-            "observations": JSONMake.int(c.observations)])
-    }
-
     // engine.info and portfolio.list are what callers poll: built directly, without Codable's
     // per-container boxes and generic metadata look-ups.
     func infoJSON() -> JSONRef {
         let (n, c) = state.read { s in (s.portfolios.count, s.portfolios.values.reduce(Counts()) { $0 + $1.counts }) }
-        let counts = countsJSON(c)
+        let counts = c.json
         return JSONMake.object([
             "version": JSONMake.string(Engine.version), "abiVersion": JSONMake.int(Engine.abiVersion),
             "store": JSONMake.object(["path": JSONMake.string(store.path), "inMemory": JSONMake.bool(store.inMemory),
@@ -159,7 +141,7 @@ extension Engine {
             guard let sp = s.portfolios[id], let cache = s.caches[id] else {
                 throw RPCError(.notFound, pointer: p.pointer("id").description, "no portfolio with id \"\(id)\"")
             }
-            return JSONMake.object(["portfolio": try portfolioReply(cache, sp.portfolio), "revision": JSONMake.int(sp.revision),
+            return JSONMake.object(["portfolio": try portfolioReply(cache, sp), "revision": JSONMake.int(sp.revision),
                                     "updated": JSONMake.string(sp.updated)])
         }
     }
@@ -177,7 +159,7 @@ extension Engine {
                 if let industry = sp.portfolio.organization.industry { o.set("industry", JSONMake.string(industry)) }
                 o.set("revision", JSONMake.int(sp.revision))
                 o.set("updated", JSONMake.string(sp.updated))
-                o.set("counts", countsJSON(sp.counts))
+                o.set("counts", sp.counts.json)
                 arr.append(o)
             }
         }
@@ -206,7 +188,7 @@ extension Engine {
             guard let sp = s.portfolios[pid], let cache = s.caches[pid] else {
                 throw RPCError(.notFound, pointer: p.pointer("portfolio").description, "no portfolio with id \"\(pid)\"")
             }
-            return try entityReply(cache, sp.portfolio, kind, id)
+            return try entityReply(cache, sp, kind, id)
         }
         guard let e else {
             throw RPCError(.notFound, pointer: p.pointer("id").description, "no \(kind.rawValue) with id \"\(id)\"")
@@ -223,7 +205,7 @@ extension Engine {
                 guard let sp = s.portfolios[pid], let cache = s.caches[pid] else {
                     throw RPCError(.notFound, pointer: p.pointer("portfolio").description, "no portfolio with id \"\(pid)\"")
                 }
-                for id in sp.portfolio.ids(of: kind) { list.append(try entityReply(cache, sp.portfolio, kind, id)) }
+                for id in sp.portfolio.ids(of: kind) { list.append(try entityReply(cache, sp, kind, id)) }
             }
         } catch {
             list.release()
@@ -243,7 +225,7 @@ extension Engine {
         var pending: [JSONRef] = []
         defer { for b in pending { b.release() } }
         return try change(p.string("portfolio") ?? "", p.pointer("portfolio"), ifRevision: p.int("ifRevision")) { sp in
-            let (index, created) = try sp.portfolio.upsert(kind, from: json)
+            let (index, created) = try sp.upsert(kind, from: json)
             // Check the whole candidate: failures inside the entity point into the params; failures
             // elsewhere mean the change breaks something that references it.
             var all = IssueList()
@@ -265,9 +247,7 @@ extension Engine {
                 d.reason = "this \(kind.rawValue) would leave references dangling: \(others.issues[0].pointer): \(others.issues[0].reason)"
                 throw RPCError(.conflict, d)
             }
-            guard let body = try sp.portfolio.encodeEntity(kind, id: id) else {
-                throw RPCError(.internalError, pointer: nil, "the entity vanished")
-            }
+            let body = try sp.portfolio.encodeEntity(kind, at: index)
             // Released once the change below has been committed (or refused).
             pending.append(body)
             var changes: [StoreChange] = [.putEntity(portfolio: sp.portfolio.id, kind: kind, id: id, body: body)]
@@ -284,7 +264,7 @@ extension Engine {
         let kind = EntityKind(rawValue: p.string("kind") ?? "")!
         let id = p.string("id") ?? ""
         return try change(p.string("portfolio") ?? "", p.pointer("portfolio"), ifRevision: p.int("ifRevision")) { sp in
-            guard sp.portfolio.remove(kind, id: id) else {
+            guard sp.remove(kind, id: id) else {
                 throw RPCError(.notFound, pointer: p.pointer("id").description, "no \(kind.rawValue) with id \"\(id)\"")
             }
             var issues = IssueList()
@@ -305,11 +285,10 @@ extension Engine {
         let mid = p.string("metric") ?? ""
         let obs: [Observation] = try p.decode("observations")
         return try change(p.string("portfolio") ?? "", p.pointer("portfolio"), ifRevision: p.int("ifRevision")) { sp in
-            guard let i = sp.portfolio.index(of: .metric, id: mid) else {
+            guard let i = sp.position(.metric, mid) else {
                 throw RPCError(.notFound, pointer: p.pointer("metric").description, "no metric with id \"\(mid)\"")
             }
-            let first = sp.portfolio.metrics[i].observations.count
-            sp.portfolio.metrics[i].observations.append(contentsOf: obs)
+            let first = sp.appendObservations(metric: i, obs)
             return Change(store: [.appendObservations(portfolio: sp.portfolio.id, metric: mid, firstSeq: first, obs)],
                           result: ObserveResult(metric: mid, appended: obs.count, total: first + obs.count, revision: sp.revision + 1))
         }

@@ -2,16 +2,50 @@ import CJansson
 import TwoSpeedJSON
 import TwoSpeedModel
 
-/// A portfolio as the store keeps it: the document plus its write counter and time.
+/// A portfolio as the store keeps it: the document plus its write counter and time, an index of its
+/// entities by id and its counts, both kept in step by the methods that change it.
 public struct StoredPortfolio: Sendable {
-    /// Counted again on every change, so that reads of the counts cost nothing.
-    public var portfolio: Portfolio { didSet { counts = portfolio.counts } }
+    public private(set) var portfolio: Portfolio
     public var revision: Int
     public var updated: String
+    public private(set) var index: PortfolioIndex
     public private(set) var counts: Counts
+
     public init(portfolio: Portfolio, revision: Int, updated: String) {
         self.portfolio = portfolio; self.revision = revision; self.updated = updated
+        index = PortfolioIndex(portfolio)
         counts = portfolio.counts
+    }
+
+    /// Where the entity sits in its collection, or nil.
+    public func position(_ kind: EntityKind, _ id: String) -> Int? { index.position(kind, id) }
+
+    /// Replaces the entity with the same id, or appends it: its index and whether it is new.
+    /// A metric given without "observations" keeps the ones it has.
+    public mutating func upsert(_ kind: EntityKind, from json: JSONRef) throws -> (index: Int, created: Bool) {
+        let existing = json["id"]?.stringValue.flatMap { index.position(kind, $0) }
+        let r = try kind.info.put(&portfolio, json, existing, JanssonDecoder())
+        if existing == nil { index.added(kind, r.id, at: r.index) }
+        counts = portfolio.counts
+        return (r.index, existing == nil)
+    }
+
+    /// Removes the entity; false when there was none.
+    public mutating func remove(_ kind: EntityKind, id: String) -> Bool {
+        guard let i = index.position(kind, id) else { return false }
+        kind.info.removeAt(&portfolio, i)
+        // Every later entity moved up by one.
+        index.rebuild(kind, portfolio)
+        counts = portfolio.counts
+        return true
+    }
+
+    /// Appends observations to the metric at `metric`; returns how many it had before.
+    public mutating func appendObservations(metric i: Int, _ obs: [Observation]) -> Int {
+        let first = portfolio.metrics[i].observations.count
+        portfolio.metrics[i].observations.append(contentsOf: obs)
+        counts.observations += obs.count
+        return first
     }
 }
 

@@ -178,9 +178,13 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     /// Every portfolio in the store, entities in their stored order.
     public func loadAll() throws -> [StoredPortfolio] { try reading { try loadAll($0) } }
 
+    /// Linear in the store's size: each portfolio's collections are decoded kind by kind and assigned
+    /// once, observations are gathered per metric and assigned once, and the index and counts are
+    /// built once at the end.
     private func loadAll(_ conn: Connection) throws -> [StoredPortfolio] {
-        var out: [String: StoredPortfolio] = [:]
-        var order: [String] = []
+        struct Loading { var portfolio: Portfolio; var revision: Int; var updated: String }
+        var loading: [Loading] = []
+        var slot: [String: Int] = [:]
         let dec = JanssonDecoder()
         let ps = try conn.prepare("SELECT id, revision, updated, organization, answers FROM portfolio ORDER BY id")
         while try ps.step() {
@@ -188,38 +192,65 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             let org: Organization = try decode(ps.bytes(3), dec, "organization of \(id)")
             var p = Portfolio(id: id, organization: org)
             p.answers = try decode(ps.bytes(4), dec, "answers of \(id)")
-            out[id] = StoredPortfolio(portfolio: p, revision: ps.int(1), updated: ps.text(2))
-            order.append(id)
+            slot[id] = loading.count
+            loading.append(Loading(portfolio: p, revision: ps.int(1), updated: ps.text(2)))
+        }
+
+        // Rows come grouped by portfolio and kind, in position order: one group is one collection.
+        var group: (slot: Int, kind: EntityKind)? = nil
+        var values: [JSONRef] = []
+        defer { for v in values { v.release() } }
+        func flush() throws {
+            guard let g = group else { return }
+            defer { for v in values { v.release() }; values.removeAll(keepingCapacity: true) }
+            do { try g.kind.info.decodeAll(&loading[g.slot].portfolio, values, dec) } catch {
+                throw StoreError(kind: .corrupt, message: "\(g.kind.collection) of \(loading[g.slot].portfolio.id): \(error)")
+            }
         }
         let es = try conn.prepare("SELECT portfolio, kind, body FROM entity ORDER BY portfolio, kind, position")
         while try es.step() {
             let pid = es.text(0)
-            guard var sp = out[pid], let kind = EntityKind(rawValue: es.text(1)) else { continue }
-            let body = es.bytes(2)
-            switch JSONText.parse(body) {
-            case .failure(let e): throw StoreError(kind: .corrupt, message: "entity in \(pid): \(e.reason)")
-            case .success(let v):
-                defer { v.release() }
-                do { try sp.portfolio.upsert(kind, from: v) } catch {
-                    throw StoreError(kind: .corrupt, message: "entity in \(pid): \(error)")
-                }
+            guard let s = slot[pid], let kind = EntityKind(rawValue: es.text(1)) else { continue }
+            if group?.slot != s || group?.kind != kind {
+                try flush()
+                group = (s, kind)
             }
-            out[pid] = sp
+            switch JSONText.parse(es.bytes(2)) {
+            case .failure(let e): throw StoreError(kind: .corrupt, message: "entity in \(pid): \(e.reason)")
+            case .success(let v): values.append(v)
+            }
         }
+        try flush()
+
         let os = try conn.prepare("SELECT portfolio, metric, at, value, source FROM observation ORDER BY portfolio, metric, seq")
+        var current: (slot: Int, metric: Int)? = nil
         var lastKey = ("", "")
-        var metricIndex: Int? = nil
+        var obs: [Observation] = []
+        func assign() {
+            if let c = current, !obs.isEmpty { loading[c.slot].portfolio.metrics[c.metric].observations = obs }
+            obs = []
+        }
+        var metricPositions: [Int: [String: Int]] = [:]
         while try os.step() {
             let pid = os.text(0), mid = os.text(1)
             if lastKey != (pid, mid) {
+                assign()
                 lastKey = (pid, mid)
-                metricIndex = out[pid]?.portfolio.index(of: .metric, id: mid)
+                current = nil
+                if let s = slot[pid] {
+                    if metricPositions[s] == nil {
+                        var m: [String: Int] = [:]
+                        for (i, metric) in loading[s].portfolio.metrics.enumerated() where m[metric.id] == nil { m[metric.id] = i }
+                        metricPositions[s] = m
+                    }
+                    if let mi = metricPositions[s]?[mid] { current = (s, mi) }
+                }
             }
-            guard let mi = metricIndex else { continue }
-            let obs = Observation(at: os.text(2), value: os.double(3), source: os.isNull(4) ? nil : os.text(4))
-            out[pid]!.portfolio.metrics[mi].observations.append(obs)
+            guard current != nil else { continue }
+            obs.append(Observation(at: os.text(2), value: os.double(3), source: os.isNull(4) ? nil : os.text(4)))
         }
-        return order.compactMap { out[$0] }
+        assign()
+        return loading.map { StoredPortfolio(portfolio: $0.portfolio, revision: $0.revision, updated: $0.updated) }
     }
 
     private func decode<T: Decodable>(_ bytes: UnsafeRawBufferPointer, _ dec: JanssonDecoder, _ what: String) throws -> T {
@@ -263,9 +294,9 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
                     if let json = bodies?.json(kind, id) {
                         body = JSONText.dump(json)
                     } else {
-                        guard let json = try p.encodeEntity(kind, id: id) else { continue }
+                        let json = try p.encodeEntity(kind, at: i)
                         defer { json.release() }
-                        if kind == .metric { json_object_del(json, "observations") }
+                        for member in kind.detachedMembers { json_object_del(json, member) }
                         body = JSONText.dump(json)
                     }
                     try conn.prepare(ins).run([.text(p.id), .text(kind.rawValue), .text(id), .int(i), .text(body)])
@@ -281,7 +312,7 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             // The body is borrowed for the call; the store writes a copy without observations.
             guard let copy = json_deep_copy(body) else { throw StoreError(kind: .io, message: "out of memory") }
             defer { copy.release() }
-            if kind == .metric { json_object_del(copy, "observations") }
+            for member in kind.detachedMembers { json_object_del(copy, member) }
             try conn.prepare("""
                 INSERT INTO entity (portfolio, kind, id, position, body) VALUES (?, ?, ?,
                     (SELECT COALESCE(MAX(position), -1) + 1 FROM entity WHERE portfolio = ?1 AND kind = ?2), ?)
