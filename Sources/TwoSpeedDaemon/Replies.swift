@@ -67,20 +67,16 @@ enum Replies {
     /// the fewest digits that keep them exact.
     static func appendLine(_ value: JSONRef, to buffer: inout ByteBuffer) {
         let flags = JSONText.encodeFlags | ((JSONText.digitsNeeded(value) & 0x1F) << 11)  // JSON_REAL_PRECISION
-        var room = 1024
-        while true {
-            var needed = 0
-            var written = false
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: room + 1) { raw in
-                needed = json_dumpb(value, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count - 1, flags)
-                guard needed > 0, needed <= raw.count - 1 else { return 0 }
-                raw[needed] = 0x0A
-                written = true
-                return needed + 1
-            }
-            // Done, or not encodable (jansson fails only on invalid values): nothing more to write.
-            if written || needed == 0 { return }
-            room = needed
+        // One pass: jansson hands its output over in chunks, each written straight into the buffer.
+        withUnsafeMutablePointer(to: &buffer) { out in
+            _ = json_dump_callback(value, { chunk, size, data in
+                guard let chunk, let data else { return -1 }
+                let out = data.assumingMemoryBound(to: ByteBuffer.self)
+                out.pointee.writeBytes(UnsafeRawBufferPointer(start: chunk, count: size))
+                return 0
+            }, out, flags)
         }
+        buffer.writeInteger(UInt8(0x0A))
     }
+
 }

@@ -74,7 +74,7 @@ public struct StoredModel: Sendable {
     public var body: String
 }
 
-/// A kept assessment result: its number within the portfolio, and (when read) its JSON text.
+/// A kept assessment result: its number within the portfolio, and (when read) its JSON text or summary.
 public struct KeptRun: Sendable {
     public var seq: Int
     public var at: String
@@ -105,10 +105,12 @@ public protocol PortfolioStore: AnyObject, Sendable {
     /// Every stored model, by id.
     func models() throws -> [StoredModel]
 
-    /// Keeps an assessment result; returns its number within the portfolio: one more than the last kept.
-    func addRun(portfolio: String, at: String, model: String, score: Double, body: String) throws -> Int
-    /// The kept results of a portfolio (of one model, when given), oldest first.
-    func runs(portfolio: String, model: String?) throws -> [KeptRun]
+    /// Keeps an assessment result (`body`) with its summary (`summary`: asOf, revision, overall and
+    /// each dimension's score, as JSON text); returns its number within the portfolio: one more than
+    /// the last kept.
+    func addRun(portfolio: String, at: String, model: String, score: Double, summary: String, body: String) throws -> Int
+    /// The kept runs of a portfolio (of one model, when given), oldest first; `body` holds the summary.
+    func runSummaries(portfolio: String, model: String?) throws -> [KeptRun]
     /// The kept results' numbers and models, oldest first, without their bodies.
     func runHeaders(portfolio: String) throws -> [(seq: Int, model: String)]
     /// One kept result's JSON text, or nil.

@@ -30,7 +30,7 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     public static let defaultFileMode: mode_t = 0o600
 
     /// The schema version this build writes; older stores migrate forward on open.
-    public static let currentVersion = 2
+    public static let currentVersion = 3
 
     /// Each step takes the store from version i to i+1.
     static let migrations: [String] = [
@@ -76,6 +76,17 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             body TEXT NOT NULL,
             PRIMARY KEY (portfolio, seq)
         ) WITHOUT ROWID;
+        """,
+        // 3: each kept run's summary (asOf, revision, overall, the score of each dimension) beside its
+        // result, so that assessment.history reads no whole result; runs kept before are summarized here.
+        """
+        ALTER TABLE assessment_run ADD COLUMN summary TEXT NOT NULL DEFAULT '{}';
+        UPDATE assessment_run SET summary = json_object(
+            'asOf', json_extract(body, '$.asOf'),
+            'revision', json_extract(body, '$.revision'),
+            'overall', json(json_extract(body, '$.overall')),
+            'dimensions', (SELECT json_group_object(json_extract(d.value, '$.id'), json_extract(d.value, '$.score'))
+                           FROM json_each(body, '$.dimensions') AS d WHERE json_extract(d.value, '$.score') IS NOT NULL));
         """,
     ]
 
@@ -381,7 +392,8 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     }
 
     /// Keeps an assessment result; returns its sequence number within the portfolio (1, 2, ...).
-    public func addRun(portfolio: String, at: String, model: String, score: Double, body: String) throws -> Int {
+    /// The texts come ready: the writer's lock is held only to number the run and insert it.
+    public func addRun(portfolio: String, at: String, model: String, score: Double, summary: String, body: String) throws -> Int {
         // Numbered inside the writer's transaction, so that runs of one portfolio never share a number.
         try writing { conn in
             try conn.transaction {
@@ -390,18 +402,19 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
                 _ = try q.step()
                 let seq = q.int(0)
                 q.reset()
-                try conn.prepare("INSERT INTO assessment_run (portfolio, seq, at, model, score, body) VALUES (?, ?, ?, ?, ?, ?)")
-                    .run([.text(portfolio), .int(seq), .text(at), .text(model), .double(score), .text(body)])
+                try conn.prepare("INSERT INTO assessment_run (portfolio, seq, at, model, score, summary, body) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                    .run([.text(portfolio), .int(seq), .text(at), .text(model), .double(score), .text(summary), .text(body)])
                 return seq
             }
         }
     }
 
-    /// The kept results of a portfolio, oldest first: (seq, at, model, JSON text).
-    public func runs(portfolio: String, model: String?) throws -> [KeptRun] {
+    /// The kept runs of a portfolio (of one model, when given), oldest first, with their summaries
+    /// and without their results.
+    public func runSummaries(portfolio: String, model: String?) throws -> [KeptRun] {
         let sql = model == nil
-            ? "SELECT seq, at, model, body FROM assessment_run WHERE portfolio = ? ORDER BY seq"
-            : "SELECT seq, at, model, body FROM assessment_run WHERE portfolio = ? AND model = ? ORDER BY seq"
+            ? "SELECT seq, at, model, summary FROM assessment_run WHERE portfolio = ? ORDER BY seq"
+            : "SELECT seq, at, model, summary FROM assessment_run WHERE portfolio = ? AND model = ? ORDER BY seq"
         return try reading { conn in
             let s = try conn.prepare(sql)
             try s.bind(model.map { [.text(portfolio), .text($0)] } ?? [.text(portfolio)])

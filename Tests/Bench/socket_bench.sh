@@ -84,4 +84,20 @@ read -r products bytes before after put_ms get_ms get_bytes < "$TMP/rss"
 echo "== memory: a synthetic portfolio of $products products ($((bytes / 1024)) KiB of JSON) =="
 echo "twospeedd resident memory: $((before / 1024)) MiB idle, $((after / 1024)) MiB holding it"
 echo "portfolio.put ${put_ms} ms (validated, written to SQLite), portfolio.get ${get_ms} ms ($((get_bytes / 1024)) KiB reply)"
+
+# Readers beside an assessment: entity.get's latency alone, then while another client runs and keeps
+# assessments of the same 10,000-product portfolio back to back (issue 12: at most 2x its p99 alone).
+GET='{"jsonrpc":"2.0","method":"entity.get","params":{"portfolio":"synthetic","kind":"product","id":"p4321"},"id":1}'
+ASSESS='{"jsonrpc":"2.0","method":"assessment.run","params":{"portfolio":"synthetic"},"id":1}'
+alone=$(rt "$TMP/d.sock" 1 "$SECONDS_PER_RUN" "$GET" --expect-result)
+rt "$TMP/d.sock" 1 "$(awk -v s="$SECONDS_PER_RUN" 'BEGIN { print s + 1 }')" "$ASSESS" --expect-result > "$TMP/assess" & APID=$!
+sleep 0.5
+beside=$(rt "$TMP/d.sock" 1 "$SECONDS_PER_RUN" "$GET" --expect-result)
+wait "$APID"
+echo
+echo "== entity.get beside assessment.run (kept), one client each, on the 10,000-product portfolio =="
+printf '%-34s %10s %10s %10s\n' "" "p50 us" "p99 us" "req/s"
+printf '%-34s %10s %10s %10s\n' "entity.get alone" "$(field "$alone" 5)" "$(field "$alone" 6)" "$(field "$alone" 4)"
+printf '%-34s %10s %10s %10s\n' "entity.get beside assessments" "$(field "$beside" 5)" "$(field "$beside" 6)" "$(field "$beside" 4)"
+echo "assessments kept meanwhile: $(field "$(cat "$TMP/assess")" 2); entity.get p99 beside / alone: $(ratio "$(field "$beside" 6)" "$(field "$alone" 6)")x"
 kill -TERM "$DPID"; wait "$DPID"
