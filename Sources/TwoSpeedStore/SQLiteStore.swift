@@ -30,7 +30,7 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     public static let defaultFileMode: mode_t = 0o600
 
     /// The schema version this build writes; older stores migrate forward on open.
-    public static let currentVersion = 3
+    public static let currentVersion = 4
 
     /// Each step takes the store from version i to i+1.
     static let migrations: [String] = [
@@ -87,6 +87,29 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             'overall', json(json_extract(body, '$.overall')),
             'dimensions', (SELECT json_group_object(json_extract(d.value, '$.id'), json_extract(d.value, '$.score'))
                            FROM json_each(body, '$.dimensions') AS d WHERE json_extract(d.value, '$.score') IS NOT NULL));
+        """,
+        // 4: delivery events (DeliveryStore.swift), one row each, keyed by the caller's id so that
+        // recording an event again replaces it rather than counting it twice. Times are UTC epoch
+        // seconds; a deployment's changes are "committed:id" pairs joined by commas, read in one column.
+        """
+        CREATE TABLE deployment (
+            portfolio TEXT NOT NULL,
+            id TEXT NOT NULL,
+            system TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            failed INTEGER NOT NULL,
+            changes TEXT NOT NULL,
+            PRIMARY KEY (portfolio, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE incident (
+            portfolio TEXT NOT NULL,
+            id TEXT NOT NULL,
+            system TEXT NOT NULL,
+            started INTEGER NOT NULL,
+            resolved INTEGER,
+            cause TEXT,
+            PRIMARY KEY (portfolio, id)
+        ) WITHOUT ROWID;
         """,
     ]
 
@@ -159,7 +182,7 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     // MARK: Connections
 
     /// Runs `body` on the writer connection, alone.
-    private func writing<T>(_ body: (Connection) throws -> T) throws -> T {
+    func writing<T>(_ body: (Connection) throws -> T) throws -> T {
         try writer.write { c in
             defer { c.resetAll() }
             return try body(c)
@@ -167,7 +190,7 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     }
 
     /// Runs `body` on a connection no other thread is using, that reads the last committed state.
-    private func reading<T>(_ body: (Connection) throws -> T) throws -> T {
+    func reading<T>(_ body: (Connection) throws -> T) throws -> T {
         if inMemory { return try writing(body) }
         let c = try idleReaders.write { $0.popLast() } ?? openReader()
         defer {
@@ -319,6 +342,8 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
         case .deletePortfolio(let id):
             try conn.prepare("DELETE FROM portfolio WHERE id = ?").run([.text(id)])
             try conn.prepare("DELETE FROM assessment_run WHERE portfolio = ?").run([.text(id)])
+            try conn.prepare("DELETE FROM deployment WHERE portfolio = ?").run([.text(id)])
+            try conn.prepare("DELETE FROM incident WHERE portfolio = ?").run([.text(id)])
         case .putEntity(let pid, let kind, let id, let body):
             // The body is borrowed for the call; the store writes a copy without observations.
             guard let copy = json_deep_copy(body) else { throw StoreError(kind: .io, message: "out of memory") }

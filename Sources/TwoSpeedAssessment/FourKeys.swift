@@ -1,0 +1,228 @@
+import TwoSpeedModel
+
+/// DORA's four keys computed from delivery events, per system and window.
+///
+/// The definitions follow DORA's Four Keys project (github.com/dora-team/fourkeys, METRICS.md, "Four
+/// Key Metrics Calculations"), over deployments and incidents recorded with delivery.record:
+/// - Deployment frequency: distinct successful deployments in the window ("how frequently a team
+///   successfully releases to production"), given per month (window days / 30.4375).
+/// - Lead time for changes: the median, over every (deployment, change) pair of the window's successful
+///   deployments, of deploy time minus commit time (Four Keys joins each deployment with each change it
+///   carries, so a change deployed twice counts once per deployment). Pairs of zero or negative lead
+///   time are left out, as Four Keys leaves out "automated changes".
+/// - Change failure rate: deployments of the window that failed or that some incident names as its
+///   cause, over all deployments of the window ("the number of failures per the number of deployments").
+/// - Failed deployment recovery time: the median of resolved minus started over the incidents started in
+///   the window (Four Keys' time to restore reads the incidents table alone, so an incident with no
+///   known cause counts here though it adds no failure to the change failure rate). Open incidents
+///   have no duration yet: counted apart, left out of the median.
+/// Medians interpolate between the two middle values of an even count (PERCENTILE_CONT(x, 0.5), as in
+/// Four Keys' queries). A window is [until - days, until). Each figure's bucket is DORA 2024's cluster
+/// nearest to it (`SpeedTier.perKey`).
+public enum FourKeys {
+    public static let citation = "DORA Four Keys project (github.com/dora-team/fourkeys, METRICS.md) definitions; "
+        + "buckets: " + DORA.citation
+    public static let secondsPerMonth = 30.4375 * 86_400
+
+    /// The figures of one system in one window.
+    public struct Figures: Codable, Sendable, Equatable {
+        public var system: String
+        /// Every deployment of the window, failed ones included.
+        public var deployments: Int
+        public var successfulDeployments: Int
+        /// Deployments that failed or caused an incident.
+        public var failedDeployments: Int
+        /// (deployment, change) pairs behind the lead time.
+        public var changes: Int
+        public var incidents: Int
+        public var openIncidents: Int
+        public var deploysPerMonth: Double
+        public var leadTimeHours: Double?
+        public var changeFailureRate: Double?
+        public var recoveryHours: Double?
+        /// DORA 2024 cluster per key (deploysPerMonth, leadTimeHours, changeFailureRate, recoveryHours).
+        public var buckets: [String: String]
+        /// Throughput tier (cadence and lead time) and stability tier, as the speed analysis reads them.
+        public var tier: String?
+        public var stability: String?
+
+        public var delivery: Delivery {
+            Delivery(deploysPerMonth: deploysPerMonth, leadTimeHours: leadTimeHours, changeFailureRate: changeFailureRate,
+                     recoveryHours: recoveryHours)
+        }
+    }
+
+    /// What one system's events add up to in one window, before the medians.
+    public struct Tally: Sendable {
+        public var deployments = 0, successful = 0, failed = 0, incidents = 0, open = 0
+        public var leads: [Int64] = []
+        public var recoveries: [Int64] = []
+        public init() {}
+
+        public func figures(system: String, windowSeconds: Int64) -> Figures {
+            let perMonth = Double(successful) / (Double(windowSeconds) / FourKeys.secondsPerMonth)
+            var f = Figures(system: system, deployments: deployments, successfulDeployments: successful, failedDeployments: failed,
+                            changes: leads.count, incidents: incidents, openIncidents: open,
+                            deploysPerMonth: round4(perMonth),
+                            leadTimeHours: FourKeys.median(leads).map { round4($0 / 3600) },
+                            changeFailureRate: deployments > 0 ? round4(Double(failed) / Double(deployments)) : nil,
+                            recoveryHours: FourKeys.median(recoveries).map { round4($0 / 3600) },
+                            buckets: [:], tier: nil, stability: nil)
+            let d = f.delivery
+            f.buckets = SpeedTier.perKey(d).mapValues(\.rawValue)
+            f.tier = SpeedTier.throughput(d)?.rawValue
+            f.stability = SpeedTier.stability(d)?.rawValue
+            return f
+        }
+    }
+
+    /// Consecutive windows of `days` ending at `until`, newest first, tallied per system. Events are
+    /// added in any order; each lands in the window its time falls in, or nowhere.
+    public struct Windows: Sendable {
+        public let until: Int64
+        public let span: Int64
+        public let count: Int
+        /// tallies[w][system]
+        public private(set) var tallies: [[String: Tally]]
+        /// Systems with any deployment before `until`: their figures come from events.
+        public private(set) var systemsWithEvents = Set<String>()
+
+        public init(until: Int64, days: Int, count: Int) {
+            self.until = until; span = Int64(days) * 86_400; self.count = count
+            tallies = Array(repeating: [:], count: count)
+        }
+
+        func window(_ t: Int64) -> Int? {
+            guard t < until else { return nil }
+            let w = Int((until - 1 - t) / span)
+            return w < count ? w : nil
+        }
+
+        /// `commitTimes` calls its argument with each change's commit time.
+        public mutating func addDeployment(system: String, at: Int64, failed: Bool, causedIncident: Bool,
+                                           commitTimes: ((Int64) -> Void) -> Void) {
+            systemsWithEvents.insert(system)
+            guard let w = window(at) else { return }
+            // Taken out and put back: one hash for the many changes of a deployment.
+            var t = tallies[w].removeValue(forKey: system) ?? Tally()
+            t.deployments += 1
+            if failed || causedIncident { t.failed += 1 }
+            if !failed {
+                t.successful += 1
+                commitTimes { c in
+                    let lead = at - c
+                    if lead > 0 { t.leads.append(lead) }
+                }
+            }
+            tallies[w][system] = t
+        }
+
+        public mutating func addIncident(system: String, started: Int64, resolved: Int64?) {
+            guard let w = window(started) else { return }
+            tallies[w][system, default: Tally()].incidents += 1
+            if let r = resolved, r >= started { tallies[w][system]!.recoveries.append(r - started) }
+            else { tallies[w][system]!.open += 1 }
+        }
+
+        /// The figures of window `w` for each system in `systems` that has events; systems with events but
+        /// none in this window get an empty window's figures (no deployments: frequency 0).
+        public func figures(window w: Int, systems: [String]) -> [Figures] {
+            systems.compactMap { s in
+                guard systemsWithEvents.contains(s) || tallies[w][s] != nil else { return nil }
+                return (tallies[w][s] ?? Tally()).figures(system: s, windowSeconds: span)
+            }
+        }
+
+        /// The figures of window `w` with every system's events pooled: the portfolio's trend.
+        public func pooled(window w: Int) -> Figures? {
+            var all = Tally()
+            for t in tallies[w].values {
+                all.deployments += t.deployments; all.successful += t.successful; all.failed += t.failed
+                all.incidents += t.incidents; all.open += t.open
+                all.leads += t.leads; all.recoveries += t.recoveries
+            }
+            guard !systemsWithEvents.isEmpty else { return nil }
+            return all.figures(system: "*", windowSeconds: span)
+        }
+
+        public func bounds(_ w: Int) -> (from: Int64, to: Int64) {
+            (until - Int64(w + 1) * span, until - Int64(w) * span)
+        }
+    }
+
+    /// The median of `values` in seconds, interpolated for an even count; nil when empty.
+    public static func median(_ values: [Int64]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let s = values.sorted()
+        let n = s.count
+        return n % 2 == 1 ? Double(s[n / 2]) : (Double(s[n / 2 - 1]) + Double(s[n / 2])) / 2
+    }
+
+    static func round4(_ v: Double) -> Double { (v * 10_000).rounded() / 10_000 }
+}
+
+/// RFC 3339 times as UTC epoch seconds, and back, without Foundation.
+public enum EventTime {
+    /// An RFC 3339 date-time with offset (fractions of a second dropped), or a full date (midnight UTC).
+    public static func parse(_ s: String) -> Int64? {
+        var s = s
+        return s.withUTF8 { parse(UnsafeRawBufferPointer($0)) }
+    }
+
+    public static func parse(_ b: UnsafeRawBufferPointer) -> Int64? {
+        func digits(_ at: Int, _ n: Int) -> Int64? {
+            guard at + n <= b.count else { return nil }
+            var v: Int64 = 0
+            for i in at..<(at + n) {
+                let c = b[i]
+                guard c >= 48, c <= 57 else { return nil }
+                v = v * 10 + Int64(c - 48)
+            }
+            return v
+        }
+        guard b.count >= 10, b[4] == 45, b[7] == 45, let y = digits(0, 4), let m = digits(5, 2), let d = digits(8, 2),
+              (1...12).contains(m), d >= 1 else { return nil }
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][Int(m) - 1]
+        guard d <= days else { return nil }
+        let day = daysFromCivil(y, m, d) * 86_400
+        if b.count == 10 { return day }
+        guard b.count >= 20, b[10] == 84 || b[10] == 116 || b[10] == 32, b[13] == 58, b[16] == 58,
+              let h = digits(11, 2), let mi = digits(14, 2), let sec = digits(17, 2), h < 24, mi < 60, sec <= 60 else { return nil }
+        var i = 19
+        if i < b.count, b[i] == 46 {
+            i += 1
+            let start = i
+            while i < b.count, b[i] >= 48, b[i] <= 57 { i += 1 }
+            if i == start { return nil }
+        }
+        guard i < b.count else { return nil }
+        var offset: Int64 = 0
+        if b[i] == 90 || b[i] == 122 {
+            guard i + 1 == b.count else { return nil }
+        } else {
+            guard b[i] == 43 || b[i] == 45, b.count == i + 6, b[i + 3] == 58,
+                  let oh = digits(i + 1, 2), let om = digits(i + 4, 2), oh < 24, om < 60 else { return nil }
+            offset = (oh * 3600 + om * 60) * (b[i] == 45 ? -1 : 1)
+        }
+        return day + h * 3600 + mi * 60 + sec - offset
+    }
+
+    /// Howard Hinnant's days_from_civil.
+    static func daysFromCivil(_ y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    /// RFC 3339 UTC, to the second.
+    public static func format(_ t: Int64) -> String {
+        let days = Int((t >= 0 ? t : t - 86_399) / 86_400)
+        let secs = Int(t - Int64(days) * 86_400)
+        func pad(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
+        return "\(dateString(days))T\(pad(secs / 3600)):\(pad(secs / 60 % 60)):\(pad(secs % 60))Z"
+    }
+}

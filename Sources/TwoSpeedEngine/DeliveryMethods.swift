@@ -1,0 +1,301 @@
+import CJansson
+import Glibc
+import TwoSpeedAssessment
+import TwoSpeedJSON
+import TwoSpeedModel
+import TwoSpeedRPC
+import TwoSpeedSchema
+import TwoSpeedStore
+
+// Delivery events in, DORA's four keys out (issue 13). The definitions are FourKeys' (FourKeys.swift).
+
+struct RecordKindResult: Codable { var created: Int; var updated: Int; var unchanged: Int; var skipped: Int }
+struct RecordResult: Codable {
+    var portfolio: String
+    var deployments: RecordKindResult
+    var incidents: RecordKindResult
+    /// Every bad event, with the pointer of what is wrong; the first `maxProblems` of `problemCount`.
+    var problems: [ValidationIssue]
+    var problemCount: Int
+}
+
+struct MetricsWindow: Codable {
+    var from: String
+    var to: String
+    var systems: [FourKeys.Figures]
+    /// Every system's events pooled.
+    var all: FourKeys.Figures?
+}
+struct MetricsResult: Codable {
+    var portfolio: String
+    var definitions: String
+    var days: Int
+    /// Newest first.
+    var windows: [MetricsWindow]
+}
+
+enum DeliverySchemas {
+    static let change = Schema.object("Change", required: ["id", "committed"], [
+        "id": .identifier("the change (commit) id"), "committed": .formatted(.timestamp, "when it was committed")])
+    static let deployment = Schema.object("Deployment", required: ["id", "system", "time"], [
+        "id": .identifier("the deployment's id; recording it again replaces it"),
+        "system": .identifier("the system deployed (a system of the portfolio)"),
+        "time": .formatted(.timestamp, "when it reached production"),
+        "failed": .boolean("the deployment failed (default false)"),
+        "changes": .array(change, "the changes it carries, with their commit times", maxItems: 100_000)])
+    static let incident = Schema.object("Incident", required: ["id", "system", "started"], [
+        "id": .identifier("the incident's id; recording it again replaces it"),
+        "system": .identifier("the system that failed"),
+        "started": .formatted(.timestamp, "when the failure began"),
+        "resolved": Schema.formatted(.timestamp, "when service was restored (absent or null while open)").nullableCopy(),
+        "cause": .identifier("the deployment that caused it, when known")])
+    static let counts = Schema.object("RecordCounts", required: ["created", "updated", "unchanged", "skipped"], [
+        "created": .integer(min: 0), "updated": .integer(min: 0), "unchanged": .integer(min: 0), "skipped": .integer(min: 0)])
+    static let figures = Schema.object("FourKeys", required: ["system", "deployments", "successfulDeployments", "failedDeployments",
+                                                              "changes", "incidents", "openIncidents", "deploysPerMonth", "buckets"], [
+        "system": .string(), "deployments": .integer(min: 0), "successfulDeployments": .integer(min: 0),
+        "failedDeployments": .integer(min: 0), "changes": .integer(min: 0), "incidents": .integer(min: 0),
+        "openIncidents": .integer(min: 0), "deploysPerMonth": .number(min: 0), "leadTimeHours": .number(min: 0),
+        "changeFailureRate": .number(min: 0, max: 1), "recoveryHours": .number(min: 0),
+        "buckets": .map(.oneOf(SpeedTier.allCases.map(\.rawValue))),
+        "tier": .oneOf(SpeedTier.allCases.map(\.rawValue)), "stability": .oneOf(SpeedTier.allCases.map(\.rawValue))])
+    static let window = Schema.object("FourKeysWindow", required: ["from", "to", "systems"], [
+        "from": .formatted(.timestamp), "to": .formatted(.timestamp), "systems": .array(figures), "all": figures])
+}
+
+extension Schema {
+    func nullableCopy() -> Schema { var s = self; s.nullable = true; return s }
+}
+
+extension Engine {
+    /// Problems listed in a reply; the rest are counted.
+    static let maxProblems = 1_000
+
+    func deliveryMethods() -> [Method] {
+        [
+            .encoding("delivery.record", summary: "Records deployments and incidents for DORA's four keys, each replacing the "
+                        + "one with the same id. A bad event is reported with its pointer and skipped (nothing is recorded "
+                        + "when atomic is true); the rest are written in one transaction.",
+                      params: [Engine.portfolioParam,
+                               Param("deployments", .dependent([.array(DeliverySchemas.deployment, maxItems: 5_000_000)], "the deployments"),
+                                     required: false, "the deployments"),
+                               Param("incidents", .dependent([.array(DeliverySchemas.incident, maxItems: 5_000_000)], "the incidents"),
+                                     required: false, "the incidents"),
+                               Param("atomic", .boolean(), required: false, "record nothing if any event is bad (default false)")],
+                      result: .object("RecordResult", required: ["portfolio", "deployments", "incidents", "problems", "problemCount"], [
+                          "portfolio": .identifier(), "deployments": DeliverySchemas.counts, "incidents": DeliverySchemas.counts,
+                          "problems": .array(.object(required: ["pointer", "reason"], ["pointer": .string(), "reason": .string()])),
+                          "problemCount": .integer(min: 0)]),
+                      mutates: true, errors: [.notFound, .invalidParams, .storeError]) { [unowned self] p in try recordDelivery(p) }
+                .blockingCalls(),
+
+            .encoding("delivery.metrics", summary: "DORA's four keys per system computed from recorded events, each with its "
+                        + "DORA 2024 bucket, for the last `days` days (default 90) or several such windows back.",
+                      params: [Engine.portfolioParam,
+                               Param("system", .identifier(), required: false, "only this system"),
+                               Param("until", .formatted(.timestamp), required: false, "the end of the newest window, exclusive (default now)"),
+                               Param("days", .integer(min: 1, max: 3_650), required: false, "window length in days (default 90)"),
+                               Param("windows", .integer(min: 1, max: 120), required: false, "how many consecutive windows (default 1)")],
+                      result: .object("MetricsResult", required: ["portfolio", "definitions", "days", "windows"], [
+                          "portfolio": .identifier(), "definitions": .string(), "days": .integer(min: 1),
+                          "windows": .array(DeliverySchemas.window)]),
+                      mutates: false, errors: [.notFound, .storeError]) { [unowned self] p in try deliveryMetrics(p) }
+                .blockingCalls(),
+        ]
+    }
+
+    var deliveryStore: DeliveryEventStore? { store as? DeliveryEventStore }
+
+    func requireDeliveryStore() throws -> DeliveryEventStore {
+        guard let s = deliveryStore else { throw RPCError(.storeError, pointer: nil, "this store keeps no delivery events") }
+        return s
+    }
+
+    // MARK: delivery.record
+
+    func recordDelivery(_ p: Params) throws -> RecordResult {
+        let pid = p.string("portfolio") ?? ""
+        let sp = try snapshot(pid, p.pointer("portfolio"))
+        let systems = Set(sp.portfolio.systems.map(\.id))
+        let store = try requireDeliveryStore()
+        var problems: [ValidationIssue] = []
+        var problemCount = 0
+        func problem(_ ptr: JSONPointer, _ reason: String) {
+            problemCount += 1
+            if problems.count < Engine.maxProblems { problems.append(ValidationIssue(ptr, reason)) }
+        }
+        var deployments: [DeploymentRecord] = []
+        var incidents: [IncidentRecord] = []
+        var skipped = (0, 0)
+        if let arr = p["deployments"] {
+            let base = p.pointer("deployments")
+            let n = json_array_size(arr)
+            deployments.reserveCapacity(n)
+            for i in 0..<n {
+                if let r = Engine.deployment(json_array_get(arr, i)!, systems, { problem(JSONPointer((base / i).tokens + $0), $1) }) { deployments.append(r) }
+                else { skipped.0 += 1 }
+            }
+        }
+        if let arr = p["incidents"] {
+            let base = p.pointer("incidents")
+            let n = json_array_size(arr)
+            incidents.reserveCapacity(n)
+            for i in 0..<n {
+                if let r = Engine.incident(json_array_get(arr, i)!, systems, { problem(JSONPointer((base / i).tokens + $0), $1) }) { incidents.append(r) }
+                else { skipped.1 += 1 }
+            }
+        }
+        if problemCount > 0, p.bool("atomic") == true {
+            var issues = IssueList()
+            for pr in problems { issues.add(pr) }
+            throw RPCError.invalidParams(issues)
+        }
+        let counts: (deployments: RecordCounts, incidents: RecordCounts)
+        do { counts = try store.recordDelivery(portfolio: pid, deployments: deployments, incidents: incidents) } catch let e as StoreError {
+            throw RPCError(.storeError, pointer: nil, e.message)
+        }
+        func kind(_ c: RecordCounts, _ s: Int) -> RecordKindResult {
+            RecordKindResult(created: c.created, updated: c.updated, unchanged: c.unchanged, skipped: s)
+        }
+        return RecordResult(portfolio: pid, deployments: kind(counts.deployments, skipped.0), incidents: kind(counts.incidents, skipped.1),
+                            problems: problems, problemCount: problemCount)
+    }
+
+    /// Checks one deployment; every problem goes to `report` (a member name, possibly a nested path, and
+    /// the reason); nil when it is bad. Checked by hand rather than by the schema validator because a
+    /// bad event is skipped, not the whole call refused, and because a million of them must be cheap.
+    static func deployment(_ v: JSONRef, _ systems: Set<String>, _ report: ([String], String) -> Void) -> DeploymentRecord? {
+        guard v.isObject else { report([], "expected object, found \(v.kind.schemaName)"); return nil }
+        var ok = true
+        func fail(_ member: String, _ reason: String) { report([member], reason); ok = false }
+        func failAt(_ path: [String], _ reason: String) { report(path, reason); ok = false }
+        var known = 0
+        let id = identifier(v, "id", required: true, &known, fail)
+        let system = identifier(v, "system", required: true, &known, fail)
+        if let system, !systems.contains(system) { fail("system", "the portfolio has no system \"\(system)\"") }
+        let at = time(v, "time", required: true, &known, fail)
+        var failed = false
+        if let f = v["failed"] {
+            known += 1
+            if let b = f.boolValue { failed = b } else { fail("failed", "expected boolean, found \(f.kind.schemaName)") }
+        }
+        var changes: [(id: String, committed: Int64)] = []
+        if let cs = v["changes"] {
+            known += 1
+            if !cs.isArray { fail("changes", "expected array, found \(cs.kind.schemaName)") } else {
+                let n = json_array_size(cs)
+                changes.reserveCapacity(n)
+                var seen = Set<String>()
+                for j in 0..<n {
+                    let c = json_array_get(cs, j)!
+                    guard c.isObject else { failAt(["changes", "\(j)"], "expected object, found \(c.kind.schemaName)"); continue }
+                    var k = 0
+                    let cid = identifier(c, "id", required: true, &k) { failAt(["changes", "\(j)", $0], $1) }
+                    let committed = time(c, "committed", required: true, &k) { failAt(["changes", "\(j)", $0], $1) }
+                    if json_object_size(c) > k { unknownMembers(c, ["id", "committed"]) { failAt(["changes", "\(j)", $0], "unknown member") } }
+                    if let cid, !seen.insert(cid).inserted { failAt(["changes", "\(j)", "id"], "change \"\(cid)\" is listed twice") }
+                    if let cid, let committed { changes.append((cid, committed)) }
+                }
+            }
+        }
+        if json_object_size(v) > known { unknownMembers(v, ["id", "system", "time", "failed", "changes"]) { fail($0, "unknown member") } }
+        guard ok, let id, let system, let at else { return nil }
+        return DeploymentRecord(id: id, system: system, at: at, failed: failed, changes: DeploymentRecord.encodeChanges(changes))
+    }
+
+    static func incident(_ v: JSONRef, _ systems: Set<String>, _ report: ([String], String) -> Void) -> IncidentRecord? {
+        guard v.isObject else { report([], "expected object, found \(v.kind.schemaName)"); return nil }
+        var ok = true
+        func fail(_ member: String, _ reason: String) { report([member], reason); ok = false }
+        func failAt(_ path: [String], _ reason: String) { report(path, reason); ok = false }
+        var known = 0
+        let id = identifier(v, "id", required: true, &known, fail)
+        let system = identifier(v, "system", required: true, &known, fail)
+        if let system, !systems.contains(system) { fail("system", "the portfolio has no system \"\(system)\"") }
+        let started = time(v, "started", required: true, &known, fail)
+        var resolved: Int64? = nil
+        if let r = v["resolved"], r.kind == .null { known += 1 } else {
+            resolved = time(v, "resolved", required: false, &known, fail)
+        }
+        if let s = started, let r = resolved, r < s { fail("resolved", "resolved before it started") }
+        let cause = identifier(v, "cause", required: false, &known, fail)
+        if json_object_size(v) > known { unknownMembers(v, ["id", "system", "started", "resolved", "cause"]) { fail($0, "unknown member") } }
+        guard ok, let id, let system, let started else { return nil }
+        return IncidentRecord(id: id, system: system, started: started, resolved: resolved, cause: cause)
+    }
+
+    private static func identifier(_ v: JSONRef, _ key: String, required: Bool, _ known: inout Int,
+                                   _ fail: (String, String) -> Void) -> String? {
+        guard let m = v[key] else { if required { fail(key, "required") }; return nil }
+        known += 1
+        guard let s = m.stringValue else { fail(key, "expected string, found \(m.kind.schemaName)"); return nil }
+        if let reason = Formats.check(.identifier, s) { fail(key, reason); return nil }
+        return s
+    }
+
+    private static func time(_ v: JSONRef, _ key: String, required: Bool, _ known: inout Int,
+                             _ fail: (String, String) -> Void) -> Int64? {
+        guard let m = v[key] else { if required { fail(key, "required") }; return nil }
+        known += 1
+        guard m.isString, let p = json_string_value(m) else { fail(key, "expected string, found \(m.kind.schemaName)"); return nil }
+        guard let t = EventTime.parse(UnsafeRawBufferPointer(start: p, count: json_string_length(m))) else {
+            fail(key, "not an RFC 3339 date-time or date: \"\(String(cString: p).prefix(40))\"")
+            return nil
+        }
+        return t
+    }
+
+    private static func unknownMembers(_ v: JSONRef, _ known: Set<String>, _ report: (String) -> Void) {
+        v.forEachMember { k, _ in if !known.contains(k) { report(k) } }
+    }
+
+    // MARK: delivery.metrics
+
+    func deliveryMetrics(_ p: Params) throws -> MetricsResult {
+        let pid = p.string("portfolio") ?? ""
+        let sp = try snapshot(pid, p.pointer("portfolio"))
+        var systems = sp.portfolio.systems.map(\.id)
+        if let only = p.string("system") {
+            guard systems.contains(only) else {
+                throw RPCError(.notFound, pointer: p.pointer("system").description, "the portfolio has no system \"\(only)\"")
+            }
+            systems = [only]
+        }
+        let until: Int64
+        if let u = p.string("until") {
+            guard let t = EventTime.parse(u) else { throw RPCError(.invalidParams, pointer: p.pointer("until").description, "not a timestamp") }
+            until = t
+        } else { until = Engine.nowSeconds() }
+        let days = p.int("days") ?? 90
+        let w = try fourKeys(pid, until: until, days: days, windows: p.int("windows") ?? 1)
+        return MetricsResult(portfolio: pid, definitions: FourKeys.citation, days: days, windows: (0..<w.count).map { i in
+            let b = w.bounds(i)
+            return MetricsWindow(from: EventTime.format(b.from), to: EventTime.format(b.to),
+                                 systems: w.figures(window: i, systems: systems), all: p.string("system") == nil ? w.pooled(window: i) : nil)
+        })
+    }
+
+    /// The portfolio's events tallied into `windows` windows of `days` days ending at `until`.
+    func fourKeys(_ pid: String, until: Int64, days: Int, windows: Int) throws -> FourKeys.Windows {
+        let store = try requireDeliveryStore()
+        var w = FourKeys.Windows(until: until, days: days, count: windows)
+        do {
+            try store.scanDelivery(portfolio: pid, until: until, incident: { i in
+                w.addIncident(system: i.system, started: i.started, resolved: i.resolved)
+            }, deployment: { d in
+                w.addDeployment(system: d.system, at: d.at, failed: d.failed, causedIncident: d.causedIncident) { add in
+                    DeploymentRecord.forEachCommitTime(d.changes, add)
+                }
+            })
+        } catch let e as StoreError {
+            throw RPCError(.storeError, pointer: nil, e.message)
+        }
+        return w
+    }
+
+    static func nowSeconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec)
+    }
+}
