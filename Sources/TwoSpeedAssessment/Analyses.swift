@@ -130,6 +130,9 @@ public struct SpeedAnalysis: Codable, Sendable, Equatable {
         /// The tier each key alone points to.
         public var byKey: [String: String]
         public var delivery: Delivery?
+        /// "events" (computed from recorded deployments and incidents) or "entered", when some system
+        /// of the portfolio has recorded events.
+        public var source: String? = nil
     }
     public struct Coupling: Codable, Sendable, Equatable {
         public var from: Subject
@@ -156,7 +159,9 @@ public enum SpeedTiers {
             let tier = c.tierBySystem[s.id]
             let byKey = s.delivery.map { SpeedTier.perKey($0).mapValues(\.rawValue) } ?? [:]
             systems.append(.init(system: c.subject(.system, s.id), layer: s.layer, tier: tier?.rawValue,
-                                 stability: s.delivery.flatMap { SpeedTier.stability($0) }?.rawValue, byKey: byKey, delivery: s.delivery))
+                                 stability: s.delivery.flatMap { SpeedTier.stability($0) }?.rawValue, byKey: byKey, delivery: s.delivery,
+                                 source: c.deliveryFromEvents.isEmpty || s.delivery == nil ? nil
+                                     : c.deliveryFromEvents.contains(s.id) ? "events" : "entered"))
             layers[s.layer, default: [:]][tier?.rawValue ?? "unknown", default: 0] += 1
         }
         var couplings: [SpeedAnalysis.Coupling] = []

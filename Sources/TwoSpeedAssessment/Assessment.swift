@@ -39,6 +39,8 @@ public struct AssessmentResult: Codable, Sendable, Equatable {
         public var experimentCount: Int
         public var okrs: OKRAlignment
         public var accountability: Accountability
+        /// The four keys of recorded delivery events by window, when the portfolio has any.
+        public var delivery: DeliveryTrend? = nil
     }
 }
 
@@ -46,8 +48,11 @@ public enum Assessor {
     /// Assesses a portfolio against a model. `answers` override the portfolio's own, criterion by criterion.
     /// `extraFindings` (from check plugins) join the engine's own, and its recommendations.
     public static func assess(_ portfolio: Portfolio, model: AssessmentModel, answers: [Answer] = [], asOf: String? = nil,
-                              at: String, prioritization: String = "value", extraFindings: [Finding] = []) -> AssessmentResult {
+                              at: String, prioritization: String = "value", extraFindings: [Finding] = [],
+                              delivery: DeliveryOverlay? = nil) -> AssessmentResult {
+        let portfolio = delivery?.apply(portfolio) ?? portfolio
         let ctx = PortfolioContext(portfolio, asOf: asOf, fallback: at)
+        if let delivery { ctx.deliveryFromEvents = Set(delivery.figures.keys) }
         var merged: [String: Answer] = [:]
         for a in portfolio.answers { merged[a.criterion] = a }
         for a in answers { merged[a.criterion] = a }
@@ -58,6 +63,14 @@ public enum Assessor {
             warnings.append("the portfolio answers criteria this model does not have: \(unknown.joined(separator: ", "))")
         }
         var (dims, overall) = Scoring.score(ctx, model: model, answers: Array(merged.values))
+        if let delivery, !delivery.figures.isEmpty {
+            let basis = delivery.basis(portfolio)
+            for d in dims.indices {
+                for c in dims[d].criteria.indices where dims[d].criteria[c].fact.map({ DeliveryOverlay.deliveryFacts.contains($0.id) }) ?? false {
+                    dims[d].criteria[c].deliveryBasis = basis
+                }
+            }
+        }
         let findings = Pitfalls.detect(ctx) + extraFindings
         LevelCaps.apply(model: model, dimensions: &dims, overall: &overall, findings: findings)
         let recs = Recommender.rank(model: model, dimensions: dims, findings: findings)
@@ -85,7 +98,7 @@ public enum Assessor {
             analyses: .init(coverage: Coverage.map(ctx), prioritization: Prioritizer.rank(ctx, method: prioritization, limit: 25),
                             speed: SpeedTiers.analyze(ctx), experiments: experiments, experimentCount: measured.count,
                             okrs: OKRs.align(ctx),
-                            accountability: AccountabilityAnalysis.analyze(ctx)),
+                            accountability: AccountabilityAnalysis.analyze(ctx), delivery: delivery?.trend),
             warnings: warnings, evidenceNeeded: needed)
     }
 }

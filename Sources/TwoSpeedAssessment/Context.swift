@@ -29,6 +29,8 @@ public final class PortfolioContext {
     let experimentsByProduct: [String: [Experiment]]
     /// The DORA tier of each system that has delivery figures.
     let tierBySystem: [String: SpeedTier]
+    /// Systems whose delivery figures were computed from recorded events (DeliveryOverlay).
+    public internal(set) var deliveryFromEvents = Set<String>()
     /// Product managers: managers who own at least one active product.
     let productManagers: [Manager]
     /// Systems linked by an interface, in either direction.

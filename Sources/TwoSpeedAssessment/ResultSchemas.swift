@@ -22,6 +22,7 @@ public enum ResultSchemas {
         "id": .string(), "text": text, "weight": num, "fact": fact, "factScore": score,
         "answer": ModelSchemas.answer, "score": score,
         "basis": .oneOf(["facts and answer", "facts", "answer", "no evidence"]),
+        "deliveryBasis": text,
     ])
     static let cap = Schema.object("AppliedCap", "A rubric cap holding a level below what the score reaches.",
                                    required: ["maxLevel", "levelName", "reason"], [
@@ -77,6 +78,7 @@ public enum ResultSchemas {
         let system = Schema.object("SystemTier", required: ["system", "layer", "byKey"], [
             "system": subject, "layer": .string(), "tier": .oneOf(tiers), "stability": .oneOf(tiers), "byKey": .map(.oneOf(tiers)),
             "delivery": ModelSchemas.delivery,
+            "source": .oneOf(["events", "entered"], "where the delivery figures come from, when some system has recorded events"),
         ])
         let coupling = Schema.object("Coupling", required: ["from", "to", "kind", "blocking", "reason"], [
             "from": subject, "to": subject, "kind": .string(), "fromTier": .oneOf(tiers), "toTier": .oneOf(tiers),
@@ -121,6 +123,17 @@ public enum ResultSchemas {
             "notInfluenceable": list(subject), "products": .integer(min: 0)])
         return .object("Accountability", required: ["managers"], ["managers": list(m)])
     }()
+    /// DORA's four keys of one system (or of all, pooled) in one window: FourKeys.Figures.
+    public static let fourKeys: Schema = {
+        let tiers = SpeedTier.allCases.map(\.rawValue)
+        return .object("FourKeys", required: ["system", "deployments", "successfulDeployments", "failedDeployments",
+                                              "changes", "incidents", "openIncidents", "deploysPerMonth", "buckets"], [
+            "system": .string(), "deployments": .integer(min: 0), "successfulDeployments": .integer(min: 0),
+            "failedDeployments": .integer(min: 0), "changes": .integer(min: 0), "incidents": .integer(min: 0),
+            "openIncidents": .integer(min: 0), "deploysPerMonth": .number(min: 0), "leadTimeHours": .number(min: 0),
+            "changeFailureRate": .number(min: 0, max: 1), "recoveryHours": .number(min: 0),
+            "buckets": .map(.oneOf(tiers)), "tier": .oneOf(tiers), "stability": .oneOf(tiers)])
+    }()
     public static let level = Schema.object(required: ["level", "name", "minScore"], ["level": int, "name": .string(), "minScore": num])
 
     public static let result = Schema.object("AssessmentResult", required: [
@@ -134,7 +147,7 @@ public enum ResultSchemas {
         "analyses": .object(required: ["coverage", "prioritization", "speed", "experiments", "experimentCount", "okrs", "accountability"], [
             "coverage": coverage, "prioritization": prioritization, "speed": speed, "experiments": list(experiment),
             "experimentCount": .integer(min: 0),
-            "okrs": okrs, "accountability": accountability]),
+            "okrs": okrs, "accountability": accountability, "delivery": DeliveryTrend.schema]),
         "warnings": list(text), "evidenceNeeded": list(text), "summary": list(text),
     ])
 

@@ -14,6 +14,9 @@ public struct CriterionResult: Codable, Sendable, Equatable {
     public var score: Double?
     /// "facts and answer", "facts", "answer" or "no evidence".
     public var basis: String
+    /// For a criterion on delivery figures when some system's come from recorded events: which systems'
+    /// figures were computed from events and which were entered by hand.
+    public var deliveryBasis: String? = nil
 }
 
 public struct DimensionResult: Codable, Sendable, Equatable {

@@ -55,7 +55,8 @@ extension Engine {
                               "run": .integer(min: 1), "at": .formatted(.timestamp), "asOf": .formatted(.timestamp),
                               "model": .identifier(), "revision": .integer(min: 1), "overall": ResultSchemas.overall,
                               "dimensions": .map(.number(min: 1, max: 5))])),
-                          "change": ResultSchemas.change]),
+                          "change": ResultSchemas.change,
+                          "delivery": DeliveryTrend.schema.described("the four keys of recorded delivery events by window, newest first")]),
                       mutates: false, errors: [.notFound]) { [unowned self] p in try history(p) },
 
             .encoding("assessment.model.put", summary: "Stores a custom assessment model (a company's own, or a public one), validated like a portfolio.",
@@ -151,7 +152,8 @@ extension Engine {
         if !issues.isEmpty { throw RPCError.invalidParams(issues) }
         let extra = try pluginFindings(sp.portfolio.id)
         var result = Assessor.assess(sp.portfolio, model: m, answers: answers, asOf: p.string("asOf"), at: nowTimestamp(),
-                                     prioritization: p.string("prioritization") ?? "value", extraFindings: extra)
+                                     prioritization: p.string("prioritization") ?? "value", extraFindings: extra,
+                                     delivery: try deliveryOverlay(sp.portfolio, asOf: p.string("asOf")))
         result.revision = sp.revision
         let keep = p.bool("keep") ?? true
         // Encoded once, outside any lock. A kept result gets its number after the insert; a placeholder
@@ -272,7 +274,9 @@ extension Engine {
             o.set("dimensions", summary["dimensions"]?.retained() ?? JSONMake.object())
             runs.append(o)
         }
-        return JSONMake.object(["portfolio": JSONMake.string(portfolio), "runs": runs, "change": change])
+        let trend = try deliveryOverlay(try snapshot(portfolio, p.pointer("portfolio")).portfolio, asOf: nil)
+            .map { try JanssonEncoder().encode($0.trend) }
+        return JSONMake.object(["portfolio": JSONMake.string(portfolio), "runs": runs, "change": change, "delivery": trend])
     }
 
     func putModel(_ p: Params) throws -> ModelPutResult {

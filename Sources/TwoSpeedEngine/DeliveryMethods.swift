@@ -51,14 +51,7 @@ enum DeliverySchemas {
         "cause": .identifier("the deployment that caused it, when known")])
     static let counts = Schema.object("RecordCounts", required: ["created", "updated", "unchanged", "skipped"], [
         "created": .integer(min: 0), "updated": .integer(min: 0), "unchanged": .integer(min: 0), "skipped": .integer(min: 0)])
-    static let figures = Schema.object("FourKeys", required: ["system", "deployments", "successfulDeployments", "failedDeployments",
-                                                              "changes", "incidents", "openIncidents", "deploysPerMonth", "buckets"], [
-        "system": .string(), "deployments": .integer(min: 0), "successfulDeployments": .integer(min: 0),
-        "failedDeployments": .integer(min: 0), "changes": .integer(min: 0), "incidents": .integer(min: 0),
-        "openIncidents": .integer(min: 0), "deploysPerMonth": .number(min: 0), "leadTimeHours": .number(min: 0),
-        "changeFailureRate": .number(min: 0, max: 1), "recoveryHours": .number(min: 0),
-        "buckets": .map(.oneOf(SpeedTier.allCases.map(\.rawValue))),
-        "tier": .oneOf(SpeedTier.allCases.map(\.rawValue)), "stability": .oneOf(SpeedTier.allCases.map(\.rawValue))])
+    static let figures = ResultSchemas.fourKeys
     static let window = Schema.object("FourKeysWindow", required: ["from", "to", "systems"], [
         "from": .formatted(.timestamp), "to": .formatted(.timestamp), "systems": .array(figures), "all": figures])
 }
@@ -291,6 +284,24 @@ extension Engine {
             throw RPCError(.storeError, pointer: nil, e.message)
         }
         return w
+    }
+
+    /// Windows an assessment reads: its speed tiers use the newest, its trend shows them all.
+    static let assessmentDays = 90, assessmentWindows = 4
+
+    /// The four keys laid over an assessment: the last 90 days up to the end of `asOf`'s day (or now),
+    /// and three windows before for the trend. nil when the portfolio has no recorded events.
+    func deliveryOverlay(_ p: Portfolio, asOf: String?) throws -> DeliveryOverlay? {
+        guard deliveryStore != nil else { return nil }
+        let until = asOf.flatMap { EventTime.parse(String($0.prefix(10))) }.map { $0 + 86_400 } ?? Engine.nowSeconds()
+        let w = try fourKeys(p.id, until: until, days: Engine.assessmentDays, windows: Engine.assessmentWindows)
+        guard !w.systemsWithEvents.isEmpty else { return nil }
+        let figures = w.figures(window: 0, systems: p.systems.map(\.id))
+        let trend = DeliveryTrend(days: Engine.assessmentDays, systemsFromEvents: figures.map(\.system), windows: (0..<w.count).map { i in
+            let b = w.bounds(i)
+            return DeliveryTrend.Window(from: EventTime.format(b.from), to: EventTime.format(b.to), all: w.pooled(window: i))
+        })
+        return DeliveryOverlay(figures: Dictionary(figures.map { ($0.system, $0) }, uniquingKeysWith: { a, _ in a }), trend: trend)
     }
 
     static func nowSeconds() -> Int64 {

@@ -185,6 +185,43 @@ final class DeliveryTests: XCTestCase {
         XCTAssertTrue(metrics(engine).isEmpty)
     }
 
+    func testAssessmentTiersUseComputedFiguresWhereEventsExist() throws {
+        let engine = try loaded()
+        let before = try XCTUnwrap(engine.request("assessment.run", #"{"portfolio":"retailer","asOf":"2026-03-31","keep":false}"#).result)
+        XCTAssertNil(before["analyses"]?["delivery"], "no events, no trend")
+        XCTAssertNil(before["analyses"]?["speed"]?["systems"]?[0]?["source"])
+        XCTAssertNotNil(record(engine).result)
+        let r = try XCTUnwrap(engine.request("assessment.run", #"{"portfolio":"retailer","asOf":"2026-03-31"}"#).result)
+        let issues = ResultSchemas.result.validate(r)
+        XCTAssertTrue(issues.isEmpty, "\(issues.issues.prefix(5))")
+        // 90 days to 2026-04-01: web-checkout's d0 to d4, 4 of them successful: 4 / (90 / 30.4375) a month;
+        // leads 4, 2, 24, 96, 6 h: median 6 h. Entered by hand it was 40 a month and 20 h (elite); from
+        // its events it is high.
+        let systems = r["analyses"]?["speed"]?["systems"]?.elements ?? []
+        let web = try XCTUnwrap(systems.first { $0["system"]?["id"]?.stringValue == "web-checkout" })
+        XCTAssertEqual(web["source"]?.stringValue, "events")
+        XCTAssertEqual(web["delivery"]?["deploysPerMonth"]?.doubleValue ?? 0, 4 / (90 / 30.4375), accuracy: 1e-4)
+        XCTAssertEqual(web["delivery"]?["leadTimeHours"]?.doubleValue, 6)
+        XCTAssertEqual(web["tier"]?.stringValue, "high")
+        let erp = try XCTUnwrap(systems.first { $0["system"]?["id"]?.stringValue == "erp" })
+        XCTAssertEqual(erp["source"]?.stringValue, "entered")
+        XCTAssertEqual(erp["delivery"]?["deploysPerMonth"]?.doubleValue, 0.33)
+        let criteria = r["dimensions"]?.elements.flatMap { $0["criteria"]?.elements ?? [] } ?? []
+        let fast = try XCTUnwrap(criteria.first { $0["id"]?.stringValue == "architecture.fast-front-end" })
+        let basis = fast["deliveryBasis"]?.stringValue ?? ""
+        XCTAssertTrue(basis.contains("for 2 systems") && basis.contains("web-checkout, cms") && basis.contains("entered by hand for 8"), basis)
+        XCTAssertNil(criteria.first { $0["id"]?.stringValue == "architecture.decoupled" }?["deliveryBasis"])
+        let trend = try XCTUnwrap(r["analyses"]?["delivery"])
+        XCTAssertEqual(trend["windows"]?.count, 4)
+        XCTAssertEqual(trend["windows"]?[0]?["from"]?.stringValue, "2026-01-01T00:00:00Z")
+        XCTAssertEqual(trend["windows"]?[0]?["all"]?["deployments"]?.intValue, 7)
+        XCTAssertEqual(trend["windows"]?[1]?["all"]?["deployments"]?.intValue, 0, "an empty window")
+        // The history shows the trend too (windows up to now).
+        let h = try XCTUnwrap(engine.request("assessment.history", #"{"portfolio":"retailer"}"#).result)
+        XCTAssertEqual(h["delivery"]?["windows"]?.count, 4)
+        XCTAssertEqual(h["delivery"]?["systemsFromEvents"]?.count, 2)
+    }
+
     func testEventTimes() {
         XCTAssertEqual(EventTime.parse("1970-01-01T00:00:00Z"), 0)
         XCTAssertEqual(EventTime.parse("2026-03-15T02:00:00+02:00"), EventTime.parse("2026-03-15T00:00:00Z"))
