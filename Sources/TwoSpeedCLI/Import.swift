@@ -19,10 +19,22 @@ struct Import: ParsableCommand {
         "Store only if the stored portfolio is at this revision (0: only if it is new).", valueName: "n"))
     var ifRevision: Int?
 
+    @Option(name: .customLong("from"), help: ArgumentHelp(
+        "What FILE holds: json (a portfolio document, the default), or deployments or incidents (delivery events "
+            + "as JSON Lines or CSV, recorded with delivery.record: one event a line as delivery.record takes it, or CSV "
+            + "columns id,system,time,failed,changes (changes: changeId@commitTime;...) and id,system,started,resolved,cause; "
+            + "every bad record is reported as FILE:LINE[:COLUMN] and skipped, exit status 1).", valueName: "kind"))
+    var from: String = "json"
+
+    @OptionGroup var delivery: DeliveryImportOptions
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
 
     func run() throws {
+        if DeliveryImport.kinds.contains(from) {
+            return try DeliveryImport.run(kind: from, file: file, options: delivery, connection: connection, output: output)
+        }
+        guard from == "json" else { throw UsageError("--from takes json, deployments or incidents, not \(from)") }
         let document = try parseJSON(try readInput(file), what: file == "-" ? "standard input" : file)
         defer { document.release() }
         let params = JSONMake.object(["portfolio": document.retained()])
