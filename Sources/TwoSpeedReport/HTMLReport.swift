@@ -343,6 +343,18 @@ public enum HTMLReport {
                 add("</tbody>")
                 add("</table>")
             }
+            if let t = r.analyses.delivery {
+                add("<h3>The four keys by window</h3>")
+                add("<p class=\"intro\">" + e(Common.trendSentence(t)) + "</p>")
+                add("<table class=\"trend compact\">")
+                add("<thead><tr>" + Common.trendHeader.map { "<th scope=\"col\">\(e($0))</th>" }.joined() + "</tr></thead>")
+                add("<tbody>")
+                for row in Common.trendRows(t) {
+                    add("<tr><th scope=\"row\">\(e(row[0]))</th>" + row.dropFirst().map { "<td class=\"num\">\(e($0))</td>" }.joined() + "</tr>")
+                }
+                add("</tbody>")
+                add("</table>")
+            }
             add("<h3>Couplings from faster to slower systems</h3>")
             if s.couplings.isEmpty {
                 add("<p class=\"muted\">No system calls a slower one.</p>")

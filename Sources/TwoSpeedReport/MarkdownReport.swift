@@ -216,6 +216,13 @@ public enum MarkdownReport {
                     [m(sys.system.name), m(sys.layer), m(sys.tier ?? "unknown"), m(sys.stability ?? "–")] + Common.deliveryText(sys)
                 }, numeric: [4, 5, 6, 7])
             }
+            if let t = r.analyses.delivery {
+                add("### The four keys by window")
+                add()
+                add(m(Common.trendSentence(t)))
+                add()
+                table(Common.trendHeader, Common.trendRows(t).map { $0.map(m) }, numeric: [1, 2, 3, 4, 5])
+            }
             add("### Couplings from faster to slower systems")
             add()
             if s.couplings.isEmpty { add("No system calls a slower one."); add(); return }

@@ -102,6 +102,30 @@ enum Common {
     }
 
     /// Deploys a month, lead time in hours, change failure rate, recovery in hours.
+    /// The four keys' trend, one row a window (newest first): the window's dates, then deployments,
+    /// deploys a month, lead time, change failure rate and recovery time of every system pooled, each
+    /// figure with its DORA bucket.
+    static let trendHeader = ["Window", "Deployments", "Deploys a month", "Lead time (h)", "Change failure", "Recovery (h)"]
+    static func trendRows(_ t: DeliveryTrend) -> [[String]] {
+        t.windows.map { w in
+            let dates = String(w.from.prefix(10)) + " to " + String(w.to.prefix(10))
+            guard let f = w.all else { return [dates, "0", "–", "–", "–", "–"] }
+            func with(_ v: String, _ key: String) -> String { f.buckets[key].map { v + " (" + $0 + ")" } ?? v }
+            return [dates, String(f.deployments), with(Num.short(f.deploysPerMonth, 1), "deploysPerMonth"),
+                    f.leadTimeHours.map { with(Num.short($0, 1), "leadTimeHours") } ?? "–",
+                    f.changeFailureRate.map { with(Num.pct($0, 1), "changeFailureRate") } ?? "–",
+                    f.recoveryHours.map { with(Num.short($0, 1), "recoveryHours") } ?? "–"]
+        }
+    }
+
+    /// Which systems' speed comes from recorded events.
+    static func trendSentence(_ t: DeliveryTrend) -> String {
+        "DORA's four keys computed from recorded deployments and incidents, all systems pooled, by \(t.days)-day window "
+            + "(each figure with its DORA 2024 bucket). The speed tiers above use these events for "
+            + (t.systemsFromEvents.isEmpty ? "no system" : t.systemsFromEvents.joined(separator: ", "))
+            + " and the entered figures for the others. Definitions: " + t.definitions + "."
+    }
+
     static func deliveryText(_ s: SpeedAnalysis.SystemTier) -> [String] {
         guard let d = s.delivery else { return ["–", "–", "–", "–"] }
         return [d.deploysPerMonth.map { Num.short($0, 1) } ?? "–", d.leadTimeHours.map { Num.short($0, 1) } ?? "–",

@@ -39,6 +39,19 @@ public enum TextReport {
             out.append("  [\(p.severity)] \(p.name)" + (p.plugin.map { " (plugin \($0))" } ?? ""))
             for e in p.evidence { out += wrap(e, width: width, first: "    - ", rest: "      ") }
         }
+        if let t = r.analyses.delivery {
+            out.append("")
+            out.append("Delivery: the four keys by window (from recorded events)")
+            let rows = [Common.trendHeader] + Common.trendRows(t)
+            let widths = (0..<Common.trendHeader.count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+            for row in rows {
+                var line = "  " + row.enumerated().map { pad($0.element, widths[$0.offset]) }.joined(separator: "  ")
+                while line.last == " " { line.removeLast() }
+                out.append(line)
+            }
+            out += wrap("speed tiers from events for: " + (t.systemsFromEvents.isEmpty ? "none" : t.systemsFromEvents.joined(separator: ", ")),
+                        width: width, first: "  ", rest: "    ")
+        }
         out.append("")
         out.append("What to do next")
         if r.recommendations.isEmpty {

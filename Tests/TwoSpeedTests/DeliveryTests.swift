@@ -222,6 +222,20 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(h["delivery"]?["systemsFromEvents"]?.count, 2)
     }
 
+    func testTheReportShowsTheTrend() throws {
+        let engine = try loaded()
+        XCTAssertNotNil(record(engine).result)
+        XCTAssertNotNil(engine.request("assessment.run", #"{"portfolio":"retailer","asOf":"2026-03-31"}"#).result)
+        for format in ["markdown", "html", "text"] {
+            let r = engine.request("report.render", #"{"portfolio":"retailer","format":"\#(format)"}"#)
+            let content = r.result?["content"]?.stringValue ?? ""
+            XCTAssertTrue(content.contains("2026-01-01 to 2026-04-01"), "\(format): \(r.text.prefix(300))")
+            XCTAssertTrue(content.contains("web-checkout, cms"), format)
+            // 7 deployments pooled: 5 successful in 90 days; leads 4 2 24 96 6 12 24 24 48 h: median 24 h (elite: its range ends at a day).
+            XCTAssertTrue(content.contains("24 (elite)"), format)
+        }
+    }
+
     func testEventTimes() {
         XCTAssertEqual(EventTime.parse("1970-01-01T00:00:00Z"), 0)
         XCTAssertEqual(EventTime.parse("2026-03-15T02:00:00+02:00"), EventTime.parse("2026-03-15T00:00:00Z"))
