@@ -156,6 +156,7 @@ calibrate: deps lib
 test-shell: deps lib daemon plugins $(BUILD)/portfolio_summary
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/run.sh
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/daemon.sh
+	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/delivery.sh
 
 $(BUILD)/bench_call: Tests/Bench/bench_call.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson
@@ -175,13 +176,16 @@ $(BUILD)/bench_assess: Tests/Bench/bench_assess.c include/twospeed.h $(LIB)
 $(BUILD)/bench_store: Tests/Bench/bench_store.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_DEFAULT_SOURCE $< -o $@ $(LDFLAGS_LIB) -ljansson -lsqlite3 -lm
 
+$(BUILD)/bench_delivery: Tests/Bench/bench_delivery.c include/twospeed.h $(LIB)
+	$(CC) $(CFLAGS_STRICT) -D_DEFAULT_SOURCE $< -o $@ $(LDFLAGS_LIB) -ljansson -lsqlite3
+
 # Synthetic portfolios for the assessment bench: a tenth, one and ten times issue 3's size.
 BENCH_SCALES ?= 0.1 1 10
 $(BUILD)/bench/synthetic-%.json: Tests/Bench/synth_portfolio.py
 	@mkdir -p $(BUILD)/bench
 	python3 $< $* $@
 
-bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins $(BUILD)/bench_store \
+bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins $(BUILD)/bench_store $(BUILD)/bench_delivery \
        $(foreach s,$(BENCH_SCALES),$(BUILD)/bench/synthetic-$(s).json)
 	$(BUILD)/bench_call
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) python3 Tests/Bench/bench_load.py
@@ -189,6 +193,7 @@ bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD
 	$(BUILD)/bench_plugins $(CURDIR)
 	$(BUILD)/bench_assess $(BUILD)/bench $(BENCH_SCALES)
 	$(BUILD)/bench_store $(BUILD)/bench $(BENCH_SCALES)
+	$(BUILD)/bench_delivery
 
 # Fuzzing (README.md, "Fuzzing"). The library is built again with libFuzzer's coverage and AddressSanitizer,
 # in a scratch path of its own so that the release build stays as it is; the harnesses are built with

@@ -40,7 +40,8 @@ from ._errors import (
 from ._library import ABI_VERSION, Library, load_library
 from ._types import (
     ArmLike, AssessmentResult, Counts, DeleteResult, EngineInfo, EntityChange, ExperimentEvaluation,
-    GetResult, Kind, Observation, ObservationLike, ObserveResult, Params, PortfolioSummary, PutResult,
+    FourKeys, GetResult, Kind, MetricsResult, MetricsWindow, Observation, ObservationLike, ObserveResult, Params,
+    PortfolioSummary, PutResult, RecordCounts, RecordProblem, RecordResult,
 )
 
 __version__ = "0.1.0"
@@ -56,4 +57,5 @@ __all__ = [
     "ArmLike", "AssessmentResult", "Counts", "DeleteResult", "EngineInfo", "EntityChange",
     "ExperimentEvaluation", "GetResult", "Kind", "Observation", "ObservationLike", "ObserveResult",
     "Params", "PortfolioSummary", "PutResult",
+    "RecordCounts", "RecordProblem", "RecordResult", "FourKeys", "MetricsWindow", "MetricsResult",
 ]

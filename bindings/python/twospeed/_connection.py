@@ -15,7 +15,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Type,
 from ._errors import ProtocolError, RPCError
 from ._types import (
     JSON, ArmLike, AssessmentResult, DeleteResult, EngineInfo, EntityChange, ExperimentEvaluation,
-    GetResult, Kind, ObservationLike, ObserveResult, Params, PortfolioSummary, PutResult, Timestamp,
+    GetResult, Kind, MetricsResult, ObservationLike, ObserveResult, Params, PortfolioSummary, PutResult, RecordResult,
+    Timestamp,
 )
 
 __all__ = ["Connection"]
@@ -260,6 +261,29 @@ class Connection(abc.ABC):
             portfolio=portfolio, experiment=experiment, control=_arm(control), variant=_arm(variant),
             plannedShare=planned_share, rollout=None if rollout is None else list(rollout), stage=stage,
             confidence=confidence)))
+
+    def record_delivery(self, portfolio: str, *, deployments: Optional[Iterable[Mapping[str, Any]]] = None,
+                        incidents: Optional[Iterable[Mapping[str, Any]]] = None,
+                        atomic: Optional[bool] = None) -> RecordResult:
+        """delivery.record: records deployments and incidents for DORA's four keys, in one transaction.
+
+        A deployment is {"id", "system", "time", "failed"?, "changes"?: [{"id", "committed"}]}, an incident
+        {"id", "system", "started", "resolved"?, "cause"?} (cause: the deployment's id); times are RFC 3339
+        strings, dates or aware datetimes. Recording an event again replaces it, so nothing counts twice.
+        A bad event is listed in problems (with its pointer) and skipped; with atomic=True nothing is
+        recorded and InvalidParams lists every problem.
+        """
+        return cast(RecordResult, self.call("delivery.record", _named(
+            portfolio=portfolio, deployments=None if deployments is None else list(deployments),
+            incidents=None if incidents is None else list(incidents), atomic=atomic)))
+
+    def delivery_metrics(self, portfolio: str, *, system: Optional[str] = None, until: Optional[Timestamp] = None,
+                         days: Optional[int] = None, windows: Optional[int] = None) -> MetricsResult:
+        """delivery.metrics: DORA's four keys per system from the recorded events, each with its DORA 2024
+        bucket: for the `days` (default 90) before `until` (default now), or `windows` such windows back.
+        """
+        return cast(MetricsResult, self.call("delivery.metrics", _named(
+            portfolio=portfolio, system=system, until=until, days=days, windows=windows)))
 
     def render_report(self, portfolio: Optional[str] = None, *, result: Optional[Mapping[str, Any]] = None,
                       run: Optional[int] = None, width: Optional[int] = None, format: str = "text") -> str:

@@ -246,3 +246,66 @@ class ExperimentEvaluation(_EvaluationBase, total=False):
     metric: str
     direction: Literal["higher", "lower"]
     improvement: float
+
+
+# -- delivery events and DORA's four keys (delivery.record, delivery.metrics) ----------------------------
+
+class RecordCounts(TypedDict):
+    created: int
+    updated: int
+    #: Recorded before with the same content: nothing changed.
+    unchanged: int
+    #: Bad events, reported in problems and not recorded.
+    skipped: int
+
+
+class RecordProblem(TypedDict):
+    #: A JSON pointer into the params: /deployments/3/time.
+    pointer: str
+    reason: str
+
+
+class RecordResult(TypedDict):
+    portfolio: str
+    deployments: RecordCounts
+    incidents: RecordCounts
+    #: The first thousand problems; problemCount counts them all.
+    problems: List[RecordProblem]
+    problemCount: int
+
+
+class _FourKeysBase(TypedDict):
+    system: str
+    deployments: int
+    successfulDeployments: int
+    failedDeployments: int
+    changes: int
+    incidents: int
+    openIncidents: int
+    deploysPerMonth: float
+    #: The DORA 2024 cluster each key points to, by key.
+    buckets: Dict[str, str]
+
+
+class FourKeys(_FourKeysBase, total=False):
+    #: Absent when the window gives none (no changes, no deployments, no resolved incident).
+    leadTimeHours: float
+    changeFailureRate: float
+    recoveryHours: float
+    tier: str
+    stability: str
+
+
+#: One window, [from, to) in RFC 3339 UTC ("from" is a keyword, hence the functional form); "all" pools
+#: every system's events and is absent when one system was asked for.
+MetricsWindow = TypedDict("MetricsWindow", {"from": str, "to": str, "systems": List[FourKeys], "all": FourKeys},
+                          total=False)
+
+
+class MetricsResult(TypedDict):
+    portfolio: str
+    #: Where the definitions come from.
+    definitions: str
+    days: int
+    #: Newest first.
+    windows: List[MetricsWindow]

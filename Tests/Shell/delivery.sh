@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Delivery events from the shell (issue 13): `twospeed import --from deployments|incidents` with JSON Lines
+# and spreadsheet CSV, every bad record named by file and line, --atomic, re-import counting nothing twice;
+# delivery.metrics through twospeedd with twospeed-rpc.
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${TWOSPEED_BUILD:-$PWD/build}
+CLI=$BUILD/bin/twospeed
+DAEMON=$BUILD/bin/twospeedd
+RPC=$PWD/bindings/shell/twospeed-rpc
+TMP=$(mktemp -d /tmp/twospeed-delivery-XXXXXX)
+DPID=
+trap '[ -n "$DPID" ] && kill "$DPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+passed=0 failed=0
+
+check() { # check NAME COMMAND...: passes when the command succeeds
+    local name=$1; shift
+    if "$@" >"$TMP/out" 2>&1; then passed=$((passed + 1)); echo "ok   $name"
+    else failed=$((failed + 1)); echo "FAIL $name"; sed 's/^/     /' "$TMP/out" | head -20; fi
+}
+
+DB=$TMP/store.sqlite
+"$CLI" import --db "$DB" examples/portfolios/retailer.json >/dev/null || { echo "cannot load the retailer"; exit 1; }
+
+cat > "$TMP/deployments.jsonl" <<'EOF'
+{"id":"d1","system":"web-checkout","time":"2026-03-10T12:00:00Z","changes":[{"id":"c1","committed":"2026-03-10T10:00:00Z"},{"id":"c2","committed":"2026-03-09T12:00:00Z"}]}
+
+{"id":"d2","system":"nowhere","time":"2026-03-11T12:00:00Z"}
+{"id":"d3","system":"cms","time":"2026-03-11T12:00:00Z"
+{"id":"d4","system":"web-checkout","time":"2026-03-12","failed":true}
+EOF
+# As Excel writes it: a byte-order mark, semicolons, CRLF, a quoted cell, an empty one.
+printf '\xef\xbb\xbfid;system;started;resolved;cause\r\ni1;web-checkout;2026-03-10T13:00:00Z;2026-03-10T17:00:00Z;d1\r\n"i2";web-checkout;2026-03-12T01:00:00Z;;\r\ni3;cms;yesterday;;\r\n' > "$TMP/incidents.csv"
+
+"$CLI" import --db "$DB" --from deployments --portfolio retailer "$TMP/deployments.jsonl" --compact >"$TMP/dep.out" 2>"$TMP/dep.err"
+echo $? > "$TMP/dep.status"
+check "a JSON Lines import with bad records exits 1" grep -qx 1 "$TMP/dep.status"
+check "it records the good ones" bash -c "jq -e '.deployments.created == 2 and .deployments.skipped == 2 and .problemCount == 2' '$TMP/dep.out'"
+check "a line that is not JSON is named by file, line and column" grep -q "deployments.jsonl:4:[0-9]*: not JSON" "$TMP/dep.err"
+check "an unknown system is named by file, line and member" grep -q 'deployments.jsonl:3: system: the portfolio has no system "nowhere"' "$TMP/dep.err"
+
+"$CLI" import --db "$DB" --from incidents --portfolio retailer --atomic "$TMP/incidents.csv" >"$TMP/atomic.out" 2>"$TMP/atomic.err"
+check "--atomic with a bad row exits 1" test $? -eq 1
+check "--atomic names the row and column" grep -q 'incidents.csv:4:3: started: not an RFC 3339' "$TMP/atomic.err"
+check "--atomic records nothing" bash -c "'$CLI' call --db '$DB' delivery.metrics '{\"portfolio\":\"retailer\",\"until\":\"2026-04-01T00:00:00Z\"}' | jq -e '.windows[0].systems[] | select(.system == \"web-checkout\") | .incidents == 0'"
+
+"$CLI" import --db "$DB" --from incidents --portfolio retailer "$TMP/incidents.csv" --compact >"$TMP/inc.out" 2>/dev/null
+check "a spreadsheet CSV records its good rows" bash -c "jq -e '.incidents.created == 2 and .incidents.skipped == 1 and .problems[0].line == 4 and .problems[0].column == 3' '$TMP/inc.out'"
+"$CLI" import --db "$DB" --from incidents --portfolio retailer "$TMP/incidents.csv" --compact >"$TMP/again.out" 2>/dev/null
+check "importing again counts nothing twice" bash -c "jq -e '.incidents.created == 0 and .incidents.unchanged == 2' '$TMP/again.out'"
+check "--from needs --portfolio" bash -c "'$CLI' import --db '$DB' --from deployments '$TMP/deployments.jsonl'; test \$? -eq 2"
+
+# Through the daemon: d1 (leads 2 h and 24 h) and d4 (failed); i1 caused by d1 (4 h), i2 without a
+# cause (open). So: 2 deployments, 1 successful, median lead 13 h, failure rate 2 / 2, recovery 4 h.
+"$DAEMON" --socket "$TMP/d.sock" --db "$DB" 2>"$TMP/d.log" &
+DPID=$!
+for _ in $(seq 300); do [ -S "$TMP/d.sock" ] && "$CLI" call --socket "$TMP/d.sock" engine.info >/dev/null 2>&1 && break; sleep 0.05; done
+"$RPC" -s "$TMP/d.sock" -c delivery.metrics '{"portfolio":"retailer","system":"web-checkout","until":"2026-04-01T00:00:00Z"}' > "$TMP/m.json"
+check "twospeed-rpc delivery.metrics gives the four keys" bash -c "jq -e '.windows[0].systems[0] | .deployments == 2 and .successfulDeployments == 1 and .leadTimeHours == 13 and .changeFailureRate == 1 and .recoveryHours == 4 and .openIncidents == 1' '$TMP/m.json'"
+check "a bad param is an error with its pointer" bash -c "'$RPC' -s '$TMP/d.sock' delivery.metrics '{\"portfolio\":\"retailer\",\"days\":0}' 2>&1 >/dev/null | jq -e '.data.pointer == \"/days\"'"
+
+echo "delivery shell tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
