@@ -82,15 +82,20 @@ public enum FourKeys {
         public let until: Int64
         public let span: Int64
         public let count: Int
-        /// tallies[w][system]
-        public private(set) var tallies: [[String: Tally]]
-        /// Systems with any deployment before `until`: their figures come from events.
-        public private(set) var systemsWithEvents = Set<String>()
+        /// Each system seen gets a slot: one hash look-up an event, then arrays (a million events go by).
+        private var slot: [String: Int] = [:]
+        private var names: [String] = []
+        /// tallies[w][slot]
+        private var tallies: [[Tally]]
+        private var deployed: [Bool] = []
 
         public init(until: Int64, days: Int, count: Int) {
             self.until = until; span = Int64(days) * 86_400; self.count = count
-            tallies = Array(repeating: [:], count: count)
+            tallies = Array(repeating: [], count: count)
         }
+
+        /// Systems with any deployment before `until`: their figures come from events.
+        public var systemsWithEvents: Set<String> { Set(names.indices.filter { deployed[$0] }.map { names[$0] }) }
 
         func window(_ t: Int64) -> Int? {
             guard t < until else { return nil }
@@ -98,50 +103,59 @@ public enum FourKeys {
             return w < count ? w : nil
         }
 
+        private mutating func slot(_ system: String) -> Int {
+            if let i = slot[system] { return i }
+            let i = names.count
+            slot[system] = i
+            names.append(system)
+            deployed.append(false)
+            for w in 0..<count { tallies[w].append(Tally()) }
+            return i
+        }
+
         /// `commitTimes` calls its argument with each change's commit time.
         public mutating func addDeployment(system: String, at: Int64, failed: Bool, causedIncident: Bool,
                                            commitTimes: ((Int64) -> Void) -> Void) {
-            systemsWithEvents.insert(system)
+            let i = slot(system)
+            deployed[i] = true
             guard let w = window(at) else { return }
-            // Taken out and put back: one hash for the many changes of a deployment.
-            var t = tallies[w].removeValue(forKey: system) ?? Tally()
-            t.deployments += 1
-            if failed || causedIncident { t.failed += 1 }
+            tallies[w][i].deployments += 1
+            if failed || causedIncident { tallies[w][i].failed += 1 }
             if !failed {
-                t.successful += 1
+                tallies[w][i].successful += 1
                 commitTimes { c in
                     let lead = at - c
-                    if lead > 0 { t.leads.append(lead) }
+                    if lead > 0 { tallies[w][i].leads.append(lead) }
                 }
             }
-            tallies[w][system] = t
         }
 
         public mutating func addIncident(system: String, started: Int64, resolved: Int64?) {
+            let i = slot(system)
             guard let w = window(started) else { return }
-            tallies[w][system, default: Tally()].incidents += 1
-            if let r = resolved, r >= started { tallies[w][system]!.recoveries.append(r - started) }
-            else { tallies[w][system]!.open += 1 }
+            tallies[w][i].incidents += 1
+            if let r = resolved, r >= started { tallies[w][i].recoveries.append(r - started) }
+            else { tallies[w][i].open += 1 }
         }
 
         /// The figures of window `w` for each system in `systems` that has events; systems with events but
         /// none in this window get an empty window's figures (no deployments: frequency 0).
         public func figures(window w: Int, systems: [String]) -> [Figures] {
             systems.compactMap { s in
-                guard systemsWithEvents.contains(s) || tallies[w][s] != nil else { return nil }
-                return (tallies[w][s] ?? Tally()).figures(system: s, windowSeconds: span)
+                guard let i = slot[s] else { return nil }
+                return tallies[w][i].figures(system: s, windowSeconds: span)
             }
         }
 
         /// The figures of window `w` with every system's events pooled: the portfolio's trend.
         public func pooled(window w: Int) -> Figures? {
+            guard deployed.contains(true) else { return nil }
             var all = Tally()
-            for t in tallies[w].values {
+            for t in tallies[w] {
                 all.deployments += t.deployments; all.successful += t.successful; all.failed += t.failed
                 all.incidents += t.incidents; all.open += t.open
                 all.leads += t.leads; all.recoveries += t.recoveries
             }
-            guard !systemsWithEvents.isEmpty else { return nil }
             return all.figures(system: "*", windowSeconds: span)
         }
 

@@ -186,7 +186,16 @@ extension Engine {
                     let cid = identifier(c, "id", required: true, &k) { failAt(["changes", "\(j)", $0], $1) }
                     let committed = time(c, "committed", required: true, &k) { failAt(["changes", "\(j)", $0], $1) }
                     if json_object_size(c) > k { unknownMembers(c, ["id", "committed"]) { failAt(["changes", "\(j)", $0], "unknown member") } }
-                    if let cid, !seen.insert(cid).inserted { failAt(["changes", "\(j)", "id"], "change \"\(cid)\" is listed twice") }
+                    // A linear look while the list is short (a Set for every deployment would cost more than the
+                    // look), a Set once it is long, so that 100,000 changes stay linear.
+                    if let cid {
+                        let twice: Bool
+                        if changes.count < 32 { twice = changes.contains { $0.id == cid } } else {
+                            if seen.isEmpty { seen = Set(changes.map(\.id)) }
+                            twice = !seen.insert(cid).inserted
+                        }
+                        if twice { failAt(["changes", "\(j)", "id"], "change \"\(cid)\" is listed twice") }
+                    }
                     if let cid, let committed { changes.append((cid, committed)) }
                 }
             }
@@ -295,8 +304,10 @@ extension Engine {
         guard deliveryStore != nil else { return nil }
         let until = asOf.flatMap { EventTime.parse(String($0.prefix(10))) }.map { $0 + 86_400 } ?? Engine.nowSeconds()
         let w = try fourKeys(p.id, until: until, days: Engine.assessmentDays, windows: Engine.assessmentWindows)
-        guard !w.systemsWithEvents.isEmpty else { return nil }
-        let figures = w.figures(window: 0, systems: p.systems.map(\.id))
+        let deployed = w.systemsWithEvents
+        guard !deployed.isEmpty else { return nil }
+        // Only systems with deployments: incidents alone say nothing of cadence or lead time.
+        let figures = w.figures(window: 0, systems: p.systems.map(\.id).filter { deployed.contains($0) })
         let trend = DeliveryTrend(days: Engine.assessmentDays, systemsFromEvents: figures.map(\.system), windows: (0..<w.count).map { i in
             let b = w.bounds(i)
             return DeliveryTrend.Window(from: EventTime.format(b.from), to: EventTime.format(b.to), all: w.pooled(window: i))

@@ -75,7 +75,6 @@ public protocol DeliveryEventStore: AnyObject, Sendable {
 
 /// One deployment row as read: the changes stay bytes (the commit times are all the four keys need).
 public struct DeploymentRow {
-    public var id: String
     public var system: String
     public var at: Int64
     public var failed: Bool
@@ -89,27 +88,21 @@ extension SQLiteStore: DeliveryEventStore {
         -> (deployments: RecordCounts, incidents: RecordCounts) {
         try writing { conn in
             try conn.transaction {
-                // created = rows added (a count before and after); changed = rows SQLite wrote (sqlite3_changes
-                // is 0 when the upsert's WHERE finds the same content); updated = changed - created.
-                let d = try upsert(conn, portfolio, table: "deployment", count: deployments.count, sql: """
-                    INSERT INTO deployment (portfolio, id, system, at, failed, changes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                    ON CONFLICT(portfolio, id) DO UPDATE SET system = excluded.system, at = excluded.at,
-                        failed = excluded.failed, changes = excluded.changes
-                    WHERE system IS NOT excluded.system OR at IS NOT excluded.at OR failed IS NOT excluded.failed
-                        OR changes IS NOT excluded.changes
-                    """) { s, i in
+                let d = try upsert(conn, portfolio, count: deployments.count,
+                    insert: "INSERT INTO deployment (portfolio, id, system, at, failed, changes) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                        + "ON CONFLICT(portfolio, id) DO NOTHING",
+                    update: "UPDATE deployment SET system = ?3, at = ?4, failed = ?5, changes = ?6 WHERE portfolio = ?1 AND id = ?2 "
+                        + "AND (system IS NOT ?3 OR at IS NOT ?4 OR failed IS NOT ?5 OR changes IS NOT ?6)") { s, i in
                     let r = deployments[i]
                     bindText(s, 2, r.id); bindText(s, 3, r.system)
                     sqlite3_bind_int64(s, 4, r.at); sqlite3_bind_int64(s, 5, r.failed ? 1 : 0)
                     bindText(s, 6, r.changes)
                 }
-                let n = try upsert(conn, portfolio, table: "incident", count: incidents.count, sql: """
-                    INSERT INTO incident (portfolio, id, system, started, resolved, cause) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                    ON CONFLICT(portfolio, id) DO UPDATE SET system = excluded.system, started = excluded.started,
-                        resolved = excluded.resolved, cause = excluded.cause
-                    WHERE system IS NOT excluded.system OR started IS NOT excluded.started
-                        OR resolved IS NOT excluded.resolved OR cause IS NOT excluded.cause
-                    """) { s, i in
+                let n = try upsert(conn, portfolio, count: incidents.count,
+                    insert: "INSERT INTO incident (portfolio, id, system, started, resolved, cause) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                        + "ON CONFLICT(portfolio, id) DO NOTHING",
+                    update: "UPDATE incident SET system = ?3, started = ?4, resolved = ?5, cause = ?6 WHERE portfolio = ?1 AND id = ?2 "
+                        + "AND (system IS NOT ?3 OR started IS NOT ?4 OR resolved IS NOT ?5 OR cause IS NOT ?6)") { s, i in
                     let r = incidents[i]
                     bindText(s, 2, r.id); bindText(s, 3, r.system); sqlite3_bind_int64(s, 4, r.started)
                     if let v = r.resolved { sqlite3_bind_int64(s, 5, v) } else { sqlite3_bind_null(s, 5) }
@@ -120,36 +113,28 @@ extension SQLiteStore: DeliveryEventStore {
         }
     }
 
-    /// Runs the upsert once per row on one prepared statement, binding directly (no per-row arrays):
-    /// this loop is most of what recording a million deployments costs.
-    private func upsert(_ conn: Connection, _ portfolio: String, table: String, count: Int, sql: String,
+    /// Each row is inserted if its id is new (created); otherwise updated only where its content differs
+    /// (updated), else left alone (unchanged): sqlite3_changes tells which. One prepared statement per
+    /// step, bound directly (no per-row arrays): this loop is most of what recording a million costs.
+    private func upsert(_ conn: Connection, _ portfolio: String, count: Int, insert: String, update: String,
                         _ bind: (OpaquePointer, Int) -> Void) throws -> RecordCounts {
         var counts = RecordCounts()
         guard count > 0 else { return counts }
-        let before = try rowCount(conn, table, portfolio)
-        let st = try conn.prepare(sql)
-        defer { st.reset() }
-        let s = st.stmt
-        bindText(s, 1, portfolio)
-        var changed = 0
+        let ins = try conn.prepare(insert), upd = try conn.prepare(update)
+        defer { ins.reset(); upd.reset() }
+        bindText(ins.stmt, 1, portfolio)
+        bindText(upd.stmt, 1, portfolio)
         for i in 0..<count {
-            bind(s, i)
-            guard sqlite3_step(s) == SQLITE_DONE else { throw conn.error("record \(table)") }
-            changed += Int(sqlite3_changes(conn.db))
-            sqlite3_reset(s)
+            bind(ins.stmt, i)
+            guard sqlite3_step(ins.stmt) == SQLITE_DONE else { throw conn.error("record") }
+            sqlite3_reset(ins.stmt)
+            if sqlite3_changes(conn.db) == 1 { counts.created += 1; continue }
+            bind(upd.stmt, i)
+            guard sqlite3_step(upd.stmt) == SQLITE_DONE else { throw conn.error("record") }
+            sqlite3_reset(upd.stmt)
+            if sqlite3_changes(conn.db) == 1 { counts.updated += 1 } else { counts.unchanged += 1 }
         }
-        counts.created = try rowCount(conn, table, portfolio) - before
-        counts.updated = changed - counts.created
-        counts.unchanged = count - changed
         return counts
-    }
-
-    private func rowCount(_ conn: Connection, _ table: String, _ portfolio: String) throws -> Int {
-        let s = try conn.prepare("SELECT count(*) FROM \(table) WHERE portfolio = ?")
-        defer { s.reset() }
-        try s.bind([.text(portfolio)])
-        _ = try s.step()
-        return s.int(0)
     }
 
     public func scanDelivery(portfolio: String, until: Int64, incident: (IncidentRecord) -> Void,
@@ -175,9 +160,9 @@ extension SQLiteStore: DeliveryEventStore {
             let d = try conn.prepare("SELECT id, system, at, failed, changes FROM deployment WHERE portfolio = ? AND at < ?")
             try d.bind([.text(portfolio), .int(Int(until))])
             while try d.step() {
-                let id = d.text(0)
-                deployment(DeploymentRow(id: id, system: d.text(1), at: Int64(d.int(2)), failed: d.int(3) != 0,
-                                         causedIncident: !causes.isEmpty && causes.contains(id), changes: d.bytes(4)))
+                // The id is read only when some incident names a cause: it matters for nothing else.
+                deployment(DeploymentRow(system: d.text(1), at: Int64(d.int(2)), failed: d.int(3) != 0,
+                                         causedIncident: !causes.isEmpty && causes.contains(d.text(0)), changes: d.bytes(4)))
             }
             d.reset()
         }
