@@ -120,17 +120,13 @@ extension Engine {
         doc.checkReferences(at: p.pointer("portfolio"), into: &issues)
         if !issues.isEmpty { throw RPCError.invalidParams(issues) }
         let ifRevision = p.int("ifRevision")
-        let cache: EntityCache
-        do { cache = try EntityCache(doc) } catch {
-            throw RPCError(.internalError, pointer: nil, "cannot encode the portfolio: \(error)")
-        }
         return try state.write { s in
             let old = s.portfolios[doc.id]
             try checkRevision(ifRevision, current: old?.revision ?? 0)
             let sp = StoredPortfolio(portfolio: doc, revision: (old?.revision ?? 0) + 1, updated: nowTimestamp())
-            try commit([.putPortfolio(sp, bodies: cache)])
+            try commit([.putPortfolio(sp)])
             s.portfolios[doc.id] = sp
-            s.caches[doc.id] = cache
+            s.caches[doc.id] = EntityCache()
             return PutResult(id: doc.id, revision: sp.revision, created: old == nil, updated: sp.updated, counts: doc.counts)
         }
     }

@@ -286,8 +286,9 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
 
     private func write(_ change: StoreChange, _ conn: Connection) throws {
         switch change {
-        case .putPortfolio(let sp, let bodies):
+        case .putPortfolio(let sp):
             let p = sp.portfolio
+            let enc = JanssonEncoder()
             try conn.prepare("DELETE FROM entity WHERE portfolio = ?").run([.text(p.id)])
             try conn.prepare("DELETE FROM observation WHERE portfolio = ?").run([.text(p.id)])
             var org = p.organization
@@ -301,15 +302,11 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             let ins = "INSERT INTO entity (portfolio, kind, id, position, body) VALUES (?, ?, ?, ?, ?)"
             for kind in EntityKind.allCases {
                 for (i, id) in p.ids(of: kind).enumerated() {
-                    let body: String
-                    if let json = bodies?.json(kind, id) {
-                        body = JSONText.dump(json)
-                    } else {
-                        let json = try p.encodeEntity(kind, at: i)
-                        defer { json.release() }
-                        for member in kind.detachedMembers { json_object_del(json, member) }
-                        body = JSONText.dump(json)
-                    }
+                    // One entity encoded at a time and let go: the store holds no second copy of the document.
+                    let json = try p.encodeEntity(kind, at: i, enc)
+                    defer { json.release() }
+                    for member in kind.detachedMembers { json_object_del(json, member) }
+                    let body = JSONText.dump(json)
                     try conn.prepare(ins).run([.text(p.id), .text(kind.rawValue), .text(id), .int(i), .text(body)])
                 }
             }
