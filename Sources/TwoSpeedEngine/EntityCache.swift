@@ -32,14 +32,14 @@ final class EntityCache: @unchecked Sendable {
     private func fill(_ kind: EntityKind, _ p: Portfolio) throws {
         // Encoded outside the lock; a reader that got there first wins and this copy is dropped.
         let enc = JanssonEncoder()
-        let n = p.count(of: kind)
+        let ids = p.ids(of: kind)
         var m: [String: JSONRef] = [:]
-        m.reserveCapacity(n)
+        m.reserveCapacity(ids.count)
         do {
-            for i in 0..<n {
+            for (i, id) in ids.enumerated() {
                 let json = try p.encodeEntity(kind, at: i, enc)
                 for member in kind.detachedMembers { json_object_del(json, member) }
-                m.updateValue(json, forKey: kind.info.id(p, i))?.release()
+                m.updateValue(json, forKey: id)?.release()
             }
         } catch {
             for (_, v) in m { v.release() }
