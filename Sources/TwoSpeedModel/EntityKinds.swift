@@ -66,8 +66,8 @@ public struct EntityKindInfo: Sendable {
     public let encode: @Sendable (Portfolio, Int, JanssonEncoder) throws -> JSONRef
     /// Decodes the entity and replaces the one at the index given, or appends it (index nil).
     public let put: @Sendable (inout Portfolio, JSONRef, Int?, JanssonDecoder) throws -> (index: Int, id: String)
-    /// Decodes every entity of a list of JSON values at once, replacing the collection.
-    public let decodeAll: @Sendable (inout Portfolio, [JSONRef], JanssonDecoder) throws -> Void
+    /// A loader that decodes entities one by one, as a store reads them, and assigns the collection once.
+    public let loader: @Sendable () -> any EntityLoader
     public let removeAt: @Sendable (inout Portfolio, Int) -> Void
 
     init<T: Entity>(kind: EntityKind, path: WritableKeyPath<Portfolio, [T]>, pointer: [String], schema: Schema,
@@ -96,14 +96,25 @@ public struct EntityKindInfo: Sendable {
             p[keyPath: path].append(value)
             return (p[keyPath: path].count - 1, value.id)
         }
-        decodeAll = { p, values, dec in
-            var out: [T] = []
-            out.reserveCapacity(values.count)
-            for v in values { out.append(try dec.decode(T.self, from: v)) }
-            p[keyPath: path] = out
-        }
+        loader = { TypedLoader<T>(path) }
         removeAt = { p, i in p[keyPath: path].remove(at: i) }
     }
+}
+
+/// Builds one collection from entities decoded one at a time: a store's rows are let go as they are read.
+public protocol EntityLoader: AnyObject {
+    /// Decodes one entity (borrowed) and appends it.
+    func add(_ json: JSONRef, _ dec: JanssonDecoder) throws
+    /// Assigns the collection built so far to the portfolio.
+    func finish(into p: inout Portfolio)
+}
+
+final class TypedLoader<T: Entity>: EntityLoader {
+    nonisolated(unsafe) let path: WritableKeyPath<Portfolio, [T]>
+    var items: [T] = []
+    init(_ path: WritableKeyPath<Portfolio, [T]>) { self.path = path }
+    func add(_ json: JSONRef, _ dec: JanssonDecoder) throws { items.append(try dec.decode(T.self, from: json)) }
+    func finish(into p: inout Portfolio) { p[keyPath: path] = items; items = [] }
 }
 
 /// Where each entity sits in its collection, by kind and id: built once in one pass, so that a lookup
