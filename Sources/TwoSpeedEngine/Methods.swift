@@ -124,7 +124,7 @@ extension Engine {
             let old = s.portfolios[doc.id]
             try checkRevision(ifRevision, current: old?.revision ?? 0)
             let sp = StoredPortfolio(portfolio: doc, revision: (old?.revision ?? 0) + 1, updated: nowTimestamp())
-            try commit([.putPortfolio(sp)])
+            try commit([.putPortfolio(sp, document: p["portfolio"])])
             s.portfolios[doc.id] = sp
             s.caches[doc.id] = EntityCache()
             return PutResult(id: doc.id, revision: sp.revision, created: old == nil, updated: sp.updated, counts: doc.counts)

@@ -51,7 +51,9 @@ public struct StoredPortfolio: Sendable {
 
 /// One change to the store; the engine hands several to `apply`, which writes them all or none.
 public enum StoreChange {
-    case putPortfolio(StoredPortfolio)
+    /// Writes the whole portfolio. `document`, when given, is the validated JSON it was decoded from
+    /// (borrowed for the call): each entity's row is written from it as sent rather than encoded again.
+    case putPortfolio(StoredPortfolio, document: JSONRef?)
     case deletePortfolio(id: String)
     /// Writes the entity, new or replaced; a metric's observations are written apart.
     case putEntity(portfolio: String, kind: EntityKind, id: String, body: JSONRef)

@@ -286,7 +286,7 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
 
     private func write(_ change: StoreChange, _ conn: Connection) throws {
         switch change {
-        case .putPortfolio(let sp):
+        case .putPortfolio(let sp, let document):
             let p = sp.portfolio
             let enc = JanssonEncoder()
             try conn.prepare("DELETE FROM entity WHERE portfolio = ?").run([.text(p.id)])
@@ -301,12 +301,22 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
                           .text(try text(p.answers))])
             let ins = "INSERT INTO entity (portfolio, kind, id, position, body) VALUES (?, ?, ?, ?, ?)"
             for kind in EntityKind.allCases {
-                for (i, id) in p.ids(of: kind).enumerated() {
-                    // One entity encoded at a time and let go: the store holds no second copy of the document.
-                    let json = try p.encodeEntity(kind, at: i, enc)
-                    defer { json.release() }
-                    for member in kind.detachedMembers { json_object_del(json, member) }
-                    let body = JSONText.dump(json)
+                // The collection as sent, when it is there and in step with the decoded portfolio.
+                var sent: JSONRef? = document
+                for key in kind.collectionPointer { sent = sent?[key] }
+                let ids = p.ids(of: kind)
+                if let s = sent, !(s.isArray && s.count == ids.count) { sent = nil }
+                for (i, id) in ids.enumerated() {
+                    let body: String
+                    if let s = sent, let element = s[i], element.isObject {
+                        body = kind.detachedMembers.isEmpty ? JSONText.dump(element) : JSONText.dump(element, without: kind.detachedMembers)
+                    } else {
+                        // One entity encoded at a time and let go: the store holds no second copy of the document.
+                        let json = try p.encodeEntity(kind, at: i, enc)
+                        defer { json.release() }
+                        for member in kind.detachedMembers { json_object_del(json, member) }
+                        body = JSONText.dump(json)
+                    }
                     try conn.prepare(ins).run([.text(p.id), .text(kind.rawValue), .text(id), .int(i), .text(body)])
                 }
             }
