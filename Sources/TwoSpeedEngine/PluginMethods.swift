@@ -1,4 +1,5 @@
 import TwoSpeedAssessment
+import TwoSpeedContract
 import TwoSpeedJSON
 import TwoSpeedModel
 import TwoSpeedPlugins
