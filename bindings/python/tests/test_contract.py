@@ -2,9 +2,9 @@
 
 The error codes are written in Swift (TwoSpeedRPC's ErrorCode), which rpc.discover lists in
 components.errors with code, message, meaning (data) and x-name; include/twospeed.h has them as
-TWOSPEED_RPC_* macros and this package as ErrorCode members and RPCError subclasses. The result
-TypedDicts of twospeed._types name the members of the schemas rpc.discover gives. A code or a member
-added on one side only fails here.
+TWOSPEED_RPC_* macros, this package as ErrorCode members and RPCError subclasses, and README.md in
+its table of errors. The result TypedDicts of twospeed._types name the members of the schemas
+rpc.discover gives. A code or a member added on one side only fails here.
 """
 from __future__ import annotations
 
@@ -58,6 +58,12 @@ def test_the_packages_error_codes_and_classes_are_rpc_discovers(document):
         assert cls.__name__ in twospeed.__all__
         assert type(twospeed.RPCError.from_error({"code": code, "message": "m"})) is cls
         assert (cls.__doc__ or "").startswith("%d:" % code), cls
+
+
+def test_the_readmes_error_table_is_rpc_discovers(document):
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        section = f.read().split("\n## Errors\n", 1)[1].split("\n## ", 1)[0]
+    assert {int(c) for c in re.findall(r"^\| (-\d+) \|", section, re.M)} == set(listed_errors(document).values())
 
 
 def test_every_methods_errors_are_listed(document):
