@@ -58,6 +58,11 @@ def test_the_packages_error_codes_and_classes_are_rpc_discovers(document):
         assert cls.__name__ in twospeed.__all__
         assert type(twospeed.RPCError.from_error({"code": code, "message": "m"})) is cls
         assert (cls.__doc__ or "").startswith("%d:" % code), cls
+    # The package's README names each class with its code.
+    with open(os.path.join(PACKAGE_ROOT, "README.md"), encoding="utf-8") as f:
+        readme = " ".join(f.read().split())
+    documented = {int(c): n for n, c in re.findall(r"`(\w+)` \((-\d+)[;,)]", readme)}
+    assert documented == {code: cls.__name__ for code, cls in by_code.items()}
 
 
 def test_the_readmes_error_table_is_rpc_discovers(document):
