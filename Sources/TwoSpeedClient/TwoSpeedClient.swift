@@ -128,7 +128,7 @@ public final class TwoSpeedClient: Sendable {
 
     /// portfolio.get: the whole portfolio with its revision.
     public func portfolio(_ id: String) throws -> PortfolioRecord {
-        try call(MethodName.portfolioGet.rawValue, params: ["id": id])
+        try call(MethodName.portfolioGet.rawValue, params: GetParams(id: id))
     }
 
     /// portfolio.list: every portfolio, summarized.
@@ -139,29 +139,29 @@ public final class TwoSpeedClient: Sendable {
 
     /// portfolio.delete.
     public func deletePortfolio(_ id: String, ifRevision: Int? = nil) throws -> DeleteResult {
-        try call(MethodName.portfolioDelete.rawValue, params: IDParams(id: id, ifRevision: ifRevision))
+        try call(MethodName.portfolioDelete.rawValue, params: DeleteParams(id: id, ifRevision: ifRevision))
     }
 
     /// entity.get: one entity, decoded as `type` (Product, Metric, ... or any Decodable).
     public func entity<E: Decodable>(_ kind: EntityKind, id: String, in portfolio: String, as type: E.Type = E.self) throws -> E {
-        let r: EntityResult<E> = try call(MethodName.entityGet.rawValue, params: EntityRef(portfolio: portfolio, kind: kind.rawValue, id: id))
+        let r: EntityResult<E> = try call(MethodName.entityGet.rawValue, params: EntityGetParams(portfolio: portfolio, kind: kind, id: id))
         return r.entity
     }
 
     /// entity.list: every entity of a kind.
     public func entities<E: Decodable>(_ kind: EntityKind, in portfolio: String, as type: E.Type = E.self) throws -> [E] {
-        let r: EntityListResult<E> = try call(MethodName.entityList.rawValue, params: ["portfolio": portfolio, "kind": kind.rawValue])
+        let r: EntityListResult<E> = try call(MethodName.entityList.rawValue, params: EntityListParams(portfolio: portfolio, kind: kind))
         return r.entities
     }
 
     /// entity.upsert: adds the entity or replaces the one with its id.
     public func upsert<E: Encodable>(_ kind: EntityKind, _ entity: E, in portfolio: String, ifRevision: Int? = nil) throws -> EntityChange {
-        try call(MethodName.entityUpsert.rawValue, params: UpsertParams(portfolio: portfolio, kind: kind.rawValue, entity: entity, ifRevision: ifRevision))
+        try call(MethodName.entityUpsert.rawValue, params: UpsertParams(portfolio: portfolio, kind: kind, entity: entity, ifRevision: ifRevision))
     }
 
     /// entity.remove: refused (-32001) while something references it.
     public func removeEntity(_ kind: EntityKind, id: String, in portfolio: String, ifRevision: Int? = nil) throws -> EntityChange {
-        try call(MethodName.entityRemove.rawValue, params: EntityRef(portfolio: portfolio, kind: kind.rawValue, id: id, ifRevision: ifRevision))
+        try call(MethodName.entityRemove.rawValue, params: RemoveParams(portfolio: portfolio, kind: kind, id: id, ifRevision: ifRevision))
     }
 
     /// metric.observe: appends observations to a metric.
@@ -169,9 +169,3 @@ public final class TwoSpeedClient: Sendable {
         try call(MethodName.metricObserve.rawValue, params: ObserveParams(portfolio: portfolio, metric: metric, observations: observations, ifRevision: ifRevision))
     }
 }
-
-private struct PutParams: Encodable { var portfolio: Portfolio; var ifRevision: Int? }
-private struct IDParams: Encodable { var id: String; var ifRevision: Int? }
-private struct EntityRef: Encodable { var portfolio: String; var kind: String; var id: String; var ifRevision: Int? = nil }
-private struct UpsertParams<E: Encodable>: Encodable { var portfolio: String; var kind: String; var entity: E; var ifRevision: Int? }
-private struct ObserveParams: Encodable { var portfolio: String; var metric: String; var observations: [Observation]; var ifRevision: Int? }

@@ -5,18 +5,9 @@ import TwoSpeedRPC
 import TwoSpeedSchema
 import TwoSpeedStore
 
-// The results (PutResult, EntityChange, ...) and their schemas are TwoSpeedContract's, shared with the
-// clients; engine.info and portfolio.list are built as jansson here and checked against theirs by a test.
-
-// MARK: Schemas of params
-
-enum Schemas {
-    static let id = ContractSchemas.portfolioID
-    static let ifRevision = Param("ifRevision", .integer(min: 0), required: false,
-                                  "apply only if the portfolio is at this revision (optimistic concurrency)")
-    static let kind = ContractSchemas.kind
-    static let entity = ContractSchemas.entity
-}
+// The params and results (PutParams, PutResult, EntityChange, ...) with their schemas are
+// TwoSpeedContract's, shared with the clients; engine.info and portfolio.list are built as jansson here
+// and checked against theirs by a test.
 
 extension Engine {
     func methodTable() -> [Method] {
@@ -25,12 +16,12 @@ extension Engine {
                       result: EngineInfo.schema, mutates: false) { [unowned self] _ in infoJSON() },
 
             .encoding(MethodName.portfolioPut.rawValue, summary: "Stores a whole portfolio, replacing any with the same id.",
-                      params: [Param("portfolio", ModelSchemas.portfolio, "the portfolio document"), Schemas.ifRevision],
+                      params: PutParams.params,
                       result: PutResult.schema,
                       mutates: true, errors: [.revisionMismatch, .storeError, .tooLarge]) { [unowned self] p in try put(p) },
 
             Method(MethodName.portfolioGet.rawValue, summary: "A whole portfolio with its revision.",
-                   params: [Param("id", Schemas.id, "the portfolio")],
+                   params: GetParams.params,
                    result: PortfolioRecord.schema,
                    mutates: false, errors: [.notFound]) { [unowned self] p in try get(p) }.blockingCalls(),
 
@@ -38,40 +29,35 @@ extension Engine {
                       result: PortfolioList.schema, mutates: false) { [unowned self] _ in listJSON() },
 
             .encoding(MethodName.portfolioDelete.rawValue, summary: "Deletes a portfolio and everything in it.",
-                      params: [Param("id", Schemas.id, "the portfolio"), Schemas.ifRevision],
+                      params: DeleteParams.params,
                       result: DeleteResult.schema,
                       mutates: true, errors: [.notFound, .revisionMismatch, .storeError]) { [unowned self] p in try delete(p) },
 
             Method(MethodName.entityGet.rawValue, summary: "One entity of a portfolio by kind and id.",
-                   params: [Param("portfolio", Schemas.id, "the portfolio"), Param("kind", Schemas.kind, "the kind"),
-                            Param("id", .identifier(), "the entity's id")],
+                   params: EntityGetParams.params,
                    result: ContractSchemas.entityResult,
                    mutates: false, errors: [.notFound]) { [unowned self] p in try entityGet(p) },
 
             Method(MethodName.entityList.rawValue, summary: "Every entity of one kind in a portfolio, in order.",
-                   params: [Param("portfolio", Schemas.id, "the portfolio"), Param("kind", Schemas.kind, "the kind")],
+                   params: EntityListParams.params,
                    result: ContractSchemas.entityList,
                    mutates: false, errors: [.notFound]) { [unowned self] p in try entityList(p) },
 
             .encoding(MethodName.entityUpsert.rawValue, summary: "Adds an entity or replaces the one with the same id. A metric given "
                         + "without observations keeps the ones it has.",
-                      params: [Param("portfolio", Schemas.id, "the portfolio"), Param("kind", Schemas.kind, "the kind"),
-                               Param("entity", Schemas.entity, "the entity, by the schema of its kind"), Schemas.ifRevision],
+                      params: UpsertParamList.params,
                       result: EntityChange.schema,
                       mutates: true, errors: [.notFound, .conflict, .revisionMismatch, .storeError]) { [unowned self] p in
                           try entityUpsert(p) },
 
             .encoding(MethodName.entityRemove.rawValue, summary: "Removes an entity that nothing references any more.",
-                      params: [Param("portfolio", Schemas.id, "the portfolio"), Param("kind", Schemas.kind, "the kind"),
-                               Param("id", .identifier(), "the entity's id"), Schemas.ifRevision],
+                      params: RemoveParams.params,
                       result: EntityChange.schema,
                       mutates: true, errors: [.notFound, .conflict, .revisionMismatch, .storeError]) { [unowned self] p in
                           try entityRemove(p) },
 
             .encoding(MethodName.metricObserve.rawValue, summary: "Appends observations to a metric without resending the portfolio.",
-                      params: [Param("portfolio", Schemas.id, "the portfolio"), Param("metric", .identifier(), "the metric"),
-                               Param("observations", .array(ModelSchemas.observation, minItems: 1, maxItems: 1_000_000),
-                                     "the observations to append"), Schemas.ifRevision],
+                      params: ObserveParams.params,
                       result: ObserveResult.schema,
                       mutates: true, errors: [.notFound, .revisionMismatch, .storeError]) { [unowned self] p in try observe(p) },
         ]

@@ -4,6 +4,7 @@ import TwoSpeedContract
 @testable import TwoSpeedEngine
 import TwoSpeedJSON
 import TwoSpeedModel
+import TwoSpeedRPC
 import TwoSpeedSchema
 
 /// TwoSpeedContract is what the engine and the clients share. These tests hold the engine to it: the
@@ -40,6 +41,44 @@ final class ContractTests: XCTestCase {
                   ObserveResult.self, ObserveResult.schema, engine, .metricObserve)
         try agree(try reply(engine, .portfolioDelete, #"{"id":"retailer"}"#), DeleteResult.self, DeleteResult.schema,
                   engine, .portfolioDelete)
+    }
+
+    /// Each params struct a client encodes has the engine's params, in their order (by-position params
+    /// follow it), optional exactly where the param is; and the engine lists the contract's params.
+    func testParamStructsAreTheMethodsParams() throws {
+        let engine = try Engine(path: nil)
+        let portfolio = try JanssonDecoder().decode(Portfolio.self, from: retailerText)
+        let obs = [Observation(at: "2026-07-01", value: 1)]
+        let cases: [(MethodName, Any, [Param])] = [
+            (.portfolioPut, PutParams(portfolio: portfolio), PutParams.params),
+            (.portfolioGet, GetParams(id: "a"), GetParams.params),
+            (.portfolioDelete, DeleteParams(id: "a"), DeleteParams.params),
+            (.entityGet, EntityGetParams(portfolio: "a", kind: .product, id: "b"), EntityGetParams.params),
+            (.entityList, EntityListParams(portfolio: "a", kind: .product), EntityListParams.params),
+            (.entityUpsert, UpsertParams(portfolio: "a", kind: .product, entity: portfolio.products[0]), UpsertParamList.params),
+            (.entityRemove, RemoveParams(portfolio: "a", kind: .product, id: "b"), RemoveParams.params),
+            (.metricObserve, ObserveParams(portfolio: "a", metric: "m", observations: obs), ObserveParams.params),
+        ]
+        XCTAssertEqual(paramIssues(GetParams(id: "a"), DeleteParams.params), ["params [\"id\"], expected [\"id\", \"ifRevision\"]"],
+                       "the check catches a missing param")
+        for (method, value, params) in cases {
+            XCTAssertEqual(paramIssues(value, params), [], method.rawValue)
+            let served = try XCTUnwrap(engine.dispatcher.methods[method.rawValue]).params
+            XCTAssertEqual(served.map(\.name), params.map(\.name), method.rawValue)
+            for (a, b) in zip(served, params) {
+                let x = a.schema.jsonSchema(), y = b.schema.jsonSchema()
+                XCTAssertTrue(json_equal(x, y) == 1 && a.required == b.required, "\(method.rawValue): \(a.name)")
+                x.release(); y.release()
+            }
+        }
+    }
+
+    private func paramIssues(_ value: Any, _ params: [Param]) -> [String] {
+        let props = Mirror(reflecting: value).children.compactMap { c in c.label.map { (name: $0, value: c.value) } }
+        if props.map(\.name) != params.map(\.name) { return ["params \(props.map(\.name)), expected \(params.map(\.name))"] }
+        return zip(props, params).compactMap { prop, param in
+            (Swift.type(of: prop.value) is OptionalMember.Type) == param.required ? "\(param.name): optional is not !required" : nil
+        }
     }
 
     /// The check itself must catch what it is there for: a member of the reply that the type lacks,
