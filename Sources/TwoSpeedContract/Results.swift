@@ -160,3 +160,36 @@ public struct ObserveResult: Codable, Sendable, Equatable {
     public static let schema = Schema.object("ObserveResult", required: ["metric", "appended", "total", "revision"], [
         "metric": .identifier(), "appended": .integer(min: 1), "total": .integer(min: 1), "revision": .integer(min: 1)])
 }
+
+/// report.render.
+public struct Rendered: Codable, Sendable, Equatable {
+    public var format: String
+    public var content: String
+    public var mediaType: String?
+
+    public init(format: String, content: String, mediaType: String?) {
+        self.format = format; self.content = content; self.mediaType = mediaType
+    }
+
+    public static let schema = Schema.object("Rendered", required: ["format", "content"], [
+        "format": .identifier("the format rendered"), "content": .string("the report", maxLength: 1 << 30),
+        "mediaType": .name("text/plain, text/html or text/markdown (charset=utf-8), or what a render plugin says")])
+}
+
+/// plugin.collect.
+public struct CollectResult: Codable, Sendable, Equatable {
+    public var plugin: String
+    public var appended: Int
+    /// What was appended to each metric; a metric may have had nothing new.
+    public var metrics: [ObserveResult]
+    public var revision: Int
+
+    public init(plugin: String, appended: Int, metrics: [ObserveResult], revision: Int) {
+        self.plugin = plugin; self.appended = appended; self.metrics = metrics; self.revision = revision
+    }
+
+    public static let schema = Schema.object("CollectResult", required: ["plugin", "appended", "metrics", "revision"], [
+        "plugin": .identifier(), "appended": .integer(min: 0), "revision": .integer(min: 1),
+        "metrics": .array(.object(required: ["metric", "appended", "total", "revision"], [
+            "metric": .identifier(), "appended": .integer(min: 0), "total": .integer(min: 0), "revision": .integer(min: 1)]))])
+}

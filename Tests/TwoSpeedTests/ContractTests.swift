@@ -43,6 +43,15 @@ final class ContractTests: XCTestCase {
                   engine, .portfolioDelete)
     }
 
+    func testReportAndCollectResultsAgree() throws {
+        let engine = try Engine(path: nil, plugins: repoRoot + "/examples/plugins")
+        try reply(engine, .portfolioPut, #"{"portfolio":\#(retailerText)}"#).release()
+        try agree(try reply(engine, .reportRender, #"{"format":"text","portfolio":"retailer"}"#), Rendered.self, Rendered.schema,
+                  engine, .reportRender)
+        try agree(try reply(engine, .pluginCollect, #"{"plugin":"csv-metrics","portfolio":"retailer"}"#), CollectResult.self,
+                  CollectResult.schema, engine, .pluginCollect)
+    }
+
     /// Each params struct a client encodes has the engine's params, in their order (by-position params
     /// follow it), optional exactly where the param is; and the engine lists the contract's params.
     func testParamStructsAreTheMethodsParams() throws {
