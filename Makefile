@@ -185,8 +185,10 @@ $(BUILD)/bench/synthetic-%.json: Tests/Bench/synth_portfolio.py
 	@mkdir -p $(BUILD)/bench
 	python3 $< $* $@
 
+bench: export BENCH_SUMMARY = $(abspath $(BUILD))/bench/summary.tsv
 bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins $(BUILD)/bench_store $(BUILD)/bench_delivery \
        $(foreach s,$(BENCH_SCALES),$(BUILD)/bench/synthetic-$(s).json)
+	@mkdir -p $(BUILD)/bench && : > $(BUILD)/bench/summary.tsv
 	$(BUILD)/bench_call
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) python3 Tests/Bench/bench_load.py
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Bench/socket_bench.sh
@@ -194,6 +196,7 @@ bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD
 	$(BUILD)/bench_assess $(BUILD)/bench $(BENCH_SCALES)
 	$(BUILD)/bench_store $(BUILD)/bench $(BENCH_SCALES)
 	$(BUILD)/bench_delivery
+	@bash Tests/Bench/summary.sh $(BUILD)/bench/summary.tsv
 
 # Fuzzing (README.md, "Fuzzing"). The library is built again with libFuzzer's coverage and AddressSanitizer,
 # in a scratch path of its own so that the release build stays as it is; the harnesses are built with
