@@ -23,7 +23,8 @@ struct Import: ParsableCommand {
         "What FILE holds: json (a portfolio document, the default), or deployments or incidents (delivery events "
             + "as JSON Lines or CSV, recorded with delivery.record: one event a line as delivery.record takes it, or CSV "
             + "columns id,system,time,failed,changes (changes: changeId@commitTime;...) and id,system,started,resolved,cause; "
-            + "every bad record is reported as FILE:LINE[:COLUMN] and skipped, exit status 1).", valueName: "kind"))
+            + "every bad record is reported as FILE:LINE[:COLUMN] and skipped, exit status 1; a file over 6 MiB goes in "
+            + "several calls, one transaction each, unless --atomic).", valueName: "kind"))
     var from: String = "json"
 
     @OptionGroup var delivery: DeliveryImportOptions

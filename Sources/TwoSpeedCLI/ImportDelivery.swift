@@ -33,7 +33,10 @@ enum DeliveryImport {
     ]
 
     /// Where a record came from: its line, and for CSV the column of each member.
-    struct Origin { var line: Int; var columns: [String: Int] }
+    struct Origin { var line: Int; var columns: [String: Int]; var bytes: Int }
+    /// At most this much of a file goes in one delivery.record call, under the daemon's default message
+    /// limit (16 MiB) with room for the JSON a CSV row becomes.
+    static let chunkBytes = 6 << 20
     struct Problem { var line: Int; var column: Int?; var member: String?; var reason: String }
 
     static func run(kind: String, file: String, options: DeliveryImportOptions, connection: ConnectionOptions,
@@ -57,25 +60,52 @@ enum DeliveryImport {
             writeError("twospeed: \(problems.count) bad record(s); nothing recorded (--atomic)")
             throw ExitCode(ExitStatus.rpcError)
         }
-        let params = JSONMake.object(["portfolio": JSONMake.string(portfolio), kind: records.retained(),
-                                      "atomic": JSONMake.bool(options.atomic)])
-        defer { params.release() }
+        // One call, one transaction; a file too large for one message (the daemon takes 16 MiB) goes in
+        // calls of at most `chunkBytes` each, one transaction each, unless --atomic asks for all or nothing.
+        var chunks: [Range<Int>] = []
+        var start = 0, size = 0
+        for (i, o) in origins.enumerated() {
+            if size + o.bytes > chunkBytes && i > start && !options.atomic { chunks.append(start..<i); start = i; size = 0 }
+            size += o.bytes
+        }
+        chunks.append(start..<origins.count)
         let client = try connection.client()
-        let result: JSONRef
-        do { result = try client.callJSON("delivery.record", params: params) } catch let e as RPCCallError {
-            // atomic: the engine refused the lot; say where each problem is, then fail as any RPC error.
-            for issue in e.data?.errors ?? [] { problems.append(locate(issue.pointer, issue.reason, kind, origins)) }
-            for p in problems { writeError(describe(p, name)) }
-            throw e
-        }
+        let result = JSONMake.object(["portfolio": JSONMake.string(portfolio)])
         defer { result.release() }
-        for p in result["problems"]?.elements ?? [] {
-            problems.append(locate(p["pointer"]?.stringValue ?? "", p["reason"]?.stringValue ?? "", kind, origins))
+        var totals: [String: [String: Int]] = [:]
+        let cliProblems = problems.count
+        for chunk in chunks {
+            let part = JSONMake.array()
+            for i in chunk { json_array_append(part, json_array_get(records, i)) }
+            let params = JSONMake.object(["portfolio": JSONMake.string(portfolio), kind: part,
+                                          "atomic": JSONMake.bool(options.atomic)])
+            defer { params.release() }
+            let reply: JSONRef
+            let from = Array(origins[chunk])
+            do { reply = try client.callJSON("delivery.record", params: params) } catch let e as RPCCallError {
+                // atomic: the engine refused the lot; say where each problem is, then fail as any RPC error.
+                for issue in e.data?.errors ?? [] { problems.append(locate(issue.pointer, issue.reason, kind, from)) }
+                for p in problems { writeError(describe(p, name)) }
+                throw e
+            }
+            defer { reply.release() }
+            for p in reply["problems"]?.elements ?? [] {
+                problems.append(locate(p["pointer"]?.stringValue ?? "", p["reason"]?.stringValue ?? "", kind, from))
+            }
+            for k in DeliveryImport.kinds {
+                for (member, v) in (reply[k].map { c in c.keys.map { ($0, Int(c[$0]?.intValue ?? 0)) } } ?? []) {
+                    totals[k, default: [:]][member, default: 0] += v
+                }
+            }
         }
-        // The file's own problems were skipped before the call: count them with the engine's.
-        if let counts = result[kind], let s = counts["skipped"]?.intValue {
-            counts.set("skipped", JSONMake.int(Int(s) + problems.count - (result["problems"]?.count ?? 0)))
+        // The file's own problems were skipped before any call: count them with the engine's.
+        totals[kind, default: [:]]["skipped", default: 0] += cliProblems
+        for k in DeliveryImport.kinds {
+            let o = JSONMake.object()
+            for member in ["created", "updated", "unchanged", "skipped"] { o.set(member, JSONMake.int(totals[k]?[member] ?? 0)) }
+            result.set(k, o)
         }
+        result.set("calls", JSONMake.int(chunks.count))
         problems.sort { $0.line < $1.line }
         let listed = JSONMake.array()
         for p in problems {
@@ -147,7 +177,7 @@ enum DeliveryImport {
                         continue
                     }
                     json_array_append_new(records, v)
-                    origins.append(Origin(line: line, columns: [:]))
+                    origins.append(Origin(line: line, columns: [:], bytes: stop - from + 1))
                 }
             }
         }
@@ -211,7 +241,7 @@ enum DeliveryImport {
             }
             if ok {
                 json_array_append_new(records, o)
-                origins.append(Origin(line: row.line, columns: index))
+                origins.append(Origin(line: row.line, columns: index, bytes: row.cells.reduce(16) { $0 + $1.utf8.count + 24 }))
             } else {
                 o.release()
             }

@@ -68,6 +68,16 @@ def params_by_method(retailer, model, assessment):
                                  "rollout": [0.1, 0.5, 1.0], "stage": 1, "confidence": 0.95}],
         "report.render": [{"format": f, "portfolio": pid, "run": 1} for f in ("text", "html", "markdown")]
                          + [{"format": "text", "width": 60, "portfolio": pid}],
+        "delivery.record": [{"portfolio": pid, "deployments": [
+                                {"id": "d1", "system": first["systems"]["id"], "time": "2026-03-10T12:00:00Z", "failed": False,
+                                 "changes": [{"id": "c1", "committed": "2026-03-10T09:00:00+01:00"}]},
+                                {"id": "d2", "system": "no-such-system", "time": "2026-03-11"}],
+                             "incidents": [{"id": "i1", "system": first["systems"]["id"], "started": "2026-03-10T13:00:00Z",
+                                            "resolved": None, "cause": "d1"}]},
+                            {"portfolio": pid, "incidents": [{"id": "i2", "system": first["systems"]["id"],
+                                                              "started": "2026-03-10"}], "atomic": True}],
+        "delivery.metrics": [{"portfolio": pid}, {"portfolio": pid, "system": first["systems"]["id"],
+                                                  "until": "2026-04-01T00:00:00Z", "days": 30, "windows": 3}],
         # No plugins are loaded (and none should be: a manifest can start a process): these start at the
         # methods' validation and not-found paths. Relative paths resolve in the fuzzer's empty work folder.
         "plugin.list": [None],

@@ -50,6 +50,14 @@ check "a spreadsheet CSV records its good rows" bash -c "jq -e '.incidents.creat
 check "importing again counts nothing twice" bash -c "jq -e '.incidents.created == 0 and .incidents.unchanged == 2' '$TMP/again.out'"
 check "--from needs --portfolio" bash -c "'$CLI' import --db '$DB' --from deployments '$TMP/deployments.jsonl'; test \$? -eq 2"
 
+# A log larger than one message goes in several calls (each a transaction), and every event lands.
+python3 -c '
+for i in range(50000):
+    print("{\"id\":\"big-%06d\",\"system\":\"erp\",\"time\":\"2025-06-01T00:00:00Z\",\"changes\":[{\"id\":\"commit-%06d-with-a-long-name\",\"committed\":\"2025-05-31T00:00:00Z\"}]}" % (i, i))
+' > "$TMP/big.jsonl"
+"$CLI" import --db "$DB" --from deployments --portfolio retailer "$TMP/big.jsonl" --compact >"$TMP/big.out" 2>&1
+check "a large log goes in several calls and every event lands" bash -c "jq -e '.calls >= 2 and .deployments.created == 50000 and .problemCount == 0' '$TMP/big.out'"
+
 # Through the daemon: d1 (leads 2 h and 24 h) and d4 (failed); i1 caused by d1 (4 h), i2 without a
 # cause (open). So: 2 deployments, 1 successful, median lead 13 h, failure rate 2 / 2, recovery 4 h.
 "$DAEMON" --socket "$TMP/d.sock" --db "$DB" 2>"$TMP/d.log" &

@@ -139,23 +139,25 @@ final class DeliveryTests: XCTestCase {
              {"id":"b2","system":"cms","time":"March 5th"},
              {"system":"cms","time":"2026-03-05T00:00:00Z","colour":"red"},
              {"id":"b4","system":"cms","time":"2026-03-05T00:00:00Z","changes":[{"id":"x","committed":"2026-13-01"}]},
-             7]
+             7,
+             {"id":"b6","system":"cms","time":"2026-03-05T00:00:00Z","changes":[{"id":"x","committed":"2026-03-01"},{"id":"x","committed":"2026-03-02"}]}]
             """
         let badIncidents = #"[{"id":"i9","system":"cms","started":"2026-03-05T10:00:00Z","resolved":"2026-03-05T09:00:00Z"}]"#
         let r = record(engine, bad, badIncidents)
         XCTAssertEqual(r.result?["deployments"]?["created"]?.intValue, 1, r.text)
-        XCTAssertEqual(r.result?["deployments"]?["skipped"]?.intValue, 5, r.text)
+        XCTAssertEqual(r.result?["deployments"]?["skipped"]?.intValue, 6, r.text)
         XCTAssertEqual(r.result?["incidents"]?["skipped"]?.intValue, 1, r.text)
         let pointers = r.result?["problems"]?.elements.compactMap { $0["pointer"]?.stringValue } ?? []
         XCTAssertEqual(pointers, ["/deployments/1/system", "/deployments/2/time", "/deployments/3/id", "/deployments/3/colour",
-                                  "/deployments/4/changes/0/committed", "/deployments/5", "/incidents/0/resolved"])
-        XCTAssertEqual(r.result?["problemCount"]?.intValue, 7)
+                                  "/deployments/4/changes/0/committed", "/deployments/5", "/deployments/6/changes/1/id",
+                                  "/incidents/0/resolved"])
+        XCTAssertEqual(r.result?["problemCount"]?.intValue, 8)
 
         // atomic: the same call records nothing and fails with every pointer.
         let engine2 = try loaded()
         let a = record(engine2, bad, badIncidents, atomic: true)
         XCTAssertEqual(a.code, -32602, a.text)
-        XCTAssertEqual(a.pointers.count, 7, a.text)
+        XCTAssertEqual(a.pointers.count, 8, a.text)
         XCTAssertTrue(metrics(engine2).isEmpty, "nothing recorded")
         // Params that are not arrays at all are refused before any event is read.
         XCTAssertEqual(engine2.request("delivery.record", #"{"portfolio":"retailer","deployments":{}}"#).pointer, "/deployments")
