@@ -42,7 +42,9 @@ enum DeliverySchemas {
         "system": .identifier("the system deployed (a system of the portfolio)"),
         "time": .formatted(.timestamp, "when it reached production"),
         "failed": .boolean("the deployment failed (default false)"),
-        "changes": .array(change, "the changes it carries, with their commit times", maxItems: 100_000)])
+        "changes": .anyOf([.array(change, maxItems: 100_000),
+                           .map(.formatted(.timestamp), "change id → commit time: the compact form, cheaper to parse")],
+                          "the changes it carries, with their commit times: a list, or an object from change id to commit time")])
     static let incident = Schema.object("Incident", required: ["id", "system", "started"], [
         "id": .identifier("the incident's id; recording it again replaces it"),
         "system": .identifier("the system that failed"),
@@ -175,7 +177,15 @@ extension Engine {
         var changes: [(id: String, committed: Int64)] = []
         if let cs = v["changes"] {
             known += 1
-            if !cs.isArray { fail("changes", "expected array, found \(cs.kind.schemaName)") } else {
+            if cs.isObject {
+                // The compact form, change id → commit time: a third of the objects the list form takes for
+                // jansson to build and free, and an id cannot be listed twice (the parser refuses duplicates).
+                changes.reserveCapacity(json_object_size(cs))
+                cs.forEachMember { cid, m in
+                    if let reason = Formats.check(.identifier, cid) { failAt(["changes", cid], reason); return }
+                    if let t = timeValue(m, { failAt(["changes", cid], $0) }) { changes.append((cid, t)) }
+                }
+            } else if !cs.isArray { fail("changes", "expected array or object, found \(cs.kind.schemaName)") } else {
                 let n = json_array_size(cs)
                 changes.reserveCapacity(n)
                 var seen = Set<String>()
@@ -239,9 +249,14 @@ extension Engine {
                              _ fail: (String, String) -> Void) -> Int64? {
         guard let m = v[key] else { if required { fail(key, "required") }; return nil }
         known += 1
-        guard m.isString, let p = json_string_value(m) else { fail(key, "expected string, found \(m.kind.schemaName)"); return nil }
+        return timeValue(m) { fail(key, $0) }
+    }
+
+    /// A timestamp read from the string's bytes in place, as UTC epoch seconds.
+    private static func timeValue(_ m: JSONRef, _ fail: (String) -> Void) -> Int64? {
+        guard m.isString, let p = json_string_value(m) else { fail("expected string, found \(m.kind.schemaName)"); return nil }
         guard let t = EventTime.parse(UnsafeRawBufferPointer(start: p, count: json_string_length(m))) else {
-            fail(key, "not an RFC 3339 date-time or date: \"\(String(cString: p).prefix(40))\"")
+            fail("not an RFC 3339 date-time or date: \"\(String(cString: p).prefix(40))\"")
             return nil
         }
         return t

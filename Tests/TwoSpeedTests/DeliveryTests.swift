@@ -131,6 +131,21 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(web?["leadTimeHours"]?.doubleValue, 51, "leads 6 and 96 are left")
     }
 
+    func testChangesAsAnObjectFromIdToCommitTime() throws {
+        let engine = try loaded()
+        XCTAssertNotNil(record(engine).result)
+        // d1 again with its changes in the compact form: the same deployment, so nothing changes.
+        let d1 = #"[{"id":"d1","system":"web-checkout","time":"2026-03-10T12:00:00Z","changes":{"c1":"2026-03-10T10:00:00Z","c2":"2026-03-09T12:00:00Z"}}]"#
+        let same = record(engine, d1, "[]")
+        XCTAssertEqual(same.result?["deployments"]?["unchanged"]?.intValue, 1, same.text)
+        XCTAssertEqual(metrics(engine)["0:web-checkout"]?["leadTimeHours"]?.doubleValue, 15)
+        let bad = #"[{"id":"d9","system":"cms","time":"2026-03-10T12:00:00Z","changes":{"ok":"2026-03-10","bad id!":"2026-03-10","c":"noon"}}]"#
+        let r = record(engine, bad, "[]")
+        XCTAssertEqual(r.result?["problems"]?.elements.compactMap { $0["pointer"]?.stringValue }, ["/deployments/0/changes/bad id!",
+                                                                                                  "/deployments/0/changes/c"], r.text)
+        XCTAssertEqual(r.result?["deployments"]?["skipped"]?.intValue, 1)
+    }
+
     func testBadEventsAreReportedAndSkipped() throws {
         let engine = try loaded()
         let bad = """

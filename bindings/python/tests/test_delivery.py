@@ -85,3 +85,10 @@ def test_the_assessment_uses_the_computed_figures(loaded):
     speed = {s["system"]["id"]: s for s in result["analyses"]["speed"]["systems"]}
     assert speed["web-checkout"]["source"] == "events" and speed["erp"]["source"] == "entered"
     assert result["analyses"]["delivery"]["windows"][0]["all"]["deployments"] == 3
+
+
+def test_changes_as_an_object_from_id_to_commit_time(loaded):
+    compact = [dict(d, changes={c["id"]: c["committed"] for c in d.get("changes", [])}) for d in DEPLOYMENTS]
+    assert loaded.record_delivery("retailer", deployments=compact)["deployments"]["created"] == 3
+    assert loaded.record_delivery("retailer", deployments=DEPLOYMENTS)["deployments"]["unchanged"] == 3
+    assert web(loaded)["leadTimeHours"] == 6

@@ -267,7 +267,8 @@ class Connection(abc.ABC):
                         atomic: Optional[bool] = None) -> RecordResult:
         """delivery.record: records deployments and incidents for DORA's four keys, in one transaction.
 
-        A deployment is {"id", "system", "time", "failed"?, "changes"?: [{"id", "committed"}]}, an incident
+        A deployment is {"id", "system", "time", "failed"?, "changes"?: [{"id", "committed"}]} (or changes as
+        {change id: commit time}, the compact form), an incident
         {"id", "system", "started", "resolved"?, "cause"?} (cause: the deployment's id); times are RFC 3339
         strings, dates or aware datetimes. Recording an event again replaces it, so nothing counts twice.
         A bad event is listed in problems (with its pointer) and skipped; with atomic=True nothing is
