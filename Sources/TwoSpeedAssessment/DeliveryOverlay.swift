@@ -28,6 +28,13 @@ public struct DeliveryOverlay: Sendable {
         return p
     }
 
+    /// A context for the analyses with these figures laid over the portfolio's.
+    public func context(_ p: Portfolio) -> PortfolioContext {
+        let ctx = PortfolioContext(apply(p))
+        ctx.deliveryFromEvents = Set(figures.keys)
+        return ctx
+    }
+
     /// Facts that read delivery figures or the speed tiers built from them.
     static let deliveryFacts: Set<String> = ["frontEndFast", "frontEndUngated", "systemsFast", "medianDeploysPerMonth",
                                              "medianLeadTimeHours", "medianChangeFailureRate", "medianRecoveryHours"]

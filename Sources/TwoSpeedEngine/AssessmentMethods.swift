@@ -128,8 +128,11 @@ extension Engine {
 
     // MARK: Handlers
 
+    /// The analyses read the speed tiers as assessment.run does: from recorded events where a system has
+    /// them (the 90 days up to now), from the entered figures elsewhere.
     func context(_ p: Params) throws -> PortfolioContext {
-        PortfolioContext(try snapshot(p.string("portfolio") ?? "", p.pointer("portfolio")).portfolio)
+        let portfolio = try snapshot(p.string("portfolio") ?? "", p.pointer("portfolio")).portfolio
+        return try deliveryOverlay(portfolio, asOf: nil)?.context(portfolio) ?? PortfolioContext(portfolio)
     }
 
     func model(_ id: String, _ pointer: JSONPointer) throws -> AssessmentModel {

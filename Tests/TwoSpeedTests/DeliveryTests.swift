@@ -233,6 +233,13 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(trend["windows"]?[0]?["from"]?.stringValue, "2026-01-01T00:00:00Z")
         XCTAssertEqual(trend["windows"]?[0]?["all"]?["deployments"]?.intValue, 7)
         XCTAssertEqual(trend["windows"]?[1]?["all"]?["deployments"]?.intValue, 0, "an empty window")
+        // analysis.speed reads the same overlay (up to now: the events of March 2026 lie within 90 days of
+        // no "now" after June 2026, so there web-checkout has no deployment in the window: frequency 0).
+        let speed = try XCTUnwrap(engine.request("analysis.speed", #"{"portfolio":"retailer"}"#).result)
+        let webNow = try XCTUnwrap(speed["systems"]?.elements.first { $0["system"]?["id"]?.stringValue == "web-checkout" })
+        XCTAssertEqual(webNow["source"]?.stringValue, "events")
+        XCTAssertEqual(webNow["delivery"]?["deploysPerMonth"]?.doubleValue, 0)
+        XCTAssertEqual(webNow["delivery"]?["leadTimeHours"]?.doubleValue, 20, "no lead time in the window: the entered one stays")
         // The history shows the trend too (windows up to now).
         let h = try XCTUnwrap(engine.request("assessment.history", #"{"portfolio":"retailer"}"#).result)
         XCTAssertEqual(h["delivery"]?["windows"]?.count, 4)
