@@ -111,8 +111,10 @@ extension Schema {
             }
             return
         }
+        var known = 0
         for p in properties {
             if let member = value[p.name] {
+                known += 1
                 pointer.push(p.name)
                 p.schema.check(member, &pointer, &issues)
                 pointer.pop()
@@ -120,7 +122,8 @@ extension Schema {
                 issues.add(pointer / p.name, "required")
             }
         }
-        if value.count > 0 {
+        // Every member was one of the properties: no need to look for unknown ones by name.
+        if value.count > known {
             value.forEachMember { key, _ in
                 if !properties.contains(where: { $0.name == key }) {
                     issues.add(pointer / key, "unknown field; expected one of: \(properties.map(\.name).joined(separator: ", "))")

@@ -179,7 +179,9 @@ static int child(int argc, char **argv) {
         unlink(wal);
         unlink(shm);
         twospeed_engine *eng;
-        if (twospeed_open(argv[4], &eng) != TWOSPEED_OK) die("twospeed_open", twospeed_open_error());
+        /* The 10x document is over the default 64 MiB request limit. */
+        if (twospeed_open_v2(argv[4], "{\"maxRequestBytes\": 1073741824}", &eng) != TWOSPEED_OK)
+            die("twospeed_open_v2", twospeed_open_error());
         long before = status_kib("VmRSS:");
         reset_peak();
         double t0 = now_ms();
