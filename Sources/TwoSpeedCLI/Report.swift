@@ -13,7 +13,8 @@ struct Report: ParsableCommand {
             its fields); - reads standard input. The report goes to OUT, or to standard output without -o.
 
             The format is --format, or else OUT's extension: .html or .htm for one self-contained HTML page with \
-            charts (it prints well), .md or .markdown for Markdown tables, anything else text. --previous names an \
+            charts (it prints well), .md or .markdown for Markdown tables, .txt, .text or none for text; any \
+            other extension is an error unless --format is given. --previous names an \
             earlier result of the same model: the radar overlays it and the dimension table shows the change.
             """)
 
@@ -45,14 +46,21 @@ struct Report: ParsableCommand {
         }
     }
 
-    /// The format --format names, or else the one OUT's extension implies.
-    static func format(for output: String?) -> String {
-        guard let output, let dot = output.lastIndex(of: "."), !output[dot...].contains("/") else { return "text" }
-        switch output[output.index(after: dot)...].lowercased() {
-        case "html", "htm": return "html"
-        case "md", "markdown": return "markdown"
-        default: return "text"
-        }
+    /// The formats an output file's extension names; no extension (or standard output) means text.
+    static let extensions: [(ext: String, format: String)] = [
+        ("html", "html"), ("htm", "html"), ("md", "markdown"), ("markdown", "markdown"), ("txt", "text"), ("text", "text"),
+    ]
+
+    /// The format OUT's extension implies: text without an extension; an extension that names no format
+    /// is wrong usage, so that `-o report.pdf` does not quietly write text into a .pdf.
+    static func format(for output: String?) throws -> String {
+        guard let output, let dot = output.lastIndex(of: "."), !output[dot...].contains("/"),
+              output.index(after: dot) < output.endIndex else { return "text" }
+        let ext = output[output.index(after: dot)...].lowercased()
+        if let known = extensions.first(where: { $0.ext == ext }) { return known.format }
+        let list = extensions.map { ".\($0.ext) (\($0.format))" }.joined(separator: ", ")
+        throw UsageError("\(output): the extension .\(ext) names no report format; known: \(list); "
+                         + "or give --format html|markdown|text")
     }
 
     /// An assessment result has these fields; a portfolio has none of them.
@@ -61,6 +69,7 @@ struct Report: ParsableCommand {
     }
 
     func run() throws {
+        let chosenFormat = try format ?? Report.format(for: output)   // before any work: a wrong -o fails at once
         let document = try parseJSON(try readInput(file), what: file == "-" ? "standard input" : file)
         defer { document.release() }
         let client = try assessment.client()
@@ -74,7 +83,7 @@ struct Report: ParsableCommand {
             result = try assessment.assess(document, client)
         }
         defer { result.release() }
-        let params = JSONMake.object(["format": JSONMake.string(format ?? Report.format(for: output)), "result": result.retained(),
+        let params = JSONMake.object(["format": JSONMake.string(chosenFormat), "result": result.retained(),
                                       "width": JSONMake.int(width)])
         defer { params.release() }
         if let previous {
