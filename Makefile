@@ -16,7 +16,7 @@ EXPORTS_MAP := Sources/TwoSpeedCABI/twospeed.map
 STRIP ?= strip
 BIN := $(BUILD)/bin
 
-.PHONY: all deps deps-browser deps-wheel wheel build lib daemon plugins demo test test-swift test-c test-install test-python test-shell test-calibration calibrate tsan bench install uninstall clean
+.PHONY: all deps deps-browser deps-wheel wheel man completions build lib daemon plugins demo test test-swift test-c test-install test-python test-shell test-calibration calibrate tsan bench install uninstall clean
 .PHONY: fuzz fuzz-build fuzz-smoke
 
 all: build
@@ -36,6 +36,7 @@ deps:
 	command -v dash >/dev/null || missing="$$missing dash"; \
 	command -v strace >/dev/null || missing="$$missing strace"; \
 	command -v ss >/dev/null || missing="$$missing iproute2"; \
+	command -v groff >/dev/null || missing="$$missing groff-base"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
@@ -100,6 +101,34 @@ $(WHEEL_STAGE)/NAME: $(LIB) $(PY_SOURCES) | deps-wheel
 	    || { cat $(WHEEL_STAGE)/auditwheel.log; exit 1; }
 	cd dist && ls twospeed-*-manylinux*.whl > $(abspath $@)
 	@echo "dist/$$(cat $@): $$(stat -c %s dist/$$(cat $@)) bytes"
+
+# Man pages from the programs' own help (man/manpage.py says why not the generate-manual plugin);
+# twospeed(3) is written by hand from twospeed.h (man/twospeed.3).
+MAN := $(BUILD)/man
+man: $(MAN)/twospeed.1 $(MAN)/twospeedd.8 $(MAN)/twospeed-rpc.1
+$(MAN)/twospeed.1: $(BIN)/twospeed man/manpage.py
+	@mkdir -p $(MAN)
+	$< --experimental-dump-help | python3 man/manpage.py dump 1 $(VERSION) > $@
+$(MAN)/twospeedd.8: $(BIN)/twospeedd man/manpage.py
+	@mkdir -p $(MAN)
+	$< --experimental-dump-help | python3 man/manpage.py dump 8 $(VERSION) > $@
+$(MAN)/twospeed-rpc.1: bindings/shell/twospeed-rpc man/manpage.py
+	@mkdir -p $(MAN)
+	sh $< --help | python3 man/manpage.py usage twospeed-rpc 1 $(VERSION) > $@
+
+# Shell completion scripts, written by swift-argument-parser from the commands themselves.
+COMPLETIONS := $(BUILD)/completions
+COMPLETION_FILES := $(foreach c,twospeed twospeedd,$(COMPLETIONS)/$(c).bash $(COMPLETIONS)/_$(c) $(COMPLETIONS)/$(c).fish)
+completions: $(COMPLETION_FILES)
+$(COMPLETIONS)/%.bash: $(BIN)/%
+	@mkdir -p $(COMPLETIONS)
+	$< --generate-completion-script bash > $@
+$(COMPLETIONS)/_%: $(BIN)/%
+	@mkdir -p $(COMPLETIONS)
+	$< --generate-completion-script zsh > $@
+$(COMPLETIONS)/%.fish: $(BIN)/%
+	@mkdir -p $(COMPLETIONS)
+	$< --generate-completion-script fish > $@
 
 $(BUILD)/portfolio_summary: examples/c/portfolio_summary.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) $< -o $@ $(LDFLAGS_LIB) -ljansson
@@ -244,9 +273,20 @@ fuzz: fuzz-build
 fuzz-smoke: fuzz-build
 	bash Tests/Fuzz/run.sh $(FUZZ_DIR) 20 $(FUZZ_HARNESSES)
 
-install: lib daemon
+SHARE := $(DESTDIR)$(PREFIX)/share
+install: lib daemon man completions
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(SHARE)/man/man1 $(SHARE)/man/man3 $(SHARE)/man/man8
+	install -m 0644 $(MAN)/twospeed.1 $(MAN)/twospeed-rpc.1 $(SHARE)/man/man1/
+	install -m 0644 man/twospeed.3 $(SHARE)/man/man3/
+	install -m 0644 $(MAN)/twospeedd.8 $(SHARE)/man/man8/
+	@# Where bash-completion, zsh and fish look for completions that packages install.
+	install -d $(SHARE)/bash-completion/completions $(SHARE)/zsh/site-functions $(SHARE)/fish/vendor_completions.d
+	for c in twospeed twospeedd; do \
+	  install -m 0644 $(COMPLETIONS)/$$c.bash $(SHARE)/bash-completion/completions/$$c; \
+	  install -m 0644 $(COMPLETIONS)/_$$c $(SHARE)/zsh/site-functions/_$$c; \
+	  install -m 0644 $(COMPLETIONS)/$$c.fish $(SHARE)/fish/vendor_completions.d/$$c.fish; done
 	install -m 0755 $(BIN)/twospeedd $(BIN)/twospeed bindings/shell/twospeed-rpc $(DESTDIR)$(PREFIX)/bin/
 	@# Stripped: the symbol table and debug info are most of the file's 19 MB, and no host needs them.
 	install -m 0755 -s --strip-program=$(STRIP) $(LIB) $(DESTDIR)$(PREFIX)/lib/
@@ -260,6 +300,10 @@ uninstall:
 	      $(DESTDIR)$(PREFIX)/include/twospeed_plugin.h \
 	      $(DESTDIR)$(PREFIX)/lib/pkgconfig/twospeed.pc
 	rm -f $(DESTDIR)$(PREFIX)/bin/twospeedd $(DESTDIR)$(PREFIX)/bin/twospeed $(DESTDIR)$(PREFIX)/bin/twospeed-rpc
+	rm -f $(SHARE)/man/man1/twospeed.1 $(SHARE)/man/man1/twospeed-rpc.1 $(SHARE)/man/man3/twospeed.3 \
+	      $(SHARE)/man/man8/twospeedd.8
+	for c in twospeed twospeedd; do rm -f $(SHARE)/bash-completion/completions/$$c \
+	  $(SHARE)/zsh/site-functions/_$$c $(SHARE)/fish/vendor_completions.d/$$c.fish; done
 
 clean:
 	rm -rf $(BUILD) .build .build-fuzz dist
