@@ -212,6 +212,7 @@ calibrate: deps lib
 test-shell: deps lib daemon plugins $(BUILD)/portfolio_summary
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/run.sh
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/daemon.sh
+	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/systemd.sh
 
 $(BUILD)/bench_call: Tests/Bench/bench_call.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson
