@@ -195,6 +195,9 @@ test-install: deps lib daemon
 # Tests/Python: the C ABI through ctypes; bindings/python/tests: the twospeed package, against the
 # library and real daemons, and installed with pip into a temporary folder.
 test-python: deps lib daemon wheel
+	@# Optional extras, for the tests that use them (they skip, saying why, when these cannot be installed).
+	@python3 -c 'import mypy' 2>/dev/null || python3 -m pip install -q mypy || echo "mypy not installable: its test skips"
+	@python3 -c 'import pandas' 2>/dev/null || python3 -m pip install -q pandas || echo "pandas not installable: twospeed.frames' tests skip"
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) python3 -m pytest -q Tests/Python
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) \
 	    TWOSPEED_WHEEL=$(abspath dist)/$$(cat $(WHEEL_STAGE)/NAME) \
