@@ -98,3 +98,18 @@ def test_coverage(runs):
     assert df.equals(tf.coverage(eng.coverage("retailer")))
     assert df.loc[("online-shopping", "online-shopping/cart"), "status"] == "uncovered"
     assert df.loc[("online-shopping", "online-shopping/checkout"), "owners"] == "Daniel Ortiz, Peter Lang"   # doubly owned
+
+
+def test_the_package_readme_frames_example_runs(tmp_path):
+    with open(os.path.join(PACKAGE_ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    example = next(b for b in (c.split("```", 1)[0] for c in readme.split("```py\n")[1:]) if "twospeed.frames" in b)
+    root = os.path.dirname(os.path.dirname(PACKAGE_ROOT))
+    r = subprocess.run([sys.executable, "-c", example], cwd=root, capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, PYTHONPATH=os.pathsep.join([PACKAGE_ROOT] + sys.path)))
+    assert r.returncode == 0, r.stderr
+    assert "text" in r.stdout and "score" in r.stdout and "overall" in r.stdout and "culture" in r.stdout
+    with twospeed.Engine() as eng:
+        eng.put_portfolio(retailer())
+        weakest = tf.criteria(eng.run_assessment("retailer")).sort_values("score").iloc[0]
+    assert weakest["text"][:30] in r.stdout
