@@ -510,7 +510,7 @@ socket_activation() {
     local cmd
     cmd=$(sed -n 's/^ExecStart=//p' examples/systemd/twospeedd.service |
           sed -e "s|/usr/local/bin/twospeedd|$DAEMON|" -e "s|/var/lib/twospeed/store.sqlite|$TMP/unit.sqlite|" \
-              -e 's|--allow-gid twospeed|--allow-gid root|')
+              -e 's|--allow-gid twospeed |--allow-gid root |' -e 's|--read-only-gid twospeed-readers|--read-only-gid nogroup|')
     # shellcheck disable=SC2086
     python3 -c 'import os, socket, sys
 s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(16)
