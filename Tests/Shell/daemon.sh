@@ -528,6 +528,27 @@ os.execvp("sh", ["sh", "-c", "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$@\"", "sh"] + s
 }
 check "systemd units: socket activation with the service's own command line" socket_activation
 
+# --- twospeed report of a portfolio where it lives, with the trend of its kept runs -------------
+check "twospeed report --socket --portfolio: the daemon's kept runs, with the trend" bash -c "
+    for a in 2 4 5; do '$CLI' call assessment.run \"{\\\"portfolio\\\":\\\"retailer\\\",\\\"answers\\\":[{\\\"criterion\\\":\\\"culture.outcomes\\\",\\\"score\\\":\$a}]}\" >/dev/null || exit 1; done &&
+    runs=\$('$CLI' call --compact assessment.history '{\"portfolio\":\"retailer\"}' | jq '.runs | length') &&
+    '$CLI' report --socket '$SOCK' --portfolio retailer -o '$TMP/held.html' &&
+    grep -q '<section id=\"trend\"' '$TMP/held.html' && grep -q '<svg class=\"chart trend\"' '$TMP/held.html' &&
+    [ \$(grep -o '<text[^>]*>run [0-9]*</text>' '$TMP/held.html' | wc -l) = \$runs ] &&
+    env -u TWOSPEED_SOCKET '$CLI' report --socket '$SOCK' --portfolio retailer --run 2 -o '$TMP/held.md' &&
+    [ \$(sed -n '/^## Trend/,/^## /p' '$TMP/held.md' | grep -c '^| [0-9]* |') = 2 ] &&
+    '$CLI' report --portfolio retailer --format text | grep -q 'Two-speed architecture'"
+check "twospeed report --db --portfolio: a store's kept runs" bash -c "
+    '$CLI' import --db '$TMP/rep.sqlite' examples/portfolios/telco.json >/dev/null &&
+    for i in 1 2; do '$CLI' call --db '$TMP/rep.sqlite' assessment.run '{\"portfolio\":\"telco\"}' >/dev/null || exit 1; done &&
+    '$CLI' report --db '$TMP/rep.sqlite' --portfolio telco -o '$TMP/telco.md' && grep -q '^## Trend' '$TMP/telco.md'"
+check "twospeed report --portfolio: wrong usage is exit 2, an unknown portfolio exit 1" bash -c "
+    { '$CLI' report examples/portfolios/telco.json --portfolio telco 2>'$TMP/err'; [ \$? = 2 ]; } && grep -q 'not both' '$TMP/err' &&
+    { '$CLI' report examples/portfolios/telco.json --socket '$SOCK' 2>'$TMP/err'; [ \$? = 2 ]; } && grep -q 'go with --portfolio' '$TMP/err' &&
+    { '$CLI' report 2>'$TMP/err'; [ \$? = 2 ]; } &&
+    { '$CLI' report --portfolio retailer --model-file x.json 2>'$TMP/err'; [ \$? = 2 ]; } &&
+    { '$CLI' report --portfolio nope 2>'$TMP/err'; [ \$? = 1 ]; } && jq -e '.code == -32000' '$TMP/err'"
+
 # --- twospeed assess and plugins in the daemon --------------------------------------------------
 check "twospeed assess prints the telco's table, pitfalls and next steps" bash -c "
     '$CLI' assess examples/portfolios/telco.json > '$TMP/assess.out' &&
