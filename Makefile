@@ -118,8 +118,14 @@ $(MAN)/twospeed-rpc.1: bindings/shell/twospeed-rpc man/manpage.py
 
 # Shell completion scripts, written by swift-argument-parser from the commands themselves.
 COMPLETIONS := $(BUILD)/completions
-COMPLETION_FILES := $(foreach c,twospeed twospeedd,$(COMPLETIONS)/$(c).bash $(COMPLETIONS)/_$(c) $(COMPLETIONS)/$(c).fish)
+COMPLETION_FILES := $(foreach c,twospeed twospeedd,$(COMPLETIONS)/$(c).bash $(COMPLETIONS)/_$(c) $(COMPLETIONS)/$(c).fish) \
+                    $(COMPLETIONS)/twospeed-rpc.bash
 completions: $(COMPLETION_FILES)
+# twospeed-rpc's (bash) from a template, with the method names rpc.discover lists.
+$(COMPLETIONS)/twospeed-rpc.bash: bindings/shell/completions/twospeed-rpc.bash.in $(BIN)/twospeed
+	@mkdir -p $(COMPLETIONS)
+	methods=$$($(BIN)/twospeed call --db :memory: --compact rpc.discover | jq -r '[.methods[].name] | join(" ")') && \
+	  [ -n "$$methods" ] && sed "s/@METHODS@/$$methods/" $< > $@
 $(COMPLETIONS)/%.bash: $(BIN)/%
 	@mkdir -p $(COMPLETIONS)
 	$< --generate-completion-script bash > $@
@@ -287,6 +293,7 @@ install: lib daemon man completions
 	install -m 0644 $(MAN)/twospeedd.8 $(SHARE)/man/man8/
 	@# Where bash-completion, zsh and fish look for completions that packages install.
 	install -d $(SHARE)/bash-completion/completions $(SHARE)/zsh/site-functions $(SHARE)/fish/vendor_completions.d
+	install -m 0644 $(COMPLETIONS)/twospeed-rpc.bash $(SHARE)/bash-completion/completions/twospeed-rpc
 	for c in twospeed twospeedd; do \
 	  install -m 0644 $(COMPLETIONS)/$$c.bash $(SHARE)/bash-completion/completions/$$c; \
 	  install -m 0644 $(COMPLETIONS)/_$$c $(SHARE)/zsh/site-functions/_$$c; \
@@ -306,6 +313,7 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/twospeedd $(DESTDIR)$(PREFIX)/bin/twospeed $(DESTDIR)$(PREFIX)/bin/twospeed-rpc
 	rm -f $(SHARE)/man/man1/twospeed.1 $(SHARE)/man/man1/twospeed-rpc.1 $(SHARE)/man/man3/twospeed.3 \
 	      $(SHARE)/man/man8/twospeedd.8
+	rm -f $(SHARE)/bash-completion/completions/twospeed-rpc
 	for c in twospeed twospeedd; do rm -f $(SHARE)/bash-completion/completions/$$c \
 	  $(SHARE)/zsh/site-functions/_$$c $(SHARE)/fish/vendor_completions.d/$$c.fish; done
 

@@ -64,6 +64,16 @@ words=$(bash -c 'source "$1" && COMP_WORDS=(twospeed re) COMP_CWORD=1 COMP_LINE=
     $(complete -p twospeed | sed "s/.*-F \([^ ]*\) .*/\1/") twospeed re twospeed && printf "%s\n" "${COMPREPLY[@]}"' _ \
     "$share/bash-completion/completions/twospeed" 2>&1)
 grep -qx report <<<"$words" || fail "the bash completion of 'twospeed re' is not report: $words"
+# twospeed-rpc's completes options, and methods from rpc.discover: all of them, once a method is given none.
+rpc_complete() { # rpc_complete WORD...: what completing the last word offers
+    bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _twospeed_rpc; printf "%s\n" "${COMPREPLY[@]}"' _ \
+        "$share/bash-completion/completions/twospeed-rpc" twospeed-rpc "$@" 2>&1
+}
+want=$(build/bin/twospeed call --db :memory: --compact rpc.discover | jq -r '.methods[].name' | sort)
+[ "$(rpc_complete '' | sort)" = "$want" ] || fail "twospeed-rpc completes other methods than rpc.discover lists"
+[ "$(rpc_complete -s /tmp/x.sock -c assessment.h)" = assessment.history ] || fail "twospeed-rpc assessment.h does not complete"
+[ -z "$(rpc_complete engine.info '')" ] || fail "twospeed-rpc completes a second method"
+grep -qx -- --version <<<"$(rpc_complete --)" || fail "twospeed-rpc -- does not offer --version"
 
 # A program that sees only the installed files: flags from the installed twospeed.pc (sysroot = DESTDIR),
 # both headers included, run against the stripped library.
