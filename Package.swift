@@ -73,7 +73,7 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log")]),
         // twospeedd: options and signals around TwoSpeedDaemon.
         .executableTarget(name: "twospeedd",
-                          dependencies: ["TwoSpeedDaemon", "TwoSpeedStore",
+                          dependencies: ["TwoSpeedDaemon", "TwoSpeedStore", "TwoSpeedEngine",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")]),
         // The reference client: typed calls over one small transport protocol. Only the contract and the

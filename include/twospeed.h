@@ -41,6 +41,12 @@ extern "C" {
 */
 #define TWOSPEED_VERSION      "0.1.0"
 #define TWOSPEED_ABI_VERSION  1
+/*
+** TWOSPEED_VERSION as one integer, MAJOR * 1000000 + MINOR * 1000 + PATCH (0.1.0 is 1000, 1.2.3 would
+** be 1002003), as SQLITE_VERSION_NUMBER does, for #if: `#if TWOSPEED_VERSION_NUMBER >= 1000`. The
+** library's own is twospeed_version(); test_abi checks that the two agree.
+*/
+#define TWOSPEED_VERSION_NUMBER 1000
 
 /*
 ** Result codes of twospeed_open. Zero is success; the others never change their number.

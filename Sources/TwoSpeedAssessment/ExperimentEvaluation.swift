@@ -111,12 +111,25 @@ public enum ExperimentEvaluator {
 
     public enum Failure: Error, Equatable { case noUsers(String) }
 
+    /// 1 - confidence, as the user would write it: to the decimals the confidence was given with
+    /// (0.95 gives 0.05, not 0.050000000000000044; 0.999 gives 0.001). Swift prints a Double in its
+    /// shortest round-trip form, so those are the digits the user wrote.
+    static func complement(_ confidence: Double) -> Double {
+        let raw = 1 - confidence
+        let text = "\(confidence)"
+        guard !text.contains("e"), let dot = text.firstIndex(of: ".") else { return raw }
+        let decimals = text.distance(from: dot, to: text.endIndex) - 1
+        guard decimals > 0, decimals <= 15 else { return raw }
+        let scale = (0..<decimals).reduce(1.0) { r, _ in r * 10 }
+        return (raw * scale).rounded() / scale
+    }
+
     public static func evaluate(_ x: Input, experiment: String? = nil, product: String? = nil) throws -> ExperimentEvaluation {
         let n1 = Double(x.control.users), n2 = Double(x.variant.users)
         guard n1 > 0 else { throw Failure.noUsers("control") }
         guard n2 > 0 else { throw Failure.noUsers("variant") }
         let p1 = Double(x.control.conversions) / n1, p2 = Double(x.variant.conversions) / n2
-        let alpha = 1 - x.confidence
+        let alpha = complement(x.confidence)
         let zc = Stats.normalQuantile(1 - alpha / 2)
 
         // Two-proportion z-test with the pooled rate under the null hypothesis.

@@ -3,22 +3,37 @@ import Glibc
 import TwoSpeedClient
 import TwoSpeedJSON
 
-/// twospeed report FILE [-o OUT] [--format html|markdown|text] [--previous RESULT]
+/// twospeed report FILE [-o OUT] [--format html|markdown|text] [--previous RESULT], or
+/// twospeed report --portfolio ID [--run N] --socket PATH|--db PATH [-o OUT] ...
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Writes the assessment report of a portfolio file or of an assessment result: HTML, Markdown or text.",
+        abstract: "Writes the assessment report of a portfolio (a file, or one the engine holds) or of a result: HTML, Markdown or text.",
         discussion: """
             FILE is a portfolio document, assessed in this process on a store in memory as `twospeed assess` \
             does, or an assessment result as `twospeed assess --json` and assessment.run give it (told apart by \
             its fields); - reads standard input. The report goes to OUT, or to standard output without -o.
 
+            --portfolio ID instead reports a portfolio where it lives: held by the daemon at --socket (default \
+            $TWOSPEED_SOCKET) or in the store at --db. The report is of its latest kept run (or --run N), \
+            compared with the kept run before it, with the trend of every kept run of the model up to it \
+            (HTML: a line chart; Markdown: a table); a portfolio with no kept run is assessed afresh.
+
             The format is --format, or else OUT's extension: .html or .htm for one self-contained HTML page with \
-            charts (it prints well), .md or .markdown for Markdown tables, anything else text. --previous names an \
+            charts (it prints well), .md or .markdown for Markdown tables, .txt, .text or none for text; any \
+            other extension is an error unless --format is given. --previous names an \
             earlier result of the same model: the radar overlays it and the dimension table shows the change.
             """)
 
     @Argument(help: ArgumentHelp("A portfolio or an assessment result (JSON), or - for standard input.", valueName: "file"))
-    var file: String
+    var file: String?
+
+    @Option(help: ArgumentHelp("Instead of FILE: a portfolio held by the engine at --socket or --db.", valueName: "id"))
+    var portfolio: String?
+
+    @Option(name: .customLong("run"), help: ArgumentHelp("With --portfolio: the kept run to report (default: the latest).", valueName: "n"))
+    var keptRun: Int?
+
+    @OptionGroup var connection: ConnectionOptions
 
     @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp(
         "Write the report to this file (default: standard output).", valueName: "file"))
@@ -40,19 +55,38 @@ struct Report: ParsableCommand {
 
     func validate() throws {
         if width < 40 || width > 400 { throw ValidationError("--width takes 40 to 400 columns") }
+        switch (file, portfolio) {
+        case (nil, nil): throw ValidationError("give FILE, or --portfolio ID with --socket or --db")
+        case (.some, .some): throw ValidationError("give FILE or --portfolio, not both")
+        case (.some, nil):
+            if connection.socket != nil || connection.db != nil { throw ValidationError("--socket and --db go with --portfolio") }
+            if keptRun != nil { throw ValidationError("--run goes with --portfolio") }
+        case (nil, .some):
+            for (option, given) in assessment.portfolioOnly + [("--plugins", assessment.plugins)] where given != nil {
+                throw ValidationError("\(option) assesses a file; with --portfolio the engine's own kept runs are reported")
+            }
+            if let keptRun, keptRun < 1 { throw ValidationError("--run counts from 1") }
+        }
         if let format, assessment.plugins == nil, !Report.builtInFormats.contains(format) {
             throw ValidationError("--format takes html, markdown or text (render plugins' formats with --plugins)")
         }
     }
 
-    /// The format --format names, or else the one OUT's extension implies.
-    static func format(for output: String?) -> String {
-        guard let output, let dot = output.lastIndex(of: "."), !output[dot...].contains("/") else { return "text" }
-        switch output[output.index(after: dot)...].lowercased() {
-        case "html", "htm": return "html"
-        case "md", "markdown": return "markdown"
-        default: return "text"
-        }
+    /// The formats an output file's extension names; no extension (or standard output) means text.
+    static let extensions: [(ext: String, format: String)] = [
+        ("html", "html"), ("htm", "html"), ("md", "markdown"), ("markdown", "markdown"), ("txt", "text"), ("text", "text"),
+    ]
+
+    /// The format OUT's extension implies: text without an extension; an extension that names no format
+    /// is wrong usage, so that `-o report.pdf` does not quietly write text into a .pdf.
+    static func format(for output: String?) throws -> String {
+        guard let output, let dot = output.lastIndex(of: "."), !output[dot...].contains("/"),
+              output.index(after: dot) < output.endIndex else { return "text" }
+        let ext = output[output.index(after: dot)...].lowercased()
+        if let known = extensions.first(where: { $0.ext == ext }) { return known.format }
+        let list = extensions.map { ".\($0.ext) (\($0.format))" }.joined(separator: ", ")
+        throw UsageError("\(output): the extension .\(ext) names no report format; known: \(list); "
+                         + "or give --format html|markdown|text")
     }
 
     /// An assessment result has these fields; a portfolio has none of them.
@@ -61,6 +95,8 @@ struct Report: ParsableCommand {
     }
 
     func run() throws {
+        let chosenFormat = try format ?? Report.format(for: output)   // before any work: a wrong -o fails at once
+        guard let file else { return try renderHeld(portfolio ?? "", format: chosenFormat) }
         let document = try parseJSON(try readInput(file), what: file == "-" ? "standard input" : file)
         defer { document.release() }
         let client = try assessment.client()
@@ -74,7 +110,7 @@ struct Report: ParsableCommand {
             result = try assessment.assess(document, client)
         }
         defer { result.release() }
-        let params = JSONMake.object(["format": JSONMake.string(format ?? Report.format(for: output)), "result": result.retained(),
+        let params = JSONMake.object(["format": JSONMake.string(chosenFormat), "result": result.retained(),
                                       "width": JSONMake.int(width)])
         defer { params.release() }
         if let previous {
@@ -85,7 +121,29 @@ struct Report: ParsableCommand {
             }
             params.set("previous", earlier)
         }
-        let rendered = try client.callJSON("report.render", params: params)
+        try write(try client.callJSON("report.render", params: params))
+    }
+
+    /// The report of a portfolio the engine holds: report.render with the portfolio (and run), so that the
+    /// engine picks the kept runs to compare with and to draw the trend from.
+    func renderHeld(_ id: String, format: String) throws {
+        let client = try connection.client()
+        let params = JSONMake.object(["format": JSONMake.string(format), "portfolio": JSONMake.string(id), "width": JSONMake.int(width)])
+        defer { params.release() }
+        if let keptRun { params.set("run", JSONMake.int(keptRun)) }
+        if let previous {
+            let earlier = try parseJSON(try readInput(previous), what: previous)
+            guard Report.isResult(earlier) else {
+                earlier.release()
+                throw UsageError("\(previous) is not an assessment result (it has no overall, dimensions, model and analyses)")
+            }
+            params.set("previous", earlier)
+        }
+        try write(try client.callJSON("report.render", params: params))
+    }
+
+    /// Writes a report.render result's content to OUT or standard output, and releases it.
+    func write(_ rendered: JSONRef) throws {
         defer { rendered.release() }
         let content = rendered["content"]?.stringValue ?? ""
         if let output { try writeFile(content, to: output) } else { print(content, terminator: "") }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import TwoSpeedClient
+import TwoSpeedEngine
 
 /// twospeed: the command line of TwoSpeed. Each subcommand lives in a file of its own; to add one, write
 /// a ParsableCommand (with `@OptionGroup var connection: ConnectionOptions` if it talks to an engine, or
@@ -15,7 +16,11 @@ struct TwoSpeedCommand: ParsableCommand {
 
             Exit status: 0 success; 1 the engine answered with a JSON-RPC error (the error object is \
             printed to stderr); 2 wrong usage; 3 the daemon (or the store) cannot be reached.
+
+            Shell completion: `twospeed --generate-completion-script bash|zsh|fish`; `make install` installs \
+            all three.
             """,
+        version: Engine.version,
         subcommands: [Call.self, Import.self, Assess.self, Report.self])
 
     /// No subcommand: wrong usage.
@@ -30,6 +35,10 @@ struct TwoSpeedCommand: ParsableCommand {
 enum Main {
     static func main() {
         let status: Int32
+        if let unknown = unknownSubcommand(Array(CommandLine.arguments.dropFirst())) {
+            writeError(unknown)
+            exit(ExitStatus.usage)
+        }
         do {
             var command = try TwoSpeedCommand.parseAsRoot()
             try command.run()
@@ -64,6 +73,41 @@ enum Main {
             return code == .validationFailure ? ExitStatus.usage : code.rawValue
         }
     }
+}
+
+/// The message for a first argument that names no subcommand (the root takes no arguments, so the first
+/// word is always meant as one), with the nearest names as git and kubectl give them; nil when it is fine.
+func unknownSubcommand(_ arguments: [String]) -> String? {
+    guard let word = arguments.first, !word.hasPrefix("-") else { return nil }
+    let names = TwoSpeedCommand.configuration.subcommands.map { $0._commandName } + ["help"]
+    if names.contains(word) { return nil }
+    let distances = names.map { (name: $0, distance: editDistance(word, $0)) }
+    // Close enough to be a typo: at most a third of the word's letters wrong, or the word begins the name.
+    let near = distances.filter { $0.distance <= max(1, word.count / 3) || ($0.name.hasPrefix(word) && word.count >= 2) }
+        .sorted { $0.distance < $1.distance }.map(\.name)
+    var message = "twospeed: '\(word)' is not a twospeed command. See 'twospeed --help'."
+    if !near.isEmpty {
+        message += "\n\nDid you mean " + (near.count == 1 ? "this?" : "one of these?") + "\n"
+            + near.map { "    \($0)" }.joined(separator: "\n")
+    }
+    return message
+}
+
+/// Levenshtein distance over characters.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
+    var row = Array(0...b.count)
+    for i in 1...a.count {
+        var previous = row[0]
+        row[0] = i
+        for j in 1...b.count {
+            let current = row[j]
+            row[j] = a[i - 1] == b[j - 1] ? previous : 1 + min(previous, row[j], row[j - 1])
+            previous = current
+        }
+    }
+    return row[b.count]
 }
 
 enum ExitStatus {

@@ -56,7 +56,7 @@ public final class Engine: @unchecked Sendable {
             s.customModels[m.id] = model
         }
         state = Locked(s)
-        plugins = PluginHost(folder: pluginFolder)
+        plugins = PluginHost(folder: pluginFolder.map(absolutePath))
         dispatcher = Dispatcher(methods: methodTable() + assessmentMethods() + reportMethods() + pluginMethods() + deliveryMethods(), info: OpenRPCInfo(
             title: "TwoSpeed",
             version: Engine.version,

@@ -14,7 +14,7 @@ extension Engine {
             .encoding("report.render", summary: "Renders an assessment result for people to read: text for a terminal, one self-contained HTML page "
                         + "with charts, or Markdown tables. Give the result itself, or a portfolio (its latest kept run, or a fresh "
                         + "assessment when none is kept) and optionally a run; a kept run is compared with the kept run of the same "
-                        + "model before it.",
+                        + "model before it, and html and markdown chart every kept run of the model up to it (the trend).",
                       params: [Param("format", .identifier("text, html, markdown, or a format of a render plugin (plugin.list names them)"),
                                      "the output format"),
                                Param("result", ResultSchemas.result, required: false, "an assessment result, as assessment.run returns it"),
@@ -40,6 +40,7 @@ extension Engine {
         }
         let result: AssessmentResult
         var previous: AssessmentResult? = nil
+        var trend: [TrendPoint] = []
         if p["result"] != nil {
             if p["portfolio"] != nil {
                 throw RPCError(.invalidParams, pointer: p.pointer("portfolio").description, "give either result or portfolio")
@@ -65,6 +66,10 @@ extension Engine {
             if let n = result.run, let before = runs.last(where: { $0.seq < n && $0.model == result.model.id }) {
                 previous = try keptRun(pid, before.seq)
             }
+            // The trend: every kept run of the model, up to the one reported.
+            if let n = result.run, runs.filter({ $0.seq <= n && $0.model == result.model.id }).count >= 2 {
+                trend = try keptRuns(pid, p.pointer("portfolio"), model: result.model.id).filter { ($0.run ?? 0) <= n }.compactMap(TrendPoint.init)
+            }
         } else {
             throw RPCError(.invalidParams, pointer: p.pointer("result").description, "give result or portfolio")
         }
@@ -81,9 +86,11 @@ extension Engine {
             return try JanssonDecoder().decode(Rendered.self, from: out)
         }
         switch format {
-        case "html": return Rendered(format: format, content: HTMLReport.render(result, previous: previous), mediaType: HTMLReport.mediaType)
+        case "html":
+            return Rendered(format: format, content: HTMLReport.render(result, previous: previous, trend: trend), mediaType: HTMLReport.mediaType)
         case "markdown":
-            return Rendered(format: format, content: MarkdownReport.render(result, previous: previous), mediaType: MarkdownReport.mediaType)
+            return Rendered(format: format, content: MarkdownReport.render(result, previous: previous, trend: trend),
+                            mediaType: MarkdownReport.mediaType)
         default:
             return Rendered(format: "text", content: TextReport.render(result, width: p.int("width") ?? 100), mediaType: "text/plain; charset=utf-8")
         }

@@ -7,9 +7,10 @@ public enum HTMLReport {
     public static let mediaType = "text/html; charset=utf-8"
 
     /// The page for `r`; with `previous` (an earlier run of the same model) the radar overlays it and the
-    /// dimension table shows the change.
-    public static func render(_ r: AssessmentResult, previous: AssessmentResult? = nil) -> String {
-        var h = Page(r, previous: previous)
+    /// dimension table shows the change; with two or more `trend` points (every kept run of the model), a
+    /// trend section charts the scores over time.
+    public static func render(_ r: AssessmentResult, previous: AssessmentResult? = nil, trend: [TrendPoint] = []) -> String {
+        var h = Page(r, previous: previous, trend: trend)
         h.document()
         return h.out
     }
@@ -18,10 +19,13 @@ public enum HTMLReport {
         let r: AssessmentResult
         let previous: AssessmentResult?
         let before: [String: Double]?
+        /// Shown from two runs on: one point is no trend.
+        let trend: [TrendPoint]
         var out = ""
 
-        init(_ r: AssessmentResult, previous: AssessmentResult?) {
+        init(_ r: AssessmentResult, previous: AssessmentResult?, trend: [TrendPoint] = []) {
             self.r = r
+            self.trend = trend.count >= 2 ? trend : []
             self.before = Common.previousScores(r, previous)
             self.previous = before == nil ? nil : previous
             out.reserveCapacity(64 * 1024)
@@ -50,6 +54,7 @@ public enum HTMLReport {
             header()
             toc()
             summary()
+            trendSection()
             recommendations()
             pitfalls()
             coverage()
@@ -137,7 +142,7 @@ public enum HTMLReport {
         }
 
         mutating func toc() {
-            let items = [("summary", "Maturity"), ("recommendations", "What to do next"), ("pitfalls", "Pitfalls"),
+            let items = [("summary", "Maturity")] + (trend.isEmpty ? [] : [("trend", "Trend")]) + [("recommendations", "What to do next"), ("pitfalls", "Pitfalls"),
                          ("coverage", "Coverage map"), ("speed", "Speed tiers"), ("experiments", "Experiments"),
                          ("prioritization", "Prioritization"), ("okrs", "OKRs"), ("accountability", "Accountability"),
                          ("criteria", "Why these scores")]
@@ -292,6 +297,33 @@ public enum HTMLReport {
             }
             add("</tbody>")
             add("</table>")
+            add("</section>")
+        }
+
+        // MARK: Trend
+
+        mutating func trendSection() {
+            guard !trend.isEmpty else { return }
+            add("<section id=\"trend\" class=\"trend\">")
+            add("<h2>Trend</h2>")
+            add("<p class=\"intro\">Every kept run of the model \(e(r.model.name)), oldest first: the overall score (black, "
+                + "thick) and each dimension's. A run without evidence for a line leaves a gap in it.</p>")
+            add("<figure class=\"trend-figure\">")
+            add(Charts.trend(trend, series: r.dimensions.map { Charts.Series(id: $0.id, name: $0.name) }, levels: r.model.levels,
+                             title: "Scores over \(trend.count) kept runs"))
+            add("</figure>")
+            // The figures beside the chart: a row per line, a column per run (a wide table scrolls).
+            add("<div class=\"scroll\"><table class=\"trend-table\"><thead><tr><th scope=\"col\">Score</th>"
+                + trend.map { "<th scope=\"col\" class=\"num\">run \($0.run)<br><small>\(e(Common.humanDate($0.asOf)))</small></th>" }.joined()
+                + "</tr></thead><tbody>")
+            func cells(_ value: (TrendPoint) -> Double?) -> String {
+                trend.map { "<td class=\"num\">" + (value($0).map { Num.fixed($0, 2) } ?? "–") + "</td>" }.joined()
+            }
+            add("<tr class=\"overall\"><th scope=\"row\">Overall</th>" + cells(\.overall) + "</tr>")
+            for d in r.dimensions {
+                add("<tr><th scope=\"row\">\(e(d.name))</th>" + cells { $0.dimensions[d.id] } + "</tr>")
+            }
+            add("</tbody></table></div>")
             add("</section>")
         }
 
@@ -594,6 +626,14 @@ public enum HTMLReport {
     svg .value-label { font-size: 14px; fill: var(--ink); }
     svg .legend text { font-size: 15px; fill: var(--ink); }
     svg.lifts { max-width: 960px; }
+    svg.trend { max-width: 960px; }
+    svg.trend .rule { stroke: #e2e2e2; stroke-width: 1; }
+    svg.trend .level-rule { stroke: #9a9a9a; stroke-width: 1; stroke-dasharray: 2 4; }
+    svg.trend .grid text { font-size: 13px; fill: #5c5c5c; }
+    svg.trend .legend text { font-size: 14px; }
+    .scroll { overflow-x: auto; }
+    table.trend-table { font-size: 13px; }
+    table.trend-table tr.overall { font-weight: 700; }
     svg .series.current { fill: rgba(0, 114, 178, .22); stroke: #0072B2; stroke-width: 3; stroke-linejoin: round; }
     svg line.series.current { fill: none; }
     svg .series.previous { fill: none; stroke: #D55E00; stroke-width: 2.5; stroke-dasharray: 7 4; stroke-linejoin: round; }

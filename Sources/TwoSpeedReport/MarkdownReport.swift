@@ -6,8 +6,9 @@ import TwoSpeedAssessment
 public enum MarkdownReport {
     public static let mediaType = "text/markdown; charset=utf-8"
 
-    public static func render(_ r: AssessmentResult, previous: AssessmentResult? = nil) -> String {
-        var d = Doc(r, previous: previous)
+    /// With two or more `trend` points (every kept run of the model), a trend section lists the scores over time.
+    public static func render(_ r: AssessmentResult, previous: AssessmentResult? = nil, trend: [TrendPoint] = []) -> String {
+        var d = Doc(r, previous: previous, trend: trend)
         d.document()
         return d.lines.joined(separator: "\n") + "\n"
     }
@@ -16,10 +17,12 @@ public enum MarkdownReport {
         let r: AssessmentResult
         let previous: AssessmentResult?
         let before: [String: Double]?
+        let trend: [TrendPoint]
         var lines: [String] = []
 
-        init(_ r: AssessmentResult, previous: AssessmentResult?) {
+        init(_ r: AssessmentResult, previous: AssessmentResult?, trend: [TrendPoint] = []) {
             self.r = r
+            self.trend = trend.count >= 2 ? trend : []
             before = Common.previousScores(r, previous)
             self.previous = before == nil ? nil : previous
         }
@@ -82,6 +85,7 @@ public enum MarkdownReport {
             add("- Blocking couplings: \(r.analyses.speed.couplings.filter(\.blocking).count)")
             add()
             summary()
+            trendSection()
             recommendations()
             pitfalls()
             coverage()
@@ -134,6 +138,20 @@ public enum MarkdownReport {
                 for c in caps { add("- " + m(c)) }
                 add()
             }
+        }
+
+        mutating func trendSection() {
+            guard !trend.isEmpty else { return }
+            add("## Trend")
+            add()
+            add("Every kept run of the model " + m(r.model.name) + ", oldest first; – where a run had no evidence.")
+            add()
+            let rows = trend.map { p in
+                ["\(p.run)", m(Common.humanDate(p.asOf)), p.overall.map { Num.fixed($0, 2) } ?? "–"]
+                    + r.dimensions.map { d in p.dimensions[d.id].map { Num.fixed($0, 2) } ?? "–" }
+            }
+            table(["Run", "Data as of", "Overall"] + r.dimensions.map { m($0.name) }, rows,
+                  numeric: Set(2..<(3 + r.dimensions.count)))
         }
 
         mutating func recommendations() {

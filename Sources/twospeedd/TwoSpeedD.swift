@@ -3,6 +3,7 @@ import Dispatch
 import Glibc
 import Logging
 import TwoSpeedDaemon
+import TwoSpeedEngine
 import TwoSpeedStore
 
 /// twospeedd: the options, the log, the signals; the server itself is TwoSpeedDaemon.
@@ -30,7 +31,15 @@ struct TwoSpeedD: ParsableCommand {
             activation (LISTEN_PID, LISTEN_FDS) the socket is fd 3 and --socket, --socket-mode are ignored.
 
             Logs go to stderr: one line per connection and one per error.
-            """)
+
+            Exit status: 0 stopped by SIGTERM or SIGINT after a clean shutdown; 1 cannot start (the socket is \
+            held by a live daemon or cannot be created, the store or the plugin folder cannot be opened); \
+            64 wrong usage (EX_USAGE: an unknown option, a bad value). Under systemd, \
+            RestartPreventExitStatus=64 keeps a unit with wrong options from restarting in a loop.
+
+            Shell completion: `twospeedd --generate-completion-script bash|zsh|fish`.
+            """,
+        version: Engine.version)
 
     @Option(help: ArgumentHelp("The socket to create; a stale one is replaced, a live one is an error.", valueName: "path"))
     var socket: String?

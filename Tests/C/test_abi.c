@@ -289,6 +289,18 @@ static void test_version_and_errstr(void) {
     CHECK(twospeed_abi_version() == TWOSPEED_ABI_VERSION);
     CHECK(twospeed_version() == twospeed_version()); /* static */
 
+    /* TWOSPEED_VERSION_NUMBER is the header's string and the library's version as one number. */
+    unsigned major = 0, minor = 0, patch = 0;
+    CHECK(sscanf(TWOSPEED_VERSION, "%u.%u.%u", &major, &minor, &patch) == 3);
+    CHECKF(TWOSPEED_VERSION_NUMBER == (long)major * 1000000 + (long)minor * 1000 + (long)patch,
+           "TWOSPEED_VERSION_NUMBER %d is not TWOSPEED_VERSION %s", TWOSPEED_VERSION_NUMBER, TWOSPEED_VERSION);
+    CHECK(twospeed_version() && sscanf(twospeed_version(), "%u.%u.%u", &major, &minor, &patch) == 3);
+    CHECKF(TWOSPEED_VERSION_NUMBER == (long)major * 1000000 + (long)minor * 1000 + (long)patch,
+           "TWOSPEED_VERSION_NUMBER %d, the library is %s", TWOSPEED_VERSION_NUMBER, twospeed_version());
+#if TWOSPEED_VERSION_NUMBER < 1000
+#error "TWOSPEED_VERSION_NUMBER is usable in #if"
+#endif
+
     const int codes[] = {TWOSPEED_OK, TWOSPEED_EINVAL, TWOSPEED_ECANTOPEN, TWOSPEED_ENOTSTORE,
                          TWOSPEED_ESCHEMA, TWOSPEED_EIO, TWOSPEED_ENOMEM, TWOSPEED_EOPTIONS};
     const int ncodes = (int)(sizeof codes / sizeof codes[0]);

@@ -31,6 +31,50 @@ for l in libtwospeed.so libtwospeed.so.0; do
 done
 [ -f "$root/lib/pkgconfig/twospeed.pc" ] || fail "$root/lib/pkgconfig/twospeed.pc is missing"
 
+# Man pages: all four, rendered by groff without a warning; twospeed(3) names every function and
+# constant of the installed header, at its version.
+share=$root/share
+for page in man1/twospeed.1 man1/twospeed-rpc.1 man8/twospeedd.8 man3/twospeed.3; do
+    if [ ! -s "$share/man/$page" ]; then fail "$share/man/$page is missing"; continue; fi
+    warnings=$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z "$share/man/$page" 2>&1)
+    [ -z "$warnings" ] || fail "groff warns about $page: $warnings"
+    grep -q "^\.SH SEE ALSO" "$share/man/$page" || fail "$page has no SEE ALSO"
+done
+version=$(sed -n 's/^#define TWOSPEED_VERSION *"\(.*\)"/\1/p' "$root/include/twospeed.h")
+grep -q "^\.TH TWOSPEED 3 \"\" \"TwoSpeed $version\"" "$share/man/man3/twospeed.3" || fail "twospeed(3) is not at version $version"
+# (The include guard TWOSPEED_H is no constant; a #define with a value is.)
+for name in $(sed -n 's/^[A-Za-z][^(]*[ *]\(twospeed_[A-Za-z0-9_]*\)(.*/\1/p; s/^#define \(TWOSPEED_[A-Z0-9_]*\) .*/\1/p' "$root/include/twospeed.h"); do
+    grep -qw "$name" "$share/man/man3/twospeed.3" || fail "twospeed(3) does not name $name"
+done
+grep -q '^\.SS twospeed report' "$share/man/man1/twospeed.1" && grep -q 'Exit status' "$share/man/man8/twospeedd.8" ||
+    fail "twospeed(1) or twospeedd(8) lacks what --help says"
+for m in man1/twospeed.1 man8/twospeedd.8 man1/twospeed-rpc.1; do
+    grep -q "\"TwoSpeed $version\"" "$share/man/$m" || fail "$m is not at version $version"
+done
+
+# Completions where bash-completion, zsh and fish look; the bash ones load and complete subcommands.
+for c in twospeed twospeedd; do
+    for f in "bash-completion/completions/$c" "zsh/site-functions/_$c" "fish/vendor_completions.d/$c.fish"; do
+        [ -s "$share/$f" ] || fail "$share/$f is missing"
+    done
+    grep -q "^#compdef $c\$" "$share/zsh/site-functions/_$c" || fail "_$c is not a zsh completion for $c"
+    grep -q "complete -c '\?$c" "$share/fish/vendor_completions.d/$c.fish" || fail "$c.fish completes nothing for $c"
+done
+words=$(bash -c 'source "$1" && COMP_WORDS=(twospeed re) COMP_CWORD=1 COMP_LINE="twospeed re" COMP_POINT=11 &&
+    $(complete -p twospeed | sed "s/.*-F \([^ ]*\) .*/\1/") twospeed re twospeed && printf "%s\n" "${COMPREPLY[@]}"' _ \
+    "$share/bash-completion/completions/twospeed" 2>&1)
+grep -qx report <<<"$words" || fail "the bash completion of 'twospeed re' is not report: $words"
+# twospeed-rpc's completes options, and methods from rpc.discover: all of them, once a method is given none.
+rpc_complete() { # rpc_complete WORD...: what completing the last word offers
+    bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _twospeed_rpc; printf "%s\n" "${COMPREPLY[@]}"' _ \
+        "$share/bash-completion/completions/twospeed-rpc" twospeed-rpc "$@" 2>&1
+}
+want=$(build/bin/twospeed call --db :memory: --compact rpc.discover | jq -r '.methods[].name' | sort)
+[ "$(rpc_complete '' | sort)" = "$want" ] || fail "twospeed-rpc completes other methods than rpc.discover lists"
+[ "$(rpc_complete -s /tmp/x.sock -c assessment.h)" = assessment.history ] || fail "twospeed-rpc assessment.h does not complete"
+[ -z "$(rpc_complete engine.info '')" ] || fail "twospeed-rpc completes a second method"
+grep -qx -- --version <<<"$(rpc_complete --)" || fail "twospeed-rpc -- does not offer --version"
+
 # A program that sees only the installed files: flags from the installed twospeed.pc (sysroot = DESTDIR),
 # both headers included, run against the stripped library.
 cat >"$dest/prog.c" <<'C'

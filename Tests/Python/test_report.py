@@ -25,7 +25,7 @@ SECTIONS = ["summary", "recommendations", "pitfalls", "coverage", "speed", "expe
 KNOWN_TAGS = {"html", "head", "meta", "title", "style", "body", "main", "header", "footer", "nav", "section",
               "article", "aside", "figure", "figcaption", "h1", "h2", "h3", "p", "div", "span", "small", "strong",
               "code", "a", "br", "table", "thead", "tbody", "tfoot", "tr", "th", "td", "ul", "li", "svg", "desc",
-              "g", "polygon", "line", "circle", "rect", "text", "tspan"}
+              "g", "polygon", "polyline", "line", "circle", "rect", "text", "tspan"}
 VOID = {"meta", "br"}
 
 HOSTILE = {
@@ -317,3 +317,70 @@ def test_chromium_shows_hostile_names_as_text(chromium, engine, tmp_path):
     for name in HOSTILE.values():
         assert name in text, name
     assert "polygon" in dom.tags
+
+
+# --- the trend of every kept run ------------------------------------------------------------------------
+
+def kept_runs(engine, n):
+    """The retailer with n kept runs, its culture answer changing from run to run."""
+    engine.call("portfolio.put", {"portfolio": retailer()})
+    results = []
+    for i in range(n):
+        results.append(engine.call("assessment.run", {"portfolio": "retailer", "answers": [
+            {"criterion": "culture.outcomes", "score": 1 + i % 5, "evidence": "run %d" % (i + 1)}]}))
+    return results
+
+
+def test_html_trend_charts_every_kept_run(engine):
+    import xml.etree.ElementTree as ET
+    runs = kept_runs(engine, 3)
+    content, _ = rendered(engine, "html", portfolio="retailer")
+    page = Page(content)
+    assert page.problems == [] and set(page.tags) <= KNOWN_TAGS, set(page.tags) - KNOWN_TAGS
+    ids = [v for k, v in page.attributes if k == "id"]
+    assert ids.index("summary") < ids.index("trend") < ids.index("recommendations")
+    assert 'href="#trend"' in content
+    svg = re.search(r'<svg class="chart trend".*?</svg>', content, re.S).group(0)
+    root = ET.fromstring(svg)                       # well-formed on its own
+    series = [g for g in root.iter("g") if g.get("class") == "series"]
+    assert len(series) == len(runs[0]["dimensions"]) + 1            # every dimension and the overall
+    overall = series[-1]
+    assert overall.get("stroke") == "#000000"
+    points = overall.find("polyline").get("points").split()
+    assert len(points) == 3
+    # Higher scores sit higher (smaller y): the overall line follows the runs' overall scores.
+    ys = [float(p.split(",")[1]) for p in points]
+    scores = [r["overall"]["score"] for r in runs]
+    assert sorted(range(3), key=lambda i: ys[i]) == sorted(range(3), key=lambda i: -scores[i]) or len(set(scores)) < 3
+    culture = next(g for g in series if "Culture" in "".join(t.text or "" for t in g.iter("title")))
+    assert len(culture.find("polyline").get("points").split()) == 3
+    for r in runs:
+        assert "run %d" % r["run"] in svg
+    assert "<script" not in content
+    # The table beside the chart: a column per run, a row per line, the overall first.
+    table = re.search(r'<table class="trend-table">.*?</table>', content, re.S).group(0)
+    overall_row = re.search(r'<tr class="overall">.*?</tr>', table).group(0)
+    for r in runs:
+        assert "run %d<br>" % r["run"] in table and "%.2f" % r["overall"]["score"] in overall_row
+    assert table.count("<tr>") == len(runs[0]["dimensions"]) + 1          # the head, and a row per dimension
+
+
+def test_markdown_trend_is_a_table_of_runs(engine):
+    runs = kept_runs(engine, 3)
+    content, _ = rendered(engine, "markdown", portfolio="retailer", run=2)
+    section = content.split("## Trend\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if re.match(r"\| \d+ \|", line)]
+    assert [int(r.split("|")[1]) for r in rows] == [1, 2]          # up to the run reported
+    head = next(line for line in section.splitlines() if line.startswith("| Run |"))
+    assert head.count("|") == len(runs[0]["dimensions"]) + 4
+    assert "%.2f" % runs[1]["overall"]["score"] in rows[1]
+
+
+def test_one_run_or_a_result_given_has_no_trend(engine):
+    runs = kept_runs(engine, 1)
+    for fmt in ("html", "markdown"):
+        content, _ = rendered(engine, fmt, portfolio="retailer")
+        assert 'id="trend"' not in content and "## Trend" not in content
+    kept_runs(engine, 2)
+    content, _ = rendered(engine, "html", result=runs[0])
+    assert 'id="trend"' not in content

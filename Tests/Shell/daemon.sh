@@ -117,6 +117,33 @@ check "twospeed exit 2 with no socket at all" test "$(status env -u TWOSPEED_SOC
 check "twospeed exit 2 on a missing file" test "$(status "$CLI" import "$TMP/absent.json")" = 2
 check "twospeed exit 3 when the daemon cannot be reached" bash -c "
     '$CLI' call --socket '$TMP/absent.sock' engine.info 2>'$TMP/err'; [ \$? = 3 ] && grep -q 'cannot reach' '$TMP/err'"
+# --- command-line conventions: versions, suggestions, exit statuses, formats --------------------------
+HEADER_VERSION=$(sed -n 's/^#define TWOSPEED_VERSION *"\(.*\)"/\1/p' include/twospeed.h)
+check "twospeed --version, twospeedd --version, twospeed-rpc --version print the header's version, exit 0" bash -c "
+    [ \"\$('$CLI' --version)\" = '$HEADER_VERSION' ] && [ \"\$('$DAEMON' --version)\" = '$HEADER_VERSION' ] &&
+    [ \"\$('$RPC' --version)\" = 'twospeed-rpc $HEADER_VERSION' ]"
+check "twospeed-rpc --help prints the usage on stdout, exit 0; an unknown long option is wrong usage" bash -c "
+    '$RPC' --help | grep >/dev/null '^Usage: twospeed-rpc' && '$RPC' -h | grep >/dev/null -- '--version' &&
+    { '$RPC' --frobnicate 2>'$TMP/err'; [ \$? = 2 ]; } && grep -q 'unknown option --frobnicate' '$TMP/err'"
+check "twospeed calll: exit 2, did you mean call" bash -c "
+    '$CLI' calll engine.info 2>'$TMP/err'; [ \$? = 2 ] && grep -q \"'calll' is not a twospeed command\" '$TMP/err' &&
+    grep -A1 'Did you mean' '$TMP/err' | grep >/dev/null -x '    call'"
+check "twospeed asess and twospeed rep suggest assess and report; a word far from all suggests nothing" bash -c "
+    { '$CLI' asess x 2>'$TMP/err'; [ \$? = 2 ]; } && grep -qx '    assess' '$TMP/err' &&
+    { '$CLI' rep x 2>'$TMP/err'; [ \$? = 2 ]; } && grep -qx '    report' '$TMP/err' &&
+    { '$CLI' frobnicate 2>'$TMP/err'; [ \$? = 2 ]; } && ! grep -q 'Did you mean' '$TMP/err'"
+check "twospeed report -o report.pdf: exit 2, lists the formats, writes nothing" bash -c "
+    cd '$TMP' && { '$CLI' report '$ROOT/examples/portfolios/retailer.json' -o report.pdf 2>err; [ \$? = 2 ]; } &&
+    grep -q '.pdf names no report format' err && grep -q '.html (html)' err && grep -q '.md (markdown)' err &&
+    [ ! -e report.pdf ] && '$CLI' report '$ROOT/examples/portfolios/retailer.json' -o report.pdf --format html &&
+    head -1 report.pdf | grep -qx '<!DOCTYPE html>' && '$CLI' report '$ROOT/examples/portfolios/retailer.json' -o r.txt &&
+    grep -q 'Two-speed architecture' r.txt"
+check "twospeedd exit statuses: 64 wrong usage, 1 cannot start, 0 after SIGTERM (as --help says)" bash -c "
+    '$DAEMON' --help | grep >/dev/null '64 wrong usage' &&
+    { '$DAEMON' --frobnicate 2>/dev/null; [ \$? = 64 ]; } &&
+    { '$DAEMON' --socket '$SOCK' --db :memory: 2>/dev/null; [ \$? = 1 ]; } &&
+    { '$DAEMON' --socket '$TMP/exit.sock' --db :memory: 2>/dev/null & p=\$!;
+      for _ in \$(seq 200); do [ -S '$TMP/exit.sock' ] && break; sleep 0.05; done; kill -TERM \$p; wait \$p; }"
 check "twospeed --db :memory: runs in-process" bash -c "
     env -u TWOSPEED_SOCKET '$CLI' call --db :memory: engine.info | jq -e '.store.inMemory == true'"
 check "twospeed --db FILE keeps what was imported" bash -c "
@@ -169,10 +196,20 @@ check "examples/shell/list-products.sh" bash -c "
     examples/shell/list-products.sh retailer > '$TMP/products' && [ \$(wc -l < '$TMP/products') = 5 ] &&
     grep -qx 'checkout	rollout	pm-checkout	Online checkout' '$TMP/products' &&
     grep -qx 'store-locator	live	-	Store locator app' '$TMP/products'"
-check "examples/shell/observe.sh appends an observation" bash -c "
-    before=\$('$RPC' -c entity.get '{\"portfolio\":\"retailer\",\"kind\":\"metric\",\"id\":\"front-page-conversion\"}' | jq '.entity.observations | length') &&
-    examples/shell/observe.sh retailer front-page-conversion 2.6 2026-11-30 'web analytics' | grep -qx \"front-page-conversion: \$((before + 1)) observations (revision [0-9]*)\" &&
-    examples/shell/observe.sh retailer front-page-conversion 2.7 | grep >/dev/null \"\$((before + 2)) observations\""
+check "examples/shell/observe.sh appends an observation, AT before VALUE as in Python" bash -c "
+    obs() { '$RPC' -c entity.get '{\"portfolio\":\"retailer\",\"kind\":\"metric\",\"id\":\"front-page-conversion\"}' | jq -c '.entity.observations'; } &&
+    before=\$(obs | jq length) &&
+    examples/shell/observe.sh retailer front-page-conversion 2026-11-30 2.6 'web analytics' | grep -qx \"front-page-conversion: \$((before + 1)) observations (revision [0-9]*)\" &&
+    obs | jq -e '.[-1] == {at: \"2026-11-30\", value: 2.6, source: \"web analytics\"}' &&
+    examples/shell/observe.sh retailer front-page-conversion now 2.7 2>'$TMP/err' | grep >/dev/null \"\$((before + 2)) observations\" &&
+    [ ! -s '$TMP/err' ] && obs | jq -e '.[-1].value == 2.7 and (.[-1].at | test(\"T\"))'"
+check "examples/shell/observe.sh still takes the old VALUE [AT] order, with a warning" bash -c "
+    examples/shell/observe.sh retailer front-page-conversion 2.8 2026-11-29 2>'$TMP/err' | grep -q observations &&
+    grep -q deprecated '$TMP/err' &&
+    '$RPC' -c entity.get '{\"portfolio\":\"retailer\",\"kind\":\"metric\",\"id\":\"front-page-conversion\"}' |
+        jq -e '.entity.observations[-1] | .at == \"2026-11-29\" and .value == 2.8'"
+check "examples/shell/observe.sh: a VALUE that is no number is wrong usage" bash -c "
+    examples/shell/observe.sh retailer front-page-conversion 2026-11-30 lots 2>'$TMP/err'; [ \$? = 2 ] && grep -q 'must be a number' '$TMP/err'"
 check "examples/shell/unowned-stages.sh" bash -c "
     examples/shell/unowned-stages.sh retailer > '$TMP/unowned' &&
     diff <(printf 'online-shopping/cart\tCart\nonline-shopping/delivery\tDelivery\nonline-shopping/support\tSupport and returns\n') '$TMP/unowned'"
@@ -473,7 +510,7 @@ socket_activation() {
     local cmd
     cmd=$(sed -n 's/^ExecStart=//p' examples/systemd/twospeedd.service |
           sed -e "s|/usr/local/bin/twospeedd|$DAEMON|" -e "s|/var/lib/twospeed/store.sqlite|$TMP/unit.sqlite|" \
-              -e 's|--allow-gid twospeed|--allow-gid root|')
+              -e 's|--allow-gid twospeed |--allow-gid root |' -e 's|--read-only-gid twospeed-readers|--read-only-gid nogroup|')
     # shellcheck disable=SC2086
     python3 -c 'import os, socket, sys
 s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(16)
@@ -490,6 +527,27 @@ os.execvp("sh", ["sh", "-c", "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$@\"", "sh"] + s
     [ $r = 0 ] && grep -q 'fd 3 from systemd' "$TMP/unit.log" && [ -S "$TMP/unit.sock" ]
 }
 check "systemd units: socket activation with the service's own command line" socket_activation
+
+# --- twospeed report of a portfolio where it lives, with the trend of its kept runs -------------
+check "twospeed report --socket --portfolio: the daemon's kept runs, with the trend" bash -c "
+    for a in 2 4 5; do '$CLI' call assessment.run \"{\\\"portfolio\\\":\\\"retailer\\\",\\\"answers\\\":[{\\\"criterion\\\":\\\"culture.outcomes\\\",\\\"score\\\":\$a}]}\" >/dev/null || exit 1; done &&
+    runs=\$('$CLI' call --compact assessment.history '{\"portfolio\":\"retailer\"}' | jq '.runs | length') &&
+    '$CLI' report --socket '$SOCK' --portfolio retailer -o '$TMP/held.html' &&
+    grep -q '<section id=\"trend\"' '$TMP/held.html' && grep -q '<svg class=\"chart trend\"' '$TMP/held.html' &&
+    [ \$(grep -o '<text[^>]*>run [0-9]*</text>' '$TMP/held.html' | wc -l) = \$runs ] &&
+    env -u TWOSPEED_SOCKET '$CLI' report --socket '$SOCK' --portfolio retailer --run 2 -o '$TMP/held.md' &&
+    [ \$(sed -n '/^## Trend/,/^## /p' '$TMP/held.md' | grep -c '^| [0-9]* |') = 2 ] &&
+    '$CLI' report --portfolio retailer --format text | grep -q 'Two-speed architecture'"
+check "twospeed report --db --portfolio: a store's kept runs" bash -c "
+    '$CLI' import --db '$TMP/rep.sqlite' examples/portfolios/telco.json >/dev/null &&
+    for i in 1 2; do '$CLI' call --db '$TMP/rep.sqlite' assessment.run '{\"portfolio\":\"telco\"}' >/dev/null || exit 1; done &&
+    '$CLI' report --db '$TMP/rep.sqlite' --portfolio telco -o '$TMP/telco.md' && grep -q '^## Trend' '$TMP/telco.md'"
+check "twospeed report --portfolio: wrong usage is exit 2, an unknown portfolio exit 1" bash -c "
+    { '$CLI' report examples/portfolios/telco.json --portfolio telco 2>'$TMP/err'; [ \$? = 2 ]; } && grep -q 'not both' '$TMP/err' &&
+    { '$CLI' report examples/portfolios/telco.json --socket '$SOCK' 2>'$TMP/err'; [ \$? = 2 ]; } && grep -q 'go with --portfolio' '$TMP/err' &&
+    { '$CLI' report 2>'$TMP/err'; [ \$? = 2 ]; } &&
+    { '$CLI' report --portfolio retailer --model-file x.json 2>'$TMP/err'; [ \$? = 2 ]; } &&
+    { '$CLI' report --portfolio nope 2>'$TMP/err'; [ \$? = 1 ]; } && jq -e '.code == -32000' '$TMP/err'"
 
 # --- twospeed assess and plugins in the daemon --------------------------------------------------
 check "twospeed assess prints the telco's table, pitfalls and next steps" bash -c "

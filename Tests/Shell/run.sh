@@ -25,6 +25,13 @@ check "README C example stores a portfolio" bash -c "'$TMP/hello' | grep -q '\"r
 check "README C example shows a not-found error with its pointer" \
     bash -c "'$TMP/hello' | grep -q '\"code\":-32000.*\"pointer\":\"/id\"'"
 
+# The README's build-and-run commands for it, as written, in a copy of the checkout's include/ and build/lib.
+awk '$0 == "```sh" {on=1; buf=""; next} on && $0 == "```" {if (buf ~ /hello\.c/) {printf "%s", buf; exit} on=0; next} on {buf = buf $0 "\n"}' \
+    README.md > "$TMP/hello-build.sh"
+mkdir -p "$TMP/fresh/build" && cp -r include "$TMP/fresh/" && cp -a "$BUILD/lib" "$TMP/fresh/build/" && cp "$TMP/hello.c" "$TMP/fresh/"
+check "README C build commands run as written against the build tree (rpath, no LD_LIBRARY_PATH)" bash -c "
+    grep -q -- '-Wl,-rpath' '$TMP/hello-build.sh' && cd '$TMP/fresh' && env -u LD_LIBRARY_PATH sh -e '$TMP/hello-build.sh' | grep -q '\"revision\":1'"
+
 block python > "$TMP/example.py"
 check "README Python example runs" bash -c "TWOSPEED_LIBRARY='$LIB' PYTHONPATH='$PWD/bindings/python' python3 '$TMP/example.py' > '$TMP/py.out'"
 check "README Python example prints the counts" grep -q "'products': 5" "$TMP/py.out"

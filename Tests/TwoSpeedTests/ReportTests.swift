@@ -292,8 +292,15 @@ final class ReportTests: XCTestCase {
         let summary = try XCTUnwrap(element(html, "<section id=\"summary\"", "</section>"))
         XCTAssertTrue(summary.contains("<td class=\"num\">\(Num.fixed(before, 2))</td><td class=\"num up\">\(change)</td>"))
 
+        // Two kept runs make a trend: a line per dimension and the overall, each through both runs.
+        let trend = try XCTUnwrap(element(html, "<svg class=\"chart trend\"", "</svg>"))
+        XCTAssertEqual(count(trend, "<polyline "), 11)
+        XCTAssertTrue(trend.contains("run 1") && trend.contains("run 2"))
+        XCTAssertTrue(trend.contains("Strategy alignment " + Num.fixed(after, 2)), "the legend names each line with its latest score")
+
         let (md, _) = try render(engine, #"{"format":"markdown","portfolio":"retailer"}"#)
         XCTAssertTrue(md.contains("| Dimension | Score | 1 to 5 | Level | Evidence | Before | Change |"))
+        XCTAssertTrue(md.contains("## Trend"))
         XCTAssertTrue(md.contains("| Strategy alignment | \(Num.fixed(after, 2)) | "))
         XCTAssertTrue(md.split(separator: "\n").contains { $0.hasPrefix("| Strategy alignment |") && $0.hasSuffix("| \(Num.fixed(before, 2)) | \(change) |") })
 
@@ -436,7 +443,7 @@ final class ReportTests: XCTestCase {
         let void: Set = ["meta", "br", "img", "hr", "input", "link", "col", "wbr"]
         let known: Set = ["html", "head", "meta", "title", "style", "body", "main", "header", "footer", "nav", "section", "article",
                           "aside", "figure", "figcaption", "h1", "h2", "h3", "p", "div", "span", "small", "strong", "code", "a", "br",
-                          "table", "thead", "tbody", "tfoot", "tr", "th", "td", "ul", "li", "svg", "desc", "g", "polygon",
+                          "table", "thead", "tbody", "tfoot", "tr", "th", "td", "ul", "li", "svg", "desc", "g", "polygon", "polyline",
                           "line", "circle", "rect", "text", "tspan"]
         let b = Array(html.utf8)
         var stack: [String] = [], problems: [String] = []

@@ -1,13 +1,26 @@
 #!/bin/sh
-# Appends one observation to a metric and prints how many the metric holds now.
-#   examples/shell/observe.sh retailer nps 42            (now, UTC)
-#   examples/shell/observe.sh retailer nps 42 2026-09-30 "quarterly survey"
+# Appends one observation to a metric and prints how many the metric holds now. AT comes before VALUE,
+# as in the Python helper's (at, value[, source]) tuples; AT "now" is the current time, UTC.
+#   examples/shell/observe.sh retailer nps now 42
+#   examples/shell/observe.sh retailer nps 2026-09-30 42 "quarterly survey"
 set -eu
 rpc=${TWOSPEED_RPC:-$(dirname "$0")/../../bindings/shell/twospeed-rpc}
-[ $# -ge 3 ] && [ $# -le 5 ] || { echo "usage: $0 PORTFOLIO METRIC VALUE [AT] [SOURCE]" >&2; exit 2; }
-at=${4:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}
+usage() { echo "usage: $0 PORTFOLIO METRIC AT|now VALUE [SOURCE]" >&2; exit 2; }
+[ $# -ge 3 ] && [ $# -le 5 ] || usage
+isnumber() { printf '%s' "$1" | jq -e 'type == "number"' >/dev/null 2>&1; }
 
-params=$(jq -cn --arg p "$1" --arg m "$2" --argjson v "$3" --arg at "$at" --arg src "${5:-}" '
+# The old order, VALUE [AT] [SOURCE], is still understood (an AT is never a bare number), with a warning.
+if isnumber "$3"; then
+    echo "$0: deprecated argument order PORTFOLIO METRIC VALUE [AT]: give AT|now VALUE" >&2
+    p=$1 m=$2 v=$3 at=${4:-now} src=${5:-}
+else
+    [ $# -ge 4 ] || usage
+    p=$1 m=$2 at=$3 v=$4 src=${5:-}
+fi
+[ "$at" != now ] || at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+isnumber "$v" || { echo "$0: VALUE must be a number: $v" >&2; exit 2; }
+
+params=$(jq -cn --arg p "$p" --arg m "$m" --argjson v "$v" --arg at "$at" --arg src "$src" '
     {portfolio: $p, metric: $m,
      observations: [{at: $at, value: $v} + (if $src == "" then {} else {source: $src} end)]}')
 result=$("$rpc" -c metric.observe "$params")

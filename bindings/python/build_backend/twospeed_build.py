@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import io
 import os
+import platform
 import re
 import tarfile
 import time
@@ -23,6 +24,10 @@ from typing import Any, Dict, List, Optional, Tuple
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = "twospeed"
 TAG = "py3-none-any"
+# `make wheel` names a built libtwospeed.so here (or with pip's --config-settings library=PATH): the
+# wheel then carries it as twospeed/libtwospeed.so.0, where the package looks first, and is a platform
+# wheel. auditwheel then copies in the jansson and SQLite it links against (see the Makefile).
+LIBRARY_ENV = "TWOSPEED_WHEEL_LIBRARY"
 # Fixed timestamps make the archives reproducible (SOURCE_DATE_EPOCH overrides, as usual).
 EPOCH = int(os.environ.get("SOURCE_DATE_EPOCH", "315532800"))  # 1980-01-01, the earliest zip date
 
@@ -102,14 +107,30 @@ def _metadata() -> str:
     return "\n".join(lines) + "\n\n" + body
 
 
-def _wheel_file() -> str:
-    return "Wheel-Version: 1.0\nGenerator: twospeed_build\nRoot-Is-Purelib: true\nTag: %s\n" % TAG
+def _library(config_settings: Optional[Dict[str, Any]]) -> Optional[str]:
+    """The shared library to bundle, or None for the pure wheel."""
+    path = (config_settings or {}).get("library") or os.environ.get(LIBRARY_ENV)
+    if not path:
+        return None
+    if not os.path.isfile(path):
+        raise RuntimeError("%s names no file: %s" % (LIBRARY_ENV, path))
+    return os.path.abspath(path)
+
+
+def _tag(library: Optional[str]) -> str:
+    # ctypes, not the C API of Python: any Python 3 on this platform loads it, hence py3-none.
+    return TAG if library is None else "py3-none-linux_%s" % platform.machine()
+
+
+def _wheel_file(tag: str = TAG) -> str:
+    pure = "true" if tag == TAG else "false"
+    return "Wheel-Version: 1.0\nGenerator: twospeed_build\nRoot-Is-Purelib: %s\nTag: %s\n" % (pure, tag)
 
 
 def _package_files() -> List[Tuple[str, str]]:
     """(path in the archive, path on disk) of the package's modules and its py.typed marker. The
-    shared library is not packaged, even when a copy lies beside the modules: the wheel stays pure
-    Python, and the library comes from TWOSPEED_LIBRARY or the system (see twospeed/_library.py)."""
+    shared library is not picked up, even when a copy lies beside the modules: the wheel stays pure
+    Python unless a library is named (`_library`), and then it is that one."""
     out = []
     top = os.path.join(ROOT, PACKAGE)
     for dirpath, dirnames, filenames in os.walk(top):
@@ -126,20 +147,20 @@ def _record_line(path: str, data: bytes) -> str:
     return "%s,sha256=%s,%d" % (path, digest, len(data))
 
 
-def _write_wheel(directory: str, files: List[Tuple[str, bytes]]) -> str:
+def _write_wheel(directory: str, files: List[Tuple[str, bytes]], tag: str = TAG) -> str:
     name, version = _name_version()
     dist_info = "%s-%s.dist-info" % (name, version)
     files = files + [("%s/METADATA" % dist_info, _metadata().encode("utf-8")),
-                     ("%s/WHEEL" % dist_info, _wheel_file().encode("utf-8")),
+                     ("%s/WHEEL" % dist_info, _wheel_file(tag).encode("utf-8")),
                      ("%s/top_level.txt" % dist_info, (PACKAGE + "\n").encode("utf-8"))]
     record = [_record_line(p, d) for p, d in files] + ["%s/RECORD,," % dist_info]
     files.append(("%s/RECORD" % dist_info, ("\n".join(record) + "\n").encode("utf-8")))
-    filename = "%s-%s-%s.whl" % (name, version, TAG)
+    filename = "%s-%s-%s.whl" % (name, version, tag)
     date = time.gmtime(max(EPOCH, 315532800))[:6]
     with zipfile.ZipFile(os.path.join(directory, filename), "w", zipfile.ZIP_DEFLATED) as z:
         for path, data in files:
             info = zipfile.ZipInfo(path, date_time=date)
-            info.external_attr = 0o644 << 16
+            info.external_attr = (0o755 if path.endswith(".so.0") else 0o644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             z.writestr(info, data)
     return filename
@@ -170,7 +191,8 @@ def prepare_metadata_for_build_wheel(metadata_directory: str,
     name, version = _name_version()
     dist_info = "%s-%s.dist-info" % (name, version)
     os.makedirs(os.path.join(metadata_directory, dist_info), exist_ok=True)
-    for fname, text in (("METADATA", _metadata()), ("WHEEL", _wheel_file()), ("top_level.txt", PACKAGE + "\n")):
+    wheel = _wheel_file(_tag(_library(config_settings)))
+    for fname, text in (("METADATA", _metadata()), ("WHEEL", wheel), ("top_level.txt", PACKAGE + "\n")):
         with open(os.path.join(metadata_directory, dist_info, fname), "w", encoding="utf-8") as f:
             f.write(text)
     return dist_info
@@ -178,7 +200,11 @@ def prepare_metadata_for_build_wheel(metadata_directory: str,
 
 def build_wheel(wheel_directory: str, config_settings: Optional[Dict[str, Any]] = None,
                 metadata_directory: Optional[str] = None) -> str:
-    return _write_wheel(wheel_directory, [(arc, _read(full)) for arc, full in _package_files()])
+    files = [(arc, _read(full)) for arc, full in _package_files()]
+    library = _library(config_settings)
+    if library is not None:
+        files.append(("%s/libtwospeed.so.0" % PACKAGE, _read(library)))
+    return _write_wheel(wheel_directory, files, _tag(library))
 
 
 def build_editable(wheel_directory: str, config_settings: Optional[Dict[str, Any]] = None,

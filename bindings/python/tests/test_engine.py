@@ -189,6 +189,17 @@ def test_search_says_everywhere_it_looked(tmp_path):
     assert "libtwospeed not found. Looked in:" in out
     assert "TWOSPEED_LIBRARY: not set" in out
     assert "beside the package: %s" % (pkg / "libtwospeed.so.0") in out
-    assert "the build folder: " in out and os.path.join("build", "lib", "libtwospeed.so.0") in out
+    # A copy outside a checkout has no build folder: none is named (once it was venv/lib/build/lib).
+    assert "build folder" not in out and os.path.join("build", "lib") not in out
     assert "the system's library path: libtwospeed.so.0, libtwospeed.so (" in out
-    assert "make lib" in out
+    assert "make lib" in out and "make wheel" in out
+
+
+def test_search_names_the_checkouts_build_folder_only_from_the_checkout(tmp_path):
+    if _system_has_the_library() or os.environ.get("TWOSPEED_TEST_INSTALLED"):
+        pytest.skip("libtwospeed.so.0 is installed on this system, or this is an installed copy")
+    code = "import twospeed._library as l; print(l._build_folder())"
+    r = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), env=_env(PYTHONPATH=PACKAGE_ROOT),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == os.path.join(ROOT, "build", "lib")

@@ -161,6 +161,21 @@ def test_evaluate_experiment_from_counts(conn):
     assert staged["recommendation"]["nextShare"] == 0.5
 
 
+@pytest.mark.parametrize("confidence,alpha", [(0.95, "0.05"), (0.9, "0.1"), (0.8, "0.2"), (0.99, "0.01"),
+                                              (0.999, "0.001"), (0.975, "0.025")])
+def test_alpha_prints_as_the_user_wrote_the_confidence(engine, confidence, alpha):
+    # 1 - 0.95 is 0.050000000000000044 in binary floating point; the engine answers the 0.05 meant.
+    result = engine.evaluate_experiment(control=(20000, 2000), variant=(20000, 2100), confidence=confidence)
+    assert repr(result["test"]["alpha"]) == alpha and result["confidence"] == confidence
+    reply = engine.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "experiment.evaluate", "params": {
+        "control": {"users": 20000, "conversions": 2000}, "variant": {"users": 20000, "conversions": 2100},
+        "confidence": confidence}}))
+    # The JSON text carries the same double (jansson prints a document's reals with the digits its most
+    # precise real needs, so it may read 0.050000000000000003; it parses back to 0.05 exactly).
+    text = reply.split('"alpha":', 1)[1].split("}", 1)[0]
+    assert float(text) == float(alpha) and text.startswith(alpha), reply
+
+
 def test_evaluate_experiment_of_a_portfolio(loaded):
     ev = loaded.evaluate_experiment("retailer", "lite-checkout")
     assert ev["experiment"] == "lite-checkout"

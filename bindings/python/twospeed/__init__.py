@@ -23,7 +23,9 @@ $TWOSPEED_SOCKET). Both offer `call(method, params)` for every method (`rpc.disc
 `list_entities`, `upsert_entity`, `upsert_product`, `remove_entity`, `append_observations`,
 `run_assessment`, `get_assessment`, `assessment_history`, `evaluate_experiment`, `render_report`.
 
-Results are what the engine returns, as plain dicts and lists. Error replies raise subclasses of
+Results are what the engine returns, as plain dicts and lists, typed for checkers by TypedDicts
+generated from the engine's schemas (twospeed.AssessmentResult, History, ...; every one in
+twospeed._types). `twospeed.frames` turns them into pandas DataFrames, when pandas is installed. Error replies raise subclasses of
 `RPCError` (`NotFound`, `InvalidParams`, `RevisionMismatch`, ...) carrying `code`, `message` and
 `data`; every exception of the package derives from `Error`. Both are context managers, and both may
 be used from several threads at once; a call after `close` raises `ProgrammingError`.
@@ -39,9 +41,10 @@ from ._errors import (
 )
 from ._library import ABI_VERSION, Library, load_library
 from ._types import (
-    ArmLike, AssessmentResult, Counts, DeleteResult, EngineInfo, EntityChange, ExperimentEvaluation,
-    FourKeys, GetResult, Kind, MetricsResult, MetricsWindow, Observation, ObservationLike, ObserveResult, Params,
-    PortfolioSummary, PutResult, RecordCounts, RecordProblem, RecordResult,
+    ArmLike, AssessmentResult, Counts, DeleteResult, EngineInfo, EntityChange, ExperimentEvaluation, FourKeys,
+    GetResult, Kind, MetricsResult, MetricsWindow, Observation, ObservationLike, ObserveResult, Params,
+    PortfolioSummary, PutResult, RecordCounts, RecordProblem, RecordResult, Analyses, CoverageMap, DimensionResult,
+    Finding, History, Overall, Pitfall, Recommendation,
 )
 
 __version__ = "0.1.0"
@@ -54,8 +57,8 @@ __all__ = [
     "RPCError", "ParseError", "InvalidRequest", "MethodNotFound", "InvalidParams", "InternalError",
     "NotFound", "Conflict", "StoreError", "TooLarge", "ReadOnly", "RevisionMismatch", "PluginError",
     "PeerRefused", "TooManyClients", "ErrorCode", "OpenCode", "Issue",
-    "ArmLike", "AssessmentResult", "Counts", "DeleteResult", "EngineInfo", "EntityChange",
-    "ExperimentEvaluation", "GetResult", "Kind", "Observation", "ObservationLike", "ObserveResult",
-    "Params", "PortfolioSummary", "PutResult",
-    "RecordCounts", "RecordProblem", "RecordResult", "FourKeys", "MetricsWindow", "MetricsResult",
+    "ArmLike", "AssessmentResult", "Counts", "DeleteResult", "EngineInfo", "EntityChange", "ExperimentEvaluation",
+    "GetResult", "Kind", "Observation", "ObservationLike", "ObserveResult", "Params", "PortfolioSummary",
+    "PutResult", "RecordCounts", "RecordProblem", "RecordResult", "FourKeys", "MetricsWindow", "MetricsResult",
+    "Analyses", "CoverageMap", "DimensionResult", "Finding", "History", "Overall", "Pitfall", "Recommendation",
 ]

@@ -10,13 +10,13 @@ import datetime
 import itertools
 import json
 from types import TracebackType
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Type, TypeVar, Union, cast
+from typing import Any, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Type, TypeVar, Union, cast
 
 from ._errors import ProtocolError, RPCError
 from ._types import (
-    JSON, ArmLike, AssessmentResult, DeleteResult, EngineInfo, EntityChange, ExperimentEvaluation,
-    GetResult, Kind, MetricsResult, ObservationLike, ObserveResult, Params, PortfolioSummary, PutResult, RecordResult,
-    Timestamp,
+    JSON, ArmLike, AssessmentResult, DeleteResult, EngineInfo, EntityChange, ExperimentEvaluation, GetResult, Kind,
+    MetricsResult, ObservationLike, ObserveResult, Params, PortfolioSummary, PutResult, RecordResult, Timestamp,
+    Accountability, CoverageMap, Finding, History, OKRAlignment, Prioritization, SpeedAnalysis,
 )
 
 __all__ = ["Connection"]
@@ -241,10 +241,34 @@ class Connection(abc.ABC):
         return cast(AssessmentResult, self.call("assessment.get", {"portfolio": portfolio, "run": run}))
 
     def assessment_history(self, portfolio: str, *, model: Optional[str] = None,
-                           compare: Optional[Sequence[int]] = None) -> Dict[str, Any]:
+                           compare: Optional[Sequence[int]] = None) -> History:
         """assessment.history: scores per dimension over time, and what changed between two runs."""
-        return cast(Dict[str, Any], self.call("assessment.history", _named(
+        return cast(History, self.call("assessment.history", _named(
             portfolio=portfolio, model=model, compare=None if compare is None else list(compare))))
+
+    def coverage(self, portfolio: str) -> CoverageMap:
+        """analysis.coverage: journeys x stages, and who owns each stage (unowned, doubly owned)."""
+        return cast(CoverageMap, self.call("analysis.coverage", {"portfolio": portfolio}))
+
+    def prioritize(self, portfolio: str, *, method: Optional[Literal["value", "rice", "wsjf"]] = None) -> Prioritization:
+        """analysis.prioritize: the products ranked by value, RICE or WSJF."""
+        return cast(Prioritization, self.call("analysis.prioritize", _named(portfolio=portfolio, method=method)))
+
+    def speed(self, portfolio: str) -> SpeedAnalysis:
+        """analysis.speed: each system's DORA tier, the layers, and the couplings that hold them back."""
+        return cast(SpeedAnalysis, self.call("analysis.speed", {"portfolio": portfolio}))
+
+    def okr_alignment(self, portfolio: str) -> OKRAlignment:
+        """analysis.okrs: how the objectives and key results line up with products and metrics."""
+        return cast(OKRAlignment, self.call("analysis.okrs", {"portfolio": portfolio}))
+
+    def accountability(self, portfolio: str) -> Accountability:
+        """analysis.accountability: each manager's share of metrics they can influence."""
+        return cast(Accountability, self.call("analysis.accountability", {"portfolio": portfolio}))
+
+    def pitfalls(self, portfolio: str) -> List[Finding]:
+        """analysis.pitfalls: the pitfalls alone, with their subjects and evidence."""
+        return cast(List[Finding], self.call("analysis.pitfalls", {"portfolio": portfolio})["pitfalls"])
 
     def evaluate_experiment(self, portfolio: Optional[str] = None, experiment: Optional[str] = None, *,
                             control: Optional[ArmLike] = None, variant: Optional[ArmLike] = None,

@@ -6,7 +6,8 @@ The search order, first match wins:
 2. the TWOSPEED_LIBRARY environment variable, when set: only there (a wrong setting is an error, not a
    silent fall-back to some other copy);
 3. beside the package: libtwospeed.so.0 or libtwospeed.so in the twospeed package's own folder;
-4. the build folder of the source checkout the package sits in: build/lib/libtwospeed.so.0;
+4. when the package is the one in a source checkout (bindings/python/twospeed), that checkout's
+   build/lib/libtwospeed.so.0; an installed copy has no such folder and skips this step;
 5. the system's library path, through the dynamic loader (LD_LIBRARY_PATH, ld.so.cache, /usr/lib...):
    libtwospeed.so.0, then libtwospeed.so.
 
@@ -131,9 +132,13 @@ _loaded: Dict[str, Library] = {}
 _lock = threading.Lock()
 
 
-def _build_folder() -> str:
-    # bindings/python/twospeed -> the checkout's root.
-    root = os.path.dirname(os.path.dirname(os.path.dirname(_PACKAGE_DIR)))
+def _build_folder() -> Optional[str]:
+    """The checkout's build/lib when this package is bindings/python/twospeed of a checkout, else None
+    (installed in site-packages, where the same three levels up mean nothing)."""
+    bindings = os.path.dirname(os.path.dirname(_PACKAGE_DIR))
+    root = os.path.dirname(bindings)
+    if os.path.basename(bindings) != "bindings" or not os.path.isfile(os.path.join(root, "include", "twospeed.h")):
+        return None
     return os.path.join(root, "build", "lib")
 
 
@@ -156,7 +161,11 @@ def _locate(library: Optional[PathLike]) -> Tuple[str, Optional[str]]:
             tried=[path])
     tried: List[str] = []
     lines: List[str] = ["  - TWOSPEED_LIBRARY: not set"]
-    for where, folder in (("beside the package", _PACKAGE_DIR), ("the build folder", _build_folder())):
+    places = [("beside the package", _PACKAGE_DIR)]
+    build = _build_folder()
+    if build is not None:
+        places.append(("the checkout's build folder", build))
+    for where, folder in places:
         paths = [os.path.join(folder, n) for n in _NAMES] if where == "beside the package" \
             else [os.path.join(folder, _NAMES[0])]
         for p in paths:
@@ -176,8 +185,8 @@ def _locate(library: Optional[PathLike]) -> Tuple[str, Optional[str]]:
     lines.append("  - the system's library path: %s (%s)" % (", ".join(_NAMES), "; ".join(failures)))
     raise LibraryNotFoundError(
         "libtwospeed not found. Looked in:\n%s\n"
-        "Build it with `make lib`, set TWOSPEED_LIBRARY to its path, copy it beside the package, "
-        "or install it (`make install`)." % "\n".join(lines),
+        "Install the wheel that carries it (`make wheel`, then `pip install dist/twospeed-*.whl`), "
+        "build it with `make lib` and set TWOSPEED_LIBRARY to its path, or install it (`make install`)." % "\n".join(lines),
         tried=tried)
 
 

@@ -1,19 +1,28 @@
-"""Types of the params and results of the main methods, as rpc.discover describes them.
+"""Types of the params and results of the methods, as rpc.discover describes them.
 
-Results are plain dicts (what json.loads gives); these TypedDicts name their keys for type checkers.
-Keys that a result may leave out are declared in a total=False base.
+Results are plain dicts (what json.loads gives); TypedDicts name their keys for type checkers. The
+result types are generated from the engine's own schemas (_results.py); keys that a result may leave out
+are declared total=False. The params' types are here.
 """
 from __future__ import annotations
 
 import datetime
-from typing import Any, Dict, List, Literal, Mapping, Sequence, Tuple, TypedDict, Union
+from typing import Any, Literal, Mapping, Sequence, Tuple, Union
+
+from . import _results
+from ._results import *  # noqa: F401,F403 (re-exported)
+from ._results import (
+    AssessmentResultAnalyses, EngineInfoStore, ExperimentEvaluationControl, ExperimentEvaluationLift,
+    ExperimentEvaluationLiftAbsoluteInterval, ExperimentEvaluationRecommendation, ExperimentEvaluationSampleRatio,
+    ExperimentEvaluationTest, Finding, OverallResult, Summary,
+)
 
 __all__ = [
     "JSON", "Params", "Kind", "Timestamp", "ObservationLike", "ArmLike",
-    "Counts", "StoreInfo", "EngineInfo", "PutResult", "GetResult", "PortfolioSummary", "DeleteResult",
-    "EntityChange", "Observation", "ObserveResult", "Overall", "LevelCap", "DimensionResult", "AssessmentResult",
-    "Arm", "Interval", "Lift", "ZTest", "SampleRatio", "Recommendation", "ExperimentEvaluation",
+    "StoreInfo", "PortfolioSummary", "Overall", "Pitfall", "Arm", "Interval", "Lift", "ZTest", "SampleRatio",
+    "RolloutRecommendation", "Analyses",
 ]
+__all__ += _results.__all__
 
 #: Any JSON value, as json.loads returns it.
 JSON = Any
@@ -25,227 +34,27 @@ Kind = Literal["department", "journey", "product", "manager", "team", "system", 
 Timestamp = Union[str, datetime.date, datetime.datetime]
 
 
-class Counts(TypedDict):
-    departments: int
-    journeys: int
-    products: int
-    managers: int
-    teams: int
-    systems: int
-    metrics: int
-    okrs: int
-    experiments: int
-    observations: int
-
-
-class StoreInfo(TypedDict):
-    path: str
-    inMemory: bool
-    schemaVersion: int
-
-
-class EngineInfo(TypedDict):
-    version: str
-    abiVersion: int
-    store: StoreInfo
-    portfolios: int
-    counts: Counts
-
-
-class PutResult(TypedDict):
-    id: str
-    revision: int
-    created: bool
-    updated: str
-    counts: Counts
-
-
-class GetResult(TypedDict):
-    portfolio: Dict[str, Any]
-    revision: int
-    updated: str
-
-
-class _SummaryBase(TypedDict):
-    id: str
-    name: str
-    revision: int
-    updated: str
-    counts: Counts
-
-
-class PortfolioSummary(_SummaryBase, total=False):
-    industry: str
-
-
-class DeleteResult(TypedDict):
-    id: str
-    deleted: bool
-
-
-class _EntityChangeBase(TypedDict):
-    kind: str
-    id: str
-    revision: int
-
-
-class EntityChange(_EntityChangeBase, total=False):
-    #: Present for upserts: whether the entity is new.
-    created: bool
-
-
-class _ObservationBase(TypedDict):
-    at: str
-    value: float
-
-
-class Observation(_ObservationBase, total=False):
-    source: str
-
-
-#: An observation to append: a mapping like Observation, or a tuple (at, value) or (at, value, source).
-ObservationLike = Union[Mapping[str, Any], Tuple[Timestamp, float], Tuple[Timestamp, float, str]]
-
-
-class ObserveResult(TypedDict):
-    metric: str
-    appended: int
-    total: int
-    revision: int
-
-
-class _LevelCapBase(TypedDict):
-    maxLevel: int
-    levelName: str
-    reason: str
-
-
-class LevelCap(_LevelCapBase, total=False):
-    """A check that holds a level down while it stands: a finding (by pitfall) or a weak criterion."""
-    pitfall: str
-    criterion: str
-
-
-class Overall(TypedDict, total=False):
-    score: float
-    #: Absent when too little of the model has evidence (sufficientEvidence is then false).
-    level: int
-    levelName: str
-    #: The share of the model's weight with evidence, and whether it is enough for an overall level.
-    evidence: float
-    sufficientEvidence: bool
-    #: The level the score alone reaches, and the caps that hold the level below it (when one does).
-    scoreLevel: int
-    caps: List[LevelCap]
-
-
-class DimensionResult(TypedDict, total=False):
-    id: str
-    name: str
-    weight: float
-    score: float
-    level: int
-    levelName: str
-    evidence: float
-    criteria: List[Dict[str, Any]]
-    scoreLevel: int
-    caps: List[LevelCap]
-
-
-class _AssessmentBase(TypedDict):
-    portfolio: str
-    organization: str
-    model: Dict[str, Any]
-    at: str
-    asOf: str
-    overall: Overall
-    dimensions: List[DimensionResult]
-    pitfalls: List[Dict[str, Any]]
-    recommendations: List[Dict[str, Any]]
-    analyses: Dict[str, Any]
-    warnings: List[Any]
-
-
-class AssessmentResult(_AssessmentBase, total=False):
-    #: The kept run's number (absent when keep was false).
-    run: int
-    revision: int
-    #: The executive summary: three to five sentences (level, weakest dimension, most severe finding,
-    #: first step).
-    summary: List[str]
-    #: What to supply for each dimension with too little evidence.
-    evidenceNeeded: List[Dict[str, Any]]
-
-
-class _ArmCounts(TypedDict):
-    users: int
-    conversions: int
+# The results, generated from rpc.discover (_results.py), under the names this module has always had.
+StoreInfo = EngineInfoStore
+PortfolioSummary = Summary
+Overall = OverallResult
+#: A pitfall found in a portfolio (assessment.run's pitfalls, analysis.pitfalls).
+Pitfall = Finding
+Arm = ExperimentEvaluationControl
+Interval = ExperimentEvaluationLiftAbsoluteInterval
+Lift = ExperimentEvaluationLift
+ZTest = ExperimentEvaluationTest
+SampleRatio = ExperimentEvaluationSampleRatio
+#: An experiment's next rollout step (Recommendation is the assessment's: what to do next).
+RolloutRecommendation = ExperimentEvaluationRecommendation
+Analyses = AssessmentResultAnalyses
 
 
 #: An arm's counts: a mapping {"users": n, "conversions": k} or a tuple (users, conversions).
 ArmLike = Union[Mapping[str, int], Tuple[int, int]]
 
-
-class Arm(_ArmCounts):
-    rate: float
-
-
-class Interval(TypedDict):
-    low: float
-    high: float
-
-
-class _LiftBase(TypedDict):
-    absolute: float
-    absoluteInterval: Interval
-
-
-class Lift(_LiftBase, total=False):
-    relative: float
-    relativeInterval: Interval
-
-
-class ZTest(TypedDict):
-    method: str
-    z: float
-    p: float
-    significant: bool
-    alpha: float
-
-
-class SampleRatio(TypedDict):
-    expectedShare: float
-    observedShare: float
-    chiSquare: float
-    p: float
-    mismatch: bool
-
-
-class Recommendation(TypedDict):
-    action: Literal["expand", "iterate", "roll-back"]
-    nextShare: float
-    reason: str
-
-
-class _EvaluationBase(TypedDict):
-    confidence: float
-    control: Arm
-    variant: Arm
-    lift: Lift
-    test: ZTest
-    sampleRatio: SampleRatio
-    minimumDetectableLift: float
-    recommendation: Recommendation
-
-
-class ExperimentEvaluation(_EvaluationBase, total=False):
-    #: For an experiment of a portfolio: its id and product.
-    experiment: str
-    product: str
-    #: The decision metric, which way is better ("higher" or "lower"), and the lift in that direction.
-    metric: str
-    direction: Literal["higher", "lower"]
-    improvement: float
+#: An observation to append: a mapping like Observation, or a tuple (at, value) or (at, value, source).
+ObservationLike = Union[Mapping[str, Any], Tuple[Timestamp, float], Tuple[Timestamp, float, str]]
 
 
 # -- delivery events and DORA's four keys (delivery.record, delivery.metrics) ----------------------------
