@@ -1,6 +1,7 @@
 import TwoSpeedAssessment
 import TwoSpeedContract
 import TwoSpeedJSON
+import TwoSpeedStore
 import TwoSpeedPlugins
 import TwoSpeedRPC
 import TwoSpeedReport
@@ -68,7 +69,7 @@ extension Engine {
             }
             // The trend: every kept run of the model, up to the one reported.
             if let n = result.run, runs.filter({ $0.seq <= n && $0.model == result.model.id }).count >= 2 {
-                trend = try keptRuns(pid, p.pointer("portfolio"), model: result.model.id).filter { ($0.run ?? 0) <= n }.compactMap(TrendPoint.init)
+                trend = try trendPoints(pid, model: result.model.id).filter { $0.run <= n }
             }
         } else {
             throw RPCError(.invalidParams, pointer: p.pointer("result").description, "give result or portfolio")
@@ -93,6 +94,25 @@ extension Engine {
                             mediaType: MarkdownReport.mediaType)
         default:
             return Rendered(format: "text", content: TextReport.render(result, width: p.int("width") ?? 100), mediaType: "text/plain; charset=utf-8")
+        }
+    }
+}
+
+extension Engine {
+    /// The trend of a portfolio's kept runs of one model, from their summaries: no whole result is read.
+    func trendPoints(_ portfolio: String, model: String) throws -> [TrendPoint] {
+        let rows: [KeptRun]
+        do { rows = try store.runSummaries(portfolio: portfolio, model: model) } catch let e as StoreError {
+            throw RPCError(.storeError, pointer: nil, e.message)
+        }
+        return rows.compactMap { r in
+            guard case .success(let summary) = JSONText.parse(r.body) else { return nil }
+            defer { summary.release() }
+            var dims: [String: Double] = [:]
+            summary["dimensions"]?.forEachMember { id, v in if let d = v.doubleValue { dims[id] = d } }
+            // Without enough evidence the overall score says little: no point, as for a whole result.
+            let overall = summary["overall"]?["level"] == nil ? nil : summary["overall"]?["score"]?.doubleValue
+            return TrendPoint(run: r.seq, asOf: summary["asOf"]?.stringValue ?? r.at, overall: overall, dimensions: dims)
         }
     }
 }
