@@ -42,8 +42,8 @@ from ._errors import (
 from ._library import ABI_VERSION, Library, load_library
 from ._types import (
     ArmLike, AssessmentResult, Counts, DeleteResult, EngineInfo, EntityChange, ExperimentEvaluation, FourKeys,
-    GetResult, Kind, MetricsResult, MetricsWindow, Observation, ObservationLike, ObserveResult, Params,
-    PortfolioSummary, PutResult, RecordCounts, RecordProblem, RecordResult, Analyses, CoverageMap, DimensionResult,
+    GetResult, Kind, MetricsResult, FourKeysWindow, Observation, ObservationLike, ObserveResult, Params,
+    PortfolioSummary, PutResult, RecordCounts, RecordResultProblemsItem, RecordResult, Analyses, CoverageMap, DimensionResult,
     Finding, History, Overall, Pitfall, Recommendation,
 )
 
@@ -59,6 +59,6 @@ __all__ = [
     "PeerRefused", "TooManyClients", "ErrorCode", "OpenCode", "Issue",
     "ArmLike", "AssessmentResult", "Counts", "DeleteResult", "EngineInfo", "EntityChange", "ExperimentEvaluation",
     "GetResult", "Kind", "Observation", "ObservationLike", "ObserveResult", "Params", "PortfolioSummary",
-    "PutResult", "RecordCounts", "RecordProblem", "RecordResult", "FourKeys", "MetricsWindow", "MetricsResult",
+    "PutResult", "RecordCounts", "RecordResultProblemsItem", "RecordResult", "FourKeys", "FourKeysWindow", "MetricsResult",
     "Analyses", "CoverageMap", "DimensionResult", "Finding", "History", "Overall", "Pitfall", "Recommendation",
 ]

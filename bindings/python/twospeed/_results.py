@@ -382,6 +382,7 @@ class _EntityChangeRequired(TypedDict):
 
 
 class EntityChange(_EntityChangeRequired, total=False):
+    #: upserts only: whether the entity is new
     created: bool
 
 
@@ -460,6 +461,7 @@ class CriterionResult(_CriterionResultRequired, total=False):
     #: A self-assessment answer to one criterion.
     answer: Answer
     score: float
+    deliveryBasis: str
 
 
 class _DimensionResultRequired(TypedDict):
@@ -564,6 +566,8 @@ class SystemTier(_SystemTierRequired, total=False):
     stability: Literal["elite", "high", "medium", "low"]
     #: DORA's four keys for the system.
     delivery: Delivery
+    #: where the delivery figures come from, when some system has recorded events
+    source: Literal["events", "entered"]
 
 
 _CouplingRequired = TypedDict("_CouplingRequired", {"from": Subject, "to": Subject, "kind": str, "blocking": bool, "reason": str})
@@ -705,7 +709,41 @@ class Accountability(TypedDict):
     managers: List[AccountabilityManagersItem]
 
 
-class AssessmentResultAnalyses(TypedDict):
+class _FourKeysRequired(TypedDict):
+    system: str
+    deployments: int
+    successfulDeployments: int
+    failedDeployments: int
+    changes: int
+    incidents: int
+    openIncidents: int
+    deploysPerMonth: float
+    buckets: Dict[str, Literal["elite", "high", "medium", "low"]]
+
+
+class FourKeys(_FourKeysRequired, total=False):
+    leadTimeHours: float
+    changeFailureRate: float
+    recoveryHours: float
+    tier: Literal["elite", "high", "medium", "low"]
+    stability: Literal["elite", "high", "medium", "low"]
+
+
+_DeliveryWindowRequired = TypedDict("_DeliveryWindowRequired", {"from": str, "to": str})
+
+
+class DeliveryWindow(_DeliveryWindowRequired, total=False):
+    all: FourKeys
+
+
+class DeliveryTrend(TypedDict):
+    definitions: str
+    days: int
+    systemsFromEvents: List[str]
+    windows: List[DeliveryWindow]
+
+
+class _AssessmentResultAnalysesRequired(TypedDict):
     coverage: CoverageMap
     prioritization: Prioritization
     speed: SpeedAnalysis
@@ -713,6 +751,10 @@ class AssessmentResultAnalyses(TypedDict):
     experimentCount: int
     okrs: OKRAlignment
     accountability: Accountability
+
+
+class AssessmentResultAnalyses(_AssessmentResultAnalysesRequired, total=False):
+    delivery: DeliveryTrend
 
 
 class _AssessmentResultRequired(TypedDict):
@@ -783,6 +825,8 @@ class _HistoryRequired(TypedDict):
 
 class History(_HistoryRequired, total=False):
     change: AssessmentChange
+    #: the four keys of recorded delivery events by window, newest first
+    delivery: DeliveryTrend
 
 
 class ModelPutResult(TypedDict):
@@ -956,6 +1000,40 @@ class CollectResult(TypedDict):
     metrics: List[CollectResultMetricsItem]
 
 
+class RecordCounts(TypedDict):
+    created: int
+    updated: int
+    unchanged: int
+    skipped: int
+
+
+class RecordResultProblemsItem(TypedDict):
+    pointer: str
+    reason: str
+
+
+class RecordResult(TypedDict):
+    portfolio: str
+    deployments: RecordCounts
+    incidents: RecordCounts
+    problems: List[RecordResultProblemsItem]
+    problemCount: int
+
+
+_FourKeysWindowRequired = TypedDict("_FourKeysWindowRequired", {"from": str, "to": str, "systems": List[FourKeys]})
+
+
+class FourKeysWindow(_FourKeysWindowRequired, total=False):
+    all: FourKeys
+
+
+class MetricsResult(TypedDict):
+    portfolio: str
+    definitions: str
+    days: int
+    windows: List[FourKeysWindow]
+
+
 #: The result type of each method, by method name.
 RESULTS: Dict[str, Any] = {
     "engine.info": EngineInfo,
@@ -987,6 +1065,8 @@ RESULTS: Dict[str, Any] = {
     "plugin.load": PluginInfo,
     "plugin.unload": PluginUnloadResult,
     "plugin.collect": CollectResult,
+    "delivery.record": RecordResult,
+    "delivery.metrics": MetricsResult,
 }
 
-__all__ = ["EngineInfoStore", "Counts", "EngineInfo", "PutResult", "Department", "Organization", "Stage", "Journey", "RICE", "WSJF", "Product", "Manager", "Team", "Delivery", "Interface", "System", "Observation", "Metric", "KeyResult", "OKR", "ArmCounts", "Experiment", "Answer", "Portfolio", "GetResult", "Summary", "ListResult", "DeleteResult", "EntityResult", "EntityList", "EntityChange", "ObserveResult", "AssessmentResultModelLevelsItem", "AssessmentResultModel", "AppliedCap", "OverallResult", "Subject", "FactValue", "CriterionResult", "DimensionResult", "Finding", "Recommendation", "CoverageCell", "CoverageRow", "CoverageMap", "PriorityItem", "Prioritization", "SystemTier", "Coupling", "SpeedAnalysis", "ExperimentEvaluationControl", "ExperimentEvaluationVariant", "ExperimentEvaluationLiftAbsoluteInterval", "ExperimentEvaluationLiftRelativeInterval", "ExperimentEvaluationLift", "ExperimentEvaluationTest", "ExperimentEvaluationSampleRatio", "ExperimentEvaluationRecommendation", "ExperimentEvaluation", "OKRAlignmentObjectivesItemKeyResultsItem", "OKRAlignmentObjectivesItem", "OKRAlignment", "AccountabilityManagersItem", "Accountability", "AssessmentResultAnalyses", "AssessmentResult", "RunSummary", "AssessmentChangeOverall", "AssessmentChangeDimensionsItem", "AssessmentChange", "History", "ModelPutResult", "ModelSummary", "ModelList", "Level", "LevelCap", "Criterion", "Dimension", "AssessmentModel", "ModelResult", "AssessmentModelDeleteResult", "PitfallList", "Rendered", "PluginInfoReasonItem", "PluginInfo", "PluginListResult", "PluginUnloadResult", "CollectResultMetricsItem", "CollectResult", "RESULTS"]
+__all__ = ["EngineInfoStore", "Counts", "EngineInfo", "PutResult", "Department", "Organization", "Stage", "Journey", "RICE", "WSJF", "Product", "Manager", "Team", "Delivery", "Interface", "System", "Observation", "Metric", "KeyResult", "OKR", "ArmCounts", "Experiment", "Answer", "Portfolio", "GetResult", "Summary", "ListResult", "DeleteResult", "EntityResult", "EntityList", "EntityChange", "ObserveResult", "AssessmentResultModelLevelsItem", "AssessmentResultModel", "AppliedCap", "OverallResult", "Subject", "FactValue", "CriterionResult", "DimensionResult", "Finding", "Recommendation", "CoverageCell", "CoverageRow", "CoverageMap", "PriorityItem", "Prioritization", "SystemTier", "Coupling", "SpeedAnalysis", "ExperimentEvaluationControl", "ExperimentEvaluationVariant", "ExperimentEvaluationLiftAbsoluteInterval", "ExperimentEvaluationLiftRelativeInterval", "ExperimentEvaluationLift", "ExperimentEvaluationTest", "ExperimentEvaluationSampleRatio", "ExperimentEvaluationRecommendation", "ExperimentEvaluation", "OKRAlignmentObjectivesItemKeyResultsItem", "OKRAlignmentObjectivesItem", "OKRAlignment", "AccountabilityManagersItem", "Accountability", "FourKeys", "DeliveryWindow", "DeliveryTrend", "AssessmentResultAnalyses", "AssessmentResult", "RunSummary", "AssessmentChangeOverall", "AssessmentChangeDimensionsItem", "AssessmentChange", "History", "ModelPutResult", "ModelSummary", "ModelList", "Level", "LevelCap", "Criterion", "Dimension", "AssessmentModel", "ModelResult", "AssessmentModelDeleteResult", "PitfallList", "Rendered", "PluginInfoReasonItem", "PluginInfo", "PluginListResult", "PluginUnloadResult", "CollectResultMetricsItem", "CollectResult", "RecordCounts", "RecordResultProblemsItem", "RecordResult", "FourKeysWindow", "MetricsResult", "RESULTS"]
