@@ -18,6 +18,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // YAML for the Backstage catalog import. Only the command line links it: the engine takes the
+        // parsed documents as JSON, so libtwospeed.so carries no YAML parser.
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
     ],
     targets: [
         .systemLibrary(name: "CJansson", pkgConfig: "jansson",
@@ -73,14 +76,16 @@ let package = Package(
                                          .product(name: "Logging", package: "swift-log")]),
         // The reference client: typed calls over one small transport protocol (the socket, or an engine in-process).
         .target(name: "TwoSpeedClient", dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedJSON", "TwoSpeedSync", "CJansson"]),
+        // Backstage catalog files (YAML) as the JSON documents import.backstage takes, each value's line kept.
+        .target(name: "TwoSpeedYAML", dependencies: ["TwoSpeedJSON", "CJansson", .product(name: "Yams", package: "Yams")]),
         // The twospeed command: one file per subcommand.
         .executableTarget(name: "TwoSpeedCLI",
-                          dependencies: ["TwoSpeedClient", "TwoSpeedEngine", "TwoSpeedJSON", "CJansson",
+                          dependencies: ["TwoSpeedClient", "TwoSpeedEngine", "TwoSpeedJSON", "TwoSpeedYAML", "CJansson",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "TwoSpeedDaemonTests",
                     dependencies: ["TwoSpeedDaemon", "TwoSpeedClient", "TwoSpeedJSON", "CJansson", "twospeedd", "TwoSpeedCLI"]),
         .testTarget(name: "TwoSpeedTests",
                     dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedAssessment", "TwoSpeedReport",
-                                   "TwoSpeedSchema", "TwoSpeedJSON", "TwoSpeedSync", "CJansson"]),
+                                   "TwoSpeedSchema", "TwoSpeedJSON", "TwoSpeedSync", "TwoSpeedYAML", "CJansson"]),
     ]
 )

@@ -57,7 +57,7 @@ public final class Engine: @unchecked Sendable {
         }
         state = Locked(s)
         plugins = PluginHost(folder: pluginFolder)
-        dispatcher = Dispatcher(methods: methodTable() + assessmentMethods() + reportMethods() + pluginMethods(), info: OpenRPCInfo(
+        dispatcher = Dispatcher(methods: methodTable() + assessmentMethods() + reportMethods() + pluginMethods() + importMethods(), info: OpenRPCInfo(
             title: "TwoSpeed",
             version: Engine.version,
             description: "Holds a company's two-speed operating model as data: journeys, products, managers, teams, "

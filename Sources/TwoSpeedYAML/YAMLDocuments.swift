@@ -1,0 +1,105 @@
+import CJansson
+import TwoSpeedJSON
+import Yams
+
+/// YAML files as the documents `import.backstage` takes: each YAML document becomes
+/// `{"file", "line", "entity", "lines"}`, where `lines` maps the JSON pointer of every member inside
+/// the entity to the line it was written on, so that the engine can name the line of any problem.
+/// A file that does not parse becomes `{"file", "line", "error"}` at the point where parsing stopped:
+/// libyaml cannot resume after an error, so the documents after it in that file are not read.
+///
+/// This lives outside the engine on purpose: the shared library stays free of a YAML parser, and
+/// C, Python and daemon callers send the same documents as JSON.
+public enum YAMLDocuments {
+    /// The documents of one file's text, appended to `into` (a jansson array). Returns how many.
+    @discardableResult
+    public static func append(text: String, file: String, into array: JSONRef) -> Int {
+        var n = 0
+        do {
+            // The sequence keeps its error instead of throwing it: check it once it ends.
+            var documents = try Yams.compose_all(yaml: text)
+            while let node = documents.next() {
+                let doc = JSONMake.object()
+                doc.set("file", JSONMake.string(file))
+                doc.set("line", JSONMake.int(node.mark?.line ?? 1))
+                let lines = JSONMake.object()
+                var pointer = ""
+                doc.set("entity", convert(node, &pointer, lines))
+                doc.set("lines", lines)
+                array.append(doc)
+                n += 1
+            }
+            if let e = documents.error { throw e }
+        } catch let e as YamlError {
+            array.append(errorDocument(e, file: file))
+            n += 1
+        } catch {
+            array.append(JSONMake.object(["file": JSONMake.string(file), "line": JSONMake.int(1),
+                                          "error": JSONMake.string("\(error)")]))
+            n += 1
+        }
+        return n
+    }
+
+    static func errorDocument(_ e: YamlError, file: String) -> JSONRef {
+        let (problem, mark): (String, Mark?) = {
+            switch e {
+            case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+                 .composer(let context, let problem, let mark, _):
+                return ((context.map { "\($0.text) " } ?? "") + problem, mark)
+            default: return ("\(e)", nil)
+            }
+        }()
+        let o = JSONMake.object(["file": JSONMake.string(file), "line": JSONMake.int(mark?.line ?? 1),
+                                 "error": JSONMake.string("YAML: " + problem)])
+        if let c = mark?.column { o.set("column", JSONMake.int(c)) }
+        return o
+    }
+
+    /// One node as jansson, recording the line of every value by its pointer. Scalars take the type
+    /// YAML 1.1's core schema gives them (Yams resolves the tags), so `size: 3` is a number.
+    static func convert(_ node: Node, _ pointer: inout String, _ lines: JSONRef) -> JSONRef {
+        if let line = node.mark?.line { lines.set(pointer, JSONMake.int(line)) }
+        switch node {
+        case .mapping(let m):
+            let o = JSONMake.object()
+            for (k, v) in m {
+                let key = k.string ?? ""
+                let saved = pointer.count
+                pointer += "/" + escape(key)
+                o.set(key, convert(v, &pointer, lines))
+                pointer.removeLast(pointer.count - saved)
+            }
+            return o
+        case .sequence(let s):
+            let a = JSONMake.array()
+            for (i, v) in s.enumerated() {
+                let saved = pointer.count
+                pointer += "/\(i)"
+                a.append(convert(v, &pointer, lines))
+                pointer.removeLast(pointer.count - saved)
+            }
+            return a
+        case .scalar(let s):
+            switch s.tag.description {
+            case Tag.Name.null.rawValue: return JSONMake.null()
+            case Tag.Name.bool.rawValue: if let b = node.bool { return JSONMake.bool(b) }
+            case Tag.Name.int.rawValue: if let i = node.int { return JSONMake.int(i) }
+            case Tag.Name.float.rawValue: if let d = node.float, d.isFinite { return JSONMake.double(d) }
+            default: break
+            }
+            return JSONMake.string(s.string)
+        }
+    }
+
+    static func escape(_ token: String) -> String {
+        guard token.contains("~") || token.contains("/") else { return token }
+        return token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+    }
+}
+
+extension String {
+    fileprivate func replacingOccurrences(of a: String, with b: String) -> String {
+        split(separator: Substring(a), omittingEmptySubsequences: false).joined(separator: b)
+    }
+}
