@@ -82,6 +82,10 @@ let package = Package(
         .executableTarget(name: "TwoSpeedCLI",
                           dependencies: ["TwoSpeedClient", "TwoSpeedEngine", "TwoSpeedJSON", "TwoSpeedYAML", "CJansson",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // make bench: a synthetic Backstage catalog imported beside Yams parsing it alone (its floor).
+        .executableTarget(name: "bench-catalog", dependencies: ["TwoSpeedEngine", "TwoSpeedClient", "TwoSpeedYAML", "TwoSpeedJSON", "CJansson",
+                                                                .product(name: "Yams", package: "Yams")],
+                          path: "Tests/Bench/CatalogBench"),
         .testTarget(name: "TwoSpeedDaemonTests",
                     dependencies: ["TwoSpeedDaemon", "TwoSpeedClient", "TwoSpeedJSON", "CJansson", "twospeedd", "TwoSpeedCLI"]),
         .testTarget(name: "TwoSpeedTests",

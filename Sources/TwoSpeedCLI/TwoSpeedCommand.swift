@@ -16,7 +16,7 @@ struct TwoSpeedCommand: ParsableCommand {
             Exit status: 0 success; 1 the engine answered with a JSON-RPC error (the error object is \
             printed to stderr); 2 wrong usage; 3 the daemon (or the store) cannot be reached.
             """,
-        subcommands: [Call.self, Import.self, Assess.self, Report.self])
+        subcommands: [Call.self, Import.self, Init.self, Assess.self, Report.self])
 
     /// No subcommand: wrong usage.
     func run() throws {

@@ -1,7 +1,8 @@
 import TwoSpeedEngine
+import TwoSpeedJSON
 
 /// An engine in this very process, on a store of its own: no daemon, the same dispatcher.
-public final class InProcessTransport: RPCTransport {
+public final class InProcessTransport: JSONValueTransport {
     public let engine: Engine
     public let endpoint: String
 
@@ -21,5 +22,9 @@ public final class InProcessTransport: RPCTransport {
 
     public func exchange(_ message: String, expectsReply: Bool) throws -> String? {
         engine.call(message)
+    }
+
+    public func exchangeValue(_ request: JSONRef) -> JSONRef? {
+        engine.dispatcher.handle(value: request)
     }
 }

@@ -14,6 +14,12 @@ struct CatalogRef: Hashable, CustomStringConvertible {
     /// Parses a reference; the kind and namespace default to the ones given (Backstage resolves a
     /// reference's namespace against the entity that writes it).
     init?(_ text: String, defaultKind: String?, defaultNamespace: String) {
+        // The common case, a bare lower-case name, without splitting or case folding.
+        if let defaultKind, text.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E }),
+           !text.isEmpty {
+            kind = defaultKind; namespace = defaultNamespace; name = text
+            return
+        }
         var rest = Substring(text.trimmingSpaces)
         var kind = defaultKind
         if let colon = rest.firstIndex(of: ":") {
@@ -611,3 +617,4 @@ extension Engine {
         }, describe: { mapping.describe($0, $1, $2) }, extraProblems: { mapping.problems })
     }
 }
+

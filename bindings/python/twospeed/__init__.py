@@ -40,7 +40,7 @@ from ._errors import (
 from ._library import ABI_VERSION, Library, load_library
 from ._types import (
     ArmLike, AssessmentResult, Counts, DeleteResult, EngineInfo, EntityChange, ExperimentEvaluation,
-    GetResult, Kind, Observation, ObservationLike, ObserveResult, Params, PortfolioSummary, PutResult,
+    GetResult, ImportProblem, ImportResult, Kind, Observation, ObservationLike, ObserveResult, Params, PortfolioSummary, PutResult,
 )
 
 __version__ = "0.1.0"
@@ -55,5 +55,5 @@ __all__ = [
     "PeerRefused", "TooManyClients", "ErrorCode", "OpenCode", "Issue",
     "ArmLike", "AssessmentResult", "Counts", "DeleteResult", "EngineInfo", "EntityChange",
     "ExperimentEvaluation", "GetResult", "Kind", "Observation", "ObservationLike", "ObserveResult",
-    "Params", "PortfolioSummary", "PutResult",
+    "Params", "PortfolioSummary", "PutResult", "ImportProblem", "ImportResult",
 ]

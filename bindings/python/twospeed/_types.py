@@ -13,6 +13,7 @@ __all__ = [
     "Counts", "StoreInfo", "EngineInfo", "PutResult", "GetResult", "PortfolioSummary", "DeleteResult",
     "EntityChange", "Observation", "ObserveResult", "Overall", "LevelCap", "DimensionResult", "AssessmentResult",
     "Arm", "Interval", "Lift", "ZTest", "SampleRatio", "Recommendation", "ExperimentEvaluation",
+    "ImportProblem", "ImportResult",
 ]
 
 #: Any JSON value, as json.loads returns it.
@@ -58,6 +59,36 @@ class PutResult(TypedDict):
     created: bool
     updated: str
     counts: Counts
+
+
+class ImportProblem(TypedDict, total=False):
+    """One problem of an import: where (file and line, or row and column) and why."""
+    file: str
+    line: int
+    column: int
+    row: int
+    field: str
+    entity: str
+    pointer: str
+    reason: str
+    skipped: bool
+    unmapped: bool
+
+
+class ImportResult(TypedDict, total=False):
+    """What import.backstage and import.csv did, entities counted by collection."""
+    portfolio: str
+    revision: int
+    portfolioCreated: bool
+    records: int
+    created: Dict[str, int]
+    updated: Dict[str, int]
+    unchanged: Dict[str, int]
+    removed: Dict[str, int]
+    skipped: int
+    unmapped: int
+    problems: List[ImportProblem]
+    problemsTruncated: bool
 
 
 class GetResult(TypedDict):
