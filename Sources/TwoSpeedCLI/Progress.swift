@@ -14,12 +14,15 @@ final class Progress: @unchecked Sendable {
     private let terminal: Bool
     private let label: String
     private var thread: pthread_t?
+    /// Seconds before anything is drawn: 2, or TWOSPEED_PROGRESS_AFTER (the tests draw at once).
+    private let after: Double
 
     /// Nothing is drawn when `quiet`.
     init(label: String, quiet: Bool) {
         self.label = label
         started = Progress.now()
         terminal = isatty(2) == 1
+        after = environment("TWOSPEED_PROGRESS_AFTER").flatMap(Double.init) ?? 2
         pthread_mutex_init(&mutex, nil)
         guard !quiet else { stopped = true; return }
         var t = pthread_t()
@@ -65,7 +68,7 @@ final class Progress: @unchecked Sendable {
                 if drawn && terminal { write("\r\u{1B}[K") }
                 return
             }
-            guard elapsed >= 2 else { continue }
+            guard elapsed >= after else { continue }
             let share = total > 0 ? min(1, Double(done) / Double(total)) : nil
             let secs = "\(Int(elapsed)) s"
             if terminal {
@@ -76,7 +79,7 @@ final class Progress: @unchecked Sendable {
                 }
                 write("\r\u{1B}[K\(label): \(bar)\(phase) (\(secs))")
                 drawn = true
-            } else if elapsed - lastLine >= 1 {
+            } else if lastLine == 0 || elapsed - lastLine >= 1 {
                 lastLine = elapsed
                 write("\(label): \(share.map { "\(Int($0 * 100))% " } ?? "")\(phase) (\(secs))\n")
             }
