@@ -43,6 +43,8 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
+	@# The Python helper reads Backstage catalogs with PyYAML; its tests need it.
+	@python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q PyYAML
 
 # Headless Chromium for the HTML report's browser test (Tests/Python/test_report.py). It is large, so only
 # `make test` installs it, and there the test fails rather than skips without it.
