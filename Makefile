@@ -185,8 +185,10 @@ $(BUILD)/bench/synthetic-%.json: Tests/Bench/synth_portfolio.py
 	@mkdir -p $(BUILD)/bench
 	python3 $< $* $@
 
+bench: export BENCH_SUMMARY = $(abspath $(BUILD))/bench/summary.tsv
 bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins $(BUILD)/bench_store \
        $(foreach s,$(BENCH_SCALES),$(BUILD)/bench/synthetic-$(s).json)
+	@mkdir -p $(BUILD)/bench && : > $(BUILD)/bench/summary.tsv
 	$(BUILD)/bench_call
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) python3 Tests/Bench/bench_load.py
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Bench/socket_bench.sh
@@ -195,6 +197,7 @@ bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD
 	$(BUILD)/bench_store $(BUILD)/bench $(BENCH_SCALES)
 	$(SWIFT) build -c release --product bench-catalog
 	.build/release/bench-catalog
+	@bash Tests/Bench/summary.sh $(BUILD)/bench/summary.tsv
 
 # schema/portfolio.schema.json again from the engine's schema (a test fails while it is stale).
 schema:

@@ -12,7 +12,10 @@ let package = Package(
         // here because the library product owns the name twospeed; the Makefile installs it as bin/twospeed.
         .executable(name: "twospeedd", targets: ["twospeedd"]),
         .executable(name: "twospeed-cli", targets: ["TwoSpeedCLI"]),
+        // The client links the contract only; the in-process transport, which brings the whole engine, is apart.
         .library(name: "TwoSpeedClient", targets: ["TwoSpeedClient"]),
+        .library(name: "TwoSpeedClientInProcess", targets: ["TwoSpeedClientInProcess"]),
+        .library(name: "TwoSpeedContract", targets: ["TwoSpeedContract"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -49,9 +52,11 @@ let package = Package(
         .target(name: "TwoSpeedPlugins", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "TwoSpeedSync", "CTwoSpeedPlugin"]),
         // JSON-RPC 2.0 to the letter: envelopes, batches, errors, one method table.
         .target(name: "TwoSpeedRPC", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "CJansson"]),
+        // What the engine and its clients agree on: method names, result types and their schemas, error codes.
+        .target(name: "TwoSpeedContract", dependencies: ["TwoSpeedModel", "TwoSpeedSchema", "TwoSpeedRPC"]),
         // The engine: the method table over the model and the store.
         .target(name: "TwoSpeedEngine",
-                dependencies: ["TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedSchema", "TwoSpeedJSON",
+                dependencies: ["TwoSpeedContract", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedSchema", "TwoSpeedJSON",
                                "TwoSpeedAssessment", "TwoSpeedReport", "TwoSpeedPlugins", "TwoSpeedSync"]),
         // The C ABI of include/twospeed.h. Linked with the Swift runtime inside, so that a C or Python
         // host needs no Swift installed.
@@ -74,22 +79,25 @@ let package = Package(
                           dependencies: ["TwoSpeedDaemon", "TwoSpeedStore",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")]),
-        // The reference client: typed calls over one small transport protocol (the socket, or an engine in-process).
-        .target(name: "TwoSpeedClient", dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedJSON", "TwoSpeedSync", "CJansson"]),
+        // The reference client: typed calls over one small transport protocol. Only the contract and the
+        // socket: no store, reports or plugin host.
+        .target(name: "TwoSpeedClient", dependencies: ["TwoSpeedContract", "TwoSpeedModel", "TwoSpeedJSON", "TwoSpeedSync", "CJansson"]),
+        // The client's transport to an engine in this process.
+        .target(name: "TwoSpeedClientInProcess", dependencies: ["TwoSpeedClient", "TwoSpeedEngine"]),
         // Backstage catalog files (YAML) as the JSON documents import.backstage takes, each value's line kept.
         .target(name: "TwoSpeedYAML", dependencies: ["TwoSpeedJSON", "CJansson", .product(name: "Yams", package: "Yams")]),
         // The twospeed command: one file per subcommand.
         .executableTarget(name: "TwoSpeedCLI",
-                          dependencies: ["TwoSpeedClient", "TwoSpeedEngine", "TwoSpeedJSON", "TwoSpeedYAML", "CJansson",
+                          dependencies: ["TwoSpeedClient", "TwoSpeedClientInProcess", "TwoSpeedEngine", "TwoSpeedJSON", "TwoSpeedYAML", "CJansson",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // make bench: a synthetic Backstage catalog imported beside Yams parsing it alone (its floor).
-        .executableTarget(name: "bench-catalog", dependencies: ["TwoSpeedEngine", "TwoSpeedClient", "TwoSpeedYAML", "TwoSpeedJSON", "CJansson",
+        .executableTarget(name: "bench-catalog", dependencies: ["TwoSpeedEngine", "TwoSpeedClient", "TwoSpeedClientInProcess", "TwoSpeedYAML", "TwoSpeedJSON", "CJansson",
                                                                 .product(name: "Yams", package: "Yams")],
                           path: "Tests/Bench/CatalogBench"),
         .testTarget(name: "TwoSpeedDaemonTests",
-                    dependencies: ["TwoSpeedDaemon", "TwoSpeedClient", "TwoSpeedJSON", "CJansson", "twospeedd", "TwoSpeedCLI"]),
+                    dependencies: ["TwoSpeedDaemon", "TwoSpeedClient", "TwoSpeedClientInProcess", "TwoSpeedJSON", "CJansson", "twospeedd", "TwoSpeedCLI"]),
         .testTarget(name: "TwoSpeedTests",
-                    dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedAssessment", "TwoSpeedReport",
+                    dependencies: ["TwoSpeedEngine", "TwoSpeedContract", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedAssessment", "TwoSpeedReport",
                                    "TwoSpeedSchema", "TwoSpeedJSON", "TwoSpeedSync", "TwoSpeedYAML", "CJansson"]),
     ]
 )

@@ -225,6 +225,13 @@ extension Engine {
         switch JSONText.parse(body) {
         case .failure(let e): throw RPCError(.storeError, pointer: nil, "kept run \(n) is not JSON: \(e.reason)")
         case .success(let json):
+            // Served as stored, without a decode: a row that holds no result (hand-edited, damaged) is
+            // caught by the members every result has.
+            let missing = json.isObject ? ResultSchemas.result.properties.filter { $0.required && json[$0.name] == nil }.map(\.name) : ["all"]
+            if !missing.isEmpty {
+                json.release()
+                throw RPCError(.storeError, pointer: nil, "kept run \(n) is not an assessment result: missing \(missing.joined(separator: ", "))")
+            }
             json.set("run", JSONMake.int(n))
             return json
         }

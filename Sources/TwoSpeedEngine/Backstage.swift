@@ -1,4 +1,5 @@
 import CJansson
+import TwoSpeedContract
 import TwoSpeedJSON
 import TwoSpeedModel
 import TwoSpeedRPC
@@ -554,10 +555,10 @@ extension Engine {
         let atomic = Param("atomic", .boolean(), required: false, "refuse the whole import if any record is refused")
         let organization = Param("organization", .name(), required: false, "the organization's name when the portfolio is created")
         return [
-            Method("import.backstage", summary: "Maps Backstage catalog entities (as JSON; the CLI and the Python helper "
+            Method(MethodName.importBackstage.rawValue, summary: "Maps Backstage catalog entities (as JSON; the CLI and the Python helper "
                    + "read the YAML) onto departments, teams, managers and systems, in one transaction.",
                    params: [
-                       Param("portfolio", Schemas.id, "the portfolio, created when there is none"),
+                       Param("portfolio", ContractSchemas.portfolioID, "the portfolio, created when there is none"),
                        Param("documents", .array(.object("CatalogDocument", required: [], [
                            "file": .string("where the document was read, for problems"),
                            "line": .integer("the line the document starts on", min: 1),
@@ -570,19 +571,19 @@ extension Engine {
                              "layer rules tried before the defaults"),
                        Param("prune", .boolean(), required: false,
                              "remove departments, teams, managers and systems the catalog does not name"),
-                       atomic, organization, Schemas.ifRevision,
+                       atomic, organization, ContractParams.ifRevision,
                    ],
                    result: Engine.importResult, mutates: true,
                    errors: [.invalidParams, .revisionMismatch, .storeError]) { [unowned self] p in try importBackstage(p) }.blockingCalls(),
-            Method("import.csv", summary: "Upserts entities of one kind from CSV text: a header row of field names "
+            Method(MethodName.importCSV.rawValue, summary: "Upserts entities of one kind from CSV text: a header row of field names "
                    + "(dotted paths for nested fields, lists separated by ;), one entity per row, in one transaction.",
                    params: [
-                       Param("portfolio", Schemas.id, "the portfolio, created when there is none"),
-                       Param("kind", Schemas.kind, "the kind of every row"),
+                       Param("portfolio", ContractSchemas.portfolioID, "the portfolio, created when there is none"),
+                       Param("kind", ContractSchemas.kind, "the kind of every row"),
                        Param("text", .string(maxLength: 1 << 30), "the CSV text (a UTF-8 BOM, CRLF, ; or tab separators are fine)"),
                        Param("file", .string(), required: false, "where the text was read, for problems"),
                        Param("separator", .oneOf([",", ";", "\t"]), required: false, "the field separator (found from the header when absent)"),
-                       atomic, organization, Schemas.ifRevision,
+                       atomic, organization, ContractParams.ifRevision,
                    ],
                    result: Engine.importResult, mutates: true,
                    errors: [.invalidParams, .revisionMismatch, .storeError]) { [unowned self] p in try importCSV(p) }.blockingCalls(),

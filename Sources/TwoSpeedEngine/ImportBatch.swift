@@ -90,7 +90,9 @@ enum ImportBatch {
                 continue
             }
             seen[e.kind, default: [:]][e.id] = i
-            let existing = cache?.json(e.kind, e.id)
+            // The stored entity's JSON, as reads serve it (a new reference).
+            let existing = base.position(e.kind, e.id) == nil ? nil : (try? cache?.retained(e.kind, e.id, in: base.portfolio)) ?? nil
+            defer { existing?.release() }
             let m = merge(existing, e)
             var issues = IssueList()
             e.kind.schema.validate(m, at: .root, into: &issues)
@@ -259,12 +261,9 @@ extension Engine {
                 sp.revision = revision + 1
                 sp.updated = nowTimestamp()
                 if old == nil {
-                    let newCache: EntityCache
-                    do { newCache = try EntityCache(sp.portfolio) } catch {
-                        throw RPCError(.internalError, pointer: nil, "cannot encode the portfolio: \(error)")
-                    }
-                    try commit([.putPortfolio(sp, bodies: newCache)])
-                    s.caches[pid] = newCache
+                    // The rows are encoded from the portfolio; the cache fills a kind at its first read.
+                    try commit([.putPortfolio(sp, document: nil)])
+                    s.caches[pid] = EntityCache()
                 } else {
                     var changes: [StoreChange] = []
                     var bodies: [(EntityKind, String, JSONRef)] = []

@@ -1,101 +1,64 @@
+import TwoSpeedContract
 import TwoSpeedJSON
 import TwoSpeedModel
 import TwoSpeedRPC
 import TwoSpeedSchema
 import TwoSpeedStore
 
-// MARK: Results
-
-struct PutResult: Codable { var id: String; var revision: Int; var created: Bool; var updated: String; var counts: Counts }
-struct GetResult: Codable { var portfolio: Portfolio; var revision: Int; var updated: String }
-struct DeleteResult: Codable { var id: String; var deleted: Bool }
-struct EntityChange: Codable { var kind: String; var id: String; var created: Bool?; var revision: Int }
-struct ObserveResult: Codable { var metric: String; var appended: Int; var total: Int; var revision: Int }
-
-// MARK: Schemas of params and results
-
-enum Schemas {
-    static let id = Schema.identifier("portfolio id")
-    static let ifRevision = Param("ifRevision", .integer(min: 0), required: false,
-                                  "apply only if the portfolio is at this revision (optimistic concurrency)")
-    static let kind = Schema.oneOf(Vocabulary.entityKinds, "entity kind")
-    static let counts = Counts.schema
-    static let timestamp = Schema.formatted(.timestamp)
-    static let entity = Schema.dependent(EntityKind.allCases.map(\.schema), "the entity, by the schema of its kind")
-}
+// The params and results (PutParams, PutResult, EntityChange, ...) with their schemas are
+// TwoSpeedContract's, shared with the clients; engine.info and portfolio.list are built as jansson here
+// and checked against theirs by a test.
 
 extension Engine {
     func methodTable() -> [Method] {
         [
-            Method("engine.info", summary: "Version, store and counts.",
-                      result: .object("EngineInfo", required: ["version", "abiVersion", "store", "portfolios", "counts"], [
-                          "version": .string(), "abiVersion": .integer(),
-                          "store": .object(required: ["path", "inMemory", "schemaVersion"], [
-                              "path": .string(), "inMemory": .boolean(), "schemaVersion": .integer()]),
-                          "portfolios": .integer(min: 0), "counts": Schemas.counts]),
-                      mutates: false) { [unowned self] _ in infoJSON() },
+            Method(MethodName.engineInfo.rawValue, summary: "Version, store and counts.",
+                      result: EngineInfo.schema, mutates: false) { [unowned self] _ in infoJSON() },
 
-            .encoding("portfolio.put", summary: "Stores a whole portfolio, replacing any with the same id.",
-                      params: [Param("portfolio", ModelSchemas.portfolio, "the portfolio document"), Schemas.ifRevision],
-                      result: .object("PutResult", required: ["id", "revision", "created", "updated", "counts"], [
-                          "id": Schemas.id, "revision": .integer(min: 1), "created": .boolean(),
-                          "updated": Schemas.timestamp, "counts": Schemas.counts]),
+            .encoding(MethodName.portfolioPut.rawValue, summary: "Stores a whole portfolio, replacing any with the same id.",
+                      params: PutParams.params,
+                      result: PutResult.schema,
                       mutates: true, errors: [.revisionMismatch, .storeError, .tooLarge]) { [unowned self] p in try put(p) },
 
-            Method("portfolio.get", summary: "A whole portfolio with its revision.",
-                   params: [Param("id", Schemas.id, "the portfolio")],
-                   result: .object("GetResult", required: ["portfolio", "revision", "updated"], [
-                       "portfolio": ModelSchemas.portfolio, "revision": .integer(min: 1), "updated": Schemas.timestamp]),
+            Method(MethodName.portfolioGet.rawValue, summary: "A whole portfolio with its revision.",
+                   params: GetParams.params,
+                   result: PortfolioRecord.schema,
                    mutates: false, errors: [.notFound]) { [unowned self] p in try get(p) }.blockingCalls(),
 
-            Method("portfolio.list", summary: "Every portfolio in the store, summarized.",
-                      result: .object("ListResult", required: ["portfolios"], [
-                          "portfolios": .array(.object("Summary", required: ["id", "name", "revision", "updated", "counts"], [
-                              "id": Schemas.id, "name": .name(), "industry": .oneOf(Vocabulary.industries),
-                              "revision": .integer(min: 1), "updated": Schemas.timestamp, "counts": Schemas.counts]))]),
-                      mutates: false) { [unowned self] _ in listJSON() },
+            Method(MethodName.portfolioList.rawValue, summary: "Every portfolio in the store, summarized.",
+                      result: PortfolioList.schema, mutates: false) { [unowned self] _ in listJSON() },
 
-            .encoding("portfolio.delete", summary: "Deletes a portfolio and everything in it.",
-                      params: [Param("id", Schemas.id, "the portfolio"), Schemas.ifRevision],
-                      result: .object("DeleteResult", required: ["id", "deleted"], ["id": Schemas.id, "deleted": .boolean()]),
+            .encoding(MethodName.portfolioDelete.rawValue, summary: "Deletes a portfolio and everything in it.",
+                      params: DeleteParams.params,
+                      result: DeleteResult.schema,
                       mutates: true, errors: [.notFound, .revisionMismatch, .storeError]) { [unowned self] p in try delete(p) },
 
-            Method("entity.get", summary: "One entity of a portfolio by kind and id.",
-                   params: [Param("portfolio", Schemas.id, "the portfolio"), Param("kind", Schemas.kind, "the kind"),
-                            Param("id", .identifier(), "the entity's id")],
-                   result: .object("EntityResult", required: ["kind", "entity"], ["kind": Schemas.kind, "entity": Schemas.entity]),
+            Method(MethodName.entityGet.rawValue, summary: "One entity of a portfolio by kind and id.",
+                   params: EntityGetParams.params,
+                   result: ContractSchemas.entityResult,
                    mutates: false, errors: [.notFound]) { [unowned self] p in try entityGet(p) },
 
-            Method("entity.list", summary: "Every entity of one kind in a portfolio, in order.",
-                   params: [Param("portfolio", Schemas.id, "the portfolio"), Param("kind", Schemas.kind, "the kind")],
-                   result: .object("EntityList", required: ["kind", "entities"], [
-                       "kind": Schemas.kind, "entities": .array(Schemas.entity)]),
+            Method(MethodName.entityList.rawValue, summary: "Every entity of one kind in a portfolio, in order.",
+                   params: EntityListParams.params,
+                   result: ContractSchemas.entityList,
                    mutates: false, errors: [.notFound]) { [unowned self] p in try entityList(p) },
 
-            .encoding("entity.upsert", summary: "Adds an entity or replaces the one with the same id. A metric given "
+            .encoding(MethodName.entityUpsert.rawValue, summary: "Adds an entity or replaces the one with the same id. A metric given "
                         + "without observations keeps the ones it has.",
-                      params: [Param("portfolio", Schemas.id, "the portfolio"), Param("kind", Schemas.kind, "the kind"),
-                               Param("entity", Schemas.entity, "the entity, by the schema of its kind"), Schemas.ifRevision],
-                      result: .object("EntityChange", required: ["kind", "id", "revision"], [
-                          "kind": Schemas.kind, "id": .identifier(), "created": .boolean(), "revision": .integer(min: 1)]),
+                      params: UpsertParamList.params,
+                      result: EntityChange.schema,
                       mutates: true, errors: [.notFound, .conflict, .revisionMismatch, .storeError]) { [unowned self] p in
                           try entityUpsert(p) },
 
-            .encoding("entity.remove", summary: "Removes an entity that nothing references any more.",
-                      params: [Param("portfolio", Schemas.id, "the portfolio"), Param("kind", Schemas.kind, "the kind"),
-                               Param("id", .identifier(), "the entity's id"), Schemas.ifRevision],
-                      result: .object("EntityChange", required: ["kind", "id", "revision"], [
-                          "kind": Schemas.kind, "id": .identifier(), "revision": .integer(min: 1)]),
+            .encoding(MethodName.entityRemove.rawValue, summary: "Removes an entity that nothing references any more.",
+                      params: RemoveParams.params,
+                      result: EntityChange.schema,
                       mutates: true, errors: [.notFound, .conflict, .revisionMismatch, .storeError]) { [unowned self] p in
                           try entityRemove(p) },
 
-            .encoding("metric.observe", summary: "Appends observations to a metric without resending the portfolio.",
-                      params: [Param("portfolio", Schemas.id, "the portfolio"), Param("metric", .identifier(), "the metric"),
-                               Param("observations", .array(ModelSchemas.observation, minItems: 1, maxItems: 1_000_000),
-                                     "the observations to append"), Schemas.ifRevision],
-                      result: .object("ObserveResult", required: ["metric", "appended", "total", "revision"], [
-                          "metric": .identifier(), "appended": .integer(min: 1), "total": .integer(min: 1),
-                          "revision": .integer(min: 1)]),
+            .encoding(MethodName.metricObserve.rawValue, summary: "Appends observations to a metric without resending the portfolio.",
+                      params: ObserveParams.params,
+                      result: ObserveResult.schema,
                       mutates: true, errors: [.notFound, .revisionMismatch, .storeError]) { [unowned self] p in try observe(p) },
         ]
     }
@@ -120,17 +83,13 @@ extension Engine {
         doc.checkReferences(at: p.pointer("portfolio"), into: &issues)
         if !issues.isEmpty { throw RPCError.invalidParams(issues) }
         let ifRevision = p.int("ifRevision")
-        let cache: EntityCache
-        do { cache = try EntityCache(doc) } catch {
-            throw RPCError(.internalError, pointer: nil, "cannot encode the portfolio: \(error)")
-        }
         return try state.write { s in
             let old = s.portfolios[doc.id]
             try checkRevision(ifRevision, current: old?.revision ?? 0)
             let sp = StoredPortfolio(portfolio: doc, revision: (old?.revision ?? 0) + 1, updated: nowTimestamp())
-            try commit([.putPortfolio(sp, bodies: cache)])
+            try commit([.putPortfolio(sp, document: p["portfolio"])])
             s.portfolios[doc.id] = sp
-            s.caches[doc.id] = cache
+            s.caches[doc.id] = EntityCache()
             return PutResult(id: doc.id, revision: sp.revision, created: old == nil, updated: sp.updated, counts: doc.counts)
         }
     }

@@ -1,4 +1,5 @@
 import TwoSpeedAssessment
+import TwoSpeedContract
 import TwoSpeedJSON
 import TwoSpeedModel
 import TwoSpeedPlugins
@@ -20,9 +21,6 @@ struct PluginFinding: Codable {
 }
 
 struct CollectedObservation: Codable { var metric: String; var at: String; var value: Double; var source: String? }
-struct CollectResult: Codable {
-    var plugin: String; var appended: Int; var metrics: [ObserveResult]; var revision: Int
-}
 
 extension Engine {
     static let pluginFindingSchema = Schema.object("PluginFinding", required: ["pitfall", "name", "severity", "subjects", "evidence", "recommendation"], [
@@ -92,10 +90,7 @@ extension Engine {
                                Param("metrics", .array(.identifier(), minItems: 1, maxItems: 100_000, unique: true), required: false,
                                      "the metrics to collect (default all)"),
                                Param("since", .formatted(.timestamp), required: false, "only observations after this")],
-                      result: .object("CollectResult", required: ["plugin", "appended", "metrics", "revision"], [
-                          "plugin": .identifier(), "appended": .integer(min: 0), "revision": .integer(min: 1),
-                          "metrics": .array(.object(required: ["metric", "appended", "total", "revision"], [
-                              "metric": .identifier(), "appended": .integer(min: 0), "total": .integer(min: 0), "revision": .integer(min: 1)]))]),
+                      result: CollectResult.schema,
                       mutates: true, errors: [.notFound, .pluginError, .storeError]) { [unowned self] p in try collect(p) },
         ]
     }

@@ -60,13 +60,14 @@ public struct EntityKindInfo: Sendable {
     public let pointer: [String]
     public let schema: Schema
     public let count: @Sendable (Portfolio) -> Int
-    public let id: @Sendable (Portfolio, Int) -> String
+    /// Every id of the kind in document order, in one pass.
+    public let ids: @Sendable (Portfolio) -> [String]
     public let displayName: @Sendable (Portfolio, Int) -> String
     public let encode: @Sendable (Portfolio, Int, JanssonEncoder) throws -> JSONRef
     /// Decodes the entity and replaces the one at the index given, or appends it (index nil).
     public let put: @Sendable (inout Portfolio, JSONRef, Int?, JanssonDecoder) throws -> (index: Int, id: String)
-    /// Decodes every entity of a list of JSON values at once, replacing the collection.
-    public let decodeAll: @Sendable (inout Portfolio, [JSONRef], JanssonDecoder) throws -> Void
+    /// A loader that decodes entities one by one, as a store reads them, and assigns the collection once.
+    public let loader: @Sendable () -> any EntityLoader
     public let removeAt: @Sendable (inout Portfolio, Int) -> Void
 
     init<T: Entity>(kind: EntityKind, path: WritableKeyPath<Portfolio, [T]>, pointer: [String], schema: Schema,
@@ -77,7 +78,7 @@ public struct EntityKindInfo: Sendable {
         // Key paths are not Sendable in Swift 6's eyes, though they are immutable values.
         nonisolated(unsafe) let path = path
         count = { $0[keyPath: path].count }
-        id = { $0[keyPath: path][$1].id }
+        ids = { $0[keyPath: path].map(\.id) }
         displayName = { name($0[keyPath: path][$1]) }
         encode = { p, i, enc in try enc.encode(p[keyPath: path][i]) }
         put = { p, json, index, dec in
@@ -95,14 +96,25 @@ public struct EntityKindInfo: Sendable {
             p[keyPath: path].append(value)
             return (p[keyPath: path].count - 1, value.id)
         }
-        decodeAll = { p, values, dec in
-            var out: [T] = []
-            out.reserveCapacity(values.count)
-            for v in values { out.append(try dec.decode(T.self, from: v)) }
-            p[keyPath: path] = out
-        }
+        loader = { TypedLoader<T>(path) }
         removeAt = { p, i in p[keyPath: path].remove(at: i) }
     }
+}
+
+/// Builds one collection from entities decoded one at a time: a store's rows are let go as they are read.
+public protocol EntityLoader: AnyObject {
+    /// Decodes one entity (borrowed) and appends it.
+    func add(_ json: JSONRef, _ dec: JanssonDecoder) throws
+    /// Assigns the collection built so far to the portfolio.
+    func finish(into p: inout Portfolio)
+}
+
+final class TypedLoader<T: Entity>: EntityLoader {
+    nonisolated(unsafe) let path: WritableKeyPath<Portfolio, [T]>
+    var items: [T] = []
+    init(_ path: WritableKeyPath<Portfolio, [T]>) { self.path = path }
+    func add(_ json: JSONRef, _ dec: JanssonDecoder) throws { items.append(try dec.decode(T.self, from: json)) }
+    func finish(into p: inout Portfolio) { p[keyPath: path] = items; items = [] }
 }
 
 /// Where each entity sits in its collection, by kind and id: built once in one pass, so that a lookup
@@ -125,11 +137,10 @@ public struct PortfolioIndex: Sendable {
     public func ids(_ kind: EntityKind) -> Dictionary<String, Int>.Keys { (positions[kind] ?? [:]).keys }
 
     public mutating func rebuild(_ kind: EntityKind, _ p: Portfolio) {
-        let info = kind.info
-        let n = info.count(p)
+        let ids = kind.info.ids(p)
         var m: [String: Int] = [:]
-        m.reserveCapacity(n)
-        for i in 0..<n { let id = info.id(p, i); if m[id] == nil { m[id] = i } }
+        m.reserveCapacity(ids.count)
+        for (i, id) in ids.enumerated() where m[id] == nil { m[id] = i }
         positions[kind] = m
     }
 
@@ -143,17 +154,11 @@ extension Portfolio {
     public func count(of kind: EntityKind) -> Int { kind.info.count(self) }
 
     /// The ids of one kind, in document order.
-    public func ids(of kind: EntityKind) -> [String] {
-        let info = kind.info
-        return (0..<info.count(self)).map { info.id(self, $0) }
-    }
+    public func ids(of kind: EntityKind) -> [String] { kind.info.ids(self) }
 
     /// Where the entity sits: its index in its collection, or nil. A scan: hold a `PortfolioIndex`
     /// for repeated lookups.
-    public func index(of kind: EntityKind, id: String) -> Int? {
-        let info = kind.info
-        return (0..<info.count(self)).first { info.id(self, $0) == id }
-    }
+    public func index(of kind: EntityKind, id: String) -> Int? { kind.info.ids(self).firstIndex(of: id) }
 
     /// The entity at `index` as a new jansson value.
     public func encodeEntity(_ kind: EntityKind, at index: Int, _ enc: JanssonEncoder = JanssonEncoder()) throws -> JSONRef {

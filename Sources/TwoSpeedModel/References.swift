@@ -34,12 +34,11 @@ extension Portfolio {
     }
 
     private func unique(_ kind: EntityKind, _ base: JSONPointer, _ issues: inout IssueList) {
-        let info = kind.info
         let at = JSONPointer(base.tokens + kind.collectionPointer)
+        let ids = kind.info.ids(self)
         var seen: [String: Int] = [:]
-        seen.reserveCapacity(info.count(self))
-        for i in 0..<info.count(self) {
-            let id = info.id(self, i)
+        seen.reserveCapacity(ids.count)
+        for (i, id) in ids.enumerated() {
             if let first = seen[id] {
                 issues.add(at / i / "id", "duplicate id \"\(id)\" (first at \(at / first))")
             } else { seen[id] = i }

@@ -50,15 +50,11 @@ public struct StoredPortfolio: Sendable {
     }
 }
 
-/// Where the store finds each entity's JSON already encoded (a metric's without observations), so
-/// that a whole portfolio is encoded once for the engine's cache and the store alike. Borrowed.
-public protocol EntityJSONSource {
-    func json(_ kind: EntityKind, _ id: String) -> JSONRef?
-}
-
 /// One change to the store; the engine hands several to `apply`, which writes them all or none.
 public enum StoreChange {
-    case putPortfolio(StoredPortfolio, bodies: EntityJSONSource?)
+    /// Writes the whole portfolio. `document`, when given, is the validated JSON it was decoded from
+    /// (borrowed for the call): each entity's row is written from it as sent rather than encoded again.
+    case putPortfolio(StoredPortfolio, document: JSONRef?)
     case deletePortfolio(id: String)
     /// Writes the entity, new or replaced; a metric's observations are written apart.
     case putEntity(portfolio: String, kind: EntityKind, id: String, body: JSONRef)

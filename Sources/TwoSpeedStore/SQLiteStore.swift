@@ -207,31 +207,31 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             loading.append(Loading(portfolio: p, revision: ps.int(1), updated: ps.text(2)))
         }
 
-        // Rows come grouped by portfolio and kind, in position order: one group is one collection.
-        var group: (slot: Int, kind: EntityKind)? = nil
-        var values: [JSONRef] = []
-        defer { for v in values { v.release() } }
-        func flush() throws {
+        // Rows come grouped by portfolio and kind, in position order: one group is one collection, built
+        // row by row (each row's JSON let go once decoded) and assigned once.
+        var group: (slot: Int, kind: EntityKind, loader: any EntityLoader)? = nil
+        func finish() {
             guard let g = group else { return }
-            defer { for v in values { v.release() }; values.removeAll(keepingCapacity: true) }
-            do { try g.kind.info.decodeAll(&loading[g.slot].portfolio, values, dec) } catch {
-                throw StoreError(kind: .corrupt, message: "\(g.kind.collection) of \(loading[g.slot].portfolio.id): \(error)")
-            }
+            g.loader.finish(into: &loading[g.slot].portfolio)
         }
         let es = try conn.prepare("SELECT portfolio, kind, body FROM entity ORDER BY portfolio, kind, position")
         while try es.step() {
             let pid = es.text(0)
             guard let s = slot[pid], let kind = EntityKind(rawValue: es.text(1)) else { continue }
             if group?.slot != s || group?.kind != kind {
-                try flush()
-                group = (s, kind)
+                finish()
+                group = (s, kind, kind.info.loader())
             }
             switch JSONText.parse(es.bytes(2)) {
-            case .failure(let e): throw StoreError(kind: .corrupt, message: "entity in \(pid): \(e.reason)")
-            case .success(let v): values.append(v)
+            case .failure(let e): throw StoreError(kind: .corrupt, message: "\(kind.rawValue) in \(pid): \(e.reason)")
+            case .success(let v):
+                defer { v.release() }
+                do { try group!.loader.add(v, dec) } catch {
+                    throw StoreError(kind: .corrupt, message: "\(kind.rawValue) in \(pid): \(error)")
+                }
             }
         }
-        try flush()
+        finish()
 
         let os = try conn.prepare("SELECT portfolio, metric, at, value, source FROM observation ORDER BY portfolio, metric, seq")
         var current: (slot: Int, metric: Int)? = nil
@@ -286,8 +286,9 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
 
     private func write(_ change: StoreChange, _ conn: Connection) throws {
         switch change {
-        case .putPortfolio(let sp, let bodies):
+        case .putPortfolio(let sp, let document):
             let p = sp.portfolio
+            let enc = JanssonEncoder()
             try conn.prepare("DELETE FROM entity WHERE portfolio = ?").run([.text(p.id)])
             try conn.prepare("DELETE FROM observation WHERE portfolio = ?").run([.text(p.id)])
             var org = p.organization
@@ -300,12 +301,18 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
                           .text(try text(p.answers))])
             let ins = "INSERT INTO entity (portfolio, kind, id, position, body) VALUES (?, ?, ?, ?, ?)"
             for kind in EntityKind.allCases {
-                for (i, id) in p.ids(of: kind).enumerated() {
+                // The collection as sent, when it is there and in step with the decoded portfolio.
+                var sent: JSONRef? = document
+                for key in kind.collectionPointer { sent = sent?[key] }
+                let ids = p.ids(of: kind)
+                if let s = sent, !(s.isArray && s.count == ids.count) { sent = nil }
+                for (i, id) in ids.enumerated() {
                     let body: String
-                    if let json = bodies?.json(kind, id) {
-                        body = JSONText.dump(json)
+                    if let s = sent, let element = s[i], element.isObject {
+                        body = kind.detachedMembers.isEmpty ? JSONText.dump(element) : JSONText.dump(element, without: kind.detachedMembers)
                     } else {
-                        let json = try p.encodeEntity(kind, at: i)
+                        // One entity encoded at a time and let go: the store holds no second copy of the document.
+                        let json = try p.encodeEntity(kind, at: i, enc)
                         defer { json.release() }
                         for member in kind.detachedMembers { json_object_del(json, member) }
                         body = JSONText.dump(json)

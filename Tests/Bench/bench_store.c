@@ -194,6 +194,15 @@ static int child(int argc, char **argv) {
     return 1;
 }
 
+/* One line of the table (make bench prints it last): figure, value, target ("<= 2", ">= 0.6"). */
+static void summary(const char *figure, double value, const char *target) {
+    const char *path = getenv("BENCH_SUMMARY");
+    FILE *f = path ? fopen(path, "a") : NULL;
+    if (!f) return;
+    fprintf(f, "%s\t%.2f\t%s\n", figure, value, target);
+    fclose(f);
+}
+
 static int cmp(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -253,6 +262,14 @@ int main(int argc, char **argv) {
         measure(self, args, runs, &open, &dummy);
         printf("%-6s %10.1f %10.1f %8.1f %10.2f %8.2f   %10.1f %8.2f   %10.1f %10.1f %6.2f\n", argv[a], parse, sq, put,
                put / sq, put / parse, open, open / parse, parse_peak / 1024, put_peak / 1024, put_peak / parse_peak);
+        char figure[256];
+        snprintf(figure, sizeof figure, "portfolio.put / SQLite floor, scale %s", argv[a]);
+        summary(figure, put / sq, "<= 1.3");
+        snprintf(figure, sizeof figure, "portfolio.put peak memory / parse peak, scale %s", argv[a]);
+        summary(figure, put_peak / parse_peak, "<= 1.3");
+        if (!strcmp(argv[a], "1")) summary("twospeed_open of the 1x store / parse", open / parse, "<= 2");
+        if (prev && !strcmp(prev, "1") && !strcmp(argv[a], "10"))
+            summary("twospeed_open growth 1x->10x / parse growth", (open / prev_open) / (parse / prev_parse), "<= 1.2");
         if (prev) {
             printf("       from scale %s: open x%.1f, parse x%.1f (open's growth / parse's %.2f); put x%.1f, sqlite x%.1f\n",
                    prev, open / prev_open, parse / prev_parse, (open / prev_open) / (parse / prev_parse), put / prev_put,

@@ -1,6 +1,7 @@
 import CJansson
 import Glibc
 import TwoSpeedClient
+import TwoSpeedClientInProcess
 import TwoSpeedJSON
 import TwoSpeedModel
 import XCTest

@@ -2,10 +2,11 @@
 // domains and 2,000 users), imported as `twospeed import --from backstage --db FILE` does it: YAML to
 // documents with their lines (TwoSpeedYAML), then import.backstage on an engine over a SQLite file.
 // Its floor, measured in the same run on the same text: Yams composing the YAML alone. The figure is
-// the median of RUNS (default 3) beside the floor's median; the bench fails when the ratio passes 3.
+// the median of RUNS (default 3) beside the floor's median, the ratio in make bench's closing table.
 import CJansson
 import Glibc
 import TwoSpeedClient
+import TwoSpeedClientInProcess
 import TwoSpeedEngine
 import TwoSpeedJSON
 import TwoSpeedYAML
@@ -102,6 +103,15 @@ for run in 0..<runs {
 let f = median(floors), i = median(imports)
 let ratio = i / f
 print("catalog import (\(components) components, \(apis) APIs, \(groups) groups, \(y.utf8.count >> 10) KiB of YAML): "
-      + "\(Int(i * 1000)) ms; floor (Yams parses it alone): \(Int(f * 1000)) ms; ratio \(String(Int(ratio * 100)).dropLast(2)).\(String(Int(ratio * 100)).suffix(2)) (at most 3) [\(report)]")
+      + "\(Int(i * 1000)) ms; floor (Yams parses it alone): \(Int(f * 1000)) ms; ratio \(format2(ratio)) (at most 3) [\(report)]")
 print("  phases of the last run: \(phases.last ?? "")")
-exit(ratio <= 3 ? 0 : 1)
+// A line of make bench's closing table (Tests/Bench/summary.sh), which says whether the target holds.
+if let path = getenv("BENCH_SUMMARY"), let f = fopen(path, "a") {
+    fputs("catalog import (10,000 components) / Yams parse\t\(String(format2(ratio)))\t<= 3\n", f)
+    fclose(f)
+}
+
+func format2(_ x: Double) -> String {
+    let c = Int((x * 100).rounded())
+    return "\(c / 100).\(c % 100 < 10 ? "0" : "")\(c % 100)"
+}

@@ -1,3 +1,6 @@
+// Apart from TwoSpeedClient so that a client of the daemon does not link the engine (SQLite, reports,
+// the plugin host); programs that want the engine in their own process link this module too.
+@_exported import TwoSpeedClient
 import TwoSpeedEngine
 import TwoSpeedJSON
 
@@ -26,5 +29,12 @@ public final class InProcessTransport: JSONValueTransport {
 
     public func exchangeValue(_ request: JSONRef) -> JSONRef? {
         engine.dispatcher.handle(value: request)
+    }
+}
+
+extension TwoSpeedClient {
+    /// An engine in this process on the store at `path` (nil or ":memory:" for memory).
+    public static func inProcess(store path: String?) throws -> TwoSpeedClient {
+        TwoSpeedClient(transport: try InProcessTransport(store: path))
     }
 }
