@@ -166,6 +166,8 @@ struct BackstageMapping {
     var problems: [ImportProblem] = []
     var records: [CatalogRecord] = []
     var byRef: [CatalogRef: CatalogRecord] = [:]
+    /// Records by document index, for describing refused ones without a scan each.
+    var byIndex: [Int: CatalogRecord] = [:]
     let rules: [LayerRule]
 
     init(rules: [LayerRule]) { self.rules = rules + LayerRule.defaults }
@@ -250,6 +252,7 @@ struct BackstageMapping {
             idJSON.release()
             if !idIssues.isEmpty { problem(r, "/metadata/name", "\"\(id)\" cannot be an id: \(idIssues.issues[0].reason)"); bad = true }
             byRef[ref] = r
+            byIndex[i] = r
             records.append(r)
             _ = bad
         }
@@ -531,7 +534,7 @@ struct BackstageMapping {
 
     /// A refused entry's problems, located at its document.
     func describe(_ record: Int, _ issues: [ValidationIssue], _ entry: ImportEntry?) -> [ImportProblem] {
-        guard let r = records.first(where: { $0.index == record }) else { return [] }
+        guard let r = byIndex[record] else { return [] }
         return issues.map { i in
             ImportProblem(record: record, file: r.file, line: r.line, entity: r.ref.description,
                           pointer: "/documents/\(record)/entity",
