@@ -148,6 +148,8 @@ def schemas(document: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
         "ZTest": at(evaluation, "test"),
         "SampleRatio": at(evaluation, "sampleRatio"),
         "Recommendation": at(evaluation, "recommendation"),
+        "ImportResult": result_schema(document, "import.backstage"),
+        "ImportProblem": at(result_schema(document, "import.csv"), "problems", "[]"),
     }
 
 
