@@ -235,6 +235,10 @@ final class ImportTests: XCTestCase {
         // A document that is not a Backstage entity is a problem, not a failure.
         let r = try XCTUnwrap(e.request("import.backstage", #"{"portfolio":"x","documents":[{"entity":{"kind":"Component"}}]}"#).result)
         XCTAssertEqual(r["problems"]?[0]?["pointer"]?.stringValue, "/documents/0/entity/apiVersion")
+        // Lines that are not numbers are not used: the problem takes the document's line.
+        let l = try XCTUnwrap(e.request("import.backstage", #"{"portfolio":"x","documents":[{"line":7,"lines":{"/kind":"x"},"entity":{"kind":"Component"}}]}"#).result)
+        XCTAssertEqual(l["problems"]?[0]?["line"]?.intValue, 7)
+        XCTAssertEqual(e.request("import.backstage", #"{"portfolio":"x","documents":[{"lines":[]}]}"#).pointers, ["/documents/0/lines"])
     }
 
     // MARK: CSV
