@@ -263,11 +263,12 @@ struct BackstageMapping {
     /// The references a record makes, with the default kind of each field, and whether a target that
     /// is in the catalog but skipped makes this record skip too (forward references do; the inverse
     /// lists, a group's children and members, only lose the link).
-    func references(_ r: CatalogRecord) -> [(pointer: String, text: String, kind: String, hard: Bool)] {
-        var out: [(String, String, String, Bool)] = []
-        func one(_ key: String, _ kind: String) { if let v = r.str(key) { out.append(("/spec/" + key, v, kind, true)) } }
+    func references(_ r: CatalogRecord) -> [(key: String, index: Int, text: String, kind: String, hard: Bool)] {
+        // The pointer (/spec/KEY or /spec/KEY/INDEX) is built only for a problem: index -1 for a single value.
+        var out: [(String, Int, String, String, Bool)] = []
+        func one(_ key: String, _ kind: String) { if let v = r.str(key) { out.append((key, -1, v, kind, true)) } }
         func many(_ key: String, _ kind: String, hard: Bool = true) {
-            for (i, v) in r.strings(key).enumerated() { out.append(("/spec/\(key)/\(i)", v, kind, hard)) }
+            for (i, v) in r.strings(key).enumerated() { out.append((key, i, v, kind, hard)) }
         }
         switch r.kind {
         case "component", "resource":
@@ -303,8 +304,9 @@ struct BackstageMapping {
             changed = false
             for r in records where !r.skipped {
                 for ref in references(r) {
+                    var pointer: String { "/spec/" + ref.key + (ref.index < 0 ? "" : "/\(ref.index)") }
                     guard let target = CatalogRef(ref.text, defaultKind: ref.kind, defaultNamespace: r.ref.namespace) else {
-                        problem(r, ref.pointer, "\"\(ref.text)\" is not an entity reference"); changed = true; break
+                        problem(r, pointer, "\"\(ref.text)\" is not an entity reference"); changed = true; break
                     }
                     var t = find(target)
                     // dependsOn names components and resources alike.
@@ -313,14 +315,14 @@ struct BackstageMapping {
                     }
                     if let t {
                         if t.skipped && ref.hard {
-                            problem(r, ref.pointer, "\(ref.text) names \(t.ref), which was skipped"); changed = true; break
+                            problem(r, pointer, "\(ref.text) names \(t.ref), which was skipped"); changed = true; break
                         }
                         continue
                     }
                     if Self.existing(target, base) { continue }
                     if ref.kind == "component", !ref.text.contains(":"),
                        Self.existing(CatalogRef(kind: "resource", namespace: target.namespace, name: target.name), base) { continue }
-                    problem(r, ref.pointer, "dangling reference: \(target) is neither in the catalog nor in the portfolio")
+                    problem(r, pointer, "dangling reference: \(target) is neither in the catalog nor in the portfolio")
                     changed = true
                     break
                 }

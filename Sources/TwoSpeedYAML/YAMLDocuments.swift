@@ -63,27 +63,38 @@ public enum YAMLDocuments {
     /// profile, an API's definition) take the line of the nearest member that has one. Keeping every
     /// value's line costs a fifth of an import.
     static func convert(_ node: Node, _ pointer: inout String, _ lines: JSONRef, depth: Int = 0, inList: Bool = false) -> JSONRef {
-        if depth <= 2 || (depth == 3 && inList), let line = node.mark?.line { lines.set(pointer, JSONMake.int(line)) }
+        let keep = depth <= 2 || (depth == 3 && inList)
+        if keep, let line = node.mark?.line { lines.set(pointer, JSONMake.int(line)) }
+        // Below what is kept no pointer is built: the values are converted and nothing else.
+        let deeper = depth < 3
         switch node {
         case .mapping(let m):
             let o = JSONMake.object()
             for (k, v) in m {
                 let key = k.scalar?.string ?? ""
-                let saved = pointer.utf8.count
-                pointer += "/"
-                pointer += escape(key)
-                o.set(key, convert(v, &pointer, lines, depth: depth + 1))
-                pointer = String(pointer.utf8.prefix(saved))!
+                if deeper {
+                    let saved = pointer.utf8.count
+                    pointer += "/"
+                    pointer += escape(key)
+                    o.set(key, convert(v, &pointer, lines, depth: depth + 1))
+                    truncate(&pointer, saved)
+                } else {
+                    o.set(key, convert(v, &pointer, lines, depth: depth + 1))
+                }
             }
             return o
         case .sequence(let s):
             let a = JSONMake.array()
             for (i, v) in s.enumerated() {
-                let saved = pointer.utf8.count
-                pointer += "/"
-                pointer += String(i)
-                a.append(convert(v, &pointer, lines, depth: depth + 1, inList: true))
-                pointer = String(pointer.utf8.prefix(saved))!
+                if deeper {
+                    let saved = pointer.utf8.count
+                    pointer += "/"
+                    pointer += String(i)
+                    a.append(convert(v, &pointer, lines, depth: depth + 1, inList: true))
+                    truncate(&pointer, saved)
+                } else {
+                    a.append(convert(v, &pointer, lines, depth: depth + 1, inList: true))
+                }
             }
             return a
         case .scalar(let s):
@@ -96,6 +107,11 @@ public enum YAMLDocuments {
             }
             return JSONMake.string(s.string)
         }
+    }
+
+    /// Cuts the pointer back to its first `count` bytes in place (pointers are built of whole tokens).
+    static func truncate(_ pointer: inout String, _ count: Int) {
+        pointer.removeSubrange(pointer.utf8.index(pointer.utf8.startIndex, offsetBy: count)...)
     }
 
     static func escape(_ token: String) -> String {
