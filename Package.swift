@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // YAML for the Backstage catalog import. Only the command line links it: the engine takes the
+        // parsed documents as JSON, so libtwospeed.so carries no YAML parser.
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
     ],
     targets: [
         .systemLibrary(name: "CJansson", pkgConfig: "jansson",
@@ -81,14 +84,20 @@ let package = Package(
         .target(name: "TwoSpeedClient", dependencies: ["TwoSpeedContract", "TwoSpeedModel", "TwoSpeedJSON", "TwoSpeedSync", "CJansson"]),
         // The client's transport to an engine in this process.
         .target(name: "TwoSpeedClientInProcess", dependencies: ["TwoSpeedClient", "TwoSpeedEngine"]),
+        // Backstage catalog files (YAML) as the JSON documents import.backstage takes, each value's line kept.
+        .target(name: "TwoSpeedYAML", dependencies: ["TwoSpeedJSON", "CJansson", .product(name: "Yams", package: "Yams")]),
         // The twospeed command: one file per subcommand.
         .executableTarget(name: "TwoSpeedCLI",
-                          dependencies: ["TwoSpeedClient", "TwoSpeedClientInProcess", "TwoSpeedEngine", "TwoSpeedJSON", "CJansson",
+                          dependencies: ["TwoSpeedClient", "TwoSpeedClientInProcess", "TwoSpeedEngine", "TwoSpeedJSON", "TwoSpeedYAML", "CJansson",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // make bench: a synthetic Backstage catalog imported beside Yams parsing it alone (its floor).
+        .executableTarget(name: "bench-catalog", dependencies: ["TwoSpeedEngine", "TwoSpeedClient", "TwoSpeedClientInProcess", "TwoSpeedYAML", "TwoSpeedJSON", "CJansson",
+                                                                .product(name: "Yams", package: "Yams")],
+                          path: "Tests/Bench/CatalogBench"),
         .testTarget(name: "TwoSpeedDaemonTests",
                     dependencies: ["TwoSpeedDaemon", "TwoSpeedClient", "TwoSpeedClientInProcess", "TwoSpeedJSON", "CJansson", "twospeedd", "TwoSpeedCLI"]),
         .testTarget(name: "TwoSpeedTests",
                     dependencies: ["TwoSpeedEngine", "TwoSpeedContract", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedAssessment", "TwoSpeedReport",
-                                   "TwoSpeedSchema", "TwoSpeedJSON", "TwoSpeedSync", "CJansson"]),
+                                   "TwoSpeedSchema", "TwoSpeedJSON", "TwoSpeedSync", "TwoSpeedYAML", "CJansson"]),
     ]
 )

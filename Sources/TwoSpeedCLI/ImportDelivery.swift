@@ -5,19 +5,6 @@ import TwoSpeedClient
 import TwoSpeedJSON
 
 /// The options `twospeed import --from deployments|incidents` adds (issue 13).
-struct DeliveryImportOptions: ParsableArguments {
-    @Option(name: .customLong("portfolio"), help: ArgumentHelp(
-        "With --from deployments|incidents: the portfolio the events belong to.", valueName: "id"))
-    var portfolio: String?
-
-    @Flag(name: .customLong("atomic"), help: "With --from deployments|incidents: record nothing if any record is bad.")
-    var atomic = false
-
-    @Option(name: .customLong("format"), help: ArgumentHelp(
-        "With --from deployments|incidents: jsonl or csv (default: csv for a .csv file, else jsonl).", valueName: "format"))
-    var format: String?
-}
-
 /// Delivery events from a JSON Lines or CSV file into delivery.record, in one call (one transaction).
 ///
 /// JSON Lines: one event a line, as delivery.record takes it. CSV: a header row naming the columns
@@ -39,7 +26,9 @@ enum DeliveryImport {
     static let chunkBytes = 6 << 20
     struct Problem { var line: Int; var column: Int?; var member: String?; var reason: String }
 
-    static func run(kind: String, file: String, options: DeliveryImportOptions, connection: ConnectionOptions,
+    struct Options { var portfolio: String?; var atomic: Bool; var format: String? }
+
+    static func run(kind: String, file: String, options: Options, connection: ConnectionOptions,
                     output: OutputOptions) throws {
         guard let portfolio = options.portfolio else { throw UsageError("--from \(kind) needs --portfolio ID") }
         let format = options.format ?? (file.hasSuffix(".csv") ? "csv" : "jsonl")

@@ -21,7 +21,7 @@ struct TwoSpeedCommand: ParsableCommand {
             all three.
             """,
         version: Engine.version,
-        subcommands: [Call.self, Import.self, Assess.self, Report.self])
+        subcommands: [Call.self, Import.self, Init.self, Assess.self, Report.self])
 
     /// No subcommand: wrong usage.
     func run() throws {

@@ -35,16 +35,24 @@ public final class TwoSpeedClient: Sendable {
         let request = JSONMake.object(["jsonrpc": JSONMake.string("2.0"), "method": JSONMake.string(method)])
         if let params { request.set("params", params.retained()) }
         request.set("id", JSONMake.int(id))
-        let text = JSONText.dump(request)
-        request.release()
-        guard let reply = try transport.exchange(text, expectsReply: true) else {
-            throw TransportError(.malformedReply, endpoint: transport.endpoint, "no reply to a request")
-        }
         let response: JSONRef
-        switch JSONText.parse(reply) {
-        case .success(let v): response = v
-        case .failure(let e):
-            throw TransportError(.malformedReply, endpoint: transport.endpoint, "the reply is not JSON: \(e.reason)")
+        if let direct = transport as? JSONValueTransport {
+            defer { request.release() }
+            guard let r = direct.exchangeValue(request) else {
+                throw TransportError(.malformedReply, endpoint: transport.endpoint, "no reply to a request")
+            }
+            response = r
+        } else {
+            let text = JSONText.dump(request)
+            request.release()
+            guard let reply = try transport.exchange(text, expectsReply: true) else {
+                throw TransportError(.malformedReply, endpoint: transport.endpoint, "no reply to a request")
+            }
+            switch JSONText.parse(reply) {
+            case .success(let v): response = v
+            case .failure(let e):
+                throw TransportError(.malformedReply, endpoint: transport.endpoint, "the reply is not JSON: \(e.reason)")
+            }
         }
         defer { response.release() }
         guard response.isObject else {

@@ -2,9 +2,10 @@
 // the plugin host); programs that want the engine in their own process link this module too.
 @_exported import TwoSpeedClient
 import TwoSpeedEngine
+import TwoSpeedJSON
 
 /// An engine in this very process, on a store of its own: no daemon, the same dispatcher.
-public final class InProcessTransport: RPCTransport {
+public final class InProcessTransport: JSONValueTransport {
     public let engine: Engine
     public let endpoint: String
 
@@ -24,6 +25,10 @@ public final class InProcessTransport: RPCTransport {
 
     public func exchange(_ message: String, expectsReply: Bool) throws -> String? {
         engine.call(message)
+    }
+
+    public func exchangeValue(_ request: JSONRef) -> JSONRef? {
+        engine.dispatcher.handle(value: request)
     }
 }
 

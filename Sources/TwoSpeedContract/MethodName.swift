@@ -12,6 +12,8 @@ public enum MethodName: String, CaseIterable, Sendable {
     case entityUpsert = "entity.upsert"
     case entityRemove = "entity.remove"
     case metricObserve = "metric.observe"
+    case importBackstage = "import.backstage"
+    case importCSV = "import.csv"
     case assessmentRun = "assessment.run"
     case assessmentGet = "assessment.get"
     case assessmentHistory = "assessment.history"

@@ -136,6 +136,8 @@ public struct System: Codable, Sendable, Equatable, Identified {
     public var owner: String?
     public var department: String?
     public var sourcing: String?
+    /// Where the system is in its life (a Backstage catalog's spec.lifecycle).
+    public var status: String?
 
 }
 

@@ -115,6 +115,7 @@ public enum ModelSchemas {
         "owner": ref("the owning manager"),
         "department": ref("the owning department"),
         "sourcing": .oneOf(Vocabulary.sourcings),
+        "status": .oneOf(Vocabulary.systemStatuses, "where the system is in its life"),
     ])
 
     public static let observation = Schema.object("Observation", required: ["at", "value"], [
@@ -184,6 +185,10 @@ public enum ModelSchemas {
 
     public static let portfolio = Schema.object("Portfolio", "An organization's operating model.",
                                                 required: ["id", "organization"], [
+        // For editors and people: the schema the document follows, and notes that travel with it
+        // (a starter's "where to go next"). Accepted and not kept.
+        "$schema": .string("the JSON Schema this document follows (schema/portfolio.schema.json)", maxLength: 2_048),
+        "$comment": .anyOf([.string(), .array(.string(), maxItems: 1_000)], "notes for people; not kept"),
         "id": .identifier(),
         "organization": organization,
         "journeys": .array(journey, maxItems: 100_000),

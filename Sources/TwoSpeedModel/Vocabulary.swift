@@ -21,6 +21,8 @@ public enum Vocabulary {
     /// May redefine the product; may order its backlog; or only takes requests (a request taker).
     public static let decisionRights = ["redefine", "prioritize", "requests-only"]
     public static let layers = ["front-end", "back-end", "platform"]
+    /// A system's life, in the words of Backstage's spec.lifecycle plus "retired".
+    public static let systemStatuses = ["experimental", "production", "deprecated", "retired"]
     public static let architectures = ["monolith", "modular", "microservices", "saas", "packaged"]
     public static let interfaceKinds = ["api", "event", "direct", "file"]
     /// The categories of the McKinsey survey exhibit (DOMAIN.md), plus "delivery" for output measures

@@ -26,7 +26,8 @@ public struct StoredPortfolio: Sendable {
         let existing = json["id"]?.stringValue.flatMap { index.position(kind, $0) }
         let r = try kind.info.put(&portfolio, json, existing, JanssonDecoder())
         if existing == nil { index.added(kind, r.id, at: r.index) }
-        counts = portfolio.counts
+        // Counted, not recounted: an import upserts thousands in a row. A metric may bring observations.
+        if kind == .metric { counts = portfolio.counts } else if existing == nil { counts[kind] += 1 }
         return (r.index, existing == nil)
     }
 

@@ -151,6 +151,8 @@ def schemas(document: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
         "Recommendation": at(run, "recommendations", "[]"),
         "Pitfall": at(run, "pitfalls", "[]"),
         "Analyses": at(run, "analyses"),
+        "ImportResult": result_schema(document, "import.backstage"),
+        "ImportProblem": at(result_schema(document, "import.csv"), "problems", "[]"),
     }
 
 
@@ -159,7 +161,7 @@ def schemas(document: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
 NAMED = ["EngineInfo", "StoreInfo", "Counts", "PutResult", "GetResult", "PortfolioSummary", "DeleteResult",
          "EntityChange", "Observation", "ObserveResult", "AssessmentResult", "Overall", "AppliedCap", "DimensionResult",
          "ExperimentEvaluation", "Arm", "Interval", "Lift", "ZTest", "SampleRatio", "RolloutRecommendation",
-         "Recommendation", "Pitfall", "Analyses"]
+         "Recommendation", "Pitfall", "Analyses", "ImportResult", "ImportProblem"]
 
 
 def test_every_named_result_type_is_exported_with_its_schema(document):

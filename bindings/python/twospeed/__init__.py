@@ -43,8 +43,8 @@ from ._library import ABI_VERSION, Library, load_library
 from ._types import (
     ArmLike, AssessmentResult, Counts, DeleteResult, EngineInfo, EntityChange, ExperimentEvaluation, FourKeys,
     GetResult, Kind, MetricsResult, FourKeysWindow, Observation, ObservationLike, ObserveResult, Params,
-    PortfolioSummary, PutResult, RecordCounts, RecordResultProblemsItem, RecordResult, Analyses, CoverageMap, DimensionResult,
-    Finding, History, Overall, Pitfall, Recommendation,
+    PortfolioSummary, PutResult, RecordCounts, RecordResultProblemsItem, RecordResult, Analyses, CoverageMap,
+    DimensionResult, Finding, History, Overall, Pitfall, Recommendation, ImportProblem, ImportResult,
 )
 
 __version__ = "0.1.0"
@@ -59,6 +59,7 @@ __all__ = [
     "PeerRefused", "TooManyClients", "ErrorCode", "OpenCode", "Issue",
     "ArmLike", "AssessmentResult", "Counts", "DeleteResult", "EngineInfo", "EntityChange", "ExperimentEvaluation",
     "GetResult", "Kind", "Observation", "ObservationLike", "ObserveResult", "Params", "PortfolioSummary",
-    "PutResult", "RecordCounts", "RecordResultProblemsItem", "RecordResult", "FourKeys", "FourKeysWindow", "MetricsResult",
-    "Analyses", "CoverageMap", "DimensionResult", "Finding", "History", "Overall", "Pitfall", "Recommendation",
+    "PutResult", "RecordCounts", "RecordResultProblemsItem", "RecordResult", "FourKeys", "FourKeysWindow",
+    "MetricsResult", "Analyses", "CoverageMap", "DimensionResult", "Finding", "History", "Overall", "Pitfall",
+    "Recommendation", "ImportProblem", "ImportResult",
 ]

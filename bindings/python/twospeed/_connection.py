@@ -9,6 +9,7 @@ import abc
 import datetime
 import itertools
 import json
+import os
 from types import TracebackType
 from typing import Any, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Type, TypeVar, Union, cast
 
@@ -16,7 +17,7 @@ from ._errors import ProtocolError, RPCError
 from ._types import (
     JSON, ArmLike, AssessmentResult, DeleteResult, EngineInfo, EntityChange, ExperimentEvaluation, GetResult, Kind,
     MetricsResult, ObservationLike, ObserveResult, Params, PortfolioSummary, PutResult, RecordResult, Timestamp,
-    Accountability, CoverageMap, Finding, History, OKRAlignment, Prioritization, SpeedAnalysis,
+    Accountability, CoverageMap, Finding, History, OKRAlignment, Prioritization, SpeedAnalysis, ImportResult,
 )
 
 __all__ = ["Connection"]
@@ -174,6 +175,48 @@ class Connection(abc.ABC):
         Raises InvalidParams listing every failure, RevisionMismatch when if_revision is not current.
         """
         return cast(PutResult, self.call("portfolio.put", _named(portfolio=portfolio, ifRevision=if_revision)))
+
+    def import_backstage(self, portfolio: str, sources: Iterable[Any] = (), *,
+                         documents: Optional[Iterable[Mapping[str, Any]]] = None,
+                         rules: Optional[Sequence[Mapping[str, Any]]] = None, prune: bool = False, atomic: bool = False,
+                         organization: Optional[str] = None, if_revision: Optional[int] = None) -> ImportResult:
+        """import.backstage: maps a Backstage catalog onto departments, teams, managers and systems.
+
+        `sources` are catalog files or folders of them, read with PyYAML (each problem then names its
+        file and line); `documents` are entities already parsed (Backstage entities as dicts, or
+        {"entity": ..., "file": ..., "line": ...}). `rules` choose layers before the defaults; `prune`
+        removes what the catalog does not name; `atomic` refuses everything if any record is refused
+        (InvalidParams). Returns the report: created, updated, unchanged, removed, skipped, problems.
+        """
+        docs: List[Any] = []
+        srcs = [sources] if isinstance(sources, (str, bytes)) or hasattr(sources, "__fspath__") else list(sources)
+        if srcs:
+            from ._catalog import catalog_documents
+            docs += catalog_documents(srcs)
+        for d in documents or ():
+            docs.append(d if "entity" in d or "error" in d else {"entity": d})
+        return cast(ImportResult, self.call("import.backstage", _named(
+            portfolio=portfolio, documents=docs, rules=list(rules) if rules is not None else None,
+            prune=prune or None, atomic=atomic or None, organization=organization, ifRevision=if_revision)))
+
+    def import_csv(self, portfolio: str, kind: Kind, source: Any = None, *, text: Optional[str] = None,
+                   separator: Optional[str] = None, atomic: bool = False, organization: Optional[str] = None,
+                   if_revision: Optional[int] = None) -> ImportResult:
+        """import.csv: one entity of `kind` per row of a CSV file (`source`, a path) or of `text`.
+
+        The header names the fields (dotted paths for nested ones, lists separated by ;); Excel's
+        exports (a BOM, ; separators, CRLF) are fine. Problems name their row and column.
+        """
+        if (source is None) == (text is None):
+            raise TypeError("give a CSV file or text=, one of them")
+        name = None
+        if source is not None:
+            with open(source, "r", encoding="utf-8", newline="") as f:
+                text = f.read()
+            name = os.fspath(source)
+        return cast(ImportResult, self.call("import.csv", _named(
+            portfolio=portfolio, kind=kind, text=text, file=name, separator=separator, atomic=atomic or None,
+            organization=organization, ifRevision=if_revision)))
 
     def get_portfolio(self, id: str) -> GetResult:
         """portfolio.get: {"portfolio": document, "revision": n, "updated": timestamp}; NotFound if absent."""

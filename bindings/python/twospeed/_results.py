@@ -210,6 +210,8 @@ class System(_SystemRequired, total=False):
     #: id of the owning department
     department: str
     sourcing: Literal["in-house", "external-developer", "acquired"]
+    #: where the system is in its life
+    status: Literal["experimental", "production", "deprecated", "retired"]
 
 
 class _ObservationRequired(TypedDict):
@@ -317,18 +319,11 @@ class _PortfolioRequired(TypedDict):
     organization: Organization
 
 
-class Portfolio(_PortfolioRequired, total=False):
+_PortfolioOptional = TypedDict("_PortfolioOptional", {"$schema": str, "$comment": Union[str, List[str]], "journeys": List[Journey], "products": List[Product], "managers": List[Manager], "teams": List[Team], "systems": List[System], "metrics": List[Metric], "okrs": List[OKR], "experiments": List[Experiment], "answers": List[Answer]}, total=False)
+
+
+class Portfolio(_PortfolioRequired, _PortfolioOptional):
     """An organization's operating model."""
-    journeys: List[Journey]
-    products: List[Product]
-    managers: List[Manager]
-    teams: List[Team]
-    systems: List[System]
-    metrics: List[Metric]
-    okrs: List[OKR]
-    experiments: List[Experiment]
-    #: the self-assessment, one answer per criterion
-    answers: List[Answer]
 
 
 class GetResult(TypedDict):
@@ -1034,6 +1029,50 @@ class MetricsResult(TypedDict):
     windows: List[FourKeysWindow]
 
 
+class _ImportProblemRequired(TypedDict):
+    #: into the params
+    pointer: str
+    reason: str
+    #: its record was left out
+    skipped: bool
+
+
+class ImportProblem(_ImportProblemRequired, total=False):
+    file: str
+    line: int
+    column: int
+    row: int
+    field: str
+    entity: str
+    #: its record is of a kind the import does not map
+    unmapped: bool
+
+
+class _ImportResultRequired(TypedDict):
+    portfolio: str
+    revision: int
+    portfolioCreated: bool
+    #: records read (catalog documents or CSV rows)
+    records: int
+    #: entities by collection
+    created: Dict[str, int]
+    #: entities by collection
+    updated: Dict[str, int]
+    #: entities by collection
+    unchanged: Dict[str, int]
+    #: entities by collection
+    removed: Dict[str, int]
+    #: records left out, each with a problem
+    skipped: int
+    #: records of kinds the import does not map (reported, left out)
+    unmapped: int
+    problems: List[ImportProblem]
+
+
+class ImportResult(_ImportResultRequired, total=False):
+    problemsTruncated: bool
+
+
 #: The result type of each method, by method name.
 RESULTS: Dict[str, Any] = {
     "engine.info": EngineInfo,
@@ -1067,6 +1106,8 @@ RESULTS: Dict[str, Any] = {
     "plugin.collect": CollectResult,
     "delivery.record": RecordResult,
     "delivery.metrics": MetricsResult,
+    "import.backstage": ImportResult,
+    "import.csv": ImportResult,
 }
 
-__all__ = ["EngineInfoStore", "Counts", "EngineInfo", "PutResult", "Department", "Organization", "Stage", "Journey", "RICE", "WSJF", "Product", "Manager", "Team", "Delivery", "Interface", "System", "Observation", "Metric", "KeyResult", "OKR", "ArmCounts", "Experiment", "Answer", "Portfolio", "GetResult", "Summary", "ListResult", "DeleteResult", "EntityResult", "EntityList", "EntityChange", "ObserveResult", "AssessmentResultModelLevelsItem", "AssessmentResultModel", "AppliedCap", "OverallResult", "Subject", "FactValue", "CriterionResult", "DimensionResult", "Finding", "Recommendation", "CoverageCell", "CoverageRow", "CoverageMap", "PriorityItem", "Prioritization", "SystemTier", "Coupling", "SpeedAnalysis", "ExperimentEvaluationControl", "ExperimentEvaluationVariant", "ExperimentEvaluationLiftAbsoluteInterval", "ExperimentEvaluationLiftRelativeInterval", "ExperimentEvaluationLift", "ExperimentEvaluationTest", "ExperimentEvaluationSampleRatio", "ExperimentEvaluationRecommendation", "ExperimentEvaluation", "OKRAlignmentObjectivesItemKeyResultsItem", "OKRAlignmentObjectivesItem", "OKRAlignment", "AccountabilityManagersItem", "Accountability", "FourKeys", "DeliveryWindow", "DeliveryTrend", "AssessmentResultAnalyses", "AssessmentResult", "RunSummary", "AssessmentChangeOverall", "AssessmentChangeDimensionsItem", "AssessmentChange", "History", "ModelPutResult", "ModelSummary", "ModelList", "Level", "LevelCap", "Criterion", "Dimension", "AssessmentModel", "ModelResult", "AssessmentModelDeleteResult", "PitfallList", "Rendered", "PluginInfoReasonItem", "PluginInfo", "PluginListResult", "PluginUnloadResult", "CollectResultMetricsItem", "CollectResult", "RecordCounts", "RecordResultProblemsItem", "RecordResult", "FourKeysWindow", "MetricsResult", "RESULTS"]
+__all__ = ["EngineInfoStore", "Counts", "EngineInfo", "PutResult", "Department", "Organization", "Stage", "Journey", "RICE", "WSJF", "Product", "Manager", "Team", "Delivery", "Interface", "System", "Observation", "Metric", "KeyResult", "OKR", "ArmCounts", "Experiment", "Answer", "Portfolio", "GetResult", "Summary", "ListResult", "DeleteResult", "EntityResult", "EntityList", "EntityChange", "ObserveResult", "AssessmentResultModelLevelsItem", "AssessmentResultModel", "AppliedCap", "OverallResult", "Subject", "FactValue", "CriterionResult", "DimensionResult", "Finding", "Recommendation", "CoverageCell", "CoverageRow", "CoverageMap", "PriorityItem", "Prioritization", "SystemTier", "Coupling", "SpeedAnalysis", "ExperimentEvaluationControl", "ExperimentEvaluationVariant", "ExperimentEvaluationLiftAbsoluteInterval", "ExperimentEvaluationLiftRelativeInterval", "ExperimentEvaluationLift", "ExperimentEvaluationTest", "ExperimentEvaluationSampleRatio", "ExperimentEvaluationRecommendation", "ExperimentEvaluation", "OKRAlignmentObjectivesItemKeyResultsItem", "OKRAlignmentObjectivesItem", "OKRAlignment", "AccountabilityManagersItem", "Accountability", "FourKeys", "DeliveryWindow", "DeliveryTrend", "AssessmentResultAnalyses", "AssessmentResult", "RunSummary", "AssessmentChangeOverall", "AssessmentChangeDimensionsItem", "AssessmentChange", "History", "ModelPutResult", "ModelSummary", "ModelList", "Level", "LevelCap", "Criterion", "Dimension", "AssessmentModel", "ModelResult", "AssessmentModelDeleteResult", "PitfallList", "Rendered", "PluginInfoReasonItem", "PluginInfo", "PluginListResult", "PluginUnloadResult", "CollectResultMetricsItem", "CollectResult", "RecordCounts", "RecordResultProblemsItem", "RecordResult", "FourKeysWindow", "MetricsResult", "ImportProblem", "ImportResult", "RESULTS"]

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Glibc
+import TwoSpeedJSON
+import TwoSpeedModel
+
+/// twospeed init [--template empty|retailer] FILE
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Writes a starter portfolio document that validates, with notes on where to go next.",
+        discussion: """
+            empty (the default) holds an organization and nothing else; retailer is the bundled example \
+            (examples/portfolios/retailer.json). Both carry "$schema" (schema/portfolio.schema.json in \
+            the repository, for editors) and "$comment" notes that the engine accepts and does not keep. \
+            An existing FILE is not overwritten unless --force.
+            """)
+
+    enum Template: String, ExpressibleByArgument, CaseIterable { case empty, retailer }
+
+    @Option(help: ArgumentHelp("The starter: empty or retailer.", valueName: "name"))
+    var template: Template = .empty
+
+    @Flag(help: "Overwrite FILE if it exists.")
+    var force = false
+
+    @Argument(help: ArgumentHelp("Where to write the starter; - for standard output.", valueName: "file"))
+    var file: String
+
+    static let notes = [
+        "A TwoSpeed portfolio: the operating model as data. Members starting with $ are notes for people and editors; the engine accepts them and does not keep them.",
+        "Check and assess it: twospeed assess FILE (in this process), or store it: twospeed import FILE --db store.sqlite",
+        "Bring in what your tools already hold: twospeed import --from backstage --portfolio ID catalog-info.yaml (departments, teams, managers, systems from a Backstage catalog); twospeed import --from csv --kind product --portfolio ID products.csv (any kind, one row each)",
+        "Then add what only TwoSpeed holds: journeys (a customer journey's stages), products (owner, team, stages, status), metrics with observations, OKRs and experiments",
+        "The fields and their words: schema/portfolio.schema.json; the README's portfolio section; examples/portfolios/retailer.json for a full example",
+    ]
+
+    /// The starter's JSON text.
+    static func document(_ template: Template) -> String {
+        let doc: JSONRef
+        switch template {
+        case .empty:
+            doc = JSONMake.object([
+                "id": JSONMake.string("my-company"),
+                "organization": JSONMake.object(["name": JSONMake.string("My company"), "industry": JSONMake.string("other"),
+                                                 "departments": JSONMake.array()]),
+                "journeys": JSONMake.array(), "products": JSONMake.array(), "managers": JSONMake.array(),
+                "teams": JSONMake.array(), "systems": JSONMake.array(), "metrics": JSONMake.array(),
+                "okrs": JSONMake.array(), "experiments": JSONMake.array(), "answers": JSONMake.array()])
+        case .retailer:
+            guard case .success(let v) = JSONText.parse(retailerStarter) else { fatalError("the bundled retailer is JSON") }
+            doc = v
+        }
+        defer { doc.release() }
+        // The notes first, where a person opening the file reads them.
+        let out = JSONMake.object(["$schema": JSONMake.string(portfolioSchemaID), "$comment": JSONMake.strings(notes)])
+        doc.forEachMember { k, v in out.set(k, v.retained()) }
+        defer { out.release() }
+        return JSONText.dump(out, pretty: true) + "\n"
+    }
+
+    func run() throws {
+        let text = Init.document(template)
+        if file == "-" { print(text, terminator: ""); return }
+        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL)
+        let fd = open(file, flags, 0o644)
+        guard fd >= 0 else {
+            if errno == EEXIST { throw UsageError("\(file) exists; give --force to overwrite it") }
+            throw UsageError("cannot write \(file): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var bytes = Array(text.utf8)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 { if errno == EINTR { continue }; throw UsageError("cannot write \(file): \(String(cString: strerror(errno)))") }
+            done += n
+        }
+        writeError("wrote \(file) (\(template.rawValue)); next: twospeed assess \(file), then its \"$comment\" notes")
+    }
+}

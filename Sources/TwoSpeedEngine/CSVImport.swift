@@ -1,0 +1,236 @@
+import CJansson
+import TwoSpeedJSON
+import TwoSpeedModel
+import TwoSpeedRPC
+import TwoSpeedSchema
+
+/// RFC 4180 CSV as spreadsheets write it: an optional UTF-8 BOM, `,` `;` or tab between fields,
+/// LF or CRLF between records, fields quoted with `"` (a doubled `""` inside is one quote) that may
+/// hold separators and line breaks.
+struct CSVTable {
+    /// Each record's fields, with the line it starts on.
+    var records: [(line: Int, fields: [String])] = []
+
+    enum Failure: Error { case unterminatedQuote(line: Int), quoteInField(line: Int, column: Int) }
+
+    /// The separator of the header line: the most frequent of `,` `;` and tab outside quotes.
+    static func detectSeparator(_ bytes: ArraySlice<UInt8>) -> UInt8 {
+        var counts: [UInt8: Int] = [0x2C: 0, 0x3B: 0, 0x09: 0]
+        var quoted = false
+        for b in bytes {
+            if b == 0x22 { quoted.toggle() } else if !quoted {
+                if b == 0x0A { break }
+                if counts[b] != nil { counts[b]! += 1 }
+            }
+        }
+        return [UInt8(0x2C), 0x3B, 0x09].max { (counts[$0] ?? 0) < (counts[$1] ?? 0) }!
+    }
+
+    init(_ text: String, separator given: UInt8?) throws {
+        var bytes = Array(text.utf8)[...]
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+        let sep = given ?? CSVTable.detectSeparator(bytes)
+        var line = 1
+        var fields: [String] = []
+        var field: [UInt8] = []
+        var recordLine = 1
+        var i = bytes.startIndex
+        var quoted = false
+        var wasQuoted = false
+        func endField() { fields.append(String(decoding: field, as: UTF8.self)); field.removeAll(keepingCapacity: true); wasQuoted = false }
+        func endRecord() {
+            endField()
+            // A blank line is no record.
+            if !(fields.count == 1 && fields[0].isEmpty) { records.append((recordLine, fields)) }
+            fields.removeAll(keepingCapacity: true)
+        }
+        while i < bytes.endIndex {
+            let b = bytes[i]
+            if quoted {
+                if b == 0x22 {
+                    if i + 1 < bytes.endIndex, bytes[i + 1] == 0x22 { field.append(0x22); i += 2; continue }
+                    quoted = false
+                } else {
+                    if b == 0x0A { line += 1 }
+                    field.append(b)
+                }
+                i += 1
+                continue
+            }
+            switch b {
+            case 0x22:
+                if field.isEmpty && !wasQuoted { quoted = true; wasQuoted = true } else {
+                    throw Failure.quoteInField(line: line, column: fields.count + 1)
+                }
+            case sep: endField()
+            case 0x0D where i + 1 < bytes.endIndex && bytes[i + 1] == 0x0A: break
+            case 0x0A:
+                endRecord()
+                line += 1
+                recordLine = line
+            default: field.append(b)
+            }
+            i += 1
+        }
+        if quoted { throw Failure.unterminatedQuote(line: recordLine) }
+        if !field.isEmpty || !fields.isEmpty { endRecord() }
+    }
+}
+
+/// One header column: the path of the field it fills and the schema of that field.
+struct CSVColumn {
+    var index: Int
+    var header: String
+    var path: [String]
+    var schema: Schema
+}
+
+struct CSVProblem: Error { var why: String; init(_ why: String) { self.why = why } }
+
+enum CSVCells {
+    /// The field at a dotted path in a kind's schema, or why there is none.
+    static func column(_ header: String, _ index: Int, _ schema: Schema) -> Result<CSVColumn, CSVProblem> {
+        let path = header.trimmingSpaces.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        var s = schema
+        for (n, t) in path.enumerated() {
+            guard s.kind == .object, let next = s.property(t) else {
+                let known = s.properties.map(\.name).joined(separator: ", ")
+                return .failure(CSVProblem(n == 0 ? "no field \"\(t)\" in this kind (fields: \(known))"
+                                : "no field \"\(t)\" in \(path[0..<n].joined(separator: ".")) (fields: \(known))"))
+            }
+            s = next
+        }
+        return .success(CSVColumn(index: index, header: header, path: path, schema: s))
+    }
+
+    /// A cell as the JSON value its field's schema expects; nil for an empty cell.
+    static func value(_ cell: String, _ schema: Schema, decimalComma: Bool) -> Result<JSONRef?, CSVProblem> {
+        let t = cell.trimmingSpaces
+        if t.isEmpty { return .success(nil) }
+        switch schema.kind {
+        case .string: return .success(JSONMake.string(t))
+        case .integer:
+            guard let i = Int(t) else { return .failure(CSVProblem("\"\(t)\" is not an integer")) }
+            return .success(JSONMake.int(i))
+        case .number:
+            // Spreadsheets of ;-separated locales write 1,5 for 1.5.
+            let n = decimalComma && !t.contains(".") ? String(t.map { $0 == "," ? "." : $0 }) : t
+            guard let d = Double(n), d.isFinite else { return .failure(CSVProblem("\"\(t)\" is not a number")) }
+            return .success(JSONMake.double(d))
+        case .boolean:
+            switch t.lowercased() {
+            case "true", "yes", "y", "1", "x": return .success(JSONMake.bool(true))
+            case "false", "no", "n", "0": return .success(JSONMake.bool(false))
+            default: return .failure(CSVProblem("\"\(t)\" is not true or false"))
+            }
+        case .array where t.first != "[":
+            guard let item = schema.items.first, item.kind != .object, item.kind != .array else {
+                return .failure(CSVProblem("a list of objects is written as JSON in its cell ([{...}, ...])"))
+            }
+            let a = JSONMake.array()
+            for part in t.split(separator: ";") where !String(part).trimmingSpaces.isEmpty {
+                switch value(String(part), item, decimalComma: decimalComma) {
+                case .success(let v): a.append(v)
+                case .failure(let why): a.release(); return .failure(why)
+                }
+            }
+            return .success(a)
+        default:
+            // Objects, lists of objects, anything else: JSON text in the cell.
+            var error = json_error_t()
+            guard let v = json_loads(t, 0, &error) else { return .failure(CSVProblem("expected JSON here: \(withUnsafeBytes(of: error.text) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) })")) }
+            return .success(v)
+        }
+    }
+}
+
+extension Engine {
+    func importCSV(_ p: Params) throws -> JSONRef {
+        let kind = EntityKind(rawValue: p.string("kind") ?? "")!
+        let file = p.string("file")
+        let sep: UInt8? = p.string("separator").flatMap { $0.utf8.first }
+        let table: CSVTable
+        do { table = try CSVTable(p.string("text") ?? "", separator: sep) } catch let f as CSVTable.Failure {
+            let reason: String
+            switch f {
+            case .unterminatedQuote(let line): reason = "line \(line): a quoted field is not closed"
+            case .quoteInField(let line, let column): reason = "line \(line), column \(column): a quote inside an unquoted field"
+            }
+            throw RPCError(.invalidParams, pointer: p.pointer("text").description, (file.map { $0 + ": " } ?? "") + reason)
+        }
+        guard let header = table.records.first else {
+            throw RPCError(.invalidParams, pointer: p.pointer("text").description, "the CSV has no header row")
+        }
+        let decimalComma = (sep ?? CSVTable.detectSeparator(Array((p.string("text") ?? "").utf8.prefix(4096))[...])) == 0x3B
+        var columns: [CSVColumn] = []
+        var headerIssues = IssueList()
+        for (i, h) in header.fields.enumerated() {
+            var name = h
+            if i == 0, name.hasPrefix("\u{FEFF}") { name.removeFirst() }
+            if name.trimmingSpaces.isEmpty { continue }
+            switch CSVCells.column(name, i, kind.schema) {
+            case .success(let c): columns.append(c)
+            case .failure(let why):
+                headerIssues.add(ValidationIssue(pointer: p.pointer("text").description,
+                                                 reason: "\(file.map { $0 + ": " } ?? "")row 1, column \(i + 1) (\"\(name)\"): \(why.why)"))
+            }
+        }
+        if columns.first(where: { $0.path == ["id"] }) == nil {
+            headerIssues.add(ValidationIssue(pointer: p.pointer("text").description, reason: "row 1: the header has no id column"))
+        }
+        if !headerIssues.isEmpty { throw RPCError.invalidParams(headerIssues) }
+        // A column's path and those under it are what the rows own; the rest of a stored entity stays.
+        let owned = columns.map(\.path)
+        let at = p.pointer("text").description
+        var initial: [ImportProblem] = []
+        var entries: [ImportEntry] = []
+        for (r, rec) in table.records.enumerated().dropFirst() {
+            let row = r + 1
+            let v = JSONMake.object()
+            var bad = false
+            for c in columns {
+                let cell = c.index < rec.fields.count ? rec.fields[c.index] : ""
+                switch CSVCells.value(cell, c.schema, decimalComma: decimalComma) {
+                case .success(let value): if let value { ImportBatch.set(v, c.path, value); value.release() }
+                case .failure(let why):
+                    initial.append(ImportProblem(record: row, file: file, line: rec.line, column: c.index + 1, row: row, field: c.header,
+                                                 pointer: at, reason: why.why, skipped: true))
+                    bad = true
+                }
+            }
+            if rec.fields.count > header.fields.count {
+                initial.append(ImportProblem(record: row, file: file, line: rec.line, column: header.fields.count + 1, row: row,
+                                             pointer: at, reason: "\(rec.fields.count) fields; the header has \(header.fields.count)",
+                                             skipped: true))
+                bad = true
+            }
+            guard !bad, let id = v["id"]?.stringValue else {
+                if !bad {
+                    initial.append(ImportProblem(record: row, file: file, line: rec.line, column: (columns.first { $0.path == ["id"] }?.index ?? 0) + 1,
+                                                 row: row, field: "id", pointer: at, reason: "the id is empty", skipped: true))
+                }
+                v.release()
+                continue
+            }
+            entries.append(ImportEntry(record: row, kind: kind, id: id, values: v, owned: owned))
+        }
+        let lines = Dictionary(table.records.enumerated().map { ($0.offset + 1, $0.element.line) }, uniquingKeysWith: { a, _ in a })
+        // The column a failing pointer inside the entity is written in: the longest header path it starts with.
+        func column(of pointer: String) -> CSVColumn? {
+            let tokens = JSONPointer(parsing: pointer)?.tokens ?? []
+            return columns.filter { tokens.starts(with: $0.path) }.max { $0.path.count < $1.path.count }
+        }
+        return try commitImport(pid: p.string("portfolio") ?? "", pidPointer: p.pointer("portfolio"),
+                                organization: p.string("organization"), ifRevision: p.int("ifRevision"),
+                                atomic: p.bool("atomic") ?? false, problems: initial, records: table.records.count - 1,
+                                plan: { _, _ in (entries, []) },
+                                describe: { row, issues, _ in
+            issues.map { i in
+                let c = column(of: i.pointer)
+                return ImportProblem(record: row, file: file, line: lines[row], column: c.map { $0.index + 1 }, row: row,
+                                     field: c?.header, pointer: at,
+                                     reason: (c == nil && !i.pointer.isEmpty ? "\(i.pointer): " : "") + i.reason, skipped: true)
+            }
+        })
+    }
+}

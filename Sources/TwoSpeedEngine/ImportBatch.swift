@@ -1,0 +1,323 @@
+import CJansson
+import TwoSpeedJSON
+import TwoSpeedModel
+import TwoSpeedRPC
+import TwoSpeedSchema
+import TwoSpeedStore
+
+/// One problem of an import, with where it comes from: a file and line (a catalog) or a row and
+/// column (a CSV), and the pointer into the params. `skipped` says whether its record was left out.
+struct ImportProblem {
+    /// The record (document or row index) it refers to, for counting the records skipped.
+    var record: Int?
+    var file: String?
+    var line: Int?
+    var column: Int?
+    var row: Int?
+    var field: String?
+    var entity: String?
+    var pointer: String
+    var reason: String
+    var skipped: Bool
+    /// A kind the import does not map (a Backstage Template): reported, skipped, never a reason to refuse.
+    var unmapped = false
+
+    var json: JSONRef {
+        let o = JSONMake.object()
+        if let file { o.set("file", JSONMake.string(file)) }
+        if let line { o.set("line", JSONMake.int(line)) }
+        if let column { o.set("column", JSONMake.int(column)) }
+        if let row { o.set("row", JSONMake.int(row)) }
+        if let field { o.set("field", JSONMake.string(field)) }
+        if let entity { o.set("entity", JSONMake.string(entity)) }
+        o.set("pointer", JSONMake.string(pointer))
+        o.set("reason", JSONMake.string(reason))
+        o.set("skipped", JSONMake.bool(skipped))
+        if unmapped { o.set("unmapped", JSONMake.bool(true)) }
+        return o
+    }
+
+    /// "file:line: reason", as a person reads it in an error's list.
+    var located: String {
+        var at = ""
+        if let file { at = file + (line.map { ":\($0)" } ?? "") + ": " }
+        else if let row { at = "row \(row)" + (column.map { ", column \($0)" } ?? "") + (field.map { " (\($0))" } ?? "") + ": " }
+        return at + reason
+    }
+}
+
+/// One entity an import writes: the members it owns (paths inside the entity) and their new values.
+/// Members it does not own keep what the stored entity has, so that re-importing updates in place.
+struct ImportEntry {
+    var record: Int
+    var kind: EntityKind
+    var id: String
+    /// The new values; a member it owns but leaves out is removed.
+    var values: JSONRef
+    var owned: [[String]]
+}
+
+/// What became of an import's entities once applied to a copy of the portfolio.
+struct BatchOutcome {
+    var portfolio: StoredPortfolio
+    /// Index in the entries → whether it was created (true), updated (false); unchanged ones are absent.
+    var written: [(entry: Int, created: Bool)] = []
+    var unchanged: [Int] = []
+    /// Records refused, each with its reasons (pointers inside the entity).
+    var rejected: [Int: [ValidationIssue]] = [:]
+    var removed: [(kind: EntityKind, id: String)] = []
+    /// Removals given up because something the import does not write still names the entity.
+    var kept: [(kind: EntityKind, id: String, reason: String)] = []
+}
+
+enum ImportBatch {
+    /// Applies `entries` and `removals` to a copy of `base`: each entry is merged into the stored
+    /// entity, validated against its kind's schema and its references checked in the whole candidate.
+    /// An entry that fails is rejected whole (its record is reported, never half-applied) and the
+    /// rest tried again without it, until the candidate is sound.
+    static func apply(base: StoredPortfolio, cache: EntityCache?, entries: [ImportEntry],
+                      removals: [(kind: EntityKind, id: String)]) -> BatchOutcome {
+        var rejected: [Int: [ValidationIssue]] = [:]
+        // Merged and validated once: the values do not change between rounds.
+        var merged: [JSONRef?] = Array(repeating: nil, count: entries.count)
+        defer { for m in merged { m?.release() } }
+        var unchanged: [Int] = []
+        var seen: [EntityKind: [String: Int]] = [:]
+        for (i, e) in entries.enumerated() {
+            if let first = seen[e.kind]?[e.id] {
+                rejected[e.record, default: []].append(ValidationIssue(
+                    pointer: "/id", reason: "\(e.kind.rawValue) \"\(e.id)\" is written twice by this import (first by record \(entries[first].record))"))
+                continue
+            }
+            seen[e.kind, default: [:]][e.id] = i
+            // The stored entity's JSON, as reads serve it (a new reference).
+            let existing = base.position(e.kind, e.id) == nil ? nil : (try? cache?.retained(e.kind, e.id, in: base.portfolio)) ?? nil
+            defer { existing?.release() }
+            let m = merge(existing, e)
+            var issues = IssueList()
+            e.kind.schema.validate(m, at: .root, into: &issues)
+            if !issues.isEmpty {
+                rejected[e.record, default: []].append(contentsOf: issues.issues)
+                m.release()
+                continue
+            }
+            if let existing, json_equal(existing, m) != 0 { unchanged.append(i); m.release(); continue }
+            merged[i] = m
+        }
+        var removing = removals
+        var kept: [(kind: EntityKind, id: String, reason: String)] = []
+        while true {
+            var sp = base
+            var placedAt: [EntityKind: [Int: Int]] = [:]
+            var written: [(entry: Int, created: Bool)] = []
+            for r in removing { _ = sp.remove(r.kind, id: r.id) }
+            for (i, e) in entries.enumerated() {
+                guard let m = merged[i], rejected[e.record] == nil else { continue }
+                do {
+                    let (index, created) = try sp.upsert(e.kind, from: m)
+                    placedAt[e.kind, default: [:]][index] = i
+                    written.append((i, created))
+                } catch {
+                    rejected[e.record, default: []].append(ValidationIssue(pointer: "", reason: "\(error)"))
+                }
+            }
+            var issues = IssueList(cap: Int.max)
+            sp.portfolio.checkReferences(into: &issues)
+            if issues.isEmpty {
+                var out = BatchOutcome(portfolio: sp)
+                out.written = written
+                out.unchanged = unchanged.filter { rejected[entries[$0].record] == nil }
+                out.rejected = rejected
+                out.removed = removing
+                out.kept = kept
+                return out
+            }
+            var progress = false
+            for issue in issues.issues {
+                // The entity the pointer is inside: /<collection>/<index>/... (departments one deeper).
+                let tokens = JSONPointer(parsing: issue.pointer)?.tokens ?? []
+                var owner: Int?
+                var inner = ""
+                for kind in EntityKind.allCases {
+                    let cp = kind.collectionPointer
+                    if tokens.count > cp.count, Array(tokens[0..<cp.count]) == cp, let index = Int(tokens[cp.count]) {
+                        owner = placedAt[kind]?[index]
+                        inner = JSONPointer(Array(tokens[(cp.count + 1)...])).description
+                        break
+                    }
+                }
+                if let owner {
+                    rejected[entries[owner].record, default: []].append(ValidationIssue(pointer: inner, reason: issue.reason))
+                    progress = true
+                    continue
+                }
+                // Something the import does not write names an entity being removed: keep that one.
+                if let r = removing.firstIndex(where: { issue.reason.contains("\"\($0.id)\"") }) {
+                    let gone = removing.remove(at: r)
+                    kept.append((gone.kind, gone.id, "still referenced at \(issue.pointer)"))
+                    progress = true
+                }
+            }
+            if !progress {
+                // Nothing left to blame: report the stored portfolio's own failures on the first entry.
+                var out = BatchOutcome(portfolio: base)
+                out.rejected = rejected
+                for e in entries where rejected[e.record] == nil {
+                    out.rejected[e.record] = issues.issues.map {
+                        ValidationIssue(pointer: "", reason: "the stored portfolio fails its checks at \($0.pointer): \($0.reason)")
+                    }
+                }
+                return out
+            }
+        }
+    }
+
+    /// The stored entity (or an empty object) with the owned members replaced by the entry's values.
+    static func merge(_ existing: JSONRef?, _ e: ImportEntry) -> JSONRef {
+        let out = existing.map { json_deep_copy($0)! } ?? JSONMake.object()
+        out.set("id", JSONMake.string(e.id))
+        for path in e.owned { delete(out, path) }
+        for path in e.owned {
+            var v: JSONRef? = e.values
+            for t in path { v = v?[t] }
+            if let v { set(out, path, v) }
+        }
+        return out
+    }
+
+    static func delete(_ o: JSONRef, _ path: [String]) {
+        guard let last = path.last else { return }
+        var cur: JSONRef? = o
+        for t in path.dropLast() { cur = cur?[t] }
+        if let cur, cur.isObject { json_object_del(cur, last) }
+    }
+
+    static func set(_ o: JSONRef, _ path: [String], _ v: JSONRef) {
+        var cur = o
+        for t in path.dropLast() {
+            if let next = cur[t], next.isObject { cur = next } else {
+                let n = JSONMake.object()
+                cur.set(t, n)
+                cur = n
+            }
+        }
+        cur.set(path.last!, v.retained())
+    }
+}
+
+/// Counts by kind, for an import's report.
+struct KindCounts {
+    var byKind: [EntityKind: Int] = [:]
+    mutating func add(_ k: EntityKind) { byKind[k, default: 0] += 1 }
+    var json: JSONRef {
+        let o = JSONMake.object()
+        for k in EntityKind.allCases { if let n = byKind[k] { o.set(k.collection, JSONMake.int(n)) } }
+        return o
+    }
+}
+
+extension Engine {
+    /// Applies an import to the portfolio `pid` (created, with `organization` as its name, when there is
+    /// none) in one transaction, and builds its report. With `atomic`, any record refused refuses all.
+    func commitImport(pid: String, pidPointer: JSONPointer, organization: String?, ifRevision: Int?, atomic: Bool,
+                      problems initial: [ImportProblem], records: Int,
+                      plan: (StoredPortfolio, EntityCache?) -> (entries: [ImportEntry], removals: [(kind: EntityKind, id: String)]),
+                      describe: (Int, [ValidationIssue], ImportEntry?) -> [ImportProblem],
+                      extraProblems: () -> [ImportProblem] = { [] }) throws -> JSONRef {
+        try state.write { s in
+            let old = s.portfolios[pid]
+            try checkRevision(ifRevision, current: old?.revision ?? 0)
+            let base = old ?? StoredPortfolio(portfolio: Portfolio(id: pid, organization: Organization(name: organization ?? pid)),
+                                              revision: 0, updated: nowTimestamp())
+            let cache = s.caches[pid]
+            let (entries, removals) = plan(base, cache)
+            defer { for e in entries { e.values.release() } }
+            var outcome = ImportBatch.apply(base: base, cache: cache, entries: entries, removals: removals)
+            var problems = initial + extraProblems()
+            let byRecord = Dictionary(entries.map { ($0.record, $0) }, uniquingKeysWith: { a, _ in a })
+            for (record, issues) in outcome.rejected.sorted(by: { $0.key < $1.key }) {
+                problems += describe(record, issues, byRecord[record])
+            }
+            for k in outcome.kept {
+                problems.append(ImportProblem(entity: "\(k.kind.rawValue):\(k.id)", pointer: "/prune",
+                                              reason: "not removed: \(k.reason)", skipped: false))
+            }
+            let refused = problems.filter { $0.skipped && !$0.unmapped }
+            if atomic && !refused.isEmpty {
+                var issues = IssueList()
+                for p in refused { issues.add(ValidationIssue(pointer: p.pointer, reason: p.located)) }
+                var d = ErrorData(issues: issues)
+                d.reason = "atomic import refused: \(refused.count) problem(s); the first: \(refused[0].located)"
+                throw RPCError(.invalidParams, d)
+            }
+            var created = KindCounts(), updated = KindCounts(), unchanged = KindCounts(), removed = KindCounts()
+            for w in outcome.written { if w.created { created.add(entries[w.entry].kind) } else { updated.add(entries[w.entry].kind) } }
+            for u in outcome.unchanged { unchanged.add(entries[u].kind) }
+            for r in outcome.removed { removed.add(r.kind) }
+            var revision = old?.revision ?? 0
+            let changed = !outcome.written.isEmpty || !outcome.removed.isEmpty || old == nil
+            if changed {
+                var sp = outcome.portfolio
+                sp.revision = revision + 1
+                sp.updated = nowTimestamp()
+                if old == nil {
+                    // The rows are encoded from the portfolio; the cache fills a kind at its first read.
+                    try commit([.putPortfolio(sp, document: nil)])
+                    s.caches[pid] = EntityCache()
+                } else {
+                    var changes: [StoreChange] = []
+                    var bodies: [(EntityKind, String, JSONRef)] = []
+                    defer { for b in bodies { b.2.release() } }
+                    for r in outcome.removed { changes.append(.removeEntity(portfolio: pid, kind: r.kind, id: r.id)) }
+                    for w in outcome.written {
+                        let e = entries[w.entry]
+                        guard let i = sp.position(e.kind, e.id) else { continue }
+                        let body = try sp.portfolio.encodeEntity(e.kind, at: i)
+                        bodies.append((e.kind, e.id, body))
+                        changes.append(.putEntity(portfolio: pid, kind: e.kind, id: e.id, body: body))
+                    }
+                    changes.append(.setRevision(portfolio: pid, revision: sp.revision, updated: sp.updated))
+                    try commit(changes)
+                    if let c = s.caches[pid] {
+                        for r in outcome.removed { c.remove(r.kind, r.id) }
+                        for b in bodies { c.put(b.0, b.1, b.2.retained()) }
+                    }
+                }
+                s.portfolios[pid] = sp
+                revision = sp.revision
+                outcome.portfolio = sp
+            }
+            let skippedRecords = Set(refused.compactMap(\.record)).count
+            let unmapped = problems.filter(\.unmapped).count
+            let list = JSONMake.array()
+            for p in problems.prefix(1_000) { list.append(p.json) }
+            let o = JSONMake.object([
+                "portfolio": JSONMake.string(pid), "revision": JSONMake.int(revision),
+                "portfolioCreated": JSONMake.bool(old == nil),
+                "records": JSONMake.int(records),
+                "created": created.json, "updated": updated.json, "unchanged": unchanged.json, "removed": removed.json,
+                "skipped": JSONMake.int(skippedRecords), "unmapped": JSONMake.int(unmapped), "problems": list])
+            if problems.count > 1_000 { o.set("problemsTruncated", JSONMake.bool(true)) }
+            return o
+        }
+    }
+
+    static let importResult: Schema = {
+        let counts = Schema.map(.integer(min: 0), "entities by collection")
+        return .object("ImportResult", required: ["portfolio", "revision", "portfolioCreated", "records", "created", "updated",
+                                                  "unchanged", "removed", "skipped", "unmapped", "problems"], [
+            "portfolio": .identifier(), "revision": .integer(min: 0), "portfolioCreated": .boolean(),
+            "records": .integer("records read (catalog documents or CSV rows)", min: 0),
+            "created": counts, "updated": counts, "unchanged": counts, "removed": counts,
+            "skipped": .integer("records left out, each with a problem", min: 0),
+            "unmapped": .integer("records of kinds the import does not map (reported, left out)", min: 0),
+            "problems": .array(.object("ImportProblem", required: ["pointer", "reason", "skipped"], [
+                "file": .string(), "line": .integer(min: 1), "column": .integer(min: 1),
+                "row": .integer(min: 1), "field": .string(), "entity": .string(),
+                "pointer": .string("into the params"), "reason": .string(),
+                "skipped": .boolean("its record was left out"),
+                "unmapped": .boolean("its record is of a kind the import does not map")]), maxItems: 1_000),
+            "problemsTruncated": .boolean(),
+        ])
+    }()
+}

@@ -1,0 +1,328 @@
+import CJansson
+import XCTest
+@testable import TwoSpeedEngine
+import TwoSpeedJSON
+import TwoSpeedModel
+import TwoSpeedSchema
+import TwoSpeedYAML
+
+/// import.backstage and import.csv against catalogs and spreadsheets written for them.
+final class ImportTests: XCTestCase {
+    /// The documents of catalog files as the CLI sends them, as JSON text.
+    func documents(_ files: [String]) -> String {
+        let a = JSONMake.array()
+        defer { a.release() }
+        for f in files { YAMLDocuments.append(text: readFile(repoRoot + "/" + f), file: f, into: a) }
+        return JSONText.dump(a)
+    }
+
+    func documents(yaml: String, file: String = "inline.yaml") -> String {
+        let a = JSONMake.array()
+        defer { a.release() }
+        YAMLDocuments.append(text: yaml, file: file, into: a)
+        return JSONText.dump(a)
+    }
+
+    let example = ["examples/backstage/org.yaml", "examples/backstage/systems.yaml"]
+
+    func entity(_ e: Engine, _ pid: String, _ kind: String, _ id: String) -> JSONRef? {
+        e.request("entity.get", #"{"portfolio":"\#(pid)","kind":"\#(kind)","id":"\#(id)"}"#).result?["entity"]
+    }
+
+    func interfaces(_ e: Engine, _ id: String) -> Set<String> {
+        Set(entity(e, "shop", "system", id)?["interfaces"]?.elements.map {
+            "\($0["to"]!.stringValue!) \($0["kind"]!.stringValue!)"
+        } ?? [])
+    }
+
+    func testEveryMappingRuleOfTheExampleCatalog() throws {
+        let e = try Engine(path: nil)
+        let r = e.request("import.backstage", #"{"portfolio":"shop","organization":"Shop","documents":\#(documents(example))}"#)
+        let res = try XCTUnwrap(r.result, r.text)
+        XCTAssertEqual(res["created"]?["departments"]?.intValue, 3)
+        XCTAssertEqual(res["created"]?["teams"]?.intValue, 3)
+        XCTAssertEqual(res["created"]?["managers"]?.intValue, 3)
+        // Seven systems: every component but the library, and the resource.
+        XCTAssertEqual(res["created"]?["systems"]?.intValue, 7)
+        XCTAssertEqual(res["skipped"]?.intValue, 0)
+        // The Location is reported and skipped, with its file and line.
+        XCTAssertEqual(res["unmapped"]?.intValue, 1)
+        let loc = try XCTUnwrap(res["problems"]?.elements.first { $0["unmapped"]?.boolValue == true })
+        XCTAssertEqual(loc["file"]?.stringValue, "examples/backstage/systems.yaml")
+        XCTAssertEqual(loc["line"]?.intValue, 148)
+        XCTAssertEqual(loc["reason"]?.stringValue?.contains("Location"), true)
+
+        // Domain → a division; a business unit with children → a division; an annotation names the kind.
+        XCTAssertEqual(entity(e, "shop", "department", "commerce")?["kind"]?.stringValue, "division")
+        XCTAssertEqual(entity(e, "shop", "department", "digital")?["name"]?.stringValue, "Digital")
+        XCTAssertEqual(entity(e, "shop", "department", "it-operations")?["kind"]?.stringValue, "it")
+        // Teams: department from parent (bare, kind:namespace/name) or from the parent's children.
+        XCTAssertEqual(entity(e, "shop", "team", "web-team")?["department"]?.stringValue, "digital")
+        XCTAssertEqual(entity(e, "shop", "team", "payments-team")?["department"]?.stringValue, "digital")
+        XCTAssertEqual(entity(e, "shop", "team", "platform-team")?["department"]?.stringValue, "it-operations")
+        // Size from members and memberOf both.
+        XCTAssertEqual(entity(e, "shop", "team", "web-team")?["size"]?.intValue, 2)
+        XCTAssertEqual(entity(e, "shop", "team", "payments-team")?["size"]?.intValue, 1)
+        // Users → managers, named by their profile, in the department of their first group.
+        XCTAssertEqual(entity(e, "shop", "manager", "ana")?["name"]?.stringValue, "Ana Lima")
+        XCTAssertEqual(entity(e, "shop", "manager", "ben")?["department"]?.stringValue, "digital")
+        XCTAssertEqual(entity(e, "shop", "manager", "carla")?["department"]?.stringValue, "it-operations")
+
+        // Layers by the default rules.
+        XCTAssertEqual(entity(e, "shop", "system", "web-shop")?["layer"]?.stringValue, "front-end")
+        XCTAssertEqual(entity(e, "shop", "system", "mobile-app")?["layer"]?.stringValue, "front-end")
+        XCTAssertEqual(entity(e, "shop", "system", "shop-bff")?["layer"]?.stringValue, "back-end")
+        XCTAssertEqual(entity(e, "shop", "system", "kube-platform")?["layer"]?.stringValue, "platform")
+        XCTAssertEqual(entity(e, "shop", "system", "product-db")?["layer"]?.stringValue, "back-end")
+        XCTAssertNil(entity(e, "shop", "system", "ui-kit"))
+        // lifecycle → status; a resource has none.
+        XCTAssertEqual(entity(e, "shop", "system", "payment-service")?["status"]?.stringValue, "experimental")
+        XCTAssertEqual(entity(e, "shop", "system", "order-router")?["status"]?.stringValue, "deprecated")
+        XCTAssertNil(entity(e, "shop", "system", "product-db")?["status"])
+        // Owner: a user is the owning manager; a group gives the department.
+        XCTAssertEqual(entity(e, "shop", "system", "payment-service")?["owner"]?.stringValue, "carla")
+        XCTAssertNil(entity(e, "shop", "system", "web-shop")?["owner"])
+        XCTAssertEqual(entity(e, "shop", "system", "web-shop")?["department"]?.stringValue, "digital")
+        // APIs: consumer → provider through an API; AsyncAPI is an event. dependsOn: a resource or a
+        // component of another system is a direct coupling; one of the same system is not.
+        XCTAssertEqual(interfaces(e, "web-shop"), ["payment-service api", "shop-bff api"])
+        XCTAssertEqual(interfaces(e, "payment-service"), ["order-router event"])
+        XCTAssertEqual(interfaces(e, "shop-bff"), ["product-db direct"])
+        XCTAssertEqual(interfaces(e, "mobile-app"), ["shop-bff api", "payment-service direct"])
+
+        // The assessment runs on what was imported.
+        XCTAssertNotNil(e.request("assessment.run", #"{"portfolio":"shop"}"#).result)
+    }
+
+    func testRulesOverrideTheDefaults() throws {
+        let e = try Engine(path: nil)
+        let rules = #"[{"kind":"component","type":"service","system":"payments","layer":"platform"},{"name":"ui-*","layer":"front-end"}]"#
+        let r = e.request("import.backstage", #"{"portfolio":"shop","documents":\#(documents(example)),"rules":\#(rules)}"#)
+        XCTAssertNotNil(r.result, r.text)
+        XCTAssertEqual(entity(e, "shop", "system", "payment-service")?["layer"]?.stringValue, "platform")
+        XCTAssertEqual(entity(e, "shop", "system", "order-router")?["layer"]?.stringValue, "platform")
+        XCTAssertEqual(entity(e, "shop", "system", "shop-bff")?["layer"]?.stringValue, "back-end")
+        XCTAssertEqual(entity(e, "shop", "system", "ui-kit")?["layer"]?.stringValue, "front-end")
+        // A rule with a layer that is none of them is refused with its pointer.
+        let bad = e.request("import.backstage", #"{"portfolio":"shop","documents":[],"rules":[{"layer":"middle"}]}"#)
+        XCTAssertEqual(bad.code, -32602)
+        XCTAssertEqual(bad.pointers, ["/rules/0/layer"])
+    }
+
+    func testReimportUpdatesInPlaceAndPrunesOnlyWhenAsked() throws {
+        let e = try Engine(path: nil)
+        let docs = documents(example)
+        XCTAssertNotNil(e.request("import.backstage", #"{"portfolio":"shop","documents":\#(docs)}"#).result)
+        // Facts the catalog does not hold, entered by hand, survive a re-import.
+        var sys = JSONText.dump(try XCTUnwrap(entity(e, "shop", "system", "shop-bff")))
+        sys = String(sys.dropLast()) + #","architecture":"microservices","delivery":{"deploysPerMonth":30}}"#
+        XCTAssertNotNil(e.request("entity.upsert", #"{"portfolio":"shop","kind":"system","entity":\#(sys)}"#).result)
+        let again = try XCTUnwrap(e.request("import.backstage", #"{"portfolio":"shop","documents":\#(docs)}"#).result)
+        XCTAssertEqual(again["unchanged"]?["systems"]?.intValue, 7)
+        XCTAssertEqual(again["created"]?.count, 0)
+        XCTAssertEqual(again["updated"]?.count, 0)
+        // Nothing changed: the revision stays.
+        XCTAssertEqual(again["revision"]?.intValue, 2)
+        XCTAssertEqual(entity(e, "shop", "system", "shop-bff")?["delivery"]?["deploysPerMonth"]?.intValue, 30)
+
+        // A catalog without kube-platform and with a renamed component: updated, nothing removed.
+        let changed = readFile(repoRoot + "/examples/backstage/systems.yaml")
+            .replacingFirst("  name: shop-bff\n", with: "  name: shop-bff\n  title: Shop BFF\n")
+            .replacingFirst("  name: kube-platform\n", with: "  name: kube-platform-gone\n")
+        var all = documents(["examples/backstage/org.yaml"])
+        let more = documents(yaml: changed, file: "systems.yaml")
+        all = String(all.dropLast()) + "," + String(more.dropFirst())
+        let upd = try XCTUnwrap(e.request("import.backstage", #"{"portfolio":"shop","documents":\#(all)}"#).result)
+        XCTAssertEqual(upd["updated"]?["systems"]?.intValue, 1)
+        XCTAssertEqual(upd["created"]?["systems"]?.intValue, 1)
+        XCTAssertEqual(upd["removed"]?.count, 0)
+        XCTAssertNotNil(entity(e, "shop", "system", "kube-platform"))
+        XCTAssertEqual(entity(e, "shop", "system", "shop-bff")?["name"]?.stringValue, "Shop BFF")
+        XCTAssertEqual(entity(e, "shop", "system", "shop-bff")?["architecture"]?.stringValue, "microservices")
+
+        // A product written by hand uses kube-platform: prune removes what the catalog does not name,
+        // except what something else still references.
+        XCTAssertNotNil(e.request("entity.upsert", #"{"portfolio":"shop","kind":"product","entity":{"id":"p","name":"P","status":"live","systems":["kube-platform"]}}"#).result)
+        let pruned = try XCTUnwrap(e.request("import.backstage", #"{"portfolio":"shop","documents":\#(all),"prune":true}"#).result)
+        XCTAssertEqual(pruned["removed"]?.count, 0, JSONText.dump(pruned))
+        XCTAssertNotNil(entity(e, "shop", "system", "kube-platform"))
+        XCTAssertTrue(pruned["problems"]!.elements.contains { $0["reason"]?.stringValue?.contains("not removed") == true })
+        XCTAssertNotNil(e.request("entity.remove", #"{"portfolio":"shop","kind":"product","id":"p"}"#).result)
+        let pruned2 = try XCTUnwrap(e.request("import.backstage", #"{"portfolio":"shop","documents":\#(all),"prune":true}"#).result)
+        XCTAssertEqual(pruned2["removed"]?["systems"]?.intValue, 1)
+        XCTAssertNil(entity(e, "shop", "system", "kube-platform"))
+    }
+
+    func testBrokenCatalogReportsEveryProblemWithFileAndLineAndSkipsOnlyBadRecords() throws {
+        let e = try Engine(path: nil)
+        let docs = documents(["Tests/Fixtures/backstage-broken/bad.yaml", "Tests/Fixtures/backstage-broken/catalog.yaml"])
+        let res = try XCTUnwrap(e.request("import.backstage", #"{"portfolio":"b","documents":\#(docs)}"#).result)
+        var found: [String: (Int, String, String)] = [:]
+        for p in res["problems"]!.elements {
+            found[p["reason"]!.stringValue!] = (Int(p["line"]!.intValue!), p["file"]!.stringValue!, p["pointer"]!.stringValue!)
+        }
+        func has(_ text: String, line: Int, file: String, pointer: String? = nil, _ l: UInt = #line) {
+            guard let hit = found.first(where: { $0.key.contains(text) }) else { return XCTFail("no problem with \(text): \(found.keys)", line: l) }
+            XCTAssertEqual(hit.value.0, line, text, line: l)
+            XCTAssertTrue(hit.value.1.hasSuffix(file), line: l)
+            if let pointer { XCTAssertEqual(hit.value.2, pointer, line: l) }
+        }
+        // bad.yaml: the document before the error is read; the error has its line.
+        has("YAML", line: 15, file: "bad.yaml")
+        has("spec.owner is required", line: 23, file: "catalog.yaml", pointer: "/documents/4/entity/spec/owner")
+        has("dangling reference: resource:default/missing-db", line: 36, file: "catalog.yaml", pointer: "/documents/5/entity/spec/dependsOn/1")
+        has("which was skipped", line: 46, file: "catalog.yaml", pointer: "/documents/6/entity/spec/dependsOn/0")
+        has("kind Template is not mapped", line: 49, file: "catalog.yaml")
+        XCTAssertEqual(res["skipped"]?.intValue, 4)
+        XCTAssertEqual(res["created"]?["systems"]?.intValue, 2)
+        XCTAssertNotNil(entity(e, "b", "system", "good-service"))
+        XCTAssertNotNil(entity(e, "b", "system", "before-the-error"))
+        XCTAssertNil(entity(e, "b", "system", "dangling"))
+
+        // atomic: all or nothing; the portfolio is not even created.
+        let e2 = try Engine(path: nil)
+        let r = e2.request("import.backstage", #"{"portfolio":"b","documents":\#(docs),"atomic":true}"#)
+        XCTAssertEqual(r.code, -32602)
+        XCTAssertEqual(r.pointers.count, 4)
+        XCTAssertTrue(r.pointers.contains("/documents/4/entity/spec/owner"))
+        XCTAssertTrue(r.pointers.contains("/documents/1"), "the YAML error: \(r.pointers)")
+        XCTAssertEqual(e2.request("portfolio.get", #"{"id":"b"}"#).code, -32000)
+    }
+
+    func testReferencesInEveryFormAndNamespaces() throws {
+        let yaml = """
+            apiVersion: backstage.io/v1alpha1
+            kind: Group
+            metadata: {name: core, namespace: ops}
+            spec: {type: team, children: []}
+            ---
+            apiVersion: backstage.io/v1alpha1
+            kind: Component
+            metadata: {name: a, namespace: ops}
+            spec: {type: service, lifecycle: production, owner: core, dependsOn: ["resource:db", "component:default/b"]}
+            ---
+            apiVersion: backstage.io/v1alpha1
+            kind: Resource
+            metadata: {name: db, namespace: ops}
+            spec: {type: database, owner: "group:ops/core"}
+            ---
+            apiVersion: backstage.io/v1beta1
+            kind: Component
+            metadata: {name: b}
+            spec: {type: service, lifecycle: production, owner: "ops/core"}
+            ---
+            apiVersion: backstage.io/v1alpha1
+            kind: Component
+            metadata: {name: c}
+            spec: {type: service, lifecycle: production, owner: core}
+            """
+        let e = try Engine(path: nil)
+        let res = try XCTUnwrap(e.request("import.backstage", #"{"portfolio":"n","documents":\#(documents(yaml: yaml))}"#).result)
+        // Ids outside the default namespace carry it; a bare reference is in the writer's namespace,
+        // so "core" from the default namespace dangles.
+        XCTAssertNotNil(entity(e, "n", "team", "ops:core"))
+        XCTAssertEqual(Set(entity(e, "n", "system", "ops:a")?["interfaces"]?.elements.map { $0["to"]!.stringValue! } ?? []), ["ops:db", "b"])
+        XCTAssertNotNil(entity(e, "n", "system", "b"))
+        XCTAssertNil(entity(e, "n", "system", "c"))
+        XCTAssertEqual(res["skipped"]?.intValue, 1)
+        XCTAssertEqual(res["problems"]?[0]?["line"]?.intValue, 24)
+    }
+
+    func testBadParamsGetPointers() throws {
+        let e = try Engine(path: nil)
+        XCTAssertEqual(e.request("import.backstage", #"{"portfolio":"x","documents":{}}"#).pointers, ["/documents"])
+        XCTAssertEqual(e.request("import.backstage", #"{"portfolio":"x","documents":[{"entity":3}]}"#).pointers, ["/documents/0/entity"])
+        // A document that is not a Backstage entity is a problem, not a failure.
+        let r = try XCTUnwrap(e.request("import.backstage", #"{"portfolio":"x","documents":[{"entity":{"kind":"Component"}}]}"#).result)
+        XCTAssertEqual(r["problems"]?[0]?["pointer"]?.stringValue, "/documents/0/entity/apiVersion")
+        // Lines that are not numbers are not used: the problem takes the document's line.
+        let l = try XCTUnwrap(e.request("import.backstage", #"{"portfolio":"x","documents":[{"line":7,"lines":{"/kind":"x"},"entity":{"kind":"Component"}}]}"#).result)
+        XCTAssertEqual(l["problems"]?[0]?["line"]?.intValue, 7)
+        XCTAssertEqual(e.request("import.backstage", #"{"portfolio":"x","documents":[{"lines":[]}]}"#).pointers, ["/documents/0/lines"])
+    }
+
+    // MARK: CSV
+
+    func testCSVFromExcel() throws {
+        let e = try Engine(path: nil)
+        XCTAssertNotNil(e.request("portfolio.put", #"{"portfolio":\#(retailerText)}"#).result)
+        // A UTF-8 BOM, semicolons, CRLF, a quoted field with a separator and a line break, a decimal comma.
+        let csv = "\u{FEFF}id;name;status;systems;rice.reach;rice.impact;rice.confidence;rice.effort;problem\r\n"
+            + "new-one;New one;idea;web-checkout;1000;2;0,8;3;\"Pay; fast\r\nand easy\"\r\n"
+            + "bad-status;Bad;bogus;;;;;;\r\n"
+            + "bad-system;Bad;idea;ghost;;;;;\r\n"
+            + "bad-number;Bad;idea;;lots;;;;\r\n"
+        let params = JSONMake.object(["portfolio": JSONMake.string("retailer"), "kind": JSONMake.string("product"),
+                                      "text": JSONMake.string(csv), "file": JSONMake.string("p.csv")])
+        defer { params.release() }
+        let r = e.request("import.csv", JSONText.dump(params))
+        let res = try XCTUnwrap(r.result, r.text)
+        XCTAssertEqual(res["created"]?["products"]?.intValue, 1)
+        XCTAssertEqual(res["skipped"]?.intValue, 3)
+        let p = try XCTUnwrap(entity(e, "retailer", "product", "new-one"))
+        XCTAssertEqual(p["problem"]?.stringValue, "Pay; fast\r\nand easy")
+        XCTAssertEqual(p["rice"]?["confidence"]?.doubleValue, 0.8)
+        XCTAssertEqual(p["systems"]?.elements.map { $0.stringValue! }, ["web-checkout"])
+        let problems = res["problems"]!.elements.map { ($0["row"]!.intValue!, $0["column"]!.intValue!, $0["field"]!.stringValue!) }
+        XCTAssertEqual(problems.map { "\($0.0) \($0.1) \($0.2)" }.sorted(), ["3 3 status", "4 4 systems", "5 5 rice.reach"])
+        // The line of row 4 is 5: row 2's quoted field spans two lines.
+        XCTAssertEqual(res["problems"]!.elements.first { $0["row"]?.intValue == 4 }?["line"]?.intValue, 5)
+    }
+
+    func testCSVUpdatesOnlyItsColumnsAndChecksItsHeader() throws {
+        let e = try Engine(path: nil)
+        XCTAssertNotNil(e.request("portfolio.put", #"{"portfolio":\#(retailerText)}"#).result)
+        let before = try XCTUnwrap(entity(e, "retailer", "system", "web-checkout"))
+        let delivery = JSONText.dump(before["delivery"]!)
+        let r = e.request("import.csv", #"{"portfolio":"retailer","kind":"system","text":"id,name,layer,interfaces\nweb-checkout,Web checkout 2,front-end,\"[{\"\"to\"\":\"\"payment-api\"\",\"\"kind\"\":\"\"event\"\"}]\"\n"}"#)
+        let res = try XCTUnwrap(r.result, r.text)
+        XCTAssertEqual(res["updated"]?["systems"]?.intValue, 1)
+        let after = try XCTUnwrap(entity(e, "retailer", "system", "web-checkout"))
+        XCTAssertEqual(after["name"]?.stringValue, "Web checkout 2")
+        XCTAssertEqual(after["interfaces"]?[0]?["kind"]?.stringValue, "event")
+        XCTAssertEqual(JSONText.dump(after["delivery"]!), delivery)
+
+        let unknown = e.request("import.csv", #"{"portfolio":"retailer","kind":"system","text":"id,colour\nx,red\n"}"#)
+        XCTAssertEqual(unknown.code, -32602)
+        XCTAssertEqual(unknown.error?["data"]?["reason"]?.stringValue?.contains("row 1, column 2 (\"colour\")"), true)
+        let noID = e.request("import.csv", #"{"portfolio":"retailer","kind":"team","text":"name,size\nA,3\n"}"#)
+        XCTAssertEqual(noID.code, -32602)
+        let quote = e.request("import.csv", #"{"portfolio":"retailer","kind":"team","text":"id,name,size\nt,\"open,3\n"}"#)
+        XCTAssertEqual(quote.code, -32602)
+        XCTAssertEqual(quote.pointer, "/text")
+        // atomic: a refused row refuses the whole file.
+        let atomic = e.request("import.csv", #"{"portfolio":"retailer","kind":"team","atomic":true,"text":"id,name,size\nok,OK,3\nbad,Bad,0\n"}"#)
+        XCTAssertEqual(atomic.code, -32602)
+        XCTAssertNil(entity(e, "retailer", "team", "ok"))
+    }
+
+    func testCSVParserEdgeCases() throws {
+        let t = try CSVTable("a\tb\n\"x\"\"y\"\t\n\n", separator: nil)
+        XCTAssertEqual(t.records.map(\.fields), [["a", "b"], ["x\"y", ""]])
+        XCTAssertEqual(CSVTable.detectSeparator(Array("a;b,c;d\n".utf8)[...]), UInt8(ascii: ";"))
+        XCTAssertThrowsError(try CSVTable("a,b\nx\"y,2\n", separator: nil))
+    }
+
+    // MARK: Schema file and $schema
+
+    func testDocumentsMayCarrySchemaAndComments() throws {
+        let e = try Engine(path: nil)
+        let doc = #"{"$schema":"https://example.com/portfolio.schema.json","$comment":["next: add journeys"],"id":"p","organization":{"name":"P"}}"#
+        XCTAssertNotNil(e.request("portfolio.put", #"{"portfolio":\#(doc)}"#).result)
+        XCTAssertEqual(e.request("portfolio.put", #"{"portfolio":{"$comment":3,"id":"p","organization":{"name":"P"}}}"#).code, -32602)
+    }
+
+    /// schema/portfolio.schema.json is what the engine validates with; `make schema` writes it again.
+    func testSchemaFileMatchesTheEngine() throws {
+        let generated = portfolioSchemaDocument()
+        defer { generated.release() }
+        let path = repoRoot + "/schema/portfolio.schema.json"
+        let text = JSONText.dump(generated, pretty: true) + "\n"
+        if getenv("TWOSPEED_WRITE_SCHEMA") != nil {
+            let f = fopen(path, "wb")!
+            fputs(text, f)
+            fclose(f)
+        }
+        XCTAssertEqual(readFile(path), text, "schema/portfolio.schema.json is stale: run make schema")
+    }
+}
