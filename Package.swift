@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // The engine's C libraries come from Debian: jansson encodes every JSON message, SQLite keeps the store.
@@ -18,6 +18,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // WebAssembly plugins: an interpreter in Swift with fuel metering, no JIT and no C++ runtime. Only the
+        // MultiThread trait (stores on several threads share one engine); the file system, disassembler and
+        // component-model code are left out of the library.
+        .package(url: "https://github.com/swiftwasm/WasmKit.git", from: "0.4.2", traits: ["MultiThread"]),
     ],
     targets: [
         .systemLibrary(name: "CJansson", pkgConfig: "jansson",
@@ -43,7 +47,8 @@ let package = Package(
         // The plugin contract of include/twospeed_plugin.h, for the host to call in-process plugins.
         .systemLibrary(name: "CTwoSpeedPlugin", path: "Sources/CTwoSpeedPlugin"),
         // The plugin host: manifests, in-process libraries and supervised plugin processes.
-        .target(name: "TwoSpeedPlugins", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "TwoSpeedSync", "CTwoSpeedPlugin"]),
+        .target(name: "TwoSpeedPlugins", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "TwoSpeedSync", "CTwoSpeedPlugin",
+                                                       .product(name: "WasmKit", package: "WasmKit")]),
         // JSON-RPC 2.0 to the letter: envelopes, batches, errors, one method table.
         .target(name: "TwoSpeedRPC", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "CJansson"]),
         // The engine: the method table over the model and the store.
@@ -81,6 +86,8 @@ let package = Package(
                     dependencies: ["TwoSpeedDaemon", "TwoSpeedClient", "TwoSpeedJSON", "CJansson", "twospeedd", "TwoSpeedCLI"]),
         .testTarget(name: "TwoSpeedTests",
                     dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedAssessment", "TwoSpeedReport",
-                                   "TwoSpeedSchema", "TwoSpeedJSON", "TwoSpeedSync", "CJansson"]),
+                                   "TwoSpeedSchema", "TwoSpeedJSON", "TwoSpeedSync", "CJansson",
+                                   // WAT: the failing wasm plugins of WasmPluginTests are written as text.
+                                   .product(name: "WAT", package: "WasmKit")]),
     ]
 )
