@@ -95,9 +95,16 @@ $(BUILD)/test_abi: Tests/C/test_abi.c include/twospeed.h $(LIB)
 
 # The example C plugin, built beside its manifest (examples/plugins/team-size-check/plugin.json).
 PLUGIN_SO := examples/plugins/team-size-check/libteam_size_check.so
-plugins: $(PLUGIN_SO)
+# The same check as a WebAssembly plugin, built by the Swift toolchain's clang and wasm-ld for wasm32 with no
+# C library, so nothing is downloaded or installed for it (examples/wasm/team-size-check/plugin.json).
+WASM_CC ?= $(dir $(shell readlink -f $$(command -v $(SWIFT))))clang
+WASM_CFLAGS := --target=wasm32 -nostdlib -fno-builtin -O2 -Wall -Wextra -Werror -Wl,--no-entry
+PLUGIN_WASM := examples/wasm/team-size-check/team_size_check.wasm
+plugins: $(PLUGIN_SO) $(PLUGIN_WASM)
 $(PLUGIN_SO): examples/plugins/team-size-check/team_size_check.c include/twospeed_plugin.h
 	$(CC) $(CFLAGS_STRICT) -shared -fPIC $< -o $@ -ljansson
+$(PLUGIN_WASM): examples/wasm/team-size-check/team_size_check.c
+	$(WASM_CC) $(WASM_CFLAGS) $< -o $@
 
 $(BUILD)/test_plugins: Tests/C/test_plugins.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) $< -o $@ $(LDFLAGS_LIB) -ljansson
@@ -139,7 +146,7 @@ test-install: deps lib daemon
 
 # Tests/Python: the C ABI through ctypes; bindings/python/tests: the twospeed package, against the
 # library and real daemons, and installed with pip into a temporary folder.
-test-python: deps lib daemon
+test-python: deps lib daemon plugins
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) python3 -m pytest -q Tests/Python
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) \
 	    python3 -m pytest -q -p no:cacheprovider bindings/python/tests
@@ -178,12 +185,19 @@ $(BUILD)/bench/synthetic-%.json: Tests/Bench/synth_portfolio.py
 	@mkdir -p $(BUILD)/bench
 	python3 $< $* $@
 
+# bench_plugins' load figure: a wasm plugin of 100 KB or more (the team-size check and generated code).
+$(BUILD)/bench/big_guest.wasm: Tests/Bench/make_big_guest.py examples/wasm/team-size-check/team_size_check.c
+	@mkdir -p $(BUILD)/bench
+	python3 $< 100 $(BUILD)/bench/big_guest.c
+	$(WASM_CC) $(WASM_CFLAGS) $(BUILD)/bench/big_guest.c -o $@
+	echo '{"name": "big-guest", "version": "1", "kind": "wasm", "path": "big_guest.wasm", "extensionPoints": ["check"]}' > $(BUILD)/bench/big_guest.json
+
 bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins \
-       $(foreach s,$(BENCH_SCALES),$(BUILD)/bench/synthetic-$(s).json)
+       $(BUILD)/bench/big_guest.wasm $(foreach s,$(BENCH_SCALES),$(BUILD)/bench/synthetic-$(s).json)
 	$(BUILD)/bench_call
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) python3 Tests/Bench/bench_load.py
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Bench/socket_bench.sh
-	$(BUILD)/bench_plugins $(CURDIR)
+	$(BUILD)/bench_plugins $(CURDIR) $(abspath $(BUILD))/bench/big_guest.json
 	$(BUILD)/bench_assess $(BUILD)/bench $(BENCH_SCALES)
 
 # Fuzzing (README.md, "Fuzzing"). The library is built again with libFuzzer's coverage and AddressSanitizer,

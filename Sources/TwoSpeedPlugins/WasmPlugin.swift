@@ -84,8 +84,12 @@ final class WasmTransport: Transport {
 
     /// One engine for every wasm plugin: its configuration decides how code is translated, and it is
     /// safe to share between stores on several threads. Software bounds checks rather than guard pages:
-    /// guard pages need a SIGSEGV handler, and a library must not take over its host's signals.
-    static let engine = Engine(configuration: EngineConfiguration(memoryBoundsChecking: .software, fuelMetering: true))
+    /// guard pages need a SIGSEGV handler, and a library must not take over its host's signals. Eager
+    /// compilation: every function is validated and translated when an instance is made (at load, then
+    /// only after a failure or for a concurrent call), so invalid code is refused at load, not at the
+    /// first call that reaches it.
+    static let engine = Engine(configuration: EngineConfiguration(compilationMode: .eager, memoryBoundsChecking: .software,
+                                                                  fuelMetering: true))
 
     /// What a module may import: module "twospeed" only (no WASI: nothing of the file system, the network
     /// or the clock is offered), and engine_call only with the "engine" grant.
@@ -148,7 +152,10 @@ final class WasmTransport: Transport {
         }
         let instance: Instance
         do { instance = try module.instantiate(store: store, imports: imports) } catch {
-            throw WasmTransport.failure(error, limits: limits, during: "instantiating the module")
+            if error is Trap || error is MemoryLimitExceeded || error is PluginFailure {
+                throw WasmTransport.failure(error, limits: limits, during: "instantiating the module")
+            }
+            throw PluginFailure("the module is not valid WebAssembly: \(error)", cause: "garbage")
         }
         guard let memory = instance.exports[memory: "memory"] else {
             throw PluginFailure("the module exports no memory named \"memory\"")

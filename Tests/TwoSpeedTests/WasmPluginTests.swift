@@ -1,3 +1,4 @@
+import CJansson
 import Dispatch
 import Glibc
 import WAT
@@ -142,6 +143,36 @@ final class WasmPluginTests: XCTestCase {
         XCTAssertEqual(odd3.result?["findings"]?[0]?["evidence"]?[0]?.stringValue, "Café \"ops\" \\ squad has 12 people (limit 10) and carries 1 product")
     }
 
+    /// The README's wasm manifest is the example's, and valid.
+    func testTheREADMEManifestIsTheExamples() throws {
+        let readme = readFile(repoRoot + "/README.md")
+        let blocks = readme.components(separatedBy: "```json\n").dropFirst().map { String($0[..<$0.range(of: "```")!.lowerBound]) }
+        let block = try XCTUnwrap(blocks.first { $0.contains("\"kind\": \"wasm\"") })
+        let fromReadme = parse(block), fromExample = parse(readFile(WasmPluginTests.example + "/plugin.json"))
+        defer { fromReadme.release(); fromExample.release() }
+        json_object_del(fromExample, "description")
+        XCTAssertEqual(JSONText.dump(fromReadme), JSONText.dump(fromExample))
+    }
+
+    /// The minimal guest of include/twospeed_plugin.h, as written there, builds, loads and checks.
+    func testTheHeadersMinimalGuestWorks() throws {
+        let header = readFile(repoRoot + "/include/twospeed_plugin.h")
+        let start = try XCTUnwrap(header.range(of: "** BEGIN GUEST\n")), end = try XCTUnwrap(header.range(of: "** END GUEST"))
+        let source = header[start.upperBound..<end.lowerBound].split(separator: "\n").map { $0.dropFirst(4) }.joined(separator: "\n")
+        let dir = temporaryDirectory()
+        writeFile(dir + "/guest.c", source + "\n")
+        XCTAssertTrue(sh("\(WasmPluginTests.clang) --target=wasm32 -nostdlib -O2 -Wall -Werror -Wl,--no-entry \(dir)/guest.c -o \(dir)/guest.wasm"))
+        writeFile(dir + "/plugin.json", #"{"name": "minimal", "version": "1", "kind": "wasm", "path": "guest.wasm", "extensionPoints": ["check"]}"#)
+        let engine = try engineWithExample()
+        XCTAssertNotNil(load(engine, dir + "/plugin.json").result)
+        for _ in 0..<3 {
+            let run = engine.request("assessment.run", #"{"portfolio":"state-bank","keep":false}"#)
+            XCTAssertNotNil(run.result, run.text)
+        }
+        XCTAssertEqual(wasmInfo(engine, "minimal")?["usage"]?["calls"]?.int, 3)
+        XCTAssertEqual(wasmInfo(engine, "minimal")?["usage"]?["traps"]?.int, 0)
+    }
+
     // MARK: Failures at call time: -32006 with data.failure, and the host answers afterwards
 
     func assertFails(_ wat: String, limits: String? = nil, failure: String, reasonStart: String,
@@ -242,6 +273,11 @@ final class WasmPluginTests: XCTestCase {
     func testAFileThatIsNotWasmIsRefused() throws {
         try assertRefused(nil, bytes: Array("#!/bin/sh\necho hi\n".utf8), reason: "")
         try assertRefused(nil, bytes: Array("#!/bin/sh\n".utf8), reason: "")
+    }
+
+    func testInvalidCodeIsRefusedAtLoad() throws {
+        // twospeed_call leaves an i32 where it promises an i64.
+        try assertRefused(WasmPluginTests.module("(i32.const 0)"), reason: "the module is not valid WebAssembly: ")
     }
 
     func testWASIIsNotOffered() throws {
