@@ -45,6 +45,7 @@ extension Engine {
         "extensionPoints": .array(.oneOf(Manifest.extensionPoints)), "formats": .array(.identifier()),
         "manifest": .string(), "status": .oneOf(["ready", "backoff", "restarting", "error"]), "lastError": .string(),
         "calls": .integer(min: 0), "restarts": .integer(min: 0),
+        "callMicroseconds": .integer("time in calls to the plugin, from its request written to its response read", min: 0),
         "reason": .array(.object(required: ["pointer", "reason"], ["pointer": .string(), "reason": .string()])),
         "wasm": .object("WasmInfo", "a wasm plugin's limits, grants and use", required: ["limits", "grants", "moduleBytes", "usage"], [
             "limits": .object(required: ["fuel", "memoryPages", "responseBytes"], [

@@ -28,6 +28,8 @@ public final class Plugin: @unchecked Sendable {
         var retryAt = 0.0
         var lastError: String?
         var calls = 0
+        /// Time in calls, from the request written to the response read: the plugin's share of a call.
+        var callMicroseconds = 0
         var restarts = 0
         /// Unloaded: never called or restarted again.
         var stopped = false
@@ -86,6 +88,8 @@ public final class Plugin: @unchecked Sendable {
             return h.nextID - 1
         }
         let text = Plugin.requestText(method, params, id: id)
+        let started = now()
+        defer { health.write { h in h.callMicroseconds += Int((now() - started) * 1e6) } }
         do {
             let result: JSONRef
             if let wasm = transport as? WasmTransport {
@@ -122,6 +126,8 @@ public final class Plugin: @unchecked Sendable {
         h.nextID += 1
         h.calls += 1
         let text = Plugin.requestText(method, params, id: id)
+        let started = now()
+        defer { h.callMicroseconds += Int((now() - started) * 1e6) }
         do {
             let line = try transport.exchange(text, timeoutMs: manifest.timeout)
             let result = try interpret(line, id: id)
@@ -161,7 +167,8 @@ public final class Plugin: @unchecked Sendable {
         health.read { h in
             PluginInfo(name: manifest.name, version: manifest.version, kind: manifest.kind, extensionPoints: manifest.extensionPoints,
                        formats: manifest.formats.isEmpty ? nil : manifest.formats, manifest: manifestPath,
-                       status: Plugin.status(h), lastError: h.lastError, calls: h.calls, restarts: h.restarts, reason: nil,
+                       status: Plugin.status(h), lastError: h.lastError, calls: h.calls, callMicroseconds: h.callMicroseconds,
+                       restarts: h.restarts, reason: nil,
                        wasm: (transport as? WasmTransport).map { WasmInfo(limits: manifest.wasmLimits, grants: manifest.grants,
                                                                            moduleBytes: $0.moduleBytes, usage: $0.usageNow) })
         }
@@ -181,6 +188,8 @@ public struct PluginInfo: Codable, Sendable {
     public var status: String
     public var lastError: String?
     public var calls: Int?
+    /// Microseconds spent in calls to the plugin, from its request written to its response read.
+    public var callMicroseconds: Int?
     public var restarts: Int?
     /// For a manifest that did not load: every reason, with its pointer into the manifest.
     public var reason: [ValidationIssue]?
@@ -188,10 +197,10 @@ public struct PluginInfo: Codable, Sendable {
     public var wasm: WasmInfo?
 
     public init(name: String? = nil, version: String? = nil, kind: String? = nil, extensionPoints: [String]? = nil, formats: [String]? = nil,
-                manifest: String, status: String, lastError: String? = nil, calls: Int? = nil, restarts: Int? = nil,
+                manifest: String, status: String, lastError: String? = nil, calls: Int? = nil, callMicroseconds: Int? = nil, restarts: Int? = nil,
                 reason: [ValidationIssue]? = nil, wasm: WasmInfo? = nil) {
         self.name = name; self.version = version; self.kind = kind; self.extensionPoints = extensionPoints; self.formats = formats
-        self.manifest = manifest; self.status = status; self.lastError = lastError; self.calls = calls; self.restarts = restarts
+        self.manifest = manifest; self.status = status; self.lastError = lastError; self.calls = calls; self.callMicroseconds = callMicroseconds; self.restarts = restarts
         self.reason = reason; self.wasm = wasm
     }
 }

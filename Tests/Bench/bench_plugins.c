@@ -9,7 +9,10 @@
 **
 ** Then the same check, check.run on the retailer, through the team-size check in C in-process, compiled
 ** to wasm, and in Python as a process, with issue 15's floors: wasm at most 3x the C plugin, Python at
-** least 5x the wasm plugin. Last, loading a wasm plugin of 100 KB or more (compile + first call, the
+** least 5x the wasm plugin. The floors compare the plugin's share of the call (plugin.list's
+** callMicroseconds per call: from the request written to the response read), since the engine's part
+** of a plugin.call with the 16 KB portfolio in its params (parsing, validating, writing it out again)
+** is the same for every kind and larger than the check; the whole call is printed beside it. Last, loading a wasm plugin of 100 KB or more (compile + first call, the
 ** median of five loads), against its floor of 50 ms.
 **
 ** usage: bench_plugins REPO_ROOT BIG_GUEST_MANIFEST
@@ -59,6 +62,22 @@ static void load(twospeed_engine *eng, const char *manifest) {
     char request[4400];
     snprintf(request, sizeof request, "{\"jsonrpc\":\"2.0\",\"method\":\"plugin.load\",\"params\":{\"manifest\":\"%s\"},\"id\":1}", manifest);
     twospeed_free(call_text(eng, request));
+}
+
+/* The plugin's share of its calls so far: callMicroseconds / calls, from plugin.list. */
+static double plugin_share_us(twospeed_engine *eng, const char *name) {
+    char *out = call_text(eng, "{\"jsonrpc\":\"2.0\",\"method\":\"plugin.list\",\"id\":1}");
+    json_t *r = json_loads(out, 0, NULL);
+    twospeed_free(out);
+    size_t i;
+    json_t *p;
+    double share = -1;
+    json_array_foreach(json_object_get(json_object_get(r, "result"), "plugins"), i, p) {
+        if (strcmp(json_string_value(json_object_get(p, "name")), name) != 0) continue;
+        share = (double)json_integer_value(json_object_get(p, "callMicroseconds")) / (double)json_integer_value(json_object_get(p, "calls"));
+    }
+    json_decref(r);
+    return share;
 }
 
 static char *read_file(const char *path) {
@@ -121,7 +140,7 @@ int main(int argc, char **argv) {
     char *retailer = read_file(path);
     const char *checks[][2] = {{"team-size-check", "in-process (C)"}, {"team-size-check-wasm", "wasm (C, in WasmKit)"},
                                {"team-size-check-py", "process (Python)"}};
-    double check[3];
+    double check[3], share[3];
     size_t request_size = strlen(retailer) + 200;
     char *request = malloc(request_size);
     printf("\ncheck.run on the retailer (the team-size check in each kind; request %zu B)\n", request_size - 200);
@@ -130,12 +149,15 @@ int main(int argc, char **argv) {
                  "{\"jsonrpc\":\"2.0\",\"method\":\"plugin.call\",\"params\":{\"plugin\":\"%s\",\"method\":\"check.run\",\"params\":{\"portfolio\":%s}},\"id\":1}",
                  checks[i][0], retailer);
         check[i] = time_call(eng, request, 1.5, &bytes);
+        share[i] = plugin_share_us(eng, checks[i][0]);
         char label[100];
         snprintf(label, sizeof label, "through %s", checks[i][1]);
-        printf("%-40s %12.1f us   (response %zu B)\n", label, check[i] / 1e3, bytes);
+        printf("%-40s %9.1f us in the plugin   %9.1f us the whole call   (response %zu B)\n", label, share[i], check[i] / 1e3, bytes);
     }
-    printf("%-40s %12.2f     floor <= 3   %s\n", "wasm / in-process C", check[1] / check[0], check[1] / check[0] <= 3 ? "ok" : "MISSED");
-    printf("%-40s %12.2f     floor >= 5   %s\n", "Python process / wasm", check[2] / check[1], check[2] / check[1] >= 5 ? "ok" : "MISSED");
+    printf("%-40s %9.2f   floor <= 3   %s   (whole calls: %.2f)\n", "wasm / in-process C, in the plugin", share[1] / share[0],
+           share[1] / share[0] <= 3 ? "ok" : "MISSED", check[1] / check[0]);
+    printf("%-40s %9.2f   floor >= 5   %s   (whole calls: %.2f)\n", "Python process / wasm, in the plugin", share[2] / share[1],
+           share[2] / share[1] >= 5 ? "ok" : "MISSED", check[2] / check[1]);
     free(request);
     free(retailer);
 
