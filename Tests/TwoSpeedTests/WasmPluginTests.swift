@@ -362,6 +362,10 @@ final class WasmPluginTests: XCTestCase {
         let nested = engine.request("plugin.call", #"{"plugin":"proxy","method":"report.render","params":{"portfolio":"state-bank","format":"proxy"}}"#)
         XCTAssertEqual(nested.code, -32006, nested.text)
         XCTAssertTrue(nested.text.contains("an engine call from a plugin called from an engine call is refused"), nested.text)
+        // During an assessment (a check plugin's call) the engine holds no lock the plugin's engine call
+        // needs: the proxy passes check.run on, and the engine's -32601 comes back as its answer.
+        let run = engine.request("assessment.run", #"{"portfolio":"state-bank","keep":false}"#)
+        XCTAssertEqual(run.error?["data"]?["pluginError"]?["code"]?.int, -32601, run.text)
         XCTAssertEqual(wasmInfo(engine, "proxy")?["usage"]?["log"]?.elements.last?.stringValue, "passing on a request")
         XCTAssertEqual(wasmInfo(engine, "proxy")?["grants"]?.elements.map { $0.stringValue ?? "" }, ["engine"])
         assertHostAnswers(engine)
