@@ -188,7 +188,8 @@ final class WasmTransport: Transport {
         var result: T?
         var answered: Error?
         do { result = try interpret(try run(w, request)) } catch let e as PluginFailure {
-            failure = e.cause == nil ? PluginFailure(e.reason, cause: "garbage") : e
+            // The host's own reading of the response (not JSON, not a response to this request).
+            failure = e.cause == nil ? PluginFailure("garbage: " + e.reason, cause: "garbage") : e
         } catch let e as PluginError {
             answered = e
         } catch {

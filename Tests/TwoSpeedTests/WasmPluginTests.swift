@@ -227,7 +227,12 @@ final class WasmPluginTests: XCTestCase {
 
     func testAResponseThatIsNotJSONIsGarbage() throws {
         try assertFails(WasmPluginTests.module("(i64.const 15)", extra: #"(data (i32.const 0) "not JSON at all")"#), failure: "garbage",
-                        reasonStart: "the plugin wrote something that is not JSON")
+                        reasonStart: "garbage: the plugin wrote something that is not JSON")
+    }
+
+    func testAResponseToAnotherRequestIsGarbage() throws {
+        try assertFails(WasmPluginTests.module("(i64.const 38)", extra: #"(data (i32.const 0) "{\"jsonrpc\":\"2.0\",\"result\":{},\"id\":999}")"#),
+                        failure: "garbage", reasonStart: "garbage: the plugin answered with something that is not a response to request")
     }
 
     func testAResponseThatIsNotUTF8IsGarbage() throws {
