@@ -120,7 +120,7 @@ test-c: deps lib plugins $(BUILD)/test_abi $(BUILD)/test_header_cxx $(BUILD)/tes
 	$(BUILD)/test_header_cxx
 	$(BUILD)/test_abi
 	$(BUILD)/test_plugins $(CURDIR)
-	$(BUILD)/test_stress examples/portfolios/retailer.json
+	STRESS_WASM=$(abspath examples/wasm/team-size-check/plugin.json) $(BUILD)/test_stress examples/portfolios/retailer.json
 
 # The C ABI stress under ThreadSanitizer. The library's Swift code is instrumented (-sanitize=thread
 # passed to the frontend only, so that the runtime is not linked into the library); the stress program,
@@ -130,7 +130,7 @@ SWIFT_LIBDIR := $(abspath $(dir $(shell readlink -f $$(command -v $(SWIFT))))../
 TSAN_CC ?= $(dir $(shell readlink -f $$(command -v $(SWIFT))))clang
 TSAN_DIR := $(BUILD)/tsan
 STRESS_OPS ?= 240
-tsan: deps
+tsan: deps plugins
 	$(SWIFT) build -c release --product twospeed --scratch-path .build-tsan -Xswiftc -Xfrontend -Xswiftc -sanitize=thread
 	@mkdir -p $(TSAN_DIR)
 	cp .build-tsan/release/libtwospeed.so $(TSAN_DIR)/libtwospeed.so.0
@@ -138,6 +138,7 @@ tsan: deps
 	    -o $(TSAN_DIR)/test_stress $(TSAN_DIR)/libtwospeed.so.0 -Wl,-rpath,$(abspath $(TSAN_DIR)) -ljansson -lpthread \
 	    -L$(SWIFT_LIBDIR) -ldispatch -lBlocksRuntime -Wl,-rpath,$(SWIFT_LIBDIR)
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(abspath Tests/C/tsan.supp)" STRESS_OPS=$(STRESS_OPS) \
+	    STRESS_WASM=$(abspath examples/wasm/team-size-check/plugin.json) \
 	    $(TSAN_DIR)/test_stress examples/portfolios/retailer.json
 
 # make install into a scratch DESTDIR: stripped, both headers, a program built from the installed copy runs.
