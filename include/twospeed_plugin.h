@@ -51,8 +51,12 @@
 **       answer is placed with the module's twospeed_alloc and returned as address << 32 | length. A
 **       plugin that the engine calls while serving an engine call gets -32603 instead (no endless loops).
 **
-** Nothing else may be imported: no WASI, so no files, network, clock or environment. A module importing
-** anything else, or an import it is not granted, is refused at load.
+** With "grants": ["wasi"] the module may also import WASI preview 1 (wasi_snapshot_preview1), as far as
+** a plugin may use it: no arguments, no environment, no preopened directory (so no file can be opened,
+** and there are no sockets), fd_write to stdout and stderr into the log, proc_exit ending the call as a
+** "trap". clock_time_get answers only with "clock" granted too, random_get only with "random";
+** without them they answer ENOTCAPABLE (76), and any other WASI function ENOSYS (52). Nothing else may
+** be imported: a module importing anything else, or an import it is not granted, is refused at load.
 **
 ** Per call the host calls twospeed_alloc(len) once, writes the request there, calls twospeed_call, and
 ** copies the response out before it calls into that instance again; memory handed out during one call
@@ -71,7 +75,7 @@
 ** "timeout" does not apply: fuel bounds the time. A call that fails answers -32006 with data.plugin,
 ** data.reason (a sentence beginning with the failure) and data.failure, one of:
 **   "trap"       the module trapped: unreachable, an access outside its memory, a division by zero,
-**                the call stack exhausted (endless recursion)...
+**                the call stack exhausted (endless recursion), WASI's proc_exit...
 **   "fuel"       the call used all its fuel: an endless loop, or work beyond limits.fuel
 **   "memory"     memory.grow past limits.memoryPages
 **   "garbage"    the response, or twospeed_alloc's address, lies outside the memory; the response is

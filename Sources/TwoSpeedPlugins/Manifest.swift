@@ -21,7 +21,8 @@ public struct Manifest: Codable, Sendable, Equatable {
     public var timeout: Int
     /// A wasm plugin's fuel, memory and response limits (defaults when absent).
     public var limits: WasmLimits?
-    /// What a wasm plugin may use beyond its own memory: "engine" (twospeed.engine_call, read-only).
+    /// What a wasm plugin may use beyond its own memory: "engine" (twospeed.engine_call, read-only), "wasi"
+    /// (WASI preview 1 without files), "clock" and "random" (WASI's, with "wasi").
     public var grants: [String]
 
     enum CodingKeys: String, CodingKey { case name, version, description, kind, path, args, env, extensionPoints, formats, timeout, limits, grants }
@@ -47,7 +48,7 @@ public struct Manifest: Codable, Sendable, Equatable {
 
     public static let extensionPoints = ["check", "model", "metrics", "render"]
     public static let kinds = ["in-process", "process", "wasm"]
-    public static let grantNames = ["engine"]
+    public static let grantNames = ["engine", "wasi", "clock", "random"]
 
     public static let schema = Schema.object("PluginManifest", "A plugin's plugin.json.",
                                              required: ["name", "version", "kind", "path", "extensionPoints"], [
@@ -67,7 +68,8 @@ public struct Manifest: Codable, Sendable, Equatable {
             "memoryPages": .integer("the most 64 KiB pages of linear memory (default 256, 16 MiB)", min: 1, max: 65_536),
             "responseBytes": .integer("the largest response in bytes (default 4194304)", min: 64, max: 64 << 20),
         ]),
-        "grants": .array(.oneOf(grantNames, "engine: the module may import twospeed.engine_call, a read-only engine call"),
+        "grants": .array(.oneOf(grantNames, "engine: twospeed.engine_call, a read-only engine call; wasi: WASI preview 1 without files, "
+                                + "arguments or environment (stdout and stderr into the log); clock and random: WASI's clock and random bytes"),
                          "capabilities a wasm plugin is given beyond its own memory", maxItems: 10, unique: true),
     ])
 
@@ -109,6 +111,9 @@ public struct Manifest: Codable, Sendable, Equatable {
         }
         if kind != "wasm" && limits != nil { issues.add(JSONPointer(["limits"]), "only a wasm plugin takes limits") }
         if kind != "wasm" && !grants.isEmpty { issues.add(JSONPointer(["grants"]), "only a wasm plugin takes grants") }
+        for (i, g) in grants.enumerated() where (g == "clock" || g == "random") && !grants.contains("wasi") {
+            issues.add(JSONPointer(["grants", String(i)]), "\(g) is part of WASI: grant \"wasi\" too")
+        }
     }
 
     public func resolvedPath(_ folder: String) -> String { path.hasPrefix("/") ? path : folder + "/" + path }

@@ -91,8 +91,8 @@ final class WasmTransport: Transport {
     static let engine = Engine(configuration: EngineConfiguration(compilationMode: .eager, memoryBoundsChecking: .software,
                                                                   fuelMetering: true))
 
-    /// What a module may import: module "twospeed" only (no WASI: nothing of the file system, the network
-    /// or the clock is offered), and engine_call only with the "engine" grant.
+    /// What a module may import from module "twospeed": engine_call only with the "engine" grant. Besides
+    /// these, wasi_snapshot_preview1 with the "wasi" grant (WASIPreview1 below); nothing else.
     static let hostFunctions: [String: (params: [ValueType], results: [ValueType], grant: String?)] = [
         "log": ([.i32, .i32], [], nil),
         "engine_call": ([.i32, .i32], [.i64], "engine"),
@@ -109,8 +109,18 @@ final class WasmTransport: Transport {
         }
         for i in module.imports {
             let what = "\(i.module).\(i.name)"
+            if i.module == WASIPreview1.module {
+                guard grants.contains("wasi") else {
+                    throw PluginFailure("the module imports \(what), which the manifest does not grant (\"grants\": [\"wasi\"])")
+                }
+                guard case .function(let t) = i.descriptor, let type = module.functionType(at: t), WASIPreview1.canAnswer(i.name, type) else {
+                    throw PluginFailure("the module imports \(what) with a type this host cannot answer")
+                }
+                continue
+            }
             guard i.module == "twospeed", let f = WasmTransport.hostFunctions[i.name] else {
-                throw PluginFailure("the module imports \(what); this host offers only twospeed.log and twospeed.engine_call (no WASI)")
+                throw PluginFailure("the module imports \(what); this host offers only twospeed.log, twospeed.engine_call and, when granted, "
+                                    + "WASI preview 1 (wasi_snapshot_preview1)")
             }
             if let g = f.grant, !grants.contains(g) {
                 throw PluginFailure("the module imports \(what), which the manifest does not grant (\"grants\": [\"\(g)\"])")
@@ -135,6 +145,14 @@ final class WasmTransport: Transport {
         let box = InstanceBox()
         var imports = Imports()
         for i in module.imports {
+            if i.module == WASIPreview1.module, case .function(let t) = i.descriptor, let type = module.functionType(at: t) {
+                let wasi = WASIPreview1(name: i.name, grants: grants)
+                imports.define(module: i.module, name: i.name, Function(store: store, type: type) { [weak self] _, args in
+                    guard let w = box.instance else { return [.i32(WASIPreview1.fault)] }
+                    return try wasi.call(args, w) { self?.appendLog($0) }
+                })
+                continue
+            }
             guard let f = WasmTransport.hostFunctions[i.name] else { continue }
             let function: Function
             switch i.name {
@@ -256,7 +274,10 @@ final class WasmTransport: Transport {
         guard let w = box.instance, case .i32(let at) = args[0], case .i32(let n) = args[1] else { return }
         let count = min(Int(n), WasmTransport.maxLogLine)
         guard let bytes = w.read(at: Int(at), count: count) else { return }
-        let line = String(decoding: bytes, as: UTF8.self)
+        appendLog(String(decoding: bytes, as: UTF8.self))
+    }
+
+    func appendLog(_ line: String) {
         usage.write { u in
             u.log.append(line)
             if u.log.count > 10 { u.log.removeFirst(u.log.count - 10) }
@@ -323,6 +344,20 @@ final class WasmInstance: @unchecked Sendable {
     }
 
     /// The guest's memory at at..<at+count, or nil when outside it.
+    /// Writes bytes at `at`; false when they would not fit in the memory.
+    func write(at: Int, _ bytes: [UInt8]) -> Bool {
+        guard at >= 0, at <= memory.byteCount, bytes.count <= memory.byteCount - at else { return false }
+        if bytes.isEmpty { return true }
+        memory.withUnsafeMutableBufferPointer(offset: UInt(at), count: bytes.count) { dst in
+            bytes.withUnsafeBytes { dst.copyMemory(from: $0) }
+        }
+        return true
+    }
+
+    func u32(at: Int) -> UInt32? {
+        read(at: at, count: 4).map { b in UInt32(b[0]) | UInt32(b[1]) << 8 | UInt32(b[2]) << 16 | UInt32(b[3]) << 24 }
+    }
+
     func read(at: Int, count: Int) -> [UInt8]? {
         guard at >= 0, count >= 0, at <= memory.byteCount, count <= memory.byteCount - at else { return nil }
         if count == 0 { return [] }
@@ -343,6 +378,76 @@ final class WasmInstance: @unchecked Sendable {
             }
         }
         return ptr
+    }
+}
+
+/// WASI preview 1 as far as a plugin may use it, with the "wasi" grant: no arguments and no environment,
+/// no preopened directory (so no file can be opened), stdout and stderr into the plugin's log, proc_exit
+/// as a failed call. The clock with the "clock" grant and random bytes with "random"; without them those
+/// answer ENOTCAPABLE. Any other function answers ENOSYS. Errno values are WASI's.
+struct WASIPreview1 {
+    static let module = "wasi_snapshot_preview1"
+    static let success: UInt32 = 0, badf: UInt32 = 8, fault: UInt32 = 21, inval: UInt32 = 28, nosys: UInt32 = 52, notcapable: UInt32 = 76
+    static let signatures: [String: ([ValueType], [ValueType])] = [
+        "args_sizes_get": ([.i32, .i32], [.i32]), "args_get": ([.i32, .i32], [.i32]),
+        "environ_sizes_get": ([.i32, .i32], [.i32]), "environ_get": ([.i32, .i32], [.i32]),
+        "fd_write": ([.i32, .i32, .i32, .i32], [.i32]), "fd_prestat_get": ([.i32, .i32], [.i32]),
+        "proc_exit": ([.i32], []), "clock_time_get": ([.i32, .i64, .i32], [.i32]), "random_get": ([.i32, .i32], [.i32]),
+        "sched_yield": ([], [.i32]),
+    ]
+    let name: String
+    let grants: [String]
+
+    /// Known functions with their own types; any other that returns an errno, to answer ENOSYS.
+    static func canAnswer(_ name: String, _ type: FunctionType) -> Bool {
+        if let (params, results) = signatures[name] { return type.parameters == params && type.results == results }
+        return type.results == [.i32]
+    }
+
+    func call(_ args: [Value], _ w: WasmInstance, log: (String) -> Void) throws -> [Value] {
+        func i32(_ i: Int) -> Int { if case .i32(let v) = args[i] { return Int(v) } else { return 0 } }
+        func put32(_ v: UInt32, at: Int) -> Bool { w.write(at: at, [0, 8, 16, 24].map { UInt8(truncatingIfNeeded: v >> $0) }) }
+        let errno: UInt32
+        switch name {
+        case "args_sizes_get", "environ_sizes_get":
+            errno = put32(0, at: i32(0)) && put32(0, at: i32(1)) ? WASIPreview1.success : WASIPreview1.fault
+        case "args_get", "environ_get", "sched_yield":
+            errno = WASIPreview1.success
+        case "fd_prestat_get":
+            errno = WASIPreview1.badf
+        case "fd_write":
+            guard i32(0) == 1 || i32(0) == 2 else { errno = WASIPreview1.badf; break }
+            guard i32(2) <= 1_024 else { errno = WASIPreview1.inval; break }
+            var bytes: [UInt8] = [], total = 0, ok = true
+            for k in 0..<i32(2) {
+                guard let base = w.u32(at: i32(1) + 8 * k), let count = w.u32(at: i32(1) + 8 * k + 4),
+                      let chunk = w.read(at: Int(base), count: Int(count)) else { ok = false; break }
+                total += chunk.count
+                // The log keeps the first 1000 bytes; all count as written, so the module does not retry the rest.
+                bytes += chunk.prefix(max(0, WasmTransport.maxLogLine - bytes.count))
+            }
+            if ok { ok = put32(UInt32(truncatingIfNeeded: total), at: i32(3)) }
+            if ok { for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") { log(String(line)) } }
+            errno = ok ? WASIPreview1.success : WASIPreview1.fault
+        case "proc_exit":
+            throw PluginFailure("trap: the module exited (proc_exit) with status \(i32(0))", cause: "trap")
+        case "clock_time_get":
+            guard grants.contains("clock") else { errno = WASIPreview1.notcapable; break }
+            guard i32(0) == 0 || i32(0) == 1 else { errno = WASIPreview1.inval; break }
+            var ts = timespec()
+            clock_gettime(i32(0) == 0 ? CLOCK_REALTIME : CLOCK_MONOTONIC, &ts)
+            let ns = UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+            errno = w.write(at: i32(2), [0, 8, 16, 24, 32, 40, 48, 56].map { UInt8(truncatingIfNeeded: ns >> $0) }) ? WASIPreview1.success : WASIPreview1.fault
+        case "random_get":
+            guard grants.contains("random") else { errno = WASIPreview1.notcapable; break }
+            guard i32(1) <= 1 << 20 else { errno = WASIPreview1.inval; break }
+            var rng = SystemRandomNumberGenerator()
+            let bytes = (0..<i32(1)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            errno = w.write(at: i32(0), bytes) ? WASIPreview1.success : WASIPreview1.fault
+        default:
+            errno = WASIPreview1.nosys
+        }
+        return [.i32(errno)]
     }
 }
 

@@ -175,10 +175,10 @@ final class WasmPluginTests: XCTestCase {
 
     // MARK: Failures at call time: -32006 with data.failure, and the host answers afterwards
 
-    func assertFails(_ wat: String, limits: String? = nil, failure: String, reasonStart: String,
+    func assertFails(_ wat: String, limits: String? = nil, grants: [String] = [], failure: String, reasonStart: String,
                      file: StaticString = #filePath, line: UInt = #line) throws {
         let engine = try engineWithExample()
-        let manifest = try wasmPlugin("bad", wat, limits: limits)
+        let manifest = try wasmPlugin("bad", wat, limits: limits, grants: grants)
         XCTAssertNotNil(load(engine, manifest).result, file: file, line: line)
         for attempt in 1...2 {
             let started = now()
@@ -285,9 +285,67 @@ final class WasmPluginTests: XCTestCase {
         try assertRefused(WasmPluginTests.module("(i32.const 0)"), reason: "the module is not valid WebAssembly: ")
     }
 
-    func testWASIIsNotOffered() throws {
+    func testWASINeedsItsGrantAndNothingElseIsOffered() throws {
         let wat = WasmPluginTests.module("(i64.const 0)", extra: #"(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))"#)
-        try assertRefused(wat, reason: "the module imports wasi_snapshot_preview1.fd_write; this host offers only twospeed.log and twospeed.engine_call (no WASI)")
+        try assertRefused(wat, reason: "the module imports wasi_snapshot_preview1.fd_write, which the manifest does not grant (\"grants\": [\"wasi\"])")
+        let env = WasmPluginTests.module("(i64.const 0)", extra: #"(import "env" "abort" (func (param i32)))"#)
+        try assertRefused(env, reason: "the module imports env.abort; this host offers only twospeed.log, twospeed.engine_call and, when granted, WASI preview 1")
+        // A WASI function whose type the host cannot answer (no errno to return).
+        let odd = WasmPluginTests.module("(i64.const 0)", extra: #"(import "wasi_snapshot_preview1" "sock_magic" (func (param i32)))"#)
+        try assertRefused(odd, grants: ["wasi"], reason: "the module imports wasi_snapshot_preview1.sock_magic with a type this host cannot answer")
+    }
+
+    /// A module that writes to stdout, asks for the clock and random bytes and opens a file; its response
+    /// (to the plugin's first request, id 1) carries the three errno values as two digits each.
+    static func wasiModule() -> (wat: String, length: Int) {
+        let template = #"{"jsonrpc":"2.0","result":{"clock":"CC","random":"RR","open":"OO"},"id":1}"#
+        let at = { (mark: String) in template.utf8.count - template.components(separatedBy: mark)[1].utf8.count - 2 }
+        let escaped = template.replacingOccurrences(of: "\"", with: "\\\"")
+        let wat = module("""
+            (drop (call $fd_write (i32.const 1) (i32.const 512) (i32.const 1) (i32.const 520)))
+            (call $put (i32.const \(at("CC"))) (call $clock (i32.const 0) (i64.const 1) (i32.const 528)))
+            (call $put (i32.const \(at("RR"))) (call $random (i32.const 544) (i32.const 16)))
+            (call $put (i32.const \(at("OO"))) (call $open (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)
+                                                     (i64.const 0) (i64.const 0) (i32.const 0) (i32.const 0)))
+            (i64.const \(template.utf8.count))
+            """, extra: """
+            (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "path_open" (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+            (data (i32.const 0) "\(escaped)")
+            (data (i32.const 512) "\\58\\02\\00\\00\\10\\00\\00\\00")
+            (data (i32.const 600) "hello from wasi\\n")
+            (func $put (param $at i32) (param $errno i32)
+              (i32.store8 (local.get $at) (i32.add (i32.const 48) (i32.div_u (local.get $errno) (i32.const 10))))
+              (i32.store8 (i32.add (local.get $at) (i32.const 1)) (i32.add (i32.const 48) (i32.rem_u (local.get $errno) (i32.const 10)))))
+            """)
+        return (wat, template.utf8.count)
+    }
+
+    func testWASIOffersOnlyWhatIsGranted() throws {
+        let engine = try engineWithExample()
+        XCTAssertNotNil(load(engine, try wasmPlugin("wasi", WasmPluginTests.wasiModule().wat, grants: ["wasi"])).result)
+        let r = engine.request("plugin.call", #"{"plugin":"wasi","method":"check.run","params":{}}"#)
+        // No clock and no random bytes without their grants (ENOTCAPABLE), no file ever (ENOSYS).
+        XCTAssertEqual(r.result?["clock"]?.stringValue, "76", r.text)
+        XCTAssertEqual(r.result?["random"]?.stringValue, "76", r.text)
+        XCTAssertEqual(r.result?["open"]?.stringValue, "52", r.text)
+        XCTAssertEqual(wasmInfo(engine, "wasi")?["usage"]?["log"]?.elements.last?.stringValue, "hello from wasi")
+        XCTAssertNotNil(load(engine, try wasmPlugin("wasi-clock", WasmPluginTests.wasiModule().wat, grants: ["wasi", "clock", "random"])).result)
+        let granted = engine.request("plugin.call", #"{"plugin":"wasi-clock","method":"check.run","params":{}}"#)
+        XCTAssertEqual(granted.result?["clock"]?.stringValue, "00", granted.text)
+        XCTAssertEqual(granted.result?["random"]?.stringValue, "00", granted.text)
+        XCTAssertEqual(granted.result?["open"]?.stringValue, "52", granted.text)
+        let alone = try wasmPlugin("clock-alone", WasmPluginTests.wasiModule().wat, grants: ["clock"])
+        XCTAssertEqual(load(engine, alone).pointers, ["/grants/0"])
+        assertHostAnswers(engine)
+    }
+
+    func testProcExitFails() throws {
+        try assertFails(WasmPluginTests.module("(call $exit (i32.const 3)) (i64.const 0)",
+                                               extra: #"(import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))"#),
+                        grants: ["wasi"], failure: "trap", reasonStart: "trap: the module exited (proc_exit) with status 3")
     }
 
     func testEngineCallNeedsItsGrant() throws {
