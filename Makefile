@@ -180,6 +180,9 @@ $(BUILD)/bench_plugins: Tests/Bench/bench_plugins.c include/twospeed.h $(LIB)
 $(BUILD)/bench_assess: Tests/Bench/bench_assess.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson -lm
 
+$(BUILD)/bench_store: Tests/Bench/bench_store.c include/twospeed.h $(LIB)
+	$(CC) $(CFLAGS_STRICT) -D_DEFAULT_SOURCE $< -o $@ $(LDFLAGS_LIB) -ljansson -lsqlite3 -lm
+
 # Synthetic portfolios for the assessment bench: a tenth, one and ten times issue 3's size.
 BENCH_SCALES ?= 0.1 1 10
 $(BUILD)/bench/synthetic-%.json: Tests/Bench/synth_portfolio.py
@@ -193,13 +196,17 @@ $(BUILD)/bench/big_guest.wasm: Tests/Bench/make_big_guest.py examples/wasm/team-
 	$(WASM_CC) $(WASM_CFLAGS) $(BUILD)/bench/big_guest.c -o $@
 	echo '{"name": "big-guest", "version": "1", "kind": "wasm", "path": "big_guest.wasm", "extensionPoints": ["check"]}' > $(BUILD)/bench/big_guest.json
 
-bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins \
+bench: export BENCH_SUMMARY = $(abspath $(BUILD))/bench/summary.tsv
+bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins $(BUILD)/bench_store \
        $(BUILD)/bench/big_guest.wasm $(foreach s,$(BENCH_SCALES),$(BUILD)/bench/synthetic-$(s).json)
+	@mkdir -p $(BUILD)/bench && : > $(BUILD)/bench/summary.tsv
 	$(BUILD)/bench_call
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) python3 Tests/Bench/bench_load.py
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Bench/socket_bench.sh
 	$(BUILD)/bench_plugins $(CURDIR) $(abspath $(BUILD))/bench/big_guest.json
 	$(BUILD)/bench_assess $(BUILD)/bench $(BENCH_SCALES)
+	$(BUILD)/bench_store $(BUILD)/bench $(BENCH_SCALES)
+	@bash Tests/Bench/summary.sh $(BUILD)/bench/summary.tsv
 
 # Fuzzing (README.md, "Fuzzing"). The library is built again with libFuzzer's coverage and AddressSanitizer,
 # in a scratch path of its own so that the release build stays as it is; the harnesses are built with

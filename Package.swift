@@ -12,7 +12,10 @@ let package = Package(
         // here because the library product owns the name twospeed; the Makefile installs it as bin/twospeed.
         .executable(name: "twospeedd", targets: ["twospeedd"]),
         .executable(name: "twospeed-cli", targets: ["TwoSpeedCLI"]),
+        // The client links the contract only; the in-process transport, which brings the whole engine, is apart.
         .library(name: "TwoSpeedClient", targets: ["TwoSpeedClient"]),
+        .library(name: "TwoSpeedClientInProcess", targets: ["TwoSpeedClientInProcess"]),
+        .library(name: "TwoSpeedContract", targets: ["TwoSpeedContract"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -51,9 +54,11 @@ let package = Package(
                                                        .product(name: "WasmKit", package: "WasmKit")]),
         // JSON-RPC 2.0 to the letter: envelopes, batches, errors, one method table.
         .target(name: "TwoSpeedRPC", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "CJansson"]),
+        // What the engine and its clients agree on: method names, result types and their schemas, error codes.
+        .target(name: "TwoSpeedContract", dependencies: ["TwoSpeedModel", "TwoSpeedSchema", "TwoSpeedRPC"]),
         // The engine: the method table over the model and the store.
         .target(name: "TwoSpeedEngine",
-                dependencies: ["TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedSchema", "TwoSpeedJSON",
+                dependencies: ["TwoSpeedContract", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedSchema", "TwoSpeedJSON",
                                "TwoSpeedAssessment", "TwoSpeedReport", "TwoSpeedPlugins", "TwoSpeedSync"]),
         // The C ABI of include/twospeed.h. Linked with the Swift runtime inside, so that a C or Python
         // host needs no Swift installed.
@@ -76,16 +81,19 @@ let package = Package(
                           dependencies: ["TwoSpeedDaemon", "TwoSpeedStore",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")]),
-        // The reference client: typed calls over one small transport protocol (the socket, or an engine in-process).
-        .target(name: "TwoSpeedClient", dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedJSON", "TwoSpeedSync", "CJansson"]),
+        // The reference client: typed calls over one small transport protocol. Only the contract and the
+        // socket: no store, reports or plugin host.
+        .target(name: "TwoSpeedClient", dependencies: ["TwoSpeedContract", "TwoSpeedModel", "TwoSpeedJSON", "TwoSpeedSync", "CJansson"]),
+        // The client's transport to an engine in this process.
+        .target(name: "TwoSpeedClientInProcess", dependencies: ["TwoSpeedClient", "TwoSpeedEngine"]),
         // The twospeed command: one file per subcommand.
         .executableTarget(name: "TwoSpeedCLI",
-                          dependencies: ["TwoSpeedClient", "TwoSpeedEngine", "TwoSpeedJSON", "CJansson",
+                          dependencies: ["TwoSpeedClient", "TwoSpeedClientInProcess", "TwoSpeedEngine", "TwoSpeedJSON", "CJansson",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "TwoSpeedDaemonTests",
-                    dependencies: ["TwoSpeedDaemon", "TwoSpeedClient", "TwoSpeedJSON", "CJansson", "twospeedd", "TwoSpeedCLI"]),
+                    dependencies: ["TwoSpeedDaemon", "TwoSpeedClient", "TwoSpeedClientInProcess", "TwoSpeedJSON", "CJansson", "twospeedd", "TwoSpeedCLI"]),
         .testTarget(name: "TwoSpeedTests",
-                    dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedAssessment", "TwoSpeedReport",
+                    dependencies: ["TwoSpeedEngine", "TwoSpeedContract", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedAssessment", "TwoSpeedReport",
                                    "TwoSpeedSchema", "TwoSpeedJSON", "TwoSpeedSync", "CJansson",
                                    // WAT: the failing wasm plugins of WasmPluginTests are written as text.
                                    .product(name: "WAT", package: "WasmKit")]),

@@ -7,6 +7,8 @@ public final class PortfolioContext {
     /// The date the assessment speaks for (YYYY-MM-DD...): the latest date in the portfolio unless given.
     public let asOf: String
 
+    /// Every entity by kind and id, for names in sentences.
+    let index: PortfolioIndex
     let productByID: [String: Product]
     let managerByID: [String: Manager]
     let systemByID: [String: System]
@@ -42,6 +44,7 @@ public final class PortfolioContext {
     /// `fallback` (the run's date) stands for "now" when the data mentions no date at all.
     public init(_ p: Portfolio, asOf: String? = nil, fallback: String? = nil) {
         portfolio = p
+        index = PortfolioIndex(p)
         productByID = Dictionary(p.products.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         managerByID = Dictionary(p.managers.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         systemByID = Dictionary(p.systems.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -142,17 +145,8 @@ public final class PortfolioContext {
     }
 
     func name(_ kind: EntityKind, _ id: String) -> String {
-        switch kind {
-        case .product: return productByID[id]?.name ?? id
-        case .manager: return managerByID[id]?.name ?? id
-        case .system: return systemByID[id]?.name ?? id
-        case .metric: return metricByID[id]?.name ?? id
-        case .okr: return okrByID[id]?.objective ?? id
-        case .department: return departmentByID[id]?.name ?? id
-        case .journey: return journeyByID[id]?.name ?? id
-        case .team: return portfolio.teams.first { $0.id == id }?.name ?? id
-        case .experiment: return id
-        }
+        guard let i = index.position(kind, id) else { return id }
+        return portfolio.displayName(kind, at: i)
     }
 
     func subject(_ kind: EntityKind, _ id: String) -> Subject { Subject(kind: kind.rawValue, id: id, name: name(kind, id)) }

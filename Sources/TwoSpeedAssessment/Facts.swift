@@ -314,9 +314,10 @@ public enum FactCatalog {
             let onPlatform = withSystems.filter { p in
                 p.systems.contains { s in isPlatform(s) || (c.systemByID[s]?.interfaces.contains { isPlatform($0.to) } ?? false) }
             }
+            let on = Set(onPlatform.map(\.id))
             return share("productsOnSharedPlatforms", onPlatform.count, withSystems.count, "products",
                          "use a shared platform (processes and data)",
-                         missing: withSystems.filter { p in !onPlatform.contains { $0.id == p.id } }.map { c.subject(.product, $0.id) })
+                         missing: withSystems.filter { !on.contains($0.id) }.map { c.subject(.product, $0.id) })
         },
         fact("stagesCovered", "Share of journey stages that at least one active product covers.") { c in
             var n = 0, d = 0

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Glibc
-import TwoSpeedClient
+import TwoSpeedClientInProcess
 
 /// Where the engine is: twospeedd's socket, or a store opened in this process. Shared by every
 /// subcommand that calls the engine.

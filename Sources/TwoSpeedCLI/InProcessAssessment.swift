@@ -1,5 +1,5 @@
 import ArgumentParser
-import TwoSpeedClient
+import TwoSpeedClientInProcess
 import TwoSpeedEngine
 import TwoSpeedJSON
 

@@ -1,5 +1,5 @@
+import TwoSpeedContract
 import TwoSpeedJSON
-import TwoSpeedRPC
 
 /// A JSON-RPC error reply: the error object's code, message and data.
 public struct RPCCallError: Error, CustomStringConvertible, Sendable {

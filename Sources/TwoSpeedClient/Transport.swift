@@ -1,6 +1,6 @@
-/// How a client's messages reach an engine. Two ship here: `UnixSocketTransport` (twospeedd) and
-/// `InProcessTransport` (an engine in this process); the client and the twospeed command work the same
-/// over either.
+/// How a client's messages reach an engine. Two ship: `UnixSocketTransport` (twospeedd), here, and
+/// `InProcessTransport` (an engine in this process), in TwoSpeedClientInProcess; the client and the
+/// twospeed command work the same over either.
 public protocol RPCTransport: AnyObject, Sendable {
     /// Where the messages go, for error messages: "unix:/run/twospeed.sock", "in-process :memory:".
     var endpoint: String { get }

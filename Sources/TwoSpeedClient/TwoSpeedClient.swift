@@ -1,5 +1,7 @@
 import CJansson
 import Synchronization
+// The result types and error codes are the contract's: whoever imports the client has them.
+@_exported import TwoSpeedContract
 import TwoSpeedJSON
 import TwoSpeedModel
 
@@ -22,11 +24,6 @@ public final class TwoSpeedClient: Sendable {
     /// Connects to twospeedd.
     public convenience init(socketPath: String, timeoutSeconds: Double? = nil) throws {
         self.init(transport: try UnixSocketTransport(path: socketPath, timeoutSeconds: timeoutSeconds))
-    }
-
-    /// An engine in this process on the store at `path` (nil or ":memory:" for memory).
-    public static func inProcess(store path: String?) throws -> TwoSpeedClient {
-        TwoSpeedClient(transport: try InProcessTransport(store: path))
     }
 
     // MARK: Any method
@@ -113,11 +110,11 @@ public final class TwoSpeedClient: Sendable {
     // MARK: Typed calls
 
     /// engine.info: version, store, counts.
-    public func info() throws -> EngineInfo { try call("engine.info") }
+    public func info() throws -> EngineInfo { try call(MethodName.engineInfo.rawValue) }
 
     /// portfolio.put: stores a whole portfolio, replacing one with the same id.
     public func putPortfolio(_ portfolio: Portfolio, ifRevision: Int? = nil) throws -> PutResult {
-        try call("portfolio.put", params: PutParams(portfolio: portfolio, ifRevision: ifRevision))
+        try call(MethodName.portfolioPut.rawValue, params: PutParams(portfolio: portfolio, ifRevision: ifRevision))
     }
 
     /// portfolio.put with the document as JSON (borrowed), exactly as read: the engine validates it and
@@ -126,55 +123,49 @@ public final class TwoSpeedClient: Sendable {
         let params = JSONMake.object(["portfolio": document.retained()])
         if let ifRevision { params.set("ifRevision", JSONMake.int(ifRevision)) }
         defer { params.release() }
-        return try decode(callJSON("portfolio.put", params: params), as: PutResult.self)
+        return try decode(callJSON(MethodName.portfolioPut.rawValue, params: params), as: PutResult.self)
     }
 
     /// portfolio.get: the whole portfolio with its revision.
     public func portfolio(_ id: String) throws -> PortfolioRecord {
-        try call("portfolio.get", params: ["id": id])
+        try call(MethodName.portfolioGet.rawValue, params: GetParams(id: id))
     }
 
     /// portfolio.list: every portfolio, summarized.
     public func portfolios() throws -> [PortfolioSummary] {
-        let r: ListResult = try call("portfolio.list")
+        let r: PortfolioList = try call(MethodName.portfolioList.rawValue)
         return r.portfolios
     }
 
     /// portfolio.delete.
     public func deletePortfolio(_ id: String, ifRevision: Int? = nil) throws -> DeleteResult {
-        try call("portfolio.delete", params: IDParams(id: id, ifRevision: ifRevision))
+        try call(MethodName.portfolioDelete.rawValue, params: DeleteParams(id: id, ifRevision: ifRevision))
     }
 
     /// entity.get: one entity, decoded as `type` (Product, Metric, ... or any Decodable).
     public func entity<E: Decodable>(_ kind: EntityKind, id: String, in portfolio: String, as type: E.Type = E.self) throws -> E {
-        let r: EntityResult<E> = try call("entity.get", params: EntityRef(portfolio: portfolio, kind: kind.rawValue, id: id))
+        let r: EntityResult<E> = try call(MethodName.entityGet.rawValue, params: EntityGetParams(portfolio: portfolio, kind: kind, id: id))
         return r.entity
     }
 
     /// entity.list: every entity of a kind.
     public func entities<E: Decodable>(_ kind: EntityKind, in portfolio: String, as type: E.Type = E.self) throws -> [E] {
-        let r: EntityListResult<E> = try call("entity.list", params: ["portfolio": portfolio, "kind": kind.rawValue])
+        let r: EntityListResult<E> = try call(MethodName.entityList.rawValue, params: EntityListParams(portfolio: portfolio, kind: kind))
         return r.entities
     }
 
     /// entity.upsert: adds the entity or replaces the one with its id.
     public func upsert<E: Encodable>(_ kind: EntityKind, _ entity: E, in portfolio: String, ifRevision: Int? = nil) throws -> EntityChange {
-        try call("entity.upsert", params: UpsertParams(portfolio: portfolio, kind: kind.rawValue, entity: entity, ifRevision: ifRevision))
+        try call(MethodName.entityUpsert.rawValue, params: UpsertParams(portfolio: portfolio, kind: kind, entity: entity, ifRevision: ifRevision))
     }
 
     /// entity.remove: refused (-32001) while something references it.
     public func removeEntity(_ kind: EntityKind, id: String, in portfolio: String, ifRevision: Int? = nil) throws -> EntityChange {
-        try call("entity.remove", params: EntityRef(portfolio: portfolio, kind: kind.rawValue, id: id, ifRevision: ifRevision))
+        try call(MethodName.entityRemove.rawValue, params: RemoveParams(portfolio: portfolio, kind: kind, id: id, ifRevision: ifRevision))
     }
 
     /// metric.observe: appends observations to a metric.
     public func observe(_ metric: String, in portfolio: String, _ observations: [Observation], ifRevision: Int? = nil) throws -> ObserveResult {
-        try call("metric.observe", params: ObserveParams(portfolio: portfolio, metric: metric, observations: observations, ifRevision: ifRevision))
+        try call(MethodName.metricObserve.rawValue, params: ObserveParams(portfolio: portfolio, metric: metric, observations: observations, ifRevision: ifRevision))
     }
 }
-
-private struct PutParams: Encodable { var portfolio: Portfolio; var ifRevision: Int? }
-private struct IDParams: Encodable { var id: String; var ifRevision: Int? }
-private struct EntityRef: Encodable { var portfolio: String; var kind: String; var id: String; var ifRevision: Int? = nil }
-private struct UpsertParams<E: Encodable>: Encodable { var portfolio: String; var kind: String; var entity: E; var ifRevision: Int? }
-private struct ObserveParams: Encodable { var portfolio: String; var metric: String; var observations: [Observation]; var ifRevision: Int? }

@@ -67,20 +67,44 @@ enum Replies {
     /// the fewest digits that keep them exact.
     static func appendLine(_ value: JSONRef, to buffer: inout ByteBuffer) {
         let flags = JSONText.encodeFlags | ((JSONText.digitsNeeded(value) & 0x1F) << 11)  // JSON_REAL_PRECISION
-        var room = 1024
-        while true {
-            var needed = 0
-            var written = false
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: room + 1) { raw in
-                needed = json_dumpb(value, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count - 1, flags)
-                guard needed > 0, needed <= raw.count - 1 else { return 0 }
-                raw[needed] = 0x0A
-                written = true
-                return needed + 1
+        // One pass: jansson hands its output over in small pieces, gathered in a staging area on the stack
+        // and moved into the buffer a block at a time (a reply of any size is dumped once).
+        withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 16) { stage in
+            var sink = Sink(stage: stage, buffer: buffer)
+            buffer = ByteBuffer()  // the sink holds the only reference while it writes
+            withUnsafeMutablePointer(to: &sink) { s in
+                _ = json_dump_callback(value, { piece, size, data in
+                    guard let piece, let data else { return -1 }
+                    data.assumingMemoryBound(to: Sink.self).pointee.add(UnsafeRawBufferPointer(start: piece, count: size))
+                    return 0
+                }, s, flags)
             }
-            // Done, or not encodable (jansson fails only on invalid values): nothing more to write.
-            if written || needed == 0 { return }
-            room = needed
+            withUnsafeBytes(of: UInt8(0x0A)) { sink.add($0) }
+            sink.flush()
+            buffer = sink.buffer
         }
     }
+
+    private struct Sink {
+        let stage: UnsafeMutableRawBufferPointer
+        var used = 0
+        var buffer: ByteBuffer
+
+        init(stage: UnsafeMutableRawBufferPointer, buffer: ByteBuffer) { self.stage = stage; self.buffer = buffer }
+
+        mutating func add(_ bytes: UnsafeRawBufferPointer) {
+            if used + bytes.count > stage.count { flush() }
+            if bytes.count > stage.count { buffer.writeBytes(bytes); return }
+            (stage.baseAddress! + used).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            used += bytes.count
+        }
+
+        mutating func flush() {
+            guard used > 0 else { return }
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: stage[0..<used]))
+            used = 0
+        }
+    }
+
+
 }

@@ -16,11 +16,6 @@ struct ModelSummary: Codable {
 }
 struct ModelList: Codable { var models: [ModelSummary] }
 struct ModelPutResult: Codable { var id: String; var created: Bool; var dimensions: Int; var criteria: Int }
-struct RunSummary: Codable {
-    var run: Int; var at: String; var asOf: String; var model: String; var revision: Int?; var overall: OverallResult
-    var dimensions: [String: Double]
-}
-struct History: Codable { var portfolio: String; var runs: [RunSummary]; var change: AssessmentChange? }
 struct PitfallList: Codable { var pitfalls: [Finding] }
 
 extension Engine {
@@ -50,7 +45,7 @@ extension Engine {
                    params: [Engine.portfolioParam, Param("run", .integer(min: 1), "the run number")],
                    result: ResultSchemas.result, mutates: false, errors: [.notFound]) { [unowned self] p in try getRun(p) },
 
-            .encoding("assessment.history", summary: "Scores per dimension over time, and what changed between two runs "
+            Method("assessment.history", summary: "Scores per dimension over time, and what changed between two runs "
                         + "(the last two unless compare names them).",
                       params: [Engine.portfolioParam, Param("model", modelID, required: false, "only runs of this model"),
                                Param("compare", .array(.integer(min: 1), minItems: 2, maxItems: 2), required: false, "two run numbers")],
@@ -158,27 +153,38 @@ extension Engine {
         var result = Assessor.assess(sp.portfolio, model: m, answers: answers, asOf: p.string("asOf"), at: nowTimestamp(),
                                      prioritization: p.string("prioritization") ?? "value", extraFindings: extra)
         result.revision = sp.revision
-        let enc = JanssonEncoder()
-        if p.bool("keep") ?? true {
-            // The store numbers the run in its own transaction: no engine lock is held while it writes.
-            let json = try enc.encode(result)
-            defer { json.release() }
-            do {
-                let seq = try store.addRun(portfolio: sp.portfolio.id, at: result.at, model: m.id, score: result.overall.score,
-                                           body: JSONText.dump(json))
-                result.run = seq
-            } catch let e as StoreError { throw RPCError(.storeError, pointer: nil, e.message) }
+        let keep = p.bool("keep") ?? true
+        // Encoded once, outside any lock. A kept result gets its number after the insert; a placeholder
+        // keeps "run" first among the members, where Codable puts it.
+        if keep { result.run = 0 }
+        let json = try JanssonEncoder().encode(result)
+        guard keep else { return json }
+        do {
+            let summary = Engine.runSummary(json)
+            defer { summary.release() }
+            let seq = try store.addRun(portfolio: sp.portfolio.id, at: result.at, model: m.id, score: result.overall.score,
+                                       summary: JSONText.dump(summary), body: JSONText.dump(json))
+            json.set("run", JSONMake.int(seq))
+            return json
+        } catch let e as StoreError {
+            json.release()
+            throw RPCError(.storeError, pointer: nil, e.message)
+        } catch {
+            json.release()
+            throw error
         }
-        return try enc.encode(result)
     }
 
-    func keptRuns(_ portfolio: String, _ pointer: JSONPointer, model: String? = nil) throws -> [AssessmentResult] {
-        _ = try snapshot(portfolio, pointer)
-        let rows: [KeptRun]
-        do { rows = try store.runs(portfolio: portfolio, model: model) } catch let e as StoreError {
-            throw RPCError(.storeError, pointer: nil, e.message)
+    /// What assessment.history lists of a run, taken from its encoded result: kept beside it in the store.
+    static func runSummary(_ result: JSONRef) -> JSONRef {
+        let o = JSONMake.object()
+        for key in ["asOf", "revision", "overall"] { o.set(key, result[key]?.retained()) }
+        let dims = JSONMake.object()
+        for d in result["dimensions"]?.elements ?? [] {
+            if let id = d["id"]?.stringValue, let score = d["score"], score.isNumber { dims.set(id, score.retained()) }
         }
-        return try rows.map { try decodeRun($0.body, seq: $0.seq) }
+        o.set("dimensions", dims)
+        return o
     }
 
     func decodeRun(_ body: String, seq: Int) throws -> AssessmentResult {
@@ -206,37 +212,74 @@ extension Engine {
         return try body.map { try decodeRun($0, seq: seq) }
     }
 
+    /// Served from the stored text: parsed, numbered, returned; never decoded into Swift and encoded again.
     func getRun(_ p: Params) throws -> JSONRef {
         let n = p.int("run") ?? 0
         let pid = p.string("portfolio") ?? ""
         _ = try snapshot(pid, p.pointer("portfolio"))
-        guard let r = try keptRun(pid, n) else {
-            throw RPCError(.notFound, pointer: p.pointer("run").description, "no kept run \(n)")
+        let body: String?
+        do { body = try store.runBody(portfolio: pid, seq: n) } catch let e as StoreError {
+            throw RPCError(.storeError, pointer: nil, e.message)
         }
-        return try JanssonEncoder().encode(r)
+        guard let body else { throw RPCError(.notFound, pointer: p.pointer("run").description, "no kept run \(n)") }
+        switch JSONText.parse(body) {
+        case .failure(let e): throw RPCError(.storeError, pointer: nil, "kept run \(n) is not JSON: \(e.reason)")
+        case .success(let json):
+            // Served as stored, without a decode: a row that holds no result (hand-edited, damaged) is
+            // caught by the members every result has.
+            let missing = json.isObject ? ResultSchemas.result.properties.filter { $0.required && json[$0.name] == nil }.map(\.name) : ["all"]
+            if !missing.isEmpty {
+                json.release()
+                throw RPCError(.storeError, pointer: nil, "kept run \(n) is not an assessment result: missing \(missing.joined(separator: ", "))")
+            }
+            json.set("run", JSONMake.int(n))
+            return json
+        }
     }
 
-    func history(_ p: Params) throws -> History {
+    /// Built from the runs' summaries; only the two runs compared are read whole.
+    func history(_ p: Params) throws -> JSONRef {
         let portfolio = p.string("portfolio") ?? ""
-        let runs = try keptRuns(portfolio, p.pointer("portfolio"), model: p.string("model"))
-        let summaries = runs.map { r in
-            RunSummary(run: r.run ?? 0, at: r.at, asOf: r.asOf, model: r.model.id, revision: r.revision, overall: r.overall,
-                       dimensions: Dictionary(r.dimensions.compactMap { d in d.score.map { (d.id, $0) } }, uniquingKeysWith: { a, _ in a }))
+        _ = try snapshot(portfolio, p.pointer("portfolio"))
+        let rows: [KeptRun]
+        do { rows = try store.runSummaries(portfolio: portfolio, model: p.string("model")) } catch let e as StoreError {
+            throw RPCError(.storeError, pointer: nil, e.message)
         }
-        var change: AssessmentChange? = nil
-        if let pair: [Int] = try p.decodeIfPresent("compare") {
-            var found: [AssessmentResult] = []
-            for (i, n) in pair.enumerated() {
-                guard let r = runs.first(where: { $0.run == n }) else {
-                    throw RPCError(.notFound, pointer: (p.pointer("compare") / i).description, "no kept run \(n)")
-                }
-                found.append(r)
+        var pair: [Int]? = nil
+        if let asked: [Int] = try p.decodeIfPresent("compare") {
+            for (i, n) in asked.enumerated() where !rows.contains(where: { $0.seq == n }) {
+                throw RPCError(.notFound, pointer: (p.pointer("compare") / i).description, "no kept run \(n)")
             }
-            change = AssessmentChange(from: found[0], to: found[1])
-        } else if runs.count >= 2 {
-            change = AssessmentChange(from: runs[runs.count - 2], to: runs[runs.count - 1])
+            pair = asked
+        } else if rows.count >= 2 {
+            pair = [rows[rows.count - 2].seq, rows[rows.count - 1].seq]
         }
-        return History(portfolio: portfolio, runs: summaries, change: change)
+        var change: JSONRef? = nil
+        if let pair {
+            guard let a = try keptRun(portfolio, pair[0]), let b = try keptRun(portfolio, pair[1]) else {
+                throw RPCError(.storeError, pointer: nil, "a kept run vanished while it was read")
+            }
+            change = try JanssonEncoder().encode(AssessmentChange(from: a, to: b))
+        }
+        let runs = JSONMake.array()
+        for r in rows {
+            guard case .success(let summary) = JSONText.parse(r.body), summary.isObject else {
+                runs.release()
+                change?.release()
+                throw RPCError(.storeError, pointer: nil, "the summary of kept run \(r.seq) is not JSON")
+            }
+            defer { summary.release() }
+            let o = JSONMake.object()
+            o.set("run", JSONMake.int(r.seq))
+            o.set("at", JSONMake.string(r.at))
+            o.set("asOf", summary["asOf"]?.retained())
+            o.set("model", JSONMake.string(r.model))
+            if let rev = summary["revision"], rev.isNumber { o.set("revision", rev.retained()) }
+            o.set("overall", summary["overall"]?.retained())
+            o.set("dimensions", summary["dimensions"]?.retained() ?? JSONMake.object())
+            runs.append(o)
+        }
+        return JSONMake.object(["portfolio": JSONMake.string(portfolio), "runs": runs, "change": change])
     }
 
     func putModel(_ p: Params) throws -> ModelPutResult {

@@ -47,7 +47,7 @@ public final class Engine: @unchecked Sendable {
         var s = State()
         for sp in try store.loadAll() {
             s.portfolios[sp.portfolio.id] = sp
-            s.caches[sp.portfolio.id] = try EntityCache(sp.portfolio)
+            s.caches[sp.portfolio.id] = EntityCache()
         }
         for m in try store.models() {
             guard let model = try? JanssonDecoder().decode(AssessmentModel.self, from: m.body) else {

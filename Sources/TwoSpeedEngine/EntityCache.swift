@@ -2,66 +2,80 @@ import CJansson
 import TwoSpeedJSON
 import TwoSpeedModel
 import TwoSpeedStore
+import TwoSpeedSync
 
-/// The JSON of every entity of one portfolio, built once when the entity is written, so that reads
-/// (entity.get, entity.list, portfolio.get) hand out references instead of encoding again.
-/// A metric's JSON leaves its observations out: they grow by appends and are encoded when read.
+/// The JSON of the entities of one portfolio, so that reads (entity.get, entity.list, portfolio.get)
+/// hand out references instead of encoding again. A kind's JSON is built at its first read and kept
+/// in step with every write after: opening a store or putting a portfolio encodes nothing it need not,
+/// and holds no second copy of the document while it works. A metric's JSON leaves its observations
+/// out: they grow by appends and are encoded when read.
 ///
-/// Guarded by the engine's lock: written under the write lock; read under the read lock, where a
-/// reader takes its own reference before letting go. jansson (2.11 and later) counts references
-/// atomically and dumps shared values safely from several threads, and nothing here mutates a value
-/// once it is cached.
-final class EntityCache: EntityJSONSource {
-    private var byKind: [EntityKind: [String: JSONRef]] = [:]
+/// Used under the engine's lock: changed under the write lock, read under the read lock. Readers may
+/// fill a kind side by side, so the kinds sit behind a lock of their own. A reader takes its own
+/// reference before letting go; jansson (2.11 and later) counts references atomically and dumps shared
+/// values safely from several threads, and nothing here mutates a value once it is cached.
+final class EntityCache: @unchecked Sendable {
+    private let kinds = Locked<[EntityKind: [String: JSONRef]]>([:])
 
-    deinit { for (_, m) in byKind { for (_, v) in m { v.release() } } }
+    init() {}
 
-    /// The cache of a whole portfolio.
-    init(_ p: Portfolio) throws {
-        let enc = JanssonEncoder()
-        func add<T: Encodable & Identified>(_ kind: EntityKind, _ items: [T]) throws {
-            var m: [String: JSONRef] = [:]
-            m.reserveCapacity(items.count)
-            for e in items { m[e.id] = try enc.encode(e) }
-            byKind[kind] = m
-        }
-        try add(.department, p.organization.departments)
-        try add(.journey, p.journeys)
-        try add(.product, p.products)
-        try add(.manager, p.managers)
-        try add(.team, p.teams)
-        try add(.system, p.systems)
-        try add(.metric, p.metrics)
-        for (_, v) in byKind[.metric] ?? [:] { json_object_del(v, "observations") }
-        try add(.okr, p.okrs)
-        try add(.experiment, p.experiments)
+    deinit { kinds.write { for (_, m) in $0 { for (_, v) in m { v.release() } } } }
+
+    /// A new reference to the entity's JSON as stored (a metric without observations), building its
+    /// kind's JSON from `p` first if no read has yet. Call under the engine's read or write lock.
+    func retained(_ kind: EntityKind, _ id: String, in p: Portfolio) throws -> JSONRef? {
+        if let hit = kinds.read({ m -> JSONRef?? in m[kind].map { $0[id]?.retained() } }) { return hit }
+        try fill(kind, p)
+        return kinds.read { $0[kind]?[id]?.retained() }
     }
 
-    /// Stores `json` (taking ownership) as the entity's JSON.
+    private func fill(_ kind: EntityKind, _ p: Portfolio) throws {
+        // Encoded outside the lock; a reader that got there first wins and this copy is dropped.
+        let enc = JanssonEncoder()
+        let ids = p.ids(of: kind)
+        var m: [String: JSONRef] = [:]
+        m.reserveCapacity(ids.count)
+        do {
+            for (i, id) in ids.enumerated() {
+                let json = try p.encodeEntity(kind, at: i, enc)
+                for member in kind.detachedMembers { json_object_del(json, member) }
+                m.updateValue(json, forKey: id)?.release()
+            }
+        } catch {
+            for (_, v) in m { v.release() }
+            throw error
+        }
+        let unused = kinds.write { k -> [String: JSONRef]? in
+            if k[kind] != nil { return m }
+            k[kind] = m
+            return nil
+        }
+        for (_, v) in unused ?? [:] { v.release() }
+    }
+
+    /// Stores `json` (taking ownership) as the entity's JSON, if its kind has been read; a kind not yet
+    /// read is built from the portfolio, which holds the change, when it is.
     func put(_ kind: EntityKind, _ id: String, _ json: JSONRef) {
-        if kind == .metric { json_object_del(json, "observations") }
-        byKind[kind, default: [:]].updateValue(json, forKey: id)?.release()
+        for member in kind.detachedMembers { json_object_del(json, member) }
+        let old: JSONRef? = kinds.write { k in
+            guard k[kind] != nil else { return json }
+            return k[kind]!.updateValue(json, forKey: id)
+        }
+        old?.release()
     }
 
     func remove(_ kind: EntityKind, _ id: String) {
-        byKind[kind]?.removeValue(forKey: id)?.release()
-    }
-
-    /// The entity's JSON, borrowed: for the store, under the write lock.
-    func json(_ kind: EntityKind, _ id: String) -> JSONRef? { byKind[kind]?[id] }
-
-    /// A new reference to the entity's JSON as stored (a metric without observations).
-    func retained(_ kind: EntityKind, _ id: String) -> JSONRef? {
-        byKind[kind]?[id]?.retained()
+        kinds.write { $0[kind]?.removeValue(forKey: id) }?.release()
     }
 }
 
 extension Engine {
     /// The entity's JSON for a reply: shared when it can be; for a metric, a new object with its
     /// observations where Codable would put them (before "products"). Call under the read lock.
-    func entityReply(_ cache: EntityCache, _ p: Portfolio, _ kind: EntityKind, _ id: String) throws -> JSONRef? {
-        guard let json = cache.retained(kind, id) else { return nil }
-        guard kind == .metric, let i = p.index(of: .metric, id: id) else { return json }
+    func entityReply(_ cache: EntityCache, _ sp: StoredPortfolio, _ kind: EntityKind, _ id: String) throws -> JSONRef? {
+        guard let json = try cache.retained(kind, id, in: sp.portfolio) else { return nil }
+        let p = sp.portfolio
+        guard kind == .metric, let i = sp.position(.metric, id) else { return json }
         defer { json.release() }
         let observations = try JanssonEncoder().encode(p.metrics[i].observations)
         let out = JSONMake.object()
@@ -77,17 +91,19 @@ extension Engine {
 extension Engine {
     /// The whole portfolio document for portfolio.get, assembled from the cached entities in the
     /// order Codable writes a Portfolio. Call under the read lock.
-    func portfolioReply(_ cache: EntityCache, _ p: Portfolio) throws -> JSONRef {
+    func portfolioReply(_ cache: EntityCache, _ sp: StoredPortfolio) throws -> JSONRef {
+        let p = sp.portfolio
         let doc = JSONMake.object()
         do {
             doc.set("id", JSONMake.string(p.id))
             let org = JSONMake.object()
             org.set("name", JSONMake.string(p.organization.name))
             if let industry = p.organization.industry { org.set("industry", JSONMake.string(industry)) }
-            org.set("departments", try list(cache, p, .department))
             doc.set("organization", org)
-            for kind in [EntityKind.journey, .product, .manager, .team, .system, .metric, .okr, .experiment] {
-                doc.set(kind.collection, try list(cache, p, kind))
+            for kind in EntityKind.allCases {
+                // Each collection where its pointer puts it (departments inside the organization).
+                let parent = kind.collectionPointer.count > 1 ? org : doc
+                parent.set(kind.collection, try list(cache, sp, kind))
             }
             doc.set("answers", try JanssonEncoder().encode(p.answers))
             return doc
@@ -97,9 +113,9 @@ extension Engine {
         }
     }
 
-    private func list(_ cache: EntityCache, _ p: Portfolio, _ kind: EntityKind) throws -> JSONRef {
+    private func list(_ cache: EntityCache, _ sp: StoredPortfolio, _ kind: EntityKind) throws -> JSONRef {
         let arr = JSONMake.array()
-        for id in p.ids(of: kind) { arr.append(try entityReply(cache, p, kind, id)) }
+        for id in sp.portfolio.ids(of: kind) { arr.append(try entityReply(cache, sp, kind, id)) }
         return arr
     }
 }

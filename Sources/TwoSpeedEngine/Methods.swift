@@ -1,130 +1,75 @@
+import TwoSpeedContract
 import TwoSpeedJSON
 import TwoSpeedModel
 import TwoSpeedRPC
 import TwoSpeedSchema
 import TwoSpeedStore
 
-// MARK: Results
-
-struct PutResult: Codable { var id: String; var revision: Int; var created: Bool; var updated: String; var counts: Counts }
-struct GetResult: Codable { var portfolio: Portfolio; var revision: Int; var updated: String }
-struct DeleteResult: Codable { var id: String; var deleted: Bool }
-struct EntityChange: Codable { var kind: String; var id: String; var created: Bool?; var revision: Int }
-struct ObserveResult: Codable { var metric: String; var appended: Int; var total: Int; var revision: Int }
-
-// MARK: Schemas of params and results
-
-enum Schemas {
-    static let id = Schema.identifier("portfolio id")
-    static let ifRevision = Param("ifRevision", .integer(min: 0), required: false,
-                                  "apply only if the portfolio is at this revision (optimistic concurrency)")
-    static let kind = Schema.oneOf(Vocabulary.entityKinds, "entity kind")
-    static let counts: Schema = {
-        var props: [Schema.Property] = []
-        for k in ["departments", "journeys", "products", "managers", "teams", "systems", "metrics", "okrs",
-                  "experiments", "observations"] {
-            props.append(.init(name: k, schema: .integer(min: 0), required: true))
-        }
-        var s = Schema(kind: .object)
-        s.title = "Counts"
-        s.properties = props
-        return s
-    }()
-    static let timestamp = Schema.formatted(.timestamp)
-    static let entity = Schema.dependent(EntityKind.allCases.map(ModelSchemas.entity), "the entity, by the schema of its kind")
-}
+// The params and results (PutParams, PutResult, EntityChange, ...) with their schemas are
+// TwoSpeedContract's, shared with the clients; engine.info and portfolio.list are built as jansson here
+// and checked against theirs by a test.
 
 extension Engine {
     func methodTable() -> [Method] {
         [
-            Method("engine.info", summary: "Version, store and counts.",
-                      result: .object("EngineInfo", required: ["version", "abiVersion", "store", "portfolios", "counts"], [
-                          "version": .string(), "abiVersion": .integer(),
-                          "store": .object(required: ["path", "inMemory", "schemaVersion"], [
-                              "path": .string(), "inMemory": .boolean(), "schemaVersion": .integer()]),
-                          "portfolios": .integer(min: 0), "counts": Schemas.counts]),
-                      mutates: false) { [unowned self] _ in infoJSON() },
+            Method(MethodName.engineInfo.rawValue, summary: "Version, store and counts.",
+                      result: EngineInfo.schema, mutates: false) { [unowned self] _ in infoJSON() },
 
-            .encoding("portfolio.put", summary: "Stores a whole portfolio, replacing any with the same id.",
-                      params: [Param("portfolio", ModelSchemas.portfolio, "the portfolio document"), Schemas.ifRevision],
-                      result: .object("PutResult", required: ["id", "revision", "created", "updated", "counts"], [
-                          "id": Schemas.id, "revision": .integer(min: 1), "created": .boolean(),
-                          "updated": Schemas.timestamp, "counts": Schemas.counts]),
+            .encoding(MethodName.portfolioPut.rawValue, summary: "Stores a whole portfolio, replacing any with the same id.",
+                      params: PutParams.params,
+                      result: PutResult.schema,
                       mutates: true, errors: [.revisionMismatch, .storeError, .tooLarge]) { [unowned self] p in try put(p) },
 
-            Method("portfolio.get", summary: "A whole portfolio with its revision.",
-                   params: [Param("id", Schemas.id, "the portfolio")],
-                   result: .object("GetResult", required: ["portfolio", "revision", "updated"], [
-                       "portfolio": ModelSchemas.portfolio, "revision": .integer(min: 1), "updated": Schemas.timestamp]),
+            Method(MethodName.portfolioGet.rawValue, summary: "A whole portfolio with its revision.",
+                   params: GetParams.params,
+                   result: PortfolioRecord.schema,
                    mutates: false, errors: [.notFound]) { [unowned self] p in try get(p) }.blockingCalls(),
 
-            Method("portfolio.list", summary: "Every portfolio in the store, summarized.",
-                      result: .object("ListResult", required: ["portfolios"], [
-                          "portfolios": .array(.object("Summary", required: ["id", "name", "revision", "updated", "counts"], [
-                              "id": Schemas.id, "name": .name(), "industry": .oneOf(Vocabulary.industries),
-                              "revision": .integer(min: 1), "updated": Schemas.timestamp, "counts": Schemas.counts]))]),
-                      mutates: false) { [unowned self] _ in listJSON() },
+            Method(MethodName.portfolioList.rawValue, summary: "Every portfolio in the store, summarized.",
+                      result: PortfolioList.schema, mutates: false) { [unowned self] _ in listJSON() },
 
-            .encoding("portfolio.delete", summary: "Deletes a portfolio and everything in it.",
-                      params: [Param("id", Schemas.id, "the portfolio"), Schemas.ifRevision],
-                      result: .object("DeleteResult", required: ["id", "deleted"], ["id": Schemas.id, "deleted": .boolean()]),
+            .encoding(MethodName.portfolioDelete.rawValue, summary: "Deletes a portfolio and everything in it.",
+                      params: DeleteParams.params,
+                      result: DeleteResult.schema,
                       mutates: true, errors: [.notFound, .revisionMismatch, .storeError]) { [unowned self] p in try delete(p) },
 
-            Method("entity.get", summary: "One entity of a portfolio by kind and id.",
-                   params: [Param("portfolio", Schemas.id, "the portfolio"), Param("kind", Schemas.kind, "the kind"),
-                            Param("id", .identifier(), "the entity's id")],
-                   result: .object("EntityResult", required: ["kind", "entity"], ["kind": Schemas.kind, "entity": Schemas.entity]),
+            Method(MethodName.entityGet.rawValue, summary: "One entity of a portfolio by kind and id.",
+                   params: EntityGetParams.params,
+                   result: ContractSchemas.entityResult,
                    mutates: false, errors: [.notFound]) { [unowned self] p in try entityGet(p) },
 
-            Method("entity.list", summary: "Every entity of one kind in a portfolio, in order.",
-                   params: [Param("portfolio", Schemas.id, "the portfolio"), Param("kind", Schemas.kind, "the kind")],
-                   result: .object("EntityList", required: ["kind", "entities"], [
-                       "kind": Schemas.kind, "entities": .array(Schemas.entity)]),
+            Method(MethodName.entityList.rawValue, summary: "Every entity of one kind in a portfolio, in order.",
+                   params: EntityListParams.params,
+                   result: ContractSchemas.entityList,
                    mutates: false, errors: [.notFound]) { [unowned self] p in try entityList(p) },
 
-            .encoding("entity.upsert", summary: "Adds an entity or replaces the one with the same id. A metric given "
+            .encoding(MethodName.entityUpsert.rawValue, summary: "Adds an entity or replaces the one with the same id. A metric given "
                         + "without observations keeps the ones it has.",
-                      params: [Param("portfolio", Schemas.id, "the portfolio"), Param("kind", Schemas.kind, "the kind"),
-                               Param("entity", Schemas.entity, "the entity, by the schema of its kind"), Schemas.ifRevision],
-                      result: .object("EntityChange", required: ["kind", "id", "revision"], [
-                          "kind": Schemas.kind, "id": .identifier(), "created": .boolean(), "revision": .integer(min: 1)]),
+                      params: UpsertParamList.params,
+                      result: EntityChange.schema,
                       mutates: true, errors: [.notFound, .conflict, .revisionMismatch, .storeError]) { [unowned self] p in
                           try entityUpsert(p) },
 
-            .encoding("entity.remove", summary: "Removes an entity that nothing references any more.",
-                      params: [Param("portfolio", Schemas.id, "the portfolio"), Param("kind", Schemas.kind, "the kind"),
-                               Param("id", .identifier(), "the entity's id"), Schemas.ifRevision],
-                      result: .object("EntityChange", required: ["kind", "id", "revision"], [
-                          "kind": Schemas.kind, "id": .identifier(), "revision": .integer(min: 1)]),
+            .encoding(MethodName.entityRemove.rawValue, summary: "Removes an entity that nothing references any more.",
+                      params: RemoveParams.params,
+                      result: EntityChange.schema,
                       mutates: true, errors: [.notFound, .conflict, .revisionMismatch, .storeError]) { [unowned self] p in
                           try entityRemove(p) },
 
-            .encoding("metric.observe", summary: "Appends observations to a metric without resending the portfolio.",
-                      params: [Param("portfolio", Schemas.id, "the portfolio"), Param("metric", .identifier(), "the metric"),
-                               Param("observations", .array(ModelSchemas.observation, minItems: 1, maxItems: 1_000_000),
-                                     "the observations to append"), Schemas.ifRevision],
-                      result: .object("ObserveResult", required: ["metric", "appended", "total", "revision"], [
-                          "metric": .identifier(), "appended": .integer(min: 1), "total": .integer(min: 1),
-                          "revision": .integer(min: 1)]),
+            .encoding(MethodName.metricObserve.rawValue, summary: "Appends observations to a metric without resending the portfolio.",
+                      params: ObserveParams.params,
+                      result: ObserveResult.schema,
                       mutates: true, errors: [.notFound, .revisionMismatch, .storeError]) { [unowned self] p in try observe(p) },
         ]
     }
 
     // MARK: Handlers
 
-    func countsJSON(_ c: Counts) -> JSONRef {
-        JSONMake.object([
-            "departments": JSONMake.int(c.departments), "journeys": JSONMake.int(c.journeys), "products": JSONMake.int(c.products),
-            "managers": JSONMake.int(c.managers), "teams": JSONMake.int(c.teams), "systems": JSONMake.int(c.systems),
-            "metrics": JSONMake.int(c.metrics), "okrs": JSONMake.int(c.okrs), "experiments": JSONMake.int(c.experiments),
-            "observations": JSONMake.int(c.observations)])
-    }
-
     // engine.info and portfolio.list are what callers poll: built directly, without Codable's
     // per-container boxes and generic metadata look-ups.
     func infoJSON() -> JSONRef {
         let (n, c) = state.read { s in (s.portfolios.count, s.portfolios.values.reduce(Counts()) { $0 + $1.counts }) }
-        let counts = countsJSON(c)
+        let counts = c.json
         return JSONMake.object([
             "version": JSONMake.string(Engine.version), "abiVersion": JSONMake.int(Engine.abiVersion),
             "store": JSONMake.object(["path": JSONMake.string(store.path), "inMemory": JSONMake.bool(store.inMemory),
@@ -138,17 +83,13 @@ extension Engine {
         doc.checkReferences(at: p.pointer("portfolio"), into: &issues)
         if !issues.isEmpty { throw RPCError.invalidParams(issues) }
         let ifRevision = p.int("ifRevision")
-        let cache: EntityCache
-        do { cache = try EntityCache(doc) } catch {
-            throw RPCError(.internalError, pointer: nil, "cannot encode the portfolio: \(error)")
-        }
         return try state.write { s in
             let old = s.portfolios[doc.id]
             try checkRevision(ifRevision, current: old?.revision ?? 0)
             let sp = StoredPortfolio(portfolio: doc, revision: (old?.revision ?? 0) + 1, updated: nowTimestamp())
-            try commit([.putPortfolio(sp, bodies: cache)])
+            try commit([.putPortfolio(sp, document: p["portfolio"])])
             s.portfolios[doc.id] = sp
-            s.caches[doc.id] = cache
+            s.caches[doc.id] = EntityCache()
             return PutResult(id: doc.id, revision: sp.revision, created: old == nil, updated: sp.updated, counts: doc.counts)
         }
     }
@@ -159,7 +100,7 @@ extension Engine {
             guard let sp = s.portfolios[id], let cache = s.caches[id] else {
                 throw RPCError(.notFound, pointer: p.pointer("id").description, "no portfolio with id \"\(id)\"")
             }
-            return JSONMake.object(["portfolio": try portfolioReply(cache, sp.portfolio), "revision": JSONMake.int(sp.revision),
+            return JSONMake.object(["portfolio": try portfolioReply(cache, sp), "revision": JSONMake.int(sp.revision),
                                     "updated": JSONMake.string(sp.updated)])
         }
     }
@@ -177,7 +118,7 @@ extension Engine {
                 if let industry = sp.portfolio.organization.industry { o.set("industry", JSONMake.string(industry)) }
                 o.set("revision", JSONMake.int(sp.revision))
                 o.set("updated", JSONMake.string(sp.updated))
-                o.set("counts", countsJSON(sp.counts))
+                o.set("counts", sp.counts.json)
                 arr.append(o)
             }
         }
@@ -206,7 +147,7 @@ extension Engine {
             guard let sp = s.portfolios[pid], let cache = s.caches[pid] else {
                 throw RPCError(.notFound, pointer: p.pointer("portfolio").description, "no portfolio with id \"\(pid)\"")
             }
-            return try entityReply(cache, sp.portfolio, kind, id)
+            return try entityReply(cache, sp, kind, id)
         }
         guard let e else {
             throw RPCError(.notFound, pointer: p.pointer("id").description, "no \(kind.rawValue) with id \"\(id)\"")
@@ -223,7 +164,7 @@ extension Engine {
                 guard let sp = s.portfolios[pid], let cache = s.caches[pid] else {
                     throw RPCError(.notFound, pointer: p.pointer("portfolio").description, "no portfolio with id \"\(pid)\"")
                 }
-                for id in sp.portfolio.ids(of: kind) { list.append(try entityReply(cache, sp.portfolio, kind, id)) }
+                for id in sp.portfolio.ids(of: kind) { list.append(try entityReply(cache, sp, kind, id)) }
             }
         } catch {
             list.release()
@@ -243,7 +184,7 @@ extension Engine {
         var pending: [JSONRef] = []
         defer { for b in pending { b.release() } }
         return try change(p.string("portfolio") ?? "", p.pointer("portfolio"), ifRevision: p.int("ifRevision")) { sp in
-            let (index, created) = try sp.portfolio.upsert(kind, from: json)
+            let (index, created) = try sp.upsert(kind, from: json)
             // Check the whole candidate: failures inside the entity point into the params; failures
             // elsewhere mean the change breaks something that references it.
             var all = IssueList()
@@ -265,9 +206,7 @@ extension Engine {
                 d.reason = "this \(kind.rawValue) would leave references dangling: \(others.issues[0].pointer): \(others.issues[0].reason)"
                 throw RPCError(.conflict, d)
             }
-            guard let body = try sp.portfolio.encodeEntity(kind, id: id) else {
-                throw RPCError(.internalError, pointer: nil, "the entity vanished")
-            }
+            let body = try sp.portfolio.encodeEntity(kind, at: index)
             // Released once the change below has been committed (or refused).
             pending.append(body)
             var changes: [StoreChange] = [.putEntity(portfolio: sp.portfolio.id, kind: kind, id: id, body: body)]
@@ -284,7 +223,7 @@ extension Engine {
         let kind = EntityKind(rawValue: p.string("kind") ?? "")!
         let id = p.string("id") ?? ""
         return try change(p.string("portfolio") ?? "", p.pointer("portfolio"), ifRevision: p.int("ifRevision")) { sp in
-            guard sp.portfolio.remove(kind, id: id) else {
+            guard sp.remove(kind, id: id) else {
                 throw RPCError(.notFound, pointer: p.pointer("id").description, "no \(kind.rawValue) with id \"\(id)\"")
             }
             var issues = IssueList()
@@ -305,11 +244,10 @@ extension Engine {
         let mid = p.string("metric") ?? ""
         let obs: [Observation] = try p.decode("observations")
         return try change(p.string("portfolio") ?? "", p.pointer("portfolio"), ifRevision: p.int("ifRevision")) { sp in
-            guard let i = sp.portfolio.index(of: .metric, id: mid) else {
+            guard let i = sp.position(.metric, mid) else {
                 throw RPCError(.notFound, pointer: p.pointer("metric").description, "no metric with id \"\(mid)\"")
             }
-            let first = sp.portfolio.metrics[i].observations.count
-            sp.portfolio.metrics[i].observations.append(contentsOf: obs)
+            let first = sp.appendObservations(metric: i, obs)
             return Change(store: [.appendObservations(portfolio: sp.portfolio.id, metric: mid, firstSeq: first, obs)],
                           result: ObserveResult(metric: mid, appended: obs.count, total: first + obs.count, revision: sp.revision + 1))
         }

@@ -1,4 +1,5 @@
 import TwoSpeedAssessment
+import TwoSpeedContract
 import TwoSpeedJSON
 import TwoSpeedModel
 import TwoSpeedPlugins
@@ -20,9 +21,6 @@ struct PluginFinding: Codable {
 }
 
 struct CollectedObservation: Codable { var metric: String; var at: String; var value: Double; var source: String? }
-struct CollectResult: Codable {
-    var plugin: String; var appended: Int; var metrics: [ObserveResult]; var revision: Int
-}
 
 extension Engine {
     static let pluginFindingSchema = Schema.object("PluginFinding", required: ["pitfall", "name", "severity", "subjects", "evidence", "recommendation"], [
@@ -106,10 +104,7 @@ extension Engine {
                                Param("metrics", .array(.identifier(), minItems: 1, maxItems: 100_000, unique: true), required: false,
                                      "the metrics to collect (default all)"),
                                Param("since", .formatted(.timestamp), required: false, "only observations after this")],
-                      result: .object("CollectResult", required: ["plugin", "appended", "metrics", "revision"], [
-                          "plugin": .identifier(), "appended": .integer(min: 0), "revision": .integer(min: 1),
-                          "metrics": .array(.object(required: ["metric", "appended", "total", "revision"], [
-                              "metric": .identifier(), "appended": .integer(min: 0), "total": .integer(min: 0), "revision": .integer(min: 1)]))]),
+                      result: CollectResult.schema,
                       mutates: true, errors: [.notFound, .pluginError, .storeError]) { [unowned self] p in try collect(p) },
         ]
     }
@@ -194,7 +189,7 @@ extension Engine {
             guard let sp = s.portfolios[portfolioID], let cache = s.caches[portfolioID] else {
                 throw RPCError(.notFound, pointer: nil, "no portfolio with id \"\(portfolioID)\"")
             }
-            return JSONMake.object(["portfolio": try portfolioReply(cache, sp.portfolio)])
+            return JSONMake.object(["portfolio": try portfolioReply(cache, sp)])
         }
         defer { params.release() }
         var out: [Finding] = []
@@ -225,14 +220,14 @@ extension Engine {
         let sp = try snapshot(pid, p.pointer("portfolio"))
         let wanted: [String] = try p.decodeIfPresent("metrics") ?? sp.portfolio.metrics.map(\.id)
         var issues = IssueList()
-        for (i, id) in wanted.enumerated() where sp.portfolio.index(of: .metric, id: id) == nil {
+        for (i, id) in wanted.enumerated() where sp.position(.metric, id) == nil {
             issues.add(p.pointer("metrics") / i, "no metric with id \"\(id)\"")
         }
         if !issues.isEmpty { throw RPCError(.notFound, ErrorData(issues: issues)) }
         let request = JSONMake.object(["portfolio": JSONMake.string(pid)])
         let list = JSONMake.array()
         for id in wanted {
-            let m = sp.portfolio.metrics[sp.portfolio.index(of: .metric, id: id)!]
+            let m = sp.portfolio.metrics[sp.position(.metric, id)!]
             let o = JSONMake.object(["id": JSONMake.string(m.id), "name": JSONMake.string(m.name)])
             if let unit = m.unit { o.set("unit", JSONMake.string(unit)) }
             list.append(o)
@@ -257,9 +252,8 @@ extension Engine {
             var changes: [StoreChange] = []
             var per: [ObserveResult] = []
             for id in wanted {
-                guard let obs = byMetric[id], !obs.isEmpty, let i = sp.portfolio.index(of: .metric, id: id) else { continue }
-                let first = sp.portfolio.metrics[i].observations.count
-                sp.portfolio.metrics[i].observations.append(contentsOf: obs)
+                guard let obs = byMetric[id], !obs.isEmpty, let i = sp.position(.metric, id) else { continue }
+                let first = sp.appendObservations(metric: i, obs)
                 changes.append(.appendObservations(portfolio: pid, metric: id, firstSeq: first, obs))
                 per.append(ObserveResult(metric: id, appended: obs.count, total: first + obs.count, revision: sp.revision + 1))
             }

@@ -1,11 +1,10 @@
 import TwoSpeedAssessment
+import TwoSpeedContract
 import TwoSpeedJSON
 import TwoSpeedPlugins
 import TwoSpeedRPC
 import TwoSpeedReport
 import TwoSpeedSchema
-
-struct Rendered: Codable { var format: String; var content: String; var mediaType: String? }
 
 extension Engine {
     static let reportFormats = ["text", "html", "markdown"]
@@ -25,9 +24,7 @@ extension Engine {
                                Param("portfolio", .identifier(), required: false, "instead of result: the portfolio"),
                                Param("run", .integer(min: 1), required: false, "with portfolio: the kept run (default the latest)"),
                                Param("width", .integer(min: 40, max: 400), required: false, "text: the line width (default 100)")],
-                      result: .object("Rendered", required: ["format", "content"], [
-                          "format": .identifier("the format rendered"), "content": .string("the report", maxLength: 1 << 30),
-                          "mediaType": .name("text/plain, text/html or text/markdown (charset=utf-8), or what a render plugin says")]),
+                      result: Rendered.schema,
                       mutates: false, errors: [.notFound, .pluginError]) { [unowned self] p in try render(p) }.blockingCalls(),
         ]
     }

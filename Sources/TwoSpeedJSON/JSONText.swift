@@ -109,6 +109,16 @@ public enum JSONText {
         return String(cString: c)
     }
 
+    /// An object's compact text without some of its members; the object itself is left as it is (it may be
+    /// borrowed), only a shallow copy loses them.
+    public static func dump(_ v: JSONRef, without members: [String]) -> String {
+        guard v.isObject else { return dump(v) }
+        let copy = json_object()!
+        defer { copy.release() }
+        v.forEachMember { key, value in if !members.contains(key) { copy.set(key, value.retained()) } }
+        return dump(copy)
+    }
+
     /// Frees memory that jansson allocated, with the allocator the host may have set for it.
     public static func janssonFree(_ p: UnsafeMutableRawPointer?) {
         guard let p else { return }

@@ -134,7 +134,10 @@ struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try Prim.integer(type, member(key), child(key)) }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        try Prim.decode(type, member(key), child(key))
+        if object[key.stringValue] == nil, let empty = (T.self as? EmptyWhenMissing.Type)?.whenMissing as? T {
+            return empty
+        }
+        return try Prim.decode(type, member(key), child(key))
     }
 
     // A member that is present but null counts as absent, as Foundation's decoder does.
@@ -246,3 +249,8 @@ struct SingleContainer: SingleValueDecodingContainer {
     func decode(_ type: UInt64.Type) throws -> UInt64 { try Prim.integer(type, value, node) }
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try Prim.decode(type, value, node) }
 }
+
+/// A list that is absent decodes as empty: the one place where the model's missing arrays default.
+/// Whether a member may be absent is the schemas' business; decoding trusts them.
+public protocol EmptyWhenMissing { static var whenMissing: Self { get } }
+extension Array: EmptyWhenMissing { public static var whenMissing: [Element] { [] } }

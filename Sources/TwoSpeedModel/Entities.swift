@@ -17,12 +17,6 @@ public struct Organization: Codable, Sendable, Equatable {
         self.name = name; self.industry = industry; self.departments = departments
     }
 
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        name = try c.decode(String.self, forKey: .name)
-        industry = try c.decodeIfPresent(String.self, forKey: .industry)
-        departments = try c.decodeIfPresent([Department].self, forKey: .departments) ?? []
-    }
 }
 
 public struct Stage: Codable, Sendable, Equatable {
@@ -81,38 +75,11 @@ public struct Product: Codable, Sendable, Equatable, Identified {
     public var rice: RICE?
     public var wsjf: WSJF?
 
-    enum CodingKeys: String, CodingKey {
-        case id, name, problem, justification, stages, owner, team, department, segment, status, resources, value,
-             sourcing, systems, okrs, launched, lastIteration, rice, wsjf
-    }
-
     public init(id: String, name: String, status: String = "idea", stages: [String] = []) {
         self.id = id; self.name = name; self.status = status; self.stages = stages
         systems = []; okrs = []
     }
 
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(String.self, forKey: .id)
-        name = try c.decode(String.self, forKey: .name)
-        problem = try c.decodeIfPresent(String.self, forKey: .problem)
-        justification = try c.decodeIfPresent(String.self, forKey: .justification)
-        stages = try c.decodeIfPresent([String].self, forKey: .stages) ?? []
-        owner = try c.decodeIfPresent(String.self, forKey: .owner)
-        team = try c.decodeIfPresent(String.self, forKey: .team)
-        department = try c.decodeIfPresent(String.self, forKey: .department)
-        segment = try c.decodeIfPresent(String.self, forKey: .segment)
-        status = try c.decode(String.self, forKey: .status)
-        resources = try c.decodeIfPresent(Double.self, forKey: .resources)
-        value = try c.decodeIfPresent(Double.self, forKey: .value)
-        sourcing = try c.decodeIfPresent(String.self, forKey: .sourcing)
-        systems = try c.decodeIfPresent([String].self, forKey: .systems) ?? []
-        okrs = try c.decodeIfPresent([String].self, forKey: .okrs) ?? []
-        launched = try c.decodeIfPresent(String.self, forKey: .launched)
-        lastIteration = try c.decodeIfPresent(String.self, forKey: .lastIteration)
-        rice = try c.decodeIfPresent(RICE.self, forKey: .rice)
-        wsjf = try c.decodeIfPresent(WSJF.self, forKey: .wsjf)
-    }
 }
 
 public struct Manager: Codable, Sendable, Equatable, Identified {
@@ -127,22 +94,6 @@ public struct Manager: Codable, Sendable, Equatable, Identified {
     /// The metrics this manager is measured on.
     public var measuredOn: [String]
 
-    enum CodingKeys: String, CodingKey {
-        case id, name, origin, skills, training, mentor, decisionRights, department, measuredOn
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(String.self, forKey: .id)
-        name = try c.decode(String.self, forKey: .name)
-        origin = try c.decodeIfPresent(String.self, forKey: .origin)
-        skills = try c.decodeIfPresent([String].self, forKey: .skills) ?? []
-        training = try c.decodeIfPresent([String].self, forKey: .training) ?? []
-        mentor = try c.decodeIfPresent(String.self, forKey: .mentor)
-        decisionRights = try c.decodeIfPresent(String.self, forKey: .decisionRights)
-        department = try c.decodeIfPresent(String.self, forKey: .department)
-        measuredOn = try c.decodeIfPresent([String].self, forKey: .measuredOn) ?? []
-    }
 }
 
 public struct Team: Codable, Sendable, Equatable, Identified {
@@ -155,18 +106,6 @@ public struct Team: Codable, Sendable, Equatable, Identified {
     public var codevelopment: Bool?
     public var department: String?
 
-    enum CodingKeys: String, CodingKey { case id, name, size, roles, manager, codevelopment, department }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(String.self, forKey: .id)
-        name = try c.decode(String.self, forKey: .name)
-        size = try c.decode(Int.self, forKey: .size)
-        roles = try c.decodeIfPresent([String].self, forKey: .roles) ?? []
-        manager = try c.decodeIfPresent(String.self, forKey: .manager)
-        codevelopment = try c.decodeIfPresent(Bool.self, forKey: .codevelopment)
-        department = try c.decodeIfPresent(String.self, forKey: .department)
-    }
 }
 
 /// DORA's four keys, as measured for one system.
@@ -198,20 +137,6 @@ public struct System: Codable, Sendable, Equatable, Identified {
     public var department: String?
     public var sourcing: String?
 
-    enum CodingKeys: String, CodingKey { case id, name, layer, architecture, delivery, interfaces, owner, department, sourcing }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(String.self, forKey: .id)
-        name = try c.decode(String.self, forKey: .name)
-        layer = try c.decode(String.self, forKey: .layer)
-        architecture = try c.decodeIfPresent(String.self, forKey: .architecture)
-        delivery = try c.decodeIfPresent(Delivery.self, forKey: .delivery)
-        interfaces = try c.decodeIfPresent([Interface].self, forKey: .interfaces) ?? []
-        owner = try c.decodeIfPresent(String.self, forKey: .owner)
-        department = try c.decodeIfPresent(String.self, forKey: .department)
-        sourcing = try c.decodeIfPresent(String.self, forKey: .sourcing)
-    }
 }
 
 public struct Observation: Codable, Sendable, Equatable {
@@ -268,17 +193,6 @@ public struct OKR: Codable, Sendable, Equatable, Identified {
     public var period: String?
     public var keyResults: [KeyResult]
 
-    enum CodingKeys: String, CodingKey { case id, objective, departments, parent, period, keyResults }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(String.self, forKey: .id)
-        objective = try c.decode(String.self, forKey: .objective)
-        departments = try c.decodeIfPresent([String].self, forKey: .departments) ?? []
-        parent = try c.decodeIfPresent(String.self, forKey: .parent)
-        period = try c.decodeIfPresent(String.self, forKey: .period)
-        keyResults = try c.decodeIfPresent([KeyResult].self, forKey: .keyResults) ?? []
-    }
 }
 
 /// Users and conversions of one arm for the decision metric.
@@ -363,55 +277,9 @@ public struct Portfolio: Codable, Sendable, Equatable {
     /// The organization's self-assessment, criterion by criterion.
     public var answers: [Answer]
 
-    enum CodingKeys: String, CodingKey {
-        case id, organization, journeys, products, managers, teams, systems, metrics, okrs, experiments, answers
-    }
-
     public init(id: String, organization: Organization) {
         self.id = id; self.organization = organization
         journeys = []; products = []; managers = []; teams = []; systems = []; metrics = []; okrs = []; experiments = []; answers = []
     }
 
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(String.self, forKey: .id)
-        organization = try c.decode(Organization.self, forKey: .organization)
-        journeys = try c.decodeIfPresent([Journey].self, forKey: .journeys) ?? []
-        products = try c.decodeIfPresent([Product].self, forKey: .products) ?? []
-        managers = try c.decodeIfPresent([Manager].self, forKey: .managers) ?? []
-        teams = try c.decodeIfPresent([Team].self, forKey: .teams) ?? []
-        systems = try c.decodeIfPresent([System].self, forKey: .systems) ?? []
-        metrics = try c.decodeIfPresent([Metric].self, forKey: .metrics) ?? []
-        okrs = try c.decodeIfPresent([OKR].self, forKey: .okrs) ?? []
-        experiments = try c.decodeIfPresent([Experiment].self, forKey: .experiments) ?? []
-        answers = try c.decodeIfPresent([Answer].self, forKey: .answers) ?? []
-    }
-
-    /// How many of each kind, for engine.info and portfolio.list.
-    public var counts: Counts {
-        Counts(departments: organization.departments.count, journeys: journeys.count, products: products.count,
-               managers: managers.count, teams: teams.count, systems: systems.count, metrics: metrics.count,
-               okrs: okrs.count, experiments: experiments.count,
-               observations: metrics.reduce(0) { $0 + $1.observations.count })
-    }
-}
-
-public struct Counts: Codable, Sendable, Equatable {
-    public var departments = 0, journeys = 0, products = 0, managers = 0, teams = 0, systems = 0, metrics = 0,
-               okrs = 0, experiments = 0, observations = 0
-
-    public init() {}
-    public init(departments: Int, journeys: Int, products: Int, managers: Int, teams: Int, systems: Int,
-                metrics: Int, okrs: Int, experiments: Int, observations: Int) {
-        self.departments = departments; self.journeys = journeys; self.products = products
-        self.managers = managers; self.teams = teams; self.systems = systems; self.metrics = metrics
-        self.okrs = okrs; self.experiments = experiments; self.observations = observations
-    }
-
-    public static func + (a: Counts, b: Counts) -> Counts {
-        Counts(departments: a.departments + b.departments, journeys: a.journeys + b.journeys,
-               products: a.products + b.products, managers: a.managers + b.managers, teams: a.teams + b.teams,
-               systems: a.systems + b.systems, metrics: a.metrics + b.metrics, okrs: a.okrs + b.okrs,
-               experiments: a.experiments + b.experiments, observations: a.observations + b.observations)
-    }
 }

@@ -6,15 +6,7 @@ import TwoSpeedSchema
 extension Portfolio {
     public func checkReferences(at base: JSONPointer = .root, into issues: inout IssueList) {
         let ix = Index(self)
-        unique(organization.departments, base / "organization" / "departments", &issues)
-        unique(journeys, base / "journeys", &issues)
-        unique(products, base / "products", &issues)
-        unique(managers, base / "managers", &issues)
-        unique(teams, base / "teams", &issues)
-        unique(systems, base / "systems", &issues)
-        unique(metrics, base / "metrics", &issues)
-        unique(okrs, base / "okrs", &issues)
-        unique(experiments, base / "experiments", &issues)
+        for kind in EntityKind.allCases { unique(kind, base, &issues) }
 
         for (i, j) in journeys.enumerated() {
             var seen: [String: Int] = [:]
@@ -41,13 +33,15 @@ extension Portfolio {
         for (i, e) in experiments.enumerated() { ix.check(e, at: base / "experiments" / i, into: &issues) }
     }
 
-    private func unique<T: Identified>(_ items: [T], _ at: JSONPointer, _ issues: inout IssueList) {
+    private func unique(_ kind: EntityKind, _ base: JSONPointer, _ issues: inout IssueList) {
+        let at = JSONPointer(base.tokens + kind.collectionPointer)
+        let ids = kind.info.ids(self)
         var seen: [String: Int] = [:]
-        seen.reserveCapacity(items.count)
-        for (i, item) in items.enumerated() {
-            if let first = seen[item.id] {
-                issues.add(at / i / "id", "duplicate id \"\(item.id)\" (first at \(at / first))")
-            } else { seen[item.id] = i }
+        seen.reserveCapacity(ids.count)
+        for (i, id) in ids.enumerated() {
+            if let first = seen[id] {
+                issues.add(at / i / "id", "duplicate id \"\(id)\" (first at \(at / first))")
+            } else { seen[id] = i }
         }
     }
 
@@ -55,6 +49,7 @@ extension Portfolio {
     struct Index {
         let departments: Set<String>, journeys: Set<String>, stages: Set<String>, products: Set<String>,
             managers: Set<String>, teams: Set<String>, systems: Set<String>, metrics: Set<String>
+        let okrs: Set<String>
         let okrParent: [String: String?]
 
         init(_ p: Portfolio) {
@@ -71,6 +66,7 @@ extension Portfolio {
             var parents: [String: String?] = [:]
             for o in p.okrs where parents[o.id] == nil { parents[o.id] = o.parent }
             okrParent = parents
+            okrs = Set(parents.keys)
         }
 
         func ref(_ id: String?, _ set: Set<String>, _ what: String, _ at: JSONPointer, _ issues: inout IssueList) {
@@ -92,7 +88,7 @@ extension Portfolio {
             ref(p.team, teams, "team", at / "team", &issues)
             ref(p.department, departments, "department", at / "department", &issues)
             refs(p.systems, systems, "system", at / "systems", &issues)
-            refs(p.okrs, Set(okrParent.keys), "OKR", at / "okrs", &issues)
+            refs(p.okrs, okrs, "OKR", at / "okrs", &issues)
         }
 
         func check(_ m: Manager, at: JSONPointer, into issues: inout IssueList) {

@@ -32,28 +32,3 @@ public enum Vocabulary {
     public static let decisions = ["pending", "expand", "iterate", "roll-back"]
     public static let entityKinds = EntityKind.allCases.map(\.rawValue)
 }
-
-/// The kinds of entity a portfolio holds, by the names that methods and pointers use.
-public enum EntityKind: String, CaseIterable, Codable, Sendable {
-    case department, journey, product, manager, team, system, metric, okr, experiment
-
-    /// The member of the portfolio document that holds this kind.
-    public var collection: String {
-        switch self {
-        case .department: return "departments"
-        case .journey: return "journeys"
-        case .product: return "products"
-        case .manager: return "managers"
-        case .team: return "teams"
-        case .system: return "systems"
-        case .metric: return "metrics"
-        case .okr: return "okrs"
-        case .experiment: return "experiments"
-        }
-    }
-
-    /// The pointer of this kind's collection inside a portfolio document.
-    public var collectionPointer: [String] {
-        self == .department ? ["organization", "departments"] : [collection]
-    }
-}

@@ -54,9 +54,24 @@ enum OpenRPC {
                 "code": JSONMake.int(c.rawValue),
                 "message": JSONMake.string(c.message),
                 "data": JSONMake.string(c.meaning),
+                // The name the other copies use, so that a test can hold them to this list.
+                "x-name": JSONMake.string(c.constantName),
             ]))
         }
         doc.set("components", JSONMake.object(["errors": errors]))
         return doc
+    }
+}
+
+extension ErrorCode {
+    /// The code's name in the other languages: TWOSPEED_RPC_NOT_FOUND in twospeed.h, ErrorCode.NOT_FOUND
+    /// in Python. Derived from the case name, so that a new case cannot be listed without one.
+    public var constantName: String {
+        var out = ""
+        for ch in String(describing: self) {
+            if ch.isUppercase { out += "_" }
+            out += ch.uppercased()
+        }
+        return out
     }
 }

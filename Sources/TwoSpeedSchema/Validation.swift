@@ -40,6 +40,13 @@ extension Schema {
     /// Checks `value` and adds every failure under `pointer`. Recursion follows the schema, never the
     /// value alone, so a value nested 100,000 deep costs no more stack than the schema is deep.
     public func validate(_ value: JSONRef, at pointer: JSONPointer, into issues: inout IssueList) {
+        var path = pointer
+        check(value, &path, &issues)
+    }
+
+    /// The walk itself: one pointer grows and shrinks as it goes (push, check, pop), so that a value
+    /// that passes costs no pointer of its own; a copy is taken only for a failure.
+    func check(_ value: JSONRef, _ pointer: inout JSONPointer, _ issues: inout IssueList) {
         if issues.isFull { issues.add(pointer, "more failures"); return }
         if nullable && value.kind == .null { return }
         switch kind {
@@ -53,13 +60,13 @@ extension Schema {
             }
             for option in anyOf {
                 var trial = IssueList(cap: 1)
-                option.validate(value, at: pointer, into: &trial)
+                option.check(value, &pointer, &trial)
                 if trial.isEmpty { return }
             }
             let kinds = anyOf.map { $0.kind.rawValue }.joined(separator: ", ")
             issues.add(pointer, "expected one of: \(kinds); found \(value.kind.schemaName)")
-        case .object: validateObject(value, pointer, &issues)
-        case .array: validateArray(value, pointer, &issues)
+        case .object: validateObject(value, &pointer, &issues)
+        case .array: validateArray(value, &pointer, &issues)
         case .string: validateString(value, pointer, &issues)
         case .integer:
             guard let i = value.intValue else {
@@ -94,17 +101,21 @@ extension Schema {
         if let m = exclusiveMinimum, d <= m { issues.add(pointer, "must be greater than \(fmt(m)), found \(fmt(d))") }
     }
 
-    private func validateObject(_ value: JSONRef, _ pointer: JSONPointer, _ issues: inout IssueList) {
+    private func validateObject(_ value: JSONRef, _ pointer: inout JSONPointer, _ issues: inout IssueList) {
         guard value.isObject else { return issues.add(pointer, wrongType(value)) }
         if let values = mapValues.first {
             value.forEachMember { key, member in
-                values.validate(member, at: pointer / key, into: &issues)
+                pointer.push(key)
+                values.check(member, &pointer, &issues)
+                pointer.pop()
             }
             return
         }
         for p in properties {
             if let member = value[p.name] {
-                p.schema.validate(member, at: pointer / p.name, into: &issues)
+                pointer.push(p.name)
+                p.schema.check(member, &pointer, &issues)
+                pointer.pop()
             } else if p.required {
                 issues.add(pointer / p.name, "required")
             }
@@ -118,7 +129,7 @@ extension Schema {
         }
     }
 
-    private func validateArray(_ value: JSONRef, _ pointer: JSONPointer, _ issues: inout IssueList) {
+    private func validateArray(_ value: JSONRef, _ pointer: inout JSONPointer, _ issues: inout IssueList) {
         guard value.isArray else { return issues.add(pointer, wrongType(value)) }
         let n = value.count
         if let m = minItems, n < m { issues.add(pointer, "needs at least \(m) item\(m == 1 ? "" : "s"), found \(n)") }
@@ -127,7 +138,9 @@ extension Schema {
         var seen = Set<String>()
         for i in 0..<n {
             guard let e = value[i] else { continue }
-            item.validate(e, at: pointer / i, into: &issues)
+            pointer.push(i)
+            item.check(e, &pointer, &issues)
+            pointer.pop()
             if issues.isFull { return }
             if uniqueItems, let s = e.stringValue, !seen.insert(s).inserted {
                 issues.add(pointer / i, "duplicate \"\(s)\"")
@@ -180,7 +193,7 @@ public enum Formats {
             if parts.count == 2, isIdentifier(String(parts[0])), isIdentifier(String(parts[1])) { return nil }
             return "not a stage reference \"journey/stage\": \"\(clip(s))\""
         case .date:
-            return parseDate(Array(s.utf8)) == s.utf8.count ? nil : "not a date (YYYY-MM-DD): \"\(clip(s))\""
+            return bytes(s) { parseDate($0) } == s.utf8.count ? nil : "not a date (YYYY-MM-DD): \"\(clip(s))\""
         case .timestamp:
             return isTimestamp(s) ? nil : "not an RFC 3339 date-time or date: \"\(clip(s))\""
         }
@@ -197,7 +210,7 @@ public enum Formats {
     }
 
     /// Parses YYYY-MM-DD at the start; returns the bytes consumed, or nil.
-    static func parseDate(_ b: [UInt8]) -> Int? {
+    static func parseDate(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
         guard b.count >= 10, b[4] == 45, b[7] == 45,
               let y = digits(b, 0, 4), let m = digits(b, 5, 2), let d = digits(b, 8, 2) else { return nil }
         guard (1...12).contains(m), d >= 1 else { return nil }
@@ -206,8 +219,15 @@ public enum Formats {
         return d <= days ? 10 : nil
     }
 
-    public static func isTimestamp(_ s: String) -> Bool {
-        let b = Array(s.utf8)
+    /// The string's UTF-8 bytes, read in place (native strings are contiguous) rather than copied.
+    static func bytes<R>(_ s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let r = s.utf8.withContiguousStorageIfAvailable(body) { return r }
+        return Array(s.utf8).withUnsafeBufferPointer(body)
+    }
+
+    public static func isTimestamp(_ s: String) -> Bool { bytes(s) { isTimestamp($0) } }
+
+    static func isTimestamp(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let n = parseDate(b) else { return false }
         if n == b.count { return true }
         // date-time: T or t or space, HH:MM:SS, optional fraction, then Z or an offset.
@@ -228,7 +248,7 @@ public enum Formats {
         return true
     }
 
-    private static func digits(_ b: [UInt8], _ at: Int, _ n: Int) -> Int? {
+    private static func digits(_ b: UnsafeBufferPointer<UInt8>, _ at: Int, _ n: Int) -> Int? {
         guard at + n <= b.count else { return nil }
         var v = 0
         for i in at..<(at + n) {

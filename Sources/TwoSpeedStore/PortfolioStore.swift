@@ -2,28 +2,58 @@ import CJansson
 import TwoSpeedJSON
 import TwoSpeedModel
 
-/// A portfolio as the store keeps it: the document plus its write counter and time.
+/// A portfolio as the store keeps it: the document plus its write counter and time, an index of its
+/// entities by id and its counts, both kept in step by the methods that change it.
 public struct StoredPortfolio: Sendable {
-    /// Counted again on every change, so that reads of the counts cost nothing.
-    public var portfolio: Portfolio { didSet { counts = portfolio.counts } }
+    public private(set) var portfolio: Portfolio
     public var revision: Int
     public var updated: String
+    public private(set) var index: PortfolioIndex
     public private(set) var counts: Counts
+
     public init(portfolio: Portfolio, revision: Int, updated: String) {
         self.portfolio = portfolio; self.revision = revision; self.updated = updated
+        index = PortfolioIndex(portfolio)
         counts = portfolio.counts
     }
-}
 
-/// Where the store finds each entity's JSON already encoded (a metric's without observations), so
-/// that a whole portfolio is encoded once for the engine's cache and the store alike. Borrowed.
-public protocol EntityJSONSource {
-    func json(_ kind: EntityKind, _ id: String) -> JSONRef?
+    /// Where the entity sits in its collection, or nil.
+    public func position(_ kind: EntityKind, _ id: String) -> Int? { index.position(kind, id) }
+
+    /// Replaces the entity with the same id, or appends it: its index and whether it is new.
+    /// A metric given without "observations" keeps the ones it has.
+    public mutating func upsert(_ kind: EntityKind, from json: JSONRef) throws -> (index: Int, created: Bool) {
+        let existing = json["id"]?.stringValue.flatMap { index.position(kind, $0) }
+        let r = try kind.info.put(&portfolio, json, existing, JanssonDecoder())
+        if existing == nil { index.added(kind, r.id, at: r.index) }
+        counts = portfolio.counts
+        return (r.index, existing == nil)
+    }
+
+    /// Removes the entity; false when there was none.
+    public mutating func remove(_ kind: EntityKind, id: String) -> Bool {
+        guard let i = index.position(kind, id) else { return false }
+        kind.info.removeAt(&portfolio, i)
+        // Every later entity moved up by one.
+        index.rebuild(kind, portfolio)
+        counts = portfolio.counts
+        return true
+    }
+
+    /// Appends observations to the metric at `metric`; returns how many it had before.
+    public mutating func appendObservations(metric i: Int, _ obs: [Observation]) -> Int {
+        let first = portfolio.metrics[i].observations.count
+        portfolio.metrics[i].observations.append(contentsOf: obs)
+        counts.observations += obs.count
+        return first
+    }
 }
 
 /// One change to the store; the engine hands several to `apply`, which writes them all or none.
 public enum StoreChange {
-    case putPortfolio(StoredPortfolio, bodies: EntityJSONSource?)
+    /// Writes the whole portfolio. `document`, when given, is the validated JSON it was decoded from
+    /// (borrowed for the call): each entity's row is written from it as sent rather than encoded again.
+    case putPortfolio(StoredPortfolio, document: JSONRef?)
     case deletePortfolio(id: String)
     /// Writes the entity, new or replaced; a metric's observations are written apart.
     case putEntity(portfolio: String, kind: EntityKind, id: String, body: JSONRef)
@@ -40,7 +70,7 @@ public struct StoredModel: Sendable {
     public var body: String
 }
 
-/// A kept assessment result: its number within the portfolio, and (when read) its JSON text.
+/// A kept assessment result: its number within the portfolio, and (when read) its JSON text or summary.
 public struct KeptRun: Sendable {
     public var seq: Int
     public var at: String
@@ -71,10 +101,12 @@ public protocol PortfolioStore: AnyObject, Sendable {
     /// Every stored model, by id.
     func models() throws -> [StoredModel]
 
-    /// Keeps an assessment result; returns its number within the portfolio: one more than the last kept.
-    func addRun(portfolio: String, at: String, model: String, score: Double, body: String) throws -> Int
-    /// The kept results of a portfolio (of one model, when given), oldest first.
-    func runs(portfolio: String, model: String?) throws -> [KeptRun]
+    /// Keeps an assessment result (`body`) with its summary (`summary`: asOf, revision, overall and
+    /// each dimension's score, as JSON text); returns its number within the portfolio: one more than
+    /// the last kept.
+    func addRun(portfolio: String, at: String, model: String, score: Double, summary: String, body: String) throws -> Int
+    /// The kept runs of a portfolio (of one model, when given), oldest first; `body` holds the summary.
+    func runSummaries(portfolio: String, model: String?) throws -> [KeptRun]
     /// The kept results' numbers and models, oldest first, without their bodies.
     func runHeaders(portfolio: String) throws -> [(seq: Int, model: String)]
     /// One kept result's JSON text, or nil.

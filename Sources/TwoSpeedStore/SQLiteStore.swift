@@ -30,7 +30,7 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     public static let defaultFileMode: mode_t = 0o600
 
     /// The schema version this build writes; older stores migrate forward on open.
-    public static let currentVersion = 2
+    public static let currentVersion = 3
 
     /// Each step takes the store from version i to i+1.
     static let migrations: [String] = [
@@ -76,6 +76,17 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             body TEXT NOT NULL,
             PRIMARY KEY (portfolio, seq)
         ) WITHOUT ROWID;
+        """,
+        // 3: each kept run's summary (asOf, revision, overall, the score of each dimension) beside its
+        // result, so that assessment.history reads no whole result; runs kept before are summarized here.
+        """
+        ALTER TABLE assessment_run ADD COLUMN summary TEXT NOT NULL DEFAULT '{}';
+        UPDATE assessment_run SET summary = json_object(
+            'asOf', json_extract(body, '$.asOf'),
+            'revision', json_extract(body, '$.revision'),
+            'overall', json(json_extract(body, '$.overall')),
+            'dimensions', (SELECT json_group_object(json_extract(d.value, '$.id'), json_extract(d.value, '$.score'))
+                           FROM json_each(body, '$.dimensions') AS d WHERE json_extract(d.value, '$.score') IS NOT NULL));
         """,
     ]
 
@@ -178,9 +189,13 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     /// Every portfolio in the store, entities in their stored order.
     public func loadAll() throws -> [StoredPortfolio] { try reading { try loadAll($0) } }
 
+    /// Linear in the store's size: each portfolio's collections are decoded kind by kind and assigned
+    /// once, observations are gathered per metric and assigned once, and the index and counts are
+    /// built once at the end.
     private func loadAll(_ conn: Connection) throws -> [StoredPortfolio] {
-        var out: [String: StoredPortfolio] = [:]
-        var order: [String] = []
+        struct Loading { var portfolio: Portfolio; var revision: Int; var updated: String }
+        var loading: [Loading] = []
+        var slot: [String: Int] = [:]
         let dec = JanssonDecoder()
         let ps = try conn.prepare("SELECT id, revision, updated, organization, answers FROM portfolio ORDER BY id")
         while try ps.step() {
@@ -188,38 +203,65 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             let org: Organization = try decode(ps.bytes(3), dec, "organization of \(id)")
             var p = Portfolio(id: id, organization: org)
             p.answers = try decode(ps.bytes(4), dec, "answers of \(id)")
-            out[id] = StoredPortfolio(portfolio: p, revision: ps.int(1), updated: ps.text(2))
-            order.append(id)
+            slot[id] = loading.count
+            loading.append(Loading(portfolio: p, revision: ps.int(1), updated: ps.text(2)))
+        }
+
+        // Rows come grouped by portfolio and kind, in position order: one group is one collection, built
+        // row by row (each row's JSON let go once decoded) and assigned once.
+        var group: (slot: Int, kind: EntityKind, loader: any EntityLoader)? = nil
+        func finish() {
+            guard let g = group else { return }
+            g.loader.finish(into: &loading[g.slot].portfolio)
         }
         let es = try conn.prepare("SELECT portfolio, kind, body FROM entity ORDER BY portfolio, kind, position")
         while try es.step() {
             let pid = es.text(0)
-            guard var sp = out[pid], let kind = EntityKind(rawValue: es.text(1)) else { continue }
-            let body = es.bytes(2)
-            switch JSONText.parse(body) {
-            case .failure(let e): throw StoreError(kind: .corrupt, message: "entity in \(pid): \(e.reason)")
+            guard let s = slot[pid], let kind = EntityKind(rawValue: es.text(1)) else { continue }
+            if group?.slot != s || group?.kind != kind {
+                finish()
+                group = (s, kind, kind.info.loader())
+            }
+            switch JSONText.parse(es.bytes(2)) {
+            case .failure(let e): throw StoreError(kind: .corrupt, message: "\(kind.rawValue) in \(pid): \(e.reason)")
             case .success(let v):
                 defer { v.release() }
-                do { try sp.portfolio.upsert(kind, from: v) } catch {
-                    throw StoreError(kind: .corrupt, message: "entity in \(pid): \(error)")
+                do { try group!.loader.add(v, dec) } catch {
+                    throw StoreError(kind: .corrupt, message: "\(kind.rawValue) in \(pid): \(error)")
                 }
             }
-            out[pid] = sp
         }
+        finish()
+
         let os = try conn.prepare("SELECT portfolio, metric, at, value, source FROM observation ORDER BY portfolio, metric, seq")
+        var current: (slot: Int, metric: Int)? = nil
         var lastKey = ("", "")
-        var metricIndex: Int? = nil
+        var obs: [Observation] = []
+        func assign() {
+            if let c = current, !obs.isEmpty { loading[c.slot].portfolio.metrics[c.metric].observations = obs }
+            obs = []
+        }
+        var metricPositions: [Int: [String: Int]] = [:]
         while try os.step() {
             let pid = os.text(0), mid = os.text(1)
             if lastKey != (pid, mid) {
+                assign()
                 lastKey = (pid, mid)
-                metricIndex = out[pid]?.portfolio.index(of: .metric, id: mid)
+                current = nil
+                if let s = slot[pid] {
+                    if metricPositions[s] == nil {
+                        var m: [String: Int] = [:]
+                        for (i, metric) in loading[s].portfolio.metrics.enumerated() where m[metric.id] == nil { m[metric.id] = i }
+                        metricPositions[s] = m
+                    }
+                    if let mi = metricPositions[s]?[mid] { current = (s, mi) }
+                }
             }
-            guard let mi = metricIndex else { continue }
-            let obs = Observation(at: os.text(2), value: os.double(3), source: os.isNull(4) ? nil : os.text(4))
-            out[pid]!.portfolio.metrics[mi].observations.append(obs)
+            guard current != nil else { continue }
+            obs.append(Observation(at: os.text(2), value: os.double(3), source: os.isNull(4) ? nil : os.text(4)))
         }
-        return order.compactMap { out[$0] }
+        assign()
+        return loading.map { StoredPortfolio(portfolio: $0.portfolio, revision: $0.revision, updated: $0.updated) }
     }
 
     private func decode<T: Decodable>(_ bytes: UnsafeRawBufferPointer, _ dec: JanssonDecoder, _ what: String) throws -> T {
@@ -244,8 +286,9 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
 
     private func write(_ change: StoreChange, _ conn: Connection) throws {
         switch change {
-        case .putPortfolio(let sp, let bodies):
+        case .putPortfolio(let sp, let document):
             let p = sp.portfolio
+            let enc = JanssonEncoder()
             try conn.prepare("DELETE FROM entity WHERE portfolio = ?").run([.text(p.id)])
             try conn.prepare("DELETE FROM observation WHERE portfolio = ?").run([.text(p.id)])
             var org = p.organization
@@ -258,14 +301,20 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
                           .text(try text(p.answers))])
             let ins = "INSERT INTO entity (portfolio, kind, id, position, body) VALUES (?, ?, ?, ?, ?)"
             for kind in EntityKind.allCases {
-                for (i, id) in p.ids(of: kind).enumerated() {
+                // The collection as sent, when it is there and in step with the decoded portfolio.
+                var sent: JSONRef? = document
+                for key in kind.collectionPointer { sent = sent?[key] }
+                let ids = p.ids(of: kind)
+                if let s = sent, !(s.isArray && s.count == ids.count) { sent = nil }
+                for (i, id) in ids.enumerated() {
                     let body: String
-                    if let json = bodies?.json(kind, id) {
-                        body = JSONText.dump(json)
+                    if let s = sent, let element = s[i], element.isObject {
+                        body = kind.detachedMembers.isEmpty ? JSONText.dump(element) : JSONText.dump(element, without: kind.detachedMembers)
                     } else {
-                        guard let json = try p.encodeEntity(kind, id: id) else { continue }
+                        // One entity encoded at a time and let go: the store holds no second copy of the document.
+                        let json = try p.encodeEntity(kind, at: i, enc)
                         defer { json.release() }
-                        if kind == .metric { json_object_del(json, "observations") }
+                        for member in kind.detachedMembers { json_object_del(json, member) }
                         body = JSONText.dump(json)
                     }
                     try conn.prepare(ins).run([.text(p.id), .text(kind.rawValue), .text(id), .int(i), .text(body)])
@@ -281,7 +330,7 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             // The body is borrowed for the call; the store writes a copy without observations.
             guard let copy = json_deep_copy(body) else { throw StoreError(kind: .io, message: "out of memory") }
             defer { copy.release() }
-            if kind == .metric { json_object_del(copy, "observations") }
+            for member in kind.detachedMembers { json_object_del(copy, member) }
             try conn.prepare("""
                 INSERT INTO entity (portfolio, kind, id, position, body) VALUES (?, ?, ?,
                     (SELECT COALESCE(MAX(position), -1) + 1 FROM entity WHERE portfolio = ?1 AND kind = ?2), ?)
@@ -350,7 +399,8 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     }
 
     /// Keeps an assessment result; returns its sequence number within the portfolio (1, 2, ...).
-    public func addRun(portfolio: String, at: String, model: String, score: Double, body: String) throws -> Int {
+    /// The texts come ready: the writer's lock is held only to number the run and insert it.
+    public func addRun(portfolio: String, at: String, model: String, score: Double, summary: String, body: String) throws -> Int {
         // Numbered inside the writer's transaction, so that runs of one portfolio never share a number.
         try writing { conn in
             try conn.transaction {
@@ -359,18 +409,19 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
                 _ = try q.step()
                 let seq = q.int(0)
                 q.reset()
-                try conn.prepare("INSERT INTO assessment_run (portfolio, seq, at, model, score, body) VALUES (?, ?, ?, ?, ?, ?)")
-                    .run([.text(portfolio), .int(seq), .text(at), .text(model), .double(score), .text(body)])
+                try conn.prepare("INSERT INTO assessment_run (portfolio, seq, at, model, score, summary, body) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                    .run([.text(portfolio), .int(seq), .text(at), .text(model), .double(score), .text(summary), .text(body)])
                 return seq
             }
         }
     }
 
-    /// The kept results of a portfolio, oldest first: (seq, at, model, JSON text).
-    public func runs(portfolio: String, model: String?) throws -> [KeptRun] {
+    /// The kept runs of a portfolio (of one model, when given), oldest first, with their summaries
+    /// and without their results.
+    public func runSummaries(portfolio: String, model: String?) throws -> [KeptRun] {
         let sql = model == nil
-            ? "SELECT seq, at, model, body FROM assessment_run WHERE portfolio = ? ORDER BY seq"
-            : "SELECT seq, at, model, body FROM assessment_run WHERE portfolio = ? AND model = ? ORDER BY seq"
+            ? "SELECT seq, at, model, summary FROM assessment_run WHERE portfolio = ? ORDER BY seq"
+            : "SELECT seq, at, model, summary FROM assessment_run WHERE portfolio = ? AND model = ? ORDER BY seq"
         return try reading { conn in
             let s = try conn.prepare(sql)
             try s.bind(model.map { [.text(portfolio), .text($0)] } ?? [.text(portfolio)])

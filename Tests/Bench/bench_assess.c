@@ -36,6 +36,15 @@ static char *read_file(const char *path, size_t *len) {
     return buf;
 }
 
+/* One line of the table (make bench prints it last): figure, value, target. */
+static void summary(const char *figure, double value, const char *target) {
+    const char *path = getenv("BENCH_SUMMARY");
+    FILE *f = path ? fopen(path, "a") : NULL;
+    if (!f) return;
+    fprintf(f, "%s\t%.2f\t%s\n", figure, value, target);
+    fclose(f);
+}
+
 static int cmp(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -104,9 +113,12 @@ int main(int argc, char **argv) {
         double fl = median(floor_t, runs), as = median(assess_t, runs);
         printf("%-6s %9zu %12.1f %12.1f %12.1f %7.2f   document %.1f MB, result %.1f MB\n", argv[a], products, fl, as, put_t,
                as / fl, len / 1e6, result_bytes / 1e6);
+        if (!strcmp(argv[a], "10")) summary("assessment / parse, scale 10", as / fl, "<= 1");
         if (prev_n > 0) {
             double n = (double)products, k = n / prev_n;
             double nlogn = k * log(n) / log(prev_n);
+            if (!strcmp(argv[a], "10") && !strcmp(prev_scale, "1"))
+                summary("assessment growth 1x->10x / n log n growth", (as / prev_assess) / nlogn, "<= 1");
             printf("       from scale %s: assessment x%.1f, floor x%.1f, for x%.0f the size (n log n: x%.1f)\n", prev_scale,
                    as / prev_assess, fl / prev_floor, k, nlogn);
         }

@@ -31,6 +31,8 @@ CPUS="0-$(( $(nproc) - 1 ))"
 rt() { "$BUILD/bench_socket" rt "$@"; }
 field() { echo "$1" | awk -v i="$2" '{print $i}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# One line of the issue's table (make bench prints it last): figure, value, target.
+summary() { [ -n "${BENCH_SUMMARY:-}" ] && printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$BENCH_SUMMARY" || true; }
 # pin PID... CPUS: every thread of the processes onto CPUS.
 pin() { local cpus=${!#}; for p in "${@:1:$#-1}"; do taskset -a -p -c "$cpus" "$p" >/dev/null; done; }
 
@@ -60,6 +62,7 @@ for name in floor info list; do
     printf '%-34s %10s %10s %10s %10s\n' "$label" "$(field "${SAME[$name]}" 5)" "$(field "${SAME[$name]}" 6)" \
         "$(field "${FREE[$name]}" 5)" "$(field "${FREE[$name]}" 6)"
 done
+summary "twospeedd engine.info round trip p50, same core / echo" "$(ratio "$(field "${SAME[info]}" 5)" "$(field "${SAME[floor]}" 5)")" "<= 2"
 for name in info list; do
     printf 'ratio to the floor, %-14s p50: same core %sx, two cores %sx\n' "$name" \
         "$(ratio "$(field "${SAME[$name]}" 5)" "$(field "${SAME[floor]}" 5)")" \
@@ -72,6 +75,7 @@ printf '%-9s %-12s %12s %10s %10s %10s\n' clients server "req/s" "p50 us" "p99 u
 for c in 1 8 64; do
     floor=$(rt "$TMP/echo.sock" "$c" "$SECONDS_PER_RUN" "$INFO")
     daemon=$(rt "$TMP/d.sock" "$c" "$SECONDS_PER_RUN" "$INFO" --expect-result)
+    [ "$c" = 64 ] && summary "twospeedd engine.info throughput, 64 clients / echo" "$(ratio "$(field "$daemon" 4)" "$(field "$floor" 4)")" ">= 0.6"
     for line in "$floor" "$daemon"; do
         [ "$line" = "$floor" ] && name="C echo" || name="twospeedd"
         printf '%-9s %-12s %12s %10s %10s %10s\n' "$c" "$name" "$(field "$line" 4)" "$(field "$line" 5)" "$(field "$line" 6)" "$(field "$line" 7)"
@@ -84,4 +88,21 @@ read -r products bytes before after put_ms get_ms get_bytes < "$TMP/rss"
 echo "== memory: a synthetic portfolio of $products products ($((bytes / 1024)) KiB of JSON) =="
 echo "twospeedd resident memory: $((before / 1024)) MiB idle, $((after / 1024)) MiB holding it"
 echo "portfolio.put ${put_ms} ms (validated, written to SQLite), portfolio.get ${get_ms} ms ($((get_bytes / 1024)) KiB reply)"
+
+# Readers beside an assessment: entity.get's latency alone, then while another client runs and keeps
+# assessments of the same 10,000-product portfolio back to back (issue 12: at most 2x its p99 alone).
+GET='{"jsonrpc":"2.0","method":"entity.get","params":{"portfolio":"synthetic","kind":"product","id":"p4321"},"id":1}'
+ASSESS='{"jsonrpc":"2.0","method":"assessment.run","params":{"portfolio":"synthetic"},"id":1}'
+alone=$(rt "$TMP/d.sock" 1 "$SECONDS_PER_RUN" "$GET" --expect-result)
+rt "$TMP/d.sock" 1 "$(awk -v s="$SECONDS_PER_RUN" 'BEGIN { print s + 1 }')" "$ASSESS" --expect-result > "$TMP/assess" & APID=$!
+sleep 0.5
+beside=$(rt "$TMP/d.sock" 1 "$SECONDS_PER_RUN" "$GET" --expect-result)
+wait "$APID"
+echo
+echo "== entity.get beside assessment.run (kept), one client each, on the 10,000-product portfolio =="
+printf '%-34s %10s %10s %10s\n' "" "p50 us" "p99 us" "req/s"
+printf '%-34s %10s %10s %10s\n' "entity.get alone" "$(field "$alone" 5)" "$(field "$alone" 6)" "$(field "$alone" 4)"
+printf '%-34s %10s %10s %10s\n' "entity.get beside assessments" "$(field "$beside" 5)" "$(field "$beside" 6)" "$(field "$beside" 4)"
+summary "entity.get p99 beside kept assessments / alone" "$(ratio "$(field "$beside" 6)" "$(field "$alone" 6)")" "<= 2"
+echo "assessments kept meanwhile: $(field "$(cat "$TMP/assess")" 2); entity.get p99 beside / alone: $(ratio "$(field "$beside" 6)" "$(field "$alone" 6)")x"
 kill -TERM "$DPID"; wait "$DPID"

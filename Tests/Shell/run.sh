@@ -53,6 +53,10 @@ check "library has its SONAME" bash -c "readelf -d '$LIB' | grep -q 'SONAME.*lib
 check "library needs no Swift runtime" bash -c "! readelf -d '$LIB' | grep NEEDED | grep -qi swift"
 check "library exports the functions of twospeed.h and nothing else" bash Tests/C/check_exports.sh "$LIB" include/twospeed.h
 
+# The reference client links the contract, not the engine (SQLite, reports, plugin host).
+check "TwoSpeedClient does not depend on the engine" \
+    bash -c "swift package dump-package | python3 Tests/Shell/check_client_deps.py"
+
 check "make install" make -s install PREFIX="$TMP/prefix"
 check "pkg-config finds the installed library" \
     bash -c "PKG_CONFIG_PATH='$TMP/prefix/lib/pkgconfig' pkg-config --modversion twospeed | grep -qx 0.1.0"

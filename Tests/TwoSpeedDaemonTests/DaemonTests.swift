@@ -1,6 +1,7 @@
 import CJansson
 import Glibc
 import TwoSpeedClient
+import TwoSpeedClientInProcess
 import TwoSpeedJSON
 import TwoSpeedModel
 import XCTest
@@ -27,7 +28,7 @@ final class DaemonTests: XCTestCase {
         defer { doc.release() }
         let put = try client.putPortfolio(document: doc)
         XCTAssertEqual(put.id, "retailer")
-        XCTAssertEqual(put.counts.products, 5)
+        XCTAssertEqual(put.counts[.product], 5)
     }
 
     // MARK: The Swift client

@@ -213,7 +213,10 @@ final class DispatcherTests: XCTestCase {
         let schema = put["params"]![0]!["schema"]!
         XCTAssertEqual(schema["additionalProperties"]?.boolValue, false)
         XCTAssertEqual(schema["required"]?.elements.compactMap(\.stringValue), ["id", "organization"])
-        // Every error code is in the components.
+        // Every error code is in the components, with the name twospeed.h and the Python package give it.
         XCTAssertEqual(doc["components"]?["errors"]?.count, ErrorCode.allCases.count)
+        XCTAssertEqual(doc["components"]?["errors"]?["-32000"]?["x-name"]?.stringValue, "NOT_FOUND")
+        XCTAssertEqual(doc["components"]?["errors"]?["-32011"]?["x-name"]?.stringValue, "TOO_MANY_CLIENTS")
+        XCTAssertEqual(ErrorCode.parseError.constantName, "PARSE_ERROR")
     }
 }

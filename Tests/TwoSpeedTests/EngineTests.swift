@@ -309,6 +309,29 @@ final class EngineTests: XCTestCase {
         XCTAssertNotNil(engine.request("assessment.run", #"{"portfolio":"old"}"#).result, "the new tables exist")
     }
 
+    func testAVersionTwoStoreSummarizesItsKeptRuns() throws {
+        // Kept runs as version 2 stored them (no summary column): version 3 summarizes them on open,
+        // and history reads the same scores from the summaries as from the results.
+        let path = temporaryDirectory() + "/v2.db"
+        var before: String? = nil
+        do {
+            let engine = try Engine(path: path)
+            loadRetailer(engine)
+            for _ in 0..<2 { XCTAssertNotNil(engine.request("assessment.run", #"{"portfolio":"retailer"}"#).result) }
+            before = engine.request("assessment.history", #"{"portfolio":"retailer"}"#).result.map { JSONText.dump($0) }
+        }
+        var db: OpaquePointer?
+        XCTAssertEqual(sqlite3_open(path, &db), SQLITE_OK)
+        XCTAssertEqual(sqlite3_exec(db, "ALTER TABLE assessment_run DROP COLUMN summary; PRAGMA user_version = 2", nil, nil, nil), SQLITE_OK)
+        sqlite3_close(db)
+        let engine = try Engine(path: path)
+        let after = engine.request("assessment.history", #"{"portfolio":"retailer"}"#).result
+        XCTAssertEqual(after?["runs"]?.count, 2)
+        XCTAssertEqual(after.map { JSONText.dump($0) }, before, "the migrated summaries give the history the results gave")
+        let dims = after?["runs"]?[0]?["dimensions"]
+        XCTAssertEqual(dims?.count, 10, "every dimension with a score")
+    }
+
     func testNotAStoreIsRefused() throws {
         let path = temporaryDirectory() + "/garbage.db"
         let f = fopen(path, "wb")!

