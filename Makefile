@@ -158,9 +158,16 @@ $(BUILD)/test_abi: Tests/C/test_abi.c include/twospeed.h $(LIB)
 
 # The example C plugin, built beside its manifest (examples/plugins/team-size-check/plugin.json).
 PLUGIN_SO := examples/plugins/team-size-check/libteam_size_check.so
-plugins: $(PLUGIN_SO)
+# The same check as a WebAssembly plugin, built by the Swift toolchain's clang and wasm-ld for wasm32 with no
+# C library, so nothing is downloaded or installed for it (examples/wasm/team-size-check/plugin.json).
+WASM_CC ?= $(dir $(shell readlink -f $$(command -v $(SWIFT))))clang
+WASM_CFLAGS := --target=wasm32 -nostdlib -fno-builtin -O2 -Wall -Wextra -Werror -Wl,--no-entry
+PLUGIN_WASM := examples/wasm/team-size-check/team_size_check.wasm
+plugins: $(PLUGIN_SO) $(PLUGIN_WASM)
 $(PLUGIN_SO): examples/plugins/team-size-check/team_size_check.c include/twospeed_plugin.h
 	$(CC) $(CFLAGS_STRICT) -shared -fPIC $< -o $@ -ljansson
+$(PLUGIN_WASM): examples/wasm/team-size-check/team_size_check.c
+	$(WASM_CC) $(WASM_CFLAGS) $< -o $@
 
 $(BUILD)/test_plugins: Tests/C/test_plugins.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) $< -o $@ $(LDFLAGS_LIB) -ljansson
@@ -176,7 +183,7 @@ test-c: deps lib plugins $(BUILD)/test_abi $(BUILD)/test_header_cxx $(BUILD)/tes
 	$(BUILD)/test_header_cxx
 	$(BUILD)/test_abi
 	$(BUILD)/test_plugins $(CURDIR)
-	$(BUILD)/test_stress examples/portfolios/retailer.json
+	STRESS_WASM=$(abspath examples/wasm/team-size-check/plugin.json) $(BUILD)/test_stress examples/portfolios/retailer.json
 
 # The C ABI stress under ThreadSanitizer. The library's Swift code is instrumented (-sanitize=thread
 # passed to the frontend only, so that the runtime is not linked into the library); the stress program,
@@ -186,7 +193,7 @@ SWIFT_LIBDIR := $(abspath $(dir $(shell readlink -f $$(command -v $(SWIFT))))../
 TSAN_CC ?= $(dir $(shell readlink -f $$(command -v $(SWIFT))))clang
 TSAN_DIR := $(BUILD)/tsan
 STRESS_OPS ?= 240
-tsan: deps
+tsan: deps plugins
 	$(SWIFT) build -c release --product twospeed --scratch-path .build-tsan -Xswiftc -Xfrontend -Xswiftc -sanitize=thread
 	@mkdir -p $(TSAN_DIR)
 	cp .build-tsan/release/libtwospeed.so $(TSAN_DIR)/libtwospeed.so.0
@@ -194,6 +201,7 @@ tsan: deps
 	    -o $(TSAN_DIR)/test_stress $(TSAN_DIR)/libtwospeed.so.0 -Wl,-rpath,$(abspath $(TSAN_DIR)) -ljansson -lpthread \
 	    -L$(SWIFT_LIBDIR) -ldispatch -lBlocksRuntime -Wl,-rpath,$(SWIFT_LIBDIR)
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(abspath Tests/C/tsan.supp)" STRESS_OPS=$(STRESS_OPS) \
+	    STRESS_WASM=$(abspath examples/wasm/team-size-check/plugin.json) \
 	    $(TSAN_DIR)/test_stress examples/portfolios/retailer.json
 
 # make install into a scratch DESTDIR: stripped, both headers, a program built from the installed copy runs.
@@ -202,7 +210,7 @@ test-install: deps lib daemon
 
 # Tests/Python: the C ABI through ctypes; bindings/python/tests: the twospeed package, against the
 # library and real daemons, and installed with pip into a temporary folder.
-test-python: deps lib daemon wheel
+test-python: deps lib daemon plugins wheel
 	@# Optional extras, for the tests that use them (they skip, saying why, when these cannot be installed).
 	@python3 -c 'import mypy' 2>/dev/null || python3 -m pip install -q mypy || echo "mypy not installable: its test skips"
 	@python3 -c 'import pandas' 2>/dev/null || python3 -m pip install -q pandas || echo "pandas not installable: twospeed.frames' tests skip"
@@ -254,14 +262,21 @@ $(BUILD)/bench/synthetic-%.json: Tests/Bench/synth_portfolio.py
 	@mkdir -p $(BUILD)/bench
 	python3 $< $* $@
 
+# bench_plugins' load figure: a wasm plugin of 100 KB or more (the team-size check and generated code).
+$(BUILD)/bench/big_guest.wasm: Tests/Bench/make_big_guest.py examples/wasm/team-size-check/team_size_check.c
+	@mkdir -p $(BUILD)/bench
+	python3 $< 100 $(BUILD)/bench/big_guest.c
+	$(WASM_CC) $(WASM_CFLAGS) $(BUILD)/bench/big_guest.c -o $@
+	echo '{"name": "big-guest", "version": "1", "kind": "wasm", "path": "big_guest.wasm", "extensionPoints": ["check"]}' > $(BUILD)/bench/big_guest.json
+
 bench: export BENCH_SUMMARY = $(abspath $(BUILD))/bench/summary.tsv
 bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins $(BUILD)/bench_store $(BUILD)/bench_delivery \
-       $(foreach s,$(BENCH_SCALES),$(BUILD)/bench/synthetic-$(s).json)
+       $(BUILD)/bench/big_guest.wasm $(foreach s,$(BENCH_SCALES),$(BUILD)/bench/synthetic-$(s).json)
 	@mkdir -p $(BUILD)/bench && : > $(BUILD)/bench/summary.tsv
 	$(BUILD)/bench_call
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) python3 Tests/Bench/bench_load.py
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Bench/socket_bench.sh
-	$(BUILD)/bench_plugins $(CURDIR)
+	$(BUILD)/bench_plugins $(CURDIR) $(abspath $(BUILD))/bench/big_guest.json
 	$(BUILD)/bench_assess $(BUILD)/bench $(BENCH_SCALES)
 	$(BUILD)/bench_store $(BUILD)/bench $(BENCH_SCALES)
 	$(BUILD)/bench_delivery
@@ -325,7 +340,7 @@ install: lib daemon man completions
 	  install -m 0644 $(COMPLETIONS)/_$$c $(SHARE)/zsh/site-functions/_$$c; \
 	  install -m 0644 $(COMPLETIONS)/$$c.fish $(SHARE)/fish/vendor_completions.d/$$c.fish; done
 	install -m 0755 $(BIN)/twospeedd $(BIN)/twospeed bindings/shell/twospeed-rpc $(DESTDIR)$(PREFIX)/bin/
-	@# Stripped: the symbol table and debug info are most of the file's 19 MB, and no host needs them.
+	@# Stripped: the symbol table and debug info are most of the file's 31 MB (13 MB stripped), and no host needs them.
 	install -m 0755 -s --strip-program=$(STRIP) $(LIB) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libtwospeed.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libtwospeed.so.0
 	ln -sf libtwospeed.so.0 $(DESTDIR)$(PREFIX)/lib/libtwospeed.so

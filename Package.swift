@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // The engine's C libraries come from Debian: jansson encodes every JSON message, SQLite keeps the store.
@@ -24,6 +24,10 @@ let package = Package(
         // YAML for the Backstage catalog import. Only the command line links it: the engine takes the
         // parsed documents as JSON, so libtwospeed.so carries no YAML parser.
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
+        // WebAssembly plugins: an interpreter in Swift with fuel metering, no JIT and no C++ runtime. Only the
+        // MultiThread trait (stores on several threads share one engine); the file system, disassembler and
+        // component-model code are left out of the library.
+        .package(url: "https://github.com/swiftwasm/WasmKit.git", from: "0.4.2", traits: ["MultiThread"]),
     ],
     targets: [
         .systemLibrary(name: "CJansson", pkgConfig: "jansson",
@@ -49,7 +53,8 @@ let package = Package(
         // The plugin contract of include/twospeed_plugin.h, for the host to call in-process plugins.
         .systemLibrary(name: "CTwoSpeedPlugin", path: "Sources/CTwoSpeedPlugin"),
         // The plugin host: manifests, in-process libraries and supervised plugin processes.
-        .target(name: "TwoSpeedPlugins", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "TwoSpeedSync", "CTwoSpeedPlugin"]),
+        .target(name: "TwoSpeedPlugins", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "TwoSpeedSync", "CTwoSpeedPlugin",
+                                                       .product(name: "WasmKit", package: "WasmKit")]),
         // JSON-RPC 2.0 to the letter: envelopes, batches, errors, one method table.
         .target(name: "TwoSpeedRPC", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "CJansson"]),
         // What the engine and its clients agree on: method names, result types and their schemas, error codes.
@@ -98,6 +103,8 @@ let package = Package(
                     dependencies: ["TwoSpeedDaemon", "TwoSpeedClient", "TwoSpeedClientInProcess", "TwoSpeedJSON", "CJansson", "twospeedd", "TwoSpeedCLI"]),
         .testTarget(name: "TwoSpeedTests",
                     dependencies: ["TwoSpeedEngine", "TwoSpeedContract", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedAssessment", "TwoSpeedReport",
-                                   "TwoSpeedSchema", "TwoSpeedJSON", "TwoSpeedSync", "TwoSpeedYAML", "CJansson"]),
+                                   "TwoSpeedSchema", "TwoSpeedJSON", "TwoSpeedSync", "TwoSpeedYAML", "CJansson",
+                                   // WAT: the failing wasm plugins of WasmPluginTests are written as text.
+                                   .product(name: "WAT", package: "WasmKit")]),
     ]
 )

@@ -63,6 +63,11 @@ public final class Engine: @unchecked Sendable {
             version: Engine.version,
             description: "Holds a company's two-speed operating model as data: journeys, products, managers, teams, "
                 + "systems, metrics, OKRs and experiments."), maxRequestBytes: maxRequestBytes)
+        // A wasm plugin granted "engine" reads through the same method table, read-only.
+        plugins.link.set { [weak self] text in
+            self?.call(text, context: CallContext(readOnly: true))
+                ?? #"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":{"reason":"a notification has no answer"}},"id":null}"#
+        }
         fetchPluginModels()
     }
 

@@ -43,7 +43,21 @@ extension Engine {
         "extensionPoints": .array(.oneOf(Manifest.extensionPoints)), "formats": .array(.identifier()),
         "manifest": .string(), "status": .oneOf(["ready", "backoff", "restarting", "error"]), "lastError": .string(),
         "calls": .integer(min: 0), "restarts": .integer(min: 0),
+        "callMicroseconds": .integer("time in calls to the plugin, from its request written to its response read", min: 0),
         "reason": .array(.object(required: ["pointer", "reason"], ["pointer": .string(), "reason": .string()])),
+        "wasm": .object("WasmInfo", "a wasm plugin's limits, grants and use", required: ["limits", "grants", "moduleBytes", "usage"], [
+            "limits": .object(required: ["fuel", "memoryPages", "responseBytes"], [
+                "fuel": .integer(min: 1), "memoryPages": .integer(min: 1), "responseBytes": .integer(min: 1)]),
+            "grants": .array(.oneOf(Manifest.grantNames)),
+            "moduleBytes": .integer("the module's size", min: 0),
+            "usage": .object(required: ["calls", "fuelSpent", "lastCallFuel", "traps", "failures", "instances", "pooled", "log"], [
+                "calls": .integer(min: 0), "fuelSpent": .integer("fuel burnt by all calls", min: 0),
+                "lastCallFuel": .integer("fuel burnt by the last call", min: 0),
+                "traps": .integer("calls that trapped, ran out of fuel or went over the memory limit", min: 0),
+                "failures": .map(.integer(min: 1), "failed calls by data.failure"),
+                "instances": .integer("instances made", min: 0), "pooled": .integer("instances waiting for a call", min: 0),
+                "log": .array(.string(), "the last lines the module logged (twospeed.log)", maxItems: 10)]),
+        ]),
     ])
 
     func pluginMethods() -> [Method] {
@@ -104,9 +118,10 @@ extension Engine {
 
     func rpcError(_ e: PluginError) -> RPCError {
         switch e {
-        case .failed(let plugin, let reason):
+        case .failed(let plugin, let reason, let cause):
             var d = ErrorData(pointer: nil, reason: reason)
             d.plugin = plugin
+            d.failure = cause
             return RPCError(.pluginError, d)
         case .answered(let plugin, let code, let message, let data):
             var d = ErrorData(pointer: nil, reason: "the plugin answered \(code) \(message)")

@@ -4,14 +4,23 @@ import Glibc
 /// Why a plugin could not answer.
 public struct PluginFailure: Error, Sendable, CustomStringConvertible {
     public var reason: String
+    /// Which failure, for a client to act on without reading the sentence (data.failure of -32006):
+    /// "trap", "fuel", "memory", "garbage" or "too-large" (include/twospeed_plugin.h); nil for others.
+    public var cause: String?
     public var description: String { reason }
-    public init(_ reason: String) { self.reason = reason }
+    public init(_ reason: String, cause: String? = nil) { self.reason = reason; self.cause = cause }
 }
 
 /// What moves request text to a plugin and its response back.
 protocol Transport: AnyObject {
     func exchange(_ request: String, timeoutMs: Int) throws -> String
     func shutdown()
+    /// Whether calls may use the transport side by side (otherwise the plugin serializes them).
+    var concurrent: Bool { get }
+}
+
+extension Transport {
+    var concurrent: Bool { false }
 }
 
 /// A shared library loaded with dlopen that exports twospeed_plugin_init. It runs in the host's

@@ -19,8 +19,13 @@ public struct Manifest: Codable, Sendable, Equatable {
     public var formats: [String]
     /// Milliseconds one call may take (out-of-process plugins).
     public var timeout: Int
+    /// A wasm plugin's fuel, memory and response limits (defaults when absent).
+    public var limits: WasmLimits?
+    /// What a wasm plugin may use beyond its own memory: "engine" (twospeed.engine_call, read-only), "wasi"
+    /// (WASI preview 1 without files), "clock" and "random" (WASI's, with "wasi").
+    public var grants: [String]
 
-    enum CodingKeys: String, CodingKey { case name, version, description, kind, path, args, env, extensionPoints, formats, timeout }
+    enum CodingKeys: String, CodingKey { case name, version, description, kind, path, args, env, extensionPoints, formats, timeout, limits, grants }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -34,23 +39,38 @@ public struct Manifest: Codable, Sendable, Equatable {
         extensionPoints = try c.decode([String].self, forKey: .extensionPoints)
         formats = try c.decodeIfPresent([String].self, forKey: .formats) ?? []
         timeout = try c.decodeIfPresent(Int.self, forKey: .timeout) ?? 5_000
+        limits = try c.decodeIfPresent(WasmLimits.self, forKey: .limits)
+        grants = try c.decodeIfPresent([String].self, forKey: .grants) ?? []
     }
 
+    /// The limits a wasm plugin runs under: the manifest's, defaults for what it leaves out.
+    public var wasmLimits: WasmLimits { limits ?? WasmLimits() }
+
     public static let extensionPoints = ["check", "model", "metrics", "render"]
-    public static let kinds = ["in-process", "process"]
+    public static let kinds = ["in-process", "process", "wasm"]
+    public static let grantNames = ["engine", "wasi", "clock", "random"]
 
     public static let schema = Schema.object("PluginManifest", "A plugin's plugin.json.",
                                              required: ["name", "version", "kind", "path", "extensionPoints"], [
         "name": .identifier("the plugin's name, unique among loaded plugins"),
         "version": .name("the plugin's version"),
         "description": .string(maxLength: 4_000),
-        "kind": .oneOf(kinds, "in-process: a shared library loaded with dlopen; process: an executable speaking JSON-RPC on stdin and stdout"),
+        "kind": .oneOf(kinds, "in-process: a shared library loaded with dlopen; process: an executable speaking JSON-RPC on stdin and stdout; "
+                       + "wasm: a WebAssembly module run in the engine's process under limits"),
         "path": .string("the library or executable, relative to the manifest's folder", minLength: 1, maxLength: 4_096),
         "args": .array(.string(maxLength: 4_096), "arguments for a process plugin", maxItems: 100),
         "env": .map(.string(maxLength: 4_096), "environment variables added for a process plugin"),
         "extensionPoints": .array(.oneOf(extensionPoints), minItems: 1, maxItems: 4, unique: true),
         "formats": .array(.identifier(), "formats a render plugin produces", maxItems: 20, unique: true),
-        "timeout": .integer("milliseconds one call may take (default 5000)", min: 1, max: 600_000),
+        "timeout": .integer("milliseconds one call may take (default 5000; a wasm plugin is bounded by its fuel instead)", min: 1, max: 600_000),
+        "limits": .object("WasmLimits", "what one call of a wasm plugin may use", required: [], [
+            "fuel": .integer("units of fuel per call, about one per WebAssembly operator (default 100000000)", min: 1_000, max: 1_000_000_000_000),
+            "memoryPages": .integer("the most 64 KiB pages of linear memory (default 256, 16 MiB)", min: 1, max: 65_536),
+            "responseBytes": .integer("the largest response in bytes (default 4194304)", min: 64, max: 64 << 20),
+        ]),
+        "grants": .array(.oneOf(grantNames, "engine: twospeed.engine_call, a read-only engine call; wasi: WASI preview 1 without files, "
+                                + "arguments or environment (stdout and stderr into the log); clock and random: WASI's clock and random bytes"),
+                         "capabilities a wasm plugin is given beyond its own memory", maxItems: 10, unique: true),
     ])
 
     /// Reads and checks a manifest file: every failure with its pointer into the file.
@@ -86,8 +106,13 @@ public struct Manifest: Codable, Sendable, Equatable {
         let render = extensionPoints.contains("render")
         if render && formats.isEmpty { issues.add(JSONPointer(["formats"]), "required for a render plugin") }
         if !render && !formats.isEmpty { issues.add(JSONPointer(["formats"]), "only a render plugin has formats") }
-        if kind == "in-process" && !(args.isEmpty && env.isEmpty) {
+        if kind != "process" && !(args.isEmpty && env.isEmpty) {
             issues.add(JSONPointer([args.isEmpty ? "env" : "args"]), "only a process plugin takes args and env")
+        }
+        if kind != "wasm" && limits != nil { issues.add(JSONPointer(["limits"]), "only a wasm plugin takes limits") }
+        if kind != "wasm" && !grants.isEmpty { issues.add(JSONPointer(["grants"]), "only a wasm plugin takes grants") }
+        for (i, g) in grants.enumerated() where (g == "clock" || g == "random") && !grants.contains("wasi") {
+            issues.add(JSONPointer(["grants", String(i)]), "\(g) is part of WASI: grant \"wasi\" too")
         }
     }
 

@@ -5,15 +5,17 @@ import TwoSpeedSync
 
 /// What a plugin's call came back with: its result, or its failure.
 public enum PluginError: Error, Sendable {
-    /// The plugin could not answer: not running, crashed, timed out, wrote garbage.
-    case failed(plugin: String, reason: String)
+    /// The plugin could not answer: not running, crashed, timed out, wrote garbage; for a wasm plugin,
+    /// `cause` says which limit or fault (PluginFailure.cause).
+    case failed(plugin: String, reason: String, cause: String? = nil)
     /// The plugin answered with a JSON-RPC error.
     case answered(plugin: String, code: Int, message: String, data: String?)
     case noSuchPlugin(String)
 }
 
 /// A loaded plugin: its manifest, its transport and its health. Calls to one plugin are serialized:
-/// the transport is used only under the lock of `health`, by calls and by `stop` alike.
+/// the transport is used only under the lock of `health`, by calls and by `stop` alike; except a wasm
+/// plugin's, whose calls each run in an instance of their own and so side by side.
 public final class Plugin: @unchecked Sendable {
     public let manifest: Manifest
     public let manifestPath: String
@@ -26,18 +28,22 @@ public final class Plugin: @unchecked Sendable {
         var retryAt = 0.0
         var lastError: String?
         var calls = 0
+        /// Time in calls, from the request written to the response read: the plugin's share of a call.
+        var callMicroseconds = 0
         var restarts = 0
         /// Unloaded: never called or restarted again.
         var stopped = false
     }
     private let health = Locked(Health())
 
-    init(manifest: Manifest, manifestPath: String, folder: String) throws {
+    init(manifest: Manifest, manifestPath: String, folder: String, link: EngineLink? = nil) throws {
         self.manifest = manifest
         self.manifestPath = manifestPath
         self.folder = folder
         let path = manifest.resolvedPath(folder)
-        if manifest.kind == "in-process" {
+        if manifest.kind == "wasm" {
+            transport = try WasmTransport(path: path, limits: manifest.wasmLimits, grants: manifest.grants, link: link)
+        } else if manifest.kind == "in-process" {
             transport = try InProcessTransport(path: path, expectedName: manifest.name, extensionPoints: manifest.extensionPoints)
         } else {
             let p = ProcessTransport(path: path, args: manifest.args, env: manifest.env, folder: folder)
@@ -68,7 +74,43 @@ public final class Plugin: @unchecked Sendable {
 
     /// Calls `method` with `params` (borrowed; nil for none) and returns the result as a new value.
     public func call(_ method: String, _ params: JSONRef?) throws -> JSONRef {
-        try health.write { h in try call(method, params, &h) }
+        if transport.concurrent { return try callConcurrently(method, params) }
+        return try health.write { h in try call(method, params, &h) }
+    }
+
+    /// A call that holds the lock only to count: there is no process to restart, so no backoff either;
+    /// a failure drops only the instance that failed.
+    private func callConcurrently(_ method: String, _ params: JSONRef?) throws -> JSONRef {
+        let id: Int = try health.write { h in
+            if h.stopped { throw PluginError.failed(plugin: manifest.name, reason: "the plugin was unloaded") }
+            h.nextID += 1
+            h.calls += 1
+            return h.nextID - 1
+        }
+        let text = Plugin.requestText(method, params, id: id)
+        let started = now()
+        defer { health.write { h in h.callMicroseconds += Int((now() - started) * 1e6) } }
+        do {
+            let result: JSONRef
+            if let wasm = transport as? WasmTransport {
+                result = try wasm.exchange(text) { try interpret($0, id: id) }
+            } else {
+                result = try interpret(try transport.exchange(text, timeoutMs: manifest.timeout), id: id)
+            }
+            health.write { h in h.lastError = nil }
+            return result
+        } catch let e as PluginFailure {
+            health.write { h in h.lastError = e.reason }
+            throw PluginError.failed(plugin: manifest.name, reason: e.reason, cause: e.cause ?? "garbage")
+        }
+    }
+
+    static func requestText(_ method: String, _ params: JSONRef?, id: Int) -> String {
+        let request = JSONMake.object(["jsonrpc": JSONMake.string("2.0"), "method": JSONMake.string(method)])
+        if let params { request.set("params", params.retained()) }
+        request.set("id", JSONMake.int(id))
+        defer { request.release() }
+        return JSONText.dump(request)
     }
 
     private func call(_ method: String, _ params: JSONRef?, _ h: inout Health) throws -> JSONRef {
@@ -83,11 +125,9 @@ public final class Plugin: @unchecked Sendable {
         let id = h.nextID
         h.nextID += 1
         h.calls += 1
-        let request = JSONMake.object(["jsonrpc": JSONMake.string("2.0"), "method": JSONMake.string(method)])
-        if let params { request.set("params", params.retained()) }
-        request.set("id", JSONMake.int(id))
-        let text = JSONText.dump(request)
-        request.release()
+        let text = Plugin.requestText(method, params, id: id)
+        let started = now()
+        defer { h.callMicroseconds += Int((now() - started) * 1e6) }
         do {
             let line = try transport.exchange(text, timeoutMs: manifest.timeout)
             let result = try interpret(line, id: id)
@@ -99,7 +139,7 @@ public final class Plugin: @unchecked Sendable {
             h.failures += 1
             h.lastError = e.reason
             h.retryAt = now() + Plugin.backoff(h.failures)
-            throw PluginError.failed(plugin: manifest.name, reason: e.reason)
+            throw PluginError.failed(plugin: manifest.name, reason: e.reason, cause: e.cause)
         }
     }
 
@@ -127,7 +167,10 @@ public final class Plugin: @unchecked Sendable {
         health.read { h in
             PluginInfo(name: manifest.name, version: manifest.version, kind: manifest.kind, extensionPoints: manifest.extensionPoints,
                        formats: manifest.formats.isEmpty ? nil : manifest.formats, manifest: manifestPath,
-                       status: Plugin.status(h), lastError: h.lastError, calls: h.calls, restarts: h.restarts, reason: nil)
+                       status: Plugin.status(h), lastError: h.lastError, calls: h.calls, callMicroseconds: h.callMicroseconds,
+                       restarts: h.restarts, reason: nil,
+                       wasm: (transport as? WasmTransport).map { WasmInfo(limits: manifest.wasmLimits, grants: manifest.grants,
+                                                                           moduleBytes: $0.moduleBytes, usage: $0.usageNow) })
         }
     }
 }
@@ -145,9 +188,29 @@ public struct PluginInfo: Codable, Sendable {
     public var status: String
     public var lastError: String?
     public var calls: Int?
+    /// Microseconds spent in calls to the plugin, from its request written to its response read.
+    public var callMicroseconds: Int?
     public var restarts: Int?
     /// For a manifest that did not load: every reason, with its pointer into the manifest.
     public var reason: [ValidationIssue]?
+    /// For a wasm plugin: its limits, grants and use.
+    public var wasm: WasmInfo?
+
+    public init(name: String? = nil, version: String? = nil, kind: String? = nil, extensionPoints: [String]? = nil, formats: [String]? = nil,
+                manifest: String, status: String, lastError: String? = nil, calls: Int? = nil, callMicroseconds: Int? = nil, restarts: Int? = nil,
+                reason: [ValidationIssue]? = nil, wasm: WasmInfo? = nil) {
+        self.name = name; self.version = version; self.kind = kind; self.extensionPoints = extensionPoints; self.formats = formats
+        self.manifest = manifest; self.status = status; self.lastError = lastError; self.calls = calls; self.callMicroseconds = callMicroseconds; self.restarts = restarts
+        self.reason = reason; self.wasm = wasm
+    }
+}
+
+/// What plugin.list says of a wasm plugin beyond the rest.
+public struct WasmInfo: Codable, Sendable {
+    public var limits: WasmLimits
+    public var grants: [String]
+    public var moduleBytes: Int
+    public var usage: WasmUsage
 }
 
 /// The loaded plugins. Thread-safe: the registry is reachable only under its lock.
@@ -158,6 +221,8 @@ public final class PluginHost: Sendable {
         var failedManifests: [PluginInfo] = []
     }
     private let registry = Locked(Registry())
+    /// How wasm plugins granted "engine" call the engine; the engine sets it once it can answer.
+    public let link = EngineLink()
 
     /// Loads every manifest in `folder`: folder/*/plugin.json and folder/*.json. A manifest that does
     /// not load is kept in `list()` with its reasons; it does not stop the others.
@@ -206,7 +271,7 @@ public final class PluginHost: Sendable {
             throw ManifestError(file: manifestFile, issues: [ValidationIssue(pointer: "/name", reason: "a plugin named \"\(m.name)\" is loaded already")])
         }
         let plugin: Plugin
-        do { plugin = try Plugin(manifest: m, manifestPath: manifestFile, folder: folder) } catch let e as PluginFailure {
+        do { plugin = try Plugin(manifest: m, manifestPath: manifestFile, folder: folder, link: link) } catch let e as PluginFailure {
             throw ManifestError(file: manifestFile, issues: [ValidationIssue(pointer: "/path", reason: e.reason)])
         }
         return try registry.write { r in

@@ -92,6 +92,8 @@ public struct ErrorData: Codable, Sendable, Equatable {
     /// The plugin behind a -32006 error, and what it answered when it answered with an error.
     public var plugin: String?
     public var pluginError: PluginErrorObject?
+    /// Which way a wasm plugin failed: trap, fuel, memory, garbage or too-large (include/twospeed_plugin.h).
+    public var failure: String?
 
     public init(pointer: String? = nil, reason: String? = nil) {
         self.pointer = pointer

@@ -1,12 +1,17 @@
 /*
 ** test_plugins: the example plugins loaded and used through the C ABI (twospeed_open_v2 with a
-** plugins folder): the C check in-process, the Python metrics source and the shell check as processes.
+** plugins folder): the C check in-process, the Python metrics source and the shell check as processes;
+** the wasm example (make plugins) and, in the release library, a module that loops for ever stopped by
+** the default fuel within a bound on its time.
 ** usage: test_plugins REPO_ROOT
 */
+#define _POSIX_C_SOURCE 200809L
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "twospeed.h"
 
 static int passed, failed;
@@ -81,6 +86,66 @@ int main(int argc, char **argv) {
                                                       "params", "hello", "world"));
     CHECK(strcmp(json_string_value(json_object_get(json_object_get(ping, "result"), "hello")), "world") == 0);
     json_decref(ping);
+
+    /* The wasm example checks the bank like the C plugin. */
+    char manifest[4300];
+    snprintf(manifest, sizeof manifest, "%s/examples/wasm/team-size-check/plugin.json", argv[1]);
+    json_t *loaded = call(eng, "plugin.load", json_pack("{s:s}", "manifest", manifest));
+    CHECK(json_object_get(loaded, "result") != NULL);
+    json_decref(loaded);
+    run = call(eng, "assessment.run", json_pack("{s:s, s:b}", "portfolio", "state-bank", "keep", 0));
+    size_t n = 0;
+    json_array_foreach(json_object_get(json_object_get(run, "result"), "pitfalls"), i, p) {
+        if (strcmp(json_string_value(json_object_get(p, "pitfall")), "oversized-teams") == 0) n++;
+    }
+    CHECK(n == 2);
+    json_decref(run);
+
+    /* A module whose twospeed_call loops for ever (hand-assembled: twospeed_alloc returns 1024;
+    ** twospeed_call is loop br 0 end), under the default fuel: stopped, and soon. */
+    static const unsigned char spin[] = {
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+        0x01, 0x0c, 0x02, 0x60, 0x01, 0x7f, 0x01, 0x7f, 0x60, 0x02, 0x7f, 0x7f, 0x01, 0x7e,
+        0x03, 0x03, 0x02, 0x00, 0x01,
+        0x05, 0x03, 0x01, 0x00, 0x01,
+        0x07, 0x2b, 0x03, 0x06, 'm', 'e', 'm', 'o', 'r', 'y', 0x02, 0x00,
+        0x0e, 't', 'w', 'o', 's', 'p', 'e', 'e', 'd', '_', 'a', 'l', 'l', 'o', 'c', 0x00, 0x00,
+        0x0d, 't', 'w', 'o', 's', 'p', 'e', 'e', 'd', '_', 'c', 'a', 'l', 'l', 0x00, 0x01,
+        0x0a, 0x11, 0x02, 0x05, 0x00, 0x41, 0x80, 0x08, 0x0b, 0x09, 0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x42, 0x00, 0x0b};
+    char dir[] = "/tmp/twospeed-spin-XXXXXX", path[200];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/spin.wasm", dir);
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(spin, 1, sizeof spin, f) == sizeof spin);
+    if (f) fclose(f);
+    snprintf(path, sizeof path, "%s/plugin.json", dir);
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("{\"name\": \"spin\", \"version\": \"1\", \"kind\": \"wasm\", \"path\": \"spin.wasm\", \"extensionPoints\": [\"check\"]}", f);
+        fclose(f);
+    }
+    loaded = call(eng, "plugin.load", json_pack("{s:s}", "manifest", path));
+    CHECK(json_object_get(loaded, "result") != NULL);
+    json_decref(loaded);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    json_t *spun = call(eng, "plugin.call", json_pack("{s:s, s:s}", "plugin", "spin", "method", "check.run"));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    json_t *data = json_object_get(json_object_get(spun, "error"), "data");
+    CHECK(json_integer_value(json_object_get(json_object_get(spun, "error"), "code")) == -32006);
+    CHECK(json_string_value(json_object_get(data, "failure")) && strcmp(json_string_value(json_object_get(data, "failure")), "fuel") == 0);
+    printf("an endless loop under the default fuel (100000000) stopped after %.0f ms\n", seconds * 1e3);
+    CHECK(seconds < 3);
+    json_decref(spun);
+    json_t *info = call(eng, "engine.info", NULL);
+    CHECK(json_object_get(info, "result") != NULL);
+    json_decref(info);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/spin.wasm", dir);
+    unlink(path);
+    rmdir(dir);
 
     twospeed_close(eng);
     printf("%d passed, %d failed\n", passed, failed);

@@ -7,6 +7,9 @@
 ** Thread t owns portfolio "stress-t": only it writes there, so it knows that portfolio's revision and
 ** kept runs exactly. It reads every portfolio: for the others, revisions may only grow.
 **
+** With STRESS_WASM naming a wasm plugin's manifest (the team-size check of examples/wasm), the reads
+** also call it: calls from several threads run in instances of their own, side by side.
+**
 ** Usage: test_stress EXAMPLE_PORTFOLIO.json [STORE_DIR]   (STRESS_OPS: operations per thread, default 300;
 ** the store goes in a new folder under /dev/shm, or /tmp, unless STORE_DIR is given)
 */
@@ -26,6 +29,7 @@ static twospeed_engine *engine;
 static json_t *example;          /* the example portfolio, read-only after main starts the threads */
 static int discover_methods;     /* how many methods rpc.discover lists */
 static int ops_per_thread = 300;
+static int wasm_loaded;           /* the reads include calls to the wasm plugin */
 static int failures;
 static pthread_mutex_t failure_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -268,6 +272,20 @@ static void read_op(struct worker *w, int op, int q) {
         CHECK(json_object_get(result, "lift") || json_object_size(result) > 0, "experiment.evaluate of %s: empty", pid);
         break;
     }
+    case 12: {
+        /* The wasm check on a portfolio of one team of 10 + q people: flagged when q > 0. */
+        method = "plugin.call";
+        if (!(result = call(w, method, json_pack("{s:s, s:s, s:{s:{s:[{s:s, s:s, s:i}], s:[]}}}", "plugin", "team-size-check-wasm",
+                                                 "method", "check.run", "params", "portfolio", "teams", "id", pid, "name", pid,
+                                                 "size", 10 + q, "products")))) return;
+        json_t *findings = json_object_get(result, "findings");
+        CHECK(json_array_size(findings) == (q > 0 ? 1u : 0u), "the wasm check of a team of %d found %zu", 10 + q, json_array_size(findings));
+        if (q > 0) {
+            json_t *subject = json_array_get(json_object_get(json_array_get(findings, 0), "subjects"), 0);
+            CHECK(strcmp(str(subject, "id"), pid) == 0, "the wasm check of %s flagged %s", pid, str(subject, "id"));
+        }
+        break;
+    }
     default:
         method = "assessment.model.list";
         if (!(result = call(w, method, NULL))) return;
@@ -283,7 +301,7 @@ static void *work(void *arg) {
         unsigned r = (unsigned)rand_r(&w->seed);
         /* One operation in five writes. */
         if (r % 5 == 0) write_op(w, (int)((r / 5) % 4));
-        else read_op(w, (int)((r / 5) % 12), (int)((r / 60) % THREADS));
+        else read_op(w, (int)((r / 5) % (wasm_loaded ? 13 : 12)), (int)((r / 60) % THREADS));
     }
     return NULL;
 }
@@ -321,6 +339,11 @@ int main(int argc, char **argv) {
     if (!result) return 1;
     discover_methods = (int)json_array_size(json_object_get(result, "methods"));
     json_decref(result);
+    if (getenv("STRESS_WASM")) {
+        if (!(result = call(NULL, "plugin.load", json_pack("{s:s}", "manifest", getenv("STRESS_WASM"))))) return 1;
+        json_decref(result);
+        wasm_loaded = 1;
+    }
     for (int t = 0; t < THREADS; t++) {
         struct worker *w = &workers[t];
         w->index = t;
@@ -339,6 +362,13 @@ int main(int argc, char **argv) {
     for (int t = 0; t < THREADS; t++) {
         pthread_join(threads[t], NULL);
         calls += workers[t].calls;
+    }
+    if (wasm_loaded && (result = call(NULL, "plugin.list", NULL))) {
+        json_t *usage = json_object_get(json_object_get(json_array_get(json_object_get(result, "plugins"), 0), "wasm"), "usage");
+        printf("stress: %d calls to the wasm plugin in %d instances, %d traps\n", num(usage, "calls"), num(usage, "instances"), num(usage, "traps"));
+        const char *method = "plugin.list";
+        CHECK(num(usage, "calls") > 0 && num(usage, "traps") == 0, "the wasm plugin: %d calls, %d traps", num(usage, "calls"), num(usage, "traps"));
+        json_decref(result);
     }
     /* What each thread knows of its own portfolio is what a fresh engine reads from the file. */
     twospeed_close(engine);

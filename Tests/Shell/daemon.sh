@@ -561,6 +561,8 @@ check "twospeed assess --model-file with a custom model" bash -c "
     jq -e '.model.id == \"dora-2024\" and (.dimensions | length) == 3'"
 check "twospeed assess --plugins adds the plugins' findings" bash -c "
     '$CLI' assess --plugins examples/plugins examples/portfolios/bank.json | grep >/dev/null 'Oversized teams (plugin team-size-check)'"
+check "twospeed assess --plugins runs a wasm plugin" bash -c "
+    '$CLI' assess --plugins examples/wasm examples/portfolios/bank.json | grep >/dev/null 'Oversized teams (plugin team-size-check-wasm)'"
 check "twospeed assess: exit 1 on an invalid portfolio, 2 on a missing file" bash -c "
     echo '{}' | '$CLI' assess - 2>'$TMP/err'; [ \$? = 1 ] && grep -q '/portfolio/id' '$TMP/err' &&
     [ \$('$CLI' assess '$TMP/absent.json' >/dev/null 2>&1; echo \$?) = 2 ]"
@@ -599,6 +601,12 @@ check "twospeedd --plugins: check plugins' findings join assessment.run" bash -c
 check "twospeedd --plugins: the metrics plugin feeds observations" bash -c "
     '$CLI' import --socket '$TMP/plugged.sock' examples/portfolios/retailer.json >/dev/null &&
     '$RPC' -s '$TMP/plugged.sock' plugin.collect '{\"plugin\":\"csv-metrics\",\"portfolio\":\"retailer\"}' | jq -e '.appended == 5'"
+start_daemon wasm --plugins "$ROOT/examples/wasm" || exit 1
+check "twospeedd --plugins: a wasm plugin's finding joins assessment.run, and plugin.list counts its fuel" bash -c "
+    '$CLI' import --socket '$TMP/wasm.sock' examples/portfolios/bank.json >/dev/null &&
+    '$RPC' -s '$TMP/wasm.sock' assessment.run '{\"portfolio\":\"state-bank\",\"keep\":false}' |
+    jq -e '[.pitfalls[] | select(.plugin)] | map(.plugin) == [\"team-size-check-wasm\"]' &&
+    '$RPC' -s '$TMP/wasm.sock' plugin.list | jq -e '.plugins[0].wasm.usage | .calls == 1 and .fuelSpent > 0 and .traps == 0'"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -223,6 +223,22 @@ def test_plugin_error_through_the_daemon(start_daemon):
         _check_plugin_error(c)
 
 
+def test_wasm_plugin_failure(tmp_path):
+    # The example wasm check (make plugins) with too little fuel for any call: -32006, failure "fuel".
+    module = os.path.join(os.path.dirname(PLUGINS), "wasm", "team-size-check", "team_size_check.wasm")
+    if not os.path.exists(module):
+        pytest.skip("make plugins builds the example wasm plugin")
+    (tmp_path / "plugin.json").write_text(json.dumps({
+        "name": "starved", "version": "1", "kind": "wasm", "path": module, "extensionPoints": ["check"],
+        "limits": {"fuel": 1000}}))
+    with twospeed.Engine(plugins=str(tmp_path)) as eng:
+        with pytest.raises(twospeed.PluginError) as e:
+            eng.call("plugin.call", {"plugin": "starved", "method": "check.run", "params": {"portfolio": retailer()}})
+        assert e.value.code == -32006 and e.value.plugin == "starved" and e.value.failure == "fuel"
+        assert e.value.reason.startswith("out of fuel: the module used all 1000 units")
+        assert eng.call("engine.info")["version"]
+
+
 def test_read_only(start_daemon):
     d = start_daemon(args=["--allow-uid", "nobody" if os.getuid() != 65534 else "root",
                            "--read-only-uid", str(os.getuid())])

@@ -337,7 +337,7 @@ class RevisionMismatch(RPCError):
 
 class PluginError(RPCError):
     """-32006: a plugin failed (crashed, timed out, wrote garbage) or answered with an error; `plugin`
-    names it."""
+    names it; for a wasm plugin `failure` says which way it failed."""
 
     error_code = ErrorCode.PLUGIN_ERROR
 
@@ -345,6 +345,12 @@ class PluginError(RPCError):
     def plugin(self) -> Optional[str]:
         p = self.data.get("plugin")
         return p if isinstance(p, str) else None
+
+    @property
+    def failure(self) -> Optional[str]:
+        """A wasm plugin's failure: "trap", "fuel", "memory", "garbage" or "too-large"."""
+        f = self.data.get("failure")
+        return f if isinstance(f, str) else None
 
 
 class PeerRefused(RPCError):
