@@ -24,6 +24,10 @@ check "README example: the assessment ran on imported systems and products" bash
     jq -e '.overall.score > 0' '$TMP/readme/assessment.json' >/dev/null &&
     '$TS' call --db '$TMP/readme/store.sqlite' entity.list '{\"portfolio\":\"my-company\",\"kind\":\"system\"}' | jq -e '.entities | length == 7' &&
     '$TS' call --db '$TMP/readme/store.sqlite' entity.list '{\"portfolio\":\"my-company\",\"kind\":\"product\"}' | jq -e '.entities | length == 2'"
+check "README example: every system's speed comes from the recorded deployments, none typed by hand" bash -c "
+    jq -e '[.analyses.speed.systems[] | .source // empty] | length == 6 and all(. == \"events\")' '$TMP/readme/assessment.json' >/dev/null &&
+    jq -e '[.analyses.speed.systems[] | select(.system.id == \"web-shop\") | .tier] == [\"elite\"]' '$TMP/readme/assessment.json' >/dev/null &&
+    jq -e '[.analyses.speed.systems[] | select(.system.id == \"product-db\") | .tier] == [\"low\"]' '$TMP/readme/assessment.json' >/dev/null"
 check "README example: the unmapped Location is reported with its file and line" \
     grep -q '^examples/backstage/systems.yaml:148: skipped: kind Location is not mapped' "$TMP/readme/stderr.txt"
 

@@ -33,7 +33,7 @@ def _escape(token: str) -> str:
 
 
 def _lines(node: Any, pointer: str, into: Dict[str, int]) -> None:
-    import yaml
+    import yaml  # type: ignore[import-untyped]  # PyYAML ships no type stubs
     into[pointer] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:

@@ -189,7 +189,7 @@ class Connection(abc.ABC):
         (InvalidParams). Returns the report: created, updated, unchanged, removed, skipped, problems.
         """
         docs: List[Any] = []
-        srcs = [sources] if isinstance(sources, (str, bytes)) or hasattr(sources, "__fspath__") else list(sources)
+        srcs: List[Any] = [sources] if isinstance(sources, (str, bytes)) or hasattr(sources, "__fspath__") else list(sources)
         if srcs:
             from ._catalog import catalog_documents
             docs += catalog_documents(srcs)

@@ -955,6 +955,39 @@ class PluginInfoReasonItem(TypedDict):
     reason: str
 
 
+class WasmInfoLimits(TypedDict):
+    fuel: int
+    memoryPages: int
+    responseBytes: int
+
+
+class WasmInfoUsage(TypedDict):
+    calls: int
+    #: fuel burnt by all calls
+    fuelSpent: int
+    #: fuel burnt by the last call
+    lastCallFuel: int
+    #: calls that trapped, ran out of fuel or went over the memory limit
+    traps: int
+    #: failed calls by data.failure
+    failures: Dict[str, int]
+    #: instances made
+    instances: int
+    #: instances waiting for a call
+    pooled: int
+    #: the last lines the module logged (twospeed.log)
+    log: List[str]
+
+
+class WasmInfo(TypedDict):
+    """a wasm plugin's limits, grants and use"""
+    limits: WasmInfoLimits
+    grants: List[Literal["engine", "wasi", "clock", "random"]]
+    #: the module's size
+    moduleBytes: int
+    usage: WasmInfoUsage
+
+
 class _PluginInfoRequired(TypedDict):
     manifest: str
     status: Literal["ready", "backoff", "restarting", "error"]
@@ -963,13 +996,17 @@ class _PluginInfoRequired(TypedDict):
 class PluginInfo(_PluginInfoRequired, total=False):
     name: str
     version: str
-    kind: Literal["in-process", "process"]
+    kind: Literal["in-process", "process", "wasm"]
     extensionPoints: List[Literal["check", "model", "metrics", "render"]]
     formats: List[str]
     lastError: str
     calls: int
     restarts: int
+    #: time in calls to the plugin, from its request written to its response read
+    callMicroseconds: int
     reason: List[PluginInfoReasonItem]
+    #: a wasm plugin's limits, grants and use
+    wasm: WasmInfo
 
 
 class PluginListResult(TypedDict):
@@ -1110,4 +1147,4 @@ RESULTS: Dict[str, Any] = {
     "import.csv": ImportResult,
 }
 
-__all__ = ["EngineInfoStore", "Counts", "EngineInfo", "PutResult", "Department", "Organization", "Stage", "Journey", "RICE", "WSJF", "Product", "Manager", "Team", "Delivery", "Interface", "System", "Observation", "Metric", "KeyResult", "OKR", "ArmCounts", "Experiment", "Answer", "Portfolio", "GetResult", "Summary", "ListResult", "DeleteResult", "EntityResult", "EntityList", "EntityChange", "ObserveResult", "AssessmentResultModelLevelsItem", "AssessmentResultModel", "AppliedCap", "OverallResult", "Subject", "FactValue", "CriterionResult", "DimensionResult", "Finding", "Recommendation", "CoverageCell", "CoverageRow", "CoverageMap", "PriorityItem", "Prioritization", "SystemTier", "Coupling", "SpeedAnalysis", "ExperimentEvaluationControl", "ExperimentEvaluationVariant", "ExperimentEvaluationLiftAbsoluteInterval", "ExperimentEvaluationLiftRelativeInterval", "ExperimentEvaluationLift", "ExperimentEvaluationTest", "ExperimentEvaluationSampleRatio", "ExperimentEvaluationRecommendation", "ExperimentEvaluation", "OKRAlignmentObjectivesItemKeyResultsItem", "OKRAlignmentObjectivesItem", "OKRAlignment", "AccountabilityManagersItem", "Accountability", "FourKeys", "DeliveryWindow", "DeliveryTrend", "AssessmentResultAnalyses", "AssessmentResult", "RunSummary", "AssessmentChangeOverall", "AssessmentChangeDimensionsItem", "AssessmentChange", "History", "ModelPutResult", "ModelSummary", "ModelList", "Level", "LevelCap", "Criterion", "Dimension", "AssessmentModel", "ModelResult", "AssessmentModelDeleteResult", "PitfallList", "Rendered", "PluginInfoReasonItem", "PluginInfo", "PluginListResult", "PluginUnloadResult", "CollectResultMetricsItem", "CollectResult", "RecordCounts", "RecordResultProblemsItem", "RecordResult", "FourKeysWindow", "MetricsResult", "ImportProblem", "ImportResult", "RESULTS"]
+__all__ = ["EngineInfoStore", "Counts", "EngineInfo", "PutResult", "Department", "Organization", "Stage", "Journey", "RICE", "WSJF", "Product", "Manager", "Team", "Delivery", "Interface", "System", "Observation", "Metric", "KeyResult", "OKR", "ArmCounts", "Experiment", "Answer", "Portfolio", "GetResult", "Summary", "ListResult", "DeleteResult", "EntityResult", "EntityList", "EntityChange", "ObserveResult", "AssessmentResultModelLevelsItem", "AssessmentResultModel", "AppliedCap", "OverallResult", "Subject", "FactValue", "CriterionResult", "DimensionResult", "Finding", "Recommendation", "CoverageCell", "CoverageRow", "CoverageMap", "PriorityItem", "Prioritization", "SystemTier", "Coupling", "SpeedAnalysis", "ExperimentEvaluationControl", "ExperimentEvaluationVariant", "ExperimentEvaluationLiftAbsoluteInterval", "ExperimentEvaluationLiftRelativeInterval", "ExperimentEvaluationLift", "ExperimentEvaluationTest", "ExperimentEvaluationSampleRatio", "ExperimentEvaluationRecommendation", "ExperimentEvaluation", "OKRAlignmentObjectivesItemKeyResultsItem", "OKRAlignmentObjectivesItem", "OKRAlignment", "AccountabilityManagersItem", "Accountability", "FourKeys", "DeliveryWindow", "DeliveryTrend", "AssessmentResultAnalyses", "AssessmentResult", "RunSummary", "AssessmentChangeOverall", "AssessmentChangeDimensionsItem", "AssessmentChange", "History", "ModelPutResult", "ModelSummary", "ModelList", "Level", "LevelCap", "Criterion", "Dimension", "AssessmentModel", "ModelResult", "AssessmentModelDeleteResult", "PitfallList", "Rendered", "PluginInfoReasonItem", "WasmInfoLimits", "WasmInfoUsage", "WasmInfo", "PluginInfo", "PluginListResult", "PluginUnloadResult", "CollectResultMetricsItem", "CollectResult", "RecordCounts", "RecordResultProblemsItem", "RecordResult", "FourKeysWindow", "MetricsResult", "ImportProblem", "ImportResult", "RESULTS"]
