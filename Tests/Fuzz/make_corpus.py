@@ -78,6 +78,22 @@ def params_by_method(retailer, model, assessment):
                                                               "started": "2026-03-10"}], "atomic": True}],
         "delivery.metrics": [{"portfolio": pid}, {"portfolio": pid, "system": first["systems"]["id"],
                                                   "until": "2026-04-01T00:00:00Z", "days": 30, "windows": 3}],
+        "import.backstage": [{"portfolio": pid, "documents": [
+                                  {"file": "catalog-info.yaml", "line": 1, "entity": {
+                                      "apiVersion": "backstage.io/v1alpha1", "kind": "Component",
+                                      "metadata": {"name": "web-shop"},
+                                      "spec": {"type": "website", "lifecycle": "production", "owner": "group:shop",
+                                               "consumesApis": ["payments"], "dependsOn": ["resource:db"]}}},
+                                  {"entity": {"apiVersion": "backstage.io/v1alpha1", "kind": "Group",
+                                              "metadata": {"name": "shop"}, "spec": {"type": "team", "children": []}}},
+                                  {"entity": {"apiVersion": "backstage.io/v1alpha1", "kind": "Location",
+                                              "metadata": {"name": "x"}, "spec": {}}}],
+                              "rules": [{"kind": "component", "type": ["service"], "layer": "platform"}]},
+                             {"portfolio": "new-one", "documents": [], "prune": True, "atomic": True}],
+        "import.csv": [{"portfolio": pid, "kind": "product",
+                        "text": "\ufeffid;name;status;stages;rice.reach\r\nnew-p;New product;idea;;1000\r\n"},
+                       {"portfolio": pid, "kind": "team", "text": "id,name,size\nt1,\"Team, one\",3\nt2,bad,-1\n",
+                        "atomic": True}],
         # No plugins are loaded (and none should be: a manifest can start a process): these start at the
         # methods' validation and not-found paths. Relative paths resolve in the fuzzer's empty work folder.
         "plugin.list": [None],
