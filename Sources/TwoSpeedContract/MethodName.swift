@@ -33,6 +33,7 @@ public enum MethodName: String, CaseIterable, Sendable {
     case pluginLoad = "plugin.load"
     case pluginUnload = "plugin.unload"
     case pluginCall = "plugin.call"
+    case pluginCheck = "plugin.check"
     case pluginCollect = "plugin.collect"
     case deliveryRecord = "delivery.record"
     case deliveryMetrics = "delivery.metrics"

@@ -193,3 +193,43 @@ public struct CollectResult: Codable, Sendable, Equatable {
         "metrics": .array(.object(required: ["metric", "appended", "total", "revision"], [
             "metric": .identifier(), "appended": .integer(min: 0), "total": .integer(min: 0), "revision": .integer(min: 1)]))])
 }
+
+/// A finding as a check plugin reports it (check.run's result holds a list of these).
+public struct PluginFinding: Codable, Sendable, Equatable {
+    public var pitfall: String
+    public var name: String
+    public var severity: String
+    public var subjects: [Subject]
+    public var evidence: [String]
+    public var recommendation: String
+    public var criteria: [String]?
+    public var source: String?
+    public struct Subject: Codable, Sendable, Equatable {
+        public var kind: String
+        public var id: String
+        public var name: String?
+    }
+
+    public static let schema = Schema.object("PluginFinding", required: ["pitfall", "name", "severity", "subjects", "evidence", "recommendation"], [
+        "pitfall": .identifier(), "name": .name(), "severity": .oneOf(["high", "medium", "low"]),
+        "subjects": .array(.object(required: ["kind", "id"], ["kind": .identifier(), "id": .string(minLength: 1, maxLength: 500), "name": .name()]),
+                           minItems: 1, maxItems: 100_000),
+        "evidence": .array(.string(maxLength: 8_000), maxItems: 100_000),
+        "recommendation": .string(minLength: 1, maxLength: 8_000),
+        "criteria": .array(.identifier(), maxItems: 100),
+        "source": .string(maxLength: 2_000),
+    ])
+}
+
+/// plugin.check: one check plugin's findings on a stored portfolio, as the plugin reported them.
+public struct PluginCheckResult: Codable, Sendable, Equatable {
+    public var plugin: String
+    public var portfolio: String
+    /// The portfolio's revision the plugin was shown.
+    public var revision: Int
+    public var findings: [PluginFinding]
+
+    public static let schema = Schema.object("PluginCheckResult", required: ["plugin", "portfolio", "revision", "findings"], [
+        "plugin": .identifier(), "portfolio": ContractSchemas.portfolioID, "revision": .integer(min: 1),
+        "findings": .array(PluginFinding.schema, maxItems: 10_000)])
+}

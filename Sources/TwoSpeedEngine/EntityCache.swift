@@ -16,6 +16,10 @@ import TwoSpeedSync
 /// values safely from several threads, and nothing here mutates a value once it is cached.
 final class EntityCache: @unchecked Sendable {
     private let kinds = Locked<[EntityKind: [String: JSONRef]]>([:])
+    /// The whole document as text at one revision, for check plugins: written at the first check after
+    /// a change and then handed to every check plugin as it is, where each would otherwise have the
+    /// document written out again (and, through plugin.call, parsed first).
+    private let text = Locked<(revision: Int, text: String)?>(nil)
 
     init() {}
 
@@ -66,6 +70,15 @@ final class EntityCache: @unchecked Sendable {
 
     func remove(_ kind: EntityKind, _ id: String) {
         kinds.write { $0[kind]?.removeValue(forKey: id) }?.release()
+    }
+
+    /// The document's text at `revision`, from `make` when none is kept for it (every write raises the
+    /// revision, so an older text is never handed out). Call under the engine's read or write lock.
+    func documentText(revision: Int, _ make: () throws -> String) rethrows -> String {
+        if let kept = text.read({ $0 }), kept.revision == revision { return kept.text }
+        let made = try make()
+        text.write { $0 = (revision, made) }
+        return made
     }
 }
 

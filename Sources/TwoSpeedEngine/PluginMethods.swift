@@ -7,32 +7,10 @@ import TwoSpeedRPC
 import TwoSpeedSchema
 import TwoSpeedStore
 
-/// A finding as a check plugin reports it.
-struct PluginFinding: Codable {
-    var pitfall: String
-    var name: String
-    var severity: String
-    var subjects: [PluginSubject]
-    var evidence: [String]
-    var recommendation: String
-    var criteria: [String]?
-    var source: String?
-    struct PluginSubject: Codable { var kind: String; var id: String; var name: String? }
-}
-
 struct CollectedObservation: Codable { var metric: String; var at: String; var value: Double; var source: String? }
 
 extension Engine {
-    static let pluginFindingSchema = Schema.object("PluginFinding", required: ["pitfall", "name", "severity", "subjects", "evidence", "recommendation"], [
-        "pitfall": .identifier(), "name": .name(), "severity": .oneOf(["high", "medium", "low"]),
-        "subjects": .array(.object(required: ["kind", "id"], ["kind": .identifier(), "id": .string(minLength: 1, maxLength: 500), "name": .name()]),
-                           minItems: 1, maxItems: 100_000),
-        "evidence": .array(.string(maxLength: 8_000), maxItems: 100_000),
-        "recommendation": .string(minLength: 1, maxLength: 8_000),
-        "criteria": .array(.identifier(), maxItems: 100),
-        "source": .string(maxLength: 2_000),
-    ])
-    static let checkResultSchema = Schema.object(required: ["findings"], ["findings": .array(pluginFindingSchema, maxItems: 10_000)])
+    static let checkResultSchema = Schema.object(required: ["findings"], ["findings": .array(PluginFinding.schema, maxItems: 10_000)])
     static let collectResultSchema = Schema.object(required: ["observations"], [
         "observations": .array(.object(required: ["metric", "at", "value"], [
             "metric": .identifier(), "at": .formatted(.timestamp), "value": .number(), "source": .name()]), maxItems: 10_000_000)])
@@ -98,6 +76,12 @@ extension Engine {
                            throw rpcError(e)
                        }
                    },
+
+            Method("plugin.check", summary: "Runs one check plugin on a stored portfolio and returns its findings as the plugin "
+                     + "reported them, after checking them against the check contract (assessment.run runs every check plugin).",
+                   params: [Param("plugin", .identifier(), "a plugin serving check"), Engine.portfolioParam],
+                   result: PluginCheckResult.schema, mutates: false, errors: [.notFound, .pluginError]) { [unowned self] p in
+                       try check(p) },
 
             .encoding("plugin.collect", summary: "Asks a metrics plugin for observations of a portfolio's metrics and appends them.",
                       params: [Param("plugin", .identifier(), "a plugin serving metrics"), Engine.portfolioParam,
@@ -181,24 +165,56 @@ extension Engine {
         for plugin in plugins.serving("model") { try? fetchModel(plugin) }
     }
 
+    /// The params of check.run for a stored portfolio, as text, with the revision they show: the document
+    /// is written out once per revision and handed to every check plugin as it is.
+    func checkParams(_ portfolioID: String, _ pointer: JSONPointer?) throws -> (text: String, revision: Int) {
+        try state.read { s in
+            guard let sp = s.portfolios[portfolioID], let cache = s.caches[portfolioID] else {
+                throw RPCError(.notFound, pointer: pointer?.description, "no portfolio with id \"\(portfolioID)\"")
+            }
+            let text = try cache.documentText(revision: sp.revision) {
+                let doc = try portfolioReply(cache, sp)
+                defer { doc.release() }
+                return JSONText.dump(doc)
+            }
+            return ("{\"portfolio\":" + text + "}", sp.revision)
+        }
+    }
+
+    /// One check plugin's result on `params`, held to the check contract.
+    func runCheck(_ plugin: Plugin, _ params: String) throws -> JSONRef {
+        let result: JSONRef
+        do { result = try plugin.call("check.run", paramsText: params) } catch let e as PluginError { throw rpcError(e) }
+        let issues = Engine.checkResultSchema.validate(result)
+        if !issues.isEmpty {
+            result.release()
+            throw contractError(plugin.manifest.name, issues)
+        }
+        return result
+    }
+
+    func check(_ p: Params) throws -> JSONRef {
+        let plugin = try loadedPlugin(p.string("plugin") ?? "", p.pointer("plugin"))
+        guard plugin.manifest.extensionPoints.contains("check") else {
+            throw RPCError(.invalidParams, pointer: p.pointer("plugin").description, "plugin \"\(plugin.manifest.name)\" serves no check")
+        }
+        let pid = p.string("portfolio") ?? ""
+        let (params, revision) = try checkParams(pid, p.pointer("portfolio"))
+        let result = try runCheck(plugin, params)
+        defer { result.release() }
+        return JSONMake.object(["plugin": JSONMake.string(plugin.manifest.name), "portfolio": JSONMake.string(pid),
+                                "revision": JSONMake.int(revision), "findings": result["findings"]!.retained()])
+    }
+
     /// Runs every check plugin on the portfolio; their findings are marked with their names.
     func pluginFindings(_ portfolioID: String) throws -> [Finding] {
         let checkers = plugins.serving("check")
         guard !checkers.isEmpty else { return [] }
-        let params: JSONRef = try state.read { s in
-            guard let sp = s.portfolios[portfolioID], let cache = s.caches[portfolioID] else {
-                throw RPCError(.notFound, pointer: nil, "no portfolio with id \"\(portfolioID)\"")
-            }
-            return JSONMake.object(["portfolio": try portfolioReply(cache, sp)])
-        }
-        defer { params.release() }
+        let params = try checkParams(portfolioID, nil).text
         var out: [Finding] = []
         for plugin in checkers {
-            let result: JSONRef
-            do { result = try plugin.call("check.run", params) } catch let e as PluginError { throw rpcError(e) }
+            let result = try runCheck(plugin, params)
             defer { result.release() }
-            let issues = Engine.checkResultSchema.validate(result)
-            if !issues.isEmpty { throw contractError(plugin.manifest.name, issues) }
             let found = try JanssonDecoder().decode([PluginFinding].self, from: result["findings"]!)
             for f in found {
                 out.append(Finding(pitfall: f.pitfall, name: f.name, severity: f.severity,

@@ -109,6 +109,13 @@ public enum JSONText {
         return String(cString: c)
     }
 
+    /// A string as JSON text, quoted and escaped.
+    public static func quoted(_ s: String) -> String {
+        let v = json_stringn(s, s.utf8.count)!
+        defer { v.release() }
+        return dump(v)
+    }
+
     /// An object's compact text without some of its members; the object itself is left as it is (it may be
     /// borrowed), only a shallow copy loses them.
     public static func dump(_ v: JSONRef, without members: [String]) -> String {

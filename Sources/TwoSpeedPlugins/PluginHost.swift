@@ -74,20 +74,32 @@ public final class Plugin: @unchecked Sendable {
 
     /// Calls `method` with `params` (borrowed; nil for none) and returns the result as a new value.
     public func call(_ method: String, _ params: JSONRef?) throws -> JSONRef {
-        if transport.concurrent { return try callConcurrently(method, params) }
-        return try health.write { h in try call(method, params, &h) }
+        try call { id in Plugin.requestText(method, params, id: id) }
+    }
+
+    /// Calls `method` with params already written as JSON text (an object or an array, as the engine
+    /// encoded it): the request is put together around that text, so a large document kept as text is
+    /// neither parsed nor written out again for each plugin.
+    public func call(_ method: String, paramsText: String) throws -> JSONRef {
+        let head = "{\"jsonrpc\":\"2.0\",\"method\":" + JSONText.quoted(method) + ",\"params\":"
+        return try call { id in head + paramsText + ",\"id\":\(id)}" }
+    }
+
+    private func call(_ request: (Int) -> String) throws -> JSONRef {
+        if transport.concurrent { return try callConcurrently(request) }
+        return try health.write { h in try call(request, &h) }
     }
 
     /// A call that holds the lock only to count: there is no process to restart, so no backoff either;
     /// a failure drops only the instance that failed.
-    private func callConcurrently(_ method: String, _ params: JSONRef?) throws -> JSONRef {
+    private func callConcurrently(_ request: (Int) -> String) throws -> JSONRef {
         let id: Int = try health.write { h in
             if h.stopped { throw PluginError.failed(plugin: manifest.name, reason: "the plugin was unloaded") }
             h.nextID += 1
             h.calls += 1
             return h.nextID - 1
         }
-        let text = Plugin.requestText(method, params, id: id)
+        let text = request(id)
         let started = now()
         defer { health.write { h in h.callMicroseconds += Int((now() - started) * 1e6) } }
         do {
@@ -113,7 +125,7 @@ public final class Plugin: @unchecked Sendable {
         return JSONText.dump(request)
     }
 
-    private func call(_ method: String, _ params: JSONRef?, _ h: inout Health) throws -> JSONRef {
+    private func call(_ request: (Int) -> String, _ h: inout Health) throws -> JSONRef {
         if h.stopped { throw PluginError.failed(plugin: manifest.name, reason: "the plugin was unloaded") }
         if h.failures > 0 {
             let wait = h.retryAt - now()
@@ -125,7 +137,7 @@ public final class Plugin: @unchecked Sendable {
         let id = h.nextID
         h.nextID += 1
         h.calls += 1
-        let text = Plugin.requestText(method, params, id: id)
+        let text = request(id)
         let started = now()
         defer { h.callMicroseconds += Int((now() - started) * 1e6) }
         do {

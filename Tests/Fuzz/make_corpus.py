@@ -100,6 +100,7 @@ def params_by_method(retailer, model, assessment):
         "plugin.load": [{"manifest": "plugin.json"}],
         "plugin.unload": [{"name": "team-size-check"}],
         "plugin.call": [{"plugin": "team-size-check", "method": "check", "params": {"portfolio": pid}}],
+        "plugin.check": [{"plugin": "team-size-check", "portfolio": pid}],
         "plugin.collect": [{"plugin": "csv-metrics", "portfolio": pid, "metrics": [first["metrics"]["id"]],
                             "since": "2026-01-01"}],
     }

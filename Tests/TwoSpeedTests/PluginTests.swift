@@ -226,6 +226,10 @@ final class PluginTests: XCTestCase {
             XCTAssertEqual(r.error?["data"]?["plugin"]?.stringValue, name)
             XCTAssertTrue(r.error?["data"]?["reason"]?.stringValue?.contains(reason) ?? false, r.text)
             if name == "sloppy" { XCTAssertTrue(r.pointers.contains("/findings/0/severity"), "\(r.pointers)") }
+            // plugin.check holds the result to the same contract.
+            let alone = engine.request("plugin.check", #"{"plugin":"\#(name)","portfolio":"retailer"}"#)
+            XCTAssertEqual(alone.code, -32006, alone.text)
+            XCTAssertEqual(alone.error?["data"]?["plugin"]?.stringValue, name)
             XCTAssertNotNil(engine.request("plugin.unload", #"{"name":"\#(name)"}"#).result)
         }
         XCTAssertNotNil(engine.request("assessment.run", #"{"portfolio":"retailer"}"#).result)

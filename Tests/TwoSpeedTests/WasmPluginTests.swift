@@ -143,6 +143,50 @@ final class WasmPluginTests: XCTestCase {
         XCTAssertEqual(odd3.result?["findings"]?[0]?["evidence"]?[0]?.stringValue, "Café \"ops\" \\ squad has 12 people (limit 10) and carries 1 product")
     }
 
+    /// plugin.check runs one check plugin on a stored portfolio: the same findings in every kind as
+    /// plugin.call with the document, on the revision stored now (the document's text is kept per revision).
+    func testPluginCheckRunsOneCheckOnTheStoredPortfolio() throws {
+        let engine = try engineWithExample()
+        for manifest in [PluginTests.examples + "/team-size-check/plugin.json", repoRoot + "/Tests/Plugins/team-size-check-py/plugin.json",
+                         PluginTests.examples + "/csv-metrics/plugin.json"] {
+            XCTAssertNotNil(load(engine, manifest).result, manifest)
+        }
+        let bank = readFile(repoRoot + "/examples/portfolios/bank.json")
+        let passed = engine.request("plugin.call", "{\"plugin\":\"team-size-check\",\"method\":\"check.run\",\"params\":{\"portfolio\":\(bank)}}")
+        let expected = JSONText.dump(try XCTUnwrap(passed.result?["findings"], passed.text))
+        for plugin in ["team-size-check", "team-size-check-py", "team-size-check-wasm"] {
+            let r = engine.request("plugin.check", "{\"plugin\":\"\(plugin)\",\"portfolio\":\"state-bank\"}")
+            XCTAssertEqual(r.result?["plugin"]?.stringValue, plugin, r.text)
+            XCTAssertEqual(r.result?["portfolio"]?.stringValue, "state-bank")
+            XCTAssertEqual(r.result?["revision"]?.int, 1)
+            XCTAssertEqual(r.result?["findings"].map { JSONText.dump($0) }, expected, plugin)
+        }
+        // A change is seen at once: the retailer's store-ops squad grows past the limit.
+        let before = engine.request("plugin.check", #"{"plugin":"team-size-check-wasm","portfolio":"retailer"}"#)
+        XCTAssertEqual(before.result?["findings"]?.elements.count, 0, before.text)
+        let list = engine.request("entity.list", #"{"portfolio":"retailer","kind":"team"}"#)
+        let team = try XCTUnwrap(list.result?["entities"]?[0], list.text)
+        team.set("size", JSONMake.int(23))
+        let upsert = engine.request("entity.upsert", "{\"portfolio\":\"retailer\",\"kind\":\"team\",\"entity\":\(JSONText.dump(team))}")
+        XCTAssertNotNil(upsert.result, upsert.text)
+        for plugin in ["team-size-check", "team-size-check-py", "team-size-check-wasm"] {
+            let after = engine.request("plugin.check", "{\"plugin\":\"\(plugin)\",\"portfolio\":\"retailer\"}")
+            XCTAssertEqual(after.result?["revision"]?.int, 2, after.text)
+            XCTAssertEqual(after.result?["findings"]?[0]?["subjects"]?[0]?["id"]?.stringValue, team["id"]?.stringValue, after.text)
+            XCTAssertTrue(after.result?["findings"]?[0]?["evidence"]?[0]?.stringValue?.contains("has 23 people") ?? false, after.text)
+        }
+        // Errors name the param: no such portfolio, no such plugin, a plugin that serves no check.
+        let missing = engine.request("plugin.check", #"{"plugin":"team-size-check-wasm","portfolio":"nowhere"}"#)
+        XCTAssertEqual(missing.code, -32000, missing.text)
+        XCTAssertEqual(missing.pointer, "/portfolio")
+        let nobody = engine.request("plugin.check", #"{"plugin":"nobody","portfolio":"retailer"}"#)
+        XCTAssertEqual(nobody.code, -32000, nobody.text)
+        XCTAssertEqual(nobody.pointer, "/plugin")
+        let metrics = engine.request("plugin.check", #"{"plugin":"csv-metrics","portfolio":"retailer"}"#)
+        XCTAssertEqual(metrics.code, -32602, metrics.text)
+        XCTAssertEqual(metrics.pointer, "/plugin")
+    }
+
     /// The README's wasm manifest is the example's, and valid.
     func testTheREADMEManifestIsTheExamples() throws {
         let readme = readFile(repoRoot + "/README.md")

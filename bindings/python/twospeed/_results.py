@@ -1018,6 +1018,37 @@ class PluginUnloadResult(TypedDict):
     unloaded: bool
 
 
+class _PluginFindingSubjectsItemRequired(TypedDict):
+    kind: str
+    id: str
+
+
+class PluginFindingSubjectsItem(_PluginFindingSubjectsItemRequired, total=False):
+    name: str
+
+
+class _PluginFindingRequired(TypedDict):
+    pitfall: str
+    name: str
+    severity: Literal["high", "medium", "low"]
+    subjects: List[PluginFindingSubjectsItem]
+    evidence: List[str]
+    recommendation: str
+
+
+class PluginFinding(_PluginFindingRequired, total=False):
+    criteria: List[str]
+    source: str
+
+
+class PluginCheckResult(TypedDict):
+    plugin: str
+    #: portfolio id
+    portfolio: str
+    revision: int
+    findings: List[PluginFinding]
+
+
 class CollectResultMetricsItem(TypedDict):
     metric: str
     appended: int
@@ -1140,6 +1171,7 @@ RESULTS: Dict[str, Any] = {
     "plugin.list": PluginListResult,
     "plugin.load": PluginInfo,
     "plugin.unload": PluginUnloadResult,
+    "plugin.check": PluginCheckResult,
     "plugin.collect": CollectResult,
     "delivery.record": RecordResult,
     "delivery.metrics": MetricsResult,
@@ -1147,4 +1179,4 @@ RESULTS: Dict[str, Any] = {
     "import.csv": ImportResult,
 }
 
-__all__ = ["EngineInfoStore", "Counts", "EngineInfo", "PutResult", "Department", "Organization", "Stage", "Journey", "RICE", "WSJF", "Product", "Manager", "Team", "Delivery", "Interface", "System", "Observation", "Metric", "KeyResult", "OKR", "ArmCounts", "Experiment", "Answer", "Portfolio", "GetResult", "Summary", "ListResult", "DeleteResult", "EntityResult", "EntityList", "EntityChange", "ObserveResult", "AssessmentResultModelLevelsItem", "AssessmentResultModel", "AppliedCap", "OverallResult", "Subject", "FactValue", "CriterionResult", "DimensionResult", "Finding", "Recommendation", "CoverageCell", "CoverageRow", "CoverageMap", "PriorityItem", "Prioritization", "SystemTier", "Coupling", "SpeedAnalysis", "ExperimentEvaluationControl", "ExperimentEvaluationVariant", "ExperimentEvaluationLiftAbsoluteInterval", "ExperimentEvaluationLiftRelativeInterval", "ExperimentEvaluationLift", "ExperimentEvaluationTest", "ExperimentEvaluationSampleRatio", "ExperimentEvaluationRecommendation", "ExperimentEvaluation", "OKRAlignmentObjectivesItemKeyResultsItem", "OKRAlignmentObjectivesItem", "OKRAlignment", "AccountabilityManagersItem", "Accountability", "FourKeys", "DeliveryWindow", "DeliveryTrend", "AssessmentResultAnalyses", "AssessmentResult", "RunSummary", "AssessmentChangeOverall", "AssessmentChangeDimensionsItem", "AssessmentChange", "History", "ModelPutResult", "ModelSummary", "ModelList", "Level", "LevelCap", "Criterion", "Dimension", "AssessmentModel", "ModelResult", "AssessmentModelDeleteResult", "PitfallList", "Rendered", "PluginInfoReasonItem", "WasmInfoLimits", "WasmInfoUsage", "WasmInfo", "PluginInfo", "PluginListResult", "PluginUnloadResult", "CollectResultMetricsItem", "CollectResult", "RecordCounts", "RecordResultProblemsItem", "RecordResult", "FourKeysWindow", "MetricsResult", "ImportProblem", "ImportResult", "RESULTS"]
+__all__ = ["EngineInfoStore", "Counts", "EngineInfo", "PutResult", "Department", "Organization", "Stage", "Journey", "RICE", "WSJF", "Product", "Manager", "Team", "Delivery", "Interface", "System", "Observation", "Metric", "KeyResult", "OKR", "ArmCounts", "Experiment", "Answer", "Portfolio", "GetResult", "Summary", "ListResult", "DeleteResult", "EntityResult", "EntityList", "EntityChange", "ObserveResult", "AssessmentResultModelLevelsItem", "AssessmentResultModel", "AppliedCap", "OverallResult", "Subject", "FactValue", "CriterionResult", "DimensionResult", "Finding", "Recommendation", "CoverageCell", "CoverageRow", "CoverageMap", "PriorityItem", "Prioritization", "SystemTier", "Coupling", "SpeedAnalysis", "ExperimentEvaluationControl", "ExperimentEvaluationVariant", "ExperimentEvaluationLiftAbsoluteInterval", "ExperimentEvaluationLiftRelativeInterval", "ExperimentEvaluationLift", "ExperimentEvaluationTest", "ExperimentEvaluationSampleRatio", "ExperimentEvaluationRecommendation", "ExperimentEvaluation", "OKRAlignmentObjectivesItemKeyResultsItem", "OKRAlignmentObjectivesItem", "OKRAlignment", "AccountabilityManagersItem", "Accountability", "FourKeys", "DeliveryWindow", "DeliveryTrend", "AssessmentResultAnalyses", "AssessmentResult", "RunSummary", "AssessmentChangeOverall", "AssessmentChangeDimensionsItem", "AssessmentChange", "History", "ModelPutResult", "ModelSummary", "ModelList", "Level", "LevelCap", "Criterion", "Dimension", "AssessmentModel", "ModelResult", "AssessmentModelDeleteResult", "PitfallList", "Rendered", "PluginInfoReasonItem", "WasmInfoLimits", "WasmInfoUsage", "WasmInfo", "PluginInfo", "PluginListResult", "PluginUnloadResult", "PluginFindingSubjectsItem", "PluginFinding", "PluginCheckResult", "CollectResultMetricsItem", "CollectResult", "RecordCounts", "RecordResultProblemsItem", "RecordResult", "FourKeysWindow", "MetricsResult", "ImportProblem", "ImportResult", "RESULTS"]
