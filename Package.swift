@@ -53,7 +53,7 @@ let package = Package(
         // The plugin contract of include/twospeed_plugin.h, for the host to call in-process plugins.
         .systemLibrary(name: "CTwoSpeedPlugin", path: "Sources/CTwoSpeedPlugin"),
         // The plugin host: manifests, in-process libraries and supervised plugin processes.
-        .target(name: "TwoSpeedPlugins", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "TwoSpeedSync", "CTwoSpeedPlugin",
+        .target(name: "TwoSpeedPlugins", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "TwoSpeedSync", "TwoSpeedModel", "CTwoSpeedPlugin",
                                                        .product(name: "WasmKit", package: "WasmKit")]),
         // JSON-RPC 2.0 to the letter: envelopes, batches, errors, one method table.
         .target(name: "TwoSpeedRPC", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "CJansson"]),

@@ -16,10 +16,10 @@ import TwoSpeedSync
 /// values safely from several threads, and nothing here mutates a value once it is cached.
 final class EntityCache: @unchecked Sendable {
     private let kinds = Locked<[EntityKind: [String: JSONRef]]>([:])
-    /// The whole document as text at one revision, for check plugins: written at the first check after
-    /// a change and then handed to every check plugin as it is, where each would otherwise have the
-    /// document written out again (and, through plugin.call, parsed first).
-    private let text = Locked<(revision: Int, text: String)?>(nil)
+    /// The document as text at one revision, for check plugins, whole or in the parts a plugin reads (by
+    /// the manifest's `reads`, joined): written at the first check after a change and then handed to every
+    /// check plugin as it is, where each would otherwise have the document written out again.
+    private let texts = Locked<(revision: Int, byParts: [String: String])>((0, [:]))
 
     init() {}
 
@@ -72,12 +72,16 @@ final class EntityCache: @unchecked Sendable {
         kinds.write { $0[kind]?.removeValue(forKey: id) }?.release()
     }
 
-    /// The document's text at `revision`, from `make` when none is kept for it (every write raises the
-    /// revision, so an older text is never handed out). Call under the engine's read or write lock.
-    func documentText(revision: Int, _ make: () throws -> String) rethrows -> String {
-        if let kept = text.read({ $0 }), kept.revision == revision { return kept.text }
+    /// The document's text at `revision` in the parts named by `parts` ("" for all of it), from `make`
+    /// when none is kept for it (every write raises the revision, so an older text is never handed out).
+    /// Call under the engine's read or write lock.
+    func documentText(revision: Int, parts: String, _ make: () throws -> String) rethrows -> String {
+        if let kept = texts.read({ $0.revision == revision ? $0.byParts[parts] : nil }) { return kept }
         let made = try make()
-        text.write { $0 = (revision, made) }
+        texts.write { t in
+            if t.revision != revision { t = (revision, [:]) }
+            t.byParts[parts] = made
+        }
         return made
     }
 }
@@ -103,8 +107,9 @@ extension Engine {
 
 extension Engine {
     /// The whole portfolio document for portfolio.get, assembled from the cached entities in the
-    /// order Codable writes a Portfolio. Call under the read lock.
-    func portfolioReply(_ cache: EntityCache, _ sp: StoredPortfolio) throws -> JSONRef {
+    /// order Codable writes a Portfolio; with `parts`, only those collections (and "answers") beside the
+    /// id and the organization's name and industry. Call under the read lock.
+    func portfolioReply(_ cache: EntityCache, _ sp: StoredPortfolio, parts: Set<String>? = nil) throws -> JSONRef {
         let p = sp.portfolio
         let doc = JSONMake.object()
         do {
@@ -113,12 +118,12 @@ extension Engine {
             org.set("name", JSONMake.string(p.organization.name))
             if let industry = p.organization.industry { org.set("industry", JSONMake.string(industry)) }
             doc.set("organization", org)
-            for kind in EntityKind.allCases {
+            for kind in EntityKind.allCases where parts?.contains(kind.collection) ?? true {
                 // Each collection where its pointer puts it (departments inside the organization).
                 let parent = kind.collectionPointer.count > 1 ? org : doc
                 parent.set(kind.collection, try list(cache, sp, kind))
             }
-            doc.set("answers", try JanssonEncoder().encode(p.answers))
+            if parts?.contains("answers") ?? true { doc.set("answers", try JanssonEncoder().encode(p.answers)) }
             return doc
         } catch {
             doc.release()

@@ -19,6 +19,7 @@ extension Engine {
     static let pluginInfoSchema = Schema.object("PluginInfo", required: ["manifest", "status"], [
         "name": .identifier(), "version": .name(), "kind": .oneOf(Manifest.kinds),
         "extensionPoints": .array(.oneOf(Manifest.extensionPoints)), "formats": .array(.identifier()),
+        "reads": .array(.oneOf(Manifest.readable), "the parts of a portfolio a check plugin is shown (absent: all of it)"),
         "manifest": .string(), "status": .oneOf(["ready", "backoff", "restarting", "error"]), "lastError": .string(),
         "calls": .integer(min: 0), "restarts": .integer(min: 0),
         "callMicroseconds": .integer("time in calls to the plugin, from its request written to its response read", min: 0),
@@ -165,15 +166,17 @@ extension Engine {
         for plugin in plugins.serving("model") { try? fetchModel(plugin) }
     }
 
-    /// The params of check.run for a stored portfolio, as text, with the revision they show: the document
-    /// is written out once per revision and handed to every check plugin as it is.
-    func checkParams(_ portfolioID: String, _ pointer: JSONPointer?) throws -> (text: String, revision: Int) {
+    /// The params of check.run for a stored portfolio, as text, with the revision they show: the document,
+    /// or the parts the plugin's manifest reads, is written out once per revision and handed to every
+    /// check plugin as it is.
+    func checkParams(_ portfolioID: String, _ pointer: JSONPointer?, reads: [String]?) throws -> (text: String, revision: Int) {
         try state.read { s in
             guard let sp = s.portfolios[portfolioID], let cache = s.caches[portfolioID] else {
                 throw RPCError(.notFound, pointer: pointer?.description, "no portfolio with id \"\(portfolioID)\"")
             }
-            let text = try cache.documentText(revision: sp.revision) {
-                let doc = try portfolioReply(cache, sp)
+            let parts = reads.map { Set($0) }
+            let text = try cache.documentText(revision: sp.revision, parts: parts.map { $0.sorted().joined(separator: ",") } ?? "") {
+                let doc = try portfolioReply(cache, sp, parts: parts)
                 defer { doc.release() }
                 return JSONText.dump(doc)
             }
@@ -199,7 +202,7 @@ extension Engine {
             throw RPCError(.invalidParams, pointer: p.pointer("plugin").description, "plugin \"\(plugin.manifest.name)\" serves no check")
         }
         let pid = p.string("portfolio") ?? ""
-        let (params, revision) = try checkParams(pid, p.pointer("portfolio"))
+        let (params, revision) = try checkParams(pid, p.pointer("portfolio"), reads: plugin.manifest.reads)
         let result = try runCheck(plugin, params)
         defer { result.release() }
         return JSONMake.object(["plugin": JSONMake.string(plugin.manifest.name), "portfolio": JSONMake.string(pid),
@@ -210,10 +213,9 @@ extension Engine {
     func pluginFindings(_ portfolioID: String) throws -> [Finding] {
         let checkers = plugins.serving("check")
         guard !checkers.isEmpty else { return [] }
-        let params = try checkParams(portfolioID, nil).text
         var out: [Finding] = []
         for plugin in checkers {
-            let result = try runCheck(plugin, params)
+            let result = try runCheck(plugin, try checkParams(portfolioID, nil, reads: plugin.manifest.reads).text)
             defer { result.release() }
             let found = try JanssonDecoder().decode([PluginFinding].self, from: result["findings"]!)
             for f in found {

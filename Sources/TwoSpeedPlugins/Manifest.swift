@@ -1,5 +1,6 @@
 import Glibc
 import TwoSpeedJSON
+import TwoSpeedModel
 import TwoSpeedSchema
 
 /// A plugin's manifest (plugin.json): what it is, where it lives, what it serves.
@@ -24,8 +25,11 @@ public struct Manifest: Codable, Sendable, Equatable {
     /// What a wasm plugin may use beyond its own memory: "engine" (twospeed.engine_call, read-only), "wasi"
     /// (WASI preview 1 without files), "clock" and "random" (WASI's, with "wasi").
     public var grants: [String]
+    /// The parts of a portfolio a check plugin is shown (collections, or "answers"); nil: the whole
+    /// document. A check sees what it needs and no more, and every kind parses less.
+    public var reads: [String]?
 
-    enum CodingKeys: String, CodingKey { case name, version, description, kind, path, args, env, extensionPoints, formats, timeout, limits, grants }
+    enum CodingKeys: String, CodingKey { case name, version, description, kind, path, args, env, extensionPoints, formats, timeout, limits, grants, reads }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -41,6 +45,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         timeout = try c.decodeIfPresent(Int.self, forKey: .timeout) ?? 5_000
         limits = try c.decodeIfPresent(WasmLimits.self, forKey: .limits)
         grants = try c.decodeIfPresent([String].self, forKey: .grants) ?? []
+        reads = try c.decodeIfPresent([String].self, forKey: .reads)
     }
 
     /// The limits a wasm plugin runs under: the manifest's, defaults for what it leaves out.
@@ -49,6 +54,9 @@ public struct Manifest: Codable, Sendable, Equatable {
     public static let extensionPoints = ["check", "model", "metrics", "render"]
     public static let kinds = ["in-process", "process", "wasm"]
     public static let grantNames = ["engine", "wasi", "clock", "random"]
+    /// What `reads` may name: each entity kind's collection (departments sit in the organization) and
+    /// the answers.
+    public static let readable = EntityKind.allCases.map(\.collection) + ["answers"]
 
     public static let schema = Schema.object("PluginManifest", "A plugin's plugin.json.",
                                              required: ["name", "version", "kind", "path", "extensionPoints"], [
@@ -71,6 +79,8 @@ public struct Manifest: Codable, Sendable, Equatable {
         "grants": .array(.oneOf(grantNames, "engine: twospeed.engine_call, a read-only engine call; wasi: WASI preview 1 without files, "
                                 + "arguments or environment (stdout and stderr into the log); clock and random: WASI's clock and random bytes"),
                          "capabilities a wasm plugin is given beyond its own memory", maxItems: 10, unique: true),
+        "reads": .array(.oneOf(readable), "the parts of a portfolio a check plugin is shown with its id and organization "
+                        + "(default: the whole document)", minItems: 1, maxItems: 20, unique: true),
     ])
 
     /// Reads and checks a manifest file: every failure with its pointer into the file.
@@ -114,6 +124,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         for (i, g) in grants.enumerated() where (g == "clock" || g == "random") && !grants.contains("wasi") {
             issues.add(JSONPointer(["grants", String(i)]), "\(g) is part of WASI: grant \"wasi\" too")
         }
+        if reads != nil && !extensionPoints.contains("check") { issues.add(JSONPointer(["reads"]), "only a check plugin reads a portfolio") }
     }
 
     public func resolvedPath(_ folder: String) -> String { path.hasPrefix("/") ? path : folder + "/" + path }

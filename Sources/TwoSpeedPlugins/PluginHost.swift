@@ -182,7 +182,8 @@ public final class Plugin: @unchecked Sendable {
                        status: Plugin.status(h), lastError: h.lastError, calls: h.calls, callMicroseconds: h.callMicroseconds,
                        restarts: h.restarts, reason: nil,
                        wasm: (transport as? WasmTransport).map { WasmInfo(limits: manifest.wasmLimits, grants: manifest.grants,
-                                                                           moduleBytes: $0.moduleBytes, usage: $0.usageNow) })
+                                                                           moduleBytes: $0.moduleBytes, usage: $0.usageNow) },
+                       reads: manifest.reads)
         }
     }
 }
@@ -194,6 +195,8 @@ public struct PluginInfo: Codable, Sendable {
     public var kind: String?
     public var extensionPoints: [String]?
     public var formats: [String]?
+    /// The parts of a portfolio a check plugin is shown (absent: all of it).
+    public var reads: [String]?
     public var manifest: String
     /// "ready", "backoff" (failed, waiting to restart), "restarting" (will start on the next call) or
     /// "error" (did not load).
@@ -210,8 +213,8 @@ public struct PluginInfo: Codable, Sendable {
 
     public init(name: String? = nil, version: String? = nil, kind: String? = nil, extensionPoints: [String]? = nil, formats: [String]? = nil,
                 manifest: String, status: String, lastError: String? = nil, calls: Int? = nil, callMicroseconds: Int? = nil, restarts: Int? = nil,
-                reason: [ValidationIssue]? = nil, wasm: WasmInfo? = nil) {
-        self.name = name; self.version = version; self.kind = kind; self.extensionPoints = extensionPoints; self.formats = formats
+                reason: [ValidationIssue]? = nil, wasm: WasmInfo? = nil, reads: [String]? = nil) {
+        self.name = name; self.version = version; self.kind = kind; self.extensionPoints = extensionPoints; self.formats = formats; self.reads = reads
         self.manifest = manifest; self.status = status; self.lastError = lastError; self.calls = calls; self.callMicroseconds = callMicroseconds; self.restarts = restarts
         self.reason = reason; self.wasm = wasm
     }

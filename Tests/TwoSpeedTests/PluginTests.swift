@@ -45,7 +45,7 @@ final class PluginTests: XCTestCase {
 
     /// A folder with one process plugin written in Python.
     func pythonPlugin(_ name: String, points: [String] = ["check"], timeout: Int = 2_000, formats: [String] = [],
-                      _ body: String) -> String {
+                      reads: [String]? = nil, _ body: String) -> String {
         let dir = temporaryDirectory()
         let script = """
             #!/usr/bin/env python3
@@ -61,9 +61,10 @@ final class PluginTests: XCTestCase {
             """
         writeFile(dir + "/plugin.py", script, executable: true)
         let f = formats.isEmpty ? "" : ", \"formats\": [\(formats.map { "\"\($0)\"" }.joined(separator: ","))]"
+        let r = reads.map { ", \"reads\": [\($0.map { "\"\($0)\"" }.joined(separator: ","))]" } ?? ""
         writeFile(dir + "/plugin.json", """
             {"name": "\(name)", "version": "0.1", "kind": "process", "path": "plugin.py",
-             "extensionPoints": [\(points.map { "\"\($0)\"" }.joined(separator: ","))], "timeout": \(timeout)\(f)}
+             "extensionPoints": [\(points.map { "\"\($0)\"" }.joined(separator: ","))], "timeout": \(timeout)\(f)\(r)}
             """)
         return dir + "/plugin.json"
     }
@@ -266,6 +267,44 @@ final class PluginTests: XCTestCase {
         let listed = folderEngine.request("plugin.list").result!["plugins"]!.elements
         XCTAssertEqual(listed.count, 2)
         XCTAssertTrue(listed.allSatisfy { $0["status"]?.stringValue == "error" })
+    }
+
+    /// A check plugin sees the parts of the portfolio its manifest reads, beside the id and the
+    /// organization's name and industry; without reads, the whole document.
+    func testACheckPluginSeesWhatItReads() throws {
+        let engine = try engineWithExamples()
+        // The plugin reports the members it was shown as one finding's evidence.
+        let body = """
+            if method != "check.run": return None
+            p = params["portfolio"]
+            shown = sorted(p) + ["organization." + k for k in sorted(p["organization"])]
+            return {"findings": [{"pitfall": "shown", "name": "Shown", "severity": "low", "subjects": [{"kind": "team", "id": "x"}],
+                                  "evidence": shown, "recommendation": "none"}]}
+            """
+        let all = engine.request("portfolio.get", #"{"id":"retailer"}"#)
+        for (name, reads, expected) in [
+            ("reads-teams", ["teams", "products"], ["id", "organization", "products", "teams", "organization.industry", "organization.name"]),
+            ("reads-departments", ["departments", "answers"], ["answers", "id", "organization", "organization.departments",
+                                                              "organization.industry", "organization.name"]),
+            ("reads-all", nil, (all.result?["portfolio"]?.keys ?? []).sorted() + (all.result?["portfolio"]?["organization"]?.keys.map { "organization." + $0 } ?? []).sorted()),
+        ] as [(String, [String]?, [String])] {
+            XCTAssertNotNil(engine.request("plugin.load", #"{"manifest":"\#(pythonPlugin(name, reads: reads, body))"}"#).result, name)
+            let r = engine.request("plugin.check", #"{"plugin":"\#(name)","portfolio":"retailer"}"#)
+            XCTAssertEqual(r.result?["findings"]?[0]?["evidence"]?.elements.compactMap(\.stringValue), expected, r.text)
+            let listed = engine.request("plugin.list").result?["plugins"]?.elements.first { $0["name"]?.stringValue == name }
+            XCTAssertEqual(listed?["reads"]?.elements.compactMap(\.stringValue), reads, name)
+        }
+        // The same parts through an assessment, with both plugins' text kept for the revision.
+        let run = engine.request("assessment.run", #"{"portfolio":"retailer","keep":false}"#)
+        let shown = run.result?["pitfalls"]?.elements.filter { $0["pitfall"]?.stringValue == "shown" } ?? []
+        XCTAssertEqual(shown.count, 3, run.text)
+        // reads names collections, and only a check plugin reads.
+        let dir = temporaryDirectory()
+        writeFile(dir + "/bad.json", #"{"name":"x","version":"1","kind":"process","path":"/bin/true","extensionPoints":["metrics"],"reads":["teams","people"]}"#)
+        let bad = engine.request("plugin.load", #"{"manifest":"\#(dir)/bad.json"}"#)
+        XCTAssertEqual(Set(bad.pointers), ["/reads/1"], bad.text)
+        writeFile(dir + "/bad2.json", #"{"name":"x","version":"1","kind":"process","path":"/bin/true","extensionPoints":["metrics"],"reads":["teams"]}"#)
+        XCTAssertEqual(engine.request("plugin.load", #"{"manifest":"\#(dir)/bad2.json"}"#).pointers, ["/reads"])
     }
 
     func testManifestErrorsAreEachNamed() throws {

@@ -999,6 +999,8 @@ class PluginInfo(_PluginInfoRequired, total=False):
     kind: Literal["in-process", "process", "wasm"]
     extensionPoints: List[Literal["check", "model", "metrics", "render"]]
     formats: List[str]
+    #: the parts of a portfolio a check plugin is shown (absent: all of it)
+    reads: List[Literal["departments", "journeys", "products", "managers", "teams", "systems", "metrics", "okrs", "experiments", "answers"]]
     lastError: str
     calls: int
     restarts: int
