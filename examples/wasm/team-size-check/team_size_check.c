@@ -67,9 +67,18 @@ static void *alloc(size_t n) {
 
 EXPORT("twospeed_alloc") void *twospeed_alloc(int32_t n) { return alloc((size_t)n); }
 
-/* ---- JSON: a tree over the request text; strings keep their escaped form ----------------------- */
+/* ---- JSON: a tree of the parts the check reads; strings keep their escaped form -------------------
+**
+** An interpreter pays for every operator, so the parser does as little as it can. It builds nodes only
+** for what the check reads (the request's method, id and params; the portfolio's teams and products;
+** a team's id, name and size; a product's team) and skips every other value: strings eight bytes at a
+** time, containers by counting brackets. A skipped value is not checked: the host sends only JSON it
+** has written itself. The position is kept in locals and handed back: kept in memory beside the node
+** stores, it would be stored and loaded again at every byte. */
 
-enum { J_NULL, J_FALSE, J_TRUE, J_NUMBER, J_STRING, J_ARRAY, J_OBJECT };
+/* J_LATER: a value whose text is kept, to be read only if it is needed (the products: they matter
+** only to a team that is too large, and most portfolios have none). */
+enum { J_NULL, J_FALSE, J_TRUE, J_NUMBER, J_STRING, J_ARRAY, J_OBJECT, J_LATER };
 
 typedef struct node {
     int type;
@@ -80,30 +89,100 @@ typedef struct node {
     struct node *child, *next;
 } node;
 
-/* The parser keeps its position in locals and hands it back, rather than through a pointer to a
-** struct: with node stores around, a position kept in memory must be stored and loaded again at every
-** byte, and in an interpreter those loads and stores are most of the cost (ten times, measured). */
+/* Where a value sits, which decides what of it is read. */
+enum { SKIP, LATER, VALUE, REQUEST, PARAMS, PORTFOLIO, TEAMS, TEAM, PRODUCTS, PRODUCT };
+
+static int is(const char *key, int length, const char *word) {
+    int i = 0;
+    for (; i < length; i++) if (word[i] != key[i]) return 0;
+    return word[i] == 0;
+}
+
+/* The place of a member `key` of an object at `place`. */
+static int member_place(int place, const char *key, int n) {
+    switch (place) {
+    case REQUEST: return is(key, n, "params") ? PARAMS : is(key, n, "method") || is(key, n, "id") ? VALUE : SKIP;
+    case PARAMS: return is(key, n, "portfolio") ? PORTFOLIO : SKIP;
+    case PORTFOLIO: return is(key, n, "teams") ? TEAMS : is(key, n, "products") ? LATER : SKIP;
+    case TEAM: return is(key, n, "id") || is(key, n, "name") || is(key, n, "size") ? VALUE : SKIP;
+    case PRODUCT: return is(key, n, "team") ? VALUE : SKIP;
+    default: return SKIP;
+    }
+}
+
+/* The place of an element of an array at `place`. */
+static int element_place(int place) { return place == TEAMS ? TEAM : place == PRODUCTS ? PRODUCT : SKIP; }
 
 static const char *skip_space(const char *p, const char *end) {
+    if (p < end && (unsigned char)*p > ' ') return p; /* the host's compact text has no space */
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
     return p;
 }
 
-/* A string from its opening quote: its escaped text; returns the position after the closing quote. */
-static const char *scan_string(const char *p, const char *end, const char **start, int *length) {
-    if (p >= end || *p != '"') return 0;
-    const char *s = ++p;
-    while (p < end) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"') break;
-        if (c == '\\') p++;
-        else if (c < 0x20) return 0;
-        p++;
+/* The bytes of a word equal to 0 as its high bits: exact for the lowest such byte, which is the one
+** taken (a false one can only stand above a true one). */
+#define ZEROS(v) (((v) - 0x0101010101010101ull) & ~(v) & 0x8080808080808080ull)
+
+/* From just after a string's opening quote: the position of its closing quote, or 0 if it has none or
+** holds a control character. Eight bytes at a time: a word of text has a quote, a backslash or a
+** control character when one of its bytes, less 0x22, 0x5c or 0x20, borrows; the lowest such byte is
+** exact (a false one can only stand above a true one). */
+static const char *string_end(const char *p, const char *end) {
+    for (;;) {
+        while (end - p >= 8) {
+            uint64_t v;
+            __builtin_memcpy(&v, p, 8);
+            uint64_t m = ZEROS(v ^ 0x2222222222222222ull) | ZEROS(v ^ 0x5c5c5c5c5c5c5c5cull) |
+                         ((v - 0x2020202020202020ull) & ~v & 0x8080808080808080ull);
+            if (m) {
+                p += __builtin_ctzll(m) >> 3;
+                break;
+            }
+            p += 8;
+        }
+        while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20) p++;
+        if (p >= end || (unsigned char)*p < 0x20) return 0;
+        if (*p == '"') return p;
+        p += 2; /* a backslash and the character it escapes */
     }
+}
+
+/* Past any value at p, without building it; 0 if it does not end before `end`. Eight bytes at a time
+** to the next quote or bracket ('[' and ']' with bit 5 set are '{' and '}'). */
+static const char *skip_value(const char *p, const char *end) {
     if (p >= end) return 0;
-    *start = s;
-    *length = (int)(p - s);
-    return p + 1;
+    if (*p != '"' && *p != '{' && *p != '[') {
+        /* A number or a literal on its own: up to what ends it. */
+        while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n' && *p != '\r' && *p != '\t') p++;
+        return p;
+    }
+    int depth = 0;
+    for (;;) {
+        while (end - p >= 8) {
+            uint64_t v, w;
+            __builtin_memcpy(&v, p, 8);
+            w = v | 0x2020202020202020ull;
+            uint64_t m = ZEROS(v ^ 0x2222222222222222ull) | ZEROS(w ^ 0x7b7b7b7b7b7b7b7bull) | ZEROS(w ^ 0x7d7d7d7d7d7d7d7dull);
+            if (m) {
+                p += __builtin_ctzll(m) >> 3;
+                break;
+            }
+            p += 8;
+        }
+        while (p < end && *p != '"' && *p != '{' && *p != '}' && *p != '[' && *p != ']') p++;
+        if (p >= end) return 0;
+        char c = *p;
+        if (c == '"') {
+            p = string_end(p + 1, end);
+            if (!p) return 0;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (--depth < 0) {
+            return 0;
+        }
+        p++;
+        if (depth == 0) return p;
+    }
 }
 
 static const char *literal(const char *p, const char *end, const char *word) {
@@ -125,9 +204,9 @@ static node *new_node(int type, const char *text) {
     return n;
 }
 
-/* One value at p (after any space): its node in *out; returns the position after it, or 0 for text
-** that is not JSON or nests deeper than 200. */
-static const char *parse_value(const char *p, const char *end, int depth, node **out) {
+/* One value at p (after any space) at `place`: its node in *out (its children only where the place
+** reads them); returns the position after it, or 0 for text that is not JSON or nests deeper than 200. */
+static const char *parse_value(const char *p, const char *end, int place, int depth, node **out) {
     p = skip_space(p, end);
     if (p >= end || depth > 200) return 0;
     char c = *p;
@@ -142,20 +221,41 @@ static const char *parse_value(const char *p, const char *end, int depth, node *
         } else {
             for (;;) {
                 const char *key = 0;
-                int key_length = 0;
+                int key_length = 0, inner;
                 if (c == '{') {
-                    p = scan_string(skip_space(p, end), end, &key, &key_length);
-                    if (!p) return 0;
                     p = skip_space(p, end);
+                    if (p >= end || *p != '"') return 0;
+                    key = p + 1;
+                    p = string_end(key, end);
+                    if (!p) return 0;
+                    key_length = (int)(p - key);
+                    p = skip_space(p + 1, end);
                     if (p >= end || *p++ != ':') return 0;
+                    inner = member_place(place, key, key_length);
+                } else {
+                    inner = element_place(place);
                 }
-                node *v;
-                p = parse_value(p, end, depth + 1, &v);
-                if (!p) return 0;
-                v->key = key;
-                v->key_length = key_length;
-                *tail = v;
-                tail = &v->next;
+                if (inner == SKIP || inner == LATER) {
+                    const char *start = skip_space(p, end);
+                    p = skip_value(start, end);
+                    if (!p) return 0;
+                    if (inner == LATER) {
+                        node *v = new_node(J_LATER, start);
+                        v->length = (int)(p - start);
+                        v->key = key;
+                        v->key_length = key_length;
+                        *tail = v;
+                        tail = &v->next;
+                    }
+                } else {
+                    node *v;
+                    p = parse_value(p, end, inner, depth + 1, &v);
+                    if (!p) return 0;
+                    v->key = key;
+                    v->key_length = key_length;
+                    *tail = v;
+                    tail = &v->next;
+                }
                 p = skip_space(p, end);
                 if (p >= end) return 0;
                 if (*p == ',') { p++; continue; }
@@ -164,11 +264,12 @@ static const char *parse_value(const char *p, const char *end, int depth, node *
             }
         }
     } else if (c == '"') {
-        n = new_node(J_STRING, p);
-        p = scan_string(p, end, &n->text, &n->length);
+        n = new_node(J_STRING, p + 1);
+        p = string_end(p + 1, end);
         if (!p) return 0;
+        n->length = (int)(p - n->text);
         *out = n;
-        return p;
+        return p + 1;
     } else if (c == 'n' || c == 't' || c == 'f') {
         n = new_node(c == 'n' ? J_NULL : c == 't' ? J_TRUE : J_FALSE, p);
         p = literal(p, end, c == 'n' ? "null" : c == 't' ? "true" : "false");
@@ -184,12 +285,6 @@ static const char *parse_value(const char *p, const char *end, int depth, node *
     return p;
 }
 
-static int equals(const char *a, int length, const char *b) {
-    int i = 0;
-    for (; i < length; i++) if (b[i] != a[i]) return 0;
-    return b[i] == 0;
-}
-
 static int same(const node *a, const node *b) {
     if (!a || !b || a->length != b->length) return 0;
     for (int i = 0; i < a->length; i++) if (a->text[i] != b->text[i]) return 0;
@@ -198,7 +293,7 @@ static int same(const node *a, const node *b) {
 
 static node *member(const node *object, const char *key) {
     if (!object || object->type != J_OBJECT) return 0;
-    for (node *m = object->child; m; m = m->next) if (equals(m->key, m->key_length, key)) return m;
+    for (node *m = object->child; m; m = m->next) if (is(m->key, m->key_length, key)) return m;
     return 0;
 }
 
@@ -280,6 +375,13 @@ static void check(buffer *b, const node *portfolio) {
         node *id = member(team, "id"), *name = member(team, "name");
         int carried = 0;
         node *products = member(portfolio, "products");
+        if (products && products->type == J_LATER) {
+            /* Read now, once: the node becomes the array, its elements each a product's team. */
+            node *read = 0;
+            if (!parse_value(products->text, products->text + products->length, PRODUCTS, 0, &read)) read = 0;
+            products->type = read ? read->type : J_NULL;
+            products->child = read ? read->child : 0;
+        }
         for (node *p = products && products->type == J_ARRAY ? products->child : 0; p; p = p->next) {
             node *owner = member(p, "team");
             if (owner && owner->type == J_STRING && same(owner, id)) carried++;
@@ -326,15 +428,15 @@ EXPORT("twospeed_call") int64_t twospeed_call(const char *request, int32_t lengt
     buffer b = {0};
     const char *end = request + length;
     node *req = 0;
-    const char *p = parse_value(request, end, 0, &req);
+    const char *p = parse_value(request, end, REQUEST, 0, &req);
     if (!p || skip_space(p, end) != end || req->type != J_OBJECT) return error(&b, 0, -32700, "Parse error");
     node *id = member(req, "id"), *method = member(req, "method"), *params = member(req, "params");
-    if (method && method->type == J_STRING && equals(method->text, method->length, "check.run")) {
+    if (method && method->type == J_STRING && is(method->text, method->length, "check.run")) {
         node *portfolio = member(params, "portfolio");
         if (!portfolio || portfolio->type != J_OBJECT) return error(&b, id, -32602, "Invalid params: portfolio required");
         puts_(&b, "{\"jsonrpc\":\"2.0\",\"result\":");
         check(&b, portfolio);
-    } else if (method && method->type == J_STRING && equals(method->text, method->length, "plugin.ping")) {
+    } else if (method && method->type == J_STRING && is(method->text, method->length, "plugin.ping")) {
         puts_(&b, "{\"jsonrpc\":\"2.0\",\"result\":");
         if (params) put(&b, params->text, params->length); else puts_(&b, "{}");
     } else {
