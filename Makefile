@@ -254,13 +254,13 @@ $(BUILD)/bench_socket: Tests/Bench/bench_socket.c
 $(BUILD)/echo_server: Tests/Bench/echo_server.c
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ -lpthread
 
-$(BUILD)/bench_plugins: Tests/Bench/bench_plugins.c include/twospeed.h $(LIB)
+$(BUILD)/bench_plugins: Tests/Bench/bench_plugins.c Tests/Bench/bench_util.h include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson
 
-$(BUILD)/bench_assess: Tests/Bench/bench_assess.c include/twospeed.h $(LIB)
+$(BUILD)/bench_assess: Tests/Bench/bench_assess.c Tests/Bench/bench_util.h include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson -lm
 
-$(BUILD)/bench_store: Tests/Bench/bench_store.c include/twospeed.h $(LIB)
+$(BUILD)/bench_store: Tests/Bench/bench_store.c Tests/Bench/bench_util.h include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_DEFAULT_SOURCE $< -o $@ $(LDFLAGS_LIB) -ljansson -lsqlite3 -lm
 
 $(BUILD)/bench_delivery: Tests/Bench/bench_delivery.c include/twospeed.h $(LIB)

@@ -196,11 +196,17 @@ extension Engine {
         return result
     }
 
-    func check(_ p: Params) throws -> JSONRef {
+    /// The plugin named by the param "plugin", which must serve `point`.
+    func pluginServing(_ point: String, _ p: Params) throws -> Plugin {
         let plugin = try loadedPlugin(p.string("plugin") ?? "", p.pointer("plugin"))
-        guard plugin.manifest.extensionPoints.contains("check") else {
-            throw RPCError(.invalidParams, pointer: p.pointer("plugin").description, "plugin \"\(plugin.manifest.name)\" serves no check")
+        guard plugin.manifest.extensionPoints.contains(point) else {
+            throw RPCError(.invalidParams, pointer: p.pointer("plugin").description, "plugin \"\(plugin.manifest.name)\" serves no \(point)")
         }
+        return plugin
+    }
+
+    func check(_ p: Params) throws -> JSONRef {
+        let plugin = try pluginServing("check", p)
         let pid = p.string("portfolio") ?? ""
         let (params, revision) = try checkParams(pid, p.pointer("portfolio"), reads: plugin.manifest.reads)
         let result = try runCheck(plugin, params)
@@ -230,10 +236,7 @@ extension Engine {
     }
 
     func collect(_ p: Params) throws -> CollectResult {
-        let plugin = try loadedPlugin(p.string("plugin") ?? "", p.pointer("plugin"))
-        guard plugin.manifest.extensionPoints.contains("metrics") else {
-            throw RPCError(.invalidParams, pointer: p.pointer("plugin").description, "plugin \"\(plugin.manifest.name)\" serves no metrics")
-        }
+        let plugin = try pluginServing("metrics", p)
         let pid = p.string("portfolio") ?? ""
         let sp = try snapshot(pid, p.pointer("portfolio"))
         let wanted: [String] = try p.decodeIfPresent("metrics") ?? sp.portfolio.metrics.map(\.id)

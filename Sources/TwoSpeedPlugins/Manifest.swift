@@ -136,16 +136,7 @@ public struct ManifestError: Error, Sendable {
     public var issues: [ValidationIssue]
 }
 
+/// A manifest's text: at most 1 MiB (readBytes, in WasmPlugin.swift).
 func readText(_ path: String) -> String? {
-    guard let f = fopen(path, "rb") else { return nil }
-    defer { fclose(f) }
-    var bytes: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 65_536)
-    while true {
-        let n = fread(&buf, 1, buf.count, f)
-        if n <= 0 { break }
-        bytes.append(contentsOf: buf[0..<n])
-        if bytes.count > 1 << 20 { return nil }
-    }
-    return String(decoding: bytes, as: UTF8.self)
+    readBytes(path, limit: 1 << 20).map { String(decoding: $0, as: UTF8.self) }
 }

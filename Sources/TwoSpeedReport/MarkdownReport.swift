@@ -13,7 +13,7 @@ public enum MarkdownReport {
         return d.lines.joined(separator: "\n") + "\n"
     }
 
-    struct Doc {
+    struct Doc: ReportSections {
         let r: AssessmentResult
         let previous: AssessmentResult?
         let before: [String: Double]?
@@ -84,17 +84,7 @@ public enum MarkdownReport {
                 + "\(cov.journeys.reduce(0) { $0 + $1.stages.count })")
             add("- Blocking couplings: \(r.analyses.speed.couplings.filter(\.blocking).count)")
             add()
-            summary()
-            trendSection()
-            recommendations()
-            pitfalls()
-            coverage()
-            speed()
-            experiments()
-            prioritization()
-            okrs()
-            accountability()
-            criteria()
+            sections()
             if !r.warnings.isEmpty {
                 add("## Notes")
                 add()

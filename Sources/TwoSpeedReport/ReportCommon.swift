@@ -132,3 +132,34 @@ enum Common {
                 d.changeFailureRate.map { Num.pct($0, 1) } ?? "–", d.recoveryHours.map { Num.short($0, 1) } ?? "–"]
     }
 }
+
+/// The sections every rich report has, in the order both the HTML and the Markdown report write them.
+protocol ReportSections {
+    mutating func summary()
+    mutating func trendSection()
+    mutating func recommendations()
+    mutating func pitfalls()
+    mutating func coverage()
+    mutating func speed()
+    mutating func experiments()
+    mutating func prioritization()
+    mutating func okrs()
+    mutating func accountability()
+    mutating func criteria()
+}
+
+extension ReportSections {
+    mutating func sections() {
+        summary()
+        trendSection()
+        recommendations()
+        pitfalls()
+        coverage()
+        speed()
+        experiments()
+        prioritization()
+        okrs()
+        accountability()
+        criteria()
+    }
+}

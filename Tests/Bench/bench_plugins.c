@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 #include "twospeed.h"
+#include "bench_util.h"
 
 static double now_ns(void) {
     struct timespec ts;
@@ -66,15 +67,6 @@ static void load(twospeed_engine *eng, const char *manifest) {
     twospeed_free(call_text(eng, request));
 }
 
-/* One line of the issues' table (make bench prints it last): figure, value, target. */
-static void summary(const char *figure, double value, const char *target) {
-    const char *path = getenv("BENCH_SUMMARY");
-    FILE *f = path ? fopen(path, "a") : NULL;
-    if (!f) return;
-    fprintf(f, "%s\t%.2f\t%s\n", figure, value, target);
-    fclose(f);
-}
-
 /* A plugin's use so far, from plugin.list: microseconds in its calls and the number of calls. */
 static void plugin_use(twospeed_engine *eng, const char *name, double *us, double *calls) {
     char *out = call_text(eng, "{\"jsonrpc\":\"2.0\",\"method\":\"plugin.list\",\"id\":1}");
@@ -98,19 +90,6 @@ static double time_plugin_call(twospeed_engine *eng, const char *plugin, const c
     plugin_use(eng, plugin, &us1, &calls1);
     *share = (us1 - us0) / (calls1 - calls0);
     return t;
-}
-
-static char *read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { fprintf(stderr, "cannot read %s\n", path); exit(1); }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)n + 1);
-    if (fread(text, 1, (size_t)n, f) != (size_t)n) { fprintf(stderr, "cannot read %s\n", path); exit(1); }
-    text[n] = 0;
-    fclose(f);
-    return text;
 }
 
 int main(int argc, char **argv) {
@@ -158,7 +137,8 @@ int main(int argc, char **argv) {
        (plugin.check), and through plugin.call with the document in the params. */
     char path[4200];
     snprintf(path, sizeof path, "%s/examples/portfolios/retailer.json", argv[1]);
-    char *retailer = read_file(path);
+    char *retailer = read_file(path, NULL);
+    if (!retailer) { fprintf(stderr, "cannot read %s\n", path); return 1; }
     size_t request_size = strlen(retailer) + 200;
     char *request = malloc(request_size);
     snprintf(request, request_size, "{\"jsonrpc\":\"2.0\",\"method\":\"portfolio.put\",\"params\":{\"portfolio\":%s},\"id\":1}", retailer);

@@ -24,25 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "twospeed.h"
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) { free(buf); buf = NULL; }
-    fclose(f);
-    if (buf) { buf[n] = 0; *len = (size_t)n; }
-    return buf;
-}
+#include "bench_util.h"
 
 static long status_kib(const char *field) {
     FILE *f = fopen("/proc/self/status", "r");
@@ -194,15 +176,6 @@ static int child(int argc, char **argv) {
     (void)argc;
     die("unknown mode", mode);
     return 1;
-}
-
-/* One line of the table (make bench prints it last): figure, value, target ("<= 2", ">= 0.6"). */
-static void summary(const char *figure, double value, const char *target) {
-    const char *path = getenv("BENCH_SUMMARY");
-    FILE *f = path ? fopen(path, "a") : NULL;
-    if (!f) return;
-    fprintf(f, "%s\t%.2f\t%s\n", figure, value, target);
-    fclose(f);
 }
 
 static int cmp(const void *a, const void *b) {
