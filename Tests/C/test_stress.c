@@ -8,7 +8,8 @@
 ** kept runs exactly. It reads every portfolio: for the others, revisions may only grow.
 **
 ** With STRESS_WASM naming a wasm plugin's manifest (the team-size check of examples/wasm), the reads
-** also call it: calls from several threads run in instances of their own, side by side.
+** also call it, with params and through plugin.check on the stored portfolios (whose text is kept per
+** revision): calls from several threads run in instances of their own, side by side.
 **
 ** Usage: test_stress EXAMPLE_PORTFOLIO.json [STORE_DIR]   (STRESS_OPS: operations per thread, default 300;
 ** the store goes in a new folder under /dev/shm, or /tmp, unless STORE_DIR is given)
@@ -286,6 +287,14 @@ static void read_op(struct worker *w, int op, int q) {
         }
         break;
     }
+    case 13:
+        /* The wasm check on the stored portfolio: the document's text is kept per revision and shared. */
+        method = "plugin.check";
+        if (!(result = call(w, method, json_pack("{s:s, s:s}", "plugin", "team-size-check-wasm", "portfolio", pid)))) return;
+        CHECK(strcmp(str(result, "portfolio"), pid) == 0, "plugin.check of %s answered %s", pid, str(result, "portfolio"));
+        CHECK(json_is_array(json_object_get(result, "findings")), "plugin.check of %s: no findings", pid);
+        saw_revision(w, q, num(result, "revision"), method, result);
+        break;
     default:
         method = "assessment.model.list";
         if (!(result = call(w, method, NULL))) return;
@@ -301,7 +310,7 @@ static void *work(void *arg) {
         unsigned r = (unsigned)rand_r(&w->seed);
         /* One operation in five writes. */
         if (r % 5 == 0) write_op(w, (int)((r / 5) % 4));
-        else read_op(w, (int)((r / 5) % (wasm_loaded ? 13 : 12)), (int)((r / 60) % THREADS));
+        else read_op(w, (int)((r / 5) % (wasm_loaded ? 14 : 12)), (int)((r / 60) % THREADS));
     }
     return NULL;
 }
