@@ -37,6 +37,8 @@ deps:
 	command -v strace >/dev/null || missing="$$missing strace"; \
 	command -v ss >/dev/null || missing="$$missing iproute2"; \
 	command -v groff >/dev/null || missing="$$missing groff-base"; \
+	command -v zsh >/dev/null || missing="$$missing zsh"; \
+	command -v fish >/dev/null || missing="$$missing fish"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
@@ -121,11 +123,10 @@ $(MAN)/twospeed-rpc.1: bindings/shell/twospeed-rpc man/manpage.py
 
 # Shell completion scripts, written by swift-argument-parser from the commands themselves.
 COMPLETIONS := $(BUILD)/completions
-COMPLETION_FILES := $(foreach c,twospeed twospeedd,$(COMPLETIONS)/$(c).bash $(COMPLETIONS)/_$(c) $(COMPLETIONS)/$(c).fish) \
-                    $(COMPLETIONS)/twospeed-rpc.bash
+COMPLETION_FILES := $(foreach c,twospeed twospeedd twospeed-rpc,$(COMPLETIONS)/$(c).bash $(COMPLETIONS)/_$(c) $(COMPLETIONS)/$(c).fish)
 completions: $(COMPLETION_FILES)
-# twospeed-rpc's (bash) from a template, with the method names rpc.discover lists.
-$(COMPLETIONS)/twospeed-rpc.bash: bindings/shell/completions/twospeed-rpc.bash.in $(BIN)/twospeed
+# twospeed-rpc's, for bash, zsh and fish, from templates, with the method names rpc.discover lists.
+$(COMPLETIONS)/twospeed-rpc.bash $(COMPLETIONS)/_twospeed-rpc $(COMPLETIONS)/twospeed-rpc.fish: $(COMPLETIONS)/%: bindings/shell/completions/%.in $(BIN)/twospeed
 	@mkdir -p $(COMPLETIONS)
 	methods=$$($(BIN)/twospeed call --db :memory: --compact rpc.discover | jq -r '[.methods[].name] | join(" ")') && \
 	  [ -n "$$methods" ] && sed "s/@METHODS@/$$methods/" $< > $@
@@ -344,8 +345,7 @@ install: lib daemon man completions
 	install -m 0644 $(MAN)/twospeedd.8 $(SHARE)/man/man8/
 	@# Where bash-completion, zsh and fish look for completions that packages install.
 	install -d $(SHARE)/bash-completion/completions $(SHARE)/zsh/site-functions $(SHARE)/fish/vendor_completions.d
-	install -m 0644 $(COMPLETIONS)/twospeed-rpc.bash $(SHARE)/bash-completion/completions/twospeed-rpc
-	for c in twospeed twospeedd; do \
+	for c in twospeed twospeedd twospeed-rpc; do \
 	  install -m 0644 $(COMPLETIONS)/$$c.bash $(SHARE)/bash-completion/completions/$$c; \
 	  install -m 0644 $(COMPLETIONS)/_$$c $(SHARE)/zsh/site-functions/_$$c; \
 	  install -m 0644 $(COMPLETIONS)/$$c.fish $(SHARE)/fish/vendor_completions.d/$$c.fish; done
@@ -364,8 +364,7 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/twospeedd $(DESTDIR)$(PREFIX)/bin/twospeed $(DESTDIR)$(PREFIX)/bin/twospeed-rpc
 	rm -f $(SHARE)/man/man1/twospeed.1 $(SHARE)/man/man1/twospeed-rpc.1 $(SHARE)/man/man3/twospeed.3 \
 	      $(SHARE)/man/man8/twospeedd.8
-	rm -f $(SHARE)/bash-completion/completions/twospeed-rpc
-	for c in twospeed twospeedd; do rm -f $(SHARE)/bash-completion/completions/$$c \
+	for c in twospeed twospeedd twospeed-rpc; do rm -f $(SHARE)/bash-completion/completions/$$c \
 	  $(SHARE)/zsh/site-functions/_$$c $(SHARE)/fish/vendor_completions.d/$$c.fish; done
 
 clean:

@@ -53,7 +53,7 @@ for m in man1/twospeed.1 man8/twospeedd.8 man1/twospeed-rpc.1; do
 done
 
 # Completions where bash-completion, zsh and fish look; the bash ones load and complete subcommands.
-for c in twospeed twospeedd; do
+for c in twospeed twospeedd twospeed-rpc; do
     for f in "bash-completion/completions/$c" "zsh/site-functions/_$c" "fish/vendor_completions.d/$c.fish"; do
         [ -s "$share/$f" ] || fail "$share/$f is missing"
     done
@@ -74,6 +74,17 @@ want=$(build/bin/twospeed call --db :memory: --compact rpc.discover | jq -r '.me
 [ "$(rpc_complete -s /tmp/x.sock -c assessment.h)" = assessment.history ] || fail "twospeed-rpc assessment.h does not complete"
 [ -z "$(rpc_complete engine.info '')" ] || fail "twospeed-rpc completes a second method"
 grep -qx -- --version <<<"$(rpc_complete --)" || fail "twospeed-rpc -- does not offer --version"
+# The same for fish, by fish itself (complete -C: what completing this command line offers)...
+fish_complete() { fish --no-config -c "source '$share/fish/vendor_completions.d/twospeed-rpc.fish'; complete -C '$1'" | cut -f1; }
+[ "$(fish_complete 'twospeed-rpc ' | sort)" = "$want" ] || fail "fish: twospeed-rpc completes other methods than rpc.discover lists"
+[ "$(fish_complete 'twospeed-rpc -s /tmp/x.sock -c assessment.h')" = assessment.history ] || fail "fish: twospeed-rpc assessment.h does not complete"
+[ -z "$(fish_complete 'twospeed-rpc engine.info ')" ] || fail "fish: twospeed-rpc completes a second method"
+grep -qx -- --version <<<"$(fish_complete 'twospeed-rpc --')" || fail "fish: twospeed-rpc -- does not offer --version"
+# ...and for zsh: the file parses, and the method spec it hands _arguments names the methods of rpc.discover.
+zsh -n "$share/zsh/site-functions/_twospeed-rpc" || fail "zsh: _twospeed-rpc does not parse"
+spec=$(zsh -fc '_arguments() { print -rl -- "$@"; }; _files() { :; }; source "$1"' _ "$share/zsh/site-functions/_twospeed-rpc" |
+    sed -n 's/^1:method:(\(.*\))$/\1/p' | tr ' ' '\n' | sort)
+[ "$spec" = "$want" ] || fail "zsh: _twospeed-rpc completes other methods than rpc.discover lists: $spec"
 
 # A program that sees only the installed files: flags from the installed twospeed.pc (sysroot = DESTDIR),
 # both headers included, run against the stripped library.
