@@ -148,17 +148,32 @@ public enum Pitfalls {
             let modern = c.portfolio.systems.filter { $0.architecture == "microservices" || $0.architecture == "saas" }
             guard !modern.isEmpty else { return nil }
             var subjects: [Subject] = [], evidence: [String] = []
-            for p in c.activeProducts where p.stages.isEmpty || p.owner == nil {
-                subjects.append(c.subject(.product, p.id))
+            // Two faults, two remedies: a product not defined by the experience stages it serves, and a product
+            // taken up (in discovery or further) without an accountable manager. An idea defined by its stages
+            // waits its turn in the prioritization; a manager is assigned once it is taken up (McKinsey: products
+            // are identified and classified, then assigned to product managers).
+            var undefined: [Subject] = [], unowned: [Subject] = []
+            for p in c.activeProducts {
                 var why: [String] = []
-                if p.stages.isEmpty { why.append("covers no customer-experience stage") }
-                if p.owner == nil { why.append("has no accountable owner") }
+                if p.stages.isEmpty { why.append("covers no customer-experience stage"); undefined.append(c.subject(.product, p.id)) }
+                if p.owner == nil && p.status != "idea" {
+                    why.append("has no accountable owner"); unowned.append(c.subject(.product, p.id))
+                }
+                guard !why.isEmpty else { continue }
+                subjects.append(c.subject(.product, p.id))
                 evidence.append("\u{201C}\(p.name)\u{201D} " + why.joined(separator: " and "))
             }
             if !subjects.isEmpty {
                 evidence.insert("Modern platforms are in place (\(modern.count) microservices or SaaS systems, e.g. \(listed(modern.prefix(3).map { "\u{201C}\($0.name)\u{201D}" })))", at: 0)
             }
-            return (subjects, evidence, "Reorganize around customer experiences, not only platforms: define \(names(subjects)) by the journey stages " + agree(subjects, "it serves and give it", "they serve and give each") + " an accountable product manager.")
+            var steps: [String] = []
+            if !undefined.isEmpty {
+                steps.append("define \(names(undefined)) by the journey stages " + agree(undefined, "it serves", "they serve"))
+            }
+            if !unowned.isEmpty {
+                steps.append("give \(names(unowned)) " + agree(unowned, "an accountable product manager", "each an accountable product manager"))
+            }
+            return (subjects, evidence, "Reorganize around customer experiences, not only platforms: " + steps.joined(separator: ", and ") + ".")
         },
         Pitfall(id: "legacy-governance-for-digital", name: "Legacy governance for digital", severity: "high",
                 source: mckinsey, criteria: ["architecture.fast-front-end", "architecture.ungated"], effort: 4) { c in
