@@ -130,9 +130,12 @@ public enum FactCatalog {
             }
             return share("stagesSingleOwner", n, d, "stages", "have exactly one accountable product manager", missing: off)
         },
-        fact("productsOwned", "Share of active products with an accountable owner.") { c in
-            let missing = c.activeProducts.filter { $0.owner == nil }
-            return share("productsOwned", c.activeProducts.count - missing.count, c.activeProducts.count,
+        fact("productsOwned", "Share of active products past the idea stage with an accountable owner.") { c in
+            // An idea waits its turn in the prioritization; a manager is owed once it is taken up (McKinsey:
+            // products are identified and classified, then assigned to product managers).
+            let taken = c.activeProducts.filter { $0.status != "idea" }
+            let missing = taken.filter { $0.owner == nil }
+            return share("productsOwned", taken.count - missing.count, taken.count,
                          "products", "have an accountable owner", missing: missing.map { c.subject(.product, $0.id) })
         },
         fact("managersEmpowered", "Product managers' decision rights: 1 may redefine the product, 0.5 may prioritize, 0 takes requests.") { c in
