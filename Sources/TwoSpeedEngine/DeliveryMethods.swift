@@ -174,45 +174,66 @@ extension Engine {
             known += 1
             if let b = f.boolValue { failed = b } else { fail("failed", "expected boolean, found \(f.kind.schemaName)") }
         }
-        var changes: [(id: String, committed: Int64)] = []
+        // The changes go straight into the column's encoding ("committed:id" pairs joined by commas, as
+        // DeploymentRecord.encodeChanges writes them), read from the JSON strings' bytes in place: a String
+        // per change id cost more than the rest of checking a deployment.
+        var encoded: [UInt8] = []
+        func add(_ cid: UnsafeBufferPointer<UInt8>, _ committed: Int64) {
+            if !encoded.isEmpty { encoded.append(44) }
+            appendDecimal(&encoded, committed)
+            encoded.append(58)
+            encoded.append(contentsOf: cid)
+        }
         if let cs = v["changes"] {
             known += 1
             if cs.isObject {
                 // The compact form, change id → commit time: a third of the objects the list form takes for
                 // jansson to build and free, and an id cannot be listed twice (the parser refuses duplicates).
-                changes.reserveCapacity(json_object_size(cs))
-                cs.forEachMember { cid, m in
-                    if let reason = Formats.check(.identifier, cid) { failAt(["changes", cid], reason); return }
-                    if let t = timeValue(m, { failAt(["changes", cid], $0) }) { changes.append((cid, t)) }
+                encoded.reserveCapacity(json_object_size(cs) * 24)
+                var it = json_object_iter(cs)
+                while let iter = it {
+                    defer { it = json_object_iter_next(cs, iter) }
+                    let cid = UnsafeBufferPointer(start: UnsafeRawPointer(json_object_iter_key(iter)!).assumingMemoryBound(to: UInt8.self),
+                                                  count: json_object_iter_key_len(iter))
+                    guard Formats.isIdentifier(cid) else {
+                        let name = String(decoding: cid, as: UTF8.self)
+                        failAt(["changes", name], Formats.check(.identifier, name) ?? "not an identifier")
+                        continue
+                    }
+                    if let t = timeValue(json_object_iter_value(iter)!, { failAt(["changes", String(decoding: cid, as: UTF8.self)], $0) }) {
+                        add(cid, t)
+                    }
                 }
             } else if !cs.isArray { fail("changes", "expected array or object, found \(cs.kind.schemaName)") } else {
                 let n = json_array_size(cs)
-                changes.reserveCapacity(n)
+                encoded.reserveCapacity(n * 24)
+                var ids: [UnsafeBufferPointer<UInt8>] = []
+                ids.reserveCapacity(n)
                 var seen = Set<String>()
                 for j in 0..<n {
                     let c = json_array_get(cs, j)!
                     guard c.isObject else { failAt(["changes", "\(j)"], "expected object, found \(c.kind.schemaName)"); continue }
                     var k = 0
-                    let cid = identifier(c, "id", required: true, &k) { failAt(["changes", "\(j)", $0], $1) }
+                    let cid = identifierBytes(c, "id", required: true, &k) { failAt(["changes", "\(j)", $0], $1) }
                     let committed = time(c, "committed", required: true, &k) { failAt(["changes", "\(j)", $0], $1) }
                     if json_object_size(c) > k { unknownMembers(c, ["id", "committed"]) { failAt(["changes", "\(j)", $0], "unknown member") } }
                     // A linear look while the list is short (a Set for every deployment would cost more than the
                     // look), a Set once it is long, so that 100,000 changes stay linear.
                     if let cid {
                         let twice: Bool
-                        if changes.count < 32 { twice = changes.contains { $0.id == cid } } else {
-                            if seen.isEmpty { seen = Set(changes.map(\.id)) }
-                            twice = !seen.insert(cid).inserted
+                        if ids.count < 32 { twice = ids.contains { $0.count == cid.count && memcmp($0.baseAddress!, cid.baseAddress!, cid.count) == 0 } } else {
+                            if seen.isEmpty { seen = Set(ids.map { String(decoding: $0, as: UTF8.self) }) }
+                            twice = !seen.insert(String(decoding: cid, as: UTF8.self)).inserted
                         }
-                        if twice { failAt(["changes", "\(j)", "id"], "change \"\(cid)\" is listed twice") }
+                        if twice { failAt(["changes", "\(j)", "id"], "change \"\(String(decoding: cid, as: UTF8.self))\" is listed twice") }
                     }
-                    if let cid, let committed { changes.append((cid, committed)) }
+                    if let cid, let committed { ids.append(cid); add(cid, committed) }
                 }
             }
         }
         if json_object_size(v) > known { unknownMembers(v, ["id", "system", "time", "failed", "changes"]) { fail($0, "unknown member") } }
         guard ok, let id, let system, let at else { return nil }
-        return DeploymentRecord(id: id, system: system, at: at, failed: failed, changes: DeploymentRecord.encodeChanges(changes))
+        return DeploymentRecord(id: id, system: system, at: at, failed: failed, changes: String(decoding: encoded, as: UTF8.self))
     }
 
     static func incident(_ v: JSONRef, _ systems: Set<String>, _ report: ([String], String) -> Void) -> IncidentRecord? {
@@ -243,6 +264,35 @@ extension Engine {
         guard let s = m.stringValue else { fail(key, "expected string, found \(m.kind.schemaName)"); return nil }
         if let reason = Formats.check(.identifier, s) { fail(key, reason); return nil }
         return s
+    }
+
+    /// `identifier`'s check on the string's bytes in place; the bytes live as long as the value.
+    private static func identifierBytes(_ v: JSONRef, _ key: String, required: Bool, _ known: inout Int,
+                                        _ fail: (String, String) -> Void) -> UnsafeBufferPointer<UInt8>? {
+        guard let m = v[key] else { if required { fail(key, "required") }; return nil }
+        known += 1
+        guard m.isString, let p = json_string_value(m) else { fail(key, "expected string, found \(m.kind.schemaName)"); return nil }
+        let b = UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: json_string_length(m))
+        guard Formats.isIdentifier(b) else {
+            let s = String(decoding: b, as: UTF8.self)
+            fail(key, Formats.check(.identifier, s) ?? "not an identifier")
+            return nil
+        }
+        return b
+    }
+
+    /// The decimal digits of `v`, as `String(v)` writes them.
+    private static func appendDecimal(_ out: inout [UInt8], _ v: Int64) {
+        if v < 0 { out.append(45) }
+        var m = v.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat { d[n] = UInt8(48 + m % 10); m /= 10; n += 1 } while m > 0
+            while n > 0 { n -= 1; out.append(d[n]) }
+        }
     }
 
     private static func time(_ v: JSONRef, _ key: String, required: Bool, _ known: inout Int,

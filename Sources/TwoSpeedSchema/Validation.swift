@@ -202,10 +202,13 @@ public enum Formats {
         }
     }
 
-    public static func isIdentifier(_ s: String) -> Bool {
-        let u = s.utf8
+    public static func isIdentifier(_ s: String) -> Bool { bytes(s) { isIdentifier($0) } }
+
+    /// The same check on bytes in place (a JSON string's, say), with no String made.
+    public static func isIdentifier(_ u: UnsafeBufferPointer<UInt8>) -> Bool {
         guard !u.isEmpty, u.count <= 128 else { return false }
-        for (i, c) in u.enumerated() {
+        for i in 0..<u.count {
+            let c = u[i]
             let alnum = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)
             if i == 0 { if !alnum { return false } } else if !(alnum || c == 46 || c == 95 || c == 58 || c == 45) { return false }
         }
