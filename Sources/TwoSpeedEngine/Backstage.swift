@@ -21,6 +21,13 @@ struct CatalogRef: Hashable, CustomStringConvertible {
             kind = defaultKind; namespace = defaultNamespace; name = text
             return
         }
+        // An ASCII reference (the rest of the common cases: `group:default/team`, `api:name`) split by its
+        // bytes: the Character-wise search below costs more than the rest of an import's mapping.
+        if let r = CatalogRef.ascii(text, defaultKind: defaultKind, defaultNamespace: defaultNamespace) {
+            guard let r = r else { return nil }
+            self = r
+            return
+        }
         var rest = Substring(text.trimmingSpaces)
         var kind = defaultKind
         if let colon = rest.firstIndex(of: ":") {
@@ -34,6 +41,40 @@ struct CatalogRef: Hashable, CustomStringConvertible {
         }
         guard let kind, !kind.isEmpty, !ns.isEmpty, !rest.isEmpty, !rest.contains("/"), !rest.contains(":") else { return nil }
         self.kind = kind.lowercased(); namespace = ns.lowercased(); name = rest.lowercased()
+    }
+
+    /// The parse of an all-ASCII reference (nil when the text is not all ASCII: the general path reads it),
+    /// the same as the general path's: spaces and tabs trimmed, `kind:` up to the first colon, `namespace/`
+    /// up to the first slash after it, parts lower-cased.
+    private static func ascii(_ text: String, defaultKind: String?, defaultNamespace: String) -> CatalogRef?? {
+        var t = text
+        return t.withUTF8 { u -> CatalogRef?? in
+            var lo = 0, hi = u.count
+            if u.contains(where: { $0 >= 0x80 }) { return .none }
+            while lo < hi, u[lo] == 0x20 || u[lo] == 0x09 { lo += 1 }
+            while hi > lo, u[hi - 1] == 0x20 || u[hi - 1] == 0x09 { hi -= 1 }
+            func part(_ a: Int, _ b: Int) -> String {
+                String(decoding: UnsafeBufferPointer(rebasing: u[a..<b]), as: UTF8.self)
+            }
+            var start = lo
+            var kind = defaultKind
+            if let colon = (lo..<hi).first(where: { u[$0] == 0x3A }) {
+                kind = part(lo, colon)
+                start = colon + 1
+            }
+            var ns = defaultNamespace
+            if let slash = (start..<hi).first(where: { u[$0] == 0x2F }) {
+                ns = part(start, slash)
+                start = slash + 1
+            }
+            guard let kind, !kind.isEmpty, !ns.isEmpty, start < hi,
+                  !(start..<hi).contains(where: { u[$0] == 0x2F || u[$0] == 0x3A }) else { return .some(nil) }
+            return .some(CatalogRef(lowercased: kind.lowercasedIfNeeded, namespace: ns.lowercasedIfNeeded, name: part(start, hi).lowercasedIfNeeded))
+        }
+    }
+
+    private init(lowercased kind: String, namespace: String, name: String) {
+        self.kind = kind; self.namespace = namespace; self.name = name
     }
 
     init(kind: String, namespace: String, name: String) {
@@ -547,6 +588,11 @@ struct BackstageMapping {
 }
 
 extension String {
+    /// `lowercased()`, without a new string when there is nothing to lower.
+    var lowercasedIfNeeded: String {
+        utf8.contains(where: { ($0 >= 0x41 && $0 <= 0x5A) || $0 >= 0x80 }) ? lowercased() : self
+    }
+
     var trimmingSpaces: String {
         var s = Substring(self)
         while s.first == " " || s.first == "\t" { s = s.dropFirst() }
