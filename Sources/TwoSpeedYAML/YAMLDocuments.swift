@@ -14,6 +14,20 @@ public enum YAMLDocuments {
     /// The documents of one file's text, appended to `into` (a jansson array). Returns how many.
     @discardableResult
     public static func append(text: String, file: String, into array: JSONRef) -> Int {
+        // Read from libyaml's events when the file is plain (YAMLEvents); else composed by Yams.
+        if let docs = YAMLEvents.documents(text: text, file: file) {
+            defer { docs.release() }
+            let n = json_array_size(docs)
+            for i in 0..<n { array.append(json_array_get(docs, i)!.retained()) }
+            return n
+        }
+        return appendComposed(text: text, file: file, into: array)
+    }
+
+    /// The same documents read by composing Yams' nodes first: what `append` does with a file the event
+    /// reader leaves (an error, an anchor, ...); public so that tests hold the two readings equal.
+    @discardableResult
+    public static func appendComposed(text: String, file: String, into array: JSONRef) -> Int {
         var n = 0
         do {
             // The sequence keeps its error instead of throwing it: check it once it ends.
@@ -97,16 +111,22 @@ public enum YAMLDocuments {
                 }
             }
             return a
-        case .scalar(let s):
-            switch s.tag.description {
-            case Tag.Name.null.rawValue: return JSONMake.null()
-            case Tag.Name.bool.rawValue: if let b = node.bool { return JSONMake.bool(b) }
-            case Tag.Name.int.rawValue: if let i = node.int { return JSONMake.int(i) }
-            case Tag.Name.float.rawValue: if let d = node.float, d.isFinite { return JSONMake.double(d) }
-            default: break
-            }
-            return JSONMake.string(s.string)
+        case .scalar:
+            return scalarValue(node)
         }
+    }
+
+    /// A scalar node's value, typed by the tag Yams resolves for it.
+    static func scalarValue(_ node: Node) -> JSONRef {
+        guard case .scalar(let s) = node else { return JSONMake.null() }
+        switch s.tag.description {
+        case Tag.Name.null.rawValue: return JSONMake.null()
+        case Tag.Name.bool.rawValue: if let b = node.bool { return JSONMake.bool(b) }
+        case Tag.Name.int.rawValue: if let i = node.int { return JSONMake.int(i) }
+        case Tag.Name.float.rawValue: if let d = node.float, d.isFinite { return JSONMake.double(d) }
+        default: break
+        }
+        return JSONMake.string(s.string)
     }
 
     /// Cuts the pointer back to its first `count` bytes in place (pointers are built of whole tokens).

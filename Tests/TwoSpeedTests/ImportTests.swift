@@ -4,7 +4,7 @@ import XCTest
 import TwoSpeedJSON
 import TwoSpeedModel
 import TwoSpeedSchema
-import TwoSpeedYAML
+@testable import TwoSpeedYAML
 
 /// import.backstage and import.csv against catalogs and spreadsheets written for them.
 final class ImportTests: XCTestCase {
@@ -33,6 +33,53 @@ final class ImportTests: XCTestCase {
         Set(entity(e, "shop", "system", id)?["interfaces"]?.elements.map {
             "\($0["to"]!.stringValue!) \($0["kind"]!.stringValue!)"
         } ?? [])
+    }
+
+    /// The documents read from libyaml's events are the ones Yams' composed nodes give, byte for byte:
+    /// every kind of scalar Yams types, keys that need escaping in a pointer, nesting past the depth
+    /// lines are kept to, and the files the event reader leaves to the composer (errors, anchors).
+    func testEventReadingMatchesYamsComposing() {
+        var texts: [(String, String)] = []
+        for f in ["Tests/Fixtures/backstage-broken/catalog.yaml", "Tests/Fixtures/backstage-broken/bad.yaml"] + example {
+            texts.append((f, readFile(repoRoot + "/" + f)))
+        }
+        let scalars = ["yes", "Yes", "NO", "on", "Off", "true", "False", "null", "NULL", "~", "", "y", "n", "nulls", "yesno",
+                       "0", "-0", "+12", "012", "0o17", "0x1F", "0b101", "1_000", "1:30", "190:20:30", "1.5", "1e3", "1.5e+3",
+                       ".inf", "-.Inf", ".nan", ".5", "3.", "2001-12-14", "2001-12-14t21:59:43.10-05:00", "<<", "=",
+                       "Component", "group:default/team-a", "a b c", "tab\there", "'quoted yes'", "\"double 12\"",
+                       "!!str 12", "!!int \"12\"", "!!float 1", "!!bool yes", "! 12", "!custom x", "Ünïcödé", "--x",
+                       "99999999999999999999", "0x", "1__2", "Yes please", "ON_CALL", "Null0", "[]", "{}"]
+        var y = ""
+        for (i, v) in scalars.enumerated() { y += "k\(i): \(v)\n" }
+        y += "list: [\(scalars.filter { !$0.contains(",") && !$0.hasPrefix("[") && !$0.hasPrefix("{") && !$0.hasPrefix("!") && !$0.isEmpty }.joined(separator: ", "))]\n"
+        y += "block: |\n  line one\n  yes\nfolded: >\n  12\n  13\n"
+        y += "\"a/b~c\": {\"x/y\": [1, {deep: {deeper: [yes, {deepest: 1}]}}]}\n"
+        y += "12: twelve\nnull: key\n\"\": empty key\n? complex\n: value\n"
+        texts.append(("scalars.yaml", y))
+        texts.append(("multi.yaml", "---\na: 1\n---\n---\n- x\n- - y\n  - z\n...\n---\nplain\n"))
+        texts.append(("nested.yaml", "apiVersion: v1\nkind: Component\nmetadata:\n  name: n\n  annotations:\n    a/b: c\n  tags: [a, b]\n"
+                        + "spec:\n  owner: o\n  dependsOn:\n    - x\n    - component:y\n  profile:\n    deep:\n      deeper: [1, 2]\n"))
+        texts.append(("anchors.yaml", "a: &x {b: 1}\nc: *x\n"))
+        texts.append(("undefined.yaml", "a: *nothing\n"))
+        texts.append(("bad.yaml", "a: 1\n---\nb: [1, 2\n"))
+        texts.append(("tabs.yaml", "a:\n\tb: 1\n"))
+        texts.append(("mapkey.yaml", "? [a, b]\n: 1\n"))
+        texts.append(("empty.yaml", ""))
+        texts.append(("comment.yaml", "# nothing\n"))
+        texts.append(("bom.yaml", "\u{feff}a: 1\n"))
+        for (file, text) in texts {
+            let fast = JSONMake.array(), composed = JSONMake.array()
+            defer { fast.release(); composed.release() }
+            let n = YAMLDocuments.append(text: text, file: file, into: fast)
+            let m = YAMLDocuments.appendComposed(text: text, file: file, into: composed)
+            XCTAssertEqual(n, m, file)
+            XCTAssertEqual(JSONText.dump(fast), JSONText.dump(composed), file)
+            // Which files the event reader takes itself, and which it leaves to the composer.
+            let left = ["anchors.yaml", "undefined.yaml", "bad.yaml", "tabs.yaml", "mapkey.yaml", "empty.yaml", "Tests/Fixtures/backstage-broken/bad.yaml"]
+            let read = YAMLEvents.documents(text: text, file: file)
+            XCTAssertEqual(read == nil, left.contains(file), file + " " + String(JSONText.dump(composed).suffix(300)))
+            read?.release()
+        }
     }
 
     func testEveryMappingRuleOfTheExampleCatalog() throws {
