@@ -146,6 +146,24 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(r.result?["deployments"]?["skipped"]?.intValue, 1)
     }
 
+    /// The changes column written straight from the JSON is DeploymentRecord.encodeChanges' encoding, in
+    /// both forms, with commit times before 1970 and ids of every identifier character.
+    func testChangesColumnIsTheStoreEncoding() {
+        let list = #"{"id":"d","system":"s","time":"2026-01-01T00:00:00Z","changes":[{"id":"a.b_c:d-1","committed":"1969-12-31T23:59:59Z"},"#
+            + #"{"id":"Z9","committed":"2025-12-31T10:00:00Z"},{"id":"x","committed":"1900-01-01"}]}"#
+        let compact = #"{"id":"d","system":"s","time":"2026-01-01T00:00:00Z","changes":{"a.b_c:d-1":"1969-12-31T23:59:59Z","#
+            + #""Z9":"2025-12-31T10:00:00Z","x":"1900-01-01"}}"#
+        let expected = DeploymentRecord.encodeChanges([("a.b_c:d-1", -1), ("Z9", 1_767_175_200), ("x", -2_208_988_800)])
+        for text in [list, compact] {
+            guard case .success(let v) = JSONText.parse(text) else { return XCTFail(text) }
+            defer { v.release() }
+            var problems: [String] = []
+            let r = Engine.deployment(v, ["s"]) { problems.append("\($0) \($1)") }
+            XCTAssertEqual(problems, [], text)
+            XCTAssertEqual(r?.changes, expected, text)
+        }
+    }
+
     func testBadEventsAreReportedAndSkipped() throws {
         let engine = try loaded()
         let bad = """
