@@ -102,4 +102,11 @@ struct ProductSilo {
     var segment: String?
     var departments: [String]
     var products: [Product]
+
+    /// The segments the products name for themselves, in order, each once: divisions that count the one
+    /// customer as their own (MIT Sloan: "three separate customers" for one household).
+    var ownSegments: [String] {
+        var seen = Set<String>()
+        return products.compactMap(\.segment).filter { seen.insert($0).inserted }
+    }
 }
