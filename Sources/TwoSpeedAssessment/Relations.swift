@@ -43,9 +43,11 @@ extension PortfolioContext {
     /// One customer need served by products of two or more departments, each its own: so the company
     /// sees several customers where there is one (MIT Sloan's telco: one bill, three divisions). Two
     /// shapes: one journey stage covered by products of several departments (the household's billing
-    /// question answered by phone, broadband and TV separately), or parallel journeys of one segment
-    /// with the same stages, one per department (a "get help" journey per division). Different needs
-    /// owned by different departments are not silos: that is a stage each, one owner each.
+    /// question answered by phone, broadband and TV separately), a life event whose stages the
+    /// individual products of several divisions split among them (buying a car: the bank's loan, the
+    /// insurer's policy), or parallel journeys of one segment with the same stages, one per department
+    /// (a "get help" journey per division). Different needs owned by different departments are not
+    /// silos: that is a stage each, one owner each.
     func productSilos() -> [ProductSilo] {
         var out: [ProductSilo] = []
         var siloed = Set<String>()
@@ -59,6 +61,22 @@ extension PortfolioContext {
                 out.append(ProductSilo(need: "The stage \u{201C}\(st.name)\u{201D} of \u{201C}\(j.name)\u{201D}", segment: j.segment,
                                        departments: depts.sorted(), products: products))
             }
+        }
+        // A life event split among product divisions: its stages served by the individual products of two
+        // or more divisions, each its own (MIT Sloan: USAA moved from product silos to being organized around
+        // member life events, not individual products). Only divisions: stages of one journey given to
+        // product managers of marketing, sales and operations are McKinsey's assignment of the experience.
+        for j in portfolio.journeys where j.kind == "life-event" && !j.stages.isEmpty {
+            let refs = j.stages.map { j.id + "/" + $0.id }
+            guard refs.allSatisfy({ !siloed.contains($0) }) else { continue }
+            var seen = Set<String>()
+            let products = refs.flatMap { productsByStage[$0] ?? [] }.filter { seen.insert($0).inserted }
+                .compactMap { productByID[$0] }.filter { $0.status != "retired" }
+            let divisions = Set(products.compactMap(\.department).filter { departmentByID[$0]?.kind == "division" })
+            guard divisions.count >= 2 else { continue }
+            siloed.formUnion(refs)
+            out.append(ProductSilo(need: "The life event \u{201C}\(j.name)\u{201D}", segment: j.segment,
+                                   departments: divisions.sorted(), products: products))
         }
         // Parallel journeys: same segment, same stages, served by different departments.
         var groups: [String: [Journey]] = [:]
