@@ -284,7 +284,7 @@ public enum FactCatalog {
             return FactValue(id: "productsFromUserProblems", value: total / Double(ps.count),
                              detail: "\(n) of \(ps.count) products come from validated user problems", subjects: off.isEmpty ? nil : off)
         },
-        fact("okrsShared", "Share of OKRs shared across departments, directly or through a parent objective.") { c in
+        fact("okrsShared", "Share of OKRs shared across departments: owned by several, through a parent objective, or linked to another department's objective, rolling up to it or rolled up to.") { c in
             let okrs = c.portfolio.okrs
             let (shared, missing) = partition(okrs) { c.isShared($0) }
             return share("okrsShared", shared.count, okrs.count, "objectives", "are shared across departments",

@@ -2,15 +2,18 @@ import TwoSpeedModel
 
 /// Relations several facts, pitfalls and analyses share.
 extension PortfolioContext {
-    /// An OKR is shared when two or more departments own it, or an objective up its parent chain is.
+    /// An OKR is shared when two or more departments own it or an objective up its parent chain, or when
+    /// it is linked to another department's objective: it rolls up to one, or one rolls up to it
+    /// (Emeritus: Marketing's brand awareness directly linked to Sales' new clients is the shared goal).
     func isShared(_ okr: OKR) -> Bool {
         var seen = Set<String>()
         var next: OKR? = okr
+        let own = Set(okr.departments)
         while let o = next, seen.insert(o.id).inserted {
-            if Set(o.departments).count >= 2 { return true }
+            if Set(o.departments).count >= 2 || !Set(o.departments).isSubset(of: own) { return true }
             next = o.parent.flatMap { okrByID[$0] }
         }
-        return false
+        return okrsLinkedFromOtherDepartments.contains(okr.id)
     }
 
     /// The chain of direct or file couplings from a system to one in DORA's low cluster, if any
