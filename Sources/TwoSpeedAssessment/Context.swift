@@ -14,6 +14,8 @@ public final class PortfolioContext {
     let systemByID: [String: System]
     let metricByID: [String: Metric]
     let okrByID: [String: OKR]
+    /// Objectives that an objective of another department rolls up to, directly or through others.
+    let okrsLinkedFromOtherDepartments: Set<String>
     let departmentByID: [String: Department]
     let journeyByID: [String: Journey]
     /// Products that are not retired: the ones the operating model is about now.
@@ -52,6 +54,18 @@ public final class PortfolioContext {
         systemByID = Dictionary(p.systems.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         metricByID = Dictionary(p.metrics.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         okrByID = Dictionary(p.okrs.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let okrs = okrByID
+        var linked = Set<String>()
+        for o in p.okrs where !o.departments.isEmpty {
+            let own = Set(o.departments)
+            var seen: Set<String> = [o.id]
+            var up = o.parent.flatMap { okrs[$0] }
+            while let a = up, seen.insert(a.id).inserted {
+                if !own.isSubset(of: Set(a.departments)) { linked.insert(a.id) }
+                up = a.parent.flatMap { okrs[$0] }
+            }
+        }
+        okrsLinkedFromOtherDepartments = linked
         departmentByID = Dictionary(p.organization.departments.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         journeyByID = Dictionary(p.journeys.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         activeProducts = p.products.filter { $0.status != "retired" }

@@ -284,7 +284,7 @@ public enum FactCatalog {
             return FactValue(id: "productsFromUserProblems", value: total / Double(ps.count),
                              detail: "\(n) of \(ps.count) products come from validated user problems", subjects: off.isEmpty ? nil : off)
         },
-        fact("okrsShared", "Share of OKRs shared across departments, directly or through a parent objective.") { c in
+        fact("okrsShared", "Share of OKRs shared across departments: owned by several, through a parent objective, or linked to another department's objective, rolling up to it or rolled up to.") { c in
             let okrs = c.portfolio.okrs
             let (shared, missing) = partition(okrs) { c.isShared($0) }
             return share("okrsShared", shared.count, okrs.count, "objectives", "are shared across departments",
@@ -300,10 +300,13 @@ public enum FactCatalog {
     // MARK: 9 Customer-centric organization
 
     static let customer: [Fact] = [
-        fact("segmentsUnified", "Share of customer segments with no need (journey stage) served by products of several departments, each its own.") { c in
+        fact("segmentsUnified", "Share of customer segments with no need (journey stage) served by products of several departments, each its own; the segments such products name for themselves are split too.") { c in
             let silos = c.productSilos()
             let segments = c.segmentsServed()
-            let split = Set(silos.map { $0.segment ?? "" })
+            // A split need splits the segment of its journey and every segment its products name for
+            // themselves: the divisions' own customers (phone, internet, TV) are one customer, not three
+            // unified ones.
+            let split = Set(silos.flatMap { silo in [silo.segment ?? ""] + silo.products.compactMap { c.segment(of: $0) } })
             let unified = segments.filter { !split.contains($0.segment) }.count
             return share("segmentsUnified", unified, segments.count, "customer segments",
                          "meet one company rather than separate divisions",

@@ -282,7 +282,8 @@ public enum Pitfalls {
                 for p in silo.products where seen.insert(p.id).inserted { subjects.append(c.subject(.product, p.id)) }
                 let who = silo.segment.map { "the same \($0)" } ?? "the same customers"
                 evidence.append("\(silo.need) is served for \(who) by \(listed(depts)), each through its own product ("
-                                + silo.products.map { "\u{201C}\($0.name)\u{201D}" }.joined(separator: ", ") + "): \(depts.count) customers where there is one")
+                                + silo.products.map { "\u{201C}\($0.name)\u{201D}" }.joined(separator: ", ") + "): \(depts.count) customers where there is one"
+                                + (silo.ownSegments.count >= 2 ? ", counted as \(listed(silo.ownSegments.map { "\u{201C}\($0)\u{201D}" }))" : ""))
             }
             return (subjects, evidence, "Recognize one customer across products: organize \(names(subjects)) around one shared journey or life event with one customer view, not around the divisions.")
         },

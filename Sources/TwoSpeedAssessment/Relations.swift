@@ -2,15 +2,18 @@ import TwoSpeedModel
 
 /// Relations several facts, pitfalls and analyses share.
 extension PortfolioContext {
-    /// An OKR is shared when two or more departments own it, or an objective up its parent chain is.
+    /// An OKR is shared when two or more departments own it or an objective up its parent chain, or when
+    /// it is linked to another department's objective: it rolls up to one, or one rolls up to it
+    /// (Emeritus: Marketing's brand awareness directly linked to Sales' new clients is the shared goal).
     func isShared(_ okr: OKR) -> Bool {
         var seen = Set<String>()
         var next: OKR? = okr
+        let own = Set(okr.departments)
         while let o = next, seen.insert(o.id).inserted {
-            if Set(o.departments).count >= 2 { return true }
+            if Set(o.departments).count >= 2 || !Set(o.departments).isSubset(of: own) { return true }
             next = o.parent.flatMap { okrByID[$0] }
         }
-        return false
+        return okrsLinkedFromOtherDepartments.contains(okr.id)
     }
 
     /// The chain of direct or file couplings from a system to one in DORA's low cluster, if any
@@ -43,9 +46,11 @@ extension PortfolioContext {
     /// One customer need served by products of two or more departments, each its own: so the company
     /// sees several customers where there is one (MIT Sloan's telco: one bill, three divisions). Two
     /// shapes: one journey stage covered by products of several departments (the household's billing
-    /// question answered by phone, broadband and TV separately), or parallel journeys of one segment
-    /// with the same stages, one per department (a "get help" journey per division). Different needs
-    /// owned by different departments are not silos: that is a stage each, one owner each.
+    /// question answered by phone, broadband and TV separately), a life event whose stages the
+    /// individual products of several divisions split among them (buying a car: the bank's loan, the
+    /// insurer's policy), or parallel journeys of one segment with the same stages, one per department
+    /// (a "get help" journey per division). Different needs owned by different departments are not
+    /// silos: that is a stage each, one owner each.
     func productSilos() -> [ProductSilo] {
         var out: [ProductSilo] = []
         var siloed = Set<String>()
@@ -59,6 +64,22 @@ extension PortfolioContext {
                 out.append(ProductSilo(need: "The stage \u{201C}\(st.name)\u{201D} of \u{201C}\(j.name)\u{201D}", segment: j.segment,
                                        departments: depts.sorted(), products: products))
             }
+        }
+        // A life event split among product divisions: its stages served by the individual products of two
+        // or more divisions, each its own (MIT Sloan: USAA moved from product silos to being organized around
+        // member life events, not individual products). Only divisions: stages of one journey given to
+        // product managers of marketing, sales and operations are McKinsey's assignment of the experience.
+        for j in portfolio.journeys where j.kind == "life-event" && !j.stages.isEmpty {
+            let refs = j.stages.map { j.id + "/" + $0.id }
+            guard refs.allSatisfy({ !siloed.contains($0) }) else { continue }
+            var seen = Set<String>()
+            let products = refs.flatMap { productsByStage[$0] ?? [] }.filter { seen.insert($0).inserted }
+                .compactMap { productByID[$0] }.filter { $0.status != "retired" }
+            let divisions = Set(products.compactMap(\.department).filter { departmentByID[$0]?.kind == "division" })
+            guard divisions.count >= 2 else { continue }
+            siloed.formUnion(refs)
+            out.append(ProductSilo(need: "The life event \u{201C}\(j.name)\u{201D}", segment: j.segment,
+                                   departments: divisions.sorted(), products: products))
         }
         // Parallel journeys: same segment, same stages, served by different departments.
         var groups: [String: [Journey]] = [:]
@@ -102,4 +123,11 @@ struct ProductSilo {
     var segment: String?
     var departments: [String]
     var products: [Product]
+
+    /// The segments the products name for themselves, in order, each once: divisions that count the one
+    /// customer as their own (MIT Sloan: "three separate customers" for one household).
+    var ownSegments: [String] {
+        var seen = Set<String>()
+        return products.compactMap(\.segment).filter { seen.insert($0).inserted }
+    }
 }
