@@ -16,7 +16,7 @@ EXPORTS_MAP := Sources/TwoSpeedCABI/twospeed.map
 STRIP ?= strip
 BIN := $(BUILD)/bin
 
-.PHONY: all deps deps-browser deps-wheel wheel man completions build lib daemon plugins demo test test-build test-swift test-c test-install test-python test-shell test-calibration calibrate tsan schema starters bench install uninstall clean
+.PHONY: all deps deps-browser deps-wheel wheel man completions build lib daemon plugins demo test test-swift test-c test-install test-python test-shell test-calibration calibrate tsan schema starters bench install uninstall clean
 .PHONY: fuzz fuzz-build fuzz-smoke
 
 all: build
@@ -148,21 +148,17 @@ $(BUILD)/portfolio_summary: examples/c/portfolio_summary.c include/twospeed.h $(
 demo: deps lib $(BUILD)/portfolio_summary
 	$(BUILD)/portfolio_summary examples/portfolios/retailer.json $(abspath $(BUILD))/retailer-report.html
 
-# The builds first, two at a time: the sanitized library (.build-tsan) and then the Swift tests' debug
-# build (.build-test), each in a scratch path of its own, beside the release builds (.build), whose
-# whole-module compile of one large module at a time leaves the second core idle for minutes. Then the
-# suites, one after another.
+# The builds first, two at a time: the sanitized library (its own scratch path, .build-tsan) beside the
+# release builds, whose whole-module compiles of one large module at a time leave the second core idle
+# for minutes. Then the suites, one after another.
 test: export TWOSPEED_REQUIRE_BROWSER = 1
 test: deps deps-browser
-	$(MAKE) -j2 --no-print-directory lib daemon $(TSAN_LIB) test-build
+	$(MAKE) -j2 --no-print-directory lib daemon $(TSAN_LIB)
 	$(MAKE) --no-print-directory test-swift test-c test-install test-python test-shell test-calibration tsan
 	@echo "all test suites passed"
 
-TEST_SCRATCH := .build-test
-test-build: deps
-	$(SWIFT) build --build-tests --scratch-path $(TEST_SCRATCH)
-test-swift: deps daemon plugins test-build
-	TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) TWOSPEED_CLI=$(abspath $(BIN)/twospeed) $(SWIFT) test --skip-build --scratch-path $(TEST_SCRATCH)
+test-swift: deps daemon plugins
+	TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) TWOSPEED_CLI=$(abspath $(BIN)/twospeed) $(SWIFT) test
 
 $(BUILD)/test_abi: Tests/C/test_abi.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson -lsqlite3 -lpthread
@@ -372,4 +368,4 @@ uninstall:
 	  $(SHARE)/zsh/site-functions/_$$c $(SHARE)/fish/vendor_completions.d/$$c.fish; done
 
 clean:
-	rm -rf $(BUILD) .build .build-fuzz .build-tsan .build-test dist
+	rm -rf $(BUILD) .build .build-fuzz dist
