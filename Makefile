@@ -368,4 +368,4 @@ uninstall:
 	  $(SHARE)/zsh/site-functions/_$$c $(SHARE)/fish/vendor_completions.d/$$c.fish; done
 
 clean:
-	rm -rf $(BUILD) .build .build-fuzz dist
+	rm -rf $(BUILD) .build .build-fuzz .build-tsan dist
