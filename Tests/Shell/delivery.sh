@@ -11,13 +11,8 @@ RPC=$PWD/bindings/shell/twospeed-rpc
 TMP=$(mktemp -d /tmp/twospeed-delivery-XXXXXX)
 DPID=
 trap '[ -n "$DPID" ] && kill "$DPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
-passed=0 failed=0
-
-check() { # check NAME COMMAND...: passes when the command succeeds
-    local name=$1; shift
-    if "$@" >"$TMP/out" 2>&1; then passed=$((passed + 1)); echo "ok   $name"
-    else failed=$((failed + 1)); echo "FAIL $name"; sed 's/^/     /' "$TMP/out" | head -20; fi
-}
+# shellcheck source=Tests/Shell/check.sh
+. Tests/Shell/check.sh
 
 DB=$TMP/store.sqlite
 "$CLI" import --db "$DB" examples/portfolios/retailer.json >/dev/null || { echo "cannot load the retailer"; exit 1; }

@@ -8,13 +8,8 @@ BUILD=${TWOSPEED_BUILD:-$PWD/build}
 TS=$BUILD/bin/twospeed
 TMP=$(mktemp -d /tmp/twospeed-import-XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
-passed=0 failed=0
-
-check() { # check NAME COMMAND...: passes when the command succeeds
-    local name=$1; shift
-    if "$@" >"$TMP/out" 2>&1; then passed=$((passed + 1)); echo "ok   $name"
-    else failed=$((failed + 1)); echo "FAIL $name"; sed 's/^/     /' "$TMP/out" | head -20; fi
-}
+# shellcheck source=Tests/Shell/check.sh
+. Tests/Shell/check.sh
 
 # The README's bash block, run as written in a folder of its own (examples/ linked in).
 awk '$0 == "```bash" {on=1; next} on && $0 == "```" {exit} on {print}' README.md > "$TMP/readme.sh"

@@ -7,13 +7,8 @@ BUILD=${TWOSPEED_BUILD:-$PWD/build}
 LIB=$(readlink -f "$BUILD/lib/libtwospeed.so")
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-passed=0 failed=0
-
-check() { # check NAME COMMAND...: passes when the command succeeds
-    local name=$1; shift
-    if "$@" >"$TMP/out" 2>&1; then passed=$((passed + 1)); echo "ok   $name"
-    else failed=$((failed + 1)); echo "FAIL $name"; sed 's/^/     /' "$TMP/out" | head -20; fi
-}
+# shellcheck source=Tests/Shell/check.sh
+. Tests/Shell/check.sh
 
 # The n-th fenced block of a language in README.md.
 block() { awk -v lang="$1" '$0 == "```" lang {on=1; next} on && $0 == "```" {exit} on {print}' README.md; }

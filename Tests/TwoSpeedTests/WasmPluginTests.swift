@@ -431,22 +431,14 @@ final class WasmPluginTests: XCTestCase {
     // MARK: Host functions
 
     /// A module that passes each request on to the engine as it is, and answers with the engine's response.
-    static let proxy = """
-        (module
-          (import "twospeed" "engine_call" (func $engine (param i32 i32) (result i64)))
-          (import "twospeed" "log" (func $log (param i32 i32)))
-          (memory (export "memory") 4)
-          (data (i32.const 16) "passing on a request")
-          (global $next (mut i32) (i32.const 1024))
-          (func (export "twospeed_alloc") (param $n i32) (result i32)
-            (local $p i32)
-            (local.set $p (global.get $next))
-            (global.set $next (i32.add (global.get $next) (local.get $n)))
-            (local.get $p))
-          (func (export "twospeed_call") (param $p i32) (param $n i32) (result i64)
-            (call $log (i32.const 16) (i32.const 20))
-            (call $engine (local.get $p) (local.get $n))))
-        """
+    static let proxy = module("""
+        (call $log (i32.const 16) (i32.const 20))
+        (call $engine (local.get $p) (local.get $n))
+        """, extra: """
+        (import "twospeed" "engine_call" (func $engine (param i32 i32) (result i64)))
+        (import "twospeed" "log" (func $log (param i32 i32)))
+        (data (i32.const 16) "passing on a request")
+        """, memory: 4)
 
     func testEngineCallReadsAndCannotWriteOrNest() throws {
         let engine = try engineWithExample()
