@@ -215,6 +215,10 @@ check "examples/shell/unowned-stages.sh" bash -c "
     diff <(printf 'online-shopping/cart\tCart\nonline-shopping/delivery\tDelivery\nonline-shopping/support\tSupport and returns\n') '$TMP/unowned'"
 check "examples fail with the engine's error for an unknown portfolio" bash -c "
     ! examples/shell/unowned-stages.sh nope 2>'$TMP/err' && grep -q -- '-32000' '$TMP/err'"
+check "examples outside the checkout find twospeed-rpc on PATH, and say so when it is not there" bash -c "
+    mkdir -p '$TMP/outside/bin' && cp examples/shell/list-products.sh '$TMP/outside/' && ln -sf '$RPC' '$TMP/outside/bin/twospeed-rpc' &&
+    PATH='$TMP/outside/bin':\$PATH sh '$TMP/outside/list-products.sh' retailer | grep -q '^checkout	' &&
+    env PATH=/usr/bin:/bin sh '$TMP/outside/list-products.sh' retailer 2>'$TMP/err'; [ \$? = 127 ] && grep -q 'twospeed-rpc not found' '$TMP/err'"
 
 # --- the README's shell example, as written -------------------------------------------------------------
 awk '$0 == "```shell" {on=1; next} on && $0 == "```" {exit} on {print}' README.md > "$TMP/readme.sh"
