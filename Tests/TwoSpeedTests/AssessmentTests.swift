@@ -225,6 +225,9 @@ final class AssessmentTests: XCTestCase {
         XCTAssertGreaterThan(change["overall"]!["delta"]!.doubleValue!, 0)
         XCTAssertNotNil(engine.request("assessment.get", #"{"portfolio":"retailer","run":1}"#).result)
         XCTAssertEqual(engine.request("assessment.get", #"{"portfolio":"retailer","run":9}"#).pointer, "/run")
+        // Without run: the latest kept run; a portfolio with none is not found, at its param.
+        XCTAssertEqual(engine.request("assessment.get", #"{"portfolio":"retailer"}"#).result?["run"]?.intValue, 2)
+        XCTAssertEqual(engine.request("assessment.get", #"{"portfolio":"nope"}"#).pointer, "/portfolio")
         XCTAssertEqual(engine.request("assessment.history", #"{"portfolio":"retailer","compare":[1,7]}"#).pointer, "/compare/1")
         // A run not kept leaves no trace.
         XCTAssertNil(try assess(engine, "retailer", #","keep":false"#).run)

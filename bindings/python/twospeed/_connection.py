@@ -279,9 +279,12 @@ class Connection(abc.ABC):
             portfolio=portfolio, model=model, answers=None if answers is None else list(answers), asOf=as_of,
             prioritization=prioritization, keep=keep)))
 
-    def get_assessment(self, portfolio: str, run: int) -> AssessmentResult:
-        """assessment.get: a kept assessment by its run number."""
-        return cast(AssessmentResult, self.call("assessment.get", {"portfolio": portfolio, "run": run}))
+    def get_assessment(self, portfolio: str, run: Optional[int] = None) -> AssessmentResult:
+        """assessment.get: a kept assessment by its run number, or the latest kept run when run is None."""
+        params: Dict[str, Any] = {"portfolio": portfolio}
+        if run is not None:
+            params["run"] = run
+        return cast(AssessmentResult, self.call("assessment.get", params))
 
     def assessment_history(self, portfolio: str, *, model: Optional[str] = None,
                            compare: Optional[Sequence[int]] = None) -> History:
