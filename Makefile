@@ -362,6 +362,9 @@ install: lib daemon man completions
 	ln -sf libtwospeed.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libtwospeed.so.0
 	ln -sf libtwospeed.so.0 $(DESTDIR)$(PREFIX)/lib/libtwospeed.so
 	install -m 0644 include/twospeed.h include/twospeed_plugin.h $(DESTDIR)$(PREFIX)/include/
+	@# The portfolio's JSON Schema, for editors: twospeed init's "$$schema" names it here.
+	install -d $(SHARE)/twospeed
+	install -m 0644 schema/portfolio.schema.json $(SHARE)/twospeed/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' include/twospeed.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/twospeed.pc
 
 uninstall:
@@ -369,6 +372,8 @@ uninstall:
 	      $(DESTDIR)$(PREFIX)/include/twospeed_plugin.h \
 	      $(DESTDIR)$(PREFIX)/lib/pkgconfig/twospeed.pc
 	rm -f $(DESTDIR)$(PREFIX)/bin/twospeedd $(DESTDIR)$(PREFIX)/bin/twospeed $(DESTDIR)$(PREFIX)/bin/twospeed-rpc
+	rm -f $(SHARE)/twospeed/portfolio.schema.json
+	-rmdir $(SHARE)/twospeed 2>/dev/null
 	rm -f $(SHARE)/man/man1/twospeed.1 $(SHARE)/man/man1/twospeed-rpc.1 $(SHARE)/man/man3/twospeed.3 \
 	      $(SHARE)/man/man8/twospeedd.8
 	for c in twospeed twospeedd twospeed-rpc; do rm -f $(SHARE)/bash-completion/completions/$$c \

@@ -135,6 +135,14 @@ else
     fail "unshare --mount is not allowed here: the programs' independence from the toolchain cannot be checked"
 fi
 
+# twospeed init's "$schema" names the schema make install put in place, whose $id the README gives.
+schema_file=$root/share/twospeed/portfolio.schema.json
+[ -f "$schema_file" ] || fail "$schema_file is missing"
+named=$("$root/bin/twospeed" init - 2>/dev/null | jq -r '."$schema"')
+[ "$named" = "$(readlink -f "$schema_file")" ] || fail "twospeed init's \$schema is $named, not the installed $schema_file"
+id=$(jq -r '."$id"' "$schema_file")
+grep -qF "\`$id\`" README.md || fail "the schema's \$id $id is not in the README"
+
 $MAKE -s uninstall DESTDIR="$dest" PREFIX="$PREFIX" >/dev/null
 left=$(find "$dest" -path "$dest/prog*" -prune -o ! -type d -print | grep -v -e '/cc.err$' || true)
 [ -z "$left" ] || fail "make uninstall left: $left"
