@@ -304,7 +304,8 @@ public enum HTMLReport {
             add("</figure>")
             // The figures beside the chart: a row per line, a column per run (a wide table scrolls).
             add("<div class=\"scroll\"><table class=\"trend-table\"><thead><tr><th scope=\"col\">Score</th>"
-                + trend.map { "<th scope=\"col\" class=\"num\">run \($0.run)<br><small>\(e(Common.humanDate($0.asOf)))</small></th>" }.joined()
+                + trend.map { p in "<th scope=\"col\" class=\"num\">run \(p.run)<br><small>\(e(p.made))"
+                    + (p.asOfNote.map { "<br>\(e($0))" } ?? "") + "</small></th>" }.joined()
                 + "</tr></thead><tbody>")
             func cells(_ value: (TrendPoint) -> Double?) -> String {
                 trend.map { "<td class=\"num\">" + (value($0).map { Num.fixed($0, 2) } ?? "–") + "</td>" }.joined()

@@ -137,11 +137,11 @@ public enum MarkdownReport {
             add("Every kept run of the model " + m(r.model.name) + ", oldest first; – where a run had no evidence.")
             add()
             let rows = trend.map { p in
-                ["\(p.run)", m(Common.humanDate(p.asOf)), p.overall.map { Num.fixed($0, 2) } ?? "–"]
+                ["\(p.run)", m(p.made), m(Common.humanDate(String(p.asOf.prefix(10)))), p.overall.map { Num.fixed($0, 2) } ?? "–"]
                     + r.dimensions.map { d in p.dimensions[d.id].map { Num.fixed($0, 2) } ?? "–" }
             }
-            table(["Run", "Data as of", "Overall"] + r.dimensions.map { m($0.name) }, rows,
-                  numeric: Set(2..<(3 + r.dimensions.count)))
+            table(["Run", "Made", "Data as of", "Overall"] + r.dimensions.map { m($0.name) }, rows,
+                  numeric: Set(3..<(4 + r.dimensions.count)))
         }
 
         mutating func recommendations() {
