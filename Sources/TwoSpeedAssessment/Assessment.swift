@@ -20,7 +20,8 @@ public struct AssessmentResult: Codable, Sendable, Equatable {
     public var analyses: Analyses
     /// Answers that name no criterion of the model, and other things a reader should know.
     public var warnings: [String]
-    /// What to supply where the model has too little evidence: one sentence per thin dimension.
+    /// What to supply where the data cannot say: one sentence per dimension with criteria not assessed,
+    /// naming each and what would answer it; a dimension too thin for a level says so first.
     public var evidenceNeeded: [String]?
 
     public struct ModelRef: Codable, Sendable, Equatable {
@@ -77,13 +78,7 @@ public enum Assessor {
         let measured = portfolio.experiments.filter { $0.control != nil && $0.variant != nil }
         let ordered = measured.filter { $0.decision == "pending" } + measured.filter { $0.decision != "pending" }
         let experiments = ordered.prefix(50).compactMap { try? ExperimentEvaluator.evaluate($0, in: portfolio) }
-        var needed: [String] = []
-        for d in dims where d.evidence < 0.5 {
-            let missing = d.criteria.filter { $0.score == nil }.map { "\u{201C}\($0.text)\u{201D}" }
-            let share = d.score == nil ? "no evidence" : "evidence for \(Int((d.evidence * 100).rounded()))% of its criteria"
-            needed.append("\(d.name) has \(share): record the data behind, or answer in the self-assessment, "
-                          + missing.joined(separator: ", "))
-        }
+        let needed = EvidenceNeeded.list(model: model, dimensions: dims)
         if overall.sufficientEvidence == false {
             let share = Int(((overall.evidence ?? 0) * 100).rounded()), need = Int((model.minimumEvidence * 100).rounded())
             warnings.append("insufficient evidence for an overall level: \(share)% of the model has evidence, \(need)% is needed")
@@ -135,5 +130,29 @@ public struct AssessmentChange: Codable, Sendable, Equatable {
         let pa = Set(a.pitfalls.map(\.pitfall)), pb = Set(b.pitfalls.map(\.pitfall))
         pitfallsNew = pb.subtracting(pa).sorted()
         pitfallsResolved = pa.subtracting(pb).sorted()
+    }
+}
+
+/// The evidence a result asks for: every criterion not assessed, by dimension, with what would answer it.
+public enum EvidenceNeeded {
+    public static func list(model: AssessmentModel, dimensions: [DimensionResult]) -> [String] {
+        let need = Int((model.minimumEvidence * 100).rounded())
+        var out: [String] = []
+        for d in dimensions {
+            let open = d.criteria.filter { $0.score == nil }
+            guard !open.isEmpty else { continue }
+            var s = d.name
+            if d.score == nil {
+                s += " is not assessed, no evidence"
+            } else if d.level == nil {
+                s += " has no level, not enough evidence (\(Int((d.evidence * 100).rounded()))% of its criteria, \(need)% is needed)"
+            } else {
+                s += " is assessed without"
+            }
+            s += ": " + open.map { c in "\u{201C}\(c.text)\u{201D} (" + (c.evidenceNeeded ?? "answer it in the self-assessment") + ")" }
+                .joined(separator: "; ")
+            out.append(s + ".")
+        }
+        return out
     }
 }

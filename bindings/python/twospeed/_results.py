@@ -457,6 +457,8 @@ class CriterionResult(_CriterionResultRequired, total=False):
     answer: Answer
     score: float
     deliveryBasis: str
+    #: set when not assessed: what would answer the criterion
+    evidenceNeeded: str
 
 
 class _DimensionResultRequired(TypedDict):
@@ -473,6 +475,8 @@ class DimensionResult(_DimensionResultRequired, total=False):
     levelName: str
     scoreLevel: int
     caps: List[AppliedCap]
+    #: false: too little of the dimension has evidence for a level (its score stands for what was seen)
+    sufficientEvidence: bool
 
 
 class _FindingRequired(TypedDict):
