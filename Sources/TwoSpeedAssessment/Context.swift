@@ -66,7 +66,9 @@ public final class PortfolioContext {
             interfaces = p.systems.contains { !$0.interfaces.isEmpty }
             problems = p.products.contains { !($0.problem ?? "").isEmpty }
             justifications = p.products.contains { $0.justification != nil }
-            sizing = p.products.contains { $0.value != nil || $0.resources != nil || $0.rice != nil || $0.wsjf != nil }
+            // Value alone (a spreadsheet's value column) cannot be set against resources: sizing is recorded
+            // once some product has both, or RICE or WSJF inputs.
+            sizing = p.products.contains { ($0.value != nil && $0.resources != nil) || $0.rice != nil || $0.wsjf != nil }
             iterations = p.products.contains { $0.lastIteration != nil }
             profiles = p.managers.contains { !$0.skills.isEmpty || $0.origin != nil || !$0.training.isEmpty || $0.mentor != nil || $0.decisionRights != nil }
         }

@@ -92,8 +92,8 @@ public enum Scoring {
                 var result = CriterionResult(id: c.id, text: c.text, weight: c.weight, fact: fact, factScore: factScore,
                                              answer: answer, score: score, basis: basis)
                 if score == nil {
-                    let question = "answer in the self-assessment \u{201C}\(c.text)\u{201D}"
-                    result.evidenceNeeded = c.fact.flatMap { FactCatalog.needs[$0] }.map { "record \($0), or \(question)" } ?? question.capitalizedFirst
+                    let question = "answer it in the self-assessment (criterion \(c.id))"
+                    result.evidenceNeeded = c.fact.flatMap { FactCatalog.needs[$0] }.map { "record \($0), or \(question)" } ?? question
                 }
                 crits.append(result)
             }
