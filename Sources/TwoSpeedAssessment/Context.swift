@@ -217,10 +217,12 @@ public final class PortfolioContext {
                               "features delivered", "requests closed", "requests delivered", "requests answered",
                               "delivered on", "delivery date", "deadline", "throughput"]
 
-    /// Whether a metric measures output (delivery) rather than a business outcome: its category says so,
-    /// or its name does, whatever category it was filed under.
+    /// Whether a metric measures output (delivery) rather than a business outcome: its category says so, or
+    /// its name does when it is filed under efficiency or other. A metric filed as a customer or sales
+    /// outcome keeps its words' business meaning ("parcels delivered on time" is the customer's promise kept).
     func isOutput(_ metric: Metric) -> Bool {
         if metric.category == "delivery" { return true }
+        guard metric.category == "efficiency" || metric.category == "other" else { return false }
         let name = metric.name.lowercased()
         return Self.outputWords.contains { name.contains($0) }
     }
