@@ -34,12 +34,12 @@ check "import --from json is the same" bash -c "
 # The broken catalog: every problem on stderr as FILE:LINE, the good records in, exit 0.
 "$TS" import --from backstage --portfolio b --db "$TMP/b.sqlite" Tests/Fixtures/backstage-broken > "$TMP/b.json" 2> "$TMP/b.err"
 check "broken catalog: exit 0 and the good records stored" bash -c "
-    jq -e '.created.systems == 2 and .skipped == 4 and .unmapped == 1' '$TMP/b.json'"
+    jq -e '.created.systems == 4 and .skipped == 2 and .unmapped == 1 and .unresolved == 2' '$TMP/b.json'"
 check "broken catalog: bad YAML by file and line" grep -q 'backstage-broken/bad.yaml:15: skipped: YAML' "$TMP/b.err"
 check "broken catalog: missing spec.owner by file and line" \
     grep -q 'backstage-broken/catalog.yaml:23: skipped: spec.owner is required for a Component' "$TMP/b.err"
-check "broken catalog: a dangling reference by file and line" \
-    grep -q 'backstage-broken/catalog.yaml:36: skipped: dangling reference: resource:default/missing-db' "$TMP/b.err"
+check "broken catalog: a reference outside the catalog is a note by file and line, its component kept" \
+    grep -q 'backstage-broken/catalog.yaml:36: note: unresolved reference: resource:default/missing-db' "$TMP/b.err"
 check "broken catalog --atomic: exit 1, nothing stored" bash -c "
     '$TS' import --from backstage --atomic --portfolio a --db '$TMP/a.sqlite' Tests/Fixtures/backstage-broken > /dev/null 2> '$TMP/a.err';
     [ \$? -eq 1 ] && grep -q '\"code\": -32602' '$TMP/a.err' &&

@@ -4,6 +4,7 @@ import XCTest
 import TwoSpeedJSON
 import TwoSpeedModel
 import TwoSpeedSchema
+@testable import TwoSpeedYAML
 
 /// The portfolio's unresolved references: links its sources make to entities it does not hold.
 final class UnresolvedModelTests: XCTestCase {
@@ -85,5 +86,130 @@ final class UnresolvedModelTests: XCTestCase {
         let r = engine.request("portfolio.put", "{\"portfolio\":\(bad)}")
         XCTAssertEqual(r.code, -32602, r.text)
         XCTAssertTrue(r.pointers.contains("/portfolio/unresolved/0/id"), "\(r.pointers)")
+    }
+}
+
+/// Catalogs as companies have them: components in repositories, groups and users in an org provider.
+final class UnresolvedImportTests: XCTestCase {
+    func documents(yaml: String, file: String) -> String {
+        let a = JSONMake.array()
+        defer { a.release() }
+        YAMLDocuments.append(text: yaml, file: file, into: a)
+        return JSONText.dump(a)
+    }
+
+    func component(_ name: String, owner: String, extra: String = "") -> String {
+        """
+        apiVersion: backstage.io/v1alpha1
+        kind: Component
+        metadata:
+          name: \(name)
+        spec:
+          type: service
+          lifecycle: production
+          owner: \(owner)\(extra)
+        """
+    }
+
+    let org = """
+        apiVersion: backstage.io/v1alpha1
+        kind: Group
+        metadata: {name: retail}
+        spec: {type: business-unit, children: [payments]}
+        ---
+        apiVersion: backstage.io/v1alpha1
+        kind: Group
+        metadata: {name: payments}
+        spec: {type: team, parent: retail, children: []}
+        ---
+        apiVersion: backstage.io/v1alpha1
+        kind: User
+        metadata: {name: ann}
+        spec: {memberOf: [payments]}
+        """
+
+    func unresolved(_ e: Engine, _ pid: String) -> [String] {
+        e.request("portfolio.get", #"{"id":"\#(pid)"}"#).result?["portfolio"]?["unresolved"]?.elements.map {
+            "\($0["kind"]!.stringValue!) \($0["id"]!.stringValue!) \($0["field"]!.stringValue!) \($0["ref"]!.stringValue!) \($0["source"]?.stringValue ?? "-")"
+        } ?? ["no portfolio"]
+    }
+
+    func system(_ e: Engine, _ pid: String, _ id: String) -> JSONRef? {
+        e.request("entity.get", #"{"portfolio":"\#(pid)","kind":"system","id":"\#(id)"}"#).result?["entity"]
+    }
+
+    /// Every valid component arrives although no owner is in the import; each owner is a note with
+    /// file and line and an unresolved reference; a broken component beside them is still skipped.
+    func testComponentsAloneAllArriveAndAGroupsImportResolvesThem() throws {
+        let dir = temporaryDirectory()
+        let e = try Engine(path: dir + "/store.db")
+        var yaml = (0..<24).map { component(String(format: "svc-%03d", $0), owner: $0 % 2 == 0 ? "payments" : "user:ann",
+                                            extra: $0 == 3 ? "\n  dependsOn: [component:svc-000, resource:ledger-db]" : "") }
+        yaml.append(component("broken", owner: "\"\""))
+        let docs = documents(yaml: yaml.joined(separator: "\n---\n"), file: "repos/catalog-info.yaml")
+        let r = try XCTUnwrap(e.request("import.backstage", #"{"portfolio":"co","documents":\#(docs)}"#).result)
+        XCTAssertEqual(r["created"]?["systems"]?.intValue, 24, JSONText.dump(r))
+        XCTAssertEqual(r["skipped"]?.intValue, 1, "the component with an empty owner")
+        XCTAssertEqual(r["unresolved"]?.intValue, 25)
+        let notes = r["problems"]!.elements.filter { $0["reason"]?.stringValue?.hasPrefix("unresolved reference") == true }
+        XCTAssertEqual(notes.count, 25)
+        XCTAssertTrue(notes.allSatisfy { $0["skipped"]?.boolValue == false && $0["file"]?.stringValue == "repos/catalog-info.yaml" && $0["line"] != nil })
+        let u = unresolved(e, "co")
+        XCTAssertEqual(u.count, 25)
+        XCTAssertTrue(u.contains("system svc-000 owner group:default/payments repos/catalog-info.yaml:8"), "\(u.prefix(3))")
+        XCTAssertTrue(u.contains("system svc-001 owner user:default/ann repos/catalog-info.yaml:17"), "\(u.prefix(3))")
+        XCTAssertTrue(u.contains("system svc-003 interfaces resource:default/ledger-db repos/catalog-info.yaml:36"), "\(u)")
+        XCTAssertNil(system(e, "co", "svc-000")?["owner"])
+        XCTAssertEqual(system(e, "co", "svc-003")?["interfaces"]?.count, 1, "the interface to svc-000 is kept")
+
+        // The store keeps them: a new engine on the same file reads the same list.
+        let reopened = try Engine(path: dir + "/store.db")
+        XCTAssertEqual(unresolved(reopened, "co"), u)
+
+        // The org provider's export arrives: every owner resolves, departments and managers are set,
+        // and the list keeps only the database nobody imported.
+        let orgDocs = documents(yaml: org, file: "org.yaml")
+        let r2 = try XCTUnwrap(reopened.request("import.backstage", #"{"portfolio":"co","documents":\#(orgDocs)}"#).result)
+        XCTAssertEqual(r2["updated"]?["systems"]?.intValue, 24, JSONText.dump(r2))
+        XCTAssertEqual(r2["unresolved"]?.intValue, 1)
+        XCTAssertEqual(unresolved(reopened, "co"), ["system svc-003 interfaces resource:default/ledger-db repos/catalog-info.yaml:36"])
+        XCTAssertEqual(system(reopened, "co", "svc-000")?["department"]?.stringValue, "retail")
+        XCTAssertEqual(system(reopened, "co", "svc-001")?["owner"]?.stringValue, "ann")
+        XCTAssertEqual(system(reopened, "co", "svc-001")?["department"]?.stringValue, "retail")
+        XCTAssertEqual(unresolved(try Engine(path: dir + "/store.db"), "co").count, 1, "stored")
+
+        // The database arrives: svc-003 gains its interface; nothing is left unresolved.
+        let db = documents(yaml: """
+            apiVersion: backstage.io/v1alpha1
+            kind: Resource
+            metadata: {name: ledger-db}
+            spec: {type: database, owner: payments}
+            """, file: "db.yaml")
+        let r3 = try XCTUnwrap(reopened.request("import.backstage", #"{"portfolio":"co","documents":\#(db)}"#).result)
+        XCTAssertEqual(r3["unresolved"]?.intValue, 0, JSONText.dump(r3))
+        XCTAssertEqual(Set(system(reopened, "co", "svc-003")?["interfaces"]?.elements.map { $0["to"]!.stringValue! } ?? []),
+                       ["svc-000", "ledger-db"])
+        XCTAssertEqual(unresolved(try Engine(path: dir + "/store.db"), "co"), [])
+    }
+
+    /// Re-importing a component replaces its unresolved references; removing it drops them in memory
+    /// and in the store; setting the field by hand resolves it.
+    func testReimportRemoveAndUpsertKeepTheListTrue() throws {
+        let dir = temporaryDirectory()
+        let e = try Engine(path: dir + "/store.db")
+        let one = documents(yaml: component("a", owner: "payments") + "\n---\n" + component("b", owner: "ops"), file: "c.yaml")
+        XCTAssertNotNil(e.request("import.backstage", #"{"portfolio":"p","documents":\#(one)}"#).result)
+        XCTAssertEqual(unresolved(e, "p").count, 2)
+        let again = documents(yaml: component("a", owner: "user:ann") + "\n---\n" + component("b", owner: "ops"), file: "c.yaml")
+        let r = try XCTUnwrap(e.request("import.backstage", #"{"portfolio":"p","documents":\#(again)}"#).result)
+        XCTAssertEqual(r["revision"]?.intValue, 2, "only the list changed, and that is a change")
+        XCTAssertEqual(unresolved(e, "p"), ["system a owner user:default/ann c.yaml:8", "system b owner group:default/ops c.yaml:17"])
+        XCTAssertNotNil(e.request("entity.remove", #"{"portfolio":"p","kind":"system","id":"b"}"#).result)
+        XCTAssertEqual(unresolved(e, "p"), ["system a owner user:default/ann c.yaml:8"])
+        XCTAssertEqual(unresolved(try Engine(path: dir + "/store.db"), "p"), ["system a owner user:default/ann c.yaml:8"])
+        XCTAssertNotNil(e.request("entity.upsert", #"{"portfolio":"p","kind":"manager","entity":{"id":"ann","name":"Ann"}}"#).result)
+        XCTAssertNotNil(e.request("entity.upsert", #"{"portfolio":"p","kind":"system","entity":{"id":"a","name":"a","layer":"back-end","owner":"ann"}}"#).result)
+        XCTAssertEqual(unresolved(e, "p"), [])
+        XCTAssertEqual(unresolved(try Engine(path: dir + "/store.db"), "p"), [])
     }
 }
