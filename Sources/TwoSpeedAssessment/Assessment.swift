@@ -78,7 +78,7 @@ public enum Assessor {
         let measured = portfolio.experiments.filter { $0.control != nil && $0.variant != nil }
         let ordered = measured.filter { $0.decision == "pending" } + measured.filter { $0.decision != "pending" }
         let experiments = ordered.prefix(50).compactMap { try? ExperimentEvaluator.evaluate($0, in: portfolio) }
-        let needed = EvidenceNeeded.list(model: model, dimensions: dims)
+        let needed = EvidenceNeeded.list(model: model, dimensions: dims) + (EvidenceNeeded.unresolvedOwners(portfolio).map { [$0] } ?? [])
         if overall.sufficientEvidence == false {
             let share = Int(((overall.evidence ?? 0) * 100).rounded()), need = Int((model.minimumEvidence * 100).rounded())
             warnings.append("insufficient evidence for an overall level: \(share)% of the model has evidence, \(need)% is needed")
@@ -154,5 +154,19 @@ public enum EvidenceNeeded {
             out.append(s + ".")
         }
         return out
+    }
+
+    /// One sentence for the owners the sources name outside the portfolio: which entities, which
+    /// references, and what resolves them. nil when there are none.
+    public static func unresolvedOwners(_ p: Portfolio) -> String? {
+        let owners = p.unresolved.filter { $0.field == "owner" }
+        guard !owners.isEmpty else { return nil }
+        var byKind: [String: Int] = [:]
+        for u in owners { byKind[u.kind, default: 0] += 1 }
+        let counts = byKind.keys.sorted().map { k in "\(byKind[k]!) \(k)\(byKind[k]! == 1 ? "" : "s")" }
+        let refs = Array(Set(owners.map(\.ref))).sorted()
+        return "Ownership is unknown for " + Pitfalls.listed(counts) + " whose owner is outside the portfolio ("
+            + refs.prefix(5).joined(separator: ", ") + (refs.count > 5 ? " and \(refs.count - 5) more" : "")
+            + "): neither owned nor unowned until the groups and users they name are imported (from the org provider) or the owners are recorded."
     }
 }

@@ -74,6 +74,12 @@ public final class PortfolioContext {
         }
     }
 
+    /// Entities whose owner names something outside the portfolio ("product/checkout"): neither owned nor
+    /// unowned, but unknown until an import brings the owner (a catalog's groups come from an org provider).
+    let ownerOutside: Set<String>
+
+    func ownerUnresolved(_ kind: EntityKind, _ id: String) -> Bool { ownerOutside.contains(kind.rawValue + "/" + id) }
+
     /// " (skills not recorded for 3)": the part of a share left out because no source filled the field.
     func unrecorded(_ n: Int, _ field: String) -> String { n > 0 ? " (\(field) not recorded for \(n))" : "" }
 
@@ -176,6 +182,7 @@ public final class PortfolioContext {
         componentOf = comp
         componentHasBackEnd = hasBack
         known = Known(p)
+        ownerOutside = Set(p.unresolved.filter { $0.field == "owner" }.map { $0.kind + "/" + $0.id })
 
         // The latest date mentioned anywhere stands for "now", so that an assessment of the same data
         // gives the same answer whenever it runs.

@@ -179,6 +179,10 @@ public enum FactCatalog {
                 for s in j.stages {
                     d += 1
                     let owners = c.ownersByStage[j.id + "/" + s.id] ?? []
+                    // A stage whose only products have owners outside the portfolio: unknown, not unowned.
+                    if owners.isEmpty, let ps = c.productsByStage[j.id + "/" + s.id], ps.contains(where: { c.ownerUnresolved(.product, $0) }) {
+                        d -= 1; continue
+                    }
                     // One owner, and an accountable one: a request taker does not own the stage.
                     if owners.count == 1 && c.accountable(owners[0]) { n += 1 }
                     else { off.append(Subject(kind: "stage", id: j.id + "/" + s.id, name: j.name + ": " + s.name)) }
@@ -190,10 +194,13 @@ public enum FactCatalog {
             // An idea waits its turn in the prioritization; a manager is owed once it is taken up (McKinsey:
             // products are identified and classified, then assigned to product managers).
             // An owner who only takes requests is not accountable ownership (McKinsey).
-            let taken = c.activeProducts.filter { $0.status != "idea" }
+            // An owner outside the import is unknown: neither owned nor unowned, left out of the share.
+            let all = c.activeProducts.filter { $0.status != "idea" }
+            let taken = all.filter { !c.ownerUnresolved(.product, $0.id) }
             let missing = taken.filter { !c.accountable($0.owner) }
             return share("productsOwned", taken.count - missing.count, taken.count,
-                         "products", "have an accountable owner", missing: missing.map { c.subject(.product, $0.id) })
+                         "products", "have an accountable owner" + (all.count > taken.count ? " (\(all.count - taken.count) owned by someone outside the portfolio, unknown)" : ""),
+                         missing: missing.map { c.subject(.product, $0.id) })
         },
         fact("managersEmpowered", "Product managers' decision rights: 1 may redefine the product, 0.5 may prioritize, 0 takes requests.") { c in
             // Rights no source recorded are unknown, not "takes requests".

@@ -78,7 +78,9 @@ public enum Pitfalls {
             var subjects: [Subject] = [], evidence: [String] = []
             for p in c.activeProducts where p.sourcing == "external-developer" {
                 let reaches = p.systems.contains { c.reachesBackEnd($0) }
-                guard !reaches || p.owner == nil else { continue }
+                // An owner outside the import may well be internal: unknown, not "no internal owner".
+                let ownerless = p.owner == nil && !c.ownerUnresolved(.product, p.id)
+                guard !reaches || ownerless else { continue }
                 subjects.append(c.subject(.product, p.id))
                 var why = ["\u{201C}\(p.name)\u{201D} is built by an external developer"]
                 if !reaches {
@@ -86,7 +88,7 @@ public enum Pitfalls {
                     why.append(p.systems.isEmpty ? "it uses no system that reaches the back end"
                                : (sys.count == 1 ? "its system \(sys[0]) has" : "its systems \(listed(sys)) have") + " no interface to any back-end system")
                 }
-                if p.owner == nil { why.append("it has no internal owner") }
+                if ownerless { why.append("it has no internal owner") }
                 evidence.append(why.joined(separator: "; "))
             }
             return (subjects, evidence, "Bring \(names(subjects)) under an internal product manager and integrate " + agree(subjects, "it", "them") + " with the back end through an API, so " + agree(subjects, "it does not stay a discrete application", "they do not stay discrete applications") + " that " + agree(subjects, "is", "are") + " hard to integrate.")
@@ -96,7 +98,7 @@ public enum Pitfalls {
             var subjects: [Subject] = [], evidence: [String] = []
             for p in c.activeProducts where p.status == "live" {
                 var why: [String] = []
-                if p.owner == nil { why.append("no owner") }
+                if p.owner == nil && !c.ownerUnresolved(.product, p.id) { why.append("no owner") }
                 // A missing team or iteration counts only where teams or iterations are recorded at all.
                 if p.team == nil && c.known.teams { why.append("no team") }
                 let iterated = p.lastIteration.map { it in p.launched.map { it > $0 } ?? true } ?? false

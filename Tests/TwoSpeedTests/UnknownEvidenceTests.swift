@@ -114,6 +114,33 @@ final class UnknownEvidenceTests: XCTestCase {
         XCTAssertTrue(c.fact?.detail.contains("skills not recorded for") ?? false, "\(String(describing: c.fact?.detail))")
     }
 
+    /// A product whose owner is a catalog group outside the import is neither owned nor unowned: left out
+    /// of the ownership share, no "no owner" finding, and named as evidence needed. The near-miss: the
+    /// same product with no owner at all is unowned.
+    func testOwnerOutsideThePortfolioIsUnknown() throws {
+        var p = try JanssonDecoder().decode(Portfolio.self, from: example("retailer"))
+        let orphan = try XCTUnwrap(p.products.first { $0.owner == nil && $0.status == "live" })
+        let unowned = try run(p)
+        let ownedBefore = try XCTUnwrap(unowned.dimensions.flatMap(\.criteria).first { $0.id == "ownership.products" }?.fact)
+        XCTAssertTrue(ownedBefore.subjects?.contains { $0.id == orphan.id } ?? false)
+        XCTAssertTrue(unowned.pitfalls.flatMap(\.evidence).contains { $0.contains(orphan.name) && $0.contains("no owner") })
+
+        p.unresolved = [UnresolvedReference(kind: "product", id: orphan.id, field: "owner", ref: "group:default/locator-team",
+                                            source: "catalog/locator/catalog-info.yaml:7"),
+                        UnresolvedReference(kind: "system", id: p.systems[0].id, field: "owner", ref: "group:default/web-team")]
+        p.systems[0].owner = nil
+        let r = try run(p)
+        let owned = try XCTUnwrap(r.dimensions.flatMap(\.criteria).first { $0.id == "ownership.products" }?.fact)
+        XCTAssertFalse(owned.subjects?.contains { $0.id == orphan.id } ?? false, owned.detail)
+        XCTAssertTrue(owned.detail.contains("1 owned by someone outside the portfolio"), owned.detail)
+        XCTAssertGreaterThan(owned.value, ownedBefore.value)
+        let evidence = r.pitfalls.flatMap(\.evidence)
+        XCTAssertFalse(evidence.contains { $0.contains(orphan.name) && ($0.contains("no owner") || $0.contains("no internal owner")) }, "\(evidence)")
+        let needed = (r.evidenceNeeded ?? []).joined(separator: " ")
+        XCTAssertTrue(needed.contains("group:default/locator-team") && needed.contains("group:default/web-team"), needed)
+        XCTAssertTrue(needed.contains("1 product and 1 system"), needed)
+    }
+
     func testEveryFactSaysWhatWouldAnswerIt() {
         for id in FactCatalog.ids { XCTAssertNotNil(FactCatalog.needs[id], id) }
         XCTAssertEqual(Set(FactCatalog.needs.keys), Set(FactCatalog.ids))
