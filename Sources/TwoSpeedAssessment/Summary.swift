@@ -39,7 +39,9 @@ public enum ExecutiveSummary {
         }
         if let weakest = dimensions.filter({ $0.score != nil && $0.sufficientEvidence != false }).min(by: { ($0.score ?? 5, $0.id) < ($1.score ?? 5, $1.id) }),
            let score = weakest.score {
-            var s = (score >= 4.2 ? "Even its weakest dimension, \(weakest.name), scores " : "The weakest dimension is \(weakest.name) at ")
+            let judged = dimensions.filter { $0.score != nil && $0.sufficientEvidence != false }.count
+            var s = (judged == 1 ? "The only dimension with enough evidence for a level is \(weakest.name), at "
+                     : score >= 4.2 ? "Even its weakest dimension, \(weakest.name), scores " : "The weakest dimension is \(weakest.name) at ")
                 + fmtNumber(score, digits: 2)
             if let worst = weakest.criteria.filter({ $0.score != nil }).min(by: { ($0.score ?? 5) < ($1.score ?? 5) }) {
                 if let f = worst.fact { s += ": \(f.detail)" } else if let a = worst.answer { s += ": \u{201C}\(worst.text)\u{201D} self-assessed \(a.score) of 5" }
