@@ -25,6 +25,16 @@ check "README example: every system's speed comes from the recorded deployments,
     jq -e '[.analyses.speed.systems[] | select(.system.id == \"product-db\") | .tier] == [\"low\"]' '$TMP/readme/assessment.json' >/dev/null"
 check "README example: the unmapped Location is reported with its file and line" \
     grep -q '^examples/backstage/systems.yaml:148: skipped: kind Location is not mapped' "$TMP/readme/stderr.txt"
+# Issue 21: what the import cannot carry (skills, experiments, journeys, measures) is not assessed, never
+# scored as failure, and the report says so rather than "0 of 0".
+check "README example: talent, test and learn, incentives and culture are not assessed, and named as evidence needed" bash -c "
+    jq -e '[.dimensions[] | select(.id == \"talent\" or .id == \"test-and-learn\" or .id == \"incentives\" or .id == \"culture\") | select(.score == null and .level == null)] | length == 4' '$TMP/readme/assessment.json' >/dev/null &&
+    jq -e '[.dimensions[].criteria[] | select(.fact.detail // \"\" | test(\"no experiments recorded|combine business and technology\"))] | length == 0' '$TMP/readme/assessment.json' >/dev/null &&
+    jq -e '[.evidenceNeeded[] | select(startswith(\"Talent is not assessed\"))] | length == 1' '$TMP/readme/assessment.json' >/dev/null"
+check "README example: the report says what was not assessed, never 0 of 0" bash -c "
+    '$TS' report --format markdown '$TMP/readme/assessment.json' > '$TMP/readme/report.md' &&
+    grep -q 'Stages without one owner: not assessed, no customer journeys recorded' '$TMP/readme/report.md' &&
+    grep -q '| not assessed |' '$TMP/readme/report.md' && ! grep -q 'doubly owned, of 0' '$TMP/readme/report.md'"
 
 check "import FILE still puts a JSON portfolio" bash -c "
     '$TS' import --db :memory: examples/portfolios/retailer.json | jq -e '.id == \"retailer\" and .revision == 1'"
