@@ -19,11 +19,11 @@ public enum TextReport {
         }
         out.append("")
         let nameWidth = max(30, r.dimensions.map { $0.name.count }.max() ?? 0)
-        out.append(pad("Dimension", nameWidth) + "  Score  Level               " + pad("", 20) + "  Evidence")
+        out.append(pad("Dimension", nameWidth) + "  Score  Level                " + pad("", 20) + "  Evidence")
         for d in r.dimensions {
             let s = d.score.map(score) ?? "  -  "
             let level = d.level.map { "\($0) \(d.levelName ?? "")" } ?? Common.noLevel(d)
-            out.append(pad(d.name, nameWidth) + "  " + pad(s, 5) + "  " + pad(level, 18) + "  " + bar(d.score) + "  "
+            out.append(pad(d.name, nameWidth) + "  " + pad(s, 5) + "  " + pad(level, 19) + "  " + bar(d.score) + "  "
                        + "\(Int((d.evidence * 100).rounded()))%")
         }
         let caps = Common.capSentences(r)
