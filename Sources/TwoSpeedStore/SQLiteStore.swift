@@ -30,7 +30,7 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     public static let defaultFileMode: mode_t = 0o600
 
     /// The schema version this build writes; older stores migrate forward on open.
-    public static let currentVersion = 4
+    public static let currentVersion = 5
 
     /// Each step takes the store from version i to i+1.
     static let migrations: [String] = [
@@ -110,6 +110,10 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             cause TEXT,
             PRIMARY KEY (portfolio, id)
         ) WITHOUT ROWID;
+        """,
+        // 5: the references a portfolio's sources make to entities it does not hold, beside the answers.
+        """
+        ALTER TABLE portfolio ADD COLUMN unresolved TEXT NOT NULL DEFAULT '[]';
         """,
     ]
 
@@ -220,12 +224,13 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
         var loading: [Loading] = []
         var slot: [String: Int] = [:]
         let dec = JanssonDecoder()
-        let ps = try conn.prepare("SELECT id, revision, updated, organization, answers FROM portfolio ORDER BY id")
+        let ps = try conn.prepare("SELECT id, revision, updated, organization, answers, unresolved FROM portfolio ORDER BY id")
         while try ps.step() {
             let id = ps.text(0)
             let org: Organization = try decode(ps.bytes(3), dec, "organization of \(id)")
             var p = Portfolio(id: id, organization: org)
             p.answers = try decode(ps.bytes(4), dec, "answers of \(id)")
+            p.unresolved = try decode(ps.bytes(5), dec, "unresolved references of \(id)")
             slot[id] = loading.count
             loading.append(Loading(portfolio: p, revision: ps.int(1), updated: ps.text(2)))
         }
@@ -302,12 +307,31 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     public func apply(_ changes: [StoreChange]) throws {
         try writing { conn in
             try conn.transaction {
-                for c in changes { try write(c, conn) }
+                var next = NextPositions()
+                for c in changes { try write(c, conn, &next) }
             }
         }
     }
 
-    private func write(_ change: StoreChange, _ conn: Connection) throws {
+    /// The next free position of each collection written in one transaction: read once with MAX and
+    /// counted on from there, so that an import of n new entities costs n inserts, not n scans.
+    struct NextPositions {
+        var byCollection: [String: Int] = [:]
+
+        mutating func take(_ conn: Connection, _ pid: String, _ kind: EntityKind) throws -> Int {
+            let key = pid + "\u{0}" + kind.rawValue
+            if let n = byCollection[key] { byCollection[key] = n + 1; return n }
+            let q = try conn.prepare("SELECT COALESCE(MAX(position), -1) + 1 FROM entity WHERE portfolio = ? AND kind = ?")
+            defer { q.reset() }
+            try q.bind([.text(pid), .text(kind.rawValue)])
+            _ = try q.step()
+            let n = q.int(0)
+            byCollection[key] = n + 1
+            return n
+        }
+    }
+
+    private func write(_ change: StoreChange, _ conn: Connection, _ next: inout NextPositions) throws {
         switch change {
         case .putPortfolio(let sp, let document):
             let p = sp.portfolio
@@ -317,11 +341,11 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             var org = p.organization
             org.departments = []
             try conn.prepare("""
-                INSERT INTO portfolio (id, revision, updated, organization, answers) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO portfolio (id, revision, updated, organization, answers, unresolved) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET revision = excluded.revision, updated = excluded.updated,
-                organization = excluded.organization, answers = excluded.answers
+                organization = excluded.organization, answers = excluded.answers, unresolved = excluded.unresolved
                 """).run([.text(p.id), .int(sp.revision), .text(sp.updated), .text(try text(org, dropping: "departments")),
-                          .text(try text(p.answers))])
+                          .text(try text(p.answers)), .text(try text(p.unresolved))])
             let ins = "INSERT INTO entity (portfolio, kind, id, position, body) VALUES (?, ?, ?, ?, ?)"
             for kind in EntityKind.allCases {
                 // The collection as sent, when it is there and in step with the decoded portfolio.
@@ -356,14 +380,21 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             guard let copy = json_deep_copy(body) else { throw StoreError(kind: .io, message: "out of memory") }
             defer { copy.release() }
             for member in kind.detachedMembers { json_object_del(copy, member) }
+            // A position is taken for a replaced entity too (it keeps its own): a gap orders the same.
+            let position = try next.take(conn, pid, kind)
             try conn.prepare("""
-                INSERT INTO entity (portfolio, kind, id, position, body) VALUES (?, ?, ?,
-                    (SELECT COALESCE(MAX(position), -1) + 1 FROM entity WHERE portfolio = ?1 AND kind = ?2), ?)
+                INSERT INTO entity (portfolio, kind, id, position, body) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(portfolio, kind, id) DO UPDATE SET body = excluded.body
-                """).run([.text(pid), .text(kind.rawValue), .text(id), .text(JSONText.dump(copy))])
+                """).run([.text(pid), .text(kind.rawValue), .text(id), .int(position), .text(JSONText.dump(copy))])
         case .removeEntity(let pid, let kind, let id):
             try conn.prepare("DELETE FROM entity WHERE portfolio = ? AND kind = ? AND id = ?")
                 .run([.text(pid), .text(kind.rawValue), .text(id)])
+            // Its unresolved references go with it (the model's remove drops them from memory alike).
+            try conn.prepare("""
+                UPDATE portfolio SET unresolved = (SELECT json_group_array(json(u.value)) FROM json_each(unresolved) AS u
+                    WHERE NOT (json_extract(u.value, '$.kind') = ?1 AND json_extract(u.value, '$.id') = ?2))
+                WHERE id = ?3 AND unresolved <> '[]'
+                """).run([.text(kind.rawValue), .text(id), .text(pid)])
             if kind == .metric {
                 try conn.prepare("DELETE FROM observation WHERE portfolio = ? AND metric = ?").run([.text(pid), .text(id)])
             }
@@ -372,6 +403,8 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             try insertObservations(conn, pid, mid, 0, obs)
         case .appendObservations(let pid, let mid, let first, let obs):
             try insertObservations(conn, pid, mid, first, obs)
+        case .setUnresolved(let pid, let refs):
+            try conn.prepare("UPDATE portfolio SET unresolved = ? WHERE id = ?").run([.text(try text(refs)), .text(pid)])
         case .setRevision(let pid, let rev, let updated):
             try conn.prepare("UPDATE portfolio SET revision = ?, updated = ? WHERE id = ?")
                 .run([.int(rev), .text(updated), .text(pid)])
