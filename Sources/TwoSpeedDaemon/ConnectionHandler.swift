@@ -87,7 +87,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         self.server = server
         self.id = id
         self.peer = peer
-        self.call = CallContext(readOnly: access == .readOnly)
+        self.call = server.callContext(peer, access)
         self.framer = LineFramer(maxMessageBytes: server.configuration.maxMessageBytes)
         var logger = server.logger
         logger[metadataKey: "conn"] = "\(id)"

@@ -54,7 +54,8 @@ extension Engine {
                         + "data.errors names each, with its pointer into the manifest.",
                       params: [Param("manifest", .string("path of the plugin.json", minLength: 1, maxLength: 4_096), "the manifest file")],
                       result: Engine.pluginInfoSchema, mutates: true, errors: [.pluginError]) { [unowned self] p in
-                          try loadPlugin(p.string("manifest") ?? "", p.pointer("manifest")) },
+                          try loadPlugin(p.string("manifest") ?? "", p.pointer("manifest"), confinedTo: p.context.pluginFolders) }
+                .administrators(),
 
             .encoding("plugin.unload", summary: "Stops a plugin: a process plugin's process ends; a library stays mapped but is no longer called.",
                       params: [Param("name", .identifier(), "the plugin")],
@@ -66,7 +67,8 @@ extension Engine {
                           }
                           state.write { s in s.pluginModels = s.pluginModels.filter { $0.value.plugin != name } }
                           return ["name": JSONScalar.string(name), "unloaded": .bool(true)]
-                      },
+                      }
+                .administrators(),
 
             Method("plugin.call", summary: "Sends one request to a plugin and returns its result as it is.",
                    params: [Param("plugin", .identifier(), "the plugin"), Param("method", .name(), "the plugin's method"),
@@ -126,9 +128,20 @@ extension Engine {
         return RPCError(.pluginError, d)
     }
 
-    func loadPlugin(_ file: String, _ pointer: JSONPointer) throws -> PluginInfo {
+    /// Loads a manifest. `folders` (over the socket: the daemon's --plugins folders) confines it: the file,
+    /// once every symlink is resolved, must lie inside one of them, or nothing is opened and the caller gets
+    /// -32004, worded the same whether or not the file exists.
+    func loadPlugin(_ given: String, _ pointer: JSONPointer, confinedTo folders: [String]? = nil) throws -> PluginInfo {
+        var file = given
+        if let folders {
+            guard let real = PluginFolders.confine(given, to: folders) else {
+                throw RPCError(.readOnly, pointer: pointer.description,
+                               "over the socket, plugin.load takes only manifests inside the daemon's plugin folders (twospeedd --plugins)")
+            }
+            file = real
+        }
         let plugin: Plugin
-        do { plugin = try plugins.load(file) } catch let e as ManifestError {
+        do { plugin = try plugins.load(file, confined: folders != nil) } catch let e as ManifestError {
             let first = e.issues.first.map { $0.pointer.isEmpty ? $0.reason : "\($0.pointer): \($0.reason)" } ?? "cannot be used"
             var d = ErrorData(pointer: pointer.description, reason: "\(e.file): \(first)")
             d.errors = e.issues

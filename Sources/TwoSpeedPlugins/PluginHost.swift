@@ -275,10 +275,11 @@ public final class PluginHost: Sendable {
     }
 
     /// Loads one manifest; replaces nothing: a plugin of the same name must be unloaded first.
+    /// `confined`: the path was resolved and checked against the plugin folders; a symlink there now is refused.
     @discardableResult
-    public func load(_ manifestFile: String) throws -> Plugin {
+    public func load(_ manifestFile: String, confined: Bool = false) throws -> Plugin {
         let (m, folder): (Manifest, String)
-        switch Manifest.load(manifestFile) {
+        switch Manifest.load(manifestFile, noFollow: confined) {
         case .failure(let e): throw e
         case .success(let r): (m, folder) = r
         }

@@ -100,8 +100,10 @@ final class WasmTransport: Transport {
 
     init(path: String, limits: WasmLimits, grants: [String], link: EngineLink?) throws {
         self.path = path; self.limits = limits; self.grants = grants; self.link = link
-        guard let bytes = readBytes(path, limit: WasmTransport.maxModuleBytes) else {
-            throw PluginFailure("cannot read \(path), or it is over \(WasmTransport.maxModuleBytes >> 20) MiB")
+        let bytes: [UInt8]
+        switch readRegularFile(path, limit: WasmTransport.maxModuleBytes) {
+        case .failure(let e): throw PluginFailure(e.description)
+        case .success(let b): bytes = b
         }
         moduleBytes = bytes.count
         do { module = try parseWasm(bytes: bytes) } catch {
@@ -480,18 +482,4 @@ final class ThreadFlag: @unchecked Sendable {
         get { pthread_getspecific(key) != nil }
         set { pthread_setspecific(key, newValue ? UnsafeRawPointer(bitPattern: 1) : nil) }
     }
-}
-
-func readBytes(_ path: String, limit: Int) -> [UInt8]? {
-    guard let f = fopen(path, "rb") else { return nil }
-    defer { fclose(f) }
-    var bytes: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 65_536)
-    while true {
-        let n = fread(&buf, 1, buf.count, f)
-        if n <= 0 { break }
-        bytes.append(contentsOf: buf[0..<n])
-        if bytes.count > limit { return nil }
-    }
-    return bytes
 }
