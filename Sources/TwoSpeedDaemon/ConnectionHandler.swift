@@ -254,7 +254,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private func note(_ notes: [ErrorNote]) {
         for n in notes {
             errorReplies += 1
-            logger.info("error reply", metadata: ["code": "\(n.code)", "method": "\(n.method ?? "-")"])
+            // The method is the client's text: escaped, so that a newline in it cannot forge a log line.
+            logger.info("error reply", metadata: ["code": "\(n.code)", "method": "\(n.method.map { ControlEscape.escaped($0) } ?? "-")"])
         }
     }
 

@@ -96,6 +96,10 @@ extension Engine {
         ]
     }
 
+    /// SIGKILL to every process plugin, calls in progress or not (they fail at once); for a stop that must end.
+    @discardableResult
+    public func killPluginProcesses() -> Int { plugins.killProcesses() }
+
     func loadedPlugin(_ name: String, _ pointer: JSONPointer) throws -> Plugin {
         guard let plugin = plugins.plugin(name) else {
             throw RPCError(.notFound, pointer: pointer.description, "no plugin named \"\(name)\"; plugin.list lists them")

@@ -315,6 +315,22 @@ public final class PluginHost: Sendable {
 
     public func plugin(_ name: String) -> Plugin? { registry.read { $0.plugins[name] } }
 
+    /// Kills every process plugin at once, without waiting for the calls in progress (they fail at once):
+    /// the last step of a stop that must end. In-process and wasm plugins cannot be killed; a wasm call ends
+    /// with its fuel. Returns how many processes were sent SIGKILL.
+    @discardableResult
+    public func killProcesses() -> Int {
+        let all = registry.read { Array($0.plugins.values) }
+        var n = 0
+        for p in all {
+            if let k = p.transport as? Killable {
+                k.kill()
+                n += 1
+            }
+        }
+        return n
+    }
+
     /// Loaded plugins serving an extension point, in load order.
     public func serving(_ point: String) -> [Plugin] {
         registry.read { r in r.order.compactMap { r.plugins[$0] }.filter { $0.manifest.extensionPoints.contains(point) } }

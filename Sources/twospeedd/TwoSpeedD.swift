@@ -113,7 +113,8 @@ struct TwoSpeedD: ParsableCommand {
     var idleTimeout: Int64 = 0
 
     @Option(name: .customLong("shutdown-timeout"), help: ArgumentHelp(
-        "On SIGTERM, how long to wait for requests in flight before closing.", valueName: "seconds"))
+        "On SIGTERM, how long to wait for requests in flight before closing; then plugin processes are killed (a request "
+        + "waiting on one fails), and if anything still holds the process 5 s later it exits with status 1.", valueName: "seconds"))
     var shutdownTimeout: Int64 = 10
 
     @Option(help: ArgumentHelp("Event loop threads (default: one per core).", valueName: "n"))
