@@ -186,7 +186,7 @@ extension Engine {
     /// The params of check.run for a stored portfolio, as text, with the revision they show: the document,
     /// or the parts the plugin's manifest reads, is written out once per revision and handed to every
     /// check plugin as it is.
-    func checkParams(_ portfolioID: String, _ pointer: JSONPointer?, reads: [String]?) throws -> (text: String, revision: Int) {
+    func checkParams(_ portfolioID: String, _ pointer: JSONPointer?, reads: [String]?) throws -> (text: String, revision: Int, shown: StoredPortfolio) {
         try state.read { s in
             guard let sp = s.portfolios[portfolioID], let cache = s.caches[portfolioID] else {
                 throw RPCError(.notFound, pointer: pointer?.description, "no portfolio with id \"\(portfolioID)\"")
@@ -197,20 +197,51 @@ extension Engine {
                 defer { doc.release() }
                 return JSONText.dump(doc)
             }
-            return ("{\"portfolio\":" + text + "}", sp.revision)
+            return ("{\"portfolio\":" + text + "}", sp.revision, sp)
         }
     }
 
-    /// One check plugin's result on `params`, held to the check contract.
-    func runCheck(_ plugin: Plugin, _ params: String) throws -> JSONRef {
+    /// One check plugin's result on `params`, held to the check contract: its shape, and subjects that are in
+    /// the portfolio it was shown (`shown`).
+    func runCheck(_ plugin: Plugin, _ params: String, shown: StoredPortfolio) throws -> JSONRef {
         let result: JSONRef
         do { result = try plugin.call("check.run", paramsText: params) } catch let e as PluginError { throw rpcError(e) }
-        let issues = Engine.checkResultSchema.validate(result)
+        var issues = Engine.checkResultSchema.validate(result)
+        if issues.isEmpty { Engine.checkSubjects(result["findings"]!, in: shown, into: &issues) }
         if !issues.isEmpty {
             result.release()
             throw contractError(plugin.manifest.name, issues)
         }
         return result
+    }
+
+    /// The kinds a check plugin's finding may name: an entity kind, or "stage" with the id "journey/stage"
+    /// (as the engine's own findings name stages).
+    static let subjectKinds = EntityKind.allCases.map(\.rawValue) + ["stage"]
+
+    /// A finding names what is in the portfolio: a subject of a kind that does not exist, or an id the
+    /// portfolio does not hold, would be reported (and counted) as if it were there.
+    static func checkSubjects(_ findings: JSONRef, in sp: StoredPortfolio, into issues: inout IssueList) {
+        for (i, finding) in findings.elements.enumerated() {
+            guard let subjects = finding["subjects"] else { continue }
+            for (j, subject) in subjects.elements.enumerated() {
+                let kind = subject["kind"]?.stringValue ?? "", id = subject["id"]?.stringValue ?? ""
+                let at = JSONPointer(["findings", String(i), "subjects", String(j)])
+                if kind == "stage" {
+                    let parts = id.split(separator: "/", maxSplits: 1).map(String.init)
+                    let journey = parts.count == 2 ? sp.position(.journey, parts[0]).map { sp.portfolio.journeys[$0] } : nil
+                    if journey?.stages.contains(where: { $0.id == parts[1] }) != true {
+                        issues.add(at / "id", "no stage \"\(ControlEscape.escaped(id))\" (journey/stage) in portfolio \"\(sp.portfolio.id)\"")
+                    }
+                } else if let k = EntityKind(rawValue: kind) {
+                    if sp.position(k, id) == nil {
+                        issues.add(at / "id", "no \(kind) with id \"\(ControlEscape.escaped(id))\" in portfolio \"\(sp.portfolio.id)\"")
+                    }
+                } else {
+                    issues.add(at / "kind", "unknown subject kind \"\(ControlEscape.escaped(kind))\"; one of: \(subjectKinds.joined(separator: ", "))")
+                }
+            }
+        }
     }
 
     /// The plugin named by the param "plugin", which must serve `point`.
@@ -225,8 +256,8 @@ extension Engine {
     func check(_ p: Params) throws -> JSONRef {
         let plugin = try pluginServing("check", p)
         let pid = p.string("portfolio") ?? ""
-        let (params, revision) = try checkParams(pid, p.pointer("portfolio"), reads: plugin.manifest.reads)
-        let result = try runCheck(plugin, params)
+        let (params, revision, shown) = try checkParams(pid, p.pointer("portfolio"), reads: plugin.manifest.reads)
+        let result = try runCheck(plugin, params, shown: shown)
         defer { result.release() }
         return JSONMake.object(["plugin": JSONMake.string(plugin.manifest.name), "portfolio": JSONMake.string(pid),
                                 "revision": JSONMake.int(revision), "findings": result["findings"]!.retained()])
@@ -238,7 +269,8 @@ extension Engine {
         guard !checkers.isEmpty else { return [] }
         var out: [Finding] = []
         for plugin in checkers {
-            let result = try runCheck(plugin, try checkParams(portfolioID, nil, reads: plugin.manifest.reads).text)
+            let shown = try checkParams(portfolioID, nil, reads: plugin.manifest.reads)
+            let result = try runCheck(plugin, shown.text, shown: shown.shown)
             defer { result.release() }
             let found = try JanssonDecoder().decode([PluginFinding].self, from: result["findings"]!)
             for f in found {
