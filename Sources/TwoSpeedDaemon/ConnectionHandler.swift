@@ -218,12 +218,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let job = Transfer(value: request)
         let me = NIOLoopBound(self, eventLoop: context.eventLoop)
         let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
+        server.inFlight.write { $0 += 1 }
         server.pool.runIfActive(eventLoop: context.eventLoop) { () -> Outcome in
             defer { job.value.release() }
             var buffer = allocator.buffer(capacity: 256)
             let notes = server.respond(to: job.value, call: call, into: &buffer)
             return Outcome(line: buffer.readableBytes > 0 ? buffer : nil, errors: notes)
         }.whenComplete { result in
+            server.inFlight.write { $0 -= 1 }
             me.value.finished(result, ctx.value)
         }
     }

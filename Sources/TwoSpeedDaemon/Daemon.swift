@@ -130,15 +130,16 @@ public final class Daemon: Sendable {
             channel.triggerUserOutboundEvent(DrainEvent(), promise: nil)
         }
         let deadline = NIODeadline.now() + .seconds(c.shutdownTimeoutSeconds)
-        while server.connections.count > 0 && NIODeadline.now() < deadline {
+        while (server.connections.count > 0 || server.inFlight.read({ $0 }) > 0) && NIODeadline.now() < deadline {
             usleep(5_000)
         }
         let left = server.connections.all
-        if !left.isEmpty {
+        let running = server.inFlight.read { $0 }
+        if !left.isEmpty || running > 0 {
             // A request still running may be waiting on a stuck plugin: its process is killed, so that the
             // call fails at once and the thread pool can stop.
             let killed = killPlugins()
-            logger.warning("closing \(left.count) connection(s) still busy after \(c.shutdownTimeoutSeconds) s; \(killed) plugin process(es) killed")
+            logger.warning("closing \(left.count) connection(s) and \(running) request(s) still busy after \(c.shutdownTimeoutSeconds) s; \(killed) plugin process(es) killed")
             for channel in left { try? channel.close().wait() }
         }
     }

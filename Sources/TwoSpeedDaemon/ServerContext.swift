@@ -13,6 +13,9 @@ final class ServerContext: Sendable {
     let logger: Logger
     let configuration: DaemonConfiguration
     let connections = ConnectionRegistry()
+    /// Requests on the thread pool, counted until their outcome is back on the event loop: the stop waits
+    /// for these too, as a request whose client has gone still holds a pool thread (a plugin call, say).
+    let inFlight = Locked(0)
     /// How long a closing connection keeps reading (and dropping) what its peer still sends after the
     /// last reply, so that the peer reads that reply rather than a reset.
     let lingerTime: TimeAmount = .seconds(2)

@@ -69,6 +69,40 @@ final class HardeningTests: XCTestCase {
         XCTAssertTrue(gone, "the plugin process \(pid) outlived the daemon")
     }
 
+    /// The same when the client has gone: its request still holds a pool thread on the stuck plugin, and the
+    /// stop waits for it only until --shutdown-timeout, then kills the plugin and exits cleanly (status 0,
+    /// not the last-resort exit 1 five seconds later).
+    func testShutdownTimeoutBoundsARequestWhoseClientHasGone() throws {
+        let plugins = dir + "/plugins/stuck"
+        mkdir(dir + "/plugins", 0o755)
+        mkdir(plugins, 0o755)
+        write(plugins + "/plugin.sh", "#!/bin/sh\nread line\necho called > \"\(plugins)/called\"\nexec sleep 100000\n", mode: 0o755)
+        write(plugins + "/plugin.json",
+              #"{"name": "stuck", "version": "1", "kind": "process", "path": "plugin.sh", "extensionPoints": ["check"], "timeout": 600000}"#)
+        let d = try DaemonProcess(dir: dir, args: ["--plugins", dir + "/plugins", "--shutdown-timeout", "1"])
+        defer { d.stop() }
+        let c = try RawConnection(d.socket)
+        c.send(request("plugin.call", #"{"plugin":"stuck","method":"anything"}"#, id: 1))
+        var called = false
+        for _ in 0..<500 where !called {
+            called = fileExists(plugins + "/called")
+            if !called { usleep(10_000) }
+        }
+        XCTAssertTrue(called, "the plugin never got the request")
+        // Gone with a reset (SO_LINGER 0): the daemon's connection closes at once, its request still running.
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        c.close()
+        usleep(300_000)
+        let started = now()
+        kill(d.pid, SIGTERM)
+        let status = waitExit(d.pid, seconds: 20)
+        d.markStopped(status)
+        XCTAssertEqual(status, 0, readText(d.log))
+        XCTAssertLessThan(now() - started, 1 + 4, readText(d.log))
+        XCTAssertTrue(readText(d.log).contains("closing 0 connection(s) and 1 request(s) still busy"), readText(d.log))
+    }
+
     // MARK: Client strings in the log
 
     /// A method name is the client's text: a newline in it must not start a line of its own in the log, and
