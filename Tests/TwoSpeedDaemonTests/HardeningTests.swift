@@ -103,6 +103,44 @@ final class HardeningTests: XCTestCase {
         XCTAssertTrue(readText(d.log).contains("closing 0 connection(s) and 1 request(s) still busy"), readText(d.log))
     }
 
+    /// What no kill can end: an in-process plugin stuck in its own code holds a pool thread for ever. The
+    /// last resort exits 5 s after --shutdown-timeout, with status 1 and a critical line saying why.
+    func testAStuckInProcessPluginCannotHoldTheStopForEver() throws {
+        let plugins = dir + "/plugins/spin"
+        mkdir(dir + "/plugins", 0o755)
+        mkdir(plugins, 0o755)
+        write(plugins + "/spin.c", """
+            #include <unistd.h>
+            #include "twospeed_plugin.h"
+            static char *call(void *state, const char *request) { (void)state; (void)request; for (;;) pause(); }
+            static void release(void *state, char *response) { (void)state; (void)response; }
+            int twospeed_plugin_init(twospeed_plugin *p, uint32_t abi, uint32_t size) {
+                if (abi != TWOSPEED_PLUGIN_ABI_VERSION || size < sizeof *p) return 1;
+                p->abi_version = TWOSPEED_PLUGIN_ABI_VERSION; p->struct_size = sizeof *p;
+                p->name = "spin"; p->version = "1"; p->extension_points = "check";
+                p->call = call; p->release = release; p->state = 0;
+                return 0;
+            }
+            """)
+        XCTAssertEqual(runProgram(["/bin/sh", "-c", "cc -shared -fPIC -I'\(repoRoot)/include' '\(plugins)/spin.c' -o '\(plugins)/libspin.so'"],
+                                  stderrPath: dir + "/cc.txt"), 0, readText(dir + "/cc.txt"))
+        write(plugins + "/plugin.json", #"{"name": "spin", "version": "1", "kind": "in-process", "path": "libspin.so", "extensionPoints": ["check"]}"#)
+        let d = try DaemonProcess(dir: dir, args: ["--plugins", dir + "/plugins", "--shutdown-timeout", "1"])
+        defer { d.stop() }
+        let c = try RawConnection(d.socket)
+        c.send(request("plugin.call", #"{"plugin":"spin","method":"anything"}"#, id: 1))
+        usleep(500_000)
+        let started = now()
+        kill(d.pid, SIGTERM)
+        let status = waitExit(d.pid, seconds: 30)
+        d.markStopped(status)
+        let took = now() - started
+        XCTAssertEqual(status, 1, readText(d.log))
+        XCTAssertGreaterThan(took, 5, "it gave the request its time first")
+        XCTAssertLessThan(took, 1 + 5 + 3, readText(d.log))
+        XCTAssertTrue(readText(d.log).contains("still stopping 6 s after the stop was asked for; exiting now"), readText(d.log))
+    }
+
     // MARK: Client strings in the log
 
     /// A method name is the client's text: a newline in it must not start a line of its own in the log, and
