@@ -71,6 +71,6 @@ struct Assess: ParsableCommand {
         defer { renderParams.release() }
         let rendered = try client.callJSON("report.render", params: renderParams)
         defer { rendered.release() }
-        print(rendered["content"]?.stringValue ?? "", terminator: "")
+        printText(rendered["content"]?.stringValue ?? "")
     }
 }

@@ -21,6 +21,10 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     /// The version the file was at before this open migrated it (0 for a new store).
     public let openedAtVersion: Int
     private let writer: Locked<Connection>
+    /// The device and inode of the file the store opened (nil in memory). Before each write transaction
+    /// the path must still lead to that file: a store removed or replaced under a running engine would
+    /// otherwise take writes into a file no one will ever open again.
+    private let identity: FileIdentity?
     /// Idle reader connections; a read takes one out, or opens one, and puts it back when done.
     private let idleReaders = Locked<[Connection]>([])
     /// Readers kept open between reads; more are opened under load and closed when given back.
@@ -141,6 +145,7 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
         try SQLiteStore.migrate(c, from: version)
         openedAtVersion = version
         writer = Locked(c)
+        identity = inMemory ? nil : FileIdentity(path: p)
     }
 
     /// Creates the file with the mode asked for when it does not exist (SQLite would use 0644).
@@ -189,8 +194,18 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     func writing<T>(_ body: (Connection) throws -> T) throws -> T {
         try writer.write { c in
             defer { c.resetAll() }
+            try checkIdentity()
             return try body(c)
         }
+    }
+
+    /// Throws when the file at `path` is no longer the one opened (removed, renamed away, replaced).
+    private func checkIdentity() throws {
+        guard let identity else { return }
+        let current = FileIdentity(path: path)
+        guard current != identity else { return }
+        throw StoreError(kind: .io, message: "the store file \"\(path)\" was " + (current == nil ? "removed" : "replaced by another file")
+                         + " since the engine opened it; nothing was written. Restart the engine (twospeedd) to open the file now at that path")
     }
 
     /// Runs `body` on a connection no other thread is using, that reads the last committed state.
@@ -516,5 +531,18 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             guard try s.step() else { return "no answer" }
             return s.text(0)
         }
+    }
+}
+
+/// Which file a path leads to: its device and inode.
+struct FileIdentity: Equatable {
+    var device: UInt64
+    var inode: UInt64
+
+    init?(path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
     }
 }

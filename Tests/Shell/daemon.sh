@@ -612,5 +612,28 @@ check "twospeedd --plugins: a wasm plugin's finding joins assessment.run, and pl
     jq -e '[.pitfalls[] | select(.plugin)] | map(.plugin) == [\"team-size-check-wasm\"]' &&
     '$RPC' -s '$TMP/wasm.sock' plugin.list | jq -e '.plugins[0].wasm.usage | .calls == 1 and .fuelSpent > 0 and .traps == 0'"
 
+# --- who may load plugins: administrators only, and only from the --plugins folder ------------------------
+mkdir -p "$TMP/adm-plugins/marker" "$TMP/adm-outside"
+for d in "$TMP/adm-plugins/marker" "$TMP/adm-outside"; do
+    printf '#!/bin/sh\necho started >> "%s/started"\nexec cat >/dev/null\n' "$d" > "$d/plugin.sh"
+    chmod 0755 "$d/plugin.sh"
+    echo '{"name": "marker2", "version": "1", "kind": "process", "path": "plugin.sh", "extensionPoints": ["check"]}' > "$d/plugin2.json"
+done
+LOAD_IN="{\"manifest\":\"$TMP/adm-plugins/marker/plugin2.json\"}"
+LOAD_OUT="{\"manifest\":\"$TMP/adm-outside/plugin2.json\"}"
+start_daemon admwriter --socket-mode 0666 --allow-uid root --allow-uid nobody --plugins "$TMP/adm-plugins" || exit 1
+check "plugin.load from a writer (nobody) who is not an administrator: -32004, nothing started" bash -c "
+    cd '$TMP' && ${AS_NOBODY[*]} '$RPC_NOBODY' -s '$TMP/admwriter.sock' plugin.load '$LOAD_IN' 2>'$TMP/err'; [ \$? = 1 ] &&
+    jq -e '.code == -32004 and (.data.reason | contains(\"administrators\"))' '$TMP/err' &&
+    [ ! -e '$TMP/adm-plugins/marker/started' ] && [ -z \"\$(cat /proc/$DPID/task/*/children)\" ]"
+start_daemon admnobody --socket-mode 0666 --allow-uid root --allow-uid nobody --admin-uid nobody --plugins "$TMP/adm-plugins" || exit 1
+check "plugin.load from an administrator (nobody) of a manifest outside the folder: -32004, nothing started" bash -c "
+    cd '$TMP' && ${AS_NOBODY[*]} '$RPC_NOBODY' -s '$TMP/admnobody.sock' plugin.load '$LOAD_OUT' 2>'$TMP/err'; [ \$? = 1 ] &&
+    jq -e '.code == -32004 and (.data.reason | contains(\"plugin folders\"))' '$TMP/err' &&
+    [ ! -e '$TMP/adm-outside/started' ] && [ -z \"\$(cat /proc/$DPID/task/*/children)\" ]"
+check "plugin.load from an administrator (nobody) of a manifest inside the folder starts it" bash -c "
+    cd '$TMP' && ${AS_NOBODY[*]} '$RPC_NOBODY' -s '$TMP/admnobody.sock' plugin.load '$LOAD_IN' | jq -e '.name == \"marker2\"' &&
+    for _ in \$(seq 100); do [ -e '$TMP/adm-plugins/marker/started' ] && exit 0; sleep 0.05; done; exit 1"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
