@@ -76,7 +76,7 @@ extern "C" {
 #define TWOSPEED_RPC_CONFLICT           (-32001) /* The change would leave references dangling. */
 #define TWOSPEED_RPC_STORE_ERROR        (-32002) /* The store failed; nothing was changed. */
 #define TWOSPEED_RPC_TOO_LARGE          (-32003) /* The request exceeds 64 MiB (data.limit). */
-#define TWOSPEED_RPC_READ_ONLY          (-32004) /* The caller may only read. */
+#define TWOSPEED_RPC_READ_ONLY          (-32004) /* The caller may not: it may only read, or the method is an administrator's. */
 #define TWOSPEED_RPC_REVISION_MISMATCH  (-32005) /* ifRevision did not match (data.revision). */
 #define TWOSPEED_RPC_PLUGIN_ERROR       (-32006) /* A plugin failed or answered an error (data.plugin). */
 #define TWOSPEED_RPC_PEER_REFUSED       (-32010) /* twospeedd: the peer may not connect. */

@@ -53,19 +53,7 @@ struct KindArgument: ExpressibleByArgument {
 
 /// Text as one table cell or line: control characters (a terminal's escape sequences among them) are
 /// shown escaped, never sent to the terminal, and tabs and line ends cannot break the columns.
-func cell(_ text: String) -> String {
-    var out = ""
-    for scalar in text.unicodeScalars {
-        switch scalar.value {
-        case 0x09: out += "\\t"
-        case 0x0A: out += "\\n"
-        case 0x0D: out += "\\r"
-        case 0..<0x20, 0x7F, 0x80..<0xA0: out += "\\u{\(String(scalar.value, radix: 16))}"
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out
-}
+func cell(_ text: String) -> String { ControlEscape.escaped(text) }
 
 /// A member's value as a cell: "-" when absent, a list's length, numbers without a needless ".0".
 func cellValue(_ value: JSONRef?) -> String {

@@ -99,8 +99,9 @@ public enum HTMLReport {
                 + (previous.map { " · compared with " + ($0.run.map { "run \($0)" } ?? "an earlier assessment") + " (\(e(Common.humanDate($0.asOf))))" } ?? "")
                 + "</p>")
             // The executive summary opens the report, before any figure.
-            if let summary = r.summary, !summary.isEmpty {
-                add("<div class=\"exec-summary\"><h2>Executive summary</h2><p>" + summary.map(e).joined(separator: " ") + "</p></div>")
+            let sentences = (r.summary ?? []) + (Common.pitfallChangeSentence(r, previous).map { [$0] } ?? [])
+            if !sentences.isEmpty {
+                add("<div class=\"exec-summary\"><h2>Executive summary</h2><p>" + sentences.map(e).joined(separator: " ") + "</p></div>")
             }
             let high = r.pitfalls.filter { $0.severity == "high" }.count
             let cov = r.analyses.coverage
@@ -134,7 +135,8 @@ public enum HTMLReport {
         }
 
         mutating func toc() {
-            let items = [("summary", "Maturity")] + (trend.isEmpty ? [] : [("trend", "Trend")]) + [("recommendations", "What to do next"), ("pitfalls", "Pitfalls"),
+            let items = [("summary", "Maturity")] + (previous == nil ? [] : [("changes", "Since the last run")])
+                + (trend.isEmpty ? [] : [("trend", "Trend")]) + [("recommendations", "What to do next"), ("pitfalls", "Pitfalls"),
                          ("coverage", "Coverage map"), ("speed", "Speed tiers"), ("experiments", "Experiments"),
                          ("prioritization", "Prioritization"), ("okrs", "OKRs"), ("accountability", "Accountability"),
                          ("criteria", "Why these scores")]
@@ -299,6 +301,22 @@ public enum HTMLReport {
         }
 
         // MARK: Trend
+
+        /// What changed since the previous run: the pitfalls resolved and the new ones, each with its subjects.
+        mutating func changesSection() {
+            guard let previous, let c = Common.pitfallChange(r, previous) else { return }
+            add("<section id=\"changes\">")
+            add("<h2>Since \(e(previous.run.map { "run \($0)" } ?? "the previous assessment"))</h2>")
+            for (title, items) in [("Pitfalls resolved", c.resolved), ("New pitfalls", c.new)] {
+                add("<h3>\(title)</h3>")
+                if items.isEmpty { add("<p>None.</p>"); continue }
+                add("<ul>" + items.map { f in
+                    "<li><strong>\(e(f.name))</strong> (\(e(f.severity)))"
+                        + (f.subjects.isEmpty ? "" : ": " + f.subjects.map { e($0.name) }.joined(separator: ", ")) + "</li>"
+                }.joined() + "</ul>")
+            }
+            add("</section>")
+        }
 
         mutating func trendSection() {
             guard !trend.isEmpty else { return }

@@ -68,10 +68,11 @@ public enum MarkdownReport {
                 + (r.run.map { " · run \($0)" } ?? "") + " · assessed " + m(Common.humanDate(r.at))
                 + (previous.map { " · compared with " + ($0.run.map { "run \($0)" } ?? "an earlier assessment") + " (" + m(Common.humanDate($0.asOf)) + ")" } ?? ""))
             add()
-            if let summary = r.summary, !summary.isEmpty {
+            let sentences = (r.summary ?? []) + (Common.pitfallChangeSentence(r, previous).map { [$0] } ?? [])
+            if !sentences.isEmpty {
                 add("## Executive summary")
                 add()
-                add(summary.map(m).joined(separator: " "))
+                add(sentences.map(m).joined(separator: " "))
                 add()
             }
             let cov = r.analyses.coverage
@@ -127,6 +128,23 @@ public enum MarkdownReport {
                 add("A level is held only while its checks pass: a standing pitfall holds down the levels it concerns.")
                 add()
                 for c in caps { add("- " + m(c)) }
+                add()
+            }
+        }
+
+        /// What changed since the previous run: the pitfalls resolved and the new ones, each with its subjects.
+        mutating func changesSection() {
+            guard let previous, let c = Common.pitfallChange(r, previous) else { return }
+            add("## Since " + (previous.run.map { "run \($0)" } ?? "the previous assessment"))
+            add()
+            for (title, items) in [("Pitfalls resolved", c.resolved), ("New pitfalls", c.new)] {
+                add("### " + title)
+                add()
+                if items.isEmpty { add("None."); add(); continue }
+                for f in items {
+                    add("- **" + m(f.name) + "** (" + m(f.severity) + ")"
+                        + (f.subjects.isEmpty ? "" : ": " + f.subjects.map { m($0.name) }.joined(separator: ", ")))
+                }
                 add()
             }
         }

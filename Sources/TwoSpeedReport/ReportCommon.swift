@@ -41,6 +41,27 @@ enum Common {
     }
 
     /// "run 3, data as of 2026-11-10" or "data as of 2026-11-10".
+    /// The pitfalls that went away since `previous` (as it found them) and those that appeared (as `r`
+    /// finds them); nil without a previous run to compare with.
+    static func pitfallChange(_ r: AssessmentResult, _ previous: AssessmentResult?) -> (resolved: [Finding], new: [Finding])? {
+        guard let previous else { return nil }
+        let now = Set(r.pitfalls.map(\.pitfall)), then = Set(previous.pitfalls.map(\.pitfall))
+        return (previous.pitfalls.filter { !now.contains($0.pitfall) }, r.pitfalls.filter { !then.contains($0.pitfall) })
+    }
+
+    /// One sentence for the executive summary: what was resolved and what is new since the previous run.
+    static func pitfallChangeSentence(_ r: AssessmentResult, _ previous: AssessmentResult?) -> String? {
+        guard let previous, let c = pitfallChange(r, previous) else { return nil }
+        let since = previous.run.map { "run \($0)" } ?? "the previous assessment"
+        func names(_ f: [Finding]) -> String { f.map { "“\($0.name)”" }.joined(separator: ", ") }
+        switch (c.resolved.isEmpty, c.new.isEmpty) {
+        case (true, true): return "No pitfall was resolved or found anew since \(since)."
+        case (false, true): return "Since \(since), resolved: \(names(c.resolved)); none is new."
+        case (true, false): return "Since \(since), nothing was resolved, and new: \(names(c.new))."
+        case (false, false): return "Since \(since), resolved: \(names(c.resolved)); new: \(names(c.new))."
+        }
+    }
+
     static func runName(_ r: AssessmentResult) -> String {
         (r.run.map { "run \($0), " } ?? "") + "data as of " + humanDate(r.asOf)
     }
@@ -153,6 +174,7 @@ enum Common {
 /// The sections every rich report has, in the order both the HTML and the Markdown report write them.
 protocol ReportSections {
     mutating func summary()
+    mutating func changesSection()
     mutating func trendSection()
     mutating func recommendations()
     mutating func pitfalls()
@@ -168,6 +190,7 @@ protocol ReportSections {
 extension ReportSections {
     mutating func sections() {
         summary()
+        changesSection()
         trendSection()
         recommendations()
         pitfalls()

@@ -404,6 +404,33 @@ def test_trend_axis_is_when_each_run_was_made_with_its_as_of_beside(engine):
     assert made[0] in rows[0] and "30 September 2026" in rows[0] and "31 October 2026" in rows[1]
 
 
+def test_pitfalls_resolved_and_new_since_the_last_run_are_named(engine):
+    # The retailer's IT cost objective joins the shared growth objective: its siloed objectives go away.
+    engine.call("portfolio.put", {"portfolio": retailer()})
+    first = engine.call("assessment.run", {"portfolio": "retailer"})
+    engine.call("entity.upsert", {"portfolio": "retailer", "kind": "okr", "entity": {
+        "id": "okr-it-cost", "objective": "Cut IT run costs by 10%", "departments": ["it"], "parent": "okr-online-growth"}})
+    second = engine.call("assessment.run", {"portfolio": "retailer"})
+    resolved = [p for p in first["pitfalls"] if p["pitfall"] not in {q["pitfall"] for q in second["pitfalls"]}]
+    new = [p for p in second["pitfalls"] if p["pitfall"] not in {q["pitfall"] for q in first["pitfalls"]}]
+    assert [p["pitfall"] for p in resolved] == ["siloed-objectives"] and new == []
+    name = resolved[0]["name"]
+    html, _ = rendered(engine, "html", portfolio="retailer")
+    summary = re.search(r'<div class="exec-summary">.*?</div>', html, re.S).group(0)
+    assert "Since run 1, resolved: “%s”; none is new." % name in summary
+    section = re.search(r'<section id="changes">.*?</section>', html, re.S).group(0)
+    assert "<h2>Since run 1</h2>" in section and "<strong>%s</strong>" % name in section
+    assert section.split("<h3>New pitfalls</h3>", 1)[1].startswith("\n<p>None.</p>") and 'href="#changes"' in html
+    md, _ = rendered(engine, "markdown", portfolio="retailer")
+    assert "## Since run 1" in md and "- **%s** (" % name in md.split("### Pitfalls resolved", 1)[1]
+    assert "Since run 1, resolved: “%s”" % name in md.split("## Executive summary", 1)[1].split("\n## ", 1)[0]
+    # One run alone has nothing to compare with: no such section or sentence.
+    engine.call("portfolio.put", {"portfolio": dict(retailer(), id="alone")})
+    engine.call("assessment.run", {"portfolio": "alone"})
+    alone, _ = rendered(engine, "html", portfolio="alone")
+    assert 'id="changes"' not in alone and "Since run" not in alone
+
+
 def test_one_run_or_a_result_given_has_no_trend(engine):
     runs = kept_runs(engine, 1)
     for fmt in ("html", "markdown"):

@@ -322,7 +322,8 @@ class TooLarge(RPCError):
 
 
 class ReadOnly(RPCError):
-    """-32004: this caller may only call methods that change nothing."""
+    """-32004: this caller may not call the method: it may only call methods that change nothing, or the
+    method (plugin.load, plugin.unload) is for the daemon's administrators, or names a file outside its plugin folders."""
 
     error_code = ErrorCode.READ_ONLY
 
