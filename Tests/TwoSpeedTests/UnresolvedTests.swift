@@ -213,3 +213,20 @@ final class UnresolvedImportTests: XCTestCase {
         XCTAssertEqual(unresolved(try Engine(path: dir + "/store.db"), "p"), [])
     }
 }
+
+extension UnresolvedImportTests {
+    /// --prune removes what the catalog no longer names, and the removed systems' unresolved
+    /// references go with them, in memory and in the store; the kept ones stay.
+    func testPruneDropsTheRemovedEntitiesReferences() throws {
+        let dir = temporaryDirectory()
+        let e = try Engine(path: dir + "/store.db")
+        let both = documents(yaml: component("a", owner: "payments") + "\n---\n" + component("b", owner: "ops"), file: "c.yaml")
+        XCTAssertNotNil(e.request("import.backstage", #"{"portfolio":"p","documents":\#(both)}"#).result)
+        let onlyA = documents(yaml: component("a", owner: "payments"), file: "c.yaml")
+        let r = try XCTUnwrap(e.request("import.backstage", #"{"portfolio":"p","documents":\#(onlyA),"prune":true}"#).result)
+        XCTAssertEqual(r["removed"]?["systems"]?.intValue, 1, JSONText.dump(r))
+        XCTAssertEqual(r["unresolved"]?.intValue, 1)
+        XCTAssertEqual(unresolved(e, "p"), ["system a owner group:default/payments c.yaml:8"])
+        XCTAssertEqual(unresolved(try Engine(path: dir + "/store.db"), "p"), ["system a owner group:default/payments c.yaml:8"])
+    }
+}
