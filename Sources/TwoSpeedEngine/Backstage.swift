@@ -585,7 +585,8 @@ struct BackstageMapping {
                     let api = find(ref)
                     let kind = api?.str("type")?.lowercased() == "asyncapi" ? "event" : "api"
                     let ps = (providers[ref] ?? []).filter { $0 !== r }
-                    if ps.isEmpty {
+                    // An API the catalog lacks altogether is an unresolved reference, noted once by resolve.
+                    if ps.isEmpty, api != nil {
                         problem(r, "/spec/consumesApis/\(i)", "no component of the catalog provides \(ref); no interface recorded", skip: false)
                     }
                     for p in ps { add(p.id, kind) }

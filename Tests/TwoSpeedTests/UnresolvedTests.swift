@@ -230,3 +230,29 @@ extension UnresolvedImportTests {
         XCTAssertEqual(unresolved(try Engine(path: dir + "/store.db"), "p"), ["system a owner group:default/payments c.yaml:8"])
     }
 }
+
+extension UnresolvedImportTests {
+    /// An API outside the catalog is one note (an unresolved interface); an API in the catalog that no
+    /// component provides is the other note, and no unresolved reference (its target is there).
+    func testAnAPIOutsideTheCatalogIsNotedOnce() throws {
+        let e = try Engine(path: nil)
+        let yaml = component("a", owner: "user:ann", extra: "\n  consumesApis: [ghost-api, lonely-api]") + """
+
+            ---
+            apiVersion: backstage.io/v1alpha1
+            kind: API
+            metadata: {name: lonely-api}
+            spec: {type: openapi, lifecycle: production, owner: user:ann, definition: x}
+            ---
+            apiVersion: backstage.io/v1alpha1
+            kind: User
+            metadata: {name: ann}
+            spec: {}
+            """
+        let r = try XCTUnwrap(e.request("import.backstage", #"{"portfolio":"p","documents":\#(documents(yaml: yaml, file: "c.yaml"))}"#).result)
+        let reasons = r["problems"]!.elements.map { $0["reason"]!.stringValue! }
+        XCTAssertEqual(reasons.filter { $0.contains("ghost-api") }.count, 1, "\(reasons)")
+        XCTAssertEqual(reasons.filter { $0.contains("lonely-api") }, ["no component of the catalog provides api:default/lonely-api; no interface recorded"])
+        XCTAssertEqual(unresolved(e, "p"), ["system a interfaces api:default/ghost-api c.yaml:9"])
+    }
+}
