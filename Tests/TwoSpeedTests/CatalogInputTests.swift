@@ -151,4 +151,18 @@ final class CatalogInputTests: XCTestCase {
         let good = #"[{"entity":{"apiVersion":"backstage.io/v1alpha1","kind":"Group","metadata":{"name":"g"},"spec":{"type":"team"}}}]"#
         XCTAssertEqual(e.request("import.backstage", #"{"portfolio":"none","documents":\#(good)}"#).result?["portfolioCreated"]?.boolValue, true)
     }
+
+    /// The engine takes at most 1,000,000 documents an import (the command line stops at the same
+    /// number, naming the file and line); one more is refused whole with the pointer, nothing created.
+    func testMoreEntitiesThanAnImportTakesIsRefusedWithItsPointer() throws {
+        var text = "{\"portfolio\":\"many\",\"documents\":["
+        text.reserveCapacity(3_100_000)
+        for i in 0...1_000_000 { text += i == 0 ? "{}" : ",{}" }
+        text += "]}"
+        let e = try Engine(path: nil)
+        let r = e.request("import.backstage", text)
+        XCTAssertEqual(r.code, -32602, String(r.text.prefix(300)))
+        XCTAssertEqual(r.pointer, "/documents")
+        XCTAssertEqual(e.request("portfolio.get", #"{"id":"many"}"#).code, -32000)
+    }
 }
