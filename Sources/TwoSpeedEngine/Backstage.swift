@@ -345,16 +345,28 @@ struct BackstageMapping {
     /// outside the catalog and the portfolio (as Backstage keeps them), each such reference a note and
     /// an unresolved reference of the entity it maps to.
     mutating func resolve(_ base: StoredPortfolio) {
-        for r in records where !r.skipped {
-            for ref in references(r) where CatalogRef(ref.text, defaultKind: ref.kind, defaultNamespace: r.ref.namespace) == nil {
-                problem(r, "/spec/" + ref.key + (ref.index < 0 ? "" : "/\(ref.index)"), "\"\(ref.text)\" is not an entity reference")
-                break
+        // Each reference parsed once (parsing is a large part of the mapping): a record with one that
+        // cannot be read is skipped before any other record looks at it.
+        var parsed: [[(key: String, index: Int, kind: String, text: String, hard: Bool, target: CatalogRef)]] = []
+        parsed.reserveCapacity(records.count)
+        for r in records {
+            var mine: [(key: String, index: Int, kind: String, text: String, hard: Bool, target: CatalogRef)] = []
+            if !r.skipped {
+                for ref in references(r) {
+                    guard let target = CatalogRef(ref.text, defaultKind: ref.kind, defaultNamespace: r.ref.namespace) else {
+                        problem(r, "/spec/" + ref.key + (ref.index < 0 ? "" : "/\(ref.index)"), "\"\(ref.text)\" is not an entity reference")
+                        mine = []
+                        break
+                    }
+                    mine.append((ref.key, ref.index, ref.kind, ref.text, ref.hard, target))
+                }
             }
+            parsed.append(mine)
         }
-        for r in records where !r.skipped {
-            for ref in references(r) {
-                let pointer = "/spec/" + ref.key + (ref.index < 0 ? "" : "/\(ref.index)")
-                guard let target = CatalogRef(ref.text, defaultKind: ref.kind, defaultNamespace: r.ref.namespace) else { continue }
+        for (r, refs) in zip(records, parsed) where !r.skipped {
+            for ref in refs {
+                let target = ref.target
+                var pointer: String { "/spec/" + ref.key + (ref.index < 0 ? "" : "/\(ref.index)") }
                 var t = find(target)
                 // dependsOn names components and resources alike.
                 if t == nil, ref.kind == "component", !ref.text.contains(":") {
@@ -585,7 +597,8 @@ struct BackstageMapping {
                     let api = find(ref)
                     let kind = api?.str("type")?.lowercased() == "asyncapi" ? "event" : "api"
                     let ps = (providers[ref] ?? []).filter { $0 !== r }
-                    if ps.isEmpty {
+                    // An API the catalog lacks altogether is an unresolved reference, noted once by resolve.
+                    if ps.isEmpty, api != nil {
                         problem(r, "/spec/consumesApis/\(i)", "no component of the catalog provides \(ref); no interface recorded", skip: false)
                     }
                     for p in ps { add(p.id, kind) }

@@ -286,7 +286,13 @@ extension Engine {
             for r in outcome.removed { removed.add(r.kind) }
             var revision = old?.revision ?? 0
             let unresolvedChanged = outcome.portfolio.portfolio.unresolved != base.portfolio.unresolved
-            let changed = !outcome.written.isEmpty || !outcome.removed.isEmpty || old == nil || unresolvedChanged
+            // Every record skipped: a new portfolio is not created empty, and the report says why.
+            let allSkipped = old == nil && records > 0 && outcome.written.isEmpty && outcome.unchanged.isEmpty
+            if allSkipped {
+                problems.append(ImportProblem(pointer: "", reason: "every record was skipped (\(records) read): portfolio \"\(pid)\" "
+                                              + "was not created; the problems above say why", skipped: false))
+            }
+            let changed = !allSkipped && (!outcome.written.isEmpty || !outcome.removed.isEmpty || old == nil || unresolvedChanged)
             if changed {
                 var sp = outcome.portfolio
                 sp.revision = revision + 1
@@ -325,7 +331,7 @@ extension Engine {
             for p in problems.prefix(1_000) { list.append(p.json) }
             let o = JSONMake.object([
                 "portfolio": JSONMake.string(pid), "revision": JSONMake.int(revision),
-                "portfolioCreated": JSONMake.bool(old == nil),
+                "portfolioCreated": JSONMake.bool(old == nil && !allSkipped),
                 "records": JSONMake.int(records),
                 "created": created.json, "updated": updated.json, "unchanged": unchanged.json, "removed": removed.json,
                 "skipped": JSONMake.int(skippedRecords), "unmapped": JSONMake.int(unmapped), "problems": list,

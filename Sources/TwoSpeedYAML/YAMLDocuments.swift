@@ -11,9 +11,23 @@ import Yams
 /// This lives outside the engine on purpose: the shared library stays free of a YAML parser, and
 /// C, Python and daemon callers send the same documents as JSON.
 public enum YAMLDocuments {
+    /// The limits of what one file may hold (README.md, "Limits"): each passed ends the file's reading
+    /// in an error document with its line, the documents before it kept. Nesting: a catalog entity is a
+    /// few levels deep; 100,000 levels overflowed the stack. Alias values: what the aliases of one
+    /// document may expand to (a billion-laughs file grew the command line to 11.9 GB).
+    /// File size: the text of one file.
+    public static let maxDepth = 256
+    public static let maxAliasValues = 100_000
+    public static let maxFileBytes = 64 << 20
+
     /// The documents of one file's text, appended to `into` (a jansson array). Returns how many.
     @discardableResult
     public static func append(text: String, file: String, into array: JSONRef) -> Int {
+        if text.utf8.count > maxFileBytes {
+            array.append(YAMLEvents.LimitError(line: 1, column: 1, reason: "the file is \(text.utf8.count) bytes, over the limit of "
+                                               + "\(maxFileBytes) bytes a catalog file may have").document(file: file))
+            return 1
+        }
         // Read from libyaml's events when the file is plain (YAMLEvents); else composed by Yams.
         if let docs = YAMLEvents.documents(text: text, file: file) {
             defer { docs.release() }
@@ -21,18 +35,23 @@ public enum YAMLDocuments {
             for i in 0..<n { array.append(json_array_get(docs, i)!.retained()) }
             return n
         }
+        // What the composer would choke on (an alias bomb; nesting past the limit) is found without
+        // building anything, and the composer reads only the documents before it.
+        if let (k, limit) = YAMLEvents.limitPassed(text: text) {
+            return appendComposed(text: text, file: file, into: array, documents: k) + { array.append(limit.document(file: file)); return 1 }()
+        }
         return appendComposed(text: text, file: file, into: array)
     }
 
     /// The same documents read by composing Yams' nodes first: what `append` does with a file the event
     /// reader leaves (an error, an anchor, ...); public so that tests hold the two readings equal.
     @discardableResult
-    public static func appendComposed(text: String, file: String, into array: JSONRef) -> Int {
+    public static func appendComposed(text: String, file: String, into array: JSONRef, documents limit: Int = .max) -> Int {
         var n = 0
         do {
             // The sequence keeps its error instead of throwing it: check it once it ends.
             var documents = try Yams.compose_all(yaml: text)
-            while let node = documents.next() {
+            while n < limit, let node = documents.next() {
                 let doc = JSONMake.object()
                 doc.set("file", JSONMake.string(file))
                 doc.set("line", JSONMake.int(node.mark?.line ?? 1))
@@ -43,7 +62,7 @@ public enum YAMLDocuments {
                 array.append(doc)
                 n += 1
             }
-            if let e = documents.error { throw e }
+            if n < limit, let e = documents.error { throw e }
         } catch let e as YamlError {
             array.append(errorDocument(e, file: file))
             n += 1

@@ -13,6 +13,18 @@ import Yams
 /// or alias, a key that is not a scalar, an empty text — returns nil, and the caller reads it with
 /// Yams as before, so errors and their marks stay Yams'.
 enum YAMLEvents {
+    /// A limit the text passes, where: the error document that ends the file's reading.
+    struct LimitError: Error {
+        var line: Int
+        var column: Int
+        var reason: String
+
+        func document(file: String) -> JSONRef {
+            JSONMake.object(["file": JSONMake.string(file), "line": JSONMake.int(line), "column": JSONMake.int(column),
+                             "error": JSONMake.string("YAML: " + reason)])
+        }
+    }
+
     static func documents(text: String, file: String) -> JSONRef? {
         var t = text
         return t.withUTF8 { buf -> JSONRef? in
@@ -30,6 +42,11 @@ enum YAMLEvents {
                 return r.stream(file: file, into: out)
             }
             if ok { return out }
+            // Too deep: the documents before it and the error, never the composer (it recurses).
+            if let limit = r.limit {
+                out.append(limit.document(file: file))
+                return out
+            }
             out.release()
             return nil
         }
@@ -40,6 +57,8 @@ enum YAMLEvents {
         var event = yaml_event_t()
         /// The JSON pointer being built, as bytes.
         var pointer: [UInt8] = []
+        /// Set when the text passes a limit (nesting): the reading stops there.
+        var limit: LimitError?
 
         /// The next event into `event` (the previous one deleted); false on a parse error.
         mutating func next() -> Bool {
@@ -70,6 +89,11 @@ enum YAMLEvents {
         /// The node whose first event is the current one, as `YAMLDocuments.convert` makes it; on return
         /// the current event is the node's last. nil: left to the composer.
         mutating func node(_ lines: JSONRef, depth: Int, inList: Bool) -> JSONRef? {
+            if depth >= YAMLDocuments.maxDepth, event.type == YAML_MAPPING_START_EVENT || event.type == YAML_SEQUENCE_START_EVENT {
+                limit = LimitError(line: Int(event.start_mark.line) + 1, column: Int(event.start_mark.column) + 1,
+                                   reason: "nesting deeper than \(YAMLDocuments.maxDepth) levels")
+                return nil
+            }
             let keep = depth <= 2 || (depth == 3 && inList)
             if keep { setLine(lines, Int(event.start_mark.line) + 1) }
             let deeper = depth < 3
@@ -140,6 +164,64 @@ enum YAMLEvents {
             let style = Node.Scalar.Style(rawValue: numericCast(s.style.rawValue)) ?? .any
             let node = Node.scalar(.init(String(decoding: bytes, as: UTF8.self), Tag(name), style))
             return YAMLDocuments.scalarValue(node)
+        }
+    }
+
+    /// Reads the text's events once, building nothing, for what the composer must not be given: nesting
+    /// deeper than `maxDepth`, or aliases that expand a document past `maxAliasValues` values (the
+    /// "billion laughs": nine anchors of nine aliases each are 9^9 values). Returns the first limit passed
+    /// and the index of the document that passes it, or nil: within limits, or a YAML error first (the
+    /// composer reports that with its own words). Iterative, so any depth costs no stack.
+    static func limitPassed(text: String) -> (document: Int, error: LimitError)? {
+        var t = text
+        return t.withUTF8 { buf -> (Int, LimitError)? in
+            guard let base = buf.baseAddress, buf.count > 0 else { return nil }
+            var parser = yaml_parser_t()
+            guard yaml_parser_initialize(&parser) == 1 else { return nil }
+            defer { yaml_parser_delete(&parser) }
+            yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
+            yaml_parser_set_input_string(&parser, base, buf.count)
+            var event = yaml_event_t()
+            defer { yaml_event_delete(&event) }
+            // Per open collection: the values inside it so far and its anchor.
+            var stack: [(values: Int, anchor: String?)] = []
+            var anchors: [String: Int] = [:]
+            var document = -1, expanded = 0
+            func saturating(_ a: Int, _ b: Int) -> Int { a > Int.max / 2 - b ? Int.max / 2 : a + b }
+            func add(_ n: Int) { if !stack.isEmpty { stack[stack.count - 1].values = saturating(stack[stack.count - 1].values, n) } }
+            func anchor(_ p: UnsafeMutablePointer<yaml_char_t>?) -> String? { p.map { String(cString: $0) } }
+            while true {
+                yaml_event_delete(&event)
+                guard yaml_parser_parse(&parser, &event) == 1 else { return nil }
+                let at = { (reason: String) in
+                    (document, LimitError(line: Int(event.start_mark.line) + 1, column: Int(event.start_mark.column) + 1, reason: reason))
+                }
+                switch event.type {
+                case YAML_STREAM_END_EVENT: return nil
+                case YAML_DOCUMENT_START_EVENT:
+                    document += 1; anchors = [:]; expanded = 0; stack = []
+                case YAML_MAPPING_START_EVENT, YAML_SEQUENCE_START_EVENT:
+                    if stack.count >= YAMLDocuments.maxDepth { return at("nesting deeper than \(YAMLDocuments.maxDepth) levels") }
+                    let a = event.type == YAML_MAPPING_START_EVENT ? anchor(event.data.mapping_start.anchor) : anchor(event.data.sequence_start.anchor)
+                    stack.append((1, a))
+                case YAML_MAPPING_END_EVENT, YAML_SEQUENCE_END_EVENT:
+                    guard let top = stack.popLast() else { return nil }
+                    if let a = top.anchor { anchors[a] = top.values }
+                    add(top.values)
+                case YAML_SCALAR_EVENT:
+                    if let a = anchor(event.data.scalar.anchor) { anchors[a] = 1 }
+                    add(1)
+                case YAML_ALIAS_EVENT:
+                    let n = anchor(event.data.alias.anchor).flatMap { anchors[$0] } ?? 1
+                    expanded = saturating(expanded, n)
+                    if expanded > YAMLDocuments.maxAliasValues {
+                        return at("aliases expand this document past \(YAMLDocuments.maxAliasValues) values (an alias bomb?); "
+                                  + "nothing after this line is read")
+                    }
+                    add(n)
+                default: break
+                }
+            }
         }
     }
 

@@ -213,3 +213,46 @@ final class UnresolvedImportTests: XCTestCase {
         XCTAssertEqual(unresolved(try Engine(path: dir + "/store.db"), "p"), [])
     }
 }
+
+extension UnresolvedImportTests {
+    /// --prune removes what the catalog no longer names, and the removed systems' unresolved
+    /// references go with them, in memory and in the store; the kept ones stay.
+    func testPruneDropsTheRemovedEntitiesReferences() throws {
+        let dir = temporaryDirectory()
+        let e = try Engine(path: dir + "/store.db")
+        let both = documents(yaml: component("a", owner: "payments") + "\n---\n" + component("b", owner: "ops"), file: "c.yaml")
+        XCTAssertNotNil(e.request("import.backstage", #"{"portfolio":"p","documents":\#(both)}"#).result)
+        let onlyA = documents(yaml: component("a", owner: "payments"), file: "c.yaml")
+        let r = try XCTUnwrap(e.request("import.backstage", #"{"portfolio":"p","documents":\#(onlyA),"prune":true}"#).result)
+        XCTAssertEqual(r["removed"]?["systems"]?.intValue, 1, JSONText.dump(r))
+        XCTAssertEqual(r["unresolved"]?.intValue, 1)
+        XCTAssertEqual(unresolved(e, "p"), ["system a owner group:default/payments c.yaml:8"])
+        XCTAssertEqual(unresolved(try Engine(path: dir + "/store.db"), "p"), ["system a owner group:default/payments c.yaml:8"])
+    }
+}
+
+extension UnresolvedImportTests {
+    /// An API outside the catalog is one note (an unresolved interface); an API in the catalog that no
+    /// component provides is the other note, and no unresolved reference (its target is there).
+    func testAnAPIOutsideTheCatalogIsNotedOnce() throws {
+        let e = try Engine(path: nil)
+        let yaml = component("a", owner: "user:ann", extra: "\n  consumesApis: [ghost-api, lonely-api]") + """
+
+            ---
+            apiVersion: backstage.io/v1alpha1
+            kind: API
+            metadata: {name: lonely-api}
+            spec: {type: openapi, lifecycle: production, owner: user:ann, definition: x}
+            ---
+            apiVersion: backstage.io/v1alpha1
+            kind: User
+            metadata: {name: ann}
+            spec: {}
+            """
+        let r = try XCTUnwrap(e.request("import.backstage", #"{"portfolio":"p","documents":\#(documents(yaml: yaml, file: "c.yaml"))}"#).result)
+        let reasons = r["problems"]!.elements.map { $0["reason"]!.stringValue! }
+        XCTAssertEqual(reasons.filter { $0.contains("ghost-api") }.count, 1, "\(reasons)")
+        XCTAssertEqual(reasons.filter { $0.contains("lonely-api") }, ["no component of the catalog provides api:default/lonely-api; no interface recorded"])
+        XCTAssertEqual(unresolved(e, "p"), ["system a interfaces api:default/ghost-api c.yaml:9"])
+    }
+}

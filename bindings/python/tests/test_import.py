@@ -38,7 +38,10 @@ def test_import_backstage_reports_broken_records_by_file_and_line(conn):
     assert owner["pointer"].endswith("/entity/spec/owner")
     bad_yaml = next(p for reason, p in by_reason.items() if reason.startswith("YAML"))
     assert bad_yaml["file"].endswith("bad.yaml") and bad_yaml["line"] == 15
-    assert r["skipped"] == 4
+    # The YAML error and the component without an owner; the ones naming what the catalog lacks are kept.
+    assert r["skipped"] == 2 and r["unresolved"] == 2
+    assert any(p["reason"].startswith("unresolved reference: resource:default/missing-db") and not p["skipped"]
+               for p in r["problems"])
     with pytest.raises(twospeed.InvalidParams) as e:
         conn.import_backstage("b2", BROKEN, atomic=True)
     assert any(i.pointer.endswith("/entity/spec/owner") for i in e.value.errors)
@@ -78,3 +81,45 @@ def test_import_csv_from_a_file_and_from_text(conn, tmp_path):
         conn.import_csv("retailer", "team", text="id,colour\nx,red\n")
     with pytest.raises(TypeError):
         conn.import_csv("retailer", "team")
+
+
+def _bomb(entity: str) -> str:
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 10):
+        lines.append("a%d: &a%d [%s]" % (i, i, ",".join(["*a%d" % (i - 1)] * 9)))
+    return entity + "---\n" + "\n".join(lines) + "\n"
+
+
+ENTITY = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: %s\nspec: {type: service, lifecycle: production, owner: x}\n"
+
+
+def test_hostile_catalog_files_end_in_an_error_with_their_line_quickly_and_small(tmp_path):
+    """The alias bomb, a 100,000-deep document, a FIFO and symlinks out of the folder: each an error or
+    left out, within a second and under 100 MB, the documents before it kept."""
+    import resource
+    import time
+    pytest.importorskip("yaml")
+    from twospeed._catalog import catalog_documents
+    (tmp_path / "bomb.yaml").write_text(_bomb(ENTITY % "before-bomb"))
+    (tmp_path / "deep.yaml").write_text(ENTITY % "before-deep" + "---\na: " + "[" * 100000 + "]" * 100000 + "\n")
+    (tmp_path / "near.yaml").write_text("a: " + "[" * 200 + "]" * 200 + "\n")
+    os.mkfifo(tmp_path / "p.yaml")
+    outside = tmp_path.parent / (tmp_path.name + "-outside.yaml")
+    outside.write_text(ENTITY % "outside")
+    os.symlink(outside, tmp_path / "out.yaml")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.monotonic()
+    docs = catalog_documents([tmp_path])
+    elapsed = time.monotonic() - t0
+    grew_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    by_file = {}
+    for d in docs:
+        by_file.setdefault(os.path.basename(d["file"]), []).append(d)
+    assert [d["entity"]["metadata"]["name"] for d in by_file["bomb.yaml"][:1]] == ["before-bomb"]
+    assert by_file["bomb.yaml"][1]["line"] == 12 and "aliases expand this document past 100000 values" in by_file["bomb.yaml"][1]["error"]
+    assert by_file["deep.yaml"][1] == {"file": str(tmp_path / "deep.yaml"), "line": 7, "column": 259,
+                                       "error": "YAML: nesting deeper than 256 levels"}
+    assert "error" not in by_file["near.yaml"][0], "200 levels are read"
+    assert by_file["p.yaml"] == [{"file": str(tmp_path / "p.yaml"), "line": 1, "error": "cannot read: not a regular file"}]
+    assert "out.yaml" not in by_file, "a symlink out of the folder is left out"
+    assert elapsed < 1 and grew_mb < 100, (elapsed, grew_mb)
