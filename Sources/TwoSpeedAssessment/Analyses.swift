@@ -87,7 +87,7 @@ public enum Prioritizer {
             for p in c.activeProducts {
                 guard let r = p.rice else { unscored.append(c.subject(.product, p.id)); continue }
                 scored.append((p, r.reach * r.impact * r.confidence / r.effort,
-                               "reach \(n(r.reach)) × impact \(n(r.impact)) × confidence \(n(r.confidence)) / effort \(n(r.effort))"))
+                               "reach \(grouped(r.reach)) × impact \(n(r.impact)) × confidence \(n(r.confidence)) / effort \(n(r.effort)) person-months"))
             }
         case "wsjf":
             formula = "WSJF = (business value + time criticality + risk reduction or opportunity enablement) / job size"
@@ -100,7 +100,7 @@ public enum Prioritizer {
             formula = "expected value per year / development resources (person-weeks)"
             for p in c.activeProducts {
                 guard let v = p.value, let r = p.resources, r > 0 else { unscored.append(c.subject(.product, p.id)); continue }
-                scored.append((p, v / r, "value \(n(v)) / resources \(n(r)) person-weeks"))
+                scored.append((p, v / r, "expected value \(grouped(v)) a year / \(grouped(r)) person-weeks = \(grouped(v / r)) a person-week"))
             }
         }
         // Highest first; equal scores keep document order, so the ranking is stable.
@@ -115,6 +115,30 @@ public enum Prioritizer {
     }
 
     static func n(_ v: Double) -> String { fmtNumber(v, digits: 4) }
+
+    /// A figure people compare at a glance: thousands grouped ("2,400,000"), at most two decimals.
+    static func grouped(_ v: Double) -> String {
+        let s = fmtNumber(v, digits: 2)
+        guard !s.contains("e") else { return s }
+        let negative = s.hasPrefix("-")
+        let body = negative ? s.dropFirst() : Substring(s)
+        let whole = Array(body.prefix { $0 != "." }), rest = body.dropFirst(whole.count)
+        var out = negative ? "-" : ""
+        for (i, d) in whole.enumerated() {
+            if i > 0 && (whole.count - i) % 3 == 0 { out += "," }
+            out.append(d)
+        }
+        return out + rest
+    }
+
+    /// What a score of the method is measured in, for a column's head.
+    public static func scoreUnit(_ method: String) -> String {
+        switch method {
+        case "rice": return "RICE score (reach × impact × confidence per person-month)"
+        case "wsjf": return "WSJF score (cost of delay per unit of job size)"
+        default: return "Expected value a year per person-week"
+        }
+    }
 }
 
 // MARK: Speed tiers and couplings

@@ -59,13 +59,16 @@ public enum Charts {
         s += "<g class=\"grid\">\n"
         var rings = levels.map { ($0.minScore, $0.name) }.filter { $0.0 > 0 && $0.0 < maxScore }
         rings.append((maxScore, ""))
+        // The rings' labels are drawn last, over the plotted area and its dots, so that no score hides them.
+        var ringLabels = "<g class=\"ring-labels\">\n"
         for (score, name) in rings {
             s += "<polygon class=\"ring\" points=\"\(polygon(Array(repeating: score, count: n)))\"/>\n"
             if !name.isEmpty {
                 let p = point(0, score)
-                s += "<text class=\"ring-label\" x=\"\(Num.c(p.0 + 5))\" y=\"\(Num.c(p.1 - 3))\">\(Escape.html(name)) \(Num.short(score, 2))</text>\n"
+                ringLabels += "<text class=\"ring-label\" x=\"\(Num.c(p.0 + 7))\" y=\"\(Num.c(p.1 - 3))\">\(Escape.html(name)) \(Num.short(score, 2))</text>\n"
             }
         }
+        ringLabels += "</g>\n"
         for i in 0..<n {
             let p = point(i, maxScore)
             s += "<line class=\"spoke\" x1=\"\(Num.c(cx))\" y1=\"\(Num.c(cy))\" x2=\"\(Num.c(p.0))\" y2=\"\(Num.c(p.1))\"/>\n"
@@ -83,6 +86,7 @@ public enum Charts {
                                                      ?? "no evidence")
             s += "<circle class=\"\(a.score == nil ? "dot none" : "dot")\" cx=\"\(Num.c(p.0))\" cy=\"\(Num.c(p.1))\" r=\"4.5\"><title>\(tip)</title></circle>\n"
         }
+        s += ringLabels
 
         // Labels outside the web: the dimension's name (wrapped) and its score.
         for (i, a) in axes.enumerated() {

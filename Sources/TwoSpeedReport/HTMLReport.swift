@@ -481,7 +481,7 @@ public enum HTMLReport {
             } else {
                 let top = p.ranked.map(\.score).max() ?? 1
                 add("<table class=\"priorities\">")
-                add("<thead><tr><th scope=\"col\">#</th><th scope=\"col\">Product</th><th scope=\"col\">Score</th><th scope=\"col\">How</th></tr></thead>")
+                add("<thead><tr><th scope=\"col\">#</th><th scope=\"col\">Product</th><th scope=\"col\">\(e(Prioritizer.scoreUnit(p.method)))</th><th scope=\"col\">How</th></tr></thead>")
                 add("<tbody>")
                 for i in p.ranked {
                     let w = top > 0 ? Num.short(max(0, i.score) / top * 100, 1) : "0"

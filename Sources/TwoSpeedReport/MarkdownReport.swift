@@ -302,7 +302,7 @@ public enum MarkdownReport {
                 add("No product has the figures this method needs.")
                 add()
             } else {
-                table(["#", "Product", "Score", "How"], p.ranked.map { ["\($0.rank)", m($0.product.name), Num.readable($0.score, 2), m($0.explanation)] },
+                table(["#", "Product", m(Prioritizer.scoreUnit(p.method)), "How"], p.ranked.map { ["\($0.rank)", m($0.product.name), Num.readable($0.score, 2), m($0.explanation)] },
                       numeric: [0, 2])
                 if p.total > p.ranked.count { add("The first \(p.ranked.count) of \(p.total)."); add() }
             }

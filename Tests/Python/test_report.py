@@ -431,6 +431,34 @@ def test_pitfalls_resolved_and_new_since_the_last_run_are_named(engine):
     assert 'id="changes"' not in alone and "Since run" not in alone
 
 
+def test_prioritization_says_its_units(engine):
+    # Money and effort with their units and thousands grouped; the score's column says what it measures.
+    engine.call("portfolio.put", {"portfolio": retailer()})
+    result = engine.call("assessment.run", {"portfolio": "retailer", "keep": False})
+    checkout = next(i for i in result["analyses"]["prioritization"]["ranked"] if i["product"]["id"] == "checkout")
+    assert checkout["explanation"] == "expected value 2,400,000 a year / 40 person-weeks = 60,000 a person-week"
+    html, _ = rendered(engine, "html", result=result)
+    section = re.search(r'<section id="prioritization">.*?</section>', html, re.S).group(0)
+    assert '<th scope="col">Expected value a year per person-week</th>' in section and "60,000" in section
+    md, _ = rendered(engine, "markdown", result=result)
+    assert "| # | Product | Expected value a year per person-week | How |" in md
+    rice = engine.call("assessment.run", {"portfolio": "retailer", "keep": False, "prioritization": "rice"})
+    html, _ = rendered(engine, "html", result=rice)
+    assert "RICE score (reach × impact × confidence per person-month)" in html and "180,000" in html
+
+
+def test_radar_ring_labels_are_drawn_over_the_scores(engine):
+    # SVG paints in document order: a label before the plotted area sits under it, so the rings' labels
+    # come after the series and the dots, each with its white halo (paint-order: stroke).
+    engine.call("portfolio.put", {"portfolio": retailer()})
+    html, _ = rendered(engine, "html", result=engine.call("assessment.run", {"portfolio": "retailer", "keep": False}))
+    svg = re.search(r'<svg class="chart radar".*?</svg>', html, re.S).group(0)
+    labels = [m.start() for m in re.finditer(r'class="ring-label"', svg)]
+    painted = [m.start() for m in re.finditer(r'<polygon class="series (current|previous)"|<circle class="dot', svg)]
+    assert labels and painted and min(labels) > max(painted)
+    assert re.search(r"svg \.ring-label \{[^}]*paint-order: stroke", html)
+
+
 def test_one_run_or_a_result_given_has_no_trend(engine):
     runs = kept_runs(engine, 1)
     for fmt in ("html", "markdown"):
