@@ -101,7 +101,7 @@ struct Import: ParsableCommand {
         if from == .deployments || from == .incidents {
             // Delivery events report as they go (ImportDelivery.swift): a large log is sent in parts.
             return try DeliveryImport.run(kind: from.rawValue, file: files[0],
-                                          options: .init(portfolio: portfolio, atomic: atomic, format: format),
+                                          options: .init(portfolio: portfolio, atomic: atomic, format: format, quiet: quiet),
                                           connection: connection, output: output)
         }
         let progress = Progress(label: "twospeed import", quiet: quiet)
