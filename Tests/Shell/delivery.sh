@@ -53,6 +53,39 @@ for i in range(50000):
 "$CLI" import --db "$DB" --from deployments --portfolio retailer "$TMP/big.jsonl" --compact >"$TMP/big.out" 2>&1
 check "a large log goes in several calls and every event lands" bash -c "jq -e '.calls >= 2 and .deployments.created == 50000 and .problemCount == 0' '$TMP/big.out'"
 
+# Streaming: a 40 MB log is read in pieces and sent in bounded calls; the command no longer holds the
+# file (it held 11x a log's size, so 470 MB here), whatever its size. Peak RSS from /usr/bin/time.
+python3 -c '
+for i in range(200000):
+    print("{\"id\":\"mem-%07d\",\"system\":\"erp\",\"time\":\"2025-06-01T00:00:00Z\",\"changes\":[{\"id\":\"commit-%07d-a\",\"committed\":\"2025-05-31T00:00:00Z\"},{\"id\":\"commit-%07d-b\",\"committed\":\"2025-05-30T00:00:00Z\"}]}" % (i, i, i))
+' > "$TMP/mem.jsonl"
+/usr/bin/time -f '%M' -o "$TMP/mem.kb" "$CLI" import --db "$DB" --from deployments --portfolio retailer "$TMP/mem.jsonl" --compact >"$TMP/mem.out" 2>/dev/null
+check "a 40 MB log is imported whole" bash -c "jq -e '.deployments.created == 200000 and .problemCount == 0' '$TMP/mem.out'"
+check "within 150 MB of memory (peak RSS $(cat "$TMP/mem.kb") KB)" test "$(cat "$TMP/mem.kb")" -lt 153600
+
+# Progress: a line redrawn on a terminal only (script gives the command one); a file gets none.
+TWOSPEED_PROGRESS_AFTER=0 script -qec "'$CLI' import --db '$DB' --from deployments --portfolio retailer '$TMP/mem.jsonl' --compact" /dev/null \
+    | tr '\r' '\n' > "$TMP/tty.out"
+check "a terminal shows the import's progress" grep -aq "twospeed import: .*records" "$TMP/tty.out"
+TWOSPEED_PROGRESS_AFTER=0 "$CLI" import --db "$DB" --from deployments --portfolio retailer "$TMP/mem.jsonl" --compact >/dev/null 2>"$TMP/notty.err"
+check "stderr that is no terminal gets no progress line" bash -c "! grep -q 'twospeed import:' '$TMP/notty.err'"
+
+# The bundled logs name the systems of the bundled Backstage catalog (examples/backstage), not the
+# retailer's: into the retailer every record is skipped, which records nothing and is an error that says why.
+"$CLI" import --db "$DB" --from deployments --portfolio retailer examples/delivery/deployments.jsonl --compact >"$TMP/none.out" 2>"$TMP/none.err"
+check "a log naming none of the portfolio's systems exits 1" test $? -eq 1
+check "it records nothing" bash -c "jq -e '.deployments.created == 0 and .deployments.skipped == 143' '$TMP/none.out'"
+check "it says why once" grep -q 'twospeed: 143 record(s) name systems portfolio "retailer" does not have ("mobile-app", ' "$TMP/none.err"
+check "each skipped record is one line with one reason" bash -c "
+    test \$(grep -c '^examples/delivery/deployments.jsonl:[0-9]*: system: the portfolio has no system \"[a-z-]*\"\$' '$TMP/none.err') -eq 143"
+# The near miss: the same logs into the catalog they were written for land whole.
+DB2=$TMP/catalog.sqlite
+"$CLI" import --db "$DB2" --from backstage --portfolio my-company examples/backstage/ >/dev/null 2>&1
+"$CLI" import --db "$DB2" --from deployments --portfolio my-company examples/delivery/deployments.jsonl --compact >"$TMP/cat-d.out" 2>&1
+"$CLI" import --db "$DB2" --from incidents --portfolio my-company examples/delivery/incidents.csv --compact >"$TMP/cat-i.out" 2>&1
+check "the bundled logs land whole in the bundled catalog" bash -c "
+    jq -e '.deployments.created == 143 and .problemCount == 0' '$TMP/cat-d.out' && jq -e '.incidents.created == 2 and .problemCount == 0' '$TMP/cat-i.out'"
+
 # Through the daemon: d1 (leads 2 h and 24 h) and d4 (failed); i1 caused by d1 (4 h), i2 without a
 # cause (open). So: 2 deployments, 1 successful, median lead 13 h, failure rate 2 / 2, recovery 4 h.
 "$DAEMON" --socket "$TMP/d.sock" --db "$DB" 2>"$TMP/d.log" &
