@@ -25,7 +25,10 @@ struct MetricsWindow: Codable {
     var systems: [FourKeys.Figures]
     /// Every system's events pooled.
     var all: FourKeys.Figures?
+    /// Systems whose tier or stability label differs from what their keys say one by one, and why.
+    var labelNotes: [LabelNotes]
 }
+struct LabelNotes: Codable { var system: String; var notes: [String] }
 struct MetricsResult: Codable {
     var portfolio: String
     var definitions: String
@@ -54,8 +57,11 @@ enum DeliverySchemas {
     static let counts = Schema.object("RecordCounts", required: ["created", "updated", "unchanged", "skipped"], [
         "created": .integer(min: 0), "updated": .integer(min: 0), "unchanged": .integer(min: 0), "skipped": .integer(min: 0)])
     static let figures = ResultSchemas.fourKeys
-    static let window = Schema.object("FourKeysWindow", required: ["from", "to", "systems"], [
-        "from": .formatted(.timestamp), "to": .formatted(.timestamp), "systems": .array(figures), "all": figures])
+    static let window = Schema.object("FourKeysWindow", required: ["from", "to", "systems", "labelNotes"], [
+        "from": .formatted(.timestamp), "to": .formatted(.timestamp), "systems": .array(figures), "all": figures,
+        "labelNotes": .array(.object("LabelNotes", required: ["system", "notes"], ["system": .identifier(), "notes": .array(.string())]),
+                             "systems whose tier or stability label (DORA 2024's nearest cluster) differs from what their keys say one by "
+                             + "one (each against the fastest cluster whose figure it meets), and why")])
 }
 
 extension Schema {
@@ -354,8 +360,13 @@ extension Engine {
         let w = try fourKeys(pid, until: until, days: days, windows: p.int("windows") ?? 1)
         return MetricsResult(portfolio: pid, definitions: FourKeys.citation, days: days, windows: (0..<w.count).map { i in
             let b = w.bounds(i)
+            let figures = w.figures(window: i, systems: systems)
             return MetricsWindow(from: EventTime.format(b.from), to: EventTime.format(b.to),
-                                 systems: w.figures(window: i, systems: systems), all: p.string("system") == nil ? w.pooled(window: i) : nil)
+                                 systems: figures, all: p.string("system") == nil ? w.pooled(window: i) : nil,
+                                 labelNotes: figures.compactMap { f in
+                                     let n = FourKeys.labelNotes(f.delivery)
+                                     return n.isEmpty ? nil : LabelNotes(system: f.system, notes: n)
+                                 })
         })
     }
 
