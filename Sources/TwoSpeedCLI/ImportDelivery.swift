@@ -168,3 +168,37 @@ enum DeliveryImport {
         if problemCount > 0 || (records > 0 && recorded == 0) { throw ExitCode(ExitStatus.rpcError) }
     }
 }
+
+extension DeliveryImport {
+    /// `--from fourkeys`: Four Keys' exported tables, each file whole, in one delivery.import call (the
+    /// tables are joined: a deployment's changes need the changes table, an incident's root cause the
+    /// deployments). Problems are printed as FILE:LINE[:COLUMN] as for the other delivery logs.
+    static func runFourKeys(files: [String], portfolio: String, system: String?, atomic: Bool, connection: ConnectionOptions,
+                            output: OutputOptions) throws {
+        let tables = JSONMake.array()
+        for f in files {
+            let bytes = try readInput(f)
+            tables.append(JSONMake.object(["text": JSONMake.string(String(decoding: bytes, as: UTF8.self)),
+                                           "file": JSONMake.string(f == "-" ? "standard input" : f)]))
+        }
+        let params = JSONMake.object(["portfolio": JSONMake.string(portfolio), "format": JSONMake.string("fourkeys"), "tables": tables,
+                                      "atomic": JSONMake.bool(atomic)])
+        if let system { params.set("system", JSONMake.string(system)) }
+        defer { params.release() }
+        let reply: JSONRef
+        do { reply = try connection.client().callJSON("delivery.import", params: params) } catch let e as RPCCallError {
+            // Each refused record's reason already names its file, line and column.
+            for issue in e.data?.errors ?? [] { writeError(issue.reason) }
+            throw e
+        }
+        defer { reply.release() }
+        for p in reply["problems"]?.elements ?? [] {
+            let problem = DeliveryLogProblem(line: Int(p["line"]?.intValue ?? 0), column: (p["column"]?.intValue).map { Int($0) },
+                                             member: p["member"]?.stringValue, reason: p["reason"]?.stringValue ?? "")
+            writeError(problem.described(p["file"]?.stringValue ?? "?"))
+        }
+        for n in reply["notes"]?.elements ?? [] { writeError("twospeed: note: \(n.stringValue ?? "")") }
+        printJSON(reply, compact: output.compact)
+        if (reply["problemCount"]?.intValue ?? 0) > 0 { throw ExitCode(ExitStatus.rpcError) }
+    }
+}

@@ -22,6 +22,10 @@ public struct DeliveryLogProblem: Sendable, Equatable {
     public var member: String?
     public var reason: String
 
+    public init(line: Int, column: Int?, member: String?, reason: String) {
+        self.line = line; self.column = column; self.member = member; self.reason = reason
+    }
+
     /// FILE:LINE:COLUMN: MEMBER: REASON (FILE:LINE when there is no column).
     public func described(_ file: String) -> String {
         let at = column.map { "\(file):\(line):\($0)" } ?? "\(file):\(line)"

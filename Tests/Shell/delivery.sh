@@ -86,6 +86,19 @@ DB2=$TMP/catalog.sqlite
 check "the bundled logs land whole in the bundled catalog" bash -c "
     jq -e '.deployments.created == 143 and .problemCount == 0' '$TMP/cat-d.out' && jq -e '.incidents.created == 2 and .problemCount == 0' '$TMP/cat-i.out'"
 
+# DORA Four Keys' tables as BigQuery exports them (Tests/Fixtures/fourkeys; docs/fourkeys.md).
+FK=Tests/Fixtures/fourkeys
+DB3=$TMP/fourkeys.sqlite
+"$CLI" import --db "$DB3" examples/portfolios/retailer.json >/dev/null
+"$CLI" import --db "$DB3" --from fourkeys --portfolio retailer --system web-checkout "$FK/changes.csv" "$FK/deployments.json" "$FK/incidents.json" \
+    --compact >"$TMP/fk.out" 2>"$TMP/fk.err"
+check "--from fourkeys records the exported tables" bash -c "jq -e '.deployments.created == 3 and .incidents.created == 4 and .problemCount == 0' '$TMP/fk.out'"
+check "--from fourkeys says what the tables could not give" grep -q "twospeed: note: 1 change(s) of the deployments are not in the changes table" "$TMP/fk.err"
+"$CLI" import --db "$DB3" --from fourkeys --portfolio retailer --system web-checkout "$FK/changes.csv" "$FK/deployments.csv" --compact >/dev/null 2>"$TMP/fk-bad.err"
+check "a bad Four Keys row exits 1" test $? -eq 1
+check "and is named by file, line, column and Four Keys column" grep -q "^$FK/deployments.csv:5:3: time_created: not an RFC 3339" "$TMP/fk-bad.err"
+check "--system is only for --from fourkeys" bash -c "'$CLI' import --db '$DB3' --from deployments --system erp --portfolio retailer '$FK/deployments.json' 2>/dev/null; test \$? -eq 2"
+
 # Through the daemon: d1 (leads 2 h and 24 h) and d4 (failed); i1 caused by d1 (4 h), i2 without a
 # cause (open). So: 2 deployments, 1 successful, median lead 13 h, failure rate 2 / 2, recovery 4 h.
 "$DAEMON" --socket "$TMP/d.sock" --db "$DB" 2>"$TMP/d.log" &

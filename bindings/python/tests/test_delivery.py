@@ -120,3 +120,17 @@ def test_import_delivery_of_a_log_naming_none_of_the_systems_is_an_error(loaded)
     assert [(i.pointer, i.reason) for i in e.value.errors] == [
         ("/text", 'text:1: system: the portfolio has no system "mobile-app"')]
     assert loaded.delivery_metrics("retailer", until=UNTIL)["windows"][0]["systems"] == []
+
+
+FOURKEYS = __import__("os").path.join(__import__("os").path.dirname(__file__), "..", "..", "..", "Tests", "Fixtures", "fourkeys")
+
+
+def test_import_fourkeys_reads_the_tables_as_bigquery_exports_them(loaded):
+    import os
+    r = loaded.import_fourkeys("retailer", [os.path.join(FOURKEYS, n) for n in ("changes.csv", "deployments.json", "incidents.json")],
+                               system="web-checkout")
+    assert (r["deployments"]["created"], r["incidents"]["created"], r["problemCount"]) == (3, 4, 0)
+    assert len(r["notes"]) == 2
+    w = web(loaded)
+    # The hand-computed figures of FourKeysImportTests: leads 2, 6, 24, 24, 30 h; 1 failure in 3; recovery 2, 4, 6 h.
+    assert (w["leadTimeHours"], w["changeFailureRate"], w["recoveryHours"], w["openIncidents"]) == (24, 0.3333, 4, 1)

@@ -377,6 +377,22 @@ class Connection(abc.ABC):
         return cast(DeliveryImportResult, self.call("delivery.import", _named(
             portfolio=portfolio, kind=kind, format=format, text=text, file=name, atomic=atomic)))
 
+    def import_fourkeys(self, portfolio: str, sources: Sequence[Any], *, system: Optional[str] = None,
+                        atomic: Optional[bool] = None) -> DeliveryImportResult:
+        """delivery.import with format fourkeys: DORA Four Keys' tables (four_keys.changes, .deployments,
+        .incidents) as BigQuery exports them, CSV or newline-delimited JSON, one file each (`sources`, paths).
+
+        Four Keys names no service: `system` is the system of every event, unless a row has a system or
+        service column. What the tables cannot give (a change without a commit time, an incident whose root
+        cause no deployment carries) is said in the result's notes.
+        """
+        tables = []
+        for source in sources:
+            with open(source, "r", encoding="utf-8", newline="") as f:
+                tables.append({"text": f.read(), "file": os.fspath(source)})
+        return cast(DeliveryImportResult, self.call("delivery.import", _named(
+            portfolio=portfolio, format="fourkeys", tables=tables, system=system, atomic=atomic)))
+
     def render_report(self, portfolio: Optional[str] = None, *, result: Optional[Mapping[str, Any]] = None,
                       run: Optional[int] = None, width: Optional[int] = None, format: str = "text") -> str:
         """report.render: an assessment for people to read, from a portfolio's latest kept run (or run),

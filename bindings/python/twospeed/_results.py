@@ -1116,13 +1116,18 @@ class DeliveryImportProblem(_DeliveryImportProblemRequired, total=False):
     member: str
 
 
-class DeliveryImportResult(TypedDict):
+class _DeliveryImportResultRequired(TypedDict):
     portfolio: str
     deployments: RecordCounts
     incidents: RecordCounts
     records: int
     problems: List[DeliveryImportProblem]
     problemCount: int
+
+
+class DeliveryImportResult(_DeliveryImportResultRequired, total=False):
+    #: what the import could not give, such as lead times for changes without a commit time
+    notes: List[str]
 
 
 class _ImportProblemRequired(TypedDict):
