@@ -99,6 +99,31 @@ check "a bad Four Keys row exits 1" test $? -eq 1
 check "and is named by file, line, column and Four Keys column" grep -q "^$FK/deployments.csv:5:3: time_created: not an RFC 3339" "$TMP/fk-bad.err"
 check "--system is only for --from fourkeys" bash -c "'$CLI' import --db '$DB3' --from deployments --system erp --portfolio retailer '$FK/deployments.json' 2>/dev/null; test \$? -eq 2"
 
+# The real-data fixture's year of delivery (Tests/Fixtures/company/delivery, from its generate.py): it is
+# what the generator writes, and every record of it lands in a portfolio of svc-001 .. svc-200.
+CO=Tests/Fixtures/company/delivery
+python3 "$CO/generate.py" "$TMP/regen"
+check "the company's delivery files are what generate.py writes" bash -c "
+    for f in deployments.jsonl incidents.csv fourkeys/changes.csv fourkeys/deployments.json fourkeys/incidents.json; do cmp -s '$CO/'\$f '$TMP/regen/'\$f || exit 1; done"
+python3 -c '
+import json
+print(json.dumps({"id": "company", "organization": {"name": "Company"},
+                  "systems": [{"id": "svc-%03d" % n, "name": "Service %d" % n, "layer": "back-end"} for n in range(1, 201)]}))
+' > "$TMP/company.json"
+DB4=$TMP/company.sqlite
+"$CLI" import --db "$DB4" "$TMP/company.json" >/dev/null
+"$CLI" import --db "$DB4" --from deployments --portfolio company "$CO/deployments.jsonl" --compact >"$TMP/co-d.out" 2>&1
+"$CLI" import --db "$DB4" --from incidents --portfolio company "$CO/incidents.csv" --compact >"$TMP/co-i.out" 2>&1
+"$CLI" import --db "$DB4" --from fourkeys --portfolio company "$CO/fourkeys/changes.csv" "$CO/fourkeys/deployments.json" \
+    "$CO/fourkeys/incidents.json" --compact >"$TMP/co-f.out" 2>"$TMP/co-f.err"
+check "every deployment and incident of the company's year lands" bash -c "
+    jq -e '.problemCount == 0 and .deployments.skipped == 0 and .deployments.created > 3000' '$TMP/co-d.out' &&
+    jq -e '.problemCount == 0 and .incidents.skipped == 0 and .incidents.created > 300' '$TMP/co-i.out' &&
+    jq -e '.problemCount == 0 and .deployments.created > 900 and .incidents.created > 50 and (.notes // []) == []' '$TMP/co-f.out'"
+"$CLI" call --db "$DB4" delivery.metrics '{"portfolio":"company","until":"2026-12-01T00:00:00Z","days":365}' > "$TMP/co-m.json"
+check "the company has fast and slow systems, each from its events" bash -c "
+    jq -e '[.windows[0].systems[] | .tier] as \$t | (.windows[0].systems | length) == 200 and (\$t | index(\"elite\") or index(\"high\")) and (\$t | index(\"low\"))' '$TMP/co-m.json'"
+
 # Through the daemon: d1 (leads 2 h and 24 h) and d4 (failed); i1 caused by d1 (4 h), i2 without a
 # cause (open). So: 2 deployments, 1 successful, median lead 13 h, failure rate 2 / 2, recovery 4 h.
 "$DAEMON" --socket "$TMP/d.sock" --db "$DB" 2>"$TMP/d.log" &
