@@ -52,7 +52,7 @@ enum DeliveryImport {
         var systemsMissing: [String: Int] = [:]
 
         func report(_ ps: [DeliveryLogProblem]) {
-            for p in ps.sorted(by: { $0.line < $1.line }) {
+            for p in ps.sorted(by: DeliveryLogProblem.inFileOrder) {
                 problemCount += 1
                 if listed.count < maxListed { listed.append(p) }
                 writeError(p.described(name))

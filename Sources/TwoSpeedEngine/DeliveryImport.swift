@@ -97,13 +97,15 @@ extension Engine {
         }
         func refusal(_ all: [DeliveryLogProblem], _ why: String) -> RPCError {
             var issues = IssueList(cap: Engine.maxProblems)
-            for pr in all.sorted(by: { $0.line < $1.line }) { issues.add(ValidationIssue(pointer: at, reason: pr.described(file))) }
+            for pr in all.sorted(by: DeliveryLogProblem.inFileOrder) { issues.add(ValidationIssue(pointer: at, reason: pr.described(file))) }
             var e = RPCError.invalidParams(issues)
             e.message = why
             return e
         }
+        // A record may have several problems (a CSV row with two bad cells): one record skipped.
+        let readRecords = Set(read.map(\.line)).count
         if p.bool("atomic") == true, !read.isEmpty {
-            throw refusal(read, "\(read.count) bad record(s) in \(file); nothing recorded (atomic)")
+            throw refusal(read, "\(readRecords) bad record(s) in \(file); nothing recorded (atomic)")
         }
         let base = JSONPointer([kind.rawValue])
         let result: RecordResult
@@ -112,7 +114,7 @@ extension Engine {
                                       deployments: kind == .deployments ? events : nil, deploymentsAt: base,
                                       incidents: kind == .incidents ? events : nil, incidentsAt: base, atomic: p.bool("atomic") == true,
                                       refuseWhenNoneRecorded: { r in
-                let records = origins.count + read.count
+                let records = origins.count + readRecords
                 guard records > 0 else { return nil }
                 let all = read + located(r.problems)
                 return refusal(all, "none of the \(records) record(s) of \(file) could be recorded; nothing recorded")
@@ -124,11 +126,11 @@ extension Engine {
             e = refusal(all, "\(all.count) bad record(s) in \(file); nothing recorded (atomic)")
             throw e
         }
-        let problems = (read + located(result.problems)).sorted { $0.line < $1.line }
+        let problems = (read + located(result.problems)).sorted(by: DeliveryLogProblem.inFileOrder)
         return DeliveryImportResult(portfolio: result.portfolio,
-                                    deployments: kind == .deployments ? bump(result.deployments, read.count) : result.deployments,
-                                    incidents: kind == .incidents ? bump(result.incidents, read.count) : result.incidents,
-                                    records: origins.count + read.count,
+                                    deployments: kind == .deployments ? bump(result.deployments, readRecords) : result.deployments,
+                                    incidents: kind == .incidents ? bump(result.incidents, readRecords) : result.incidents,
+                                    records: origins.count + readRecords,
                                     problems: problems.prefix(Engine.maxProblems).map {
                                         DeliveryImportProblem(pointer: at, file: file, line: $0.line, column: $0.column, member: $0.member,
                                                               reason: $0.reason)
@@ -191,7 +193,9 @@ extension Engine {
         }
         let atomic = p.bool("atomic") == true
         if atomic, !read.isEmpty { throw refusal(read, "\(read.count) bad record(s); nothing recorded (atomic)") }
-        let records = mapping.deployments.count + mapping.incidents.count + read.count
+        struct At: Hashable { var file: String; var line: Int }
+        let readAt = Set(read.map { At(file: $0.file, line: $0.problem.line) })
+        let records = mapping.deployments.count + mapping.incidents.count + readAt.count
         let result: RecordResult
         do {
             result = try recordEvents(pid: p.string("portfolio") ?? "", pidPointer: p.pointer("portfolio"),
@@ -212,7 +216,7 @@ extension Engine {
         // A record refused before it became an event counts as skipped in its table's kind.
         let kinds = Dictionary(zip(given.elements.enumerated().map { $0.element["file"]?.stringValue ?? "tables[\($0.offset)]" }, tables.map(\.kind)),
                                uniquingKeysWith: { a, _ in a })
-        for (f, _) in read { if kinds[f] == .incidents { counts.1.skipped += 1 } else if kinds[f] == .deployments { counts.0.skipped += 1 } }
+        for a in readAt { if kinds[a.file] == .incidents { counts.1.skipped += 1 } else if kinds[a.file] == .deployments { counts.0.skipped += 1 } }
         return DeliveryImportResult(portfolio: result.portfolio, deployments: counts.0, incidents: counts.1, records: records,
                                     problems: problems.prefix(Engine.maxProblems).map { f, pr in
                                         DeliveryImportProblem(pointer: pointers[f] ?? p.pointer("tables").description, file: f, line: pr.line,

@@ -26,6 +26,11 @@ public struct DeliveryLogProblem: Sendable, Equatable {
         self.line = line; self.column = column; self.member = member; self.reason = reason
     }
 
+    /// By line, then column: the order a reader meets them in.
+    public static func inFileOrder(_ a: DeliveryLogProblem, _ b: DeliveryLogProblem) -> Bool {
+        (a.line, a.column ?? 0) < (b.line, b.column ?? 0)
+    }
+
     /// FILE:LINE:COLUMN: MEMBER: REASON (FILE:LINE when there is no column).
     public func described(_ file: String) -> String {
         let at = column.map { "\(file):\(line):\($0)" } ?? "\(file):\(line)"

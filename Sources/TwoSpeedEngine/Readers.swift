@@ -179,7 +179,15 @@ public struct CSVReader {
             default: field.append(b)
             }
         }
+        // Checked once a piece rather than once a byte; a piece is at most what the caller reads at once.
+        if field.count > CSVReader.maxField {
+            throw Failure(line: recordLine, column: fields.count + 1,
+                          reason: "a field longer than \(CSVReader.maxField >> 20) MiB\(quoted ? " (a quote not closed?)" : "")")
+        }
     }
+
+    /// A field may not grow past this: a quote never closed would otherwise hold the rest of a file.
+    public static let maxField = 16 << 20
 
     /// A closing quote was the last byte of a piece: it may be the first half of `""`.
     private var pendingQuote = false

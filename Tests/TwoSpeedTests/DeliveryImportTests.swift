@@ -50,6 +50,17 @@ final class DeliveryImportTests: XCTestCase {
         }
     }
 
+    func testAQuoteNeverClosedDoesNotHoldTheRestOfTheFile() {
+        var r = CSVReader()
+        let piece = [UInt8](repeating: UInt8(ascii: "x"), count: 1 << 20)
+        XCTAssertThrowsError(try {
+            try Array("a,b\n1,\"".utf8).withUnsafeBytes { try r.feed($0) { _, _ in } }
+            for _ in 0..<32 { try piece.withUnsafeBytes { try r.feed($0) { _, _ in } } }
+        }()) { e in
+            XCTAssertEqual(e as? CSVReader.Failure, CSVReader.Failure(line: 2, column: 2, reason: "a field longer than 16 MiB (a quote not closed?)"))
+        }
+    }
+
     func testJSONLinesInPieces() throws {
         let text = "\u{FEFF}{\"a\":1}\r\n\n  \n{\"b\":\n[1,2]\n{\"c\":\"long line\"}"
         for piece in [1, 3, 1 << 20] {
@@ -100,7 +111,7 @@ final class DeliveryImportTests: XCTestCase {
             d1;web-checkout;2026-03-10T12:00:00Z;no;c1@2026-03-10T10:00:00Z;c2@2026-03-09T12:00:00Z\r
             d2;nowhere;2026-03-11T12:00:00Z;;\r
             d3;web-checkout;2026-03-12T00:00:00Z;maybe;\r
-            d4;web-checkout;2026-03-12;true;c9-no-time\r
+            d4;web-checkout;2026-03-12;perhaps;c9-no-time\r
             d5;web-checkout;not-a-time;;\r
             """
         // The separator is ;, so the changes cell is split on ; too: a CSV of ; quotes its changes.
@@ -113,7 +124,10 @@ final class DeliveryImportTests: XCTestCase {
         let problems = r.result?["problems"]?.elements.map {
             "\($0["file"]?.stringValue ?? ""):\($0["line"]?.intValue ?? 0):\($0["column"]?.intValue ?? 0):\($0["member"]?.stringValue ?? "")"
         }
-        XCTAssertEqual(problems, ["deploys.csv:3:2:system", "deploys.csv:4:4:failed", "deploys.csv:5:5:changes", "deploys.csv:6:3:time"], r.text)
+        // Row 5 has two bad cells: two problems, one record skipped.
+        XCTAssertEqual(problems, ["deploys.csv:3:2:system", "deploys.csv:4:4:failed", "deploys.csv:5:4:failed", "deploys.csv:5:5:changes",
+                                  "deploys.csv:6:3:time"], r.text)
+        XCTAssertEqual(r.result?["problemCount"]?.intValue, 5, r.text)
         XCTAssertEqual(Set(r.result?["problems"]?.elements.compactMap { $0["pointer"]?.stringValue } ?? []), ["/text"])
         let web = try XCTUnwrap(webCheckout(e))
         XCTAssertEqual(web["leadTimeHours"]?.doubleValue, 13, "leads of 2 h and 24 h, as delivery.record would give")
