@@ -15,6 +15,10 @@ SWIFT_SOURCES := $(shell find Sources -name '*.swift' -o -name '*.h' -o -name '*
 EXPORTS_MAP := Sources/TwoSpeedCABI/twospeed.map
 STRIP ?= strip
 BIN := $(BUILD)/bin
+# Release builds link the Swift runtime statically, the programs as the library (which asks for it in
+# Package.swift): a copy of build/bin on a server without Swift runs. Every release build in .build gets
+# the same flag, or SwiftPM rebuilds the whole tree each time it changes.
+SWIFT_RELEASE := $(SWIFT) build -c release --static-swift-stdlib
 
 .PHONY: all deps deps-browser deps-wheel wheel man completions build lib daemon plugins demo test test-swift test-c test-install test-python test-shell test-calibration calibrate tsan schema starters bench install uninstall clean
 .PHONY: fuzz fuzz-build fuzz-smoke
@@ -70,7 +74,7 @@ lib: $(LIB)
 $(LIB): $(SWIFT_SOURCES) $(EXPORTS_MAP)
 	@# SwiftPM does not track the version script as an input: drop a stale link so that it relinks.
 	@if [ $(EXPORTS_MAP) -nt .build/release/libtwospeed.so ]; then rm -f .build/release/libtwospeed.so; fi
-	$(SWIFT) build -c release --product twospeed
+	$(SWIFT_RELEASE) --product twospeed
 	@mkdir -p $(LIBDIR)
 	cp .build/release/libtwospeed.so $@
 	ln -sf libtwospeed.so.$(VERSION) $(LIBDIR)/libtwospeed.so.0
@@ -81,8 +85,8 @@ $(LIB): $(SWIFT_SOURCES) $(EXPORTS_MAP)
 daemon: $(BIN)/twospeedd $(BIN)/twospeed
 # After the library (order only): both build in .build, which one SwiftPM at a time may use.
 $(BIN)/twospeedd $(BIN)/twospeed &: $(SWIFT_SOURCES) | $(LIB)
-	$(SWIFT) build -c release --product twospeedd
-	$(SWIFT) build -c release --product twospeed-cli
+	$(SWIFT_RELEASE) --product twospeedd
+	$(SWIFT_RELEASE) --product twospeed-cli
 	@mkdir -p $(BIN)
 	rm -f $(BIN)/twospeedd $(BIN)/twospeed
 	cp .build/release/twospeedd $(BIN)/twospeedd
@@ -245,6 +249,7 @@ test-shell: deps lib daemon plugins $(BUILD)/portfolio_summary
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/delivery.sh
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/systemd.sh
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/import.sh
+	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/people.sh
 
 $(BUILD)/bench_call: Tests/Bench/bench_call.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson
@@ -291,7 +296,7 @@ bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD
 	$(BUILD)/bench_assess $(BUILD)/bench $(BENCH_SCALES)
 	$(BUILD)/bench_store $(BUILD)/bench $(BENCH_SCALES)
 	$(BUILD)/bench_delivery
-	$(SWIFT) build -c release --product bench-catalog
+	$(SWIFT_RELEASE) --product bench-catalog
 	.build/release/bench-catalog
 	@bash Tests/Bench/summary.sh $(BUILD)/bench/summary.tsv
 
@@ -349,12 +354,17 @@ install: lib daemon man completions
 	  install -m 0644 $(COMPLETIONS)/$$c.bash $(SHARE)/bash-completion/completions/$$c; \
 	  install -m 0644 $(COMPLETIONS)/_$$c $(SHARE)/zsh/site-functions/_$$c; \
 	  install -m 0644 $(COMPLETIONS)/$$c.fish $(SHARE)/fish/vendor_completions.d/$$c.fish; done
-	install -m 0755 $(BIN)/twospeedd $(BIN)/twospeed bindings/shell/twospeed-rpc $(DESTDIR)$(PREFIX)/bin/
+	@# The programs stripped too: they carry the Swift runtime and Foundation's data.
+	install -m 0755 -s --strip-program=$(STRIP) $(BIN)/twospeedd $(BIN)/twospeed $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 bindings/shell/twospeed-rpc $(DESTDIR)$(PREFIX)/bin/
 	@# Stripped: the symbol table and debug info are most of the file's 31 MB (13 MB stripped), and no host needs them.
 	install -m 0755 -s --strip-program=$(STRIP) $(LIB) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libtwospeed.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libtwospeed.so.0
 	ln -sf libtwospeed.so.0 $(DESTDIR)$(PREFIX)/lib/libtwospeed.so
 	install -m 0644 include/twospeed.h include/twospeed_plugin.h $(DESTDIR)$(PREFIX)/include/
+	@# The portfolio's JSON Schema, for editors: twospeed init's "$$schema" names it here.
+	install -d $(SHARE)/twospeed
+	install -m 0644 schema/portfolio.schema.json $(SHARE)/twospeed/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' include/twospeed.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/twospeed.pc
 
 uninstall:
@@ -362,6 +372,8 @@ uninstall:
 	      $(DESTDIR)$(PREFIX)/include/twospeed_plugin.h \
 	      $(DESTDIR)$(PREFIX)/lib/pkgconfig/twospeed.pc
 	rm -f $(DESTDIR)$(PREFIX)/bin/twospeedd $(DESTDIR)$(PREFIX)/bin/twospeed $(DESTDIR)$(PREFIX)/bin/twospeed-rpc
+	rm -f $(SHARE)/twospeed/portfolio.schema.json
+	-rmdir $(SHARE)/twospeed 2>/dev/null
 	rm -f $(SHARE)/man/man1/twospeed.1 $(SHARE)/man/man1/twospeed-rpc.1 $(SHARE)/man/man3/twospeed.3 \
 	      $(SHARE)/man/man8/twospeedd.8
 	for c in twospeed twospeedd twospeed-rpc; do rm -f $(SHARE)/bash-completion/completions/$$c \

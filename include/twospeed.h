@@ -59,6 +59,7 @@ extern "C" {
 #define TWOSPEED_EIO         5   /* The store could not be read or migrated. */
 #define TWOSPEED_ENOMEM      6   /* Out of memory. */
 #define TWOSPEED_EOPTIONS    7   /* twospeed_open_v2: the options are not JSON, or name an unknown option. */
+#define TWOSPEED_NOREPLY     8   /* twospeed_call_rc: the request was a notification (no id); nothing answers it. */
 
 /*
 ** JSON-RPC error codes in responses. -32700..-32603 are JSON-RPC 2.0's own; the engine's own errors
@@ -128,7 +129,7 @@ int twospeed_open_v2(const char *path, const char *options_json, twospeed_engine
 **     options are not JSON: invalid token near 'nope' (line 1, column 4)
 **     cannot open store "/no/such/dir/s.db": unable to open database file
 **     store "/etc/passwd": prepare: file is not a database
-**     store "/tmp/s.db" has schema version 99; this library reads up to 2
+**     store "/tmp/s.db" has schema version 99; this library reads up to 4
 **
 ** The text is for people (logs, error messages); its wording may change, so a program decides by the
 ** TWOSPEED_E* code. The message is the thread's own: a failed open on another thread does not change it.
@@ -140,9 +141,10 @@ const char *twospeed_open_error(void);
 /*
 ** Answers one JSON-RPC 2.0 request, or a batch, given as UTF-8 JSON text.
 **
-** Returns a NUL-terminated JSON-RPC 2.0 response (or batch response) on one line. For a lone
-** notification, or a batch of notifications only, returns an empty string "". The caller owns the
-** result and frees it with twospeed_free.
+** Returns a NUL-terminated JSON-RPC 2.0 response (or batch response) on one line. A request without an
+** "id" is a notification: the method runs but nothing answers it, so for a lone notification, or a
+** batch of notifications only, this returns an empty string "" (twospeed_call_rc returns
+** TWOSPEED_NOREPLY instead). The caller owns the result and frees it with twospeed_free.
 **
 ** Bad input of any kind (not JSON, invalid UTF-8, nesting deeper than 2048, duplicate keys, wrong
 ** types, unknown fields, dangling references, more than 64 MiB) gives a JSON-RPC error response, never
@@ -161,6 +163,23 @@ const char *twospeed_open_error(void);
 ** (glibc's default is 8 MiB; musl's default of 128 KiB is too small).
 */
 char *twospeed_call(twospeed_engine *engine, const char *request_json);
+
+/*
+** Answers a request as twospeed_call does and says how it ended, in the manner of sqlite3's result
+** codes, so that telling success from failure needs no JSON parser. Sets *response to the whole reply,
+** the same text twospeed_call returns (free it with twospeed_free), or to NULL when there is none, and
+** returns:
+**   TWOSPEED_OK         the reply is a result (for a batch: every member is);
+**   TWOSPEED_RPC_*      a negative JSON-RPC error code: the reply is an error response, and this is its
+**                       error.code (for a batch: the first error's), its data in *response;
+**   TWOSPEED_NOREPLY    the request was a notification (it has no "id"), or a batch of them: the method
+**                       ran but nothing answers it, and *response is NULL. A request meant to be
+**                       answered needs an id;
+**   TWOSPEED_EINVAL     engine, request_json or response is NULL (*response is NULL if it can be set);
+**   TWOSPEED_ENOMEM     out of memory.
+** Positive codes are the library's own, negative ones the reply's; the rest is as for twospeed_call.
+*/
+int twospeed_call_rc(twospeed_engine *engine, const char *request_json, char **response);
 
 /*
 ** The same with jansson values. Borrows request (the caller keeps its reference) and returns a new

@@ -10,6 +10,8 @@
 ** Every exchange is JSON-RPC 2.0 text, the same protocol as the engine's own and as out-of-process
 ** plugins speak on their stdin and stdout; only the transport differs. The methods a plugin answers:
 **   check.run        params {"portfolio": {...}}            result {"findings": [Finding...]}
+**                    (each subject's kind is an entity kind, or "stage" with the id "journey/stage", and
+**                    names what the portfolio holds; anything else is a contract break, -32006)
 **   model.get        params {}                               result {"model": {...}}
 **   metrics.collect  params {"portfolio": "id", "metrics": [{"id", "name", "unit"}...], "since": "date"?}
 **                                                             result {"observations": [{"metric", "at", "value", "source"?}...]}
@@ -70,20 +72,23 @@
 **
 ** Limits, plugin.json "limits", each optional:
 **   "fuel"           units per call, about one per WebAssembly operator executed (default 100000000)
-**   "memoryPages"    the most 64 KiB pages of linear memory (default 256, 16 MiB; at most 65536)
+**   "memoryPages"    the most 64 KiB pages of linear memory (default 256, 16 MiB; at most 65536); the
+**                    budget of linear memory and tables together: each table entry counts 8 bytes, and
+**                    a module has at most 4 tables
 **   "responseBytes"  the largest response (default 4194304)
 ** "timeout" does not apply: fuel bounds the time. A call that fails answers -32006 with data.plugin,
 ** data.reason (a sentence beginning with the failure) and data.failure, one of:
 **   "trap"       the module trapped: unreachable, an access outside its memory, a division by zero,
 **                the call stack exhausted (endless recursion), WASI's proc_exit...
 **   "fuel"       the call used all its fuel: an endless loop, or work beyond limits.fuel
-**   "memory"     memory.grow past limits.memoryPages
+**   "memory"     memory.grow or table.grow past limits.memoryPages
 **   "garbage"    the response, or twospeed_alloc's address, lies outside the memory; the response is
 **                not UTF-8, not JSON, or not a response to the request
 **   "too-large"  the response is longer than limits.responseBytes
 ** The engine, its other plugins and its other threads go on. At load (plugin.load: -32602, the reason at
 ** /path): a file that is not a module, a missing export, an import not offered or not granted, a start
-** function that traps or runs out of fuel, an initial memory over limits.memoryPages.
+** function that traps or runs out of fuel, an initial memory and tables over limits.memoryPages, more
+** than 4 tables.
 **
 ** A minimal guest in C, which finds no problems (build it with the Swift toolchain's clang:
 ** clang --target=wasm32 -nostdlib -O2 -Wl,--no-entry guest.c -o guest.wasm); a full one is

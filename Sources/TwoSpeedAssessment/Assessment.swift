@@ -20,7 +20,8 @@ public struct AssessmentResult: Codable, Sendable, Equatable {
     public var analyses: Analyses
     /// Answers that name no criterion of the model, and other things a reader should know.
     public var warnings: [String]
-    /// What to supply where the model has too little evidence: one sentence per thin dimension.
+    /// What to supply where the data cannot say: one sentence per dimension with criteria not assessed,
+    /// naming each and what would answer it; a dimension too thin for a level says so first.
     public var evidenceNeeded: [String]?
 
     public struct ModelRef: Codable, Sendable, Equatable {
@@ -77,13 +78,7 @@ public enum Assessor {
         let measured = portfolio.experiments.filter { $0.control != nil && $0.variant != nil }
         let ordered = measured.filter { $0.decision == "pending" } + measured.filter { $0.decision != "pending" }
         let experiments = ordered.prefix(50).compactMap { try? ExperimentEvaluator.evaluate($0, in: portfolio) }
-        var needed: [String] = []
-        for d in dims where d.evidence < 0.5 {
-            let missing = d.criteria.filter { $0.score == nil }.map { "\u{201C}\($0.text)\u{201D}" }
-            let share = d.score == nil ? "no evidence" : "evidence for \(Int((d.evidence * 100).rounded()))% of its criteria"
-            needed.append("\(d.name) has \(share): record the data behind, or answer in the self-assessment, "
-                          + missing.joined(separator: ", "))
-        }
+        let needed = EvidenceNeeded.list(model: model, dimensions: dims) + (EvidenceNeeded.unresolvedOwners(portfolio).map { [$0] } ?? [])
         if overall.sufficientEvidence == false {
             let share = Int(((overall.evidence ?? 0) * 100).rounded()), need = Int((model.minimumEvidence * 100).rounded())
             warnings.append("insufficient evidence for an overall level: \(share)% of the model has evidence, \(need)% is needed")
@@ -135,5 +130,43 @@ public struct AssessmentChange: Codable, Sendable, Equatable {
         let pa = Set(a.pitfalls.map(\.pitfall)), pb = Set(b.pitfalls.map(\.pitfall))
         pitfallsNew = pb.subtracting(pa).sorted()
         pitfallsResolved = pa.subtracting(pb).sorted()
+    }
+}
+
+/// The evidence a result asks for: every criterion not assessed, by dimension, with what would answer it.
+public enum EvidenceNeeded {
+    public static func list(model: AssessmentModel, dimensions: [DimensionResult]) -> [String] {
+        let need = Int((model.minimumEvidence * 100).rounded())
+        var out: [String] = []
+        for d in dimensions {
+            let open = d.criteria.filter { $0.score == nil }
+            guard !open.isEmpty else { continue }
+            var s = d.name
+            if d.score == nil {
+                s += " is not assessed, no evidence"
+            } else if d.level == nil {
+                s += " has no level, not enough evidence (\(Int((d.evidence * 100).rounded()))% of its criteria, \(need)% is needed)"
+            } else {
+                s += " is assessed without"
+            }
+            s += ": " + open.map { c in "\u{201C}\(c.text)\u{201D} (" + (c.evidenceNeeded ?? "answer it in the self-assessment") + ")" }
+                .joined(separator: "; ")
+            out.append(s + ".")
+        }
+        return out
+    }
+
+    /// One sentence for the owners the sources name outside the portfolio: which entities, which
+    /// references, and what resolves them. nil when there are none.
+    public static func unresolvedOwners(_ p: Portfolio) -> String? {
+        let owners = p.unresolved.filter { $0.field == "owner" }
+        guard !owners.isEmpty else { return nil }
+        var byKind: [String: Int] = [:]
+        for u in owners { byKind[u.kind, default: 0] += 1 }
+        let counts = byKind.keys.sorted().map { k in "\(byKind[k]!) \(k)\(byKind[k]! == 1 ? "" : "s")" }
+        let refs = Array(Set(owners.map(\.ref))).sorted()
+        return "Ownership is unknown for " + Pitfalls.listed(counts) + " whose owner is outside the portfolio ("
+            + refs.prefix(5).joined(separator: ", ") + (refs.count > 5 ? " and \(refs.count - 5) more" : "")
+            + "): neither owned nor unowned until the groups and users they name are imported (from the org provider) or the owners are recorded."
     }
 }

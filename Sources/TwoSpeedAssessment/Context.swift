@@ -44,6 +44,44 @@ public final class PortfolioContext {
     /// group holds a back-end system.
     let componentOf: [String: Int]
     let componentHasBackEnd: [Int: Bool]
+    /// Which kinds of entity and which fields any source filled: what is not is unknown, never none.
+    let known: Known
+
+    struct Known {
+        var journeys, experiments, teams, metrics, okrs, interfaces: Bool
+        var problems, justifications, sizing, iterations: Bool
+        /// Whether any source described the products' reasons (a problem or a justification): then a product
+        /// with no problem states none. A catalog or a spreadsheet of names describes neither.
+        var reasons: Bool { problems || justifications }
+        /// Whether any source described the managers beyond their names (skills, origin, training, mentor or
+        /// decision rights): then a manager with no training has none. An import of owners describes nobody.
+        var profiles: Bool
+
+        init(_ p: Portfolio) {
+            journeys = !p.journeys.isEmpty
+            experiments = !p.experiments.isEmpty
+            teams = !p.teams.isEmpty
+            metrics = !p.metrics.isEmpty
+            okrs = !p.okrs.isEmpty
+            interfaces = p.systems.contains { !$0.interfaces.isEmpty }
+            problems = p.products.contains { !($0.problem ?? "").isEmpty }
+            justifications = p.products.contains { $0.justification != nil }
+            // Value alone (a spreadsheet's value column) cannot be set against resources: sizing is recorded
+            // once some product has both, or RICE or WSJF inputs.
+            sizing = p.products.contains { ($0.value != nil && $0.resources != nil) || $0.rice != nil || $0.wsjf != nil }
+            iterations = p.products.contains { $0.lastIteration != nil }
+            profiles = p.managers.contains { !$0.skills.isEmpty || $0.origin != nil || !$0.training.isEmpty || $0.mentor != nil || $0.decisionRights != nil }
+        }
+    }
+
+    /// Entities whose owner names something outside the portfolio ("product/checkout"): neither owned nor
+    /// unowned, but unknown until an import brings the owner (a catalog's groups come from an org provider).
+    let ownerOutside: Set<String>
+
+    func ownerUnresolved(_ kind: EntityKind, _ id: String) -> Bool { ownerOutside.contains(kind.rawValue + "/" + id) }
+
+    /// " (skills not recorded for 3)": the part of a share left out because no source filled the field.
+    func unrecorded(_ n: Int, _ field: String) -> String { n > 0 ? " (\(field) not recorded for \(n))" : "" }
 
     /// `fallback` (the run's date) stands for "now" when the data mentions no date at all.
     public init(_ p: Portfolio, asOf: String? = nil, fallback: String? = nil) {
@@ -143,6 +181,8 @@ public final class PortfolioContext {
         }
         componentOf = comp
         componentHasBackEnd = hasBack
+        known = Known(p)
+        ownerOutside = Set(p.unresolved.filter { $0.field == "owner" }.map { $0.kind + "/" + $0.id })
 
         // The latest date mentioned anywhere stands for "now", so that an assessment of the same data
         // gives the same answer whenever it runs.
@@ -174,6 +214,31 @@ public final class PortfolioContext {
             if let j = ref.split(separator: "/").first, let seg = journeyByID[String(j)]?.segment { return seg }
         }
         return nil
+    }
+
+    /// Words that name an output, what was delivered rather than what it achieved: releases shipped on
+    /// schedule, tickets closed per sprint, on-time delivery. McKinsey: engineers "measured according to the
+    /// speed with which they respond to the business's request ... and not the result of those changes".
+    static let outputWords = ["on schedule", "on-schedule", "on time", "on-time", "ticket", "story point", "velocity",
+                              "per sprint", "releases shipped", "releases delivered", "release frequency", "features shipped",
+                              "features delivered", "requests closed", "requests delivered", "requests answered",
+                              "delivered on", "delivery date", "deadline", "throughput"]
+
+    /// Whether a metric measures output (delivery) rather than a business outcome: its category says so, or
+    /// its name does when it is filed under efficiency or other. A metric filed as a customer or sales
+    /// outcome keeps its words' business meaning ("parcels delivered on time" is the customer's promise kept).
+    func isOutput(_ metric: Metric) -> Bool {
+        if metric.category == "delivery" { return true }
+        guard metric.category == "efficiency" || metric.category == "other" else { return false }
+        let name = metric.name.lowercased()
+        return Self.outputWords.contains { name.contains($0) }
+    }
+
+    /// Whether an owner is accountable: a manager who may only take requests is not (McKinsey contrasts
+    /// accountable product managers with staff who "gather requirements and execute requests").
+    func accountable(_ owner: String?) -> Bool {
+        guard let owner else { return false }
+        return managerByID[owner]?.decisionRights != "requests-only"
     }
 
     /// Metrics the manager can influence directly: named as an influencer, or through a product they own.

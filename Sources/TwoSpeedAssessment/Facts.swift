@@ -16,8 +16,11 @@ public struct Fact: Sendable {
     let compute: @Sendable (PortfolioContext) -> FactValue?
 }
 
-/// The catalog of facts a model's criteria may name. Shares are 0..1. A fact is absent (nil) when the
-/// portfolio holds nothing it could be about; absence of practice (no experiments at all) is a 0.
+/// The catalog of facts a model's criteria may name. Shares are 0..1. A fact is unknown (nil) when the data
+/// cannot say: the portfolio holds nothing it could be about, a kind of entity it depends on was never
+/// recorded (no experiments, no journeys, no teams), or a field no source filled (no manager's skills).
+/// Unknown is never zero: an import from a catalog carries no skills, and that is not a lack of skills.
+/// `needs` says, per fact, what would answer it.
 public enum FactCatalog {
     public static let facts: [Fact] = architecture + definition + ownership + testAndLearn + talent
         + collaboration + incentives + strategy + customer + culture + delivery
@@ -40,6 +43,48 @@ public enum FactCatalog {
     static func fact(_ id: String, _ description: String, _ f: @escaping @Sendable (PortfolioContext) -> FactValue?) -> Fact {
         Fact(id: id, description: description, compute: f)
     }
+
+    /// What would answer each fact when the data cannot: the fields to fill or the import that brings them.
+    /// A test holds that every fact has an entry.
+    public static let needs: [String: String] = [
+        "frontEndDecoupled": "the systems' interfaces (systems[].interfaces: api, event, direct or file), e.g. from a catalog's dependsOn",
+        "frontEndFast": "front-end systems' delivery figures (systems[].delivery) or their deployment logs (import --from deployments)",
+        "frontEndUngated": "the systems' interfaces and the back ends' delivery figures or deployment logs",
+        "interfacesDecoupled": "the systems' interfaces (systems[].interfaces)",
+        "productsWithProblem": "the problem each product solves (products[].problem)",
+        "productsAsExperiences": "the customer journeys and their stages (journeys), and the stages each product covers (products[].stages)",
+        "productsWithMetrics": "the products' success metrics (metrics, with metrics[].products)",
+        "productsSized": "each product's expected value and resources, or RICE or WSJF inputs (products[].value, resources, rice, wsjf)",
+        "stagesSingleOwner": "the customer journeys and their stages (journeys), and the products covering them with their owners",
+        "productsOwned": "the products' owners (products[].owner)",
+        "managersEmpowered": "the product managers' decision rights (managers[].decisionRights)",
+        "productsTested": "the experiments run on the products (experiments)",
+        "rolloutsStaged": "the experiments run on the products, with their rollout steps and metric (experiments)",
+        "experimentsMeasured": "the experiments run on the products, with control and variant counts (experiments)",
+        "managersBusinessAndTech": "the product managers' skills (managers[].skills)",
+        "managersDeveloped": "the product managers' training and mentors (managers[].training, mentor)",
+        "managersSoftSkills": "the product managers' skills (managers[].skills)",
+        "managersFromNewPools": "where each product manager came from (managers[].origin)",
+        "teamsCodeveloping": "whether each team's product manager works with the engineers (teams[].codevelopment)",
+        "teamsSmall": "the teams and their sizes (teams)",
+        "productsWithTeam": "the teams (teams) and each product's team (products[].team)",
+        "measuresInfluenceable": "the metrics each manager is measured on (managers[].measuredOn)",
+        "managersOnOutcomes": "the metrics each manager is measured on (managers[].measuredOn)",
+        "metricsTracked": "the metrics, their targets and observations (metrics)",
+        "productsFromUserProblems": "why each product is on the roadmap (products[].justification) or the problem it solves (products[].problem)",
+        "okrsShared": "the objectives and the departments that own them (okrs)",
+        "productsOnOKRs": "the objectives (okrs) and the ones each product serves (products[].okrs)",
+        "segmentsUnified": "the customer segments of the journeys or products (journeys[].segment, products[].segment) and the products' departments",
+        "productsOnSharedPlatforms": "the systems each product uses (products[].systems) and the platform systems",
+        "stagesCovered": "the customer journeys and their stages (journeys), and the stages each product covers",
+        "experimentsDecided": "the experiments run on the products, with their decisions (experiments)",
+        "productsIterated": "when each live product was last improved (products[].lastIteration)",
+        "systemsFast": "the systems' delivery figures or deployment logs (import --from deployments)",
+        "medianDeploysPerMonth": "the systems' delivery figures or deployment logs (import --from deployments)",
+        "medianLeadTimeHours": "the systems' delivery figures or deployment logs (import --from deployments)",
+        "medianChangeFailureRate": "the systems' delivery figures, or deployment and incident logs",
+        "medianRecoveryHours": "the systems' delivery figures, or incident logs (import --from incidents)",
+    ]
 
     static let businessSkills: Set<String> = ["business", "marketing", "finance"]
     static let techSkills: Set<String> = ["technology", "engineering", "data"]
@@ -65,6 +110,8 @@ public enum FactCatalog {
 
     static let architecture: [Fact] = [
         fact("frontEndDecoupled", "Share of front-end systems that reach back-end systems only through APIs or events.") { c in
+            // No interface recorded anywhere: how front ends reach the back end is unknown, not decoupled.
+            guard c.known.interfaces else { return nil }
             let fe = c.portfolio.systems.filter { $0.layer == "front-end" }
             let coupled = fe.filter { s in s.interfaces.contains { i in
                 (i.kind == "direct" || i.kind == "file") && c.systemByID[i.to]?.layer == "back-end" } }
@@ -78,6 +125,8 @@ public enum FactCatalog {
                          "release in days or weeks (DORA elite or high)", missing: slow.map { c.subject(.system, $0.id) })
         },
         fact("frontEndUngated", "Share of front-end systems not tied, through direct or file couplings, to a system in DORA's low cluster.") { c in
+            // Without interfaces or any system's delivery figures no wait can be seen: unknown, not ungated.
+            guard c.known.interfaces, !c.tierBySystem.isEmpty else { return nil }
             let fe = c.portfolio.systems.filter { $0.layer == "front-end" }
             let gated = fe.filter { c.slowCouplingPath(from: $0.id) != nil }
             return share("frontEndUngated", fe.count - gated.count, fe.count, "front-end systems",
@@ -94,21 +143,26 @@ public enum FactCatalog {
 
     static let definition: [Fact] = [
         fact("productsWithProblem", "Share of active products that state the user or business problem they solve.") { c in
+            guard c.known.reasons else { return nil }
             let missing = c.activeProducts.filter { ($0.problem ?? "").isEmpty }
             return share("productsWithProblem", c.activeProducts.count - missing.count, c.activeProducts.count,
                          "products", "state the problem they solve", missing: missing.map { c.subject(.product, $0.id) })
         },
         fact("productsAsExperiences", "Share of active products defined by the journey stages they cover.") { c in
+            // Without journeys there are no stages to define a product by: unknown, not application-shaped.
+            guard c.known.journeys else { return nil }
             let missing = c.activeProducts.filter { $0.stages.isEmpty }
             return share("productsAsExperiences", c.activeProducts.count - missing.count, c.activeProducts.count,
                          "products", "cover named journey stages", missing: missing.map { c.subject(.product, $0.id) })
         },
         fact("productsWithMetrics", "Share of active products with at least one success metric they influence.") { c in
+            guard c.known.metrics else { return nil }
             let missing = c.activeProducts.filter { (c.metricsByProduct[$0.id] ?? []).isEmpty }
             return share("productsWithMetrics", c.activeProducts.count - missing.count, c.activeProducts.count,
                          "products", "have a success metric", missing: missing.map { c.subject(.product, $0.id) })
         },
         fact("productsSized", "Share of active products with expected value and development resources (or RICE or WSJF inputs).") { c in
+            guard c.known.sizing else { return nil }
             let missing = c.activeProducts.filter { !(($0.value != nil && $0.resources != nil) || $0.rice != nil || $0.wsjf != nil) }
             return share("productsSized", c.activeProducts.count - missing.count, c.activeProducts.count,
                          "products", "can be prioritized by value against resources", missing: missing.map { c.subject(.product, $0.id) })
@@ -124,7 +178,13 @@ public enum FactCatalog {
             for j in c.portfolio.journeys {
                 for s in j.stages {
                     d += 1
-                    if (c.ownersByStage[j.id + "/" + s.id] ?? []).count == 1 { n += 1 }
+                    let owners = c.ownersByStage[j.id + "/" + s.id] ?? []
+                    // A stage whose only products have owners outside the portfolio: unknown, not unowned.
+                    if owners.isEmpty, let ps = c.productsByStage[j.id + "/" + s.id], ps.contains(where: { c.ownerUnresolved(.product, $0) }) {
+                        d -= 1; continue
+                    }
+                    // One owner, and an accountable one: a request taker does not own the stage.
+                    if owners.count == 1 && c.accountable(owners[0]) { n += 1 }
                     else { off.append(Subject(kind: "stage", id: j.id + "/" + s.id, name: j.name + ": " + s.name)) }
                 }
             }
@@ -133,13 +193,18 @@ public enum FactCatalog {
         fact("productsOwned", "Share of active products past the idea stage with an accountable owner.") { c in
             // An idea waits its turn in the prioritization; a manager is owed once it is taken up (McKinsey:
             // products are identified and classified, then assigned to product managers).
-            let taken = c.activeProducts.filter { $0.status != "idea" }
-            let missing = taken.filter { $0.owner == nil }
+            // An owner who only takes requests is not accountable ownership (McKinsey).
+            // An owner outside the import is unknown: neither owned nor unowned, left out of the share.
+            let all = c.activeProducts.filter { $0.status != "idea" }
+            let taken = all.filter { !c.ownerUnresolved(.product, $0.id) }
+            let missing = taken.filter { !c.accountable($0.owner) }
             return share("productsOwned", taken.count - missing.count, taken.count,
-                         "products", "have an accountable owner", missing: missing.map { c.subject(.product, $0.id) })
+                         "products", "have an accountable owner" + (all.count > taken.count ? " (\(all.count - taken.count) owned by someone outside the portfolio, unknown)" : ""),
+                         missing: missing.map { c.subject(.product, $0.id) })
         },
         fact("managersEmpowered", "Product managers' decision rights: 1 may redefine the product, 0.5 may prioritize, 0 takes requests.") { c in
-            let pms = c.productManagers
+            // Rights no source recorded are unknown, not "takes requests".
+            let pms = c.productManagers.filter { $0.decisionRights != nil }
             guard !pms.isEmpty else { return nil }
             var total = 0.0
             var takers: [Subject] = []
@@ -152,7 +217,8 @@ public enum FactCatalog {
             }
             let redefine = pms.filter { $0.decisionRights == "redefine" }.count
             return FactValue(id: "managersEmpowered", value: total / Double(pms.count),
-                             detail: "\(redefine) of \(pms.count) product managers may redefine their product; \(takers.count) only take requests",
+                             detail: "\(redefine) of \(pms.count) product managers may redefine their product; \(takers.count) only take requests"
+                                + c.unrecorded(c.productManagers.count - pms.count, "decision rights"),
                              subjects: takers.isEmpty ? nil : takers)
         },
     ]
@@ -162,6 +228,8 @@ public enum FactCatalog {
     static let testAndLearn: [Fact] = [
         fact("productsTested", "Share of new products (in discovery, mvp or rollout, or live for less than a year) tested with customers through an experiment.") { c in
             // Lite versions first is advice for what is new: a product live for years is not asked to start over.
+            // With no experiment recorded at all, none were imported: whether products were tested is unknown.
+            guard c.known.experiments else { return nil }
             let candidates = c.activeProducts.filter { p in
                 if liteStatuses.contains(p.status) { return true }
                 guard p.status == "live" else { return false }
@@ -174,40 +242,44 @@ public enum FactCatalog {
         fact("rolloutsStaged", "Share of experiments rolled out in stages from a small share (at most 25%) with a decision metric.") { c in
             let ex = c.portfolio.experiments
             let staged = ex.filter { $0.rollout.count >= 2 && ($0.rollout.first ?? 1) <= 0.25 && $0.metric != nil }
-            return share("rolloutsStaged", staged.count, ex.count, "experiments", "roll out in stages with a decision metric",
-                         emptyIsZero: c.activeProducts.isEmpty ? nil : "no experiments recorded")
+            return share("rolloutsStaged", staged.count, ex.count, "experiments", "roll out in stages with a decision metric")
         },
         fact("experimentsMeasured", "Share of experiments with control and variant counts for their decision metric.") { c in
             let ex = c.portfolio.experiments
             let measured = ex.filter { $0.control != nil && $0.variant != nil }
-            return share("experimentsMeasured", measured.count, ex.count, "experiments", "have control and variant counts",
-                         emptyIsZero: c.activeProducts.isEmpty ? nil : "no experiments recorded")
+            return share("experimentsMeasured", measured.count, ex.count, "experiments", "have control and variant counts")
         },
     ]
 
     // MARK: 5 Talent
 
     static let talent: [Fact] = [
-        fact("managersBusinessAndTech", "Share of product managers with both a business and a technology background.") { c in
-            let pms = c.productManagers
+        // A manager with no skills, training or origin on record is unknown on that count, not lacking it:
+        // a catalog import names owners and nothing about them.
+        fact("managersBusinessAndTech", "Share of product managers (with skills recorded) with both a business and a technology background.") { c in
+            let pms = c.productManagers.filter { !$0.skills.isEmpty }
             let (both, missing) = partition(pms) { m in m.skills.contains { businessSkills.contains($0) } && m.skills.contains { techSkills.contains($0) } }
-            return share("managersBusinessAndTech", both.count, pms.count, "product managers", "combine business and technology",
+            return share("managersBusinessAndTech", both.count, pms.count, "product managers", "combine business and technology"
+                         + c.unrecorded(c.productManagers.count - pms.count, "skills"),
                          missing: missing.map { c.subject(.manager, $0.id) })
         },
-        fact("managersDeveloped", "Share of product managers with training or a mentor.") { c in
+        fact("managersDeveloped", "Share of product managers with training or a mentor, once any manager's profile is recorded.") { c in
             let pms = c.productManagers
+            guard c.known.profiles else { return nil }
             let dev = pms.filter { !$0.training.isEmpty || $0.mentor != nil }
             return share("managersDeveloped", dev.count, pms.count, "product managers", "have training or a mentor")
         },
-        fact("managersSoftSkills", "Share of product managers with customer empathy, problem solving, creativity or communication.") { c in
-            let pms = c.productManagers
+        fact("managersSoftSkills", "Share of product managers (with skills recorded) with customer empathy, problem solving, creativity or communication.") { c in
+            let pms = c.productManagers.filter { !$0.skills.isEmpty }
             let soft = pms.filter { m in m.skills.contains { softSkills.contains($0) } }
-            return share("managersSoftSkills", soft.count, pms.count, "product managers", "bring the soft skills")
+            return share("managersSoftSkills", soft.count, pms.count, "product managers", "bring the soft skills"
+                         + c.unrecorded(c.productManagers.count - pms.count, "skills"))
         },
-        fact("managersFromNewPools", "Share of product managers who came from outside IT (marketing, sales, operations, outside hires...).") { c in
+        fact("managersFromNewPools", "Share of product managers (with an origin recorded) who came from outside IT (marketing, sales, operations, outside hires...).") { c in
             let pms = c.productManagers.filter { $0.origin != nil }
             let fresh = pms.filter { $0.origin != "it" }
-            return share("managersFromNewPools", fresh.count, pms.count, "product managers", "came from outside IT")
+            return share("managersFromNewPools", fresh.count, pms.count, "product managers", "came from outside IT"
+                         + c.unrecorded(c.productManagers.count - pms.count, "origin"))
         },
     ]
 
@@ -215,9 +287,11 @@ public enum FactCatalog {
 
     static let collaboration: [Fact] = [
         fact("teamsCodeveloping", "Share of teams whose product manager works with the engineers day to day.") { c in
-            let teams = c.portfolio.teams
+            // A team whose way of working no source recorded is unknown, not a team that hands off.
+            let teams = c.portfolio.teams.filter { $0.codevelopment != nil }
             let co = teams.filter { $0.codevelopment == true }
-            return share("teamsCodeveloping", co.count, teams.count, "teams", "codevelop with their product manager",
+            return share("teamsCodeveloping", co.count, teams.count, "teams", "codevelop with their product manager"
+                         + c.unrecorded(c.portfolio.teams.count - teams.count, "way of working"),
                          missing: teams.filter { $0.codevelopment != true }.map { c.subject(.team, $0.id) })
         },
         fact("teamsSmall", "Share of teams of ten people or fewer.") { c in
@@ -228,6 +302,8 @@ public enum FactCatalog {
         },
         fact("productsWithTeam", "Share of active products past the idea stage with a team.") { c in
             // An idea is not being built yet; a team is owed from discovery on (McKinsey: no build and move on).
+            // With no team recorded at all, teams were never imported: unknown.
+            guard c.known.teams else { return nil }
             let built = c.activeProducts.filter { $0.status != "idea" }
             let missing = built.filter { $0.team == nil }
             return share("productsWithTeam", built.count - missing.count, built.count,
@@ -245,15 +321,18 @@ public enum FactCatalog {
                 for id in m.measuredOn {
                     guard let metric = c.metricByID[id] else { continue }
                     d += 1
-                    if c.influenceable(metric, by: m.id) { n += 1 } else { unfair.append(c.subject(.manager, m.id)) }
+                    // An output (releases on schedule, tickets per sprint) is no business metric, however close.
+                    if !c.isOutput(metric) && c.influenceable(metric, by: m.id) { n += 1 } else { unfair.append(c.subject(.manager, m.id)) }
                 }
             }
             return share("measuresInfluenceable", n, d, "measures of managers", "are metrics they can influence directly",
                          missing: Array(Set(unfair)).sorted { $0.id < $1.id })
         },
         fact("managersOnOutcomes", "Share of product managers measured on at least one business outcome (not delivery speed).") { c in
+            // Nobody's measures recorded: how managers are measured is unknown.
+            guard c.portfolio.managers.contains(where: { !$0.measuredOn.isEmpty }) else { return nil }
             let pms = c.productManagers
-            let (onOutcome, missing) = partition(pms) { m in m.measuredOn.contains { c.metricByID[$0].map { $0.category != "delivery" } ?? false } }
+            let (onOutcome, missing) = partition(pms) { m in m.measuredOn.contains { c.metricByID[$0].map { !c.isOutput($0) } ?? false } }
             return share("managersOnOutcomes", onOutcome.count, pms.count, "product managers", "are measured on business outcomes",
                          missing: missing.map { c.subject(.manager, $0.id) })
         },
@@ -272,7 +351,8 @@ public enum FactCatalog {
     static let strategy: [Fact] = [
         fact("productsFromUserProblems", "Products justified by a validated user problem (1), by a stated problem only (0.5), or by competitors' features or a top-down plan (0).") { c in
             let ps = c.activeProducts
-            guard !ps.isEmpty else { return nil }
+            // Neither a justification nor a problem recorded for any product: the roadmap's reasons are unknown.
+            guard !ps.isEmpty, c.known.reasons else { return nil }
             var total = 0.0
             var off: [Subject] = []
             for p in ps {
@@ -291,6 +371,7 @@ public enum FactCatalog {
                          missing: missing.map { c.subject(.okr, $0.id) })
         },
         fact("productsOnOKRs", "Share of active products serving at least one OKR.") { c in
+            guard c.known.okrs else { return nil }
             let missing = c.activeProducts.filter { $0.okrs.isEmpty }
             return share("productsOnOKRs", c.activeProducts.count - missing.count, c.activeProducts.count,
                          "products", "serve an objective", missing: missing.map { c.subject(.product, $0.id) })
@@ -346,16 +427,16 @@ public enum FactCatalog {
             let ex = c.portfolio.experiments
             let decided = ex.filter { $0.decision != "pending" }
             let due = ex.filter { decisionDue($0, asOf: c.asOf) }
-            if ex.isEmpty {
-                return share("experimentsDecided", 0, 0, "experiments", "led to a decision",
-                             emptyIsZero: c.activeProducts.isEmpty ? nil : "no experiments recorded")
-            }
+            // No experiment recorded: experiments were never imported, which says nothing of the culture.
+            if ex.isEmpty { return nil }
             // Every experiment still inside its run: nothing is due, so nothing speaks for or against.
             return share("experimentsDecided", decided.count, decided.count + due.count, "experiments due a decision",
                          "got one (\(ex.count - decided.count - due.count) still running)",
                          missing: due.map { c.subject(.experiment, $0.id) })
         },
         fact("productsIterated", "Share of live or rolling-out products iterated in the 180 days before the assessment date.") { c in
+            // No product's last iteration recorded: the field no source filled, unknown.
+            guard c.known.iterations else { return nil }
             let ps = c.activeProducts.filter { $0.status == "live" || $0.status == "rollout" }
             let (iterated, missing) = partition(ps) { p in p.lastIteration.flatMap { daysBetween($0, c.asOf) }.map { $0 <= 180 } ?? false }
             return share("productsIterated", iterated.count, ps.count, "live products", "were improved in the last 180 days",

@@ -78,7 +78,9 @@ public enum Pitfalls {
             var subjects: [Subject] = [], evidence: [String] = []
             for p in c.activeProducts where p.sourcing == "external-developer" {
                 let reaches = p.systems.contains { c.reachesBackEnd($0) }
-                guard !reaches || p.owner == nil else { continue }
+                // An owner outside the import may well be internal: unknown, not "no internal owner".
+                let ownerless = p.owner == nil && !c.ownerUnresolved(.product, p.id)
+                guard !reaches || ownerless else { continue }
                 subjects.append(c.subject(.product, p.id))
                 var why = ["\u{201C}\(p.name)\u{201D} is built by an external developer"]
                 if !reaches {
@@ -86,7 +88,7 @@ public enum Pitfalls {
                     why.append(p.systems.isEmpty ? "it uses no system that reaches the back end"
                                : (sys.count == 1 ? "its system \(sys[0]) has" : "its systems \(listed(sys)) have") + " no interface to any back-end system")
                 }
-                if p.owner == nil { why.append("it has no internal owner") }
+                if ownerless { why.append("it has no internal owner") }
                 evidence.append(why.joined(separator: "; "))
             }
             return (subjects, evidence, "Bring \(names(subjects)) under an internal product manager and integrate " + agree(subjects, "it", "them") + " with the back end through an API, so " + agree(subjects, "it does not stay a discrete application", "they do not stay discrete applications") + " that " + agree(subjects, "is", "are") + " hard to integrate.")
@@ -96,13 +98,16 @@ public enum Pitfalls {
             var subjects: [Subject] = [], evidence: [String] = []
             for p in c.activeProducts where p.status == "live" {
                 var why: [String] = []
-                if p.owner == nil { why.append("no owner") }
-                if p.team == nil { why.append("no team") }
+                if p.owner == nil && !c.ownerUnresolved(.product, p.id) { why.append("no owner") }
+                // A missing team or iteration counts only where teams or iterations are recorded at all.
+                if p.team == nil && c.known.teams { why.append("no team") }
                 let iterated = p.lastIteration.map { it in p.launched.map { it > $0 } ?? true } ?? false
                 let observed = (c.metricsByProduct[p.id] ?? []).contains { mid in
                     c.metricByID[mid]?.observations.contains { o in p.launched.map { o.at > $0 } ?? true } ?? false
                 }
-                if !iterated && !observed { why.append("neither an iteration nor a metric observation since launch") }
+                if !iterated && !observed && (c.known.iterations || c.known.metrics) {
+                    why.append("neither an iteration nor a metric observation since launch")
+                }
                 guard !why.isEmpty else { continue }
                 subjects.append(c.subject(.product, p.id))
                 evidence.append("\u{201C}\(p.name)\u{201D} is live with " + listed(why))
@@ -144,49 +149,37 @@ public enum Pitfalls {
             return (subjects, evidence, "Put \(names(subjects)) in step with the rest of the business: objectives shared with the traditional departments, joint teams with clear roles on both sides, and " + agree(subjects, "its", "their") + " systems reaching the legacy back ends through interfaces their owners keep.")
         },
         Pitfall(id: "platforms-without-reorientation", name: "Platforms without reorientation", severity: "medium",
-                source: mckinsey, criteria: ["definition.experiences", "ownership.products"], effort: 3) { c in
+                source: mckinsey, criteria: ["definition.experiences"], effort: 3) { c in
+            // McKinsey: companies "adopt the same technology platforms that online companies are using and
+            // assume this alone will solve their alignment problems. It is not enough just to reorganize around
+            // platforms." A pattern of the company, not of one product: it fires once, when modern platforms
+            // stand and most of the products taken up are still not defined by the experiences they serve.
+            // A product without an owner is an ownership finding, not this one. Without journeys recorded at all
+            // the products' stages are unknown, and so is this pitfall.
             let modern = c.portfolio.systems.filter { $0.architecture == "microservices" || $0.architecture == "saas" }
-            guard !modern.isEmpty else { return nil }
-            var subjects: [Subject] = [], evidence: [String] = []
-            // Two faults, two remedies: a product not defined by the experience stages it serves, and a product
-            // taken up (in discovery or further) without an accountable manager. An idea defined by its stages
-            // waits its turn in the prioritization; a manager is assigned once it is taken up (McKinsey: products
-            // are identified and classified, then assigned to product managers).
-            var undefined: [Subject] = [], unowned: [Subject] = []
-            for p in c.activeProducts {
-                var why: [String] = []
-                if p.stages.isEmpty { why.append("covers no customer-experience stage"); undefined.append(c.subject(.product, p.id)) }
-                if p.owner == nil && p.status != "idea" {
-                    why.append("has no accountable owner"); unowned.append(c.subject(.product, p.id))
-                }
-                guard !why.isEmpty else { continue }
-                subjects.append(c.subject(.product, p.id))
-                evidence.append("\u{201C}\(p.name)\u{201D} " + why.joined(separator: " and "))
-            }
-            if !subjects.isEmpty {
-                evidence.insert("Modern platforms are in place (\(modern.count) microservices or SaaS systems, e.g. \(listed(modern.prefix(3).map { "\u{201C}\($0.name)\u{201D}" })))", at: 0)
-            }
-            var steps: [String] = []
-            if !undefined.isEmpty {
-                steps.append("define \(names(undefined)) by the journey stages " + agree(undefined, "it serves", "they serve"))
-            }
-            if !unowned.isEmpty {
-                steps.append("give \(names(unowned)) " + agree(unowned, "an accountable product manager", "each an accountable product manager"))
-            }
-            return (subjects, evidence, "Reorganize around customer experiences, not only platforms: " + steps.joined(separator: ", and ") + ".")
+            guard !modern.isEmpty, c.known.journeys else { return nil }
+            let taken = c.activeProducts.filter { $0.status != "idea" }
+            let undefined = taken.filter { $0.stages.isEmpty }
+            guard !taken.isEmpty, 2 * undefined.count > taken.count else { return nil }
+            let subjects = undefined.map { c.subject(.product, $0.id) }
+            let platforms = listed(modern.prefix(3).map { "\u{201C}\($0.name)\u{201D}" })
+            let evidence = ["\(undefined.count) of \(taken.count) products cover no customer-experience stage (\(names(subjects))) although modern platforms are in place (\(modern.count) microservices or SaaS systems, e.g. \(platforms)): the company reorganized around platforms, not around customer experiences"]
+            return (subjects, evidence, "Reorient the product organization around customer experiences, not only platforms: define \(names(subjects)) by the journey stages " + agree(subjects, "it serves", "they serve") + ", each with one accountable product manager.")
         },
         Pitfall(id: "legacy-governance-for-digital", name: "Legacy governance for digital", severity: "high",
                 source: mckinsey, criteria: ["architecture.fast-front-end", "architecture.ungated"], effort: 4) { c in
-            let backTiers = c.portfolio.systems.filter { $0.layer == "back-end" }.compactMap { c.tierBySystem[$0.id] }
-            let fastestBack = backTiers.max()
+            // McKinsey: front-end features "are rolled out in weeks rather than months", against "quarterly
+            // internal software upgrades". A front end is at back-end speed when its own cadence is months
+            // (DORA's low cluster), or when a direct coupling ties it to a slow system it depends on; never by
+            // comparison with the company's fastest back end (a fast vendor back end makes no front end slow).
             var subjects: [Subject] = [], evidence: [String] = []
             // Two remedies for two causes: a front end released slowly needs its own release process; one
             // held by a direct coupling needs an API between it and the slow system.
             var slow: [Subject] = [], coupled: [Subject] = []
             for s in c.portfolio.systems where s.layer == "front-end" {
                 var why: [String] = []
-                if let t = c.tierBySystem[s.id], t == .low || (fastestBack.map { t <= $0 } ?? false) {
-                    why.append("is released at back-end speed (DORA \(t.rawValue) on deployment frequency and lead time)")
+                if let t = c.tierBySystem[s.id], t == .low {
+                    why.append("is released at back-end speed, in months rather than weeks (DORA \(t.rawValue) on deployment frequency and lead time)")
                     slow.append(c.subject(.system, s.id))
                 }
                 if let path = c.slowCouplingPath(from: s.id) {
@@ -218,7 +211,7 @@ public enum Pitfalls {
                 var why: [String] = []
                 if m.decisionRights == "requests-only" { why.append("may only take requests") }
                 let ownsExperience = (c.productsByOwner[m.id] ?? []).contains { !$0.stages.isEmpty }
-                if systemOwners.contains(m.id) && !ownsExperience { why.append("owns applications but no experience stage") }
+                if systemOwners.contains(m.id) && !ownsExperience && c.known.journeys { why.append("owns applications but no experience stage") }
                 else if systemOwners.contains(m.id), let owned = c.productsByOwner[m.id], owned.count == 1, owned[0].systems.count == 1,
                         owned[0].stages.contains(where: { (c.ownersByStage[$0] ?? []).count > 1 }) {
                     // An application owner (McKinsey's payment application) inside another manager's stage;
@@ -239,8 +232,8 @@ public enum Pitfalls {
                 // Two different faults (McKinsey): an output (how fast requests are delivered, not what they
                 // achieved) is unfair as the only measure even when the manager moves it; an outcome is
                 // unfair when none of the manager's products can move it.
-                let outputs = metrics.filter { $0.category == "delivery" }
-                let unfair = metrics.filter { $0.category != "delivery" && !c.influenceable($0, by: m.id) }
+                let outputs = metrics.filter { c.isOutput($0) }
+                let unfair = metrics.filter { !c.isOutput($0) && !c.influenceable($0, by: m.id) }
                 let outputOnly = !metrics.isEmpty && outputs.count == metrics.count
                 guard !unfair.isEmpty || outputOnly else { continue }
                 subjects.append(c.subject(.manager, m.id))
@@ -263,7 +256,7 @@ public enum Pitfalls {
             var subjects: [Subject] = [], evidence: [String] = []
             for p in c.activeProducts {
                 var why: [String] = []
-                if (p.problem ?? "").isEmpty { why.append("states no user problem") }
+                if (p.problem ?? "").isEmpty && c.known.reasons { why.append("states no user problem") }
                 if p.justification == "competitor-feature" { why.append("is justified by competitors' features") }
                 if p.justification == "top-down-plan" { why.append("comes from a finished top-down plan") }
                 guard !why.isEmpty else { continue }

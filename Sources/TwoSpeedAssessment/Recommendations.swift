@@ -21,7 +21,8 @@ public struct Recommendation: Codable, Sendable, Equatable {
 
 /// Ranks what to do next: each pitfall found, and each weak criterion no pitfall already covers.
 /// Severity comes first, as a consultant would put it to a board: high-severity pitfalls, then medium,
-/// then low, then criteria no pitfall covers; within each, the score it can recover on the weakest
+/// then low, then criteria no pitfall covers, after any step that moves the score at all (a gain of 0
+/// never ranks above a gain); within each, the score it can recover on the weakest
 /// dimensions against the effort it needs. A criterion without evidence is not advice but a gap in
 /// the data, so it is left to the evidence list rather than ranked.
 public enum Recommender {
@@ -81,6 +82,9 @@ public enum Recommender {
             }
         }
         out.sort {
+            // A step that moves nothing (its criteria already at 5, or not assessable) never goes before one that does.
+            let ma = $0.expectedGain > 0, mb = $1.expectedGain > 0
+            if ma != mb { return ma }
             let a = severityRank($0.severity), b = severityRank($1.severity)
             if a != b { return a < b }
             return $0.priority != $1.priority ? $0.priority > $1.priority : $0.title < $1.title

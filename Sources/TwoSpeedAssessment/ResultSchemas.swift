@@ -23,6 +23,7 @@ public enum ResultSchemas {
         "answer": ModelSchemas.answer, "score": score,
         "basis": .oneOf(["facts and answer", "facts", "answer", "no evidence"]),
         "deliveryBasis": text,
+        "evidenceNeeded": .string("set when not assessed: what would answer the criterion", maxLength: 1_000_000),
     ])
     static let cap = Schema.object("AppliedCap", "A rubric cap holding a level below what the score reaches.",
                                    required: ["maxLevel", "levelName", "reason"], [
@@ -32,6 +33,7 @@ public enum ResultSchemas {
         "id": .string(), "name": text, "weight": num, "score": score, "level": int, "levelName": .string(),
         "evidence": share, "criteria": list(criterion),
         "scoreLevel": int, "caps": list(cap),
+        "sufficientEvidence": .boolean("false: too little of the dimension has evidence for a level (its score stands for what was seen)"),
     ])
     public static let overall = Schema.object("OverallResult", required: ["score"], [
         "score": score, "level": int, "levelName": .string(), "scoreLevel": int, "caps": list(cap),

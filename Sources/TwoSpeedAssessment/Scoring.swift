@@ -17,6 +17,9 @@ public struct CriterionResult: Codable, Sendable, Equatable {
     /// For a criterion on delivery figures when some system's come from recorded events: which systems'
     /// figures were computed from events and which were entered by hand.
     public var deliveryBasis: String? = nil
+    /// Set when the criterion is not assessed (no score): what would answer it, the data to record or the
+    /// self-assessment question, because the data cannot say (unknown is never scored as none).
+    public var evidenceNeeded: String? = nil
 }
 
 public struct DimensionResult: Codable, Sendable, Equatable {
@@ -32,6 +35,9 @@ public struct DimensionResult: Codable, Sendable, Equatable {
     /// Set when a cap holds the level down: the level the score alone reaches, and the caps that bind.
     public var scoreLevel: Int?
     public var caps: [AppliedCap]?
+    /// false when less than the model's `minimumEvidence` of the dimension's criterion weight has evidence:
+    /// the score stands for what was seen, but the dimension gets no level ("not enough evidence").
+    public var sufficientEvidence: Bool? = nil
 }
 
 public struct OverallResult: Codable, Sendable, Equatable {
@@ -83,14 +89,24 @@ public enum Scoring {
                 default: score = nil; basis = "no evidence"
                 }
                 if let score { sum += c.weight * score; weights += c.weight }
-                crits.append(CriterionResult(id: c.id, text: c.text, weight: c.weight, fact: fact, factScore: factScore,
-                                             answer: answer, score: score, basis: basis))
+                var result = CriterionResult(id: c.id, text: c.text, weight: c.weight, fact: fact, factScore: factScore,
+                                             answer: answer, score: score, basis: basis)
+                if score == nil {
+                    let question = "answer it in the self-assessment (criterion \(c.id))"
+                    result.evidenceNeeded = c.fact.flatMap { FactCatalog.needs[$0] }.map { "record \($0), or \(question)" } ?? question
+                }
+                crits.append(result)
             }
             let score = weights > 0 ? round2(sum / weights) : nil
-            let level = score.map { model.level(for: $0) }
-            dims.append(DimensionResult(id: d.id, name: d.name, weight: d.weight, score: score, level: level?.level,
-                                        levelName: level?.name, evidence: allWeights > 0 ? round2(weights / allWeights) : 0,
-                                        criteria: crits))
+            let evidence = allWeights > 0 ? round2(weights / allWeights) : 0
+            // As for the overall: a level only when enough of the dimension speaks, never from one criterion
+            // of four while the rest is unknown.
+            let enough = evidence + 1e-9 >= model.minimumEvidence
+            let level = enough ? score.map { model.level(for: $0) } : nil
+            var result = DimensionResult(id: d.id, name: d.name, weight: d.weight, score: score, level: level?.level,
+                                         levelName: level?.name, evidence: evidence, criteria: crits)
+            if score != nil && !enough { result.sufficientEvidence = false }
+            dims.append(result)
         }
         var sum = 0.0, weights = 0.0, covered = 0.0, all = 0.0
         for d in dims {

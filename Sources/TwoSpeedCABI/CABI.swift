@@ -142,6 +142,38 @@ public func twospeed_call(_ handle: OpaquePointer?, _ request: UnsafePointer<CCh
     return empty
 }
 
+/// twospeed_call_rc's code for a request that gets no reply: a notification (no id), or a batch of them.
+let noReply: Int32 = 8
+
+@_cdecl("twospeed_call_rc")
+public func twospeed_call_rc(_ handle: OpaquePointer?, _ request: UnsafePointer<CChar>?,
+                             _ response: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    response?.pointee = nil
+    guard let handle, let request, let response else { return OpenCode.invalid.rawValue }
+    let e = engine(handle)
+    let n = strnlen(request, e.dispatcher.maxRequestBytes + 1)
+    guard let reply = e.dispatcher.handleValue(text: UnsafeRawBufferPointer(start: request, count: n)) else { return noReply }
+    defer { reply.release() }
+    guard let text = JSONText.dumpC(reply) else { return OpenCode.noMemory.rawValue }
+    response.pointee = text
+    return outcome(reply)
+}
+
+/// How a reply ended: 0 for a result, else its error's code; a batch's first error decides.
+func outcome(_ reply: JSONRef) -> Int32 {
+    if reply.isArray {
+        for i in 0..<reply.count {
+            let code = reply[i].map(outcome) ?? 0
+            if code != 0 { return code }
+        }
+        return 0
+    }
+    guard let error = reply["error"] else { return 0 }
+    // Every error the engine writes has an integer code that fits; -32603 covers any that would not.
+    guard let code = error["code"]?.intValue, let c = Int32(exactly: code) else { return -32603 }
+    return c
+}
+
 @_cdecl("twospeed_call_json")
 public func twospeed_call_json(_ handle: OpaquePointer?, _ request: UnsafeMutablePointer<json_t>?) -> UnsafeMutablePointer<json_t>? {
     guard let handle, let request else { return nil }
@@ -182,6 +214,7 @@ private let errorStrings: [StaticString] = [
     "the store could not be read or migrated",
     "out of memory",
     "the options are not a JSON object of known options",
+    "the request was a notification (it has no id): it gets no reply",
 ]
 
 @_cdecl("twospeed_errstr")

@@ -43,12 +43,17 @@ struct AssessmentOptions: ParsableArguments {
         let put = try client.callJSON("portfolio.put", params: putParams)
         let id = put["id"]?.stringValue ?? ""
         put.release()
+        return try assessHeld(id, keep: false, client)
+    }
+
+    /// Assesses a portfolio the engine holds, with these options; kept when `keep`. The result is the caller's.
+    func assessHeld(_ id: String, keep: Bool, _ client: TwoSpeedClient) throws -> JSONRef {
         if let modelFile {
             let modelParams = JSONMake.object(["model": try parseJSON(try readInput(modelFile), what: modelFile)])
             defer { modelParams.release() }
             try client.callJSON("assessment.model.put", params: modelParams).release()
         }
-        let params = JSONMake.object(["portfolio": JSONMake.string(id), "keep": JSONMake.bool(false)])
+        let params = JSONMake.object(["portfolio": JSONMake.string(id), "keep": JSONMake.bool(keep)])
         defer { params.release() }
         if let model { params.set("model", JSONMake.string(model)) }
         if let asOf { params.set("asOf", JSONMake.string(asOf)) }

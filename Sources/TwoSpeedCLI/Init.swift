@@ -9,9 +9,11 @@ struct Init: ParsableCommand {
         abstract: "Writes a starter portfolio document that validates, with notes on where to go next.",
         discussion: """
             empty (the default) holds an organization and nothing else; retailer is the bundled example \
-            (examples/portfolios/retailer.json). Both carry "$schema" (schema/portfolio.schema.json in \
-            the repository, for editors) and "$comment" notes that the engine accepts and does not keep. \
-            An existing FILE is not overwritten unless --force.
+            (examples/portfolios/retailer.json). Both carry "$schema" and "$comment" notes that the engine \
+            accepts and does not keep. "$schema" is the path of the portfolio's JSON Schema for editors: \
+            PREFIX/share/twospeed/portfolio.schema.json, which make install puts beside PREFIX/bin/twospeed \
+            (or the checkout's schema/portfolio.schema.json for a build tree's program); the schema's $id, \
+            \(portfolioSchemaID), where neither is found. An existing FILE is not overwritten unless --force.
             """)
 
     enum Template: String, ExpressibleByArgument, CaseIterable { case empty, retailer }
@@ -51,10 +53,26 @@ struct Init: ParsableCommand {
         }
         defer { doc.release() }
         // The notes first, where a person opening the file reads them.
-        let out = JSONMake.object(["$schema": JSONMake.string(portfolioSchemaID), "$comment": JSONMake.strings(notes)])
+        let out = JSONMake.object(["$schema": JSONMake.string(schemaLocation()), "$comment": JSONMake.strings(notes)])
         doc.forEachMember { k, v in out.set(k, v.retained()) }
         defer { out.release() }
         return JSONText.dump(out, pretty: true) + "\n"
+    }
+
+    /// The portfolio schema's file for an editor: where make install puts it (PREFIX/share/twospeed, beside
+    /// this program's PREFIX/bin), or the checkout's schema/ beside a build tree's build/bin or
+    /// .build/release; else the schema's $id, which names it but is not fetched.
+    static func schemaLocation() -> String {
+        guard let exe = realpath("/proc/self/exe", nil) else { return portfolioSchemaID }
+        defer { free(exe) }
+        let bin = String(cString: exe).split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        for candidate in [bin + "/../share/twospeed/portfolio.schema.json", bin + "/../../schema/portfolio.schema.json"] {
+            guard let found = realpath(candidate, nil) else { continue }
+            defer { free(found) }
+            var st = stat()
+            if stat(found, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG { return String(cString: found) }
+        }
+        return portfolioSchemaID
     }
 
     func run() throws {

@@ -146,7 +146,7 @@ struct Report: ParsableCommand {
     func write(_ rendered: JSONRef) throws {
         defer { rendered.release() }
         let content = rendered["content"]?.stringValue ?? ""
-        if let output { try writeFile(content, to: output) } else { print(content, terminator: "") }
+        if let output { try writeFile(content, to: output) } else { printText(content) }
     }
 
     /// Writes the whole report, replacing the file (created with mode 0644 less the umask).

@@ -21,7 +21,8 @@ struct TwoSpeedCommand: ParsableCommand {
             all three.
             """,
         version: Engine.version,
-        subcommands: [Call.self, Import.self, Init.self, Assess.self, Report.self])
+        subcommands: [Call.self, Import.self, Init.self, Assess.self, Report.self,
+                      List.self, Show.self, Recommendations.self, History.self, Diff.self, Observe.self, Delete.self])
 
     /// No subcommand: wrong usage.
     func run() throws {

@@ -11,8 +11,13 @@ public struct DaemonConfiguration: Sendable {
     public var databasePath: String
     /// The permission bits of a new store file (and its -wal and -shm), as the socket's: the owner's alone.
     public var storeMode: mode_t = 0o600
-    /// A folder of plugin manifests to load (include/twospeed_plugin.h).
+    /// A folder of plugin manifests to load (include/twospeed_plugin.h). Over the socket, plugin.load takes
+    /// manifests from this folder only.
     public var pluginsFolder: String? = nil
+    /// Peers who may load and unload plugins (a plugin runs as the daemon's user): those with a listed uid,
+    /// or a listed primary or supplementary gid, that may also write. Default: the daemon's own uid.
+    public var adminUIDs: Set<uid_t> = [getuid()]
+    public var adminGIDs: Set<gid_t> = []
     /// Peers whose uid or gid is listed may call every method.
     public var allowedUIDs: Set<uid_t> = [getuid(), 0]
     public var allowedGIDs: Set<gid_t> = []
@@ -47,6 +52,7 @@ public struct DaemonConfiguration: Sendable {
     }
 
     public var accessPolicy: AccessPolicy {
-        AccessPolicy(allowedUIDs: allowedUIDs, allowedGIDs: allowedGIDs, readOnlyUIDs: readOnlyUIDs, readOnlyGIDs: readOnlyGIDs)
+        AccessPolicy(allowedUIDs: allowedUIDs, allowedGIDs: allowedGIDs, readOnlyUIDs: readOnlyUIDs, readOnlyGIDs: readOnlyGIDs,
+                     adminUIDs: adminUIDs, adminGIDs: adminGIDs)
     }
 }

@@ -87,7 +87,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         self.server = server
         self.id = id
         self.peer = peer
-        self.call = CallContext(readOnly: access == .readOnly)
+        self.call = server.callContext(peer, access)
         self.framer = LineFramer(maxMessageBytes: server.configuration.maxMessageBytes)
         var logger = server.logger
         logger[metadataKey: "conn"] = "\(id)"
@@ -218,12 +218,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let job = Transfer(value: request)
         let me = NIOLoopBound(self, eventLoop: context.eventLoop)
         let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
+        server.inFlight.write { $0 += 1 }
         server.pool.runIfActive(eventLoop: context.eventLoop) { () -> Outcome in
             defer { job.value.release() }
             var buffer = allocator.buffer(capacity: 256)
             let notes = server.respond(to: job.value, call: call, into: &buffer)
             return Outcome(line: buffer.readableBytes > 0 ? buffer : nil, errors: notes)
         }.whenComplete { result in
+            server.inFlight.write { $0 -= 1 }
             me.value.finished(result, ctx.value)
         }
     }
@@ -254,7 +256,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private func note(_ notes: [ErrorNote]) {
         for n in notes {
             errorReplies += 1
-            logger.info("error reply", metadata: ["code": "\(n.code)", "method": "\(n.method ?? "-")"])
+            // The method is the client's text: escaped, so that a newline in it cannot forge a log line.
+            logger.info("error reply", metadata: ["code": "\(n.code)", "method": "\(n.method.map { ControlEscape.escaped($0) } ?? "-")"])
         }
     }
 

@@ -41,6 +41,10 @@ public final class Daemon: Sendable {
             try ListeningSocket.clear(path)
         }
 
+        // A store that is not there is created empty; said in the log, so that a store lost since the last
+        // start (a wrong --db, a removed file) does not pass unnoticed.
+        var st = stat()
+        let storeIsNew = c.databasePath != ":memory:" && lstat(c.databasePath, &st) != 0 && errno == ENOENT
         var engine: Engine?
         do {
             engine = try Engine(path: c.databasePath == ":memory:" ? nil : c.databasePath, fileMode: c.storeMode,
@@ -51,6 +55,8 @@ public final class Daemon: Sendable {
             throw DaemonError("cannot open the store \(c.databasePath): \(error)")
         }
 
+        if storeIsNew { logger.notice("created a new, empty store", metadata: ["store": "\(c.databasePath)"]) }
+
         let listener: (fd: CInt, path: String?, inode: ino_t)
         if let fd = fromSystemd {
             listener = (fd, nil, 0)
@@ -60,14 +66,15 @@ public final class Daemon: Sendable {
             listener = (bound.fd, path, bound.inode)
         }
 
-        try serve(engine!.dispatcher, listener, ready: ready)
+        let e = engine!
+        try serve(e.dispatcher, listener, ready: ready, killPlugins: { e.killPluginProcesses() })
         // Every connection and thread is gone: the last reference closes the store.
         engine = nil
         logger.notice("stopped; store closed")
     }
 
     private func serve(_ dispatcher: TwoSpeedRPCDispatcher, _ listener: (fd: CInt, path: String?, inode: ino_t),
-                       ready: (() -> Void)?) throws {
+                       ready: (() -> Void)?, killPlugins: @escaping @Sendable () -> Int) throws {
         let c = configuration
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, c.eventLoopThreads))
         let pool = NIOThreadPool(numberOfThreads: max(1, c.writeThreads))
@@ -103,6 +110,7 @@ public final class Daemon: Sendable {
         ready?()
 
         stopRequested.wait()
+        armHardStop(after: c.shutdownTimeoutSeconds + Daemon.hardStopGraceSeconds)
         let reason = stopReason.read { $0 }
         let open = server.connections.count
         logger.notice("stopping: \(reason); finishing the requests of \(open) connection(s)")
@@ -110,7 +118,10 @@ public final class Daemon: Sendable {
         // No new connections; the path is free for the next daemon at once.
         acceptor.stop()
         close(listener.fd)
-        if let path = listener.path { ListeningSocket.remove(path, inode: listener.inode) }
+        if let path = listener.path, let failure = ListeningSocket.remove(path, inode: listener.inode) {
+            // Left behind, it is a stale socket the next start must replace; say so now, while it is news.
+            logger.warning("cannot remove the socket \(path) (\(failure)); the next start will find it there stale and must be able to remove it")
+        }
         // Connections handed to an event loop just before are set up (and registered) by tasks queued
         // there; one more task per loop waits for them, so that the drain below reaches them too.
         for loop in group.makeIterator() { try? loop.submit {}.wait() }
@@ -119,14 +130,39 @@ public final class Daemon: Sendable {
             channel.triggerUserOutboundEvent(DrainEvent(), promise: nil)
         }
         let deadline = NIODeadline.now() + .seconds(c.shutdownTimeoutSeconds)
-        while server.connections.count > 0 && NIODeadline.now() < deadline {
+        while (server.connections.count > 0 || server.inFlight.read({ $0 }) > 0) && NIODeadline.now() < deadline {
             usleep(5_000)
         }
         let left = server.connections.all
-        if !left.isEmpty {
-            logger.warning("closing \(left.count) connection(s) still busy after \(c.shutdownTimeoutSeconds) s")
+        let running = server.inFlight.read { $0 }
+        if !left.isEmpty || running > 0 {
+            // A request still running may be waiting on a stuck plugin: its process is killed, so that the
+            // call fails at once and the thread pool can stop.
+            let killed = killPlugins()
+            logger.warning("closing \(left.count) connection(s) and \(running) request(s) still busy after \(c.shutdownTimeoutSeconds) s; \(killed) plugin process(es) killed")
             for channel in left { try? channel.close().wait() }
         }
+    }
+
+    /// How long past --shutdown-timeout the process may still take before it exits regardless.
+    public static let hardStopGraceSeconds: Int64 = 5
+
+    /// The bound of last resort: once a stop is asked for, the process exits with status 1 `seconds`
+    /// later if it has not ended by then (something killing plugins cannot end, such as an in-process
+    /// plugin stuck in its own code, holds a thread). Only twospeedd's process; the store's WAL keeps
+    /// every acknowledged write.
+    private func armHardStop(after seconds: Int64) {
+        final class Box { let logger: Logger; let seconds: Int64; init(_ l: Logger, _ s: Int64) { logger = l; seconds = s } }
+        let box = Unmanaged.passRetained(Box(logger, seconds)).toOpaque()
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { arg in
+            let box = Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
+            var left = UInt32(clamping: box.seconds)
+            while left > 0 { left = sleep(left) }
+            box.logger.critical("still stopping \(box.seconds) s after the stop was asked for; exiting now")
+            _exit(1)
+        }, box)
+        if rc == 0 { pthread_detach(thread) } else { Unmanaged<Box>.fromOpaque(box).release() }
     }
 
     /// Each connection takes a descriptor, and a refused one keeps it for the linger time: the soft limit

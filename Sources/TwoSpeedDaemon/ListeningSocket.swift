@@ -75,7 +75,10 @@ public enum ListeningSocket {
             throw DaemonError("another daemon is listening on \(path); stop it first, or give another --socket")
         case .stale:
             if unlink(path) != 0 && errno != ENOENT {
-                throw DaemonError("cannot remove the stale socket \(path): \(lastError())")
+                let e = errno
+                throw DaemonError("a stale socket is at \(path) (no daemon listens on it) and cannot be replaced: removing it failed "
+                                  + "(\(String(cString: strerror(e)))\(e == EACCES || e == EPERM || e == EROFS ? "; its folder is not writable by this user" : "")). "
+                                  + "Remove it, make its folder writable, or give another --socket")
             }
         }
     }
@@ -141,10 +144,14 @@ public enum ListeningSocket {
         return chmod("/proc/self/fd/\(pfd)", mode & 0o777) == 0
     }
 
-    /// Removes the socket file if it is still the one this daemon created.
-    public static func remove(_ path: String, inode: ino_t) {
+    /// Removes the socket file if it is still the one this daemon created. Returns why it could not be
+    /// removed (a folder made read-only since the start), or nil.
+    @discardableResult
+    public static func remove(_ path: String, inode: ino_t) -> String? {
         var st = stat()
-        if lstat(path, &st) == 0 && st.st_ino == inode { unlink(path) }
+        guard lstat(path, &st) == 0 && st.st_ino == inode else { return nil }
+        if unlink(path) != 0 && errno != ENOENT { return lastError() }
+        return nil
     }
 
     static func address(_ path: String) throws -> sockaddr_un {

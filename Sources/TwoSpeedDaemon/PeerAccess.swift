@@ -42,10 +42,21 @@ public struct AccessPolicy: Sendable, Equatable {
     public var allowedGIDs: Set<gid_t>
     public var readOnlyUIDs: Set<uid_t>
     public var readOnlyGIDs: Set<gid_t>
+    public var adminUIDs: Set<uid_t>
+    public var adminGIDs: Set<gid_t>
 
-    public init(allowedUIDs: Set<uid_t>, allowedGIDs: Set<gid_t> = [], readOnlyUIDs: Set<uid_t> = [], readOnlyGIDs: Set<gid_t> = []) {
+    public init(allowedUIDs: Set<uid_t>, allowedGIDs: Set<gid_t> = [], readOnlyUIDs: Set<uid_t> = [], readOnlyGIDs: Set<gid_t> = [],
+                adminUIDs: Set<uid_t> = [], adminGIDs: Set<gid_t> = []) {
         self.allowedUIDs = allowedUIDs; self.allowedGIDs = allowedGIDs
         self.readOnlyUIDs = readOnlyUIDs; self.readOnlyGIDs = readOnlyGIDs
+        self.adminUIDs = adminUIDs; self.adminGIDs = adminGIDs
+    }
+
+    /// An administrator may load and unload plugins: a peer that may write and whose uid or one of whose
+    /// gids is on an admin list. Being an administrator admits no one who is not admitted otherwise.
+    public func isAdmin(_ peer: PeerCredentials) -> Bool {
+        guard access(for: peer) == .readWrite else { return false }
+        return adminUIDs.contains(peer.uid) || !adminGIDs.isDisjoint(with: peer.allGIDs)
     }
 
     public func access(for peer: PeerCredentials) -> Access {

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import Glibc
 import TwoSpeedJSON
 import TwoSpeedRPC
 import TwoSpeedSync
@@ -12,15 +13,33 @@ final class ServerContext: Sendable {
     let logger: Logger
     let configuration: DaemonConfiguration
     let connections = ConnectionRegistry()
+    /// Requests on the thread pool, counted until their outcome is back on the event loop: the stop waits
+    /// for these too, as a request whose client has gone still holds a pool thread (a plugin call, say).
+    let inFlight = Locked(0)
     /// How long a closing connection keeps reading (and dropping) what its peer still sends after the
     /// last reply, so that the peer reads that reply rather than a reset.
     let lingerTime: TimeAmount = .seconds(2)
+    /// The real paths of the plugin folders: the only place plugin.load takes manifests from over the socket
+    /// (empty with no --plugins: nothing can be loaded).
+    let pluginFolders: [String]
 
     init(dispatcher: Dispatcher, pool: NIOThreadPool, logger: Logger, configuration: DaemonConfiguration) {
         self.dispatcher = dispatcher
         self.pool = pool
         self.logger = logger
         self.configuration = configuration
+        self.pluginFolders = configuration.pluginsFolder.flatMap(ServerContext.realPath).map { [$0] } ?? []
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let p = realpath(path, nil) else { return nil }
+        defer { free(p) }
+        return String(cString: p)
+    }
+
+    /// What a connection's peer may do, as the dispatcher sees it.
+    func callContext(_ peer: PeerCredentials, _ access: Access) -> CallContext {
+        CallContext(readOnly: access == .readOnly, admin: configuration.accessPolicy.isAdmin(peer), pluginFolders: pluginFolders)
     }
 
     /// Where a request runs. Methods that change nothing run on the event loop (they only read memory);

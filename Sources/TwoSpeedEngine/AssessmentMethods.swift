@@ -41,8 +41,8 @@ extension Engine {
                             Param("keep", .boolean(), required: false, "keep the result (default true)")],
                    result: ResultSchemas.result, mutates: true, errors: [.notFound, .storeError]) { [unowned self] p in try run(p) },
 
-            Method("assessment.get", summary: "A kept assessment result by its run number.",
-                   params: [Engine.portfolioParam, Param("run", .integer(min: 1), "the run number")],
+            Method("assessment.get", summary: "A kept assessment result by its run number, or the latest kept run.",
+                   params: [Engine.portfolioParam, Param("run", .integer(min: 1), required: false, "the run number (default: the latest kept run)")],
                    result: ResultSchemas.result, mutates: false, errors: [.notFound]) { [unowned self] p in try getRun(p) },
 
             Method("assessment.history", summary: "Scores per dimension over time, and what changed between two runs "
@@ -219,9 +219,18 @@ extension Engine {
 
     /// Served from the stored text: parsed, numbered, returned; never decoded into Swift and encoded again.
     func getRun(_ p: Params) throws -> JSONRef {
-        let n = p.int("run") ?? 0
         let pid = p.string("portfolio") ?? ""
-        _ = try snapshot(pid, p.pointer("portfolio"))
+        let n: Int
+        if let given = p.int("run") {
+            n = given
+            _ = try snapshot(pid, p.pointer("portfolio"))
+        } else {
+            guard let latest = try keptRunHeaders(pid, p.pointer("portfolio")).last?.seq else {
+                throw RPCError(.notFound, pointer: p.pointer("portfolio").description,
+                               "\(pid) has no kept run; assessment.run keeps one")
+            }
+            n = latest
+        }
         let body: String?
         do { body = try store.runBody(portfolio: pid, seq: n) } catch let e as StoreError {
             throw RPCError(.storeError, pointer: nil, e.message)

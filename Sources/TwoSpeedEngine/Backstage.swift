@@ -165,6 +165,9 @@ final class CatalogRecord {
     /// The TwoSpeed id it maps to.
     let id: String
     var skipped = false
+    /// References to entities neither in the catalog (or skipped there) nor in the portfolio: the
+    /// Backstage field, the target as written canonically, the pointer of the value.
+    var dangling: [(key: String, target: CatalogRef, pointer: String)] = []
     /// For groups: a team (true) or a department.
     var isTeam = false
     var parent: CatalogRecord?
@@ -338,37 +341,67 @@ struct BackstageMapping {
         }
     }
 
-    /// Skips every record with a reference that does not resolve, until none is left.
+    /// Skips the records with a reference that cannot be read; keeps the ones whose references point
+    /// outside the catalog and the portfolio (as Backstage keeps them), each such reference a note and
+    /// an unresolved reference of the entity it maps to.
     mutating func resolve(_ base: StoredPortfolio) {
-        var changed = true
-        while changed {
-            changed = false
-            for r in records where !r.skipped {
-                for ref in references(r) {
-                    var pointer: String { "/spec/" + ref.key + (ref.index < 0 ? "" : "/\(ref.index)") }
-                    guard let target = CatalogRef(ref.text, defaultKind: ref.kind, defaultNamespace: r.ref.namespace) else {
-                        problem(r, pointer, "\"\(ref.text)\" is not an entity reference"); changed = true; break
-                    }
-                    var t = find(target)
-                    // dependsOn names components and resources alike.
-                    if t == nil, ref.kind == "component", !ref.text.contains(":") {
-                        t = find(CatalogRef(kind: "resource", namespace: target.namespace, name: target.name))
-                    }
-                    if let t {
-                        if t.skipped && ref.hard {
-                            problem(r, pointer, "\(ref.text) names \(t.ref), which was skipped"); changed = true; break
-                        }
-                        continue
-                    }
-                    if Self.existing(target, base) { continue }
-                    if ref.kind == "component", !ref.text.contains(":"),
-                       Self.existing(CatalogRef(kind: "resource", namespace: target.namespace, name: target.name), base) { continue }
-                    problem(r, pointer, "dangling reference: \(target) is neither in the catalog nor in the portfolio")
-                    changed = true
-                    break
-                }
+        for r in records where !r.skipped {
+            for ref in references(r) where CatalogRef(ref.text, defaultKind: ref.kind, defaultNamespace: r.ref.namespace) == nil {
+                problem(r, "/spec/" + ref.key + (ref.index < 0 ? "" : "/\(ref.index)"), "\"\(ref.text)\" is not an entity reference")
+                break
             }
         }
+        for r in records where !r.skipped {
+            for ref in references(r) {
+                let pointer = "/spec/" + ref.key + (ref.index < 0 ? "" : "/\(ref.index)")
+                guard let target = CatalogRef(ref.text, defaultKind: ref.kind, defaultNamespace: r.ref.namespace) else { continue }
+                var t = find(target)
+                // dependsOn names components and resources alike.
+                if t == nil, ref.kind == "component", !ref.text.contains(":") {
+                    t = find(CatalogRef(kind: "resource", namespace: target.namespace, name: target.name))
+                }
+                if let t {
+                    if t.skipped && ref.hard {
+                        problem(r, pointer, "\(ref.text) names \(t.ref), which was skipped: kept as an unresolved reference", skip: false)
+                        r.dangling.append((ref.key, t.ref, pointer))
+                    }
+                    continue
+                }
+                if Self.existing(target, base) { continue }
+                if ref.kind == "component", !ref.text.contains(":"),
+                   Self.existing(CatalogRef(kind: "resource", namespace: target.namespace, name: target.name), base) { continue }
+                problem(r, pointer, "unresolved reference: \(target) is neither in the catalog nor in the portfolio; "
+                        + "kept until an import brings it", skip: false)
+                if ref.hard { r.dangling.append((ref.key, target, pointer)) }
+            }
+        }
+    }
+
+    /// The portfolio field a Backstage reference fills on the entity the record maps to (nil: none).
+    static func field(_ key: String, of r: CatalogRecord) -> String? {
+        switch (r.kind, key) {
+        case ("component", "owner"), ("resource", "owner"): return "owner"
+        case ("component", "system"), ("resource", "system"): return "system"
+        case ("component", "dependsOn"), ("resource", "dependsOn"), ("component", "consumesApis"), ("resource", "consumesApis"):
+            return "interfaces"
+        case ("group", "parent") where r.isTeam: return "department"
+        case ("user", "memberOf"): return "department"
+        default: return nil
+        }
+    }
+
+    /// The unresolved references of a record's entity.
+    func unresolved(_ r: CatalogRecord, _ kind: EntityKind) -> [UnresolvedReference] {
+        var out: [UnresolvedReference] = []
+        var seen = Set<String>()
+        for d in r.dangling {
+            guard let f = Self.field(d.key, of: r), seen.insert(f + " " + d.target.description).inserted else { continue }
+            // A user of several groups has a department when one of them is known.
+            if f == "department", r.kind == "user", userDepartment(r) != nil { continue }
+            let source = r.file.map { $0 + (r.line(of: d.pointer).map { ":\($0)" } ?? "") }
+            out.append(UnresolvedReference(kind: kind.rawValue, id: r.id, field: f, ref: d.target.description, source: source))
+        }
+        return out
     }
 
     /// Groups: teams by type (or leaves of no telling type), departments otherwise; parents from
@@ -407,7 +440,11 @@ struct BackstageMapping {
 
     /// The department of an owner reference (a group, or a user through the groups they belong to).
     func ownerDepartment(_ text: String, _ from: CatalogRecord, _ base: StoredPortfolio) -> (department: String?, manager: String?) {
-        guard let ref = CatalogRef(text, defaultKind: "group", defaultNamespace: from.ref.namespace) else { return (nil, nil) }
+        ownerDepartment(text, namespace: from.ref.namespace, base)
+    }
+
+    func ownerDepartment(_ text: String, namespace: String, _ base: StoredPortfolio) -> (department: String?, manager: String?) {
+        guard let ref = CatalogRef(text, defaultKind: "group", defaultNamespace: namespace) else { return (nil, nil) }
         if let r = find(ref) {
             if r.kind == "group" { return (department(of: r), nil) }
             if r.kind == "user" { return (userDepartment(r), r.id) }
@@ -501,19 +538,23 @@ struct BackstageMapping {
             switch r.kind {
             case "domain":
                 v.set("kind", JSONMake.string(Self.departmentKind(r)))
-                out.append(ImportEntry(record: r.index, kind: .department, id: r.id, values: v, owned: [["name"], ["kind"]]))
+                out.append(ImportEntry(record: r.index, kind: .department, id: r.id, values: v, owned: [["name"], ["kind"]],
+                                       unresolved: []))
             case "group" where !r.isTeam:
                 v.set("kind", JSONMake.string(Self.departmentKind(r)))
-                out.append(ImportEntry(record: r.index, kind: .department, id: r.id, values: v, owned: [["name"], ["kind"]]))
+                out.append(ImportEntry(record: r.index, kind: .department, id: r.id, values: v, owned: [["name"], ["kind"]],
+                                       unresolved: []))
             case "group":
                 let members = memberships[ObjectIdentifier(r)]?.count ?? 0
                 let size = r.annotation("twospeed.io/size").flatMap { Int($0) } ?? max(1, members)
                 v.set("size", JSONMake.int(size))
                 if let d = r.parent.flatMap({ department(of: $0) }) { v.set("department", JSONMake.string(d)) }
-                out.append(ImportEntry(record: r.index, kind: .team, id: r.id, values: v, owned: [["name"], ["size"], ["department"]]))
+                out.append(ImportEntry(record: r.index, kind: .team, id: r.id, values: v, owned: [["name"], ["size"], ["department"]],
+                                       unresolved: unresolved(r, .team)))
             case "user":
                 if let d = userDepartment(r) { v.set("department", JSONMake.string(d)) }
-                out.append(ImportEntry(record: r.index, kind: .manager, id: r.id, values: v, owned: [["name"], ["department"]]))
+                out.append(ImportEntry(record: r.index, kind: .manager, id: r.id, values: v, owned: [["name"], ["department"]],
+                                       unresolved: unresolved(r, .manager)))
             case "component", "resource":
                 let l = layers[ObjectIdentifier(r)] ?? "back-end"
                 if l == "skip" { v.release(); continue }
@@ -560,23 +601,93 @@ struct BackstageMapping {
                         if t.kind == "component", let mine = mySystem, systemOf(t) == mine { continue }
                         add(t.id, "direct")
                     } else {
-                        // Imported before: the system is in the portfolio already.
-                        add(ref.namespace == "default" ? ref.name : "\(ref.namespace):\(ref.name)", "direct")
+                        // Imported before: the system is in the portfolio already (else it is unresolved).
+                        let id = ref.namespace == "default" ? ref.name : "\(ref.namespace):\(ref.name)"
+                        if base.position(.system, id) != nil { add(id, "direct") }
                     }
                 }
                 v.set("interfaces", interfaces)
                 out.append(ImportEntry(record: r.index, kind: .system, id: r.id, values: v,
-                                       owned: [["name"], ["layer"], ["status"], ["owner"], ["department"], ["interfaces"]]))
+                                       owned: [["name"], ["layer"], ["status"], ["owner"], ["department"], ["interfaces"]],
+                                       unresolved: unresolved(r, .system)))
             default:
                 // System, API: read for the mapping of others, no entity of their own.
                 v.release()
             }
         }
-        return out
+        return out + resolutions(base, besides: out)
+    }
+
+    /// Entries for `resolutions` by record number: their own, below every document's.
+    var resolutionNotes: [Int: String] = [:]
+
+    /// Entries that fill the fields of stored entities whose unresolved references this catalog now
+    /// brings (groups from an org export after the components): one per entity, owning only what it sets.
+    mutating func resolutions(_ base: StoredPortfolio, besides out: [ImportEntry]) -> [ImportEntry] {
+        let stored = base.portfolio.unresolved
+        guard !stored.isEmpty else { return [] }
+        var written = Set<String>()
+        for e in out { written.insert(e.kind.rawValue + " " + e.id) }
+        var byEntity: [(kind: EntityKind, id: String, refs: [UnresolvedReference])] = []
+        var slot: [String: Int] = [:]
+        for u in stored {
+            guard let kind = EntityKind(rawValue: u.kind), !written.contains(u.kind + " " + u.id) else { continue }
+            guard let ref = CatalogRef(u.ref, defaultKind: nil, defaultNamespace: "default"), let t = find(ref), !t.skipped else { continue }
+            _ = t
+            let key = u.kind + " " + u.id
+            if let i = slot[key] { byEntity[i].refs.append(u) } else { slot[key] = byEntity.count; byEntity.append((kind, u.id, [u])) }
+        }
+        var entries: [ImportEntry] = []
+        for (kind, id, refs) in byEntity {
+            guard let at = base.position(kind, id) else { continue }
+            let v = JSONMake.object()
+            var owned: [[String]] = []
+            var resolved: [UnresolvedReference] = []
+            for u in refs {
+                let ref = CatalogRef(u.ref, defaultKind: nil, defaultNamespace: "default")!
+                let t = find(ref)!
+                switch (kind, u.field) {
+                case (.system, "owner"):
+                    let (d, m) = ownerDepartment(u.ref, namespace: ref.namespace, base)
+                    if let m { v.set("owner", JSONMake.string(m)); owned.append(["owner"]) }
+                    if let d, base.portfolio.systems[at].department == nil { v.set("department", JSONMake.string(d)); owned.append(["department"]) }
+                case (.system, "interfaces"):
+                    guard t.kind == "component" || t.kind == "resource", layer(t) != "skip" else { continue }
+                    if v["interfaces"] == nil {
+                        v.set("interfaces", (try? JanssonEncoder().encode(base.portfolio.systems[at].interfaces)) ?? JSONMake.array())
+                        owned.append(["interfaces"])
+                    }
+                    v["interfaces"]!.append(JSONMake.object(["to": JSONMake.string(t.id), "kind": JSONMake.string("direct")]))
+                case (.system, "system"):
+                    if base.portfolio.systems[at].department == nil, v["department"] == nil,
+                       let dom = t.str("domain").flatMap({ CatalogRef($0, defaultKind: "domain", defaultNamespace: t.ref.namespace) }),
+                       let d = find(dom), !d.skipped {
+                        v.set("department", JSONMake.string(d.id)); owned.append(["department"])
+                    }
+                case (.team, "department"), (.manager, "department"):
+                    guard t.kind == "group", let d = department(of: t) else { continue }
+                    v.set("department", JSONMake.string(d)); owned.append(["department"])
+                default:
+                    break
+                }
+                resolved.append(u)
+            }
+            let record = -1 - entries.count
+            resolutionNotes[record] = "\(kind.rawValue) \"\(id)\": " + resolved.map(\.ref).joined(separator: ", ")
+            entries.append(ImportEntry(record: record, kind: kind, id: id, values: v, owned: owned, resolves: resolved))
+        }
+        return entries
     }
 
     /// A refused entry's problems, located at its document.
     func describe(_ record: Int, _ issues: [ValidationIssue], _ entry: ImportEntry?) -> [ImportProblem] {
+        if let note = resolutionNotes[record] {
+            return issues.map { i in
+                ImportProblem(entity: entry.map { "\($0.kind.rawValue):\($0.id)" }, pointer: "/documents",
+                              reason: "resolving \(note) fails at \(i.pointer.isEmpty ? "(root)" : i.pointer): \(i.reason); left unresolved",
+                              skipped: false)
+            }
+        }
         guard let r = byIndex[record] else { return [] }
         return issues.map { i in
             ImportProblem(record: record, file: r.file, line: r.line, entity: r.ref.description,
@@ -654,17 +765,24 @@ extension Engine {
                                 atomic: p.bool("atomic") ?? false, problems: [], records: documents.count,
                                 plan: { base, _ in
             mapping.resolve(base)
-            let entries = mapping.entries(base)
+            var entries = mapping.entries(base)
             var removals: [(kind: EntityKind, id: String)] = []
             if prune {
                 var named: [EntityKind: Set<String>] = [:]
-                for e in entries { named[e.kind, default: []].insert(e.id) }
+                // Resolutions (negative records) fill stored entities; they name nothing for the catalog.
+                for e in entries where e.record >= 0 { named[e.kind, default: []].insert(e.id) }
                 // Skipped records keep what they had: a broken document is no reason to delete.
                 for r in mapping.records where r.skipped {
                     for k in [EntityKind.department, .team, .manager, .system] { named[k, default: []].insert(r.id) }
                 }
                 for k in [EntityKind.department, .team, .manager, .system] {
                     for id in base.portfolio.ids(of: k) where !(named[k]?.contains(id) ?? false) { removals.append((k, id)) }
+                }
+                let gone = Set(removals.map { $0.kind.rawValue + " " + $0.id })
+                entries.removeAll { e in
+                    guard e.record < 0, gone.contains(e.kind.rawValue + " " + e.id) else { return false }
+                    e.values.release()
+                    return true
                 }
             }
             return (entries, removals)

@@ -65,7 +65,7 @@ public final class Engine: @unchecked Sendable {
                 + "systems, metrics, OKRs and experiments."), maxRequestBytes: maxRequestBytes)
         // A wasm plugin granted "engine" reads through the same method table, read-only.
         plugins.link.set { [weak self] text in
-            self?.call(text, context: CallContext(readOnly: true))
+            self?.call(text, context: CallContext(readOnly: true, admin: false))
                 ?? #"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":{"reason":"a notification has no answer"}},"id":null}"#
         }
         fetchPluginModels()

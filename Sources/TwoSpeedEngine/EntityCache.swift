@@ -124,6 +124,7 @@ extension Engine {
                 parent.set(kind.collection, try list(cache, sp, kind))
             }
             if parts?.contains("answers") ?? true { doc.set("answers", try JanssonEncoder().encode(p.answers)) }
+            if parts?.contains("unresolved") ?? true { doc.set("unresolved", try JanssonEncoder().encode(p.unresolved)) }
             return doc
         } catch {
             doc.release()

@@ -55,6 +55,11 @@ struct ImportEntry {
     /// The new values; a member it owns but leaves out is removed.
     var values: JSONRef
     var owned: [[String]]
+    /// The entity's references to what the portfolio does not hold; nil leaves its stored ones as they
+    /// are, a list (empty too) replaces them.
+    var unresolved: [UnresolvedReference]? = nil
+    /// Stored unresolved references this entry resolves (it fills their field).
+    var resolves: [UnresolvedReference] = []
 }
 
 /// What became of an import's entities once applied to a copy of the portfolio.
@@ -121,6 +126,9 @@ enum ImportBatch {
                     rejected[e.record, default: []].append(ValidationIssue(pointer: "", reason: "\(error)"))
                 }
             }
+            // The unresolved references as the entries leave them; each new one remembers its entry.
+            let unresolvedBy = unresolved(sp.portfolio.unresolved, entries: entries) { rejected[entries[$0].record] == nil }
+            sp.setUnresolved(unresolvedBy.map(\.ref))
             var issues = IssueList(cap: Int.max)
             sp.portfolio.checkReferences(into: &issues)
             if issues.isEmpty {
@@ -138,7 +146,11 @@ enum ImportBatch {
                 let tokens = JSONPointer(parsing: issue.pointer)?.tokens ?? []
                 var owner: Int?
                 var inner = ""
-                for kind in EntityKind.allCases {
+                if tokens.count >= 2, tokens[0] == "unresolved", let k = Int(tokens[1]), k < unresolvedBy.count {
+                    owner = unresolvedBy[k].entry
+                    inner = "/unresolved"
+                }
+                for kind in EntityKind.allCases where owner == nil {
                     let cp = kind.collectionPointer
                     if tokens.count > cp.count, Array(tokens[0..<cp.count]) == cp, let index = Int(tokens[cp.count]) {
                         owner = placedAt[kind]?[index]
@@ -170,6 +182,24 @@ enum ImportBatch {
                 return out
             }
         }
+    }
+
+    /// `stored` with each accepted entry's unresolved references in place of its entity's, and the
+    /// ones it resolves dropped: each with the entry that brought it (nil: stored before).
+    static func unresolved(_ stored: [UnresolvedReference], entries: [ImportEntry],
+                           accepted: (Int) -> Bool) -> [(ref: UnresolvedReference, entry: Int?)] {
+        var replaced = Set<String>(), resolved = Set<UnresolvedReference>()
+        var added: [(ref: UnresolvedReference, entry: Int?)] = []
+        for (i, e) in entries.enumerated() where accepted(i) {
+            resolved.formUnion(e.resolves)
+            guard let refs = e.unresolved else { continue }
+            replaced.insert(e.kind.rawValue + "\u{0}" + e.id)
+            for r in refs { added.append((r, i)) }
+        }
+        if replaced.isEmpty && resolved.isEmpty { return stored.map { ($0, nil) } }
+        var out: [(ref: UnresolvedReference, entry: Int?)] = []
+        for r in stored where !replaced.contains(r.kind + "\u{0}" + r.id) && !resolved.contains(r) { out.append((r, nil)) }
+        return out + added
     }
 
     /// The stored entity (or an empty object) with the owned members replaced by the entry's values.
@@ -255,7 +285,8 @@ extension Engine {
             for u in outcome.unchanged { unchanged.add(entries[u].kind) }
             for r in outcome.removed { removed.add(r.kind) }
             var revision = old?.revision ?? 0
-            let changed = !outcome.written.isEmpty || !outcome.removed.isEmpty || old == nil
+            let unresolvedChanged = outcome.portfolio.portfolio.unresolved != base.portfolio.unresolved
+            let changed = !outcome.written.isEmpty || !outcome.removed.isEmpty || old == nil || unresolvedChanged
             if changed {
                 var sp = outcome.portfolio
                 sp.revision = revision + 1
@@ -276,6 +307,7 @@ extension Engine {
                         bodies.append((e.kind, e.id, body))
                         changes.append(.putEntity(portfolio: pid, kind: e.kind, id: e.id, body: body))
                     }
+                    if unresolvedChanged { changes.append(.setUnresolved(portfolio: pid, sp.portfolio.unresolved)) }
                     changes.append(.setRevision(portfolio: pid, revision: sp.revision, updated: sp.updated))
                     try commit(changes)
                     if let c = s.caches[pid] {
@@ -296,7 +328,8 @@ extension Engine {
                 "portfolioCreated": JSONMake.bool(old == nil),
                 "records": JSONMake.int(records),
                 "created": created.json, "updated": updated.json, "unchanged": unchanged.json, "removed": removed.json,
-                "skipped": JSONMake.int(skippedRecords), "unmapped": JSONMake.int(unmapped), "problems": list])
+                "skipped": JSONMake.int(skippedRecords), "unmapped": JSONMake.int(unmapped), "problems": list,
+                "unresolved": JSONMake.int(outcome.portfolio.portfolio.unresolved.count)])
             if problems.count > 1_000 { o.set("problemsTruncated", JSONMake.bool(true)) }
             return o
         }
@@ -311,6 +344,7 @@ extension Engine {
             "created": counts, "updated": counts, "unchanged": counts, "removed": counts,
             "skipped": .integer("records left out, each with a problem", min: 0),
             "unmapped": .integer("records of kinds the import does not map (reported, left out)", min: 0),
+            "unresolved": .integer("references of the portfolio's entities to entities it does not hold, after the import", min: 0),
             "problems": .array(.object("ImportProblem", required: ["pointer", "reason", "skipped"], [
                 "file": .string(), "line": .integer(min: 1), "column": .integer(min: 1),
                 "row": .integer(min: 1), "field": .string(), "entity": .string(),

@@ -184,6 +184,7 @@ extension Engine {
         var pending: [JSONRef] = []
         defer { for b in pending { b.release() } }
         return try change(p.string("portfolio") ?? "", p.pointer("portfolio"), ifRevision: p.int("ifRevision")) { sp in
+            let unresolvedBefore = sp.portfolio.unresolved.count
             let (index, created) = try sp.upsert(kind, from: json)
             // Check the whole candidate: failures inside the entity point into the params; failures
             // elsewhere mean the change breaks something that references it.
@@ -210,6 +211,9 @@ extension Engine {
             // Released once the change below has been committed (or refused).
             pending.append(body)
             var changes: [StoreChange] = [.putEntity(portfolio: sp.portfolio.id, kind: kind, id: id, body: body)]
+            if sp.portfolio.unresolved.count != unresolvedBefore {
+                changes.append(.setUnresolved(portfolio: sp.portfolio.id, sp.portfolio.unresolved))
+            }
             if kind == .metric, json["observations"] != nil {
                 changes.append(.replaceObservations(portfolio: sp.portfolio.id, metric: id,
                                                     sp.portfolio.metrics[index].observations))

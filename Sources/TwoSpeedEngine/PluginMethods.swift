@@ -54,7 +54,8 @@ extension Engine {
                         + "data.errors names each, with its pointer into the manifest.",
                       params: [Param("manifest", .string("path of the plugin.json", minLength: 1, maxLength: 4_096), "the manifest file")],
                       result: Engine.pluginInfoSchema, mutates: true, errors: [.pluginError]) { [unowned self] p in
-                          try loadPlugin(p.string("manifest") ?? "", p.pointer("manifest")) },
+                          try loadPlugin(p.string("manifest") ?? "", p.pointer("manifest"), confinedTo: p.context.pluginFolders) }
+                .administrators(),
 
             .encoding("plugin.unload", summary: "Stops a plugin: a process plugin's process ends; a library stays mapped but is no longer called.",
                       params: [Param("name", .identifier(), "the plugin")],
@@ -66,7 +67,8 @@ extension Engine {
                           }
                           state.write { s in s.pluginModels = s.pluginModels.filter { $0.value.plugin != name } }
                           return ["name": JSONScalar.string(name), "unloaded": .bool(true)]
-                      },
+                      }
+                .administrators(),
 
             Method("plugin.call", summary: "Sends one request to a plugin and returns its result as it is.",
                    params: [Param("plugin", .identifier(), "the plugin"), Param("method", .name(), "the plugin's method"),
@@ -93,6 +95,10 @@ extension Engine {
                       mutates: true, errors: [.notFound, .pluginError, .storeError]) { [unowned self] p in try collect(p) },
         ]
     }
+
+    /// SIGKILL to every process plugin, calls in progress or not (they fail at once); for a stop that must end.
+    @discardableResult
+    public func killPluginProcesses() -> Int { plugins.killProcesses() }
 
     func loadedPlugin(_ name: String, _ pointer: JSONPointer) throws -> Plugin {
         guard let plugin = plugins.plugin(name) else {
@@ -126,9 +132,20 @@ extension Engine {
         return RPCError(.pluginError, d)
     }
 
-    func loadPlugin(_ file: String, _ pointer: JSONPointer) throws -> PluginInfo {
+    /// Loads a manifest. `folders` (over the socket: the daemon's --plugins folders) confines it: the file,
+    /// once every symlink is resolved, must lie inside one of them, or nothing is opened and the caller gets
+    /// -32004, worded the same whether or not the file exists.
+    func loadPlugin(_ given: String, _ pointer: JSONPointer, confinedTo folders: [String]? = nil) throws -> PluginInfo {
+        var file = given
+        if let folders {
+            guard let real = PluginFolders.confine(given, to: folders) else {
+                throw RPCError(.readOnly, pointer: pointer.description,
+                               "over the socket, plugin.load takes only manifests inside the daemon's plugin folders (twospeedd --plugins)")
+            }
+            file = real
+        }
         let plugin: Plugin
-        do { plugin = try plugins.load(file) } catch let e as ManifestError {
+        do { plugin = try plugins.load(file, confined: folders != nil) } catch let e as ManifestError {
             let first = e.issues.first.map { $0.pointer.isEmpty ? $0.reason : "\($0.pointer): \($0.reason)" } ?? "cannot be used"
             var d = ErrorData(pointer: pointer.description, reason: "\(e.file): \(first)")
             d.errors = e.issues
@@ -169,7 +186,7 @@ extension Engine {
     /// The params of check.run for a stored portfolio, as text, with the revision they show: the document,
     /// or the parts the plugin's manifest reads, is written out once per revision and handed to every
     /// check plugin as it is.
-    func checkParams(_ portfolioID: String, _ pointer: JSONPointer?, reads: [String]?) throws -> (text: String, revision: Int) {
+    func checkParams(_ portfolioID: String, _ pointer: JSONPointer?, reads: [String]?) throws -> (text: String, revision: Int, shown: StoredPortfolio) {
         try state.read { s in
             guard let sp = s.portfolios[portfolioID], let cache = s.caches[portfolioID] else {
                 throw RPCError(.notFound, pointer: pointer?.description, "no portfolio with id \"\(portfolioID)\"")
@@ -180,20 +197,51 @@ extension Engine {
                 defer { doc.release() }
                 return JSONText.dump(doc)
             }
-            return ("{\"portfolio\":" + text + "}", sp.revision)
+            return ("{\"portfolio\":" + text + "}", sp.revision, sp)
         }
     }
 
-    /// One check plugin's result on `params`, held to the check contract.
-    func runCheck(_ plugin: Plugin, _ params: String) throws -> JSONRef {
+    /// One check plugin's result on `params`, held to the check contract: its shape, and subjects that are in
+    /// the portfolio it was shown (`shown`).
+    func runCheck(_ plugin: Plugin, _ params: String, shown: StoredPortfolio) throws -> JSONRef {
         let result: JSONRef
         do { result = try plugin.call("check.run", paramsText: params) } catch let e as PluginError { throw rpcError(e) }
-        let issues = Engine.checkResultSchema.validate(result)
+        var issues = Engine.checkResultSchema.validate(result)
+        if issues.isEmpty { Engine.checkSubjects(result["findings"]!, in: shown, into: &issues) }
         if !issues.isEmpty {
             result.release()
             throw contractError(plugin.manifest.name, issues)
         }
         return result
+    }
+
+    /// The kinds a check plugin's finding may name: an entity kind, or "stage" with the id "journey/stage"
+    /// (as the engine's own findings name stages).
+    static let subjectKinds = EntityKind.allCases.map(\.rawValue) + ["stage"]
+
+    /// A finding names what is in the portfolio: a subject of a kind that does not exist, or an id the
+    /// portfolio does not hold, would be reported (and counted) as if it were there.
+    static func checkSubjects(_ findings: JSONRef, in sp: StoredPortfolio, into issues: inout IssueList) {
+        for (i, finding) in findings.elements.enumerated() {
+            guard let subjects = finding["subjects"] else { continue }
+            for (j, subject) in subjects.elements.enumerated() {
+                let kind = subject["kind"]?.stringValue ?? "", id = subject["id"]?.stringValue ?? ""
+                let at = JSONPointer(["findings", String(i), "subjects", String(j)])
+                if kind == "stage" {
+                    let parts = id.split(separator: "/", maxSplits: 1).map(String.init)
+                    let journey = parts.count == 2 ? sp.position(.journey, parts[0]).map { sp.portfolio.journeys[$0] } : nil
+                    if journey?.stages.contains(where: { $0.id == parts[1] }) != true {
+                        issues.add(at / "id", "no stage \"\(ControlEscape.escaped(id))\" (journey/stage) in portfolio \"\(sp.portfolio.id)\"")
+                    }
+                } else if let k = EntityKind(rawValue: kind) {
+                    if sp.position(k, id) == nil {
+                        issues.add(at / "id", "no \(kind) with id \"\(ControlEscape.escaped(id))\" in portfolio \"\(sp.portfolio.id)\"")
+                    }
+                } else {
+                    issues.add(at / "kind", "unknown subject kind \"\(ControlEscape.escaped(kind))\"; one of: \(subjectKinds.joined(separator: ", "))")
+                }
+            }
+        }
     }
 
     /// The plugin named by the param "plugin", which must serve `point`.
@@ -208,8 +256,8 @@ extension Engine {
     func check(_ p: Params) throws -> JSONRef {
         let plugin = try pluginServing("check", p)
         let pid = p.string("portfolio") ?? ""
-        let (params, revision) = try checkParams(pid, p.pointer("portfolio"), reads: plugin.manifest.reads)
-        let result = try runCheck(plugin, params)
+        let (params, revision, shown) = try checkParams(pid, p.pointer("portfolio"), reads: plugin.manifest.reads)
+        let result = try runCheck(plugin, params, shown: shown)
         defer { result.release() }
         return JSONMake.object(["plugin": JSONMake.string(plugin.manifest.name), "portfolio": JSONMake.string(pid),
                                 "revision": JSONMake.int(revision), "findings": result["findings"]!.retained()])
@@ -221,7 +269,8 @@ extension Engine {
         guard !checkers.isEmpty else { return [] }
         var out: [Finding] = []
         for plugin in checkers {
-            let result = try runCheck(plugin, try checkParams(portfolioID, nil, reads: plugin.manifest.reads).text)
+            let shown = try checkParams(portfolioID, nil, reads: plugin.manifest.reads)
+            let result = try runCheck(plugin, shown.text, shown: shown.shown)
             defer { result.release() }
             let found = try JanssonDecoder().decode([PluginFinding].self, from: result["findings"]!)
             for f in found {

@@ -112,7 +112,7 @@ extension Engine {
             summary["dimensions"]?.forEachMember { id, v in if let d = v.doubleValue { dims[id] = d } }
             // Without enough evidence the overall score says little: no point, as for a whole result.
             let overall = summary["overall"]?["level"] == nil ? nil : summary["overall"]?["score"]?.doubleValue
-            return TrendPoint(run: r.seq, asOf: summary["asOf"]?.stringValue ?? r.at, overall: overall, dimensions: dims)
+            return TrendPoint(run: r.seq, at: r.at, asOf: summary["asOf"]?.stringValue ?? r.at, overall: overall, dimensions: dims)
         }
     }
 }

@@ -259,6 +259,27 @@ public struct Answer: Codable, Sendable, Equatable {
     }
 }
 
+/// A link an entity's source makes to something the portfolio does not hold (a catalog component owned
+/// by a group that an org provider, not the catalog, knows). The referring entity keeps the field
+/// unset: the link is neither resolved nor absent, so the assessment treats the fact as unknown.
+/// An import that later brings the target resolves it and drops it from the list.
+public struct UnresolvedReference: Codable, Sendable, Equatable, Hashable {
+    /// The referring entity's kind, as `EntityKind` names it ("system").
+    public var kind: String
+    /// The referring entity's id.
+    public var id: String
+    /// The field the reference would fill ("owner", "department", "interfaces").
+    public var field: String
+    /// The reference as written in the source ("group:default/payments").
+    public var ref: String
+    /// Where it was written ("path/to/catalog-info.yaml:12").
+    public var source: String?
+
+    public init(kind: String, id: String, field: String, ref: String, source: String? = nil) {
+        self.kind = kind; self.id = id; self.field = field; self.ref = ref; self.source = source
+    }
+}
+
 /// Anything with an id that is unique within its collection.
 public protocol Identified {
     var id: String { get }
@@ -278,10 +299,13 @@ public struct Portfolio: Codable, Sendable, Equatable {
     public var experiments: [Experiment]
     /// The organization's self-assessment, criterion by criterion.
     public var answers: [Answer]
+    /// References its sources made to entities it does not hold (optional in input, default empty).
+    public var unresolved: [UnresolvedReference]
 
     public init(id: String, organization: Organization) {
         self.id = id; self.organization = organization
         journeys = []; products = []; managers = []; teams = []; systems = []; metrics = []; okrs = []; experiments = []; answers = []
+        unresolved = []
     }
 
 }

@@ -189,7 +189,16 @@ extension Portfolio {
     public mutating func remove(_ kind: EntityKind, id: String) -> Bool {
         guard let i = index(of: kind, id: id) else { return false }
         kind.info.removeAt(&self, i)
+        dropUnresolved(of: kind, id: id)
         return true
+    }
+
+    /// Forgets the unresolved references of an entity that is gone; true when there were some.
+    @discardableResult
+    public mutating func dropUnresolved(of kind: EntityKind, id: String) -> Bool {
+        let before = unresolved.count
+        unresolved.removeAll { $0.kind == kind.rawValue && $0.id == id }
+        return unresolved.count != before
     }
 
     /// The pointer of the entity at `index` inside the portfolio document.

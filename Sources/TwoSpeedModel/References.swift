@@ -31,6 +31,73 @@ extension Portfolio {
         for (i, m) in metrics.enumerated() { ix.check(m, at: base / "metrics" / i, into: &issues) }
         for (i, o) in okrs.enumerated() { ix.check(o, at: base / "okrs" / i, into: &issues) }
         for (i, e) in experiments.enumerated() { ix.check(e, at: base / "experiments" / i, into: &issues) }
+        checkUnresolved(at: base / "unresolved", into: &issues)
+    }
+
+    /// Each unresolved reference names an entity the portfolio holds, once, and a field that entity
+    /// leaves unset: a link is either resolved or unresolved, never both.
+    private func checkUnresolved(at base: JSONPointer, into issues: inout IssueList) {
+        guard !unresolved.isEmpty else { return }
+        var positions: [EntityKind: [String: Int]] = [:]
+        var seen: [UnresolvedReference: Int] = [:]
+        for (i, u) in unresolved.enumerated() {
+            guard let kind = EntityKind(rawValue: u.kind) else {
+                issues.add(base / i / "kind", "no entity kind \"\(u.kind)\""); continue
+            }
+            if positions[kind] == nil {
+                var m: [String: Int] = [:]
+                for (k, id) in ids(of: kind).enumerated() where m[id] == nil { m[id] = k }
+                positions[kind] = m
+            }
+            guard let at = positions[kind]?[u.id] else {
+                issues.add(base / i / "id", "no \(kind.rawValue) with id \"\(u.id)\""); continue
+            }
+            var key = u
+            key.source = nil
+            if let first = seen[key] {
+                issues.add(base / i, "the same unresolved reference twice (first at \(base / first))"); continue
+            }
+            seen[key] = i
+            if let value = singleReference(kind, at: at, field: u.field), let value {
+                issues.add(base / i / "field", "\(kind.rawValue) \"\(u.id)\" has \(u.field) \"\(value)\": a reference is resolved or unresolved, not both")
+            }
+        }
+    }
+
+    /// The value of a single-valued reference field (nil: not such a field; .some(nil): unset).
+    private func singleReference(_ kind: EntityKind, at i: Int, field: String) -> String?? {
+        switch (kind, field) {
+        case (.system, "owner"): return .some(systems[i].owner)
+        case (.system, "department"): return .some(systems[i].department)
+        case (.product, "owner"): return .some(products[i].owner)
+        case (.product, "team"): return .some(products[i].team)
+        case (.product, "department"): return .some(products[i].department)
+        case (.team, "manager"): return .some(teams[i].manager)
+        case (.team, "department"): return .some(teams[i].department)
+        case (.manager, "department"): return .some(managers[i].department)
+        case (.manager, "mentor"): return .some(managers[i].mentor)
+        default: return nil
+        }
+    }
+
+    /// Forgets the unresolved references of an entity whose field has since been set (by hand, or by
+    /// an import that brought the target); true when there were some.
+    @discardableResult
+    public mutating func dropResolved(_ kind: EntityKind, at i: Int) -> Bool {
+        guard !unresolved.isEmpty else { return false }
+        let id = kind.info.ids(self)[i]
+        var kept = unresolved
+        kept.removeAll { u in
+            u.kind == kind.rawValue && u.id == id && (singleReference(kind, at: i, field: u.field) ?? nil) != nil
+        }
+        guard kept.count != unresolved.count else { return false }
+        unresolved = kept
+        return true
+    }
+
+    /// The unresolved references an entity makes.
+    public func unresolved(of kind: EntityKind, id: String) -> [UnresolvedReference] {
+        unresolved.filter { $0.kind == kind.rawValue && $0.id == id }
     }
 
     private func unique(_ kind: EntityKind, _ base: JSONPointer, _ issues: inout IssueList) {

@@ -183,6 +183,16 @@ public enum ModelSchemas {
         "evidence": .string("what the score rests on", maxLength: 8_000),
     ])
 
+    public static let unresolvedReference = Schema.object(
+        "UnresolvedReference", "a reference an entity's source makes to an entity the portfolio does not hold; the field stays unset",
+        required: ["kind", "id", "field", "ref"], [
+        "kind": .oneOf(EntityKind.allCases.map(\.rawValue), "the referring entity's kind"),
+        "id": .identifier("the referring entity's id"),
+        "field": .identifier("the field the reference would fill (owner, department, interfaces)"),
+        "ref": .string("the reference as written in the source (group:default/payments)", maxLength: 1_024),
+        "source": .string("where it was written (path/to/catalog-info.yaml:12)", maxLength: 4_096),
+    ])
+
     public static let portfolio = Schema.object("Portfolio", "An organization's operating model.",
                                                 required: ["id", "organization"], [
         // For editors and people: the schema the document follows, and notes that travel with it
@@ -200,6 +210,8 @@ public enum ModelSchemas {
         "okrs": .array(okr, maxItems: 1_000_000),
         "experiments": .array(experiment, maxItems: 1_000_000),
         "answers": .array(answer, "the self-assessment, one answer per criterion", maxItems: 10_000),
+        "unresolved": .array(unresolvedReference, "references to entities outside the portfolio (an org provider's groups)",
+                             maxItems: 10_000_000),
     ])
 
     public static func entity(_ kind: EntityKind) -> Schema {

@@ -23,6 +23,11 @@ extension Transport {
     var concurrent: Bool { false }
 }
 
+/// A transport that can be ended from any thread, even while a call holds it (a process plugin).
+protocol Killable: AnyObject {
+    func kill()
+}
+
 /// A shared library loaded with dlopen that exports twospeed_plugin_init. It runs in the host's
 /// process: it cannot be timed out or isolated, and it is never unloaded (dlclose), since it may hold
 /// a language runtime of its own.

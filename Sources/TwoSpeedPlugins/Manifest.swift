@@ -51,6 +51,9 @@ public struct Manifest: Codable, Sendable, Equatable {
     /// The limits a wasm plugin runs under: the manifest's, defaults for what it leaves out.
     public var wasmLimits: WasmLimits { limits ?? WasmLimits() }
 
+    /// The largest manifest read.
+    public static let maxBytes = 1 << 20
+
     public static let extensionPoints = ["check", "model", "metrics", "render"]
     public static let kinds = ["in-process", "process", "wasm"]
     public static let grantNames = ["engine", "wasi", "clock", "random"]
@@ -83,15 +86,20 @@ public struct Manifest: Codable, Sendable, Equatable {
                         + "(default: the whole document)", minItems: 1, maxItems: 20, unique: true),
     ])
 
-    /// Reads and checks a manifest file: every failure with its pointer into the file.
-    public static func load(_ file: String) -> Result<(Manifest, folder: String), ManifestError> {
-        guard let text = readText(file) else {
-            return .failure(ManifestError(file: file, issues: [ValidationIssue(pointer: "", reason: "cannot read \(file)")]))
+    /// Reads and checks a manifest file: every failure with its pointer into the file. A failure never
+    /// quotes the file's text (a path named as a manifest may be any file the engine can read): a file that
+    /// is not JSON is reported by line and column only. `noFollow`: the path is already resolved, and a
+    /// symlink found there now is refused.
+    public static func load(_ file: String, noFollow: Bool = false) -> Result<(Manifest, folder: String), ManifestError> {
+        let text: String
+        switch readRegularFile(file, limit: maxBytes, noFollow: noFollow) {
+        case .failure(let e): return .failure(ManifestError(file: file, issues: [ValidationIssue(pointer: "", reason: e.description)]))
+        case .success(let bytes): text = String(decoding: bytes, as: UTF8.self)
         }
         let json: JSONRef
         switch JSONText.parse(text) {
         case .failure(let e):
-            return .failure(ManifestError(file: file, issues: [ValidationIssue(pointer: "", reason: "not JSON: \(e.reason) at line \(e.line), column \(e.column)")]))
+            return .failure(ManifestError(file: file, issues: [ValidationIssue(pointer: "", reason: "not JSON: the error is at line \(e.line), column \(e.column)")]))
         case .success(let v): json = v
         }
         defer { json.release() }
@@ -110,6 +118,9 @@ public struct Manifest: Codable, Sendable, Equatable {
         var st = stat()
         if stat(full, &st) != 0 {
             issues.add(JSONPointer(["path"]), "no file \(full)")
+        } else if (st.st_mode & S_IFMT) != S_IFREG {
+            // A FIFO would hold dlopen or the wasm reader for ever.
+            issues.add(JSONPointer(["path"]), "\(full) is not a regular file")
         } else if kind == "process" && access(full, X_OK) != 0 {
             issues.add(JSONPointer(["path"]), "\(full) is not executable")
         }
@@ -136,7 +147,3 @@ public struct ManifestError: Error, Sendable {
     public var issues: [ValidationIssue]
 }
 
-/// A manifest's text: at most 1 MiB (readBytes, in WasmPlugin.swift).
-func readText(_ path: String) -> String? {
-    readBytes(path, limit: 1 << 20).map { String(decoding: $0, as: UTF8.self) }
-}

@@ -275,10 +275,11 @@ public final class PluginHost: Sendable {
     }
 
     /// Loads one manifest; replaces nothing: a plugin of the same name must be unloaded first.
+    /// `confined`: the path was resolved and checked against the plugin folders; a symlink there now is refused.
     @discardableResult
-    public func load(_ manifestFile: String) throws -> Plugin {
+    public func load(_ manifestFile: String, confined: Bool = false) throws -> Plugin {
         let (m, folder): (Manifest, String)
-        switch Manifest.load(manifestFile) {
+        switch Manifest.load(manifestFile, noFollow: confined) {
         case .failure(let e): throw e
         case .success(let r): (m, folder) = r
         }
@@ -313,6 +314,22 @@ public final class PluginHost: Sendable {
     }
 
     public func plugin(_ name: String) -> Plugin? { registry.read { $0.plugins[name] } }
+
+    /// Kills every process plugin at once, without waiting for the calls in progress (they fail at once):
+    /// the last step of a stop that must end. In-process and wasm plugins cannot be killed; a wasm call ends
+    /// with its fuel. Returns how many processes were sent SIGKILL.
+    @discardableResult
+    public func killProcesses() -> Int {
+        let all = registry.read { Array($0.plugins.values) }
+        var n = 0
+        for p in all {
+            if let k = p.transport as? Killable {
+                k.kill()
+                n += 1
+            }
+        }
+        return n
+    }
 
     /// Loaded plugins serving an extension point, in load order.
     public func serving(_ point: String) -> [Plugin] {

@@ -1,4 +1,5 @@
 import Glibc
+import TwoSpeedSync
 
 /// An executable speaking JSON-RPC 2.0, one message per line, on its stdin and stdout. It runs in its
 /// own process group on one end of a socket pair (so a dead plugin can never raise SIGPIPE in the
@@ -11,6 +12,9 @@ final class ProcessTransport: Transport {
     private var pid: pid_t = 0
     private var fd: Int32 = -1
     private var buffer: [UInt8] = []
+    /// The running child's pid, for `kill()` from another thread while a call holds the transport; cleared
+    /// under this lock before the child is reaped, so that a kill never reaches a reused pid.
+    private let killable = Locked<pid_t>(0)
     static let maxResponse = 16 << 20
 
     init(path: String, args: [String], env: [String: String], folder: String) {
@@ -67,6 +71,7 @@ final class ProcessTransport: Transport {
             throw PluginFailure("cannot start \(path): \(String(cString: strerror(rc)))")
         }
         pid = child
+        killable.write { $0 = child }
         fd = fds[0]
         buffer.removeAll(keepingCapacity: true)
     }
@@ -142,6 +147,7 @@ final class ProcessTransport: Transport {
             for _ in 0..<50 where r == 0 { usleep(2_000); r = waitpid(pid, &status, WNOHANG) }
         }
         guard r == pid else { return nil }
+        killable.write { $0 = 0 }
         pid = 0
         let signal = status & 0x7f
         if signal != 0 { return "the plugin crashed with signal \(signal) (\(String(cString: strsignal(signal))))" }
@@ -151,13 +157,26 @@ final class ProcessTransport: Transport {
     func shutdown() {
         if fd >= 0 { close(fd); fd = -1 }
         if pid > 0 {
-            kill(-pid, SIGKILL)
-            kill(pid, SIGKILL)
+            killable.write { $0 = 0 }
+            Glibc.kill(-pid, SIGKILL)
+            Glibc.kill(pid, SIGKILL)
             var status: Int32 = 0
             waitpid(pid, &status, 0)
             pid = 0
         }
         buffer.removeAll()
+    }
+}
+
+extension ProcessTransport: Killable {
+    /// SIGKILL to the plugin and its process group, from any thread: a call waiting on it sees end of file
+    /// at once and fails; the child is reaped by that call (or the next shutdown).
+    func kill() {
+        killable.read { pid in
+            guard pid > 0 else { return }
+            Glibc.kill(-pid, SIGKILL)
+            Glibc.kill(pid, SIGKILL)
+        }
     }
 }
 

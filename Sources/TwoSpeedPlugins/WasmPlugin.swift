@@ -100,8 +100,10 @@ final class WasmTransport: Transport {
 
     init(path: String, limits: WasmLimits, grants: [String], link: EngineLink?) throws {
         self.path = path; self.limits = limits; self.grants = grants; self.link = link
-        guard let bytes = readBytes(path, limit: WasmTransport.maxModuleBytes) else {
-            throw PluginFailure("cannot read \(path), or it is over \(WasmTransport.maxModuleBytes >> 20) MiB")
+        let bytes: [UInt8]
+        switch readRegularFile(path, limit: WasmTransport.maxModuleBytes) {
+        case .failure(let e): throw PluginFailure(e.description)
+        case .success(let b): bytes = b
         }
         moduleBytes = bytes.count
         do { module = try parseWasm(bytes: bytes) } catch {
@@ -170,11 +172,12 @@ final class WasmTransport: Transport {
         }
         let instance: Instance
         do { instance = try module.instantiate(store: store, imports: imports) } catch {
-            if error is Trap || error is MemoryLimitExceeded || error is PluginFailure {
+            if error is Trap || error is MemoryLimitExceeded || error is TableLimitExceeded || error is PluginFailure {
                 throw WasmTransport.failure(error, limits: limits, during: "instantiating the module")
             }
             throw PluginFailure("the module is not valid WebAssembly: \(error)", cause: "garbage")
         }
+        limiter.instantiated()
         guard let memory = instance.exports[memory: "memory"] else {
             throw PluginFailure("the module exports no memory named \"memory\"")
         }
@@ -258,7 +261,11 @@ final class WasmTransport: Transport {
     static func failure(_ error: Error, limits: WasmLimits, during: String) -> PluginFailure {
         if let e = error as? PluginFailure { return e }
         if let e = error as? MemoryLimitExceeded {
-            return PluginFailure("memory limit: the module asked for \(e.pages) pages of 64 KiB, over its limit of \(limits.memoryPages) (limits.memoryPages), during \(during)", cause: "memory")
+            let tables = e.tableBytes > 0 ? " with its tables' \(e.tableBytes) bytes" : ""
+            return PluginFailure("memory limit: the module asked for \(e.pages) pages of 64 KiB\(tables), over its limit of \(limits.memoryPages) (limits.memoryPages), during \(during)", cause: "memory")
+        }
+        if let e = error as? TableLimitExceeded {
+            return PluginFailure("memory limit: \(e.reason), during \(during)", cause: "memory")
         }
         let text = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
         if text.contains("out of fuel") {
@@ -456,20 +463,63 @@ final class InstanceBox: @unchecked Sendable {
     weak var instance: WasmInstance?
 }
 
-struct MemoryLimitExceeded: Error { var pages: Int }
+struct MemoryLimitExceeded: Error { var pages: Int; var tableBytes = 0 }
 
-/// Refuses memory past the manifest's limit by throwing, so that the call fails with "memory" rather
-/// than the module seeing memory.grow return -1 and failing in some way of its own.
+/// Tables past the limits: too many of them, or entries that with the linear memory exceed the budget.
+struct TableLimitExceeded: Error { var reason: String }
+
+/// Holds one instance to its manifest's memory budget (limits.memoryPages × 64 KiB): linear memory and
+/// table entries together, so that a module cannot take by tables what its memory limit denies it (64
+/// tables of a million entries each held half a gigabyte). Memory past the budget is refused by throwing,
+/// so that the call fails with "memory" rather than the module seeing memory.grow return -1 and failing in
+/// some way of its own.
 final class PageLimiter: ResourceLimiter, @unchecked Sendable {
     let maxPages: Int
+    /// A compiled plugin has one table (the indirect function table); a few more leave room for hand-written ones.
+    static let maxTables = 4
+    /// What WasmKit holds per table entry (one 64-bit reference).
+    static let bytesPerTableEntry = 8
+
+    private var memoryBytes = 0
+    private var tableSizes: [Int] = []
+    /// While the module is instantiated, each table asked for is a new one; after, each is a table.grow.
+    private var instantiating = true
+
     init(maxPages: Int) { self.maxPages = maxPages }
+
+    var budget: Int { maxPages * 65_536 }
+    var tableBytes: Int { tableSizes.reduce(0, +) * PageLimiter.bytesPerTableEntry }
+
+    func instantiated() { instantiating = false }
+
     func limitMemoryGrowth(to desired: Int) throws -> Bool {
         let pages = (desired + 65_535) / 65_536
         if pages > maxPages { throw MemoryLimitExceeded(pages: pages) }
+        if pages * 65_536 + tableBytes > budget { throw MemoryLimitExceeded(pages: pages, tableBytes: tableBytes) }
+        memoryBytes = desired
         return true
     }
-    /// Tables hold function references; a million is far past what a compiled plugin needs.
-    func limitTableGrowth(to desired: Int) throws -> Bool { desired <= 1_000_000 }
+
+    func limitTableGrowth(to desired: Int) throws -> Bool {
+        var sizes = tableSizes
+        if instantiating || sizes.isEmpty {
+            sizes.append(desired)
+        } else {
+            // Which table grows is not said: counting the growth from the smallest one never counts too little.
+            let i = sizes.indices.min { sizes[$0] < sizes[$1] }!
+            sizes[i] = max(sizes[i], desired)
+        }
+        if sizes.count > PageLimiter.maxTables {
+            throw TableLimitExceeded(reason: "the module has more than \(PageLimiter.maxTables) tables")
+        }
+        let bytes = sizes.reduce(0, +) * PageLimiter.bytesPerTableEntry
+        if bytes + memoryBytes > budget {
+            throw TableLimitExceeded(reason: "its tables ask for \(sizes.reduce(0, +)) entries (\(bytes) bytes), which with its "
+                                     + "\(memoryBytes) bytes of memory exceed its budget of \(maxPages) pages of 64 KiB (limits.memoryPages)")
+        }
+        tableSizes = sizes
+        return true
+    }
 }
 
 /// A per-thread boolean (pthread key): Swift has no thread-local stored properties on Linux.
@@ -480,18 +530,4 @@ final class ThreadFlag: @unchecked Sendable {
         get { pthread_getspecific(key) != nil }
         set { pthread_setspecific(key, newValue ? UnsafeRawPointer(bitPattern: 1) : nil) }
     }
-}
-
-func readBytes(_ path: String, limit: Int) -> [UInt8]? {
-    guard let f = fopen(path, "rb") else { return nil }
-    defer { fclose(f) }
-    var bytes: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 65_536)
-    while true {
-        let n = fread(&buf, 1, buf.count, f)
-        if n <= 0 { break }
-        bytes.append(contentsOf: buf[0..<n])
-        if bytes.count > limit { return nil }
-    }
-    return bytes
 }

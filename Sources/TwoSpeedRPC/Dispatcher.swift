@@ -134,6 +134,11 @@ public final class Dispatcher: @unchecked Sendable {
             d.method = name
             return fail(RPCError(.readOnly, d))
         }
+        if method.adminOnly && !context.admin {
+            var d = ErrorData(pointer: "/method", reason: "\(name) is for the daemon's administrators (--admin-uid, --admin-gid) and this caller is not one")
+            d.method = name
+            return fail(RPCError(.readOnly, d))
+        }
         do {
             let result = try call(method, params, context)
             if isNotification {

@@ -1,11 +1,20 @@
 import TwoSpeedJSON
 import TwoSpeedSchema
 
-/// Who is calling, as the transport knows it. The C ABI calls with the default.
+/// Who is calling, as the transport knows it. The C ABI calls with the default: an embedded engine's
+/// host may do everything, and loads whatever plugin it names.
 public struct CallContext: Sendable {
     /// The peer may only call methods that change nothing.
     public var readOnly: Bool
-    public init(readOnly: Bool = false) { self.readOnly = readOnly }
+    /// The peer may call the administrators' methods (Method.adminOnly: loading and unloading plugins,
+    /// which run programs as the engine's own user).
+    public var admin: Bool
+    /// The folders (real paths) plugin.load may take manifests from; nil: any file the caller names.
+    /// twospeedd sets the folders it was started with (--plugins), so that no peer names a program of its own.
+    public var pluginFolders: [String]?
+    public init(readOnly: Bool = false, admin: Bool = true, pluginFolders: [String]? = nil) {
+        self.readOnly = readOnly; self.admin = admin; self.pluginFolders = pluginFolders
+    }
 }
 
 /// One named parameter; its position in the method's list is its position in by-position params.
@@ -32,6 +41,8 @@ public struct Method: Sendable {
     /// May take long even though it only reads: it calls out to plugins, or works through a whole
     /// portfolio. Transports with an event loop run such methods (and every write) off the loop.
     public var blocking = false
+    /// Only administrators may call it (CallContext.admin); anyone else gets -32004.
+    public var adminOnly = false
     /// Returns a new reference the dispatcher owns.
     public var handler: @Sendable (Params) throws -> JSONRef
 
@@ -43,6 +54,9 @@ public struct Method: Sendable {
 
     /// This method, marked as one that may take long.
     public func blockingCalls() -> Method { var m = self; m.blocking = true; return m }
+
+    /// This method, for administrators only.
+    public func administrators() -> Method { var m = self; m.adminOnly = true; return m }
 
     /// A method whose handler returns any Encodable value.
     public static func encoding<R: Encodable & SendableMetatype>(_ name: String, summary: String, params: [Param] = [], result: Schema,

@@ -45,6 +45,7 @@ enum OpenRPC {
             o.set("errors", errs)
             o.set("x-mutates", JSONMake.bool(m.mutates))
             o.set("x-blocking", JSONMake.bool(m.blocking))
+            o.set("x-admin", JSONMake.bool(m.adminOnly))
             list.append(o)
         }
         doc.set("methods", list)

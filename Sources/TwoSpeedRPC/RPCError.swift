@@ -16,7 +16,8 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
     case storeError = -32002
     /// The message is larger than the limit.
     case tooLarge = -32003
-    /// The caller may only read, and the method changes data.
+    /// The caller may not make this change: it may only read and the method changes data, or the method is
+    /// for administrators (twospeedd's --admin-uid, --admin-gid) and the caller is not one.
     case readOnly = -32004
     /// `ifRevision` did not match the portfolio's current revision.
     case revisionMismatch = -32005
@@ -57,7 +58,7 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
         case .conflict: return "The change would leave references dangling; data.errors lists them."
         case .storeError: return "The store could not read or write; nothing was changed."
         case .tooLarge: return "The message exceeds the size limit in data.limit."
-        case .readOnly: return "The caller may only call methods that change nothing."
+        case .readOnly: return "The caller may only call methods that change nothing, or (twospeedd) the method is for administrators and the caller is not one."
         case .revisionMismatch: return "ifRevision does not match; data.revision is the current one."
         case .pluginError: return "A plugin failed or answered with an error; data.plugin names it, data.reason says what happened."
         case .peerRefused: return "twospeedd: the peer's uid and gid are on no allow list (data.uid, data.gid); the connection closes."

@@ -63,8 +63,8 @@ public enum HTMLReport {
             add("</html>")
         }
 
-        func badge(_ level: Int?, _ name: String?) -> String {
-            guard let level else { return "<span class=\"badge lv0\">no evidence</span>" }
+        func badge(_ level: Int?, _ name: String?, none: String = "no evidence") -> String {
+            guard let level else { return "<span class=\"badge lv0\">\(e(none))</span>" }
             let step = Common.levelStep(level, levels: r.model.levels)
             return "<span class=\"badge lv\(step)\" title=\"level \(level) of \(r.model.levels.count)\">"
                 + "<span class=\"n\">\(level)</span> \(e(name ?? ""))</span>"
@@ -122,9 +122,11 @@ public enum HTMLReport {
             }
             add("<div class=\"tile\"><span class=\"label\">Pitfalls found</span><span class=\"big\">\(r.pitfalls.count)</span>"
                 + "<span class=\"sub\">\(high) of high severity</span></div>")
+            let card = Common.stagesWithoutOwner(r)
             add("<div class=\"tile\"><span class=\"label\">Stages without one owner</span>"
-                + "<span class=\"big\">\(cov.unowned.count + cov.doublyOwned.count)<small> of \(stages)</small></span>"
-                + "<span class=\"sub\">\(cov.unowned.count) unowned, \(cov.doublyOwned.count) doubly owned</span></div>")
+                + (stages > 0 ? "<span class=\"big\">\(cov.unowned.count + cov.doublyOwned.count)<small> of \(stages)</small></span>"
+                   : "<span class=\"big\">\(e(card.count))</span>")
+                + "<span class=\"sub\">\(e(card.detail))</span></div>")
             add("<div class=\"tile\"><span class=\"label\">Blocking couplings</span><span class=\"big\">\(blocking)</span>"
                 + "<span class=\"sub\">fast systems held to slow ones</span></div>")
             add("</div>")
@@ -164,7 +166,7 @@ public enum HTMLReport {
             add("<thead>\(head)</thead>")
             add("<tbody>")
             for d in r.dimensions {
-                var row = "<tr><th scope=\"row\">\(e(d.name))</th><td>\(scoreBar(d.score))</td><td>\(badge(d.level, d.levelName))</td>"
+                var row = "<tr><th scope=\"row\">\(e(d.name))</th><td>\(scoreBar(d.score))</td><td>\(badge(d.level, d.levelName, none: Common.noLevel(d)))</td>"
                     + "<td class=\"num\">\(Num.pct(d.evidence, 0))</td>"
                 if previous != nil {
                     let old = before?[d.id]
@@ -231,6 +233,12 @@ public enum HTMLReport {
             }
             add("</tbody>")
             add("</table>")
+            let needed = r.evidenceNeeded ?? []
+            if !needed.isEmpty {
+                add("<p>\(e(Common.notAssessed))</p><ul class=\"needed\">")
+                for n in needed { add("<li>\(e(n))</li>") }
+                add("</ul>")
+            }
             add("</section>")
         }
 
@@ -304,7 +312,8 @@ public enum HTMLReport {
             add("</figure>")
             // The figures beside the chart: a row per line, a column per run (a wide table scrolls).
             add("<div class=\"scroll\"><table class=\"trend-table\"><thead><tr><th scope=\"col\">Score</th>"
-                + trend.map { "<th scope=\"col\" class=\"num\">run \($0.run)<br><small>\(e(Common.humanDate($0.asOf)))</small></th>" }.joined()
+                + trend.map { p in "<th scope=\"col\" class=\"num\">run \(p.run)<br><small>\(e(p.made))"
+                    + (p.asOfNote.map { "<br>\(e($0))" } ?? "") + "</small></th>" }.joined()
                 + "</tr></thead><tbody>")
             func cells(_ value: (TrendPoint) -> Double?) -> String {
                 trend.map { "<td class=\"num\">" + (value($0).map { Num.fixed($0, 2) } ?? "–") + "</td>" }.joined()
@@ -532,7 +541,7 @@ public enum HTMLReport {
                 + "portfolio with the self-assessment answer.</p>")
             for d in r.dimensions {
                 add("<div class=\"dimension-detail\">")
-                add("<h3>\(e(d.name)) \(badge(d.level, d.levelName)) <span class=\"num\">\(d.score.map { Num.fixed($0, 2) } ?? "–")</span></h3>")
+                add("<h3>\(e(d.name)) \(badge(d.level, d.levelName, none: Common.noLevel(d))) <span class=\"num\">\(d.score.map { Num.fixed($0, 2) } ?? "–")</span></h3>")
                 add("<table class=\"criteria compact\">")
                 add("<thead><tr><th scope=\"col\">Criterion</th><th scope=\"col\">Weight</th><th scope=\"col\">Fact from the data</th>"
                     + "<th scope=\"col\">Answer</th><th scope=\"col\">Score</th><th scope=\"col\">Basis</th></tr></thead>")
@@ -541,10 +550,10 @@ public enum HTMLReport {
                     let fact = c.fact.map { f in
                         e(f.detail) + (c.factScore.map { " <span class=\"muted\">→ \(Num.fixed($0, 2))</span>" } ?? "")
                             + ((f.subjects ?? []).isEmpty ? "" : "<div class=\"subjects\">\(subjects(f.subjects ?? []))</div>")
-                    } ?? "<span class=\"muted\">–</span>"
+                    } ?? (c.score == nil ? "<span class=\"muted\">not assessed: \(e(c.evidenceNeeded ?? "no evidence"))</span>" : "<span class=\"muted\">–</span>")
                     let answer = c.answer.map { a in "\(a.score) of 5" + (a.evidence.map { ": " + e($0) } ?? "") } ?? "<span class=\"muted\">–</span>"
                     add("<tr><td>\(e(c.text))</td><td class=\"num\">\(Num.short(c.weight, 2))</td><td>\(fact)</td><td>\(answer)</td>"
-                        + "<td class=\"num\">\(c.score.map { Num.fixed($0, 2) } ?? "–")</td><td>\(e(c.basis))</td></tr>")
+                        + "<td class=\"num\">\(c.score.map { Num.fixed($0, 2) } ?? "–")</td><td>\(e(Common.basis(c)))</td></tr>")
                 }
                 add("</tbody>")
                 add("</table>")

@@ -49,8 +49,8 @@ public enum MarkdownReport {
             return s
         }
 
-        func level(_ level: Int?, _ name: String?) -> String {
-            guard let level else { return "no evidence" }
+        func level(_ level: Int?, _ name: String?, none: String = "no evidence") -> String {
+            guard let level else { return none }
             return "\(level) " + m(name ?? "")
         }
 
@@ -80,8 +80,9 @@ public enum MarkdownReport {
                 + (previous.map { " (\(Common.change(r.overall.score, $0.overall.score) ?? "") since " + ($0.run.map { "run \($0)" } ?? "the previous run") + ")" } ?? ""))
             add()
             add("- Pitfalls found: \(r.pitfalls.count) (\(r.pitfalls.filter { $0.severity == "high" }.count) of high severity)")
-            add("- Stages without one owner: \(cov.unowned.count) unowned, \(cov.doublyOwned.count) doubly owned, of "
-                + "\(cov.journeys.reduce(0) { $0 + $1.stages.count })")
+            let card = Common.stagesWithoutOwner(r)
+            add("- Stages without one owner: " + (card.count == "not assessed" ? "not assessed, " + card.detail
+                : "\(cov.unowned.count) unowned, \(cov.doublyOwned.count) doubly owned, of \(cov.journeys.reduce(0) { $0 + $1.stages.count })"))
             add("- Blocking couplings: \(r.analyses.speed.couplings.filter(\.blocking).count)")
             add()
             sections()
@@ -103,7 +104,7 @@ public enum MarkdownReport {
             var head = ["Dimension", "Score", "1 to 5", "Level", "Evidence"]
             if previous != nil { head += ["Before", "Change"] }
             var rows: [[String]] = r.dimensions.map { d in
-                var row = [m(d.name), d.score.map { Num.fixed($0, 2) } ?? "–", bar(d.score), level(d.level, d.levelName), Num.pct(d.evidence, 0)]
+                var row = [m(d.name), d.score.map { Num.fixed($0, 2) } ?? "–", bar(d.score), level(d.level, d.levelName, none: Common.noLevel(d)), Num.pct(d.evidence, 0)]
                 if previous != nil {
                     let old = before?[d.id]
                     row += [old.map { Num.fixed($0, 2) } ?? "–", Common.change(d.score, old) ?? "–"]
@@ -137,11 +138,11 @@ public enum MarkdownReport {
             add("Every kept run of the model " + m(r.model.name) + ", oldest first; – where a run had no evidence.")
             add()
             let rows = trend.map { p in
-                ["\(p.run)", m(Common.humanDate(p.asOf)), p.overall.map { Num.fixed($0, 2) } ?? "–"]
+                ["\(p.run)", m(p.made), m(Common.humanDate(String(p.asOf.prefix(10)))), p.overall.map { Num.fixed($0, 2) } ?? "–"]
                     + r.dimensions.map { d in p.dimensions[d.id].map { Num.fixed($0, 2) } ?? "–" }
             }
-            table(["Run", "Data as of", "Overall"] + r.dimensions.map { m($0.name) }, rows,
-                  numeric: Set(2..<(3 + r.dimensions.count)))
+            table(["Run", "Made", "Data as of", "Overall"] + r.dimensions.map { m($0.name) }, rows,
+                  numeric: Set(3..<(4 + r.dimensions.count)))
         }
 
         mutating func recommendations() {
@@ -164,6 +165,13 @@ public enum MarkdownReport {
                  m(rec.why), "+" + Num.fixed(rec.expectedGain, 2), Num.short(rec.effort, 1) + " of 5",
                  rec.dimensions.map { m(names[$0] ?? $0) }.joined(separator: ", ")]
             }, numeric: [0, 3])
+            let needed = r.evidenceNeeded ?? []
+            if !needed.isEmpty {
+                add(m(Common.notAssessed))
+                add()
+                for n in needed { add("- " + m(n)) }
+                add()
+            }
         }
 
         mutating func pitfalls() {
@@ -320,14 +328,14 @@ public enum MarkdownReport {
             add("## Why these scores")
             add()
             for d in r.dimensions {
-                add("### " + b(d.name) + ": " + (d.score.map { Num.fixed($0, 2) } ?? "no evidence") + (d.level.map { ", level \($0) " + m(d.levelName ?? "") } ?? ""))
+                add("### " + b(d.name) + ": " + (d.score.map { Num.fixed($0, 2) } ?? "not assessed") + (d.level.map { ", level \($0) " + m(d.levelName ?? "") } ?? (d.score == nil ? "" : ", " + Common.noLevel(d))))
                 add()
                 table(["Criterion", "Weight", "Fact from the data", "Answer", "Score", "Basis"], d.criteria.map { c in
                     [m(c.text), Num.short(c.weight, 2),
                      c.fact.map { f in m(f.detail) + (c.factScore.map { " → " + Num.fixed($0, 2) } ?? "")
-                        + ((f.subjects ?? []).isEmpty ? "" : " (" + subjects(f.subjects ?? []) + ")") } ?? "–",
+                        + ((f.subjects ?? []).isEmpty ? "" : " (" + subjects(f.subjects ?? []) + ")") } ?? (c.score == nil ? "not assessed: " + m(c.evidenceNeeded ?? "no evidence") : "–"),
                      c.answer.map { a in "\(a.score) of 5" + (a.evidence.map { ": " + m($0) } ?? "") } ?? "–",
-                     c.score.map { Num.fixed($0, 2) } ?? "–", m(c.basis)]
+                     c.score.map { Num.fixed($0, 2) } ?? "–", m(Common.basis(c))]
                 }, numeric: [1, 4])
             }
         }

@@ -6,6 +6,23 @@ enum Common {
     /// "What to do next" with no recommendation: nothing found, or too little evidence to advise on.
     static let nothingStandsOut = "Nothing stands out: no pitfall shows in the data and no criterion scores below integrated."
     static let evidenceFirst = "Supply the evidence first; the assessment cannot advise on what it cannot see:"
+    /// Beside recommendations: what the data could not say, so a reader never takes it for a result.
+    static let notAssessed = "Not assessed: the data cannot say, so these criteria have no score; what would answer them:"
+
+    /// A dimension without a level: nothing known ("not assessed"), or too little ("not enough evidence").
+    static func noLevel(_ d: DimensionResult) -> String { d.score == nil ? "not assessed" : "not enough evidence" }
+
+    /// The coverage card: "2 of 9" stages without one owner, or nothing to count when no journey is recorded
+    /// (0 of 0 would read as good news).
+    static func stagesWithoutOwner(_ r: AssessmentResult) -> (count: String, detail: String) {
+        let cov = r.analyses.coverage
+        let stages = cov.journeys.reduce(0) { $0 + $1.stages.count }
+        guard stages > 0 else { return ("not assessed", "no customer journeys recorded") }
+        return ("\(cov.unowned.count + cov.doublyOwned.count) of \(stages)", "\(cov.unowned.count) unowned, \(cov.doublyOwned.count) doubly owned")
+    }
+
+    /// A criterion's basis, or "not assessed" when nothing speaks to it.
+    static func basis(_ c: CriterionResult) -> String { c.score == nil ? "not assessed" : c.basis }
 
     /// The previous run's scores by dimension id, when it was assessed against the same model.
     /// A previous result of another model has other dimensions: nothing to overlay.

@@ -19,11 +19,11 @@ public enum TextReport {
         }
         out.append("")
         let nameWidth = max(30, r.dimensions.map { $0.name.count }.max() ?? 0)
-        out.append(pad("Dimension", nameWidth) + "  Score  Level               " + pad("", 20) + "  Evidence")
+        out.append(pad("Dimension", nameWidth) + "  Score  Level                " + pad("", 20) + "  Evidence")
         for d in r.dimensions {
             let s = d.score.map(score) ?? "  -  "
-            let level = d.level.map { "\($0) \(d.levelName ?? "")" } ?? "no evidence"
-            out.append(pad(d.name, nameWidth) + "  " + pad(s, 5) + "  " + pad(level, 18) + "  " + bar(d.score) + "  "
+            let level = d.level.map { "\($0) \(d.levelName ?? "")" } ?? Common.noLevel(d)
+            out.append(pad(d.name, nameWidth) + "  " + pad(s, 5) + "  " + pad(level, 19) + "  " + bar(d.score) + "  "
                        + "\(Int((d.evidence * 100).rounded()))%")
         }
         let caps = Common.capSentences(r)
@@ -64,6 +64,11 @@ public enum TextReport {
             out += wrap(rec.action, width: width, first: "     ", rest: "     ")
             out += wrap("why: \(rec.why)  (gain +\(score(rec.expectedGain)), effort \(Int(rec.effort)) of 5)", width: width,
                         first: "     ", rest: "     ")
+        }
+        if !r.recommendations.isEmpty, let needed = r.evidenceNeeded, !needed.isEmpty {
+            out.append("")
+            out.append("Not assessed (the data cannot say)")
+            for n in needed { out += wrap(n, width: width, first: "  - ", rest: "    ") }
         }
         if !r.warnings.isEmpty {
             out.append("")

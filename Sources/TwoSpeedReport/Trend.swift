@@ -5,22 +5,31 @@ import TwoSpeedAssessment
 /// score and each dimension's over time, as a line chart (HTML) or a table (Markdown).
 public struct TrendPoint: Sendable, Equatable {
     public var run: Int
+    /// When the run was made (a timestamp): what the trend's axis is laid out by.
+    public var at: String
+    /// The date the run's data speaks for, which may be long before it was made, or the same for runs
+    /// made months apart: shown beside `at` where the two days differ, never in its place.
     public var asOf: String
     /// Nil where the run had too little evidence for a score.
     public var overall: Double?
     public var dimensions: [String: Double]
 
-    public init(run: Int, asOf: String, overall: Double?, dimensions: [String: Double]) {
-        self.run = run; self.asOf = asOf; self.overall = overall; self.dimensions = dimensions
+    public init(run: Int, at: String, asOf: String, overall: Double?, dimensions: [String: Double]) {
+        self.run = run; self.at = at; self.asOf = asOf; self.overall = overall; self.dimensions = dimensions
     }
 
     /// The point of a kept result; nil for one that was not kept (it has no run number).
     public init?(_ r: AssessmentResult) {
         guard let run = r.run else { return nil }
         // Without enough evidence the overall score says little (1 when nothing has any): no point.
-        self.init(run: run, asOf: r.asOf, overall: r.overall.level == nil ? nil : r.overall.score,
+        self.init(run: run, at: r.at, asOf: r.asOf, overall: r.overall.level == nil ? nil : r.overall.score,
                   dimensions: Dictionary(r.dimensions.compactMap { d in d.score.map { (d.id, $0) } }, uniquingKeysWith: { a, _ in a }))
     }
+
+    /// The day the run was made, as people read it ("6 December 2026").
+    public var made: String { Common.humanDate(String(at.prefix(10))) }
+    /// "as of 10 November 2026" when the data speaks for another day than the run was made on, else nil.
+    public var asOfNote: String? { asOf.prefix(10) == at.prefix(10) ? nil : "as of " + Common.humanDate(String(asOf.prefix(10))) }
 }
 
 extension Charts {
@@ -38,12 +47,13 @@ extension Charts {
 
     /// A line chart of the scores (1..5) over the runs: the overall score thick and black, each dimension
     /// in its colour and dash; a run without a score for a line breaks that line. Runs are evenly spaced,
-    /// labelled with their number and as-of date; the levels' lower bounds are faint rules.
+    /// labelled with their number, the day each was made and, where it differs, the date its data speaks
+    /// for; the levels' lower bounds are faint rules.
     public static func trend(_ points: [TrendPoint], series: [Series], levels: [AssessmentModel.Level], title: String) -> String {
         // The legend on the right needs room for a dimension's name (up to about 32 characters).
         let width = 920.0, left = 56.0, right = 560.0, top = 30.0, bottom = 300.0
         let rowHeight = 22.0
-        let height = max(bottom + 60, top + rowHeight * Double(series.count + 2))
+        let height = max(bottom + 76, top + rowHeight * Double(series.count + 2))
         let n = points.count
         func x(_ i: Int) -> Double { n <= 1 ? (left + right) / 2 : left + (right - left) * Double(i) / Double(n - 1) }
         func y(_ score: Double) -> Double { bottom - (bottom - top) * (max(1, min(maxScore, score)) - 1) / (maxScore - 1) }
@@ -53,7 +63,8 @@ extension Charts {
             + "height=\"\(Num.c(height))\" role=\"img\" aria-labelledby=\"trend-title trend-desc\">\n"
         s += "<title id=\"trend-title\">\(Escape.html(title))</title>\n"
         s += "<desc id=\"trend-desc\">" + points.map { p in
-            "run \(p.run) (\(Escape.html(p.asOf))): overall " + (p.overall.map { Num.fixed($0, 2) } ?? "no score")
+            "run \(p.run) (made \(Escape.html(p.made))\(p.asOfNote.map { ", " + Escape.html($0) } ?? "")): overall "
+                + (p.overall.map { Num.fixed($0, 2) } ?? "no score")
         }.joined(separator: "; ") + "</desc>\n"
 
         // The axes: scores 1..5, a faint rule where each level starts, a label under each run.
@@ -68,7 +79,10 @@ extension Charts {
         }
         for (i, p) in points.enumerated() {
             s += "<text x=\"\(Num.c(x(i)))\" y=\"\(Num.c(bottom + 22))\" text-anchor=\"middle\">run \(p.run)</text>"
-            s += "<text x=\"\(Num.c(x(i)))\" y=\"\(Num.c(bottom + 40))\" text-anchor=\"middle\" class=\"date\">\(Escape.html(p.asOf))</text>\n"
+            s += "<text x=\"\(Num.c(x(i)))\" y=\"\(Num.c(bottom + 40))\" text-anchor=\"middle\" class=\"date\">\(Escape.html(p.made))</text>\n"
+            if let note = p.asOfNote {
+                s += "<text x=\"\(Num.c(x(i)))\" y=\"\(Num.c(bottom + 56))\" text-anchor=\"middle\" class=\"date as-of\">\(Escape.html(note))</text>\n"
+            }
         }
         s += "</g>\n"
 

@@ -26,6 +26,8 @@ public struct StoredPortfolio: Sendable {
         let existing = json["id"]?.stringValue.flatMap { index.position(kind, $0) }
         let r = try kind.info.put(&portfolio, json, existing, JanssonDecoder())
         if existing == nil { index.added(kind, r.id, at: r.index) }
+        // A field set now is resolved: its unresolved reference goes (the caller persists the list).
+        portfolio.dropResolved(kind, at: r.index)
         // Counted, not recounted: an import upserts thousands in a row. A metric may bring observations.
         if kind == .metric { counts = portfolio.counts } else if existing == nil { counts[kind] += 1 }
         return (r.index, existing == nil)
@@ -35,6 +37,7 @@ public struct StoredPortfolio: Sendable {
     public mutating func remove(_ kind: EntityKind, id: String) -> Bool {
         guard let i = index.position(kind, id) else { return false }
         kind.info.removeAt(&portfolio, i)
+        portfolio.dropUnresolved(of: kind, id: id)
         // Every later entity moved up by one.
         index.rebuild(kind, portfolio)
         counts = portfolio.counts
@@ -62,6 +65,13 @@ public enum StoreChange {
     case replaceObservations(portfolio: String, metric: String, [Observation])
     case appendObservations(portfolio: String, metric: String, firstSeq: Int, [Observation])
     case setRevision(portfolio: String, revision: Int, updated: String)
+    /// Replaces the portfolio's unresolved references.
+    case setUnresolved(portfolio: String, [UnresolvedReference])
+}
+
+extension StoredPortfolio {
+    /// Replaces the unresolved references (an import's, once its entities are placed).
+    public mutating func setUnresolved(_ refs: [UnresolvedReference]) { portfolio.unresolved = refs }
 }
 
 /// A custom assessment model as stored: its JSON text.

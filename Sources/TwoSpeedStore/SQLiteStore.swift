@@ -21,6 +21,10 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     /// The version the file was at before this open migrated it (0 for a new store).
     public let openedAtVersion: Int
     private let writer: Locked<Connection>
+    /// The device and inode of the file the store opened (nil in memory). Before each write transaction
+    /// the path must still lead to that file: a store removed or replaced under a running engine would
+    /// otherwise take writes into a file no one will ever open again.
+    private let identity: FileIdentity?
     /// Idle reader connections; a read takes one out, or opens one, and puts it back when done.
     private let idleReaders = Locked<[Connection]>([])
     /// Readers kept open between reads; more are opened under load and closed when given back.
@@ -30,7 +34,7 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     public static let defaultFileMode: mode_t = 0o600
 
     /// The schema version this build writes; older stores migrate forward on open.
-    public static let currentVersion = 4
+    public static let currentVersion = 5
 
     /// Each step takes the store from version i to i+1.
     static let migrations: [String] = [
@@ -111,6 +115,10 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             PRIMARY KEY (portfolio, id)
         ) WITHOUT ROWID;
         """,
+        // 5: the references a portfolio's sources make to entities it does not hold, beside the answers.
+        """
+        ALTER TABLE portfolio ADD COLUMN unresolved TEXT NOT NULL DEFAULT '[]';
+        """,
     ]
 
     /// Opens (creating if needed) the store at `path`; nil or ":memory:" keeps it in memory. A new file
@@ -137,6 +145,7 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
         try SQLiteStore.migrate(c, from: version)
         openedAtVersion = version
         writer = Locked(c)
+        identity = inMemory ? nil : FileIdentity(path: p)
     }
 
     /// Creates the file with the mode asked for when it does not exist (SQLite would use 0644).
@@ -185,8 +194,18 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     func writing<T>(_ body: (Connection) throws -> T) throws -> T {
         try writer.write { c in
             defer { c.resetAll() }
+            try checkIdentity()
             return try body(c)
         }
+    }
+
+    /// Throws when the file at `path` is no longer the one opened (removed, renamed away, replaced).
+    private func checkIdentity() throws {
+        guard let identity else { return }
+        let current = FileIdentity(path: path)
+        guard current != identity else { return }
+        throw StoreError(kind: .io, message: "the store file \"\(path)\" was " + (current == nil ? "removed" : "replaced by another file")
+                         + " since the engine opened it; nothing was written. Restart the engine (twospeedd) to open the file now at that path")
     }
 
     /// Runs `body` on a connection no other thread is using, that reads the last committed state.
@@ -220,12 +239,13 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
         var loading: [Loading] = []
         var slot: [String: Int] = [:]
         let dec = JanssonDecoder()
-        let ps = try conn.prepare("SELECT id, revision, updated, organization, answers FROM portfolio ORDER BY id")
+        let ps = try conn.prepare("SELECT id, revision, updated, organization, answers, unresolved FROM portfolio ORDER BY id")
         while try ps.step() {
             let id = ps.text(0)
             let org: Organization = try decode(ps.bytes(3), dec, "organization of \(id)")
             var p = Portfolio(id: id, organization: org)
             p.answers = try decode(ps.bytes(4), dec, "answers of \(id)")
+            p.unresolved = try decode(ps.bytes(5), dec, "unresolved references of \(id)")
             slot[id] = loading.count
             loading.append(Loading(portfolio: p, revision: ps.int(1), updated: ps.text(2)))
         }
@@ -302,12 +322,31 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     public func apply(_ changes: [StoreChange]) throws {
         try writing { conn in
             try conn.transaction {
-                for c in changes { try write(c, conn) }
+                var next = NextPositions()
+                for c in changes { try write(c, conn, &next) }
             }
         }
     }
 
-    private func write(_ change: StoreChange, _ conn: Connection) throws {
+    /// The next free position of each collection written in one transaction: read once with MAX and
+    /// counted on from there, so that an import of n new entities costs n inserts, not n scans.
+    struct NextPositions {
+        var byCollection: [String: Int] = [:]
+
+        mutating func take(_ conn: Connection, _ pid: String, _ kind: EntityKind) throws -> Int {
+            let key = pid + "\u{0}" + kind.rawValue
+            if let n = byCollection[key] { byCollection[key] = n + 1; return n }
+            let q = try conn.prepare("SELECT COALESCE(MAX(position), -1) + 1 FROM entity WHERE portfolio = ? AND kind = ?")
+            defer { q.reset() }
+            try q.bind([.text(pid), .text(kind.rawValue)])
+            _ = try q.step()
+            let n = q.int(0)
+            byCollection[key] = n + 1
+            return n
+        }
+    }
+
+    private func write(_ change: StoreChange, _ conn: Connection, _ next: inout NextPositions) throws {
         switch change {
         case .putPortfolio(let sp, let document):
             let p = sp.portfolio
@@ -317,11 +356,11 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             var org = p.organization
             org.departments = []
             try conn.prepare("""
-                INSERT INTO portfolio (id, revision, updated, organization, answers) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO portfolio (id, revision, updated, organization, answers, unresolved) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET revision = excluded.revision, updated = excluded.updated,
-                organization = excluded.organization, answers = excluded.answers
+                organization = excluded.organization, answers = excluded.answers, unresolved = excluded.unresolved
                 """).run([.text(p.id), .int(sp.revision), .text(sp.updated), .text(try text(org, dropping: "departments")),
-                          .text(try text(p.answers))])
+                          .text(try text(p.answers)), .text(try text(p.unresolved))])
             let ins = "INSERT INTO entity (portfolio, kind, id, position, body) VALUES (?, ?, ?, ?, ?)"
             for kind in EntityKind.allCases {
                 // The collection as sent, when it is there and in step with the decoded portfolio.
@@ -356,14 +395,21 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             guard let copy = json_deep_copy(body) else { throw StoreError(kind: .io, message: "out of memory") }
             defer { copy.release() }
             for member in kind.detachedMembers { json_object_del(copy, member) }
+            // A position is taken for a replaced entity too (it keeps its own): a gap orders the same.
+            let position = try next.take(conn, pid, kind)
             try conn.prepare("""
-                INSERT INTO entity (portfolio, kind, id, position, body) VALUES (?, ?, ?,
-                    (SELECT COALESCE(MAX(position), -1) + 1 FROM entity WHERE portfolio = ?1 AND kind = ?2), ?)
+                INSERT INTO entity (portfolio, kind, id, position, body) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(portfolio, kind, id) DO UPDATE SET body = excluded.body
-                """).run([.text(pid), .text(kind.rawValue), .text(id), .text(JSONText.dump(copy))])
+                """).run([.text(pid), .text(kind.rawValue), .text(id), .int(position), .text(JSONText.dump(copy))])
         case .removeEntity(let pid, let kind, let id):
             try conn.prepare("DELETE FROM entity WHERE portfolio = ? AND kind = ? AND id = ?")
                 .run([.text(pid), .text(kind.rawValue), .text(id)])
+            // Its unresolved references go with it (the model's remove drops them from memory alike).
+            try conn.prepare("""
+                UPDATE portfolio SET unresolved = (SELECT json_group_array(json(u.value)) FROM json_each(unresolved) AS u
+                    WHERE NOT (json_extract(u.value, '$.kind') = ?1 AND json_extract(u.value, '$.id') = ?2))
+                WHERE id = ?3 AND unresolved <> '[]'
+                """).run([.text(kind.rawValue), .text(id), .text(pid)])
             if kind == .metric {
                 try conn.prepare("DELETE FROM observation WHERE portfolio = ? AND metric = ?").run([.text(pid), .text(id)])
             }
@@ -372,6 +418,8 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             try insertObservations(conn, pid, mid, 0, obs)
         case .appendObservations(let pid, let mid, let first, let obs):
             try insertObservations(conn, pid, mid, first, obs)
+        case .setUnresolved(let pid, let refs):
+            try conn.prepare("UPDATE portfolio SET unresolved = ? WHERE id = ?").run([.text(try text(refs)), .text(pid)])
         case .setRevision(let pid, let rev, let updated):
             try conn.prepare("UPDATE portfolio SET revision = ?, updated = ? WHERE id = ?")
                 .run([.int(rev), .text(updated), .text(pid)])
@@ -483,5 +531,18 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             guard try s.step() else { return "no answer" }
             return s.text(0)
         }
+    }
+}
+
+/// Which file a path leads to: its device and inode.
+struct FileIdentity: Equatable {
+    var device: UInt64
+    var inode: UInt64
+
+    init?(path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
     }
 }

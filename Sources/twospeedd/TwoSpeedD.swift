@@ -21,6 +21,12 @@ struct TwoSpeedD: ParsableCommand {
             and is read-only (methods that change nothing) when it matches a --read-only-* entry. With no --allow-uid, the daemon's own uid and \
             root are allowed. A refused peer gets one error reply (-32010) and the connection closes.
 
+            Plugins run as the daemon's user, so loading one is an administrator's act: plugin.load and \
+            plugin.unload answer -32004 to any peer that is not on an --admin-uid or --admin-gid list (default: \
+            the daemon's own uid) or may not write, and plugin.load takes only manifests inside the --plugins \
+            folder (symlinks resolved: one that leads out is refused; with no --plugins, none). A manifest is \
+            read only if it is a regular file of at most 1 MiB, and an error never quotes its text.
+
             No one uid can take every slot: past --max-clients connections in all, or --max-clients-per-uid \
             of one uid, a new connection gets one error reply (-32011, data.option names the limit) and is \
             closed; a connection that holds the start of a message with no line end for --message-timeout \
@@ -47,8 +53,18 @@ struct TwoSpeedD: ParsableCommand {
     @Option(help: ArgumentHelp("The SQLite store (created if missing), or :memory:.", valueName: "path"))
     var db: String
 
-    @Option(help: ArgumentHelp("A folder of plugin manifests to load (folder/*/plugin.json and folder/*.json).", valueName: "dir"))
+    @Option(help: ArgumentHelp("A folder of plugin manifests to load (folder/*/plugin.json and folder/*.json); over the socket, "
+                               + "plugin.load takes manifests from this folder only.", valueName: "dir"))
     var plugins: String?
+
+    @Option(name: .customLong("admin-uid"), help: ArgumentHelp(
+        "A uid (number or user name) that may load and unload plugins, if it may also write; repeatable. Default: the daemon's own uid.",
+        valueName: "uid"))
+    var adminUID: [String] = []
+
+    @Option(name: .customLong("admin-gid"), help: ArgumentHelp(
+        "A gid, primary or supplementary, that may load and unload plugins, if it may also write; repeatable.", valueName: "gid"))
+    var adminGID: [String] = []
 
     @Option(name: .customLong("socket-mode"), help: ArgumentHelp("Permission bits of the socket file, in octal.", valueName: "mode"))
     var socketMode: String = "0600"
@@ -97,7 +113,8 @@ struct TwoSpeedD: ParsableCommand {
     var idleTimeout: Int64 = 0
 
     @Option(name: .customLong("shutdown-timeout"), help: ArgumentHelp(
-        "On SIGTERM, how long to wait for requests in flight before closing.", valueName: "seconds"))
+        "On SIGTERM, how long to wait for requests in flight before closing; then plugin processes are killed (a request "
+        + "waiting on one fails), and if anything still holds the process 5 s later it exits with status 1.", valueName: "seconds"))
     var shutdownTimeout: Int64 = 10
 
     @Option(help: ArgumentHelp("Event loop threads (default: one per core).", valueName: "n"))
@@ -118,8 +135,8 @@ struct TwoSpeedD: ParsableCommand {
         guard maxClientsPerUID >= 1 else { throw ValidationError("--max-clients-per-uid must be at least 1") }
         guard idleTimeout >= 0, shutdownTimeout >= 0, messageTimeout >= 0 else { throw ValidationError("timeouts are seconds, 0 or more") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        for u in allowUID + readOnlyUID where Principal.uid(u) == nil { throw ValidationError("no such user: \(u)") }
-        for g in allowGID + readOnlyGID where Principal.gid(g) == nil { throw ValidationError("no such group: \(g)") }
+        for u in allowUID + readOnlyUID + adminUID where Principal.uid(u) == nil { throw ValidationError("no such user: \(u)") }
+        for g in allowGID + readOnlyGID + adminGID where Principal.gid(g) == nil { throw ValidationError("no such group: \(g)") }
     }
 
     func run() throws {
@@ -139,6 +156,8 @@ struct TwoSpeedD: ParsableCommand {
         c.allowedGIDs = Set(allowGID.compactMap(Principal.gid))
         c.readOnlyUIDs = Set(readOnlyUID.compactMap(Principal.uid))
         c.readOnlyGIDs = Set(readOnlyGID.compactMap(Principal.gid))
+        if !adminUID.isEmpty { c.adminUIDs = Set(adminUID.compactMap(Principal.uid)) }
+        c.adminGIDs = Set(adminGID.compactMap(Principal.gid))
         c.maxMessageBytes = maxMessageBytes
         c.maxClients = maxClients
         c.maxClientsPerUID = maxClientsPerUID

@@ -302,10 +302,11 @@ static void test_version_and_errstr(void) {
 #endif
 
     const int codes[] = {TWOSPEED_OK, TWOSPEED_EINVAL, TWOSPEED_ECANTOPEN, TWOSPEED_ENOTSTORE,
-                         TWOSPEED_ESCHEMA, TWOSPEED_EIO, TWOSPEED_ENOMEM, TWOSPEED_EOPTIONS};
+                         TWOSPEED_ESCHEMA, TWOSPEED_EIO, TWOSPEED_ENOMEM, TWOSPEED_EOPTIONS, TWOSPEED_NOREPLY};
     const int ncodes = (int)(sizeof codes / sizeof codes[0]);
     CHECK(TWOSPEED_OK == 0 && TWOSPEED_EINVAL == 1 && TWOSPEED_ECANTOPEN == 2 && TWOSPEED_ENOTSTORE == 3 &&
-          TWOSPEED_ESCHEMA == 4 && TWOSPEED_EIO == 5 && TWOSPEED_ENOMEM == 6 && TWOSPEED_EOPTIONS == 7);
+          TWOSPEED_ESCHEMA == 4 && TWOSPEED_EIO == 5 && TWOSPEED_ENOMEM == 6 && TWOSPEED_EOPTIONS == 7 &&
+          TWOSPEED_NOREPLY == 8);
     const char *unknown = twospeed_errstr(12345);
     CHECK(unknown != NULL && strlen(unknown) > 0);
     for (int i = 0; i < ncodes; i++) {
@@ -318,7 +319,7 @@ static void test_version_and_errstr(void) {
             CHECKF(!t || strcmp(s, t) != 0, "twospeed_errstr(%d) == twospeed_errstr(%d): \"%s\"", codes[i], codes[j], s);
         }
     }
-    const int bad[] = {-1, 8, 100, -32700, 0x7fffffff, (int)0x80000000u};
+    const int bad[] = {-1, 9, 100, -32700, 0x7fffffff, (int)0x80000000u};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *s = twospeed_errstr(bad[i]);
         CHECKF(s != NULL && unknown && strcmp(s, unknown) == 0, "twospeed_errstr(%d) is \"%s\"", bad[i], s ? s : "(null)");
@@ -718,6 +719,83 @@ static void test_null_arguments(void) {
     twospeed_free(NULL);
     twospeed_close(NULL);
     CHECK(1); /* reached: the no-ops did not crash */
+    twospeed_close(eng);
+}
+
+/* MARK: twospeed_call_rc */
+
+/* twospeed_call_rc's code for one request, with its reply checked against what the code says. */
+static int call_rc(twospeed_engine *eng, const char *req, char **out) {
+    char *res = (char *)0x1; /* must be overwritten, even on failure */
+    int rc = twospeed_call_rc(eng, req, &res);
+    *out = res;
+    return rc;
+}
+
+static void test_call_rc(void) {
+    twospeed_engine *eng = NULL;
+    CHECK(twospeed_open(NULL, &eng) == TWOSPEED_OK);
+    char *res = NULL;
+
+    /* An organization named "error": the reply holds "error", and the call succeeded. A strstr on the
+       text (as docs once suggested) says otherwise; the code does not. */
+    const char *put = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"portfolio.put\",\"params\":{\"portfolio\":{"
+                      "\"id\":\"shop\",\"organization\":{\"name\":\"error\"}}}}";
+    CHECK(call_rc(eng, put, &res) == TWOSPEED_OK);
+    CHECKF(res && strstr(res, "\"result\""), "put: %s", res ? res : "(null)");
+    twospeed_free(res);
+
+    /* The same text as twospeed_call gives. */
+    const char *get = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"portfolio.get\",\"params\":{\"id\":\"shop\"}}";
+    char *plain = twospeed_call(eng, get);
+    CHECK(call_rc(eng, get, &res) == TWOSPEED_OK);
+    CHECKF(res && strstr(res, "\"error\"") && strstr(res, "\"result\""), "get: %s", res ? res : "(null)");
+    CHECKF(res && plain && strcmp(res, plain) == 0, "call_rc: %s; call: %s", res ? res : "(null)", plain ? plain : "(null)");
+    twospeed_free(res);
+    twospeed_free(plain);
+
+    /* Errors: the code is the reply's error.code, and the reply is still all there. */
+    CHECK(call_rc(eng, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"portfolio.get\",\"params\":{\"id\":\"nope\"}}", &res)
+          == TWOSPEED_RPC_NOT_FOUND);
+    CHECKF(res && strstr(res, "\"pointer\":\"/id\""), "not found: %s", res ? res : "(null)");
+    twospeed_free(res);
+    CHECK(call_rc(eng, "{\"jsonrpc\":", &res) == TWOSPEED_RPC_PARSE_ERROR);
+    CHECK(res && strstr(res, "\"code\":-32700"));
+    twospeed_free(res);
+    CHECK(call_rc(eng, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"no.such\"}", &res) == TWOSPEED_RPC_METHOD_NOT_FOUND);
+    twospeed_free(res);
+    CHECK(call_rc(eng, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"portfolio.get\",\"params\":{\"id\":7}}", &res)
+          == TWOSPEED_RPC_INVALID_PARAMS);
+    twospeed_free(res);
+    CHECK(call_rc(eng, "[]", &res) == TWOSPEED_RPC_INVALID_REQUEST);
+    twospeed_free(res);
+
+    /* A batch: 0 when every member is a result, else the first error's code. */
+    CHECK(call_rc(eng, "[{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"portfolio.list\"},"
+                       "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"engine.info\"}]", &res) == TWOSPEED_OK);
+    CHECK(res && res[0] == '[');
+    twospeed_free(res);
+    CHECK(call_rc(eng, "[{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"portfolio.list\"},"
+                       "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"no.such\"},"
+                       "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"portfolio.get\",\"params\":{\"id\":\"nope\"}}]", &res)
+          == TWOSPEED_RPC_METHOD_NOT_FOUND);
+    twospeed_free(res);
+
+    /* A notification runs, and nothing answers it: NOREPLY and no text, even when it failed. */
+    CHECK(call_rc(eng, "{\"jsonrpc\":\"2.0\",\"method\":\"portfolio.delete\",\"params\":{\"id\":\"shop\"}}", &res)
+          == TWOSPEED_NOREPLY);
+    CHECK(res == NULL);
+    CHECK(call_rc(eng, "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"portfolio.get\",\"params\":{\"id\":\"shop\"}}", &res)
+          == TWOSPEED_RPC_NOT_FOUND); /* the notification deleted it */
+    twospeed_free(res);
+    CHECK(call_rc(eng, "[{\"jsonrpc\":\"2.0\",\"method\":\"no.such\"},{\"jsonrpc\":\"2.0\",\"method\":\"engine.info\"}]", &res)
+          == TWOSPEED_NOREPLY);
+    CHECK(res == NULL);
+
+    /* NULL arguments. */
+    CHECK(call_rc(NULL, get, &res) == TWOSPEED_EINVAL && res == NULL);
+    CHECK(call_rc(eng, NULL, &res) == TWOSPEED_EINVAL && res == NULL);
+    CHECK(twospeed_call_rc(eng, get, NULL) == TWOSPEED_EINVAL);
     twospeed_close(eng);
 }
 
@@ -1503,6 +1581,7 @@ int main(void) {
     test_open();
     test_open_error();
     test_null_arguments();
+    test_call_rc();
     test_call_json();
 
     twospeed_engine *eng = NULL;

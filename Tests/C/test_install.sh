@@ -114,6 +114,35 @@ else
     if ! out=$("$dest/prog" 2>&1); then fail "the program against the installed library failed: $out"; fi
 fi
 
+# The programs carry the Swift runtime as the library does: no RUNPATH or NEEDED entry into the toolchain, and
+# they run with the toolchain out of reach (its folder hidden under an empty tmpfs in a mount namespace of
+# their own), as on a server where Swift was never installed.
+swift_root=$(dirname "$(dirname "$(dirname "$(readlink -f "$(command -v swift)")")")")
+for p in twospeed twospeedd; do
+    bin=$root/bin/$p
+    [ -x "$bin" ] || { fail "$bin is missing"; continue; }
+    dyn=$(readelf -d "$bin")
+    if grep -E 'RUNPATH|RPATH' <<<"$dyn" | grep -q "$swift_root" || grep -q 'NEEDED.*libswift' <<<"$dyn"; then
+        fail "$p still loads the Swift runtime from the toolchain: $(grep -E 'RUNPATH|RPATH|libswift|libFoundation|libdispatch' <<<"$dyn" | tr -s ' ' | tr '\n' ';')"
+    fi
+done
+if unshare --mount --propagation private true 2>/dev/null; then
+    out=$(unshare --mount --propagation private env -i PATH=/usr/bin:/bin bash -c '
+        mount -t tmpfs none "$1" && [ -z "$(ls -A "$1")" ] || { echo "cannot hide $1"; exit 1; }
+        "$2/bin/twospeed" call --db :memory: --compact engine.info && "$2/bin/twospeedd" --version' _ "$swift_root" "$root" 2>&1) &&
+        grep -q '"abiVersion":1' <<<"$out" || fail "the installed programs do not run with $swift_root out of reach: $out"
+else
+    fail "unshare --mount is not allowed here: the programs' independence from the toolchain cannot be checked"
+fi
+
+# twospeed init's "$schema" names the schema make install put in place, whose $id the README gives.
+schema_file=$root/share/twospeed/portfolio.schema.json
+[ -f "$schema_file" ] || fail "$schema_file is missing"
+named=$("$root/bin/twospeed" init - 2>/dev/null | jq -r '."$schema"')
+[ "$named" = "$(readlink -f "$schema_file")" ] || fail "twospeed init's \$schema is $named, not the installed $schema_file"
+id=$(jq -r '."$id"' "$schema_file")
+grep -qF "\`$id\`" README.md || fail "the schema's \$id $id is not in the README"
+
 $MAKE -s uninstall DESTDIR="$dest" PREFIX="$PREFIX" >/dev/null
 left=$(find "$dest" -path "$dest/prog*" -prune -o ! -type d -print | grep -v -e '/cc.err$' || true)
 [ -z "$left" ] || fail "make uninstall left: $left"

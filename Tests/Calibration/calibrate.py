@@ -123,6 +123,20 @@ def checks(case, result):
     # Every result opens with an executive summary of three to five sentences (issue 11).
     n = len(result.get("summary") or [])
     yield ("executive summary", "3..5 sentences", "%d sentences" % n, 3 <= n <= 5)
+    # Its most severe finding quotes the fault, not a context line, and agrees with the first
+    # recommendation or says why the first step is another (issue 21).
+    summary = result.get("summary") or []
+    severe = next((s for s in summary if s.startswith("The most severe finding is")), None)
+    recs = result.get("recommendations") or []
+    first = recs[0] if recs else None
+    if severe and first and first.get("pitfall"):
+        named = next((f["name"] for f in result["pitfalls"] if f["pitfall"] == first["pitfall"]), first["pitfall"])
+        agrees = named[:1].lower() + named[1:] in severe or named in severe
+        explained = any("the first step is another" in s or "The first step is another" in s for s in summary)
+        yield ("summary agrees with the first step", "names \u201c%s\u201d or says why not" % named,
+               "agrees" if agrees else ("explains" if explained else severe[:120]), agrees or explained)
+    if severe:
+        yield ("summary quotes the fault", "no context line", severe[:120], "Modern platforms are in place" not in severe)
     found_pitfalls = {f["pitfall"]: f for f in result["pitfalls"]}
     for p in exp.get("pitfalls", {}).get("fire", []):
         yield ("pitfall " + p, "fires", "fires" if p in found_pitfalls else "absent", p in found_pitfalls)

@@ -372,8 +372,36 @@ def test_markdown_trend_is_a_table_of_runs(engine):
     rows = [line for line in section.splitlines() if re.match(r"\| \d+ \|", line)]
     assert [int(r.split("|")[1]) for r in rows] == [1, 2]          # up to the run reported
     head = next(line for line in section.splitlines() if line.startswith("| Run |"))
-    assert head.count("|") == len(runs[0]["dimensions"]) + 4
+    assert head.startswith("| Run | Made | Data as of | Overall |")
+    assert head.count("|") == len(runs[0]["dimensions"]) + 5
     assert "%.2f" % runs[1]["overall"]["score"] in rows[1]
+
+
+def human(day):
+    months = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December"]
+    y, m, d = (int(x) for x in day[:10].split("-"))
+    return "%d %s %d" % (d, months[m - 1], y)
+
+
+def test_trend_axis_is_when_each_run_was_made_with_its_as_of_beside(engine):
+    # Runs made on one day whose data speak for other dates: each is labelled with the day it was made,
+    # and with its as-of date beside it, never in its place (runs made on different days with the same
+    # data once read as one day).
+    engine.call("portfolio.put", {"portfolio": retailer()})
+    runs = [engine.call("assessment.run", {"portfolio": "retailer", "asOf": d}) for d in ("2026-09-30", "2026-10-31")]
+    content, _ = rendered(engine, "html", portfolio="retailer")
+    svg = re.search(r'<svg class="chart trend".*?</svg>', content, re.S).group(0)
+    made = [human(r["at"]) for r in runs]
+    dates = re.findall(r'<text [^>]*class="date">([^<]*)</text>', svg)
+    notes = re.findall(r'<text [^>]*class="date as-of">([^<]*)</text>', svg)
+    assert dates == made, dates
+    assert notes == ["as of 30 September 2026", "as of 31 October 2026"], notes
+    table = re.search(r'<table class="trend-table">.*?</table>', content, re.S).group(0)
+    assert "as of 30 September 2026" in table and made[0] in table
+    md, _ = rendered(engine, "markdown", portfolio="retailer")
+    rows = [line for line in md.split("## Trend\n", 1)[1].splitlines() if re.match(r"\| \d+ \|", line)]
+    assert made[0] in rows[0] and "30 September 2026" in rows[0] and "31 October 2026" in rows[1]
 
 
 def test_one_run_or_a_result_given_has_no_trend(engine):

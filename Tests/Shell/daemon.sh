@@ -215,6 +215,10 @@ check "examples/shell/unowned-stages.sh" bash -c "
     diff <(printf 'online-shopping/cart\tCart\nonline-shopping/delivery\tDelivery\nonline-shopping/support\tSupport and returns\n') '$TMP/unowned'"
 check "examples fail with the engine's error for an unknown portfolio" bash -c "
     ! examples/shell/unowned-stages.sh nope 2>'$TMP/err' && grep -q -- '-32000' '$TMP/err'"
+check "examples outside the checkout find twospeed-rpc on PATH, and say so when it is not there" bash -c "
+    mkdir -p '$TMP/outside/bin' && cp examples/shell/list-products.sh '$TMP/outside/' && ln -sf '$RPC' '$TMP/outside/bin/twospeed-rpc' &&
+    PATH='$TMP/outside/bin':\$PATH sh '$TMP/outside/list-products.sh' retailer | grep -q '^checkout	' &&
+    env PATH=/usr/bin:/bin sh '$TMP/outside/list-products.sh' retailer 2>'$TMP/err'; [ \$? = 127 ] && grep -q 'twospeed-rpc not found' '$TMP/err'"
 
 # --- the README's shell example, as written -------------------------------------------------------------
 awk '$0 == "```shell" {on=1; next} on && $0 == "```" {exit} on {print}' README.md > "$TMP/readme.sh"
@@ -607,6 +611,29 @@ check "twospeedd --plugins: a wasm plugin's finding joins assessment.run, and pl
     '$RPC' -s '$TMP/wasm.sock' assessment.run '{\"portfolio\":\"state-bank\",\"keep\":false}' |
     jq -e '[.pitfalls[] | select(.plugin)] | map(.plugin) == [\"team-size-check-wasm\"]' &&
     '$RPC' -s '$TMP/wasm.sock' plugin.list | jq -e '.plugins[0].wasm.usage | .calls == 1 and .fuelSpent > 0 and .traps == 0'"
+
+# --- who may load plugins: administrators only, and only from the --plugins folder ------------------------
+mkdir -p "$TMP/adm-plugins/marker" "$TMP/adm-outside"
+for d in "$TMP/adm-plugins/marker" "$TMP/adm-outside"; do
+    printf '#!/bin/sh\necho started >> "%s/started"\nexec cat >/dev/null\n' "$d" > "$d/plugin.sh"
+    chmod 0755 "$d/plugin.sh"
+    echo '{"name": "marker2", "version": "1", "kind": "process", "path": "plugin.sh", "extensionPoints": ["check"]}' > "$d/plugin2.json"
+done
+LOAD_IN="{\"manifest\":\"$TMP/adm-plugins/marker/plugin2.json\"}"
+LOAD_OUT="{\"manifest\":\"$TMP/adm-outside/plugin2.json\"}"
+start_daemon admwriter --socket-mode 0666 --allow-uid root --allow-uid nobody --plugins "$TMP/adm-plugins" || exit 1
+check "plugin.load from a writer (nobody) who is not an administrator: -32004, nothing started" bash -c "
+    cd '$TMP' && ${AS_NOBODY[*]} '$RPC_NOBODY' -s '$TMP/admwriter.sock' plugin.load '$LOAD_IN' 2>'$TMP/err'; [ \$? = 1 ] &&
+    jq -e '.code == -32004 and (.data.reason | contains(\"administrators\"))' '$TMP/err' &&
+    [ ! -e '$TMP/adm-plugins/marker/started' ] && [ -z \"\$(cat /proc/$DPID/task/*/children)\" ]"
+start_daemon admnobody --socket-mode 0666 --allow-uid root --allow-uid nobody --admin-uid nobody --plugins "$TMP/adm-plugins" || exit 1
+check "plugin.load from an administrator (nobody) of a manifest outside the folder: -32004, nothing started" bash -c "
+    cd '$TMP' && ${AS_NOBODY[*]} '$RPC_NOBODY' -s '$TMP/admnobody.sock' plugin.load '$LOAD_OUT' 2>'$TMP/err'; [ \$? = 1 ] &&
+    jq -e '.code == -32004 and (.data.reason | contains(\"plugin folders\"))' '$TMP/err' &&
+    [ ! -e '$TMP/adm-outside/started' ] && [ -z \"\$(cat /proc/$DPID/task/*/children)\" ]"
+check "plugin.load from an administrator (nobody) of a manifest inside the folder starts it" bash -c "
+    cd '$TMP' && ${AS_NOBODY[*]} '$RPC_NOBODY' -s '$TMP/admnobody.sock' plugin.load '$LOAD_IN' | jq -e '.name == \"marker2\"' &&
+    for _ in \$(seq 100); do [ -e '$TMP/adm-plugins/marker/started' ] && exit 0; sleep 0.05; done; exit 1"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -25,6 +25,16 @@ check "README example: every system's speed comes from the recorded deployments,
     jq -e '[.analyses.speed.systems[] | select(.system.id == \"product-db\") | .tier] == [\"low\"]' '$TMP/readme/assessment.json' >/dev/null"
 check "README example: the unmapped Location is reported with its file and line" \
     grep -q '^examples/backstage/systems.yaml:148: skipped: kind Location is not mapped' "$TMP/readme/stderr.txt"
+# Issue 21: what the import cannot carry (skills, experiments, journeys, measures) is not assessed, never
+# scored as failure, and the report says so rather than "0 of 0".
+check "README example: talent, test and learn, incentives and culture are not assessed, and named as evidence needed" bash -c "
+    jq -e '[.dimensions[] | select(.id == \"talent\" or .id == \"test-and-learn\" or .id == \"incentives\" or .id == \"culture\") | select(.score == null and .level == null)] | length == 4' '$TMP/readme/assessment.json' >/dev/null &&
+    jq -e '[.dimensions[].criteria[] | select(.fact.detail // \"\" | test(\"no experiments recorded|combine business and technology\"))] | length == 0' '$TMP/readme/assessment.json' >/dev/null &&
+    jq -e '[.evidenceNeeded[] | select(startswith(\"Talent is not assessed\"))] | length == 1' '$TMP/readme/assessment.json' >/dev/null"
+check "README example: the report says what was not assessed, never 0 of 0" bash -c "
+    '$TS' report --format markdown '$TMP/readme/assessment.json' > '$TMP/readme/report.md' &&
+    grep -q 'Stages without one owner: not assessed, no customer journeys recorded' '$TMP/readme/report.md' &&
+    grep -q '| not assessed |' '$TMP/readme/report.md' && ! grep -q 'doubly owned, of 0' '$TMP/readme/report.md'"
 
 check "import FILE still puts a JSON portfolio" bash -c "
     '$TS' import --db :memory: examples/portfolios/retailer.json | jq -e '.id == \"retailer\" and .revision == 1'"
@@ -34,12 +44,12 @@ check "import --from json is the same" bash -c "
 # The broken catalog: every problem on stderr as FILE:LINE, the good records in, exit 0.
 "$TS" import --from backstage --portfolio b --db "$TMP/b.sqlite" Tests/Fixtures/backstage-broken > "$TMP/b.json" 2> "$TMP/b.err"
 check "broken catalog: exit 0 and the good records stored" bash -c "
-    jq -e '.created.systems == 2 and .skipped == 4 and .unmapped == 1' '$TMP/b.json'"
+    jq -e '.created.systems == 4 and .skipped == 2 and .unmapped == 1 and .unresolved == 2' '$TMP/b.json'"
 check "broken catalog: bad YAML by file and line" grep -q 'backstage-broken/bad.yaml:15: skipped: YAML' "$TMP/b.err"
 check "broken catalog: missing spec.owner by file and line" \
     grep -q 'backstage-broken/catalog.yaml:23: skipped: spec.owner is required for a Component' "$TMP/b.err"
-check "broken catalog: a dangling reference by file and line" \
-    grep -q 'backstage-broken/catalog.yaml:36: skipped: dangling reference: resource:default/missing-db' "$TMP/b.err"
+check "broken catalog: a reference outside the catalog is a note by file and line, its component kept" \
+    grep -q 'backstage-broken/catalog.yaml:36: note: unresolved reference: resource:default/missing-db' "$TMP/b.err"
 check "broken catalog --atomic: exit 1, nothing stored" bash -c "
     '$TS' import --from backstage --atomic --portfolio a --db '$TMP/a.sqlite' Tests/Fixtures/backstage-broken > /dev/null 2> '$TMP/a.err';
     [ \$? -eq 1 ] && grep -q '\"code\": -32602' '$TMP/a.err' &&

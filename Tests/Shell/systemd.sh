@@ -34,6 +34,20 @@ if command -v systemd-analyze >/dev/null; then
     check "systemd-analyze security rates twospeedd.service at most $MAX_EXPOSURE" bash -c "
         [ -n '$score' ] && awk -v s='$score' -v m='$MAX_EXPOSURE' 'BEGIN { exit !(s + 0 <= m + 0) }' ||
         { grep -v '^✓' '$TMP/security'; exit 1; }"
+    # verify checks that ExecStart's program exists and Documentation's man page opens: so the units
+    # verify once make install has put twospeedd in place (here: build/bin/twospeedd bound at
+    # /usr/local/bin/twospeedd in a mount namespace of the check's own), and their header says so.
+    check "the units' header says that systemd-analyze verify wants make install first" \
+        grep -q 'systemd-analyze verify' "$SERVICE"
+    if unshare --mount --propagation private true 2>/dev/null; then
+        check "systemd-analyze verify passes on both units with twospeedd installed" \
+            unshare --mount --propagation private bash -c "
+                mount -t tmpfs none /usr/local/bin && touch /usr/local/bin/twospeedd &&
+                mount --bind '$BUILD/bin/twospeedd' /usr/local/bin/twospeedd &&
+                systemd-analyze verify --man=no '$UNITS/twospeedd.socket' '$SERVICE' 2>&1 | tee /dev/stderr | { ! grep -q .; }"
+    else
+        skip "systemd-analyze verify" "unshare --mount is not allowed here"
+    fi
 else
     skip "systemd-analyze security" "systemd-analyze is not installed (Debian: apt-get install systemd)"
 fi

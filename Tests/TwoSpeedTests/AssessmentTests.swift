@@ -34,10 +34,13 @@ final class AssessmentTests: XCTestCase {
 
     func testRetailerFindings() throws {
         let r = try assess(try engineWithExamples(), "retailer")
-        let must: Set = ["looking-outside-for-speed", "build-it-and-move-on", "platforms-without-reorientation",
+        let must: Set = ["looking-outside-for-speed", "build-it-and-move-on",
                          "legacy-governance-for-digital", "request-takers", "unfair-or-output-metrics",
                          "roadmap-without-a-problem", "siloed-objectives"]
         XCTAssertEqual(pitfalls(r).intersection(must), must)
+        // Four of its five products are defined by the stages of its shopping journey: it reoriented around
+        // experiences, and its one orphan product (the store locator) is an ownership finding.
+        XCTAssertFalse(pitfalls(r).contains("platforms-without-reorientation"))
         XCTAssertFalse(pitfalls(r).contains("product-silos"), "one journey serves the online shopper")
         XCTAssertFalse(pitfalls(r).contains("separate-digital-organization"), "e-commerce shares OKRs with marketing and sales")
         // The findings name their subjects.
@@ -225,6 +228,9 @@ final class AssessmentTests: XCTestCase {
         XCTAssertGreaterThan(change["overall"]!["delta"]!.doubleValue!, 0)
         XCTAssertNotNil(engine.request("assessment.get", #"{"portfolio":"retailer","run":1}"#).result)
         XCTAssertEqual(engine.request("assessment.get", #"{"portfolio":"retailer","run":9}"#).pointer, "/run")
+        // Without run: the latest kept run; a portfolio with none is not found, at its param.
+        XCTAssertEqual(engine.request("assessment.get", #"{"portfolio":"retailer"}"#).result?["run"]?.intValue, 2)
+        XCTAssertEqual(engine.request("assessment.get", #"{"portfolio":"nope"}"#).pointer, "/portfolio")
         XCTAssertEqual(engine.request("assessment.history", #"{"portfolio":"retailer","compare":[1,7]}"#).pointer, "/compare/1")
         // A run not kept leaves no trace.
         XCTAssertNil(try assess(engine, "retailer", #","keep":false"#).run)
@@ -425,7 +431,9 @@ final class AssessmentTests: XCTestCase {
         XCTAssertEqual(fact.value, 0)
         XCTAssertEqual(fact.subjects?.count, p.experiments.count)
 
-        p.experiments = []
+        // Experiments are recorded (on the last product only): products without one were not tested.
+        p.experiments = [p.experiments[0]]
+        p.experiments[0].product = p.products[p.products.count - 1].id
         p.products = p.products.map { var x = $0; x.status = "live"; x.launched = "2019-03-01"; return x }
         let old = Assessor.assess(p, model: DefaultModel.model, asOf: asOf, at: asOf + "T00:00:00Z")
         XCTAssertNil(old.dimensions.flatMap(\.criteria).first { $0.id == "test.lite-versions" }?.fact)
@@ -433,6 +441,13 @@ final class AssessmentTests: XCTestCase {
         p.products[0].launched = "2026-09-01"
         let new = Assessor.assess(p, model: DefaultModel.model, asOf: asOf, at: asOf + "T00:00:00Z")
         XCTAssertEqual(new.dimensions.flatMap(\.criteria).first { $0.id == "test.lite-versions" }?.fact?.value, 0)
+        // No experiment recorded at all: whether the new product was tested is unknown, not "untested".
+        p.experiments = []
+        let unknown = Assessor.assess(p, model: DefaultModel.model, asOf: asOf, at: asOf + "T00:00:00Z")
+        let lite = try XCTUnwrap(unknown.dimensions.flatMap(\.criteria).first { $0.id == "test.lite-versions" })
+        XCTAssertNil(lite.fact)
+        XCTAssertNil(lite.score)
+        XCTAssertTrue(lite.evidenceNeeded?.contains("experiments") ?? false, "\(String(describing: lite.evidenceNeeded))")
     }
 
     // MARK: Experiments

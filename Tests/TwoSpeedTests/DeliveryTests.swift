@@ -208,7 +208,7 @@ final class DeliveryTests: XCTestCase {
         sqlite3_close(db)
         do {
             let engine = try Engine(path: path)
-            XCTAssertEqual(engine.request("engine.info").result?["store"]?["schemaVersion"]?.intValue, 4)
+            XCTAssertEqual(engine.request("engine.info").result?["store"]?["schemaVersion"]?.intValue, Int64(SQLiteStore.currentVersion))
             XCTAssertNotNil(engine.request("portfolio.put", "{\"portfolio\":\(retailerText)}").result)
             XCTAssertEqual(record(engine).result?["deployments"]?["created"]?.intValue, 7)
         }

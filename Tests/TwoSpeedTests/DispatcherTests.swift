@@ -185,6 +185,29 @@ final class DispatcherTests: XCTestCase {
         XCTAssertNotNil(Response(r).result)
     }
 
+    /// Loading and unloading plugins is an administrator's call, refused before anything is read; a
+    /// caller confined to plugin folders gets -32004 for a manifest outside them. rpc.discover says which.
+    func testAdministratorsCalls() throws {
+        let notAdmin = CallContext(admin: false)
+        for (method, params) in [("plugin.load", #"{"manifest":"/nonexistent/plugin.json"}"#), ("plugin.unload", #"{"name":"x"}"#)] {
+            let r = Response(try XCTUnwrap(engine.call(#"{"jsonrpc":"2.0","method":"\#(method)","params":\#(params),"id":1}"#, context: notAdmin)))
+            XCTAssertEqual(r.code, -32004, r.text)
+            XCTAssertTrue(r.error?["data"]?["reason"]?.stringValue?.contains("administrators") ?? false, r.text)
+        }
+        // An administrator confined to a folder: the same file is refused as outside, not looked for.
+        let confined = CallContext(pluginFolders: ["/nonexistent-folder"])
+        let r = Response(try XCTUnwrap(engine.call(#"{"jsonrpc":"2.0","method":"plugin.load","params":{"manifest":"/etc/passwd"},"id":1}"#, context: confined)))
+        XCTAssertEqual(r.code, -32004, r.text)
+        XCTAssertFalse(r.text.contains("root:"), r.text)
+        // Unconfined (an embedded engine's host), the path is looked at: not a manifest, and not quoted.
+        let embedded = Response(try XCTUnwrap(engine.call(#"{"jsonrpc":"2.0","method":"plugin.load","params":{"manifest":"/etc/passwd"},"id":1}"#)))
+        XCTAssertEqual(embedded.code, -32602, embedded.text)
+        XCTAssertFalse(embedded.text.contains("root:"), embedded.text)
+        let doc = Response(try XCTUnwrap(engine.call(#"{"jsonrpc":"2.0","method":"rpc.discover","id":1}"#)))
+        let admin = doc.result?["methods"]?.elements.filter { $0["x-admin"]?.boolValue == true }.compactMap { $0["name"]?.stringValue }
+        XCTAssertEqual(admin, ["plugin.load", "plugin.unload"])
+    }
+
     func testTooLarge() throws {
         let small = try Engine(path: nil, maxRequestBytes: 100)
         let r = Response(small.call(#"{"jsonrpc":"2.0","method":"engine.info","id":1,"params":{"padding":"\#(String(repeating: "x", count: 200))"}}"#)!)

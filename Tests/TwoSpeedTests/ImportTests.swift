@@ -200,6 +200,8 @@ final class ImportTests: XCTestCase {
         XCTAssertNil(entity(e, "shop", "system", "kube-platform"))
     }
 
+    /// Backstage keeps an entity whose relations point at entities it does not have, and so does the
+    /// import: a reference outside the catalog is a note and an unresolved reference, never a skip.
     func testBrokenCatalogReportsEveryProblemWithFileAndLineAndSkipsOnlyBadRecords() throws {
         let e = try Engine(path: nil)
         let docs = documents(["Tests/Fixtures/backstage-broken/bad.yaml", "Tests/Fixtures/backstage-broken/catalog.yaml"])
@@ -217,20 +219,28 @@ final class ImportTests: XCTestCase {
         // bad.yaml: the document before the error is read; the error has its line.
         has("YAML", line: 15, file: "bad.yaml")
         has("spec.owner is required", line: 23, file: "catalog.yaml", pointer: "/documents/4/entity/spec/owner")
-        has("dangling reference: resource:default/missing-db", line: 36, file: "catalog.yaml", pointer: "/documents/5/entity/spec/dependsOn/1")
-        has("which was skipped", line: 46, file: "catalog.yaml", pointer: "/documents/6/entity/spec/dependsOn/0")
+        has("unresolved reference: resource:default/missing-db", line: 36, file: "catalog.yaml", pointer: "/documents/5/entity/spec/dependsOn/1")
+        has("which was skipped: kept as an unresolved reference", line: 46, file: "catalog.yaml", pointer: "/documents/6/entity/spec/dependsOn/0")
         has("kind Template is not mapped", line: 49, file: "catalog.yaml")
-        XCTAssertEqual(res["skipped"]?.intValue, 4)
-        XCTAssertEqual(res["created"]?["systems"]?.intValue, 2)
+        XCTAssertEqual(res["skipped"]?.intValue, 2, "the YAML error and the component without an owner")
+        XCTAssertEqual(res["created"]?["systems"]?.intValue, 4)
         XCTAssertNotNil(entity(e, "b", "system", "good-service"))
         XCTAssertNotNil(entity(e, "b", "system", "before-the-error"))
-        XCTAssertNil(entity(e, "b", "system", "dangling"))
+        // Kept: its interface to the good service, and the missing database as an unresolved reference.
+        XCTAssertEqual(entity(e, "b", "system", "dangling")?["interfaces"]?.elements.map { $0["to"]!.stringValue! }, ["good-service"])
+        XCTAssertNotNil(entity(e, "b", "system", "depends-on-skipped"))
+        XCTAssertEqual(res["unresolved"]?.intValue, 2)
+        let unresolved = e.request("portfolio.get", #"{"id":"b"}"#).result?["portfolio"]?["unresolved"]?.elements.map {
+            "\($0["id"]!.stringValue!) \($0["field"]!.stringValue!) \($0["ref"]!.stringValue!) \($0["source"]!.stringValue!.split(separator: "/").last!)"
+        }
+        XCTAssertEqual(unresolved, ["dangling interfaces resource:default/missing-db catalog.yaml:36",
+                                    "depends-on-skipped interfaces component:default/no-owner catalog.yaml:46"])
 
         // atomic: all or nothing; the portfolio is not even created.
         let e2 = try Engine(path: nil)
         let r = e2.request("import.backstage", #"{"portfolio":"b","documents":\#(docs),"atomic":true}"#)
         XCTAssertEqual(r.code, -32602)
-        XCTAssertEqual(r.pointers.count, 4)
+        XCTAssertEqual(r.pointers.count, 2)
         XCTAssertTrue(r.pointers.contains("/documents/4/entity/spec/owner"))
         XCTAssertTrue(r.pointers.contains("/documents/1"), "the YAML error: \(r.pointers)")
         XCTAssertEqual(e2.request("portfolio.get", #"{"id":"b"}"#).code, -32000)
@@ -266,13 +276,17 @@ final class ImportTests: XCTestCase {
         let e = try Engine(path: nil)
         let res = try XCTUnwrap(e.request("import.backstage", #"{"portfolio":"n","documents":\#(documents(yaml: yaml))}"#).result)
         // Ids outside the default namespace carry it; a bare reference is in the writer's namespace,
-        // so "core" from the default namespace dangles.
+        // so "core" from the default namespace is not the team ops:core: c is kept, its owner unresolved.
         XCTAssertNotNil(entity(e, "n", "team", "ops:core"))
         XCTAssertEqual(Set(entity(e, "n", "system", "ops:a")?["interfaces"]?.elements.map { $0["to"]!.stringValue! } ?? []), ["ops:db", "b"])
         XCTAssertNotNil(entity(e, "n", "system", "b"))
-        XCTAssertNil(entity(e, "n", "system", "c"))
-        XCTAssertEqual(res["skipped"]?.intValue, 1)
+        XCTAssertNotNil(entity(e, "n", "system", "c"))
+        XCTAssertNil(entity(e, "n", "system", "c")?["department"])
+        XCTAssertEqual(res["skipped"]?.intValue, 0)
         XCTAssertEqual(res["problems"]?[0]?["line"]?.intValue, 24)
+        XCTAssertEqual(res["problems"]?[0]?["skipped"]?.boolValue, false)
+        let u = e.request("portfolio.get", #"{"id":"n"}"#).result?["portfolio"]?["unresolved"]
+        XCTAssertEqual(u.map { JSONText.dump($0) }, #"[{"kind":"system","id":"c","field":"owner","ref":"group:default/core","source":"inline.yaml:24"}]"#)
     }
 
     func testBadParamsGetPointers() throws {

@@ -236,6 +236,46 @@ final class PluginTests: XCTestCase {
         XCTAssertNotNil(engine.request("assessment.run", #"{"portfolio":"retailer"}"#).result)
     }
 
+    /// A finding is held to the portfolio it was shown: a subject kind that does not exist, or an id the
+    /// portfolio does not hold, is a contract break (-32006) with its pointer, in plugin.check and in an
+    /// assessment alike. The near miss beside each: the same finding naming what is there passes.
+    func testFindingsNameOnlyWhatThePortfolioHolds() throws {
+        let engine = try engineWithExamples()
+        func plugin(_ name: String, _ subjects: String) -> String {
+            pythonPlugin(name, """
+                return {"findings": [{"pitfall": "p", "name": "P", "severity": "low", "subjects": \(subjects),
+                                      "evidence": [], "recommendation": "r"}]}
+                """)
+        }
+        for (name, subjects, pointer, reason) in [
+            ("ghost-kind", #"[{"kind": "team", "id": "team-checkout"}, {"kind": "squad", "id": "team-checkout"}]"#,
+             "/findings/0/subjects/1/kind", "unknown subject kind \"squad\""),
+            ("ghost-team", #"[{"kind": "team", "id": "team-nowhere"}]"#, "/findings/0/subjects/0/id", "no team with id \"team-nowhere\""),
+            ("wrong-kind", #"[{"kind": "product", "id": "team-checkout"}]"#, "/findings/0/subjects/0/id", "no product with id \"team-checkout\""),
+            ("ghost-stage", #"[{"kind": "stage", "id": "online-shopping/teleport"}]"#, "/findings/0/subjects/0/id", "no stage"),
+        ] {
+            XCTAssertNotNil(engine.request("plugin.load", #"{"manifest":"\#(plugin(name, subjects))"}"#).result, name)
+            let alone = engine.request("plugin.check", #"{"plugin":"\#(name)","portfolio":"retailer"}"#)
+            XCTAssertEqual(alone.code, -32006, alone.text)
+            XCTAssertEqual(alone.error?["data"]?["plugin"]?.stringValue, name)
+            XCTAssertEqual(alone.pointers, [pointer], alone.text)
+            XCTAssertTrue(alone.error?["data"]?["reason"]?.stringValue?.contains(reason) ?? false, alone.text)
+            let run = engine.request("assessment.run", #"{"portfolio":"retailer","keep":false}"#)
+            XCTAssertEqual(run.code, -32006, run.text)
+            XCTAssertNotNil(engine.request("plugin.unload", #"{"name":"\#(name)"}"#).result)
+        }
+        // The near misses: every kind that exists, an id it holds, a stage as "journey/stage".
+        let fine = plugin("fine", """
+            [{"kind": "team", "id": "team-checkout"}, {"kind": "product", "id": "checkout"},
+             {"kind": "journey", "id": "online-shopping"}, {"kind": "stage", "id": "online-shopping/cart"}]
+            """)
+        XCTAssertNotNil(engine.request("plugin.load", #"{"manifest":"\#(fine)"}"#).result)
+        let ok = engine.request("plugin.check", #"{"plugin":"fine","portfolio":"retailer"}"#)
+        XCTAssertEqual(ok.result?["findings"]?[0]?["subjects"]?.count, 4, ok.text)
+        let run = engine.request("assessment.run", #"{"portfolio":"retailer","keep":false}"#)
+        XCTAssertTrue(run.result?["pitfalls"]?.elements.contains { $0["plugin"]?.stringValue == "fine" } ?? false, run.text)
+    }
+
     // MARK: In-process ABI checks
 
     func testWrongABIVersionOrStructSizeIsRefused() throws {
@@ -278,7 +318,7 @@ final class PluginTests: XCTestCase {
             if method != "check.run": return None
             p = params["portfolio"]
             shown = sorted(p) + ["organization." + k for k in sorted(p["organization"])]
-            return {"findings": [{"pitfall": "shown", "name": "Shown", "severity": "low", "subjects": [{"kind": "team", "id": "x"}],
+            return {"findings": [{"pitfall": "shown", "name": "Shown", "severity": "low", "subjects": [{"kind": "team", "id": "team-checkout"}],
                                   "evidence": shown, "recommendation": "none"}]}
             """
         let all = engine.request("portfolio.get", #"{"id":"retailer"}"#)

@@ -413,6 +413,51 @@ final class WasmPluginTests: XCTestCase {
                           reason: "memory limit: the module asked for 64 pages of 64 KiB, over its limit of 16")
     }
 
+    // MARK: Tables are held to the memory budget
+
+    /// The table bomb of issue 25: 64 tables of a million entries each held +489 MiB in one call. It is
+    /// refused at load, by the budget, before the third table is made.
+    func testTheTableBombIsRefusedAtLoad() throws {
+        let started = now()
+        try assertRefused(WasmPluginTests.module("(i64.const 0)", extra: String(repeating: "(table 1000000 funcref) ", count: 64)),
+                          // Tables are made before the memory: the third million-entry table is over 16 MiB.
+                          reason: "memory limit: its tables ask for 3000000 entries (24000000 bytes), which with its 0 bytes of memory "
+                              + "exceed its budget of 256 pages of 64 KiB (limits.memoryPages), during instantiating the module")
+        XCTAssertLessThan(now() - started, 5)
+    }
+
+    func testMoreThanFourTablesAreRefusedAtLoad() throws {
+        try assertRefused(WasmPluginTests.module("(i64.const 0)", extra: String(repeating: "(table 10 funcref) ", count: 5)),
+                          reason: "memory limit: the module has more than 4 tables, during instantiating the module")
+    }
+
+    /// One table counts against the manifest's own budget: a million entries (8 MB) is over 16 pages (1 MiB).
+    func testOneLargeTableCountsAgainstTheMemoryLimit() throws {
+        try assertRefused(WasmPluginTests.module("(i64.const 0)", extra: "(table 1000000 funcref)"), limits: #"{"memoryPages": 16}"#,
+                          reason: "memory limit: its tables ask for 1000000 entries")
+    }
+
+    /// table.grow during a call is held to the same budget, and fails the call like memory.grow past it.
+    func testGrowingATablePastTheBudgetFails() throws {
+        try assertFails(WasmPluginTests.module("(drop (table.grow $t (ref.null func) (i32.const 1000000))) (i64.const 0)",
+                                               extra: "(table $t 1 funcref)"),
+                        limits: #"{"memoryPages": 16}"#, failure: "memory", reasonStart: "memory limit: its tables ask for 1000001 entries")
+    }
+
+    /// The near miss: four tables within the budget, and one grown within it, load and answer.
+    func testTablesWithinTheLimitsWork() throws {
+        let engine = try engineWithExample()
+        // table.grow answers the old size (10) when it succeeds and -1 when refused; the call traps unless it is 10.
+        let wat = WasmPluginTests.module("""
+            (if (i32.ne (table.grow $t (ref.null func) (i32.const 1000)) (i32.const 10)) (then unreachable))
+            (i64.const 15)
+            """, extra: #"(table $t 10 funcref) (table 100 funcref) (table 100 funcref) (table 10000 funcref) (data (i32.const 0) "not JSON at all")"#)
+        XCTAssertNotNil(load(engine, try wasmPlugin("tables", wat)).result)
+        let r = engine.request("plugin.call", #"{"plugin":"tables","method":"check.run","params":{"portfolio":{}}}"#)
+        // It ran to its end: what it answered is no response (garbage), not a trap or the memory limit.
+        XCTAssertEqual(r.error?["data"]?["failure"]?.stringValue, "garbage", r.text)
+    }
+
     func testManifestLimitsAreChecked() throws {
         let engine = try Engine(path: nil)
         let bad = try wasmPlugin("limits", WasmPluginTests.module("(i64.const 0)"), limits: #"{"fuel": 0, "memoryPages": 70000, "cpu": 1}"#)

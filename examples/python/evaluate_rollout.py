@@ -4,12 +4,13 @@ interval, a two-proportion z-test, a sample-ratio check and the next rollout ste
 
     examples/python/evaluate_rollout.py 45120 27975 5030 3390 --rollout 0.1,0.5,1 --stage 0
     examples/python/evaluate_rollout.py 1000 100 1000 130 --planned-share 0.5 --confidence 0.9
-    examples/python/evaluate_rollout.py --socket /run/twospeed/twospeed.sock 1000 100 1000 130 --json
+    examples/python/evaluate_rollout.py --socket /run/twospeed/twospeed.sock 1000 100 1000 130 --planned-share 0.5 --json
 
 CONTROL_USERS CONTROL_CONVERSIONS VARIANT_USERS VARIANT_CONVERSIONS are the users each arm saw and how
 many of them converted. --rollout gives the variant's share of traffic at each stage and --stage the
-running one (the sample-ratio check expects that share), or --planned-share gives the share directly
-(default 0.5). The engine runs in this process unless --socket names a daemon.
+running one (the sample-ratio check expects that share), or --planned-share gives the share directly;
+one of them is needed, since no split is assumed. The engine runs in this process unless --socket
+names a daemon.
 
 Exit status: 0 done, 1 the engine refused the counts, 2 wrong usage.
 """
@@ -72,6 +73,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--socket", metavar="PATH", help="call the daemon on this socket instead")
     ap.add_argument("--json", action="store_true", help="print the evaluation as JSON")
     args = ap.parse_args(argv)
+    if args.rollout is None and args.planned_share is None:
+        ap.error("give --planned-share (the variant's planned share, e.g. 0.1) or --rollout: no split is assumed")
 
     try:
         with (twospeed.Client(args.socket) if args.socket else twospeed.Engine()) as conn:

@@ -4,7 +4,11 @@
 #   examples/shell/observe.sh retailer nps now 42
 #   examples/shell/observe.sh retailer nps 2026-09-30 42 "quarterly survey"
 set -eu
+# twospeed-rpc: $TWOSPEED_RPC, else the checkout's copy beside this script, else the one on PATH (make install).
 rpc=${TWOSPEED_RPC:-$(dirname "$0")/../../bindings/shell/twospeed-rpc}
+if [ -z "${TWOSPEED_RPC:-}" ] && [ ! -f "$rpc" ]; then
+    rpc=$(command -v twospeed-rpc) || { echo "$0: twospeed-rpc not found: install it (make install) or set TWOSPEED_RPC" >&2; exit 127; }
+fi
 usage() { echo "usage: $0 PORTFOLIO METRIC AT|now VALUE [SOURCE]" >&2; exit 2; }
 [ $# -ge 3 ] && [ $# -le 5 ] || usage
 isnumber() { printf '%s' "$1" | jq -e 'type == "number"' >/dev/null 2>&1; }

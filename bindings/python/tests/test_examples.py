@@ -144,14 +144,14 @@ def test_evaluate_rollout_as_json_through_the_daemon(daemon):
     with twospeed.Engine() as eng:
         want = eng.evaluate_experiment(control=(1000, 100), variant=(1000, 130), planned_share=0.5, confidence=0.9)
     assert json.loads(r.stdout) == want
-    plain = run(ROLLOUT, "--socket", daemon.socket, 1000, 100, 1000, 130)
-    local = run(ROLLOUT, 1000, 100, 1000, 130)
+    plain = run(ROLLOUT, "--socket", daemon.socket, 1000, 100, 1000, 130, "--planned-share", 0.5)
+    local = run(ROLLOUT, 1000, 100, 1000, 130, "--planned-share", 0.5)
     assert plain.returncode == local.returncode == 0
     assert plain.stdout == local.stdout                 # the same whichever way the engine is reached
 
 
 def test_evaluate_rollout_refuses_impossible_counts():
-    r = run(ROLLOUT, 10, 20, 5, 10)
+    r = run(ROLLOUT, 10, 20, 5, 10, "--planned-share", 0.5)
     assert r.returncode == 1
     assert r.stderr.splitlines() == ["error: control conversions: 20 conversions exceed 10 users",
                                      "error: variant conversions: 10 conversions exceed 5 users"]
@@ -159,3 +159,5 @@ def test_evaluate_rollout_refuses_impossible_counts():
     assert r.returncode == 1 and "error: stage: stage 4 is past the last rollout stage" in r.stderr
     r = run(ROLLOUT, 10, "x", 5, 1)
     assert r.returncode == 2 and "not a whole number" in r.stderr
+    r = run(ROLLOUT, 900, 90, 100, 12)
+    assert r.returncode == 2 and "--planned-share" in r.stderr and "no split is assumed" in r.stderr

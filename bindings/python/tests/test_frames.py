@@ -89,7 +89,10 @@ def test_history(runs):
     assert list(df.index) == [first["run"], second["run"]]
     assert df.loc[second["run"], "overall"] == second["overall"]["score"]
     assert df.loc[first["run"], "culture"] == next(d["score"] for d in first["dimensions"] if d["id"] == "culture")
-    assert df.loc[second["run"], "asOf"] == "2026-12-31"
+    # Times as datetimes (UTC), so that they sort, subtract and plot as times.
+    assert df.loc[second["run"], "asOf"] == pd.Timestamp("2026-12-31", tz="UTC")
+    assert str(df["at"].dtype).startswith("datetime64") and df["at"].dt.tz is not None
+    assert df.loc[second["run"], "at"] >= df.loc[first["run"], "at"]
 
 
 def test_coverage(runs):
@@ -113,3 +116,84 @@ def test_the_package_readme_frames_example_runs(tmp_path):
         eng.put_portfolio(retailer())
         weakest = tf.criteria(eng.run_assessment("retailer")).sort_values("score").iloc[0]
     assert weakest["text"][:30] in r.stdout
+
+
+def test_speed_and_couplings(runs):
+    eng, result, _, _ = runs
+    df = tf.speed(result)
+    assert df.equals(tf.speed(eng.speed("retailer")))
+    systems = result["analyses"]["speed"]["systems"]
+    assert list(df.index) == [s["system"]["id"] for s in systems]
+    wc = next(s for s in systems if s["system"]["id"] == "web-checkout")
+    assert df.loc["web-checkout", "tier"] == wc["tier"] and df.loc["web-checkout", "deploysPerMonth"] == wc["delivery"]["deploysPerMonth"]
+    assert df.loc["web-checkout", "bucket_changeFailureRate"] == wc["byKey"]["changeFailureRate"]
+    c = tf.couplings(result)
+    first = result["analyses"]["speed"]["couplings"][0]
+    assert len(c) == len(result["analyses"]["speed"]["couplings"])
+    assert (c.iloc[0]["from"], c.iloc[0]["to"], c.iloc[0]["blocking"]) == (first["from"]["id"], first["to"]["id"], first["blocking"])
+
+
+def test_four_keys():
+    with twospeed.Engine() as eng:
+        eng.put_portfolio(retailer())
+        eng.record_delivery("retailer", deployments=[
+            {"id": "d1", "system": "web-checkout", "time": "2026-11-01T10:00:00Z",
+             "changes": [{"id": "c1", "committed": "2026-10-30T10:00:00Z"}]},
+            {"id": "d2", "system": "web-checkout", "time": "2026-11-03T10:00:00Z", "failed": True},
+            {"id": "d3", "system": "erp", "time": "2026-11-04T10:00:00Z"}],
+            incidents=[{"id": "i1", "system": "web-checkout", "started": "2026-11-03T11:00:00Z",
+                        "resolved": "2026-11-03T13:00:00Z", "cause": "d2"}])
+        m = eng.delivery_metrics("retailer", until="2026-11-30T00:00:00Z", windows=2)
+    df = tf.four_keys(m)
+    assert len(df) == sum(len(w["systems"]) + 1 for w in m["windows"])
+    newest = pd.Timestamp("2026-11-30T00:00:00Z")
+    row = df.loc[(newest, "web-checkout")]
+    assert row["deployments"] == 2 and row["failedDeployments"] == 1 and row["changeFailureRate"] == 0.5
+    assert row["recoveryHours"] == 2 and row["leadTimeHours"] == 48
+    assert row["bucket_changeFailureRate"] == m["windows"][0]["systems"][0]["buckets"]["changeFailureRate"]
+    assert df.loc[(newest, "*"), "deployments"] == 3
+    assert str(df["from"].dtype).startswith("datetime64") and df.loc[(newest, "erp"), "from"] < newest
+
+
+def test_okrs_accountability_prioritization(runs):
+    eng, result, _, _ = runs
+    o = tf.objectives(result)
+    objectives = result["analyses"]["okrs"]["objectives"]
+    assert list(o.index) == [x["okr"]["id"] for x in objectives]
+    assert o.loc[objectives[0]["okr"]["id"], "keyResults"] == len(objectives[0]["keyResults"])
+    assert o.equals(tf.objectives(eng.okr_alignment("retailer")))
+    k = tf.key_results(result)
+    assert len(k) == sum(len(x["keyResults"]) for x in objectives)
+    assert k.iloc[0]["target"] == objectives[0]["keyResults"][0].get("target")
+    a = tf.accountability(result)
+    managers = result["analyses"]["accountability"]["managers"]
+    assert list(a.index) == [m["manager"]["id"] for m in managers]
+    assert a.loc["pm-checkout", "share"] == next(m["share"] for m in managers if m["manager"]["id"] == "pm-checkout")
+    p = tf.prioritization(result)
+    ranked = result["analyses"]["prioritization"]["ranked"]
+    assert p.iloc[0]["id"] == ranked[0]["product"]["id"] and p.iloc[0]["score"] == ranked[0]["score"]
+    assert len(p) == len(ranked) + len(result["analyses"]["prioritization"]["unscored"])
+    assert set(tf.prioritization(eng.prioritize("retailer", method="rice"))["method"]) == {"rice"}
+
+
+def test_experiments(runs):
+    eng, result, _, _ = runs
+    df = tf.experiments(result)
+    e = result["analyses"]["experiments"][0]
+    assert list(df["experiment"]) == [x["experiment"] for x in result["analyses"]["experiments"]]
+    row = df.iloc[0]
+    assert row["variantUsers"] == e["variant"]["users"] and row["liftRelative"] == e["lift"]["relative"]
+    assert row["liftAbsoluteLow"] == e["lift"]["absoluteInterval"]["low"] and row["action"] == e["recommendation"]["action"]
+    one = tf.experiments(eng.evaluate_experiment(control=(1000, 100), variant=(1000, 130), planned_share=0.5))
+    assert len(one) == 1 and one.iloc[0]["controlUsers"] == 1000 and bool(one.iloc[0]["significant"])
+
+
+def test_the_package_readme_delivery_example_runs():
+    with open(os.path.join(PACKAGE_ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    example = next(b for b in (c.split("```", 1)[0] for c in readme.split("```py\n")[1:]) if "record_delivery" in b)
+    root = os.path.dirname(os.path.dirname(PACKAGE_ROOT))
+    r = subprocess.run([sys.executable, "-c", example], cwd=root, capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, PYTHONPATH=os.pathsep.join([PACKAGE_ROOT] + sys.path)))
+    assert r.returncode == 0, r.stderr
+    assert "web-checkout" in r.stdout and "0.5" in r.stdout and "1.5" in r.stdout

@@ -165,7 +165,8 @@ def test_evaluate_experiment_from_counts(conn):
                                               (0.999, "0.001"), (0.975, "0.025")])
 def test_alpha_prints_as_the_user_wrote_the_confidence(engine, confidence, alpha):
     # 1 - 0.95 is 0.050000000000000044 in binary floating point; the engine answers the 0.05 meant.
-    result = engine.evaluate_experiment(control=(20000, 2000), variant=(20000, 2100), confidence=confidence)
+    result = engine.evaluate_experiment(control=(20000, 2000), variant=(20000, 2100), planned_share=0.5,
+                                        confidence=confidence)
     assert repr(result["test"]["alpha"]) == alpha and result["confidence"] == confidence
     reply = engine.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "experiment.evaluate", "params": {
         "control": {"users": 20000, "conversions": 2000}, "variant": {"users": 20000, "conversions": 2100},
@@ -174,6 +175,16 @@ def test_alpha_prints_as_the_user_wrote_the_confidence(engine, confidence, alpha
     # precise real needs, so it may read 0.050000000000000003; it parses back to 0.05 exactly).
     text = reply.split('"alpha":', 1)[1].split("}", 1)[0]
     assert float(text) == float(alpha) and text.startswith(alpha), reply
+
+
+def test_evaluate_experiment_asks_for_the_planned_split(conn):
+    # A 10%/90% test: with its planned share the split is sound; no share is assumed when none is given.
+    ev = conn.evaluate_experiment(control=(9000, 900), variant=(1000, 120), planned_share=0.1)
+    assert ev["sampleRatio"]["mismatch"] is False and ev["sampleRatio"]["expectedShare"] == 0.1
+    with pytest.raises(ValueError, match="planned_share"):
+        conn.evaluate_experiment(control=(9000, 900), variant=(1000, 120))
+    staged = conn.evaluate_experiment(control=(9000, 900), variant=(1000, 120), rollout=[0.1, 0.5], stage=0)
+    assert staged["sampleRatio"]["mismatch"] is False
 
 
 def test_evaluate_experiment_of_a_portfolio(loaded):
@@ -187,10 +198,10 @@ def test_evaluate_experiment_of_a_portfolio(loaded):
 
 def test_evaluate_experiment_refuses_impossible_counts(conn):
     with pytest.raises(twospeed.InvalidParams) as e:
-        conn.evaluate_experiment(control=(10, 20), variant=(5, 1))
+        conn.evaluate_experiment(control=(10, 20), variant=(5, 1), planned_share=0.5)
     assert e.value.errors == [twospeed.Issue("/control/conversions", "20 conversions exceed 10 users")]
     with pytest.raises(TypeError, match="arm"):
-        conn.evaluate_experiment(control=(1, 2, 3), variant=(5, 1))
+        conn.evaluate_experiment(control=(1, 2, 3), variant=(5, 1), planned_share=0.5)
 
 
 def test_render_report(loaded):

@@ -280,9 +280,12 @@ class Connection(abc.ABC):
             portfolio=portfolio, model=model, answers=None if answers is None else list(answers), asOf=as_of,
             prioritization=prioritization, keep=keep)))
 
-    def get_assessment(self, portfolio: str, run: int) -> AssessmentResult:
-        """assessment.get: a kept assessment by its run number."""
-        return cast(AssessmentResult, self.call("assessment.get", {"portfolio": portfolio, "run": run}))
+    def get_assessment(self, portfolio: str, run: Optional[int] = None) -> AssessmentResult:
+        """assessment.get: a kept assessment by its run number, or the latest kept run when run is None."""
+        params: Dict[str, Any] = {"portfolio": portfolio}
+        if run is not None:
+            params["run"] = run
+        return cast(AssessmentResult, self.call("assessment.get", params))
 
     def assessment_history(self, portfolio: str, *, model: Optional[str] = None,
                            compare: Optional[Sequence[int]] = None) -> History:
@@ -323,8 +326,13 @@ class Connection(abc.ABC):
 
         Either for an experiment of a portfolio (portfolio and experiment), or for counts given directly:
         control and variant as (users, conversions), with the rollout stages' shares and the running
-        stage, or the variant's planned share of traffic.
+        stage, or the variant's planned share of traffic. Counts given directly need one of the two: the
+        sample-ratio check compares the split seen with the split planned, and a 10%/90% test judged
+        against an assumed 50/50 would read as a broken split, so no split is assumed (ValueError).
         """
+        if (control is not None or variant is not None) and planned_share is None and rollout is None:
+            raise ValueError("evaluate_experiment with control and variant counts needs planned_share (the variant's "
+                             "planned share of traffic, such as 0.1 for a 10% test) or rollout and stage")
         return cast(ExperimentEvaluation, self.call("experiment.evaluate", _named(
             portfolio=portfolio, experiment=experiment, control=_arm(control), variant=_arm(variant),
             plannedShare=planned_share, rollout=None if rollout is None else list(rollout), stage=stage,

@@ -43,7 +43,7 @@ class ErrorCode(enum.IntEnum):
 
 
 class OpenCode(enum.IntEnum):
-    """The result codes of twospeed_open (TWOSPEED_E* in include/twospeed.h)."""
+    """The library's own result codes (TWOSPEED_E* in include/twospeed.h, and twospeed_call_rc's NOREPLY)."""
 
     OK = 0
     EINVAL = 1
@@ -54,6 +54,8 @@ class OpenCode(enum.IntEnum):
     ENOMEM = 6
     #: twospeed_open_v2: the options are not JSON, or name an unknown option.
     EOPTIONS = 7
+    #: twospeed_call_rc: the request was a notification (no id); nothing answers it.
+    NOREPLY = 8
 
 
 class Issue(NamedTuple):

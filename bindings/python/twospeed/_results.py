@@ -314,12 +314,29 @@ class Answer(_AnswerRequired, total=False):
     evidence: str
 
 
+class _UnresolvedReferenceRequired(TypedDict):
+    #: the referring entity's kind
+    kind: Literal["department", "journey", "product", "manager", "team", "system", "metric", "okr", "experiment"]
+    #: the referring entity's id
+    id: str
+    #: the field the reference would fill (owner, department, interfaces)
+    field: str
+    #: the reference as written in the source (group:default/payments)
+    ref: str
+
+
+class UnresolvedReference(_UnresolvedReferenceRequired, total=False):
+    """a reference an entity's source makes to an entity the portfolio does not hold; the field stays unset"""
+    #: where it was written (path/to/catalog-info.yaml:12)
+    source: str
+
+
 class _PortfolioRequired(TypedDict):
     id: str
     organization: Organization
 
 
-_PortfolioOptional = TypedDict("_PortfolioOptional", {"$schema": str, "$comment": Union[str, List[str]], "journeys": List[Journey], "products": List[Product], "managers": List[Manager], "teams": List[Team], "systems": List[System], "metrics": List[Metric], "okrs": List[OKR], "experiments": List[Experiment], "answers": List[Answer]}, total=False)
+_PortfolioOptional = TypedDict("_PortfolioOptional", {"$schema": str, "$comment": Union[str, List[str]], "journeys": List[Journey], "products": List[Product], "managers": List[Manager], "teams": List[Team], "systems": List[System], "metrics": List[Metric], "okrs": List[OKR], "experiments": List[Experiment], "answers": List[Answer], "unresolved": List[UnresolvedReference]}, total=False)
 
 
 class Portfolio(_PortfolioRequired, _PortfolioOptional):
@@ -457,6 +474,8 @@ class CriterionResult(_CriterionResultRequired, total=False):
     answer: Answer
     score: float
     deliveryBasis: str
+    #: set when not assessed: what would answer the criterion
+    evidenceNeeded: str
 
 
 class _DimensionResultRequired(TypedDict):
@@ -473,6 +492,8 @@ class DimensionResult(_DimensionResultRequired, total=False):
     levelName: str
     scoreLevel: int
     caps: List[AppliedCap]
+    #: false: too little of the dimension has evidence for a level (its score stands for what was seen)
+    sufficientEvidence: bool
 
 
 class _FindingRequired(TypedDict):
@@ -1171,6 +1192,8 @@ class _ImportResultRequired(TypedDict):
 
 
 class ImportResult(_ImportResultRequired, total=False):
+    #: references of the portfolio's entities to entities it does not hold, after the import
+    unresolved: int
     problemsTruncated: bool
 
 
@@ -1213,4 +1236,4 @@ RESULTS: Dict[str, Any] = {
     "import.csv": ImportResult,
 }
 
-__all__ = ["EngineInfoStore", "Counts", "EngineInfo", "PutResult", "Department", "Organization", "Stage", "Journey", "RICE", "WSJF", "Product", "Manager", "Team", "Delivery", "Interface", "System", "Observation", "Metric", "KeyResult", "OKR", "ArmCounts", "Experiment", "Answer", "Portfolio", "GetResult", "Summary", "ListResult", "DeleteResult", "EntityResult", "EntityList", "EntityChange", "ObserveResult", "AssessmentResultModelLevelsItem", "AssessmentResultModel", "AppliedCap", "OverallResult", "Subject", "FactValue", "CriterionResult", "DimensionResult", "Finding", "Recommendation", "CoverageCell", "CoverageRow", "CoverageMap", "PriorityItem", "Prioritization", "SystemTier", "Coupling", "SpeedAnalysis", "ExperimentEvaluationControl", "ExperimentEvaluationVariant", "ExperimentEvaluationLiftAbsoluteInterval", "ExperimentEvaluationLiftRelativeInterval", "ExperimentEvaluationLift", "ExperimentEvaluationTest", "ExperimentEvaluationSampleRatio", "ExperimentEvaluationRecommendation", "ExperimentEvaluation", "OKRAlignmentObjectivesItemKeyResultsItem", "OKRAlignmentObjectivesItem", "OKRAlignment", "AccountabilityManagersItem", "Accountability", "FourKeys", "DeliveryWindow", "DeliveryTrend", "AssessmentResultAnalyses", "AssessmentResult", "RunSummary", "AssessmentChangeOverall", "AssessmentChangeDimensionsItem", "AssessmentChange", "History", "ModelPutResult", "ModelSummary", "ModelList", "Level", "LevelCap", "Criterion", "Dimension", "AssessmentModel", "ModelResult", "AssessmentModelDeleteResult", "PitfallList", "Rendered", "PluginInfoReasonItem", "WasmInfoLimits", "WasmInfoUsage", "WasmInfo", "PluginInfo", "PluginListResult", "PluginUnloadResult", "PluginFindingSubjectsItem", "PluginFinding", "PluginCheckResult", "CollectResultMetricsItem", "CollectResult", "RecordCounts", "RecordResultProblemsItem", "RecordResult", "LabelNotes", "FourKeysWindow", "MetricsResult", "DeliveryImportProblem", "DeliveryImportResult", "ImportProblem", "ImportResult", "RESULTS"]
+__all__ = ["EngineInfoStore", "Counts", "EngineInfo", "PutResult", "Department", "Organization", "Stage", "Journey", "RICE", "WSJF", "Product", "Manager", "Team", "Delivery", "Interface", "System", "Observation", "Metric", "KeyResult", "OKR", "ArmCounts", "Experiment", "Answer", "UnresolvedReference", "Portfolio", "GetResult", "Summary", "ListResult", "DeleteResult", "EntityResult", "EntityList", "EntityChange", "ObserveResult", "AssessmentResultModelLevelsItem", "AssessmentResultModel", "AppliedCap", "OverallResult", "Subject", "FactValue", "CriterionResult", "DimensionResult", "Finding", "Recommendation", "CoverageCell", "CoverageRow", "CoverageMap", "PriorityItem", "Prioritization", "SystemTier", "Coupling", "SpeedAnalysis", "ExperimentEvaluationControl", "ExperimentEvaluationVariant", "ExperimentEvaluationLiftAbsoluteInterval", "ExperimentEvaluationLiftRelativeInterval", "ExperimentEvaluationLift", "ExperimentEvaluationTest", "ExperimentEvaluationSampleRatio", "ExperimentEvaluationRecommendation", "ExperimentEvaluation", "OKRAlignmentObjectivesItemKeyResultsItem", "OKRAlignmentObjectivesItem", "OKRAlignment", "AccountabilityManagersItem", "Accountability", "FourKeys", "DeliveryWindow", "DeliveryTrend", "AssessmentResultAnalyses", "AssessmentResult", "RunSummary", "AssessmentChangeOverall", "AssessmentChangeDimensionsItem", "AssessmentChange", "History", "ModelPutResult", "ModelSummary", "ModelList", "Level", "LevelCap", "Criterion", "Dimension", "AssessmentModel", "ModelResult", "AssessmentModelDeleteResult", "PitfallList", "Rendered", "PluginInfoReasonItem", "WasmInfoLimits", "WasmInfoUsage", "WasmInfo", "PluginInfo", "PluginListResult", "PluginUnloadResult", "PluginFindingSubjectsItem", "PluginFinding", "PluginCheckResult", "CollectResultMetricsItem", "CollectResult", "RecordCounts", "RecordResultProblemsItem", "RecordResult", "LabelNotes", "FourKeysWindow", "MetricsResult", "DeliveryImportProblem", "DeliveryImportResult", "ImportProblem", "ImportResult", "RESULTS"]
