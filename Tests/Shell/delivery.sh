@@ -131,6 +131,12 @@ DPID=$!
 for _ in $(seq 300); do [ -S "$TMP/d.sock" ] && "$CLI" call --socket "$TMP/d.sock" engine.info >/dev/null 2>&1 && break; sleep 0.05; done
 "$RPC" -s "$TMP/d.sock" -c delivery.metrics '{"portfolio":"retailer","system":"web-checkout","until":"2026-04-01T00:00:00Z"}' > "$TMP/m.json"
 check "twospeed-rpc delivery.metrics gives the four keys" bash -c "jq -e '.windows[0].systems[0] | .deployments == 2 and .successfulDeployments == 1 and .leadTimeHours == 13 and .changeFailureRate == 1 and .recoveryHours == 4 and .openIncidents == 1' '$TMP/m.json'"
+# delivery.import from the shell: the same CSV reader and mapper as the command line, over the socket.
+"$RPC" -s "$TMP/d.sock" delivery.import '{"portfolio":"retailer","kind":"incidents","format":"csv","file":"inc.csv","text":"id;system;started;resolved\r\nrpc-1;cms;2026-03-20T00:00:00Z;2026-03-20T01:00:00Z\r\nrpc-2;cms;later;\r\n"}' > "$TMP/imp.json"
+check "twospeed-rpc delivery.import records the good rows and names the bad one by line and column" bash -c "
+    jq -e '.incidents.created == 1 and .incidents.skipped == 1 and .problems[0].line == 3 and .problems[0].column == 3 and .problems[0].pointer == \"/text\"' '$TMP/imp.json'"
+"$RPC" -s "$TMP/d.sock" delivery.import '{"portfolio":"retailer","kind":"incidents","format":"csv","text":"id,system,started\nx,nowhere,2026-03-20\n"}' 2>"$TMP/imp.err" >/dev/null
+check "twospeed-rpc delivery.import of a log naming no system of the portfolio is -32602" bash -c "jq -e '.code == -32602 and .data.errors[0].reason == \"text:2:2: system: the portfolio has no system \\\"nowhere\\\"\"' '$TMP/imp.err'"
 check "a bad param is an error with its pointer" bash -c "'$RPC' -s '$TMP/d.sock' delivery.metrics '{\"portfolio\":\"retailer\",\"days\":0}' 2>&1 >/dev/null | jq -e '.data.pointer == \"/days\"'"
 
 echo "delivery shell tests: $passed passed, $failed failed"
