@@ -164,6 +164,80 @@ public enum FourKeys {
         }
     }
 
+    // MARK: Labels that disagree with their figures (issue 21)
+    //
+    // The tier and stability labels are DORA 2024's cluster nearest to the keys taken together, which is
+    // how the report formed its clusters. But the clusters do not rank on every key: the high cluster's
+    // typical change failure rate (20%) is above the medium cluster's (10%), and high and medium share a
+    // recovery of "less than one day". So a system failing 25% of its deployments and recovering in 96 h
+    // is nearest "high" while one at 8% and 2 h is nearest "medium". The model built from the same report
+    // (examples/models/dora-2024.json) scores each key on its own monotone scale (failure rate 40% -> 5%,
+    // recovery 168 h -> 1 h): better figures never score lower. A label is therefore explained wherever it
+    // differs from what the keys say one by one: each key against the fastest cluster whose figure it meets.
+
+    /// The fastest cluster whose figure a key meets on its own: deploys at least the cluster's lower
+    /// bound, lead time and recovery at most its upper bound, change failure rate at most its typical
+    /// rate. Monotone by construction: a better figure never meets a slower cluster. Beyond the low
+    /// cluster's bounds it is low.
+    public static func keyTier(_ key: String, _ v: Double) -> SpeedTier {
+        for (i, c) in DORA.clusters.enumerated() {
+            let meets: Bool
+            switch key {
+            case "deploysPerMonth": meets = v >= c.deploysPerMonth.lowerBound
+            case "leadTimeHours": meets = v <= c.leadTimeHours.upperBound
+            case "changeFailureRate": meets = v <= c.changeFailureRate
+            default: meets = v <= c.recoveryHours.upperBound
+            }
+            if meets { return SpeedTier.allCases[i] }
+        }
+        return .low
+    }
+
+    static let keyNames = ["deploysPerMonth": "deployment frequency", "leadTimeHours": "lead time",
+                           "changeFailureRate": "change failure rate", "recoveryHours": "recovery time"]
+
+    static func shown(_ key: String, _ v: Double) -> String {
+        func num(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String((x * 10).rounded() / 10) }
+        switch key {
+        case "deploysPerMonth": return "\(num(v)) a month"
+        case "changeFailureRate": return "\(num(v * 100))%"
+        default: return "\(num(v)) h"
+        }
+    }
+
+    static func bound(_ key: String, _ c: DORACluster) -> String {
+        switch key {
+        case "deploysPerMonth": return "at least \(shown(key, c.deploysPerMonth.lowerBound))"
+        case "leadTimeHours": return "at most \(shown(key, c.leadTimeHours.upperBound))"
+        case "changeFailureRate": return "typically \(shown(key, c.changeFailureRate))"
+        default: return "at most \(shown(key, c.recoveryHours.upperBound))"
+        }
+    }
+
+    /// Why the throughput tier and the stability label differ from what their keys say one by one; empty
+    /// when they agree. Each note names the label, the keys and the clusters' figures.
+    public static func labelNotes(_ d: Delivery) -> [String] {
+        var notes: [String] = []
+        let groups: [(String, SpeedTier?, [(String, Double?)])] = [
+            ("throughput", SpeedTier.throughput(d), [("deploysPerMonth", d.deploysPerMonth), ("leadTimeHours", d.leadTimeHours)]),
+            ("stability", SpeedTier.stability(d), [("changeFailureRate", d.changeFailureRate), ("recoveryHours", d.recoveryHours)]),
+        ]
+        for (name, label, keys) in groups {
+            guard let label else { continue }
+            let known = keys.compactMap { k, v in v.map { (k, $0, keyTier(k, $0)) } }
+            guard let worst = known.map(\.2).min(), worst != label else { continue }
+            let cluster = DORA.clusters[label.rank]
+            let each = known.map { k, v, t in
+                "\(keyNames[k]!) \(shown(k, v)) meets \(t.rawValue) (the \(label.rawValue) cluster: \(bound(k, cluster)))"
+            }.joined(separator: "; ")
+            notes.append("\(name) labelled \(label.rawValue), DORA 2024's cluster nearest to its keys together, though key by key it is "
+                         + "\(worst.rawValue): \(each)."
+                         + (name == "stability" ? " The clusters do not rank on change failure rate (the high cluster's typical rate, 20%, "
+                            + "is above the medium cluster's, 10%)." : ""))
+        }
+        return notes
+    }
+
     /// The median of `values` in seconds, interpolated for an even count; nil when empty.
     public static func median(_ values: [Int64]) -> Double? {
         guard !values.isEmpty else { return nil }

@@ -7,7 +7,7 @@ import TwoSpeedYAML
 /// The formats `twospeed import` reads. Each is a case of `Import.run`'s switch: a new source
 /// (deployments, incidents) is a case here and a function below.
 enum ImportSource: String, ExpressibleByArgument, CaseIterable {
-    case json, backstage, csv, deployments, incidents
+    case json, backstage, csv, deployments, incidents, fourkeys
 }
 
 /// twospeed import [--from json|backstage|csv|deployments|incidents] FILE...
@@ -42,6 +42,12 @@ struct Import: ParsableCommand {
             reported as FILE:LINE[:COLUMN] and skipped (exit status 1); a file over 6 MiB goes in several \
             calls, one transaction each, unless --atomic.
 
+            --from fourkeys --system SYSTEM: each FILE is a table DORA's Four Keys keeps in BigQuery \
+            (four_keys.changes, four_keys.deployments, four_keys.incidents) exported as CSV or \
+            newline-delimited JSON; the table is told by its columns. Four Keys names no service, so \
+            --system names the system of every event (unless a row has a system or service column). \
+            See docs/fourkeys.md (delivery.import).
+
             Imports print a report (created, updated, unchanged, removed, skipped, problems) and each \
             problem as FILE:LINE: REASON on standard error. Imports running longer than two seconds show \
             progress on standard error unless --quiet.
@@ -66,6 +72,9 @@ struct Import: ParsableCommand {
 
     @Option(help: ArgumentHelp("The entity kind of every CSV row (product, system, team, ...).", valueName: "kind"))
     var kind: String?
+
+    @Option(help: ArgumentHelp("With --from fourkeys: the system every event belongs to (Four Keys' tables name none).", valueName: "id"))
+    var system: String?
 
     @Option(help: ArgumentHelp("The CSV field separator (default: found from the header).", valueName: "char"))
     var separator: String?
@@ -103,15 +112,22 @@ struct Import: ParsableCommand {
         case .deployments, .incidents:
             if portfolio == nil { throw ValidationError("--from \(from.rawValue) needs --portfolio ID") }
             if files.count != 1 { throw ValidationError("--from \(from.rawValue) takes one file") }
+        case .fourkeys:
+            if portfolio == nil { throw ValidationError("--from fourkeys needs --portfolio ID") }
         }
+        if system != nil && from != .fourkeys { throw ValidationError("--system is for --from fourkeys") }
     }
 
     func run() throws {
         if from == .deployments || from == .incidents {
             // Delivery events report as they go (ImportDelivery.swift): a large log is sent in parts.
             return try DeliveryImport.run(kind: from.rawValue, file: files[0],
-                                          options: .init(portfolio: portfolio, atomic: atomic, format: format),
+                                          options: .init(portfolio: portfolio, atomic: atomic, format: format, quiet: quiet),
                                           connection: connection, output: output)
+        }
+        if from == .fourkeys {
+            return try DeliveryImport.runFourKeys(files: files, portfolio: portfolio!, system: system, atomic: atomic,
+                                                  connection: connection, output: output)
         }
         let progress = Progress(label: "twospeed import", quiet: quiet)
         defer { progress.finish() }
@@ -120,7 +136,7 @@ struct Import: ParsableCommand {
         case .json: result = try importJSON()
         case .backstage: result = try importBackstage(progress)
         case .csv: result = try importCSV(progress)
-        case .deployments, .incidents: return
+        case .deployments, .incidents, .fourkeys: return
         }
         defer { result.release() }
         progress.finish()

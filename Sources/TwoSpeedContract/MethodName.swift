@@ -37,4 +37,5 @@ public enum MethodName: String, CaseIterable, Sendable {
     case pluginCollect = "plugin.collect"
     case deliveryRecord = "delivery.record"
     case deliveryMetrics = "delivery.metrics"
+    case deliveryImport = "delivery.import"
 }

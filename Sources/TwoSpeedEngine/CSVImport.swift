@@ -4,78 +4,7 @@ import TwoSpeedModel
 import TwoSpeedRPC
 import TwoSpeedSchema
 
-/// RFC 4180 CSV as spreadsheets write it: an optional UTF-8 BOM, `,` `;` or tab between fields,
-/// LF or CRLF between records, fields quoted with `"` (a doubled `""` inside is one quote) that may
-/// hold separators and line breaks.
-struct CSVTable {
-    /// Each record's fields, with the line it starts on.
-    var records: [(line: Int, fields: [String])] = []
-
-    enum Failure: Error { case unterminatedQuote(line: Int), quoteInField(line: Int, column: Int) }
-
-    /// The separator of the header line: the most frequent of `,` `;` and tab outside quotes.
-    static func detectSeparator(_ bytes: ArraySlice<UInt8>) -> UInt8 {
-        var counts: [UInt8: Int] = [0x2C: 0, 0x3B: 0, 0x09: 0]
-        var quoted = false
-        for b in bytes {
-            if b == 0x22 { quoted.toggle() } else if !quoted {
-                if b == 0x0A { break }
-                if counts[b] != nil { counts[b]! += 1 }
-            }
-        }
-        return [UInt8(0x2C), 0x3B, 0x09].max { (counts[$0] ?? 0) < (counts[$1] ?? 0) }!
-    }
-
-    init(_ text: String, separator given: UInt8?) throws {
-        var bytes = Array(text.utf8)[...]
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
-        let sep = given ?? CSVTable.detectSeparator(bytes)
-        var line = 1
-        var fields: [String] = []
-        var field: [UInt8] = []
-        var recordLine = 1
-        var i = bytes.startIndex
-        var quoted = false
-        var wasQuoted = false
-        func endField() { fields.append(String(decoding: field, as: UTF8.self)); field.removeAll(keepingCapacity: true); wasQuoted = false }
-        func endRecord() {
-            endField()
-            // A blank line is no record.
-            if !(fields.count == 1 && fields[0].isEmpty) { records.append((recordLine, fields)) }
-            fields.removeAll(keepingCapacity: true)
-        }
-        while i < bytes.endIndex {
-            let b = bytes[i]
-            if quoted {
-                if b == 0x22 {
-                    if i + 1 < bytes.endIndex, bytes[i + 1] == 0x22 { field.append(0x22); i += 2; continue }
-                    quoted = false
-                } else {
-                    if b == 0x0A { line += 1 }
-                    field.append(b)
-                }
-                i += 1
-                continue
-            }
-            switch b {
-            case 0x22:
-                if field.isEmpty && !wasQuoted { quoted = true; wasQuoted = true } else {
-                    throw Failure.quoteInField(line: line, column: fields.count + 1)
-                }
-            case sep: endField()
-            case 0x0D where i + 1 < bytes.endIndex && bytes[i + 1] == 0x0A: break
-            case 0x0A:
-                endRecord()
-                line += 1
-                recordLine = line
-            default: field.append(b)
-            }
-            i += 1
-        }
-        if quoted { throw Failure.unterminatedQuote(line: recordLine) }
-        if !field.isEmpty || !fields.isEmpty { endRecord() }
-    }
-}
+// The CSV itself is read by CSVReader (Readers.swift), the one CSV reader of the engine and the command line.
 
 /// One header column: the path of the field it fills and the schema of that field.
 struct CSVColumn {
@@ -149,19 +78,15 @@ extension Engine {
         let kind = EntityKind(rawValue: p.string("kind") ?? "")!
         let file = p.string("file")
         let sep: UInt8? = p.string("separator").flatMap { $0.utf8.first }
-        let table: CSVTable
-        do { table = try CSVTable(p.string("text") ?? "", separator: sep) } catch let f as CSVTable.Failure {
-            let reason: String
-            switch f {
-            case .unterminatedQuote(let line): reason = "line \(line): a quoted field is not closed"
-            case .quoteInField(let line, let column): reason = "line \(line), column \(column): a quote inside an unquoted field"
-            }
+        let records: [(line: Int, fields: [String])]
+        do { records = try CSVReader.records(p.string("text") ?? "", separator: sep) } catch let f as CSVReader.Failure {
+            let reason = f.reason == "a quoted field is not closed" ? "line \(f.line): \(f.reason)" : "line \(f.line), column \(f.column): \(f.reason)"
             throw RPCError(.invalidParams, pointer: p.pointer("text").description, (file.map { $0 + ": " } ?? "") + reason)
         }
-        guard let header = table.records.first else {
+        guard let header = records.first else {
             throw RPCError(.invalidParams, pointer: p.pointer("text").description, "the CSV has no header row")
         }
-        let decimalComma = (sep ?? CSVTable.detectSeparator(Array((p.string("text") ?? "").utf8.prefix(4096))[...])) == 0x3B
+        let decimalComma = (sep ?? CSVReader.detectSeparator((p.string("text") ?? "").utf8.prefix(4096))) == 0x3B
         var columns: [CSVColumn] = []
         var headerIssues = IssueList()
         for (i, h) in header.fields.enumerated() {
@@ -184,7 +109,7 @@ extension Engine {
         let at = p.pointer("text").description
         var initial: [ImportProblem] = []
         var entries: [ImportEntry] = []
-        for (r, rec) in table.records.enumerated().dropFirst() {
+        for (r, rec) in records.enumerated().dropFirst() {
             let row = r + 1
             let v = JSONMake.object()
             var bad = false
@@ -214,7 +139,7 @@ extension Engine {
             }
             entries.append(ImportEntry(record: row, kind: kind, id: id, values: v, owned: owned))
         }
-        let lines = Dictionary(table.records.enumerated().map { ($0.offset + 1, $0.element.line) }, uniquingKeysWith: { a, _ in a })
+        let lines = Dictionary(records.enumerated().map { ($0.offset + 1, $0.element.line) }, uniquingKeysWith: { a, _ in a })
         // The column a failing pointer inside the entity is written in: the longest header path it starts with.
         func column(of pointer: String) -> CSVColumn? {
             let tokens = JSONPointer(parsing: pointer)?.tokens ?? []
@@ -222,7 +147,7 @@ extension Engine {
         }
         return try commitImport(pid: p.string("portfolio") ?? "", pidPointer: p.pointer("portfolio"),
                                 organization: p.string("organization"), ifRevision: p.int("ifRevision"),
-                                atomic: p.bool("atomic") ?? false, problems: initial, records: table.records.count - 1,
+                                atomic: p.bool("atomic") ?? false, problems: initial, records: records.count - 1,
                                 plan: { _, _ in (entries, []) },
                                 describe: { row, issues, _ in
             issues.map { i in

@@ -25,7 +25,10 @@ struct MetricsWindow: Codable {
     var systems: [FourKeys.Figures]
     /// Every system's events pooled.
     var all: FourKeys.Figures?
+    /// Systems whose tier or stability label differs from what their keys say one by one, and why.
+    var labelNotes: [LabelNotes]
 }
+struct LabelNotes: Codable { var system: String; var notes: [String] }
 struct MetricsResult: Codable {
     var portfolio: String
     var definitions: String
@@ -54,8 +57,11 @@ enum DeliverySchemas {
     static let counts = Schema.object("RecordCounts", required: ["created", "updated", "unchanged", "skipped"], [
         "created": .integer(min: 0), "updated": .integer(min: 0), "unchanged": .integer(min: 0), "skipped": .integer(min: 0)])
     static let figures = ResultSchemas.fourKeys
-    static let window = Schema.object("FourKeysWindow", required: ["from", "to", "systems"], [
-        "from": .formatted(.timestamp), "to": .formatted(.timestamp), "systems": .array(figures), "all": figures])
+    static let window = Schema.object("FourKeysWindow", required: ["from", "to", "systems", "labelNotes"], [
+        "from": .formatted(.timestamp), "to": .formatted(.timestamp), "systems": .array(figures), "all": figures,
+        "labelNotes": .array(.object("LabelNotes", required: ["system", "notes"], ["system": .identifier(), "notes": .array(.string())]),
+                             "systems whose tier or stability label (DORA 2024's nearest cluster) differs from what their keys say one by "
+                             + "one (each against the fastest cluster whose figure it meets), and why")])
 }
 
 extension Schema {
@@ -96,6 +102,8 @@ extension Engine {
                           "windows": .array(DeliverySchemas.window)]),
                       mutates: false, errors: [.notFound, .storeError]) { [unowned self] p in try deliveryMetrics(p) }
                 .blockingCalls(),
+
+            deliveryImportMethod(),
         ]
     }
 
@@ -109,8 +117,17 @@ extension Engine {
     // MARK: delivery.record
 
     func recordDelivery(_ p: Params) throws -> RecordResult {
-        let pid = p.string("portfolio") ?? ""
-        let sp = try snapshot(pid, p.pointer("portfolio"))
+        try recordEvents(pid: p.string("portfolio") ?? "", pidPointer: p.pointer("portfolio"),
+                         deployments: p["deployments"], deploymentsAt: p.pointer("deployments"),
+                         incidents: p["incidents"], incidentsAt: p.pointer("incidents"), atomic: p.bool("atomic") == true)
+    }
+
+    /// Checks the events of two arrays (either may be absent), then writes the good ones in one
+    /// transaction; `atomic` refuses all if any is bad. Problems point at `deploymentsAt`/`incidentsAt`.
+    func recordEvents(pid: String, pidPointer: JSONPointer, deployments darr: JSONRef?, deploymentsAt: JSONPointer,
+                      incidents iarr: JSONRef?, incidentsAt: JSONPointer, atomic: Bool,
+                      refuseWhenNoneRecorded: ((RecordResult) -> RPCError?)? = nil) throws -> RecordResult {
+        let sp = try snapshot(pid, pidPointer)
         let systems = Set(sp.portfolio.systems.map(\.id))
         let store = try requireDeliveryStore()
         var problems: [ValidationIssue] = []
@@ -122,8 +139,8 @@ extension Engine {
         var deployments: [DeploymentRecord] = []
         var incidents: [IncidentRecord] = []
         var skipped = (0, 0)
-        if let arr = p["deployments"] {
-            let base = p.pointer("deployments")
+        if let arr = darr {
+            let base = deploymentsAt
             let n = json_array_size(arr)
             deployments.reserveCapacity(n)
             for i in 0..<n {
@@ -131,8 +148,8 @@ extension Engine {
                 else { skipped.0 += 1 }
             }
         }
-        if let arr = p["incidents"] {
-            let base = p.pointer("incidents")
+        if let arr = iarr {
+            let base = incidentsAt
             let n = json_array_size(arr)
             incidents.reserveCapacity(n)
             for i in 0..<n {
@@ -140,17 +157,23 @@ extension Engine {
                 else { skipped.1 += 1 }
             }
         }
-        if problemCount > 0, p.bool("atomic") == true {
+        if problemCount > 0, atomic {
             var issues = IssueList()
             for pr in problems { issues.add(pr) }
             throw RPCError.invalidParams(issues)
         }
+        func kind(_ c: RecordCounts, _ s: Int) -> RecordKindResult {
+            RecordKindResult(created: c.created, updated: c.updated, unchanged: c.unchanged, skipped: s)
+        }
+        // Nothing to write and every event skipped: the caller may call that an error rather than a result.
+        if deployments.isEmpty, incidents.isEmpty, let refuse = refuseWhenNoneRecorded {
+            let zero = RecordCounts()
+            if let e = refuse(RecordResult(portfolio: pid, deployments: kind(zero, skipped.0), incidents: kind(zero, skipped.1),
+                                           problems: problems, problemCount: problemCount)) { throw e }
+        }
         let counts: (deployments: RecordCounts, incidents: RecordCounts)
         do { counts = try store.recordDelivery(portfolio: pid, deployments: deployments, incidents: incidents) } catch let e as StoreError {
             throw RPCError(.storeError, pointer: nil, e.message)
-        }
-        func kind(_ c: RecordCounts, _ s: Int) -> RecordKindResult {
-            RecordKindResult(created: c.created, updated: c.updated, unchanged: c.unchanged, skipped: s)
         }
         return RecordResult(portfolio: pid, deployments: kind(counts.deployments, skipped.0), incidents: kind(counts.incidents, skipped.1),
                             problems: problems, problemCount: problemCount)
@@ -337,8 +360,13 @@ extension Engine {
         let w = try fourKeys(pid, until: until, days: days, windows: p.int("windows") ?? 1)
         return MetricsResult(portfolio: pid, definitions: FourKeys.citation, days: days, windows: (0..<w.count).map { i in
             let b = w.bounds(i)
+            let figures = w.figures(window: i, systems: systems)
             return MetricsWindow(from: EventTime.format(b.from), to: EventTime.format(b.to),
-                                 systems: w.figures(window: i, systems: systems), all: p.string("system") == nil ? w.pooled(window: i) : nil)
+                                 systems: figures, all: p.string("system") == nil ? w.pooled(window: i) : nil,
+                                 labelNotes: figures.compactMap { f in
+                                     let n = FourKeys.labelNotes(f.delivery)
+                                     return n.isEmpty ? nil : LabelNotes(system: f.system, notes: n)
+                                 })
         })
     }
 

@@ -78,6 +78,16 @@ def params_by_method(retailer, model, assessment):
                                                               "started": "2026-03-10"}], "atomic": True}],
         "delivery.metrics": [{"portfolio": pid}, {"portfolio": pid, "system": first["systems"]["id"],
                                                   "until": "2026-04-01T00:00:00Z", "days": 30, "windows": 3}],
+        "delivery.import": [{"portfolio": pid, "kind": "deployments", "format": "csv", "file": "d.csv",
+                             "text": "\ufeffid;system;time;failed;changes\r\nd9;%s;2026-03-10;no;\"c1@2026-03-09;c2@2026-03-08\"\r\n"
+                                     "d10;%s;soon;maybe;x\r\n\"open" % (first["systems"]["id"], first["systems"]["id"])},
+                            {"portfolio": pid, "kind": "incidents", "format": "jsonl", "atomic": True,
+                             "text": '{"id":"i9","system":"%s","started":"2026-03-10"}\n[1]\n{' % first["systems"]["id"]},
+                            {"portfolio": pid, "format": "fourkeys", "system": first["systems"]["id"], "tables": [
+                                {"file": "changes.csv", "text": "change_id,time_created\nc1,2026-03-09 10:00:00 UTC\n"},
+                                {"file": "deployments.json", "text": '{"deploy_id":"d1","time_created":"2026-03-10 12:00:00 UTC","changes":["c1"]}\n'},
+                                {"file": "incidents.json", "text": '{"incident_id":"1","time_created":"2026-03-10 13:00:00 UTC",'
+                                                                   '"time_resolved":null,"changes":["c1"]}\n'}]}],
         "import.backstage": [{"portfolio": pid, "documents": [
                                   {"file": "catalog-info.yaml", "line": 1, "entity": {
                                       "apiVersion": "backstage.io/v1alpha1", "kind": "Component",

@@ -15,7 +15,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOCS = os.path.join(ROOT, "docs")
-PAGES = ["portfolio-model.md", "assessment-model.md", "plugins.md", "c-api.md"]
+PAGES = ["portfolio-model.md", "assessment-model.md", "plugins.md", "c-api.md", "fourkeys.md"]
 sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
 
 import twospeed  # noqa: E402
@@ -171,6 +171,10 @@ def test_plugin_guide_names_every_manifest_field_and_its_check_runs(workspace):
 
 def test_c_api_guide_builds_and_runs(workspace):
     assert run_page("c-api.md", workspace) == 2
+
+
+def test_fourkeys_guide_imports_the_exported_tables_and_gives_the_figures(workspace):
+    assert run_page("fourkeys.md", workspace) == 1
 
 
 def test_the_readme_points_at_docs_not_at_a_missing_domain_md():

@@ -358,10 +358,10 @@ final class ImportTests: XCTestCase {
     }
 
     func testCSVParserEdgeCases() throws {
-        let t = try CSVTable("a\tb\n\"x\"\"y\"\t\n\n", separator: nil)
-        XCTAssertEqual(t.records.map(\.fields), [["a", "b"], ["x\"y", ""]])
-        XCTAssertEqual(CSVTable.detectSeparator(Array("a;b,c;d\n".utf8)[...]), UInt8(ascii: ";"))
-        XCTAssertThrowsError(try CSVTable("a,b\nx\"y,2\n", separator: nil))
+        let t = try CSVReader.records("a\tb\n\"x\"\"y\"\t\n\n", separator: nil)
+        XCTAssertEqual(t.map(\.fields), [["a", "b"], ["x\"y", ""]])
+        XCTAssertEqual(CSVReader.detectSeparator(Array("a;b,c;d\n".utf8)), UInt8(ascii: ";"))
+        XCTAssertThrowsError(try CSVReader.records("a,b\nx\"y,2\n", separator: nil))
     }
 
     // MARK: Schema file and $schema

@@ -92,3 +92,45 @@ def test_changes_as_an_object_from_id_to_commit_time(loaded):
     assert loaded.record_delivery("retailer", deployments=compact)["deployments"]["created"] == 3
     assert loaded.record_delivery("retailer", deployments=DEPLOYMENTS)["deployments"]["unchanged"] == 3
     assert web(loaded)["leadTimeHours"] == 6
+
+
+def test_import_delivery_reads_csv_and_json_lines_as_the_command_line_does(loaded, tmp_path):
+    # The same events as DEPLOYMENTS and INCIDENTS, as a spreadsheet and a log write them.
+    csv_file = tmp_path / "deployments.csv"
+    csv_file.write_text(
+        "\ufeffid;system;time;failed;changes\r\n"
+        'd1;web-checkout;2026-03-10T12:00:00Z;no;"c1@2026-03-10T09:00:00Z;c2@2026-03-10T03:00:00Z"\r\n'
+        "d2;web-checkout;2026-03-10;yes;\r\n"
+        'd3;web-checkout;2026-03-11T12:00:00Z;;"c1@2026-03-10T09:00:00Z;c3@2026-03-11T11:00:00Z"\r\n'
+        "d4;web-checkout;2026-03-12;perhaps;\r\n", encoding="utf-8")
+    r = loaded.import_delivery("retailer", "deployments", csv_file)
+    assert r["deployments"]["created"] == 3 and r["deployments"]["skipped"] == 1 and r["records"] == 4
+    assert r["problems"] == [{"pointer": "/text", "file": str(csv_file), "line": 5, "column": 4, "member": "failed",
+                              "reason": 'expected true or false, found "perhaps"'}]
+    lines = "\n".join(__import__("json").dumps(i) for i in INCIDENTS)
+    assert loaded.import_delivery("retailer", "incidents", text=lines)["incidents"]["created"] == 2
+    w = web(loaded)
+    # The hand-computed figures of test_record_and_metrics_match_the_hand_computed_figures.
+    assert (w["leadTimeHours"], round(w["changeFailureRate"], 4), w["recoveryHours"]) == (6, round(2 / 3, 4), 1)
+
+
+def test_import_delivery_of_a_log_naming_none_of_the_systems_is_an_error(loaded):
+    with pytest.raises(twospeed.InvalidParams) as e:
+        loaded.import_delivery("retailer", "deployments", text='{"id":"m1","system":"mobile-app","time":"2026-03-10"}\n')
+    assert [(i.pointer, i.reason) for i in e.value.errors] == [
+        ("/text", 'text:1: system: the portfolio has no system "mobile-app"')]
+    assert loaded.delivery_metrics("retailer", until=UNTIL)["windows"][0]["systems"] == []
+
+
+FOURKEYS = __import__("os").path.join(__import__("os").path.dirname(__file__), "..", "..", "..", "Tests", "Fixtures", "fourkeys")
+
+
+def test_import_fourkeys_reads_the_tables_as_bigquery_exports_them(loaded):
+    import os
+    r = loaded.import_fourkeys("retailer", [os.path.join(FOURKEYS, n) for n in ("changes.csv", "deployments.json", "incidents.json")],
+                               system="web-checkout")
+    assert (r["deployments"]["created"], r["incidents"]["created"], r["problemCount"]) == (3, 4, 0)
+    assert len(r["notes"]) == 2
+    w = web(loaded)
+    # The hand-computed figures of FourKeysImportTests: leads 2, 6, 24, 24, 30 h; 1 failure in 3; recovery 2, 4, 6 h.
+    assert (w["leadTimeHours"], w["changeFailureRate"], w["recoveryHours"], w["openIncidents"]) == (24, 0.3333, 4, 1)

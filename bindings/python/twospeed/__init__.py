@@ -45,6 +45,7 @@ from ._types import (
     GetResult, Kind, MetricsResult, FourKeysWindow, Observation, ObservationLike, ObserveResult, Params,
     PortfolioSummary, PutResult, RecordCounts, RecordResultProblemsItem, RecordResult, Analyses, CoverageMap,
     DimensionResult, Finding, History, Overall, Pitfall, Recommendation, ImportProblem, ImportResult,
+    DeliveryImportProblem, DeliveryImportResult,
 )
 
 __version__ = "0.1.0"
@@ -61,5 +62,5 @@ __all__ = [
     "GetResult", "Kind", "Observation", "ObservationLike", "ObserveResult", "Params", "PortfolioSummary",
     "PutResult", "RecordCounts", "RecordResultProblemsItem", "RecordResult", "FourKeys", "FourKeysWindow",
     "MetricsResult", "Analyses", "CoverageMap", "DimensionResult", "Finding", "History", "Overall", "Pitfall",
-    "Recommendation", "ImportProblem", "ImportResult",
+    "Recommendation", "ImportProblem", "ImportResult", "DeliveryImportProblem", "DeliveryImportResult",
 ]

@@ -18,6 +18,7 @@ from ._types import (
     JSON, ArmLike, AssessmentResult, DeleteResult, EngineInfo, EntityChange, ExperimentEvaluation, GetResult, Kind,
     MetricsResult, ObservationLike, ObserveResult, Params, PortfolioSummary, PutResult, RecordResult, Timestamp,
     Accountability, CoverageMap, Finding, History, OKRAlignment, Prioritization, SpeedAnalysis, ImportResult,
+    DeliveryImportResult,
 )
 
 __all__ = ["Connection"]
@@ -360,6 +361,45 @@ class Connection(abc.ABC):
         """
         return cast(MetricsResult, self.call("delivery.metrics", _named(
             portfolio=portfolio, system=system, until=until, days=days, windows=windows)))
+
+    def import_delivery(self, portfolio: str, kind: Literal["deployments", "incidents"], source: Any = None, *,
+                        text: Optional[str] = None, format: Optional[Literal["jsonl", "csv"]] = None,
+                        atomic: Optional[bool] = None) -> DeliveryImportResult:
+        """delivery.import: a deployments or incidents log, JSON Lines or CSV, as `twospeed import --from
+        deployments|incidents` reads it, from a file (`source`, a path) or `text`.
+
+        The format is `format`, or csv for a file named *.csv and jsonl otherwise. Each bad record is listed
+        in problems with its file, line (and CSV column) and skipped; with atomic=True nothing is recorded
+        and InvalidParams lists every problem. A log none of whose records can be recorded (a portfolio
+        naming none of its systems) raises InvalidParams rather than recording nothing.
+        """
+        if (source is None) == (text is None):
+            raise TypeError("give a log file or text=, one of them")
+        name = None
+        if source is not None:
+            with open(source, "r", encoding="utf-8", newline="") as f:
+                text = f.read()
+            name = os.fspath(source)
+        if format is None:
+            format = "csv" if name is not None and name.endswith(".csv") else "jsonl"
+        return cast(DeliveryImportResult, self.call("delivery.import", _named(
+            portfolio=portfolio, kind=kind, format=format, text=text, file=name, atomic=atomic)))
+
+    def import_fourkeys(self, portfolio: str, sources: Sequence[Any], *, system: Optional[str] = None,
+                        atomic: Optional[bool] = None) -> DeliveryImportResult:
+        """delivery.import with format fourkeys: DORA Four Keys' tables (four_keys.changes, .deployments,
+        .incidents) as BigQuery exports them, CSV or newline-delimited JSON, one file each (`sources`, paths).
+
+        Four Keys names no service: `system` is the system of every event, unless a row has a system or
+        service column. What the tables cannot give (a change without a commit time, an incident whose root
+        cause no deployment carries) is said in the result's notes.
+        """
+        tables = []
+        for source in sources:
+            with open(source, "r", encoding="utf-8", newline="") as f:
+                tables.append({"text": f.read(), "file": os.fspath(source)})
+        return cast(DeliveryImportResult, self.call("delivery.import", _named(
+            portfolio=portfolio, format="fourkeys", tables=tables, system=system, atomic=atomic)))
 
     def render_report(self, portfolio: Optional[str] = None, *, result: Optional[Mapping[str, Any]] = None,
                       run: Optional[int] = None, width: Optional[int] = None, format: str = "text") -> str:

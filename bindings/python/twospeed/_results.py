@@ -1106,7 +1106,12 @@ class RecordResult(TypedDict):
     problemCount: int
 
 
-_FourKeysWindowRequired = TypedDict("_FourKeysWindowRequired", {"from": str, "to": str, "systems": List[FourKeys]})
+class LabelNotes(TypedDict):
+    system: str
+    notes: List[str]
+
+
+_FourKeysWindowRequired = TypedDict("_FourKeysWindowRequired", {"from": str, "to": str, "systems": List[FourKeys], "labelNotes": List[LabelNotes]})
 
 
 class FourKeysWindow(_FourKeysWindowRequired, total=False):
@@ -1118,6 +1123,32 @@ class MetricsResult(TypedDict):
     definitions: str
     days: int
     windows: List[FourKeysWindow]
+
+
+class _DeliveryImportProblemRequired(TypedDict):
+    pointer: str
+    line: int
+    reason: str
+
+
+class DeliveryImportProblem(_DeliveryImportProblemRequired, total=False):
+    file: str
+    column: int
+    member: str
+
+
+class _DeliveryImportResultRequired(TypedDict):
+    portfolio: str
+    deployments: RecordCounts
+    incidents: RecordCounts
+    records: int
+    problems: List[DeliveryImportProblem]
+    problemCount: int
+
+
+class DeliveryImportResult(_DeliveryImportResultRequired, total=False):
+    #: what the import could not give, such as lead times for changes without a commit time
+    notes: List[str]
 
 
 class _ImportProblemRequired(TypedDict):
@@ -1200,8 +1231,9 @@ RESULTS: Dict[str, Any] = {
     "plugin.collect": CollectResult,
     "delivery.record": RecordResult,
     "delivery.metrics": MetricsResult,
+    "delivery.import": DeliveryImportResult,
     "import.backstage": ImportResult,
     "import.csv": ImportResult,
 }
 
-__all__ = ["EngineInfoStore", "Counts", "EngineInfo", "PutResult", "Department", "Organization", "Stage", "Journey", "RICE", "WSJF", "Product", "Manager", "Team", "Delivery", "Interface", "System", "Observation", "Metric", "KeyResult", "OKR", "ArmCounts", "Experiment", "Answer", "UnresolvedReference", "Portfolio", "GetResult", "Summary", "ListResult", "DeleteResult", "EntityResult", "EntityList", "EntityChange", "ObserveResult", "AssessmentResultModelLevelsItem", "AssessmentResultModel", "AppliedCap", "OverallResult", "Subject", "FactValue", "CriterionResult", "DimensionResult", "Finding", "Recommendation", "CoverageCell", "CoverageRow", "CoverageMap", "PriorityItem", "Prioritization", "SystemTier", "Coupling", "SpeedAnalysis", "ExperimentEvaluationControl", "ExperimentEvaluationVariant", "ExperimentEvaluationLiftAbsoluteInterval", "ExperimentEvaluationLiftRelativeInterval", "ExperimentEvaluationLift", "ExperimentEvaluationTest", "ExperimentEvaluationSampleRatio", "ExperimentEvaluationRecommendation", "ExperimentEvaluation", "OKRAlignmentObjectivesItemKeyResultsItem", "OKRAlignmentObjectivesItem", "OKRAlignment", "AccountabilityManagersItem", "Accountability", "FourKeys", "DeliveryWindow", "DeliveryTrend", "AssessmentResultAnalyses", "AssessmentResult", "RunSummary", "AssessmentChangeOverall", "AssessmentChangeDimensionsItem", "AssessmentChange", "History", "ModelPutResult", "ModelSummary", "ModelList", "Level", "LevelCap", "Criterion", "Dimension", "AssessmentModel", "ModelResult", "AssessmentModelDeleteResult", "PitfallList", "Rendered", "PluginInfoReasonItem", "WasmInfoLimits", "WasmInfoUsage", "WasmInfo", "PluginInfo", "PluginListResult", "PluginUnloadResult", "PluginFindingSubjectsItem", "PluginFinding", "PluginCheckResult", "CollectResultMetricsItem", "CollectResult", "RecordCounts", "RecordResultProblemsItem", "RecordResult", "FourKeysWindow", "MetricsResult", "ImportProblem", "ImportResult", "RESULTS"]
+__all__ = ["EngineInfoStore", "Counts", "EngineInfo", "PutResult", "Department", "Organization", "Stage", "Journey", "RICE", "WSJF", "Product", "Manager", "Team", "Delivery", "Interface", "System", "Observation", "Metric", "KeyResult", "OKR", "ArmCounts", "Experiment", "Answer", "UnresolvedReference", "Portfolio", "GetResult", "Summary", "ListResult", "DeleteResult", "EntityResult", "EntityList", "EntityChange", "ObserveResult", "AssessmentResultModelLevelsItem", "AssessmentResultModel", "AppliedCap", "OverallResult", "Subject", "FactValue", "CriterionResult", "DimensionResult", "Finding", "Recommendation", "CoverageCell", "CoverageRow", "CoverageMap", "PriorityItem", "Prioritization", "SystemTier", "Coupling", "SpeedAnalysis", "ExperimentEvaluationControl", "ExperimentEvaluationVariant", "ExperimentEvaluationLiftAbsoluteInterval", "ExperimentEvaluationLiftRelativeInterval", "ExperimentEvaluationLift", "ExperimentEvaluationTest", "ExperimentEvaluationSampleRatio", "ExperimentEvaluationRecommendation", "ExperimentEvaluation", "OKRAlignmentObjectivesItemKeyResultsItem", "OKRAlignmentObjectivesItem", "OKRAlignment", "AccountabilityManagersItem", "Accountability", "FourKeys", "DeliveryWindow", "DeliveryTrend", "AssessmentResultAnalyses", "AssessmentResult", "RunSummary", "AssessmentChangeOverall", "AssessmentChangeDimensionsItem", "AssessmentChange", "History", "ModelPutResult", "ModelSummary", "ModelList", "Level", "LevelCap", "Criterion", "Dimension", "AssessmentModel", "ModelResult", "AssessmentModelDeleteResult", "PitfallList", "Rendered", "PluginInfoReasonItem", "WasmInfoLimits", "WasmInfoUsage", "WasmInfo", "PluginInfo", "PluginListResult", "PluginUnloadResult", "PluginFindingSubjectsItem", "PluginFinding", "PluginCheckResult", "CollectResultMetricsItem", "CollectResult", "RecordCounts", "RecordResultProblemsItem", "RecordResult", "LabelNotes", "FourKeysWindow", "MetricsResult", "DeliveryImportProblem", "DeliveryImportResult", "ImportProblem", "ImportResult", "RESULTS"]

@@ -1,0 +1,233 @@
+import CJansson
+import TwoSpeedContract
+import TwoSpeedJSON
+import TwoSpeedRPC
+import TwoSpeedSchema
+
+// delivery.import: a delivery log's text as the command line reads its file (DeliveryLogs.swift), so that
+// C, Python and the shell import delivery logs as `twospeed import --from deployments|incidents` does.
+
+struct DeliveryImportProblem: Codable {
+    /// Into the params: the text (or table) the record was read from.
+    var pointer: String
+    var file: String?
+    var line: Int
+    var column: Int?
+    var member: String?
+    var reason: String
+}
+
+struct DeliveryImportResult: Codable {
+    var portfolio: String
+    var deployments: RecordKindResult
+    var incidents: RecordKindResult
+    /// Records read from the text (events and records skipped before they became events).
+    var records: Int
+    var problems: [DeliveryImportProblem]
+    var problemCount: Int
+    /// What the import could not give (Four Keys: changes without a commit time, incidents whose root cause no
+    /// deployment carries); absent when there is nothing to say.
+    var notes: [String]?
+}
+
+extension Engine {
+    static let deliveryImportResult = Schema.object("DeliveryImportResult",
+        required: ["portfolio", "deployments", "incidents", "records", "problems", "problemCount"], [
+        "portfolio": .identifier(), "deployments": DeliverySchemas.counts, "incidents": DeliverySchemas.counts,
+        "records": .integer(min: 0),
+        "problems": .array(.object("DeliveryImportProblem", required: ["pointer", "line", "reason"], [
+            "pointer": .string(), "file": .string(), "line": .integer(min: 0), "column": .integer(min: 1),
+            "member": .string(), "reason": .string()])),
+        "problemCount": .integer(min: 0),
+        "notes": .array(.string(), "what the import could not give, such as lead times for changes without a commit time")])
+
+    func deliveryImportMethod() -> Method {
+        .encoding(MethodName.deliveryImport.rawValue,
+                  summary: "Records deployments or incidents from a delivery log's text, JSON Lines or CSV, as `twospeed import "
+                    + "--from deployments|incidents` reads a file: each bad record is reported with its line (and column) and "
+                    + "skipped, the rest written in one transaction. A log none of whose records can be recorded (a portfolio "
+                    + "naming none of its systems) is an error, not a silent skip.",
+                  params: [Engine.portfolioParam,
+                           Param("kind", .oneOf(DeliveryKind.allCases.map(\.rawValue)), required: false, "what the log holds (jsonl, csv)"),
+                           Param("format", .oneOf(DeliveryLogReader.Format.allCases.map(\.rawValue) + ["fourkeys"]),
+                                 "jsonl: one event a line as delivery.record takes it; csv: a header row naming the columns; fourkeys: "
+                                 + "DORA Four Keys' tables (changes, deployments, incidents) as BigQuery exports them, CSV or JSON, in tables"),
+                           Param("text", .string(maxLength: 1 << 30), required: false, "the log (jsonl, csv)"),
+                           Param("tables", .array(.object("FourKeysTableText", required: ["text"], [
+                               "text": .string(maxLength: 1 << 30), "file": .string()]), maxItems: 64), required: false,
+                                 "fourkeys: each exported table's text (which table is told by its id column) and its file name"),
+                           Param("system", .identifier(), required: false,
+                                 "fourkeys: the system every event belongs to (Four Keys' tables name none) unless a row has a system or service column"),
+                           Param("file", .string(), required: false, "where the text was read, for problems (default \"text\")"),
+                           Param("atomic", .boolean(), required: false, "record nothing if any record is bad (default false)")],
+                  result: Engine.deliveryImportResult,
+                  mutates: true, errors: [.notFound, .invalidParams, .storeError]) { [unowned self] p in try importDelivery(p) }
+            .blockingCalls()
+    }
+
+    func importDelivery(_ p: Params) throws -> DeliveryImportResult {
+        if p.string("format") == "fourkeys" { return try importFourKeys(p) }
+        guard p["tables"] == nil, p["system"] == nil else {
+            throw RPCError(.invalidParams, pointer: p.pointer(p["tables"] != nil ? "tables" : "system").description, "only for format fourkeys")
+        }
+        guard let kind = DeliveryKind(rawValue: p.string("kind") ?? "") else {
+            throw RPCError(.invalidParams, pointer: p.pointer("kind").description, "required for format \(p.string("format") ?? "")")
+        }
+        guard p["text"] != nil else {
+            throw RPCError(.invalidParams, pointer: p.pointer("text").description, "required for format \(p.string("format") ?? "")")
+        }
+        let format = DeliveryLogReader.Format(rawValue: p.string("format") ?? "")!
+        let file = p.string("file") ?? "text"
+        let at = p.pointer("text").description
+        var reader = DeliveryLogReader(kind: kind, format: format)
+        let events = JSONMake.array()
+        defer { events.release() }
+        var origins: [DeliveryOrigin] = []
+        var read: [DeliveryLogProblem] = []
+        var text = p.string("text") ?? ""
+        do {
+            let add: (JSONRef, DeliveryOrigin) -> Void = { e, o in events.append(e); origins.append(o) }
+            try text.withUTF8 { try reader.feed(UnsafeRawBufferPointer($0), event: add, problem: { read.append($0) }) }
+            try reader.finish(event: add, problem: { read.append($0) })
+        } catch let e as DeliveryLogError {
+            throw RPCError(.invalidParams, pointer: at, e.described(file))
+        }
+        func located(_ issues: [ValidationIssue]) -> [DeliveryLogProblem] {
+            issues.map { DeliveryLocate.problem($0.pointer, $0.reason, kind, origins) }
+        }
+        func refusal(_ all: [DeliveryLogProblem], _ why: String) -> RPCError {
+            var issues = IssueList(cap: Engine.maxProblems)
+            for pr in all.sorted(by: DeliveryLogProblem.inFileOrder) { issues.add(ValidationIssue(pointer: at, reason: pr.described(file))) }
+            var e = RPCError.invalidParams(issues)
+            e.message = why
+            return e
+        }
+        // A record may have several problems (a CSV row with two bad cells): one record skipped.
+        let readRecords = Set(read.map(\.line)).count
+        if p.bool("atomic") == true, !read.isEmpty {
+            throw refusal(read, "\(readRecords) bad record(s) in \(file); nothing recorded (atomic)")
+        }
+        let base = JSONPointer([kind.rawValue])
+        let result: RecordResult
+        do {
+            result = try recordEvents(pid: p.string("portfolio") ?? "", pidPointer: p.pointer("portfolio"),
+                                      deployments: kind == .deployments ? events : nil, deploymentsAt: base,
+                                      incidents: kind == .incidents ? events : nil, incidentsAt: base, atomic: p.bool("atomic") == true,
+                                      refuseWhenNoneRecorded: { r in
+                let records = origins.count + readRecords
+                guard records > 0 else { return nil }
+                let all = read + located(r.problems)
+                return refusal(all, "none of the \(records) record(s) of \(file) could be recorded; nothing recorded")
+            })
+        } catch var e as RPCError where e.code == ErrorCode.invalidParams.rawValue && p.bool("atomic") == true
+                    && (e.data?.pointer ?? "").hasPrefix("/\(kind.rawValue)/") {
+            // atomic: the engine's pointers (into the events) become the file's lines.
+            let all = read + located(e.data?.errors ?? [])
+            e = refusal(all, "\(all.count) bad record(s) in \(file); nothing recorded (atomic)")
+            throw e
+        }
+        let problems = (read + located(result.problems)).sorted(by: DeliveryLogProblem.inFileOrder)
+        return DeliveryImportResult(portfolio: result.portfolio,
+                                    deployments: kind == .deployments ? bump(result.deployments, readRecords) : result.deployments,
+                                    incidents: kind == .incidents ? bump(result.incidents, readRecords) : result.incidents,
+                                    records: origins.count + readRecords,
+                                    problems: problems.prefix(Engine.maxProblems).map {
+                                        DeliveryImportProblem(pointer: at, file: file, line: $0.line, column: $0.column, member: $0.member,
+                                                              reason: $0.reason)
+                                    },
+                                    problemCount: read.count + result.problemCount, notes: nil)
+    }
+
+    /// Four Keys' exported tables: read each, map them together (a deployment's changes need the changes
+    /// table, an incident's root cause the deployments), then record as one delivery.record call.
+    func importFourKeys(_ p: Params) throws -> DeliveryImportResult {
+        guard p["kind"] == nil, p["text"] == nil else {
+            throw RPCError(.invalidParams, pointer: p.pointer(p["kind"] != nil ? "kind" : "text").description,
+                           "not for format fourkeys: give the exported tables in tables")
+        }
+        guard let given = p["tables"], json_array_size(given) > 0 else {
+            throw RPCError(.invalidParams, pointer: p.pointer("tables").description, "required for format fourkeys: at least one table")
+        }
+        var tables: [FourKeysTable] = []
+        var read: [(file: String, problem: DeliveryLogProblem)] = []
+        var pointers: [String: String] = [:]
+        for (i, t) in given.elements.enumerated() {
+            let file = t["file"]?.stringValue ?? "tables[\(i)]"
+            let at = (p.pointer("tables") / i / "text").description
+            pointers[file] = at
+            do {
+                tables.append(try FourKeysReading.read(t["text"]?.stringValue ?? "", file: file) { read.append((file, $0)) })
+            } catch let e as DeliveryLogError {
+                throw RPCError(.invalidParams, pointer: at, e.described(file))
+            }
+        }
+        let mapping = FourKeysMapping(tables: tables, system: p.string("system"))
+        defer { mapping.release() }
+        read += mapping.problems
+        let deployments = JSONMake.array(), incidents = JSONMake.array()
+        defer { deployments.release(); incidents.release() }
+        for d in mapping.deployments { json_array_append(deployments, d.event) }
+        for i in mapping.incidents { json_array_append(incidents, i.event) }
+        func located(_ issues: [ValidationIssue]) -> [(file: String, problem: DeliveryLogProblem)] {
+            issues.map { issue in
+                let tokens = JSONPointer(parsing: issue.pointer)?.tokens ?? []
+                let list = tokens.first == "deployments" ? mapping.deployments : mapping.incidents
+                guard tokens.count >= 2, let n = Int(tokens[1]), n >= 0, n < list.count else {
+                    return ("", DeliveryLogProblem(line: 0, column: nil, member: issue.pointer, reason: issue.reason))
+                }
+                let (_, row, columns) = list[n]
+                // The member in Four Keys' words: the column it was read from.
+                let names = tokens.first == "deployments" ? ["id": "deploy_id", "time": "time_created"]
+                    : ["id": "incident_id", "started": "time_created", "resolved": "time_resolved", "cause": "changes"]
+                let member = tokens.count > 2 ? ([names[tokens[2]] ?? tokens[2]] + tokens[3...]).joined(separator: "/") : nil
+                return (row.file, DeliveryLogProblem(line: row.line, column: tokens.count > 2 ? columns[tokens[2]] : nil, member: member,
+                                                     reason: issue.reason))
+            }
+        }
+        func refusal(_ all: [(file: String, problem: DeliveryLogProblem)], _ why: String) -> RPCError {
+            var issues = IssueList(cap: Engine.maxProblems)
+            for (f, pr) in all { issues.add(ValidationIssue(pointer: pointers[f] ?? p.pointer("tables").description, reason: pr.described(f))) }
+            var e = RPCError.invalidParams(issues)
+            e.message = why
+            return e
+        }
+        let atomic = p.bool("atomic") == true
+        if atomic, !read.isEmpty { throw refusal(read, "\(read.count) bad record(s); nothing recorded (atomic)") }
+        struct At: Hashable { var file: String; var line: Int }
+        let readAt = Set(read.map { At(file: $0.file, line: $0.problem.line) })
+        let records = mapping.deployments.count + mapping.incidents.count + readAt.count
+        let result: RecordResult
+        do {
+            result = try recordEvents(pid: p.string("portfolio") ?? "", pidPointer: p.pointer("portfolio"),
+                                      deployments: deployments, deploymentsAt: JSONPointer(["deployments"]),
+                                      incidents: incidents, incidentsAt: JSONPointer(["incidents"]), atomic: atomic,
+                                      refuseWhenNoneRecorded: { r in
+                guard records > 0 else { return nil }
+                return refusal(read + located(r.problems), "none of the \(records) record(s) could be recorded; nothing recorded")
+            })
+        } catch var e as RPCError where e.code == ErrorCode.invalidParams.rawValue && atomic
+                    && ((e.data?.pointer ?? "").hasPrefix("/deployments/") || (e.data?.pointer ?? "").hasPrefix("/incidents/")) {
+            let all = read + located(e.data?.errors ?? [])
+            e = refusal(all, "\(all.count) bad record(s); nothing recorded (atomic)")
+            throw e
+        }
+        let problems = read + located(result.problems)
+        var counts = (result.deployments, result.incidents)
+        // A record refused before it became an event counts as skipped in its table's kind.
+        let kinds = Dictionary(zip(given.elements.enumerated().map { $0.element["file"]?.stringValue ?? "tables[\($0.offset)]" }, tables.map(\.kind)),
+                               uniquingKeysWith: { a, _ in a })
+        for a in readAt { if kinds[a.file] == .incidents { counts.1.skipped += 1 } else if kinds[a.file] == .deployments { counts.0.skipped += 1 } }
+        return DeliveryImportResult(portfolio: result.portfolio, deployments: counts.0, incidents: counts.1, records: records,
+                                    problems: problems.prefix(Engine.maxProblems).map { f, pr in
+                                        DeliveryImportProblem(pointer: pointers[f] ?? p.pointer("tables").description, file: f, line: pr.line,
+                                                              column: pr.column, member: pr.member, reason: pr.reason)
+                                    },
+                                    problemCount: read.count + result.problemCount, notes: mapping.notes.isEmpty ? nil : mapping.notes)
+    }
+
+    private func bump(_ r: RecordKindResult, _ skipped: Int) -> RecordKindResult {
+        var r = r
+        r.skipped += skipped
+        return r
+    }
+}
