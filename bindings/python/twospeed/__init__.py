@@ -32,6 +32,7 @@ be used from several threads at once; a call after `close` raises `ProgrammingEr
 """
 from ._client import Client
 from ._connection import Connection
+from ._delivery import read_deployments, read_incidents
 from ._engine import Engine
 from ._errors import (
     CommunicationError, Conflict, ConnectionLost, DaemonUnreachable, Error, ErrorCode,
@@ -52,7 +53,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__", "ABI_VERSION",
-    "Connection", "Engine", "Client", "Library", "load_library",
+    "Connection", "Engine", "Client", "Library", "load_library", "read_deployments", "read_incidents",
     "Error", "ProgrammingError", "LibraryError", "LibraryNotFoundError", "OpenError",
     "CommunicationError", "DaemonUnreachable", "ConnectionLost", "Timeout", "ProtocolError",
     "RPCError", "ParseError", "InvalidRequest", "MethodNotFound", "InvalidParams", "InternalError",
