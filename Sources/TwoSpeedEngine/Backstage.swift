@@ -261,7 +261,7 @@ struct BackstageMapping {
             guard Self.mappedKinds.contains(kind) else {
                 var p = ImportProblem(record: i, file: file, line: at("/kind"), entity: "\(kind):\(metadata["namespace"]?.stringValue ?? "default")/\(name)",
                                       pointer: "/documents/\(i)/entity/kind",
-                                      reason: "kind \(kindText) is not mapped onto the portfolio; skipped", skipped: true)
+                                      reason: "kind \(kindText) is not mapped onto the portfolio", skipped: true)
                 p.unmapped = true
                 problems.append(p)
                 continue

@@ -207,5 +207,12 @@ check "progress: lines on stderr when not a terminal" bash -c "
 check "progress: --quiet draws none" bash -c "
     [ -z \"\$(TWOSPEED_PROGRESS_AFTER=0 '$TS' import --quiet --from backstage --portfolio p --db :memory: '$TMP/big.yaml' 2>&1 >/dev/null)\" ]"
 
+# Each problem on a line of its own, saying "skipped" once.
+printf 'apiVersion: backstage.io/v1alpha1\nkind: Template\nmetadata:\n  name: x\nspec: {}\n' > "$TMP/template.yaml"
+check "an unmapped kind is one line that says skipped once" bash -c "
+    '$TS' import --from backstage --portfolio p --db :memory: '$TMP/template.yaml' 2>'$TMP/tpl.err' >/dev/null;
+    grep -qx '$TMP/template.yaml:2: skipped: kind Template is not mapped onto the portfolio' '$TMP/tpl.err' &&
+    ! grep -q 'skipped.*skipped' '$TMP/tpl.err'"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
