@@ -12,7 +12,8 @@ public struct CoverageMap: Codable, Sendable, Equatable {
         public var productCount: Int
         public var metrics: [Subject]
         public var metricCount: Int
-        /// "owned", "unowned" (products but no owner), "uncovered" (no product) or "doubly-owned".
+        /// "owned", "unowned" (products but no owner), "uncovered" (no product), "doubly-owned", or
+        /// "owner-unknown" (no owner in the portfolio, but a product's owner lives outside it: not assessed).
         public var status: String
     }
     public struct Row: Codable, Sendable, Equatable {
@@ -24,6 +25,9 @@ public struct CoverageMap: Codable, Sendable, Equatable {
     public var journeys: [Row]
     public var unowned: [String]
     public var doublyOwned: [String]
+    /// The stages whose products' owners are outside the portfolio (unresolved references): neither owned
+    /// nor unowned, but evidence needed. Absent in results kept before it existed.
+    public var ownerUnknown: [String]?
 }
 
 /// Journeys × stages → owners, products and metrics; the stages with no owner and with two or more.
@@ -31,15 +35,18 @@ public enum Coverage {
     public static let cellLimit = 10
 
     public static func map(_ c: PortfolioContext) -> CoverageMap {
-        var rows: [CoverageMap.Row] = [], unowned: [String] = [], doubly: [String] = []
+        var rows: [CoverageMap.Row] = [], unowned: [String] = [], doubly: [String] = [], ownerUnknown: [String] = []
         for j in c.portfolio.journeys {
             var cells: [CoverageMap.Cell] = []
             for s in j.stages {
                 let ref = j.id + "/" + s.id
                 let owners = c.ownersByStage[ref] ?? []
                 let products = c.productsByStage[ref] ?? []
-                let status = products.isEmpty ? "uncovered" : owners.isEmpty ? "unowned" : owners.count > 1 ? "doubly-owned" : "owned"
-                if owners.isEmpty { unowned.append(ref) }
+                // A product whose owner is an unresolved reference may well be owned: unknown, not unowned.
+                let outside = owners.isEmpty && products.contains { c.ownerUnresolved(.product, $0) }
+                let status = products.isEmpty ? "uncovered" : outside ? "owner-unknown" : owners.isEmpty ? "unowned"
+                    : owners.count > 1 ? "doubly-owned" : "owned"
+                if outside { ownerUnknown.append(ref) } else if owners.isEmpty { unowned.append(ref) }
                 if owners.count > 1 { doubly.append(ref) }
                 let metrics = c.metricsByStage[ref] ?? []
                 cells.append(.init(stage: ref, name: s.name, owners: owners.map { c.subject(.manager, $0) },
@@ -49,7 +56,7 @@ public enum Coverage {
             }
             rows.append(.init(journey: j.id, name: j.name, kind: j.kind ?? "journey", stages: cells))
         }
-        return CoverageMap(journeys: rows, unowned: unowned, doublyOwned: doubly)
+        return CoverageMap(journeys: rows, unowned: unowned, doublyOwned: doubly, ownerUnknown: ownerUnknown.isEmpty ? nil : ownerUnknown)
     }
 }
 

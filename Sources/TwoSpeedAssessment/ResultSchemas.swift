@@ -57,13 +57,14 @@ public enum ResultSchemas {
                                                             "metricCount", "status"], [
             "stage": .string(), "name": text, "owners": list(subject), "products": list(subject),
             "productCount": .integer(min: 0), "metrics": list(subject), "metricCount": .integer(min: 0),
-            "status": .oneOf(["owned", "unowned", "uncovered", "doubly-owned"]),
+            "status": .oneOf(["owned", "unowned", "uncovered", "doubly-owned", "owner-unknown"]),
         ])
         let row = Schema.object("CoverageRow", required: ["journey", "name", "kind", "stages"], [
             "journey": .string(), "name": text, "kind": .string(), "stages": list(cell),
         ])
         return .object("CoverageMap", required: ["journeys", "unowned", "doublyOwned"], [
             "journeys": list(row), "unowned": list(.string()), "doublyOwned": list(.string()),
+            "ownerUnknown": list(.string()).described("stages whose products' owners are outside the portfolio (unresolved references): not assessed"),
         ])
     }()
     public static let prioritization: Schema = {

@@ -712,6 +712,7 @@ public enum HTMLReport {
     .st-owned { background: #d2e9f7; color: #06324f; }
     .st-doubly-owned { background: #D55E00; color: #fff; }
     .st-unowned { background: #f6c75f; color: #2b2100; }
+    .st-owner-unknown { background: repeating-linear-gradient(135deg, #f6f0dc 0 8px, #ece2bf 8px 16px); color: #2b2100; }
     .st-uncovered { background: repeating-linear-gradient(135deg, #ececec 0 8px, #dcdcdc 8px 16px); color: #333; }
     table.tiers td { width: 17%; }
     .tier-elite { background: #cfe6f5; } .tier-high { background: #e3f1ea; } .tier-medium { background: #fdf0cf; }

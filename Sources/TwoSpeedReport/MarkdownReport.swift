@@ -83,7 +83,8 @@ public enum MarkdownReport {
             add("- Pitfalls found: \(r.pitfalls.count) (\(r.pitfalls.filter { $0.severity == "high" }.count) of high severity)")
             let card = Common.stagesWithoutOwner(r)
             add("- Stages without one owner: " + (card.count == "not assessed" ? "not assessed, " + card.detail
-                : "\(cov.unowned.count) unowned, \(cov.doublyOwned.count) doubly owned, of \(cov.journeys.reduce(0) { $0 + $1.stages.count })"))
+                : "\(cov.unowned.count) unowned, \(cov.doublyOwned.count) doubly owned, of \(cov.journeys.reduce(0) { $0 + $1.stages.count })"
+                  + ((cov.ownerUnknown?.count ?? 0) > 0 ? "; \(cov.ownerUnknown!.count) not assessed (owners outside the portfolio)" : "")))
             add("- Blocking couplings: \(r.analyses.speed.couplings.filter(\.blocking).count)")
             add()
             sections()

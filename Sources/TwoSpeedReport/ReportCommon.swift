@@ -18,7 +18,9 @@ enum Common {
         let cov = r.analyses.coverage
         let stages = cov.journeys.reduce(0) { $0 + $1.stages.count }
         guard stages > 0 else { return ("not assessed", "no customer journeys recorded") }
-        return ("\(cov.unowned.count + cov.doublyOwned.count) of \(stages)", "\(cov.unowned.count) unowned, \(cov.doublyOwned.count) doubly owned")
+        let unknown = cov.ownerUnknown?.count ?? 0
+        return ("\(cov.unowned.count + cov.doublyOwned.count) of \(stages)", "\(cov.unowned.count) unowned, \(cov.doublyOwned.count) doubly owned"
+                + (unknown > 0 ? ", \(unknown) not assessed (owners outside the portfolio)" : ""))
     }
 
     /// A criterion's basis, or "not assessed" when nothing speaks to it.
@@ -92,10 +94,11 @@ enum Common {
         return max(1, min(5, 1 + Int((t * 4).rounded())))
     }
 
-    static let statuses = ["owned", "doubly-owned", "unowned", "uncovered"]
+    static let statuses = ["owned", "doubly-owned", "unowned", "owner-unknown", "uncovered"]
     static let statusText = [
         "owned": "one accountable owner", "doubly-owned": "two or more owners",
-        "unowned": "products but no owner", "uncovered": "no product",
+        "unowned": "products but no owner", "owner-unknown": "owners outside the portfolio: not assessed",
+        "uncovered": "no product",
     ]
     static let tiers = ["elite", "high", "medium", "low"]
     static let layers = ["front-end", "platform", "back-end"]

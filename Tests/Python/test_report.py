@@ -459,6 +459,29 @@ def test_radar_ring_labels_are_drawn_over_the_scores(engine):
     assert re.search(r"svg \.ring-label \{[^}]*paint-order: stroke", html)
 
 
+def test_a_stage_whose_products_owners_live_outside_is_not_assessed(engine):
+    # The checkout stage's product names its owner by a reference the portfolio cannot resolve (a group
+    # in the org provider): the stage is neither owned nor unowned. Its near-miss, the cart's product
+    # with no owner at all, is unowned.
+    doc = {"id": "shop", "organization": {"name": "Shop"},
+           "journeys": [{"id": "buy", "name": "Buy", "stages": [{"id": "checkout", "name": "Checkout"},
+                                                                 {"id": "cart", "name": "Cart"}]}],
+           "products": [{"id": "pay", "name": "Pay", "status": "live", "stages": ["buy/checkout"]},
+                        {"id": "basket", "name": "Basket", "status": "live", "stages": ["buy/cart"]}],
+           "unresolved": [{"kind": "product", "id": "pay", "field": "owner", "ref": "group:default/payments",
+                           "source": "catalog-info.yaml:7"}]}
+    engine.call("portfolio.put", {"portfolio": doc})
+    result = engine.call("assessment.run", {"portfolio": "shop", "keep": False})
+    cov = result["analyses"]["coverage"]
+    status = {s["stage"]: s["status"] for j in cov["journeys"] for s in j["stages"]}
+    assert status == {"buy/checkout": "owner-unknown", "buy/cart": "unowned"}
+    assert cov["unowned"] == ["buy/cart"] and cov["ownerUnknown"] == ["buy/checkout"]
+    html, _ = rendered(engine, "html", result=result)
+    assert "1 not assessed (owners outside the portfolio)" in html and "st-owner-unknown" in html
+    md, _ = rendered(engine, "markdown", result=result)
+    assert "1 unowned" in md and "1 not assessed (owners outside the portfolio)" in md
+
+
 def test_one_run_or_a_result_given_has_no_trend(engine):
     runs = kept_runs(engine, 1)
     for fmt in ("html", "markdown"):

@@ -539,7 +539,7 @@ class CoverageCell(TypedDict):
     productCount: int
     metrics: List[Subject]
     metricCount: int
-    status: Literal["owned", "unowned", "uncovered", "doubly-owned"]
+    status: Literal["owned", "unowned", "uncovered", "doubly-owned", "owner-unknown"]
 
 
 class CoverageRow(TypedDict):
@@ -549,10 +549,15 @@ class CoverageRow(TypedDict):
     stages: List[CoverageCell]
 
 
-class CoverageMap(TypedDict):
+class _CoverageMapRequired(TypedDict):
     journeys: List[CoverageRow]
     unowned: List[str]
     doublyOwned: List[str]
+
+
+class CoverageMap(_CoverageMapRequired, total=False):
+    #: stages whose products' owners are outside the portfolio (unresolved references): not assessed
+    ownerUnknown: List[str]
 
 
 class PriorityItem(TypedDict):
