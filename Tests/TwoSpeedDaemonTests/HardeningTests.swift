@@ -10,12 +10,18 @@ final class HardeningTests: XCTestCase {
     override func setUp() { dir = makeTempDir() }
     override func tearDown() { removeTree(dir) }
 
-    func write(_ path: String, _ text: String, mode: mode_t = 0o644) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode)
-        precondition(fd >= 0, "cannot create \(path)")
-        _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }
-        close(fd)
-        chmod(path, mode)
+    func write(_ path: String, _ text: String, mode: mode_t = 0o644) { writeFile(path, text, mode: mode) }
+
+    /// A process plugin "stuck" in dir/plugins that runs `before` (given its folder) and then never answers,
+    /// with a timeout far past any test's; returns its folder.
+    func stuckPlugin(_ before: (String) -> String) -> String {
+        let plugins = dir + "/plugins/stuck"
+        mkdir(dir + "/plugins", 0o755)
+        mkdir(plugins, 0o755)
+        write(plugins + "/plugin.sh", "#!/bin/sh\n" + before(plugins) + "exec sleep 100000\n", mode: 0o755)
+        write(plugins + "/plugin.json",
+              #"{"name": "stuck", "version": "1", "kind": "process", "path": "plugin.sh", "extensionPoints": ["check"], "timeout": 600000}"#)
+        return plugins
     }
 
     func retailer(id: String = "retailer") -> String {
@@ -35,12 +41,7 @@ final class HardeningTests: XCTestCase {
     /// A process plugin that never answers holds a request past --shutdown-timeout: the stop kills it, the
     /// request fails, and the daemon exits well before the plugin's own 600 s timeout.
     func testShutdownTimeoutBoundsAStuckPlugin() throws {
-        let plugins = dir + "/plugins/stuck"
-        mkdir(dir + "/plugins", 0o755)
-        mkdir(plugins, 0o755)
-        write(plugins + "/plugin.sh", "#!/bin/sh\necho $$ > \"\(plugins)/pid\"\nread line\nexec sleep 100000\n", mode: 0o755)
-        write(plugins + "/plugin.json",
-              #"{"name": "stuck", "version": "1", "kind": "process", "path": "plugin.sh", "extensionPoints": ["check"], "timeout": 600000}"#)
+        let plugins = stuckPlugin { "echo $$ > \"\($0)/pid\"\nread line\n" }
         let d = try DaemonProcess(dir: dir, args: ["--plugins", dir + "/plugins", "--shutdown-timeout", "1"])
         defer { d.stop() }
         let c = try RawConnection(d.socket)
@@ -73,12 +74,7 @@ final class HardeningTests: XCTestCase {
     /// stop waits for it only until --shutdown-timeout, then kills the plugin and exits cleanly (status 0,
     /// not the last-resort exit 1 five seconds later).
     func testShutdownTimeoutBoundsARequestWhoseClientHasGone() throws {
-        let plugins = dir + "/plugins/stuck"
-        mkdir(dir + "/plugins", 0o755)
-        mkdir(plugins, 0o755)
-        write(plugins + "/plugin.sh", "#!/bin/sh\nread line\necho called > \"\(plugins)/called\"\nexec sleep 100000\n", mode: 0o755)
-        write(plugins + "/plugin.json",
-              #"{"name": "stuck", "version": "1", "kind": "process", "path": "plugin.sh", "extensionPoints": ["check"], "timeout": 600000}"#)
+        let plugins = stuckPlugin { "read line\necho called > \"\($0)/called\"\n" }
         let d = try DaemonProcess(dir: dir, args: ["--plugins", dir + "/plugins", "--shutdown-timeout", "1"])
         defer { d.stop() }
         let c = try RawConnection(d.socket)

@@ -25,13 +25,7 @@ final class PluginAccessTests: XCTestCase {
 
     override func tearDown() { removeTree(dir) }
 
-    func write(_ path: String, _ text: String, mode: mode_t = 0o644) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode)
-        precondition(fd >= 0, "cannot create \(path)")
-        _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }
-        close(fd)
-        chmod(path, mode)
-    }
+    func write(_ path: String, _ text: String, mode: mode_t = 0o644) { writeFile(path, text, mode: mode) }
 
     func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
         let deadline = now() + seconds

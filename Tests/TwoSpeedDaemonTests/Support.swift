@@ -106,6 +106,15 @@ func fileExists(_ path: String) -> Bool {
     return lstat(path, &st) == 0
 }
 
+/// Writes a whole file (replacing it) with this mode, as tests lay out plugins and stores.
+func writeFile(_ path: String, _ text: String, mode: mode_t = 0o644) {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode)
+    precondition(fd >= 0, "cannot create \(path)")
+    _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }
+    close(fd)
+    chmod(path, mode)
+}
+
 func readText(_ path: String) -> String {
     guard let f = fopen(path, "rb") else { return "" }
     defer { fclose(f) }
