@@ -41,6 +41,7 @@ public enum MethodName: String, CaseIterable, Sendable {
     case recommendationHistory = "recommendation.history"
     case recommendationDismiss = "recommendation.dismiss"
     case recommendationReopen = "recommendation.reopen"
+    case recommendationOutcomes = "recommendation.outcomes"
     case campaignPut = "campaign.put"
     case campaignGet = "campaign.get"
     case campaignList = "campaign.list"

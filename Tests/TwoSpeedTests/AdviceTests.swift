@@ -361,4 +361,29 @@ final class AdviceTests: XCTestCase {
         XCTAssertEqual(h["advice"]?.count, 0)
         XCTAssertEqual(ok(e, "campaign.list", #"{"portfolio":"retailer"}"#)["campaigns"]?.count, 0)
     }
+
+    /// Aims are model data: a custom model declares its own and they are checked like the rest.
+    func testAModelsAimsAreCheckedWithPointers() throws {
+        let e = try Engine(path: nil)
+        let model = ok(e, "assessment.model.get", #"{"id":"twospeed-default"}"#)["model"]!
+        XCTAssertGreaterThanOrEqual(model["aims"]?.count ?? 0, 10, "the default model declares what its advice aims at")
+        model.set("id", JSONMake.string("house"))
+        model.set("aims", parse(#"""
+            [{"rule":"request-takers","dimension":"no-such","horizonDays":90,"measures":[{"source":"metric"},{"source":"four-key"}]},
+             {"rule":"request-takers","horizonDays":90,"measures":[{"source":"four-key","key":"lead-time"}]}]
+            """#))
+        let r = e.request("assessment.model.put", "{\"model\":\(JSONText.dump(model))}")
+        XCTAssertEqual(r.code, ErrorCode.invalidParams.rawValue)
+        XCTAssertEqual(Set(r.pointers).isSuperset(of: ["/model/aims/1/measures/0/key"]), true, r.text)
+        model.set("aims", parse(#"""
+            [{"rule":"request-takers","dimension":"no-such","horizonDays":90,"measures":[{"source":"metric"},{"source":"four-key"}]},
+             {"rule":"request-takers","horizonDays":90,"measures":[]}]
+            """#))
+        let r2 = e.request("assessment.model.put", "{\"model\":\(JSONText.dump(model))}")
+        XCTAssertEqual(Set(r2.pointers), ["/model/aims/0/dimension", "/model/aims/0/measures/0/category", "/model/aims/0/measures/1/key",
+                                          "/model/aims/1/rule"], r2.text)
+        model.set("aims", parse(#"[{"rule":"request-takers","dimension":"ownership","horizonDays":90,"measures":[{"source":"metric","category":"profit"}]}]"#))
+        _ = ok(e, "assessment.model.put", "{\"model\":\(JSONText.dump(model))}")
+        XCTAssertEqual(ok(e, "assessment.model.get", #"{"id":"house"}"#)["model"]?["aims"]?[0]?["measures"]?[0]?["category"]?.stringValue, "profit")
+    }
 }

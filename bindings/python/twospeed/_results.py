@@ -939,6 +939,36 @@ class Dimension(_DimensionRequired, total=False):
     description: str
 
 
+class _AimMeasureRequired(TypedDict):
+    #: metrics of a category, or one of DORA's four keys
+    source: Literal["metric", "four-key"]
+
+
+class AimMeasure(_AimMeasureRequired, total=False):
+    """a measure the advice should move"""
+    #: with metric: the metrics' category
+    category: str
+    #: with four-key: the key
+    key: Literal["deploysPerMonth", "leadTimeHours", "changeFailureRate", "recoveryHours"]
+    #: which way is better (a metric's own direction when absent)
+    direction: Literal["higher", "lower"]
+
+
+class _AimRequired(TypedDict):
+    #: a pitfall's or a criterion's id
+    rule: str
+    #: how long before and after it is acted on to look
+    horizonDays: int
+    measures: List[AimMeasure]
+
+
+class Aim(_AimRequired, total=False):
+    """what the advice of one rule aims at"""
+    #: the dimension acting on it should raise
+    dimension: str
+    source: str
+
+
 class _AssessmentModelRequired(TypedDict):
     id: str
     name: str
@@ -957,6 +987,8 @@ class AssessmentModel(_AssessmentModelRequired, total=False):
     minimumEvidence: float
     #: rubric checks that hold levels down while a finding or weak criterion stands
     levelCaps: List[LevelCap]
+    #: what each piece of advice aims at, for recommendation.outcomes
+    aims: List[Aim]
 
 
 class ModelResult(TypedDict):
@@ -1392,6 +1424,41 @@ class CampaignDeleteResult(TypedDict):
     deleted: bool
 
 
+class OutcomeEstimate(TypedDict):
+    #: the level shift after the resolution, trend taken out
+    shift: float
+    low: float
+    high: float
+    standardError: float
+    p: float
+    #: the trend the fit takes out
+    trendPerDay: float
+    degreesOfFreedom: int
+
+
+_AdviceOutcomeRequired = TypedDict("_AdviceOutcomeRequired", {"key": str, "rule": str, "title": str, "resolvedAt": int, "from": str, "to": str, "source": Literal["metric", "four-key", "dimension"], "series": str, "name": str, "measure": str, "direction": Literal["higher", "lower"], "horizonDays": int, "status": Literal["estimated", "insufficient data"], "before": int, "after": int, "note": str})
+
+
+class AdviceOutcome(_AdviceOutcomeRequired, total=False):
+    estimate: OutcomeEstimate
+    significant: bool
+    #: significant and in the better direction
+    improved: bool
+    #: a model or engine change inside the window
+    modelChange: str
+
+
+class OutcomeReport(TypedDict):
+    portfolio: str
+    method: str
+    association: str
+    alpha: float
+    minimumPoints: int
+    outcomes: List[AdviceOutcome]
+    #: resolved advice whose rule the model gives no aim
+    withoutAim: List[str]
+
+
 #: The result type of each method, by method name.
 RESULTS: Dict[str, Any] = {
     "engine.info": EngineInfo,
@@ -1436,6 +1503,7 @@ RESULTS: Dict[str, Any] = {
     "campaign.get": CampaignReport,
     "campaign.list": CampaignList,
     "campaign.delete": CampaignDeleteResult,
+    "recommendation.outcomes": OutcomeReport,
 }
 
-__all__ = ["EngineInfoStore", "Counts", "EngineInfo", "PutResult", "Department", "Organization", "Stage", "Journey", "RICE", "WSJF", "Product", "Manager", "Team", "Delivery", "Interface", "System", "Observation", "Metric", "KeyResult", "OKR", "ArmCounts", "Experiment", "Answer", "UnresolvedReference", "Portfolio", "GetResult", "Summary", "ListResult", "DeleteResult", "EntityResult", "EntityList", "EntityChange", "ObserveResult", "AssessmentResultModelLevelsItem", "AssessmentResultModel", "AppliedCap", "OverallResult", "Subject", "FactValue", "CriterionResult", "DimensionResult", "Finding", "Recommendation", "CoverageCell", "CoverageRow", "CoverageMap", "PriorityItem", "Prioritization", "SystemTier", "Coupling", "SpeedAnalysis", "ExperimentEvaluationControl", "ExperimentEvaluationVariant", "ExperimentEvaluationLiftAbsoluteInterval", "ExperimentEvaluationLiftRelativeInterval", "ExperimentEvaluationLift", "ExperimentEvaluationTest", "ExperimentEvaluationSampleRatio", "ExperimentEvaluationRecommendation", "ExperimentEvaluation", "OKRAlignmentObjectivesItemKeyResultsItem", "OKRAlignmentObjectivesItem", "OKRAlignment", "AccountabilityManagersItem", "Accountability", "FourKeys", "DeliveryWindow", "DeliveryTrend", "AssessmentResultAnalyses", "AssessmentResult", "RunSummary", "AssessmentChangeOverall", "AssessmentChangeDimensionsItem", "AssessmentChange", "History", "ModelPutResult", "ModelSummary", "ModelList", "Level", "LevelCap", "Criterion", "Dimension", "AssessmentModel", "ModelResult", "AssessmentModelDeleteResult", "PitfallList", "Rendered", "PluginInfoReasonItem", "WasmInfoLimits", "WasmInfoUsage", "WasmInfo", "PluginInfo", "PluginListResult", "PluginUnloadResult", "PluginFindingSubjectsItem", "PluginFinding", "PluginCheckResult", "CollectResultMetricsItem", "CollectResult", "RecordCounts", "RecordResultProblemsItem", "RecordResult", "LabelNotes", "FourKeysWindow", "MetricsResult", "DeliveryImportProblem", "DeliveryImportResult", "ImportProblem", "ImportResult", "AdviceRun", "AdviceDismissal", "AdviceRunStatus", "AdviceEntry", "AdviceCounts", "AdviceHistory", "DismissResult", "ReopenResult", "CampaignPutResult", "CampaignScope", "CampaignAdvice", "Campaign", "CampaignExcluded", "CampaignRuleProgress", "CampaignAdviceItem", "CampaignBurnUpPoint", "CampaignReport", "CampaignList", "CampaignDeleteResult", "RESULTS"]
+__all__ = ["EngineInfoStore", "Counts", "EngineInfo", "PutResult", "Department", "Organization", "Stage", "Journey", "RICE", "WSJF", "Product", "Manager", "Team", "Delivery", "Interface", "System", "Observation", "Metric", "KeyResult", "OKR", "ArmCounts", "Experiment", "Answer", "UnresolvedReference", "Portfolio", "GetResult", "Summary", "ListResult", "DeleteResult", "EntityResult", "EntityList", "EntityChange", "ObserveResult", "AssessmentResultModelLevelsItem", "AssessmentResultModel", "AppliedCap", "OverallResult", "Subject", "FactValue", "CriterionResult", "DimensionResult", "Finding", "Recommendation", "CoverageCell", "CoverageRow", "CoverageMap", "PriorityItem", "Prioritization", "SystemTier", "Coupling", "SpeedAnalysis", "ExperimentEvaluationControl", "ExperimentEvaluationVariant", "ExperimentEvaluationLiftAbsoluteInterval", "ExperimentEvaluationLiftRelativeInterval", "ExperimentEvaluationLift", "ExperimentEvaluationTest", "ExperimentEvaluationSampleRatio", "ExperimentEvaluationRecommendation", "ExperimentEvaluation", "OKRAlignmentObjectivesItemKeyResultsItem", "OKRAlignmentObjectivesItem", "OKRAlignment", "AccountabilityManagersItem", "Accountability", "FourKeys", "DeliveryWindow", "DeliveryTrend", "AssessmentResultAnalyses", "AssessmentResult", "RunSummary", "AssessmentChangeOverall", "AssessmentChangeDimensionsItem", "AssessmentChange", "History", "ModelPutResult", "ModelSummary", "ModelList", "Level", "LevelCap", "Criterion", "Dimension", "AimMeasure", "Aim", "AssessmentModel", "ModelResult", "AssessmentModelDeleteResult", "PitfallList", "Rendered", "PluginInfoReasonItem", "WasmInfoLimits", "WasmInfoUsage", "WasmInfo", "PluginInfo", "PluginListResult", "PluginUnloadResult", "PluginFindingSubjectsItem", "PluginFinding", "PluginCheckResult", "CollectResultMetricsItem", "CollectResult", "RecordCounts", "RecordResultProblemsItem", "RecordResult", "LabelNotes", "FourKeysWindow", "MetricsResult", "DeliveryImportProblem", "DeliveryImportResult", "ImportProblem", "ImportResult", "AdviceRun", "AdviceDismissal", "AdviceRunStatus", "AdviceEntry", "AdviceCounts", "AdviceHistory", "DismissResult", "ReopenResult", "CampaignPutResult", "CampaignScope", "CampaignAdvice", "Campaign", "CampaignExcluded", "CampaignRuleProgress", "CampaignAdviceItem", "CampaignBurnUpPoint", "CampaignReport", "CampaignList", "CampaignDeleteResult", "OutcomeEstimate", "AdviceOutcome", "OutcomeReport", "RESULTS"]

@@ -1,0 +1,162 @@
+import TwoSpeedAssessment
+import TwoSpeedContract
+import TwoSpeedJSON
+import TwoSpeedModel
+import TwoSpeedRPC
+import TwoSpeedSchema
+import TwoSpeedStore
+
+struct OutcomeReport: Codable {
+    var portfolio: String
+    var method: String
+    var association: String
+    var alpha: Double
+    var minimumPoints: Int
+    var outcomes: [AdviceOutcome]
+    /// Resolved advice whose rule the model gives no aim: nothing to follow.
+    var withoutAim: [String]
+}
+
+extension Engine {
+    static let outcomeSchema: Schema = {
+        let estimate = Schema.object("OutcomeEstimate", required: ["shift", "low", "high", "standardError", "p", "trendPerDay", "degreesOfFreedom"], [
+            "shift": .number("the level shift after the resolution, trend taken out"), "low": .number(), "high": .number(),
+            "standardError": .number(min: 0), "p": .number(min: 0, max: 1), "trendPerDay": .number("the trend the fit takes out"),
+            "degreesOfFreedom": .integer(min: 1)])
+        let outcome = Schema.object("AdviceOutcome", required: ["key", "rule", "title", "resolvedAt", "from", "to", "source", "series", "name",
+                                                                "measure", "direction", "horizonDays", "status", "before", "after", "note"], [
+            "key": .string(), "rule": .string(), "title": .string(maxLength: 100_000), "resolvedAt": .integer(min: 1),
+            "from": .formatted(.timestamp, "the date of the run before the resolving one"), "to": .formatted(.timestamp, "the resolving run's date"),
+            "source": .oneOf(["metric", "four-key", "dimension"]), "series": .string(), "name": .string(maxLength: 100_000),
+            "measure": .string(), "direction": .oneOf(["higher", "lower"]), "horizonDays": .integer(min: 1),
+            "status": .oneOf(["estimated", "insufficient data"]), "before": .integer(min: 0), "after": .integer(min: 0),
+            "estimate": estimate, "significant": .boolean(), "improved": .boolean("significant and in the better direction"),
+            "modelChange": .string("a model or engine change inside the window"), "note": .string(maxLength: 100_000)])
+        return .object("OutcomeReport", required: ["portfolio", "method", "association", "alpha", "minimumPoints", "outcomes", "withoutAim"], [
+            "portfolio": .identifier(), "method": .string(maxLength: 10_000), "association": .string(maxLength: 10_000),
+            "alpha": .number(min: 0, max: 1), "minimumPoints": .integer(min: 1), "outcomes": .array(outcome),
+            "withoutAim": .array(.string(), "resolved advice whose rule the model gives no aim")])
+    }()
+
+    func outcomeMethods() -> [Method] {
+        [.encoding(MethodName.recommendationOutcomes.rawValue,
+                   summary: "For advice resolved at some run, each measure it aims at (the model's aims) before against after: "
+                    + "a level shift with a 95% interval from a segmented regression; an association, not a cause.",
+                   params: [Engine.portfolioParam], result: Engine.outcomeSchema, mutates: false,
+                   errors: [.notFound, .storeError]) { [unowned self] p in try outcomes(p) }.blockingCalls()]
+    }
+
+    static func day(_ s: String) -> Double? { EventTime.parse(s).map { Double($0) / 86_400 } }
+
+    func outcomes(_ p: Params) throws -> OutcomeReport {
+        let pid = p.string("portfolio") ?? ""
+        let sp = try snapshot(pid, p.pointer("portfolio"))
+        let history = try adviceHistoryValue(pid, p.pointer("portfolio"))
+        let portfolio = sp.portfolio
+        var summaries: [Int: [String: Double]] = [:]
+        do {
+            for r in try store.runSummaries(portfolio: pid, model: nil) {
+                guard case .success(let j) = JSONText.parse(r.body) else { continue }
+                defer { j.release() }
+                var dims: [String: Double] = [:]
+                j["dimensions"]?.forEachMember { k, v in if let d = v.doubleValue { dims[k] = d } }
+                summaries[r.seq] = dims
+            }
+        } catch let e as StoreError { throw RPCError(.storeError, pointer: nil, e.message) }
+        let runIndex = Dictionary(history.runs.enumerated().map { ($1.run, $0) }, uniquingKeysWith: { a, _ in a })
+        var out: [AdviceOutcome] = [], withoutAim: [String] = []
+        for e in history.advice where e.status == .resolved {
+            guard let r = e.resolvedAt, let i = runIndex[r], i > 0 else { continue }
+            let run = history.runs[i], prev = history.runs[i - 1]
+            guard let t0 = Engine.day(prev.asOf), let t1 = Engine.day(run.asOf) else { continue }
+            guard let m = try? model(run.model, p.pointer("portfolio")), let aim = m.aims.first(where: { $0.rule == e.rule }) else {
+                withoutAim.append(e.key)
+                continue
+            }
+            let lo = t0 - Double(aim.horizonDays), hi = t1 + Double(aim.horizonDays)
+            let changes = history.runs.filter { $0.modelChanged && (Engine.day($0.asOf).map { $0 >= lo && $0 <= hi } ?? false) }
+            let modelChange = changes.isEmpty ? nil
+                : "the model or the engine changed inside the window, at run " + changes.map { "\($0.run) (\($0.asOf.prefix(10)))" }.joined(separator: ", ")
+            /// Points of a series, placed before or after the resolution; those between the two runs left out.
+            func place(_ day: Double, _ value: Double) -> Outcomes.Point? {
+                guard day >= lo, day <= hi else { return nil }
+                if day <= t0 { return .init(t: day - t1, value: value, after: false) }
+                if day >= t1 { return .init(t: day - t1, value: value, after: true) }
+                return nil
+            }
+            func outcome(_ source: String, _ series: String, _ name: String, _ measure: String, _ direction: String, _ points: [Outcomes.Point]) {
+                let est = Outcomes.segmented(points)
+                let nb = points.filter { !$0.after }.count, na = points.count - nb
+                let significant = est.map { $0.low > 0 || $0.high < 0 }
+                var note = est == nil
+                    ? "insufficient data: \(nb) point\(nb == 1 ? "" : "s") before and \(na) after; at least \(Outcomes.minimumPoints) on each side are needed"
+                    : "an association, not a cause: the level moved by \(round4(est!.shift)) (95% interval \(round4(est!.low)) to \(round4(est!.high))) with the trend before it taken out"
+                if let modelChange { note += "; \(modelChange)" }
+                out.append(AdviceOutcome(key: e.key, rule: e.rule, title: e.title, resolvedAt: r, from: prev.asOf, to: run.asOf, source: source,
+                                         series: series, name: name, measure: measure, direction: direction, horizonDays: aim.horizonDays,
+                                         status: est == nil ? "insufficient data" : "estimated", before: nb, after: na, estimate: est,
+                                         significant: significant,
+                                         improved: est.map { ($0.low > 0 && direction == "higher") || ($0.high < 0 && direction == "lower") },
+                                         modelChange: modelChange, note: note))
+            }
+            if let d = aim.dimension {
+                let points = history.runs.compactMap { x -> Outcomes.Point? in
+                    guard let day = Engine.day(x.asOf), let v = summaries[x.run]?[d] else { return nil }
+                    return place(day, v)
+                }
+                outcome("dimension", d, m.dimensions.first { $0.id == d }?.name ?? d, "dimension score", "higher", points)
+            }
+            let subjects = e.subjects
+            let products = Set(subjects.filter { $0.kind == "product" }.map(\.id))
+            let managers = Set(subjects.filter { $0.kind == "manager" }.map(\.id))
+            let okrMetrics = Set(portfolio.okrs.filter { o in subjects.contains { $0.kind == "okr" && $0.id == o.id } }
+                .flatMap { $0.keyResults.compactMap(\.metric) })
+            var systems = Set(subjects.filter { $0.kind == "system" }.map(\.id))
+            for x in portfolio.products where products.contains(x.id) { systems.formUnion(x.systems) }
+            for measure in aim.measures {
+                if measure.source == "metric", let category = measure.category {
+                    for metric in portfolio.metrics where metric.category == category
+                        && (metric.products.contains(where: products.contains) || metric.managers.contains(where: managers.contains)
+                            || okrMetrics.contains(metric.id)) {
+                        let points = metric.observations.compactMap { o in Engine.day(o.at).flatMap { place($0, o.value) } }
+                        outcome("metric", metric.id, metric.name, category, measure.direction ?? metric.direction, points)
+                    }
+                } else if measure.source == "four-key", let key = measure.key, !systems.isEmpty, deliveryStore != nil {
+                    let weeks = Int(((hi - lo) / 7).rounded(.up)) + 1
+                    let until = Int64((hi + 1) * 86_400)
+                    let w = try fourKeys(pid, until: until, days: 7, windows: weeks)
+                    for system in systems.sorted() where w.systemsWithEvents.contains(system) {
+                        var points: [Outcomes.Point] = []
+                        for k in 0..<weeks {
+                            let b = w.bounds(k)
+                            guard let f = w.figures(window: k, systems: [system]).first else { continue }
+                            let value: Double?
+                            switch key {
+                            case "deploysPerMonth": value = f.deploysPerMonth
+                            case "leadTimeHours": value = f.leadTimeHours
+                            case "changeFailureRate": value = f.changeFailureRate
+                            default: value = f.recoveryHours
+                            }
+                            // A week is placed by its end before the resolution and by its start after it.
+                            let from = Double(b.from) / 86_400, to = Double(b.to) / 86_400
+                            guard let v = value, from >= lo else { continue }
+                            if to <= t0 { points.append(.init(t: to - t1, value: v, after: false)) }
+                            else if from >= t1, to <= hi + 1 { points.append(.init(t: from - t1, value: v, after: true)) }
+                        }
+                        let name = portfolio.systems.first { $0.id == system }?.name ?? system
+                        outcome("four-key", system, name, key, measure.direction ?? (key == "deploysPerMonth" ? "higher" : "lower"),
+                                points.sorted { $0.t < $1.t })
+                    }
+                }
+            }
+        }
+        return OutcomeReport(portfolio: pid,
+                             method: "segmented regression per series: value = a + b·days + c·after, c the level shift at the resolving run "
+                                + "with the trend before it taken out; points between the run before and the resolving run are left out; "
+                                + "95% interval from Student's t with n − 3 degrees of freedom",
+                             association: "an association, not a cause: nothing was randomized, and other changes in the same window move the same measures",
+                             alpha: Outcomes.alpha, minimumPoints: Outcomes.minimumPoints, outcomes: out, withoutAim: withoutAim)
+    }
+}
+
+private func round4(_ x: Double) -> Double { (x * 10_000).rounded() / 10_000 }
