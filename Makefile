@@ -251,6 +251,7 @@ test-shell: deps lib daemon plugins $(BUILD)/portfolio_summary
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/import.sh
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/people.sh
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/company.sh
+	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/advice.sh
 
 $(BUILD)/bench_call: Tests/Bench/bench_call.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson

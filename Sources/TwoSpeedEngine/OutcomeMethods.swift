@@ -100,9 +100,10 @@ extension Engine {
                                          modelChange: modelChange, note: note))
             }
             if let d = aim.dimension {
-                let points = history.runs.compactMap { x -> Outcomes.Point? in
-                    guard let day = Engine.day(x.asOf), let v = summaries[x.run]?[d] else { return nil }
-                    return place(day, v)
+                // Runs are placed by their order, not only their dates: two runs may speak for the same date.
+                let points = history.runs.enumerated().compactMap { j, x -> Outcomes.Point? in
+                    guard let day = Engine.day(x.asOf), let v = summaries[x.run]?[d], day >= lo, day <= hi else { return nil }
+                    return .init(t: day - t1, value: v, after: j >= i)
                 }
                 outcome("dimension", d, m.dimensions.first { $0.id == d }?.name ?? d, "dimension score", "higher", points)
             }
