@@ -284,11 +284,15 @@ extension Engine {
 
     func listCampaigns(_ p: Params) throws -> CampaignList {
         let pid = p.string("portfolio") ?? ""
-        let sp = try snapshot(pid, p.pointer("portfolio"))
+        return CampaignList(portfolio: pid, campaigns: try campaignReports(pid, p.pointer("portfolio"),
+                                                                          history: try adviceHistoryValue(pid, p.pointer("portfolio"))))
+    }
+
+    func campaignReports(_ pid: String, _ pointer: JSONPointer, history: AdviceHistory) throws -> [CampaignReport] {
+        let sp = try snapshot(pid, pointer)
         let store = try requireAdviceStore()
         let rows = try adviceStoreCall { try store.adviceRows(.campaign, portfolio: pid) }
-        let history = try adviceHistoryValue(pid, p.pointer("portfolio"))
-        return CampaignList(portfolio: pid, campaigns: try rows.map { try campaignReport($0, sp, history) })
+        return try rows.map { try campaignReport($0, sp, history) }
     }
 
     func deleteCampaign(_ p: Params) throws -> CampaignDeleteResult {

@@ -50,8 +50,11 @@ extension Engine {
 
     func outcomes(_ p: Params) throws -> OutcomeReport {
         let pid = p.string("portfolio") ?? ""
-        let sp = try snapshot(pid, p.pointer("portfolio"))
-        let history = try adviceHistoryValue(pid, p.pointer("portfolio"))
+        return try outcomeReport(pid, p.pointer("portfolio"), history: try adviceHistoryValue(pid, p.pointer("portfolio")))
+    }
+
+    func outcomeReport(_ pid: String, _ pointer: JSONPointer, history: AdviceHistory) throws -> OutcomeReport {
+        let sp = try snapshot(pid, pointer)
         let portfolio = sp.portfolio
         var summaries: [Int: [String: Double]] = [:]
         do {
@@ -69,7 +72,7 @@ extension Engine {
             guard let r = e.resolvedAt, let i = runIndex[r], i > 0 else { continue }
             let run = history.runs[i], prev = history.runs[i - 1]
             guard let t0 = Engine.day(prev.asOf), let t1 = Engine.day(run.asOf) else { continue }
-            guard let m = try? model(run.model, p.pointer("portfolio")), let aim = m.aims.first(where: { $0.rule == e.rule }) else {
+            guard let m = try? model(run.model, pointer), let aim = m.aims.first(where: { $0.rule == e.rule }) else {
                 withoutAim.append(e.key)
                 continue
             }

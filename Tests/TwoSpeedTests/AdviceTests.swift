@@ -386,4 +386,26 @@ final class AdviceTests: XCTestCase {
         _ = ok(e, "assessment.model.put", "{\"model\":\(JSONText.dump(model))}")
         XCTAssertEqual(ok(e, "assessment.model.get", #"{"id":"house"}"#)["model"]?["aims"]?[0]?["measures"]?[0]?["category"]?.stringValue, "profit")
     }
+
+    /// The html report of a portfolio gains "Advice and outcomes": what was advised and when, what was done,
+    /// each campaign with its burn-up; a report of a result given whole (no portfolio) has none.
+    func testTheHTMLReportShowsAdviceAndOutcomes() throws {
+        let e = try retailer()
+        let first = keys(ok(e, "assessment.run", #"{"portfolio":"retailer","asOf":"2026-05-01"}"#))[0]
+        _ = ok(e, "campaign.put", #"{"portfolio":"retailer","campaign":\#(AdviceTests.campaign)}"#)
+        fixStoreLocator(e)
+        let run2 = ok(e, "assessment.run", #"{"portfolio":"retailer","asOf":"2026-06-01"}"#)
+        _ = ok(e, "recommendation.dismiss", #"{"portfolio":"retailer","key":"\#(keys(run2)[0])","reason":"<b>not</b> now"}"#)
+        let html = ok(e, "report.render", #"{"portfolio":"retailer","format":"html"}"#)["content"]!.stringValue!
+        XCTAssertTrue(html.contains("<h2>Advice and outcomes</h2>"))
+        XCTAssertTrue(html.contains("<code>\(first)</code>"))
+        XCTAssertTrue(html.contains("resolved at run 2"))
+        XCTAssertTrue(html.contains("dismissed by unknown: &lt;b&gt;not&lt;/b&gt; now"), "a reason is text, escaped")
+        XCTAssertTrue(html.contains("<h3>What moved</h3>") && html.contains("insufficient data"))
+        XCTAssertTrue(html.contains("<h3>Campaign: Integrate what we bought</h3>"))
+        XCTAssertTrue(html.contains("aria-label=\"Burn-up of Integrate what we bought\""))
+        let result = JSONText.dump(run2)
+        let given = ok(e, "report.render", #"{"result":\#(result),"format":"html"}"#)["content"]!.stringValue!
+        XCTAssertFalse(given.contains("Advice and outcomes"))
+    }
 }
