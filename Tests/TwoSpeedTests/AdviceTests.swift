@@ -6,6 +6,7 @@ import TwoSpeedAssessment
 import TwoSpeedJSON
 import TwoSpeedModel
 import TwoSpeedRPC
+import TwoSpeedStore
 
 /// Advice followed across kept runs (issue 23): stable keys, recommendation.history, dismissals and
 /// campaigns, on the bundled retailer and on a real SQLite store reopened.
@@ -408,4 +409,43 @@ final class AdviceTests: XCTestCase {
         let given = ok(e, "report.render", #"{"result":\#(result),"format":"html"}"#)["content"]!.stringValue!
         XCTAssertFalse(given.contains("Advice and outcomes"))
     }
+
+    /// A store that keeps portfolios and runs but no advice (as a PortfolioStore may): assessments still run
+    /// and are kept; the advice methods answer a clear store error instead of guessing.
+    func testAStoreWithoutAdviceAnswersAClearError() throws {
+        let e = try Engine(store: PortfolioOnlyStore(try SQLiteStore(path: nil)))
+        _ = ok(e, "portfolio.put", "{\"portfolio\":\(retailerText)}")
+        let run = ok(e, "assessment.run", #"{"portfolio":"retailer"}"#)
+        XCTAssertEqual(run["run"]?.intValue, 1)
+        XCTAssertFalse(run["warnings"]?.elements.contains { $0.stringValue?.contains("advice") ?? false } ?? true)
+        for (method, params) in [("recommendation.history", #"{"portfolio":"retailer"}"#),
+                                 ("recommendation.outcomes", #"{"portfolio":"retailer"}"#),
+                                 ("campaign.list", #"{"portfolio":"retailer"}"#),
+                                 ("campaign.put", #"{"portfolio":"retailer","campaign":\#(AdviceTests.campaign)}"#)] {
+            let r = e.request(method, params)
+            XCTAssertEqual(r.code, ErrorCode.storeError.rawValue, method)
+            XCTAssertEqual(r.error?["data"]?["reason"]?.stringValue, "this store keeps no advice history, dismissals or campaigns", method)
+        }
+    }
+}
+
+/// The SQLite store seen only as a PortfolioStore: no AdviceStore conformance to find.
+final class PortfolioOnlyStore: PortfolioStore, @unchecked Sendable {
+    let base: SQLiteStore
+    init(_ base: SQLiteStore) { self.base = base }
+    var path: String { base.path }
+    var inMemory: Bool { base.inMemory }
+    var schemaVersion: Int { base.schemaVersion }
+    func loadAll() throws -> [StoredPortfolio] { try base.loadAll() }
+    func apply(_ changes: [StoreChange]) throws { try base.apply(changes) }
+    func putModel(id: String, body: String, updated: String) throws { try base.putModel(id: id, body: body, updated: updated) }
+    func deleteModel(id: String) throws { try base.deleteModel(id: id) }
+    func models() throws -> [StoredModel] { try base.models() }
+    func addRun(portfolio: String, at: String, model: String, score: Double, summary: String, body: String) throws -> Int {
+        try base.addRun(portfolio: portfolio, at: at, model: model, score: score, summary: summary, body: body)
+    }
+    func runSummaries(portfolio: String, model: String?) throws -> [KeptRun] { try base.runSummaries(portfolio: portfolio, model: model) }
+    func runHeaders(portfolio: String) throws -> [(seq: Int, model: String)] { try base.runHeaders(portfolio: portfolio) }
+    func runBody(portfolio: String, seq: Int) throws -> String? { try base.runBody(portfolio: portfolio, seq: seq) }
+    func integrityCheck() throws -> String { try base.integrityCheck() }
 }
