@@ -63,6 +63,73 @@ public enum Outcomes {
                         p: min(max(p, 0), 1), trendPerDay: beta[1], degreesOfFreedom: df)
     }
 
+    /// How many comparison series (of subjects the same rule still flags, that did not act) a
+    /// difference-in-differences needs; with fewer the segmented regression stands alone.
+    public static let minimumControls = 2
+
+    /// Difference-in-differences against series that did not act: y = α(series) + b·t + c·after +
+    /// d·treated·after, one intercept per series, a common trend and a common shift at the resolution;
+    /// d is what the treated series moved beyond the others. nil when a series has fewer than
+    /// `minimumPoints` on a side (such series should be left out before), when there are fewer than
+    /// `minimumControls` comparison series, or when the design is singular.
+    public static func differenceInDifferences(treated: [[Point]], controls: [[Point]], confidence: Double = 1 - alpha) -> Estimate? {
+        guard !treated.isEmpty, controls.count >= minimumControls else { return nil }
+        let series = treated.map { ($0, true) } + controls.map { ($0, false) }
+        for (s, _) in series where s.filter({ !$0.after }).count < minimumPoints || s.filter(\.after).count < minimumPoints { return nil }
+        let k = series.count, dims = k + 3
+        var xtx = [[Double]](repeating: [Double](repeating: 0, count: dims), count: dims), xty = [Double](repeating: 0, count: dims)
+        var n = 0
+        for (j, (points, isTreated)) in series.enumerated() {
+            for p in points {
+                var x = [Double](repeating: 0, count: dims)
+                x[j] = 1
+                x[k] = p.t
+                x[k + 1] = p.after ? 1 : 0
+                x[k + 2] = isTreated && p.after ? 1 : 0
+                for a in 0..<dims where x[a] != 0 {
+                    xty[a] += x[a] * p.value
+                    for b in 0..<dims where x[b] != 0 { xtx[a][b] += x[a] * x[b] }
+                }
+                n += 1
+            }
+        }
+        guard let inv = invert(xtx) else { return nil }
+        let beta = (0..<dims).map { a in (0..<dims).reduce(0.0) { $0 + inv[a][$1] * xty[$1] } }
+        var rss = 0.0
+        for (j, (points, isTreated)) in series.enumerated() {
+            for p in points {
+                let fit = beta[j] + beta[k] * p.t + beta[k + 1] * (p.after ? 1 : 0) + beta[k + 2] * (isTreated && p.after ? 1 : 0)
+                rss += (p.value - fit) * (p.value - fit)
+            }
+        }
+        let df = n - dims
+        guard df >= 1 else { return nil }
+        let se = (rss / Double(df) * inv[k + 2][k + 2]).squareRoot()
+        let d = beta[k + 2]
+        let q = StudentT.quantile(1 - (1 - confidence) / 2, df: Double(df))
+        let p = se > 0 ? 2 * (1 - StudentT.cdf(abs(d / se), df: Double(df))) : (d == 0 ? 1 : 0)
+        return Estimate(shift: d, low: d - q * se, high: d + q * se, standardError: se, p: min(max(p, 0), 1),
+                        trendPerDay: beta[k], degreesOfFreedom: df)
+    }
+
+    /// Gauss–Jordan with partial pivoting; nil for a singular matrix.
+    static func invert(_ m: [[Double]]) -> [[Double]]? {
+        let n = m.count
+        var a = m, inv = (0..<n).map { i in (0..<n).map { $0 == i ? 1.0 : 0.0 } }
+        let scale = m.flatMap { $0 }.map(abs).max() ?? 1
+        for c in 0..<n {
+            guard let pivot = (c..<n).max(by: { abs(a[$0][c]) < abs(a[$1][c]) }), abs(a[pivot][c]) > 1e-12 * max(scale, 1) else { return nil }
+            a.swapAt(c, pivot); inv.swapAt(c, pivot)
+            let d = a[c][c]
+            for j in 0..<n { a[c][j] /= d; inv[c][j] /= d }
+            for r in 0..<n where r != c && a[r][c] != 0 {
+                let f = a[r][c]
+                for j in 0..<n { a[r][j] -= f * a[c][j]; inv[r][j] -= f * inv[c][j] }
+            }
+        }
+        return inv
+    }
+
     static func invert3(_ m: [[Double]]) -> [[Double]]? {
         let a = m[0][0], b = m[0][1], c = m[0][2], d = m[1][0], e = m[1][1], f = m[1][2], g = m[2][0], h = m[2][1], i = m[2][2]
         let A = e * i - f * h, B = -(d * i - f * g), C = d * h - e * g
@@ -153,6 +220,10 @@ public struct AdviceOutcome: Codable, Sendable, Equatable {
     public var before: Int
     public var after: Int
     public var estimate: Outcomes.Estimate?
+    /// "segmented regression", or "difference-in-differences" against `controls` when there are enough.
+    public var method: String?
+    /// With difference-in-differences: the comparison series (of subjects the same rule still flags).
+    public var controls: [String]?
     /// The interval excludes no change (at the 95% level).
     public var significant: Bool?
     /// Significant and in the better direction.
@@ -167,6 +238,7 @@ public struct AdviceOutcome: Codable, Sendable, Equatable {
         self.key = key; self.rule = rule; self.title = title; self.resolvedAt = resolvedAt; self.from = from; self.to = to
         self.source = source; self.series = series; self.name = name; self.measure = measure; self.direction = direction
         self.horizonDays = horizonDays; self.status = status; self.before = before; self.after = after; self.estimate = estimate
+        self.method = estimate == nil ? nil : "segmented regression"
         self.significant = significant; self.improved = improved; self.modelChange = modelChange; self.note = note
     }
 }

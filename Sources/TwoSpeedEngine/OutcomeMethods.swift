@@ -30,7 +30,9 @@ extension Engine {
             "source": .oneOf(["metric", "four-key", "dimension"]), "series": .string(), "name": .string(maxLength: 100_000),
             "measure": .string(), "direction": .oneOf(["higher", "lower"]), "horizonDays": .integer(min: 1),
             "status": .oneOf(["estimated", "insufficient data"]), "before": .integer(min: 0), "after": .integer(min: 0),
-            "estimate": estimate, "significant": .boolean(), "improved": .boolean("significant and in the better direction"),
+            "estimate": estimate, "significant": .boolean(),
+            "method": .oneOf(["segmented regression", "difference-in-differences"], "how the estimate was made"),
+            "controls": .array(.string(), "with difference-in-differences: the comparison series"), "improved": .boolean("significant and in the better direction"),
             "modelChange": .string("a model or engine change inside the window"), "note": .string(maxLength: 100_000)])
         return .object("OutcomeReport", required: ["portfolio", "method", "association", "alpha", "minimumPoints", "outcomes", "withoutAim"], [
             "portfolio": .identifier(), "method": .string(maxLength: 10_000), "association": .string(maxLength: 10_000),
@@ -87,20 +89,38 @@ extension Engine {
                 if day >= t1 { return .init(t: day - t1, value: value, after: true) }
                 return nil
             }
-            func outcome(_ source: String, _ series: String, _ name: String, _ measure: String, _ direction: String, _ points: [Outcomes.Point]) {
-                let est = Outcomes.segmented(points)
+            func outcome(_ source: String, _ series: String, _ name: String, _ measure: String, _ direction: String, _ points: [Outcomes.Point],
+                         controls: [(id: String, points: [Outcomes.Point])] = []) {
+                var est = Outcomes.segmented(points)
+                // Against subjects that did not act, when there are enough of them with enough points.
+                let usable = controls.filter { c in
+                    c.points.filter { !$0.after }.count >= Outcomes.minimumPoints && c.points.filter(\.after).count >= Outcomes.minimumPoints
+                }
+                var did: Outcomes.Estimate? = nil
+                if est != nil, usable.count >= Outcomes.minimumControls {
+                    did = Outcomes.differenceInDifferences(treated: [points], controls: usable.map(\.points))
+                    if let did { est = did }
+                }
                 let nb = points.filter { !$0.after }.count, na = points.count - nb
                 let significant = est.map { $0.low > 0 || $0.high < 0 }
                 var note = est == nil
                     ? "insufficient data: \(nb) point\(nb == 1 ? "" : "s") before and \(na) after; at least \(Outcomes.minimumPoints) on each side are needed"
                     : "an association, not a cause: the level moved by \(round4(est!.shift)) (95% interval \(round4(est!.low)) to \(round4(est!.high))) with the trend before it taken out"
                 if let modelChange { note += "; \(modelChange)" }
-                out.append(AdviceOutcome(key: e.key, rule: e.rule, title: e.title, resolvedAt: r, from: prev.asOf, to: run.asOf, source: source,
-                                         series: series, name: name, measure: measure, direction: direction, horizonDays: aim.horizonDays,
-                                         status: est == nil ? "insufficient data" : "estimated", before: nb, after: na, estimate: est,
-                                         significant: significant,
-                                         improved: est.map { ($0.low > 0 && direction == "higher") || ($0.high < 0 && direction == "lower") },
-                                         modelChange: modelChange, note: note))
+                if did != nil {
+                    note += "; difference-in-differences against \(usable.count) series of subjects the same rule still flags, which did not act"
+                }
+                var o = AdviceOutcome(key: e.key, rule: e.rule, title: e.title, resolvedAt: r, from: prev.asOf, to: run.asOf, source: source,
+                                      series: series, name: name, measure: measure, direction: direction, horizonDays: aim.horizonDays,
+                                      status: est == nil ? "insufficient data" : "estimated", before: nb, after: na, estimate: est,
+                                      significant: significant,
+                                      improved: est.map { ($0.low > 0 && direction == "higher") || ($0.high < 0 && direction == "lower") },
+                                      modelChange: modelChange, note: note)
+                if did != nil {
+                    o.method = "difference-in-differences"
+                    o.controls = usable.map(\.id)
+                }
+                out.append(o)
             }
             if let d = aim.dimension {
                 // Runs are placed by their order, not only their dates: two runs may speak for the same date.
@@ -110,20 +130,37 @@ extension Engine {
                 }
                 outcome("dimension", d, m.dimensions.first { $0.id == d }?.name ?? d, "dimension score", "higher", points)
             }
-            let subjects = e.subjects
+            // The subjects that acted: those of the advice the same rule no longer flags at the resolving run.
+            // The comparison: subjects the rule flags both at the run before and at the resolving run.
+            func flagged(at run: Int) -> Set<String> {
+                Set(history.advice.filter { x in
+                    x.rule == e.rule && x.runs.contains { $0.run == run && [.open, .dismissed, .regressed].contains($0.status) }
+                }.flatMap { $0.subjects.map { "\($0.kind)/\($0.id)" } })
+            }
+            let stillFlagged = flagged(at: r)
+            let acted = e.subjects.filter { !stillFlagged.contains("\($0.kind)/\($0.id)") }
+            let subjects = acted.isEmpty ? e.subjects : acted
+            let actedIDs = Set(subjects.map { "\($0.kind)/\($0.id)" })
+            let comparison = stillFlagged.intersection(flagged(at: prev.run)).subtracting(actedIDs)
+            func metrics(_ ids: Set<String>, _ category: String) -> [Metric] {
+                let okrMetrics = Set(portfolio.okrs.filter { ids.contains("okr/" + $0.id) }.flatMap { $0.keyResults.compactMap(\.metric) })
+                return portfolio.metrics.filter { m in
+                    m.category == category && (m.products.contains { ids.contains("product/" + $0) } || m.managers.contains { ids.contains("manager/" + $0) }
+                                               || okrMetrics.contains(m.id))
+                }
+            }
             let products = Set(subjects.filter { $0.kind == "product" }.map(\.id))
-            let managers = Set(subjects.filter { $0.kind == "manager" }.map(\.id))
-            let okrMetrics = Set(portfolio.okrs.filter { o in subjects.contains { $0.kind == "okr" && $0.id == o.id } }
-                .flatMap { $0.keyResults.compactMap(\.metric) })
             var systems = Set(subjects.filter { $0.kind == "system" }.map(\.id))
             for x in portfolio.products where products.contains(x.id) { systems.formUnion(x.systems) }
             for measure in aim.measures {
                 if measure.source == "metric", let category = measure.category {
-                    for metric in portfolio.metrics where metric.category == category
-                        && (metric.products.contains(where: products.contains) || metric.managers.contains(where: managers.contains)
-                            || okrMetrics.contains(metric.id)) {
-                        let points = metric.observations.compactMap { o in Engine.day(o.at).flatMap { place($0, o.value) } }
-                        outcome("metric", metric.id, metric.name, category, measure.direction ?? metric.direction, points)
+                    let treated = metrics(actedIDs, category)
+                    let treatedIDs = Set(treated.map(\.id))
+                    func series(_ m: Metric) -> [Outcomes.Point] { m.observations.compactMap { o in Engine.day(o.at).flatMap { place($0, o.value) } } }
+                    let controls = metrics(comparison, category).filter { !treatedIDs.contains($0.id) }.prefix(50).map { ($0.id, series($0)) }
+                    for metric in treated {
+                        outcome("metric", metric.id, metric.name, category, measure.direction ?? metric.direction, series(metric),
+                                controls: controls.map { (id: $0.0, points: $0.1) })
                     }
                 } else if measure.source == "four-key", let key = measure.key, !systems.isEmpty, deliveryStore != nil {
                     let weeks = Int(((hi - lo) / 7).rounded(.up)) + 1
@@ -157,7 +194,10 @@ extension Engine {
         return OutcomeReport(portfolio: pid,
                              method: "segmented regression per series: value = a + b·days + c·after, c the level shift at the resolving run "
                                 + "with the trend before it taken out; points between the run before and the resolving run are left out; "
-                                + "95% interval from Student's t with n − 3 degrees of freedom",
+                                + "95% interval from Student's t with n − 3 degrees of freedom. For metrics, when at least "
+                                + "\(Outcomes.minimumControls) series of subjects the same rule still flags (which did not act) have enough points, "
+                                + "difference-in-differences instead: one intercept per series, a common trend and shift, and the treated "
+                                + "series' extra shift after the resolution",
                              association: "an association, not a cause: nothing was randomized, and other changes in the same window move the same measures",
                              alpha: Outcomes.alpha, minimumPoints: Outcomes.minimumPoints, outcomes: out, withoutAim: withoutAim)
     }

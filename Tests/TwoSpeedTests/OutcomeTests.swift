@@ -289,4 +289,99 @@ final class OutcomeTests: XCTestCase {
         XCTAssertEqual(outcomes.first?["after"]?.intValue, 1)
         XCTAssertEqual(e.request("recommendation.outcomes", #"{"portfolio":"nope"}"#).pointer, "/portfolio")
     }
+
+    // MARK: Difference-in-differences
+
+    /// Four products on a roadmap without a problem; the store locator's people state its problem before
+    /// run 4, the others do not. A shock hits every product's conversion at the same time (+5), the
+    /// action adds +2.5 to the store locator's alone. Against the three that did not act, the estimate
+    /// is the +2.5, not the +7.5 a before/after of the store locator alone would see.
+    func testDifferenceInDifferencesTakesOutAShockEveryoneSaw() throws {
+        let e = try Engine(path: nil)
+        let doc = parse(retailerText)
+        let others = ["checkout", "front-page", "search"]
+        for p in doc["products"]!.elements where others.contains(p["id"]!.stringValue!) {
+            p.set("justification", JSONMake.string("competitor-feature"))
+        }
+        for id in ["store-locator"] + others {
+            doc["metrics"]!.append(parse(#"{"id":"conv-\#(id)","name":"Conversion of \#(id)","category":"customer-behavior","direction":"higher","products":["\#(id)"]}"#))
+        }
+        _ = ok(e, "portfolio.put", "{\"portfolio\":\(JSONText.dump(doc))}")
+        doc.release()
+        let d0 = 20_094
+        var rng = SeededRandom(state: 42)
+        var values: [String: [(day: Int, value: Double)]] = [:]
+        for id in ["store-locator"] + others {
+            values["conv-" + id] = (0..<52).map { w in
+                let day = w * 7
+                let shock = day >= 105 ? 5.0 : 0, effect = id == "store-locator" && day >= 105 ? 2.5 : 0
+                return (day, 20 + 0.02 * Double(day) + rng.normal() + shock + effect)
+            }
+        }
+        for run in 1...12 {
+            let (from, to) = ((run - 1) * 30, run * 30)
+            for (m, series) in values {
+                let obs = series.filter { (run == 1 ? $0.day >= from : $0.day > from) && $0.day <= to }
+                    .map { #"{"at":"\#(civilDate(d0 + $0.day))","value":\#($0.value)}"# }
+                if !obs.isEmpty { _ = ok(e, "metric.observe", #"{"portfolio":"retailer","metric":"\#(m)","observations":[\#(obs.joined(separator: ","))]}"#) }
+            }
+            if run == 4 {
+                let p = entity(e, "product", "store-locator")
+                p.set("problem", JSONMake.string("Shoppers cannot see which store near them has an item in stock"))
+                json_object_del(p, "justification")
+                upsert(e, "product", p)
+            }
+            _ = ok(e, "assessment.run", #"{"portfolio":"retailer","asOf":"\#(civilDate(d0 + to))"}"#)
+        }
+        let report = ok(e, "recommendation.outcomes", #"{"portfolio":"retailer"}"#)
+        let m = e.dispatcher.ordered.first { $0.name == "recommendation.outcomes" }!
+        XCTAssertEqual(m.result.validate(report).issues.map(\.reason), [])
+        let outcomes = report["outcomes"]!.elements.filter { $0["rule"]?.stringValue == "roadmap-without-a-problem" && $0["source"]?.stringValue == "metric" }
+        // Only the product that acted is measured; the others are the comparison.
+        XCTAssertEqual(outcomes.map { $0["series"]!.stringValue! }, ["conv-store-locator"], JSONText.dump(report))
+        guard let o = outcomes.first else { return }
+        XCTAssertEqual(o["method"]?.stringValue, "difference-in-differences")
+        XCTAssertEqual(Set(o["controls"]?.elements.map { $0.stringValue! } ?? []), ["conv-checkout", "conv-front-page", "conv-search"])
+        let low = o["estimate"]!["low"]!.doubleValue!, high = o["estimate"]!["high"]!.doubleValue!
+        print("difference-in-differences: effect 2.5, shock 5, estimate \(o["estimate"]!["shift"]!.doubleValue!), interval [\(low), \(high)]")
+        XCTAssertTrue(low <= 2.5 && 2.5 <= high, "[\(low), \(high)]")
+        XCTAssertTrue(high < 7.5, "the shock everyone saw is not counted")
+        // The near miss: the store locator's series alone, before against after, takes the shock for the effect.
+        let alone = values["conv-store-locator"]!.compactMap { v -> Outcomes.Point? in
+            v.day <= 90 ? .init(t: Double(v.day - 120), value: v.value, after: false)
+                : v.day >= 120 ? .init(t: Double(v.day - 120), value: v.value, after: true) : nil
+        }
+        let seg = Outcomes.segmented(alone)!
+        XCTAssertTrue(seg.low > 2.5, "a before/after alone sees \(seg.shift)")
+        // One comparison series is not enough.
+        XCTAssertNil(Outcomes.differenceInDifferences(treated: [alone], controls: [alone]))
+    }
+
+    /// The difference-in-differences under no effect (a shock everyone sees, each series its own level):
+    /// over 200 seeds, false alarms within the 1% binomial bound of alpha; with an effect of 2, the
+    /// interval covers it at about its level.
+    func testDifferenceInDifferencesIsCalibrated() {
+        func series(_ rng: inout SeededRandom, level: Double, effect: Double) -> [Outcomes.Point] {
+            (0..<52).compactMap { w -> Outcomes.Point? in
+                let day = Double(w * 7)
+                let y = level + 0.02 * day + rng.normal() + (day >= 120 ? 5 + effect : 0)
+                return day <= 90 ? .init(t: day - 120, value: y, after: false) : day >= 120 ? .init(t: day - 120, value: y, after: true) : nil
+            }
+        }
+        var alarms = 0, covered = 0
+        for seed in 1...200 as ClosedRange<UInt64> {
+            var rng = SeededRandom(state: seed &* 104_729)
+            let null = Outcomes.differenceInDifferences(treated: [series(&rng, level: 10, effect: 0)],
+                                                        controls: [series(&rng, level: 20, effect: 0), series(&rng, level: 30, effect: 0),
+                                                                   series(&rng, level: 5, effect: 0)])!
+            if null.low > 0 || null.high < 0 { alarms += 1 }
+            let real = Outcomes.differenceInDifferences(treated: [series(&rng, level: 10, effect: 2)],
+                                                        controls: [series(&rng, level: 20, effect: 0), series(&rng, level: 30, effect: 0),
+                                                                   series(&rng, level: 5, effect: 0)])!
+            if real.low <= 2 && 2 <= real.high { covered += 1 }
+        }
+        print("difference-in-differences: \(alarms) of 200 null seeds significant; \(covered) of 200 intervals cover the effect")
+        XCTAssertLessThanOrEqual(alarms, OutcomeTests.binomialBound(n: 200, p: Outcomes.alpha, tail: 0.01))
+        XCTAssertGreaterThanOrEqual(covered, 180)
+    }
 }

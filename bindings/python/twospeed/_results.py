@@ -1442,6 +1442,10 @@ _AdviceOutcomeRequired = TypedDict("_AdviceOutcomeRequired", {"key": str, "rule"
 class AdviceOutcome(_AdviceOutcomeRequired, total=False):
     estimate: OutcomeEstimate
     significant: bool
+    #: how the estimate was made
+    method: Literal["segmented regression", "difference-in-differences"]
+    #: with difference-in-differences: the comparison series
+    controls: List[str]
     #: significant and in the better direction
     improved: bool
     #: a model or engine change inside the window

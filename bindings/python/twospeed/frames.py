@@ -310,15 +310,15 @@ def advice_runs(result: AdviceHistory) -> "pandas.DataFrame":
 
 def outcomes(result: OutcomeReport) -> "pandas.DataFrame":
     """One row per resolved piece of advice and measure (recommendation.outcomes): the series, the status
-    ("estimated" or "insufficient data"), points on each side, the shift with its 95% interval and p (NaN
+    ("estimated" or "insufficient data"), the method (segmented regression or difference-in-differences), points on each side, the shift with its 95% interval and p (NaN
     when not estimated), whether it improved, and a model change inside the window. Associations, not causes."""
     rows = []
     for o in result["outcomes"]:
         e = cast(Dict[str, Any], o.get("estimate", {}))
         rows.append({"key": o["key"], "rule": o["rule"], "resolvedAt": o["resolvedAt"], "source": o["source"],
-                     "series": o["series"], "measure": o["measure"], "direction": o["direction"], "status": o["status"],
+                     "series": o["series"], "measure": o["measure"], "direction": o["direction"], "status": o["status"], "method": o.get("method"),
                      "before": o["before"], "after": o["after"], "shift": e.get("shift"), "low": e.get("low"),
                      "high": e.get("high"), "p": e.get("p"), "improved": o.get("improved"),
                      "modelChange": o.get("modelChange")})
-    return _frame(rows, ["key", "rule", "resolvedAt", "source", "series", "measure", "direction", "status", "before", "after",
+    return _frame(rows, ["key", "rule", "resolvedAt", "source", "series", "measure", "direction", "status", "method", "before", "after",
                          "shift", "low", "high", "p", "improved", "modelChange"])
