@@ -130,7 +130,8 @@ extension Engine {
         do {
             let keys = Set(result.recommendations.compactMap(\.key))
             var gone: [String] = []
-            if let last = try store.lastAdviceRun(portfolio: sp.portfolio.id),
+            // The record of the run kept before this one (another run kept at the same time may be later).
+            if let last = try store.adviceRun(portfolio: sp.portfolio.id, before: seq),
                let previous = try? JanssonDecoder().decode(AdviceRunRecord.self, from: last.body) {
                 for item in previous.items where !keys.contains(item.key) {
                     let removed = item.subjects.contains { s in

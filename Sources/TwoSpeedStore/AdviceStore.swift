@@ -26,8 +26,8 @@ public protocol AdviceStore: AnyObject, Sendable {
     func putAdviceRun(portfolio: String, seq: Int, body: String) throws
     /// The advice records of a portfolio's kept runs, oldest first: (seq, JSON text).
     func adviceRuns(portfolio: String) throws -> [(seq: Int, body: String)]
-    /// The latest advice record, or nil.
-    func lastAdviceRun(portfolio: String) throws -> (seq: Int, body: String)?
+    /// The advice record of the latest kept run before `seq`, or nil.
+    func adviceRun(portfolio: String, before seq: Int) throws -> (seq: Int, body: String)?
 
     /// Puts a row of `table` ("dismissal" or "campaign") when it is at `ifRevision` (nil: any, 0: none
     /// yet); returns its new revision. Throws AdviceRevisionMismatch otherwise.
@@ -92,10 +92,10 @@ extension SQLiteStore: AdviceStore {
         }
     }
 
-    public func lastAdviceRun(portfolio: String) throws -> (seq: Int, body: String)? {
+    public func adviceRun(portfolio: String, before seq: Int) throws -> (seq: Int, body: String)? {
         try reading { conn in
-            let s = try conn.prepare("SELECT seq, body FROM advice_run WHERE portfolio = ? ORDER BY seq DESC LIMIT 1")
-            try s.bind([.text(portfolio)])
+            let s = try conn.prepare("SELECT seq, body FROM advice_run WHERE portfolio = ? AND seq < ? ORDER BY seq DESC LIMIT 1")
+            try s.bind([.text(portfolio), .int(seq)])
             return try s.step() ? (s.int(0), s.text(1)) : nil
         }
     }

@@ -7,6 +7,8 @@ import TwoSpeedJSON
 import TwoSpeedModel
 import TwoSpeedRPC
 import TwoSpeedStore
+import TwoSpeedSync
+import Dispatch
 
 /// Advice followed across kept runs (issue 23): stable keys, recommendation.history, dismissals and
 /// campaigns, on the bundled retailer and on a real SQLite store reopened.
@@ -426,6 +428,40 @@ final class AdviceTests: XCTestCase {
             XCTAssertEqual(r.code, ErrorCode.storeError.rawValue, method)
             XCTAssertEqual(r.error?["data"]?["reason"]?.stringValue, "this store keeps no advice history, dismissals or campaigns", method)
         }
+    }
+}
+
+extension AdviceTests {
+    /// Runs kept, advice dismissed and reopened, campaigns written and read from many threads at once on
+    /// one file store: every call answers, every kept run has its advice record (none untracked), and
+    /// the campaigns' revisions count every write once.
+    func testAdviceUnderConcurrentRunsDismissalsAndCampaigns() throws {
+        let e = try retailer(temporaryDirectory() + "/concurrent.db")
+        let ks = keys(ok(e, "assessment.run", #"{"portfolio":"retailer"}"#))
+        let failures = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            for n in 0..<12 {
+                let r: Response
+                switch (i + n) % 5 {
+                case 0: r = e.request("assessment.run", #"{"portfolio":"retailer"}"#)
+                case 1: r = e.request("recommendation.dismiss", #"{"portfolio":"retailer","key":"\#(ks[i % ks.count])","reason":"thread \#(i)"}"#)
+                case 2: r = e.request("campaign.put", #"{"portfolio":"retailer","campaign":\#(AdviceTests.campaign)}"#)
+                case 3: r = e.request("campaign.get", #"{"portfolio":"retailer","id":"integrate"}"#)
+                default: r = e.request("recommendation.history", #"{"portfolio":"retailer"}"#)
+                }
+                // A campaign read before any put is the one expected miss.
+                if r.result == nil && !(r.code == ErrorCode.notFound.rawValue && r.text.contains("no campaign")) {
+                    failures.write { $0.append(r.text) }
+                }
+            }
+        }
+        XCTAssertEqual(failures.read { $0 }, [])
+        let h = ok(e, "recommendation.history", #"{"portfolio":"retailer"}"#)
+        let kept = ok(e, "assessment.history", #"{"portfolio":"retailer"}"#)["runs"]!.count
+        XCTAssertEqual(h["runs"]?.count, kept, "every kept run tracked")
+        XCTAssertEqual(h["untracked"]?.count, 0)
+        let puts = (0..<8).reduce(0) { t, i in t + (0..<12).filter { (i + $0) % 5 == 2 }.count }
+        XCTAssertEqual(ok(e, "campaign.get", #"{"portfolio":"retailer","id":"integrate"}"#)["revision"]?.intValue, Int64(puts))
     }
 }
 
