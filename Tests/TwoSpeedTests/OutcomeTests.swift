@@ -384,4 +384,52 @@ final class OutcomeTests: XCTestCase {
         XCTAssertLessThanOrEqual(alarms, OutcomeTests.binomialBound(n: 200, p: Outcomes.alpha, tail: 0.01))
         XCTAssertGreaterThanOrEqual(covered, 180)
     }
+
+    // MARK: Four keys
+
+    /// The looking-outside advice aims (in the built-in model) at the lead time of the store locator's
+    /// system. Deployments recorded weekly: changes wait about 1,000 hours before the fix and about 300
+    /// after it; the outcome is the weekly lead time's shift, with its interval, from the events.
+    func testAFourKeyOutcomeFromRecordedDeliveries() throws {
+        let e = try Engine(path: nil)
+        _ = ok(e, "portfolio.put", "{\"portfolio\":\(retailerText)}")
+        let d0 = 20_094
+        var rng = SeededRandom(state: 11)
+        var deployments: [String] = []
+        for w in 0..<52 {
+            let day = w * 7 + 3
+            let lead = (day >= 105 ? 300.0 : 1_000.0) + 30 * rng.normal()
+            let at = Int64(d0 + day) * 86_400 + 12 * 3_600
+            let committed = at - Int64(lead * 3_600)
+            func stamp(_ t: Int64) -> String {
+                let s = Int(t % 86_400)
+                func pad(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+                return civilDate(Int(t / 86_400)) + "T\(pad(s / 3_600)):\(pad(s / 60 % 60)):\(pad(s % 60))Z"
+            }
+            deployments.append(#"{"id":"d\#(w)","system":"locator-app","time":"\#(stamp(at))","changes":[{"id":"c\#(w)","committed":"\#(stamp(committed))"}]}"#)
+        }
+        _ = ok(e, "delivery.record", #"{"portfolio":"retailer","deployments":[\#(deployments.joined(separator: ","))]}"#)
+        for run in 1...12 {
+            if run == 4 {
+                let p = entity(e, "product", "store-locator")
+                p.set("owner", JSONMake.string("pm-front"))
+                upsert(e, "product", p)
+                let s = entity(e, "system", "locator-app")
+                s.set("interfaces", parse(#"[{"to":"order-service","kind":"api"}]"#))
+                upsert(e, "system", s)
+            }
+            _ = ok(e, "assessment.run", #"{"portfolio":"retailer","asOf":"\#(civilDate(d0 + run * 30))"}"#)
+        }
+        let report = ok(e, "recommendation.outcomes", #"{"portfolio":"retailer"}"#)
+        let o = report["outcomes"]!.elements.first { $0["rule"]?.stringValue == "looking-outside-for-speed" && $0["source"]?.stringValue == "four-key" }
+        guard let o else { return XCTFail(JSONText.dump(report)) }
+        XCTAssertEqual(o["series"]?.stringValue, "locator-app")
+        XCTAssertEqual(o["measure"]?.stringValue, "leadTimeHours")
+        XCTAssertEqual(o["direction"]?.stringValue, "lower")
+        XCTAssertEqual(o["status"]?.stringValue, "estimated", JSONText.dump(o))
+        let low = o["estimate"]!["low"]!.doubleValue!, high = o["estimate"]!["high"]!.doubleValue!
+        print("four key: lead time -700 h, estimate \(o["estimate"]!["shift"]!.doubleValue!), interval [\(low), \(high)]")
+        XCTAssertTrue(low <= -700 && -700 <= high, "[\(low), \(high)]")
+        XCTAssertEqual(o["improved"]?.boolValue, true)
+    }
 }
