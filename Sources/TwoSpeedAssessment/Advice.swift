@@ -10,14 +10,23 @@ import TwoSpeedJSON
 /// not part of it: the key changes when what triggers the advice changes (a subject is fixed or a new
 /// one joins), not when the same situation is measured again.
 public enum AdviceKey {
-    public static func make(rule: String, subjects: [Subject], subjectCount: Int? = nil) -> String {
-        let ids = subjects.map { "\($0.kind)/\($0.id)" }.sorted()
+    /// `all`, when given, is every subject ("kind/id", sorted: `canonical`) of which `subjects` lists the first.
+    public static func make(rule: String, subjects: [Subject], subjectCount: Int? = nil, all: [String]? = nil) -> String {
+        let ids = all ?? canonical(subjects)
         let total = max(subjectCount ?? ids.count, ids.count)
         let canonical = ([rule] + ids + ["count=\(total)"]).joined(separator: "\n")
-        let first = subjects.map(\.id).sorted().first ?? "-"
+        let first: String
+        if let all {
+            first = all.map { s -> String in s.firstIndex(of: "/").map { String(s[s.index(after: $0)...]) } ?? s }.min() ?? "-"
+        } else {
+            first = subjects.map(\.id).min() ?? "-"
+        }
         let subject = total > 1 ? "\(first)+\(total - 1)" : first
         return "\(rule):\(subject):\(hex12(fnv1a64(canonical)))"
     }
+
+    /// Subjects as "kind/id", sorted: the canonical form a key is made of.
+    public static func canonical(_ subjects: [Subject]) -> [String] { subjects.map { "\($0.kind)/\($0.id)" }.sorted() }
 
     /// FNV-1a, 64 bits: small, dependency-free, stable across platforms and releases.
     public static func fnv1a64(_ s: String) -> UInt64 {

@@ -64,7 +64,7 @@ public enum Recommender {
             let g = crits.reduce(0) { $0 + gain($1) }
             let effort = Pitfalls.effort(of: f.pitfall)
             let dims = Array(Set(crits.compactMap { dimOfCriterion[$0]?.id })).sorted()
-            out.append(Recommendation(rank: 0, key: AdviceKey.make(rule: f.pitfall, subjects: f.subjects, subjectCount: f.subjectCount),
+            out.append(Recommendation(rank: 0, key: AdviceKey.make(rule: f.pitfall, subjects: f.subjects, subjectCount: f.subjectCount, all: f.allSubjects),
                                       title: "Fix: \(f.name)", action: f.recommendation, pitfall: f.pitfall,
                                       severity: f.severity, dimensions: dims, criteria: crits, subjects: f.subjects, expectedGain: round2(g),
                                       effort: effort, priority: round4(g * weakness(crits) / effort),
@@ -80,7 +80,7 @@ public enum Recommender {
                 if let f = c.fact { why = f.detail + (c.answer.map { "; self-assessed \($0.score) of 5" } ?? "") }
                 else if let a = c.answer { why = "self-assessed \(a.score) of 5" + (a.evidence.map { ": \($0)" } ?? "") }
                 else { why = "scored \(score) of 5" }
-                out.append(Recommendation(rank: 0, key: AdviceKey.make(rule: c.id, subjects: c.fact?.subjects ?? []),
+                out.append(Recommendation(rank: 0, key: AdviceKey.make(rule: c.id, subjects: c.fact?.subjects ?? [], all: c.fact?.allSubjects),
                                           title: c.text, action: action, pitfall: nil, severity: nil, dimensions: [d.id],
                                           criteria: [c.id], subjects: c.fact?.subjects ?? [], expectedGain: round2(g),
                                           effort: effort, priority: round4(g * weakness([c.id]) / effort), why: why))

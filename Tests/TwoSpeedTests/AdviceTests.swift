@@ -85,6 +85,35 @@ final class AdviceTests: XCTestCase {
         XCTAssertEqual(Set(keys(ok(e, "assessment.run", #"{"portfolio":"retailer"}"#))), Set(first), "reordering arrays changed keys")
     }
 
+    /// More subjects than a result lists (a finding lists 50, a fact 20): the key is made of all of them,
+    /// so reversing the portfolio's arrays, which changes which are listed, changes no key.
+    func testKeysOfLongSubjectListsDoNotDependOnWhichAreListed() throws {
+        let e = try Engine(path: nil)
+        let doc = parse(retailerText)
+        for i in 0..<70 {
+            doc["products"]!.append(parse(#"{"id":"extra-\#(i)","name":"Extra \#(i)","status":"mvp","justification":"competitor-feature","stages":["online-shopping/delivery"]}"#))
+        }
+        _ = ok(e, "portfolio.put", "{\"portfolio\":\(JSONText.dump(doc))}")
+        let run1 = ok(e, "assessment.run", #"{"portfolio":"retailer"}"#)
+        let roadmap = run1["pitfalls"]!.elements.first { $0["pitfall"]?.stringValue == "roadmap-without-a-problem" }
+        XCTAssertGreaterThan(roadmap?["subjectCount"]?.intValue ?? 0, 50, "more subjects than a finding lists")
+        let listed1 = roadmap?["subjects"]?.elements.map { $0["id"]!.stringValue! }
+        let products = doc["products"]!
+        let items = products.elements.map { $0.retained() }
+        json_array_clear(products)
+        for x in items.reversed() { products.append(x) }
+        _ = ok(e, "portfolio.put", "{\"portfolio\":\(JSONText.dump(doc))}")
+        doc.release()
+        let run2 = ok(e, "assessment.run", #"{"portfolio":"retailer"}"#)
+        let listed2 = run2["pitfalls"]!.elements.first { $0["pitfall"]?.stringValue == "roadmap-without-a-problem" }?["subjects"]?.elements.map { $0["id"]!.stringValue! }
+        XCTAssertNotEqual(listed1, listed2, "the near miss: other subjects are listed")
+        XCTAssertEqual(Set(keys(run2)), Set(keys(run1)))
+        XCTAssertTrue(keys(run1).contains { $0.hasPrefix("roadmap-without-a-problem:extra-0+") }, "\(keys(run1))")
+        // The history follows the same advice through both runs.
+        let h = ok(e, "recommendation.history", #"{"portfolio":"retailer"}"#)
+        XCTAssertTrue(entries(h).values.allSatisfy { statuses($0) == ["open", "open"] }, JSONText.dump(h))
+    }
+
     func testAKeyFollowsItsSubjectsNotTheirNamesOrFigures() {
         let a = Subject(kind: "system", id: "erp", name: "ERP"), b = Subject(kind: "system", id: "crm", name: "CRM")
         let k = AdviceKey.make(rule: "legacy-governance-for-digital", subjects: [a, b])
