@@ -157,7 +157,9 @@ extension Engine {
         let (rows, dismissals) = try adviceStoreCall { (try store.adviceRuns(portfolio: pid), try store.adviceRows(.dismissal, portfolio: pid)) }
         let dec = JanssonDecoder()
         var records: [AdviceRunRecord] = []
-        for r in rows {
+        // Only records of runs that are kept: a record written as its portfolio was deleted outlives its run.
+        let kept = Set(headers.map(\.seq))
+        for r in rows where kept.contains(r.seq) {
             do { records.append(try dec.decode(AdviceRunRecord.self, from: r.body)) } catch {
                 throw RPCError(.storeError, pointer: nil, "the advice record of kept run \(r.seq) does not decode: \(error)")
             }

@@ -381,6 +381,23 @@ final class AdviceTests: XCTestCase {
         XCTAssertTrue(entries(h).values.allSatisfy { statuses($0) == ["open"] })
     }
 
+    /// An advice record whose run is not kept (written as its portfolio was deleted) is not read as a run.
+    func testARecordWithoutItsKeptRunIsIgnored() throws {
+        let path = temporaryDirectory() + "/orphan.db"
+        do {
+            let e = try retailer(path)
+            _ = ok(e, "assessment.run", #"{"portfolio":"retailer"}"#)
+        }
+        var db: OpaquePointer?
+        XCTAssertEqual(sqlite3_open(path, &db), SQLITE_OK)
+        XCTAssertEqual(sqlite3_exec(db, "INSERT INTO advice_run (portfolio, seq, body) SELECT portfolio, 99, body FROM advice_run WHERE seq = 1",
+                                    nil, nil, nil), SQLITE_OK)
+        sqlite3_close(db)
+        let e = try Engine(path: path)
+        let h = ok(e, "recommendation.history", #"{"portfolio":"retailer"}"#)
+        XCTAssertEqual(h["runs"]?.elements.map { $0["run"]!.intValue! }, [1])
+    }
+
     /// Deleting a portfolio takes its advice, dismissals and campaigns with it.
     func testDeletingAPortfolioDeletesItsAdvice() throws {
         let e = try retailer()
