@@ -110,7 +110,7 @@ public struct AdviceDismissal: Codable, Sendable, Equatable {
 /// The life of every piece of advice across the kept runs.
 public struct AdviceHistory: Codable, Sendable, Equatable {
     public enum Status: String, Codable, Sendable, CaseIterable {
-        case open, resolved, dismissed, regressed, obsolete
+        case open, resolved, dismissed, regressed, obsolete, superseded
         case modelChanged = "model-changed"
     }
     public struct RunStatus: Codable, Sendable, Equatable {
@@ -145,7 +145,7 @@ public struct AdviceHistory: Codable, Sendable, Equatable {
         public var modelChanged: Bool
     }
     public struct Counts: Codable, Sendable, Equatable {
-        public var open = 0, resolved = 0, dismissed = 0, regressed = 0, obsolete = 0, modelChanged = 0
+        public var open = 0, resolved = 0, dismissed = 0, regressed = 0, obsolete = 0, superseded = 0, modelChanged = 0
         /// Resolved advice: the only status counted as acted on.
         public var actedOn = 0
     }
@@ -159,8 +159,9 @@ public struct AdviceHistory: Codable, Sendable, Equatable {
     /// Walks the tracked runs oldest first. A key's status in a run: given → open (dismissed when a
     /// standing dismissal predates the run, regressed when it had been resolved before); not given
     /// after being given → model-changed when the model's hash or the engine differs from the previous
-    /// run's, obsolete when its subjects had left the portfolio, else resolved; not given again → as
-    /// it was.
+    /// run's, obsolete when its subjects had left the portfolio, superseded when every subject is still
+    /// flagged by the same rule (the situation grew: a key naming more took its place), else resolved;
+    /// not given again → as it was.
     public static func build(portfolio: String, records: [AdviceRunRecord], dismissals: [AdviceDismissal], untracked: [Int]) -> AdviceHistory {
         let records = records.sorted { $0.run < $1.run }
         let dismissed = Dictionary(dismissals.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
@@ -175,6 +176,9 @@ public struct AdviceHistory: Codable, Sendable, Equatable {
             let given = Dictionary(r.items.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
             let prevGiven = Set(previous?.items.map(\.key) ?? [])
             let gone = Set(r.gone)
+            var flagged: [String: Set<String>] = [:]
+            for item in r.items { flagged[item.rule, default: []].formUnion(item.subjects.map { "\($0.kind)/\($0.id)" }) }
+            func flaggedNow(_ rule: String) -> Set<String> { flagged[rule] ?? [] }
             for item in r.items where entries[item.key] == nil {
                 order.append(item.key)
                 entries[item.key] = Entry(key: item.key, rule: item.rule, pitfall: item.pitfall, title: item.title, subjects: item.subjects,
@@ -193,6 +197,10 @@ public struct AdviceHistory: Codable, Sendable, Equatable {
                 } else if prevGiven.contains(key) {
                     if changed { status = .modelChanged }
                     else if gone.contains(key) { status = .obsolete }
+                    else if !e.subjects.isEmpty, Set(e.subjects.map { "\($0.kind)/\($0.id)" }).isSubset(of: flaggedNow(e.rule)) {
+                        // Every subject is still flagged by the rule, under a key that names more: nothing was fixed.
+                        status = .superseded
+                    }
                     else { status = .resolved; everResolved.insert(key); e.resolvedAt = r.run }
                 } else {
                     status = e.runs.last?.status ?? .open
@@ -217,6 +225,7 @@ public struct AdviceHistory: Codable, Sendable, Equatable {
             case .dismissed: counts.dismissed += 1
             case .regressed: counts.regressed += 1
             case .obsolete: counts.obsolete += 1
+            case .superseded: counts.superseded += 1
             case .modelChanged: counts.modelChanged += 1
             }
             out.append(e)

@@ -73,6 +73,8 @@ public struct CampaignReport: Codable, Sendable, Equatable {
     public struct Excluded: Codable, Sendable, Equatable {
         public var dismissed: [String] = []
         public var obsolete: [String] = []
+        /// Superseded by a key naming more subjects (which is itself in scope when it matches).
+        public var superseded: [String] = []
         public var modelChanged: [String] = []
     }
     public var campaign: Campaign
@@ -114,6 +116,7 @@ public struct CampaignReport: Codable, Sendable, Equatable {
             switch e.status {
             case .dismissed: excluded.dismissed.append(e.key)
             case .obsolete: excluded.obsolete.append(e.key)
+            case .superseded: excluded.superseded.append(e.key)
             case .modelChanged: excluded.modelChanged.append(e.key)
             default: counted.append(e)
             }
@@ -133,6 +136,9 @@ public struct CampaignReport: Codable, Sendable, Equatable {
         }
         if !excluded.obsolete.isEmpty {
             notes.append("\(excluded.obsolete.count) obsolete (subject removed from the portfolio) left out of the denominator")
+        }
+        if !excluded.superseded.isEmpty {
+            notes.append("\(excluded.superseded.count) superseded by advice naming more subjects (the situation grew; not resolved) left out of the denominator")
         }
         if !excluded.modelChanged.isEmpty {
             notes.append("\(excluded.modelChanged.count) gone because the model or engine changed, not counted as resolved, left out of the denominator")

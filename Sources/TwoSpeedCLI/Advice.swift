@@ -10,7 +10,7 @@ struct AdviceCommand: ParsableCommand {
         discussion: """
             Every recommendation carries a key that stays the same while the situation behind it does. \
             `twospeed advice history` lists each key's status across the kept runs (open, resolved, dismissed, \
-            regressed, obsolete, model-changed); `dismiss KEY --reason TEXT` and `reopen KEY` mark advice \
+            regressed, obsolete, superseded, model-changed); `dismiss KEY --reason TEXT` and `reopen KEY` mark advice \
             that will not be acted on; `outcomes` shows, for resolved advice, how the measures it aims at \
             moved (an association, not a cause).
 
@@ -50,7 +50,8 @@ struct AdviceHistoryCommand: ParsableCommand {
         let c = result["counts"]
         printHeading("\(id): \(cellValue(c?["open"])) open, \(cellValue(c?["resolved"])) resolved (acted on), "
                      + "\(cellValue(c?["dismissed"])) dismissed, \(cellValue(c?["regressed"])) regressed, "
-                     + "\(cellValue(c?["obsolete"])) obsolete, \(cellValue(c?["modelChanged"])) model-changed")
+                     + "\(cellValue(c?["obsolete"])) obsolete, \(cellValue(c?["superseded"])) superseded, "
+                     + "\(cellValue(c?["modelChanged"])) model-changed")
         let items = result["advice"]?.elements ?? []
         if items.isEmpty { printHeading("No advice yet: `twospeed assess` keeps a run."); return }
         let rows = items.map { a in

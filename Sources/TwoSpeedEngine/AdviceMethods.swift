@@ -31,9 +31,10 @@ enum AdviceSchemas {
             "resolvedAt": .integer("the run at which it was resolved (acted on)", min: 1),
             "dismissal": dismissal,
             "runs": .array(.object("AdviceRunStatus", required: ["run", "status"], ["run": .integer(min: 1), "status": .oneOf(statuses)]))])
-        let counts = Schema.object("AdviceCounts", required: ["open", "resolved", "dismissed", "regressed", "obsolete", "modelChanged", "actedOn"], [
+        let counts = Schema.object("AdviceCounts", required: ["open", "resolved", "dismissed", "regressed", "obsolete", "superseded",
+                                                              "modelChanged", "actedOn"], [
             "open": .integer(min: 0), "resolved": .integer(min: 0), "dismissed": .integer(min: 0), "regressed": .integer(min: 0),
-            "obsolete": .integer(min: 0), "modelChanged": .integer(min: 0),
+            "obsolete": .integer(min: 0), "superseded": .integer(min: 0), "modelChanged": .integer(min: 0),
             "actedOn": .integer("resolved advice: the only status counted as acted on", min: 0)])
         return .object("AdviceHistory", required: ["portfolio", "runs", "advice", "counts", "untracked"], [
             "portfolio": .identifier(), "runs": .array(run), "advice": .array(entry), "counts": counts,
@@ -54,8 +55,8 @@ enum AdviceSchemas {
             "progress": .number("resolved ÷ advice in scope that counts; absent when none does", min: 0, max: 1),
             "inScope": .integer(min: 0), "resolved": .integer(min: 0),
             "excluded": .object("CampaignExcluded", "advice in scope left out of the denominator",
-                                required: ["dismissed", "obsolete", "modelChanged"],
-                                ["dismissed": keys, "obsolete": keys, "modelChanged": keys]),
+                                required: ["dismissed", "obsolete", "superseded", "modelChanged"],
+                                ["dismissed": keys, "obsolete": keys, "superseded": keys, "modelChanged": keys]),
             "notes": .array(.string(maxLength: 100_000)), "byRule": .array(rule), "advice": .array(item), "burnUp": .array(point)])
     }()
 }
@@ -68,7 +69,7 @@ extension Engine {
         return [
             .encoding(MethodName.recommendationHistory.rawValue,
                       summary: "Every piece of advice across the kept runs: first and last run given, and its status in each run "
-                        + "(open, resolved, dismissed, regressed, obsolete, model-changed).",
+                        + "(open, resolved, dismissed, regressed, obsolete, superseded, model-changed).",
                       params: [Engine.portfolioParam], result: AdviceSchemas.history, mutates: false,
                       errors: [.notFound, .storeError]) { [unowned self] p in try adviceHistory(p) }.blockingCalls(),
             .encoding(MethodName.recommendationDismiss.rawValue,

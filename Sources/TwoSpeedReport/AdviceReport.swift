@@ -21,7 +21,8 @@ extension HTMLReport.Page {
         add("<h2>Advice and outcomes</h2>")
         add("<p class=\"intro\">Each piece of advice followed across \(a.history.runs.count) tracked kept run"
             + (a.history.runs.count == 1 ? "" : "s") + ": \(c.open) open, \(c.resolved) resolved (acted on), \(c.dismissed) dismissed, "
-            + "\(c.regressed) regressed, \(c.obsolete) obsolete (subject removed), \(c.modelChanged) gone with a model change (not acted on).</p>")
+            + "\(c.regressed) regressed, \(c.obsolete) obsolete (subject removed), \(c.superseded) superseded by advice naming more subjects, "
+            + "\(c.modelChanged) gone with a model change (not acted on).</p>")
         add("<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Advice</th><th scope=\"col\">Status</th>"
             + "<th scope=\"col\" class=\"num\">First given</th><th scope=\"col\" class=\"num\">Last given</th><th scope=\"col\">What happened</th></tr></thead><tbody>")
         for x in a.history.advice {

@@ -228,6 +228,32 @@ final class AdviceTests: XCTestCase {
         XCTAssertEqual(h["counts"]?["actedOn"]?.intValue, 0)
     }
 
+    /// The situation grows: another live product loses its owner and team, so build-it-and-move-on names
+    /// one more product under a new key. The old key is superseded, not resolved: nothing was fixed. The
+    /// near miss: fixing one of its products (the done-when test) resolves it.
+    func testAdviceWhoseSituationGrewIsSupersededNotResolved() throws {
+        let e = try retailer()
+        let ks = keys(ok(e, "assessment.run", #"{"portfolio":"retailer"}"#))
+        guard let build = ks.first(where: { $0.hasPrefix("build-it-and-move-on:") }) else { return XCTFail("\(ks)") }
+        _ = ok(e, "campaign.put", #"{"portfolio":"retailer","campaign":{"id":"iterate","name":"Iterate","owner":"pm-front","start":"2000-01-01","target":"2099-01-01","advice":{"pitfalls":["build-it-and-move-on"]}}}"#)
+        let p = ok(e, "entity.get", #"{"portfolio":"retailer","kind":"product","id":"front-page"}"#)["entity"]!
+        json_object_del(p, "owner")
+        json_object_del(p, "team")
+        _ = ok(e, "entity.upsert", #"{"portfolio":"retailer","kind":"product","entity":\#(JSONText.dump(p))}"#)
+        let ks2 = keys(ok(e, "assessment.run", #"{"portfolio":"retailer"}"#))
+        XCTAssertFalse(ks2.contains(build))
+        XCTAssertTrue(ks2.contains { $0.hasPrefix("build-it-and-move-on:") })
+        let h = ok(e, "recommendation.history", #"{"portfolio":"retailer"}"#)
+        XCTAssertEqual(statuses(entries(h)[build]), ["open", "superseded"])
+        XCTAssertEqual(h["counts"]?["superseded"]?.intValue, 1)
+        XCTAssertEqual(h["counts"]?["actedOn"]?.intValue, 0)
+        let c = ok(e, "campaign.get", #"{"portfolio":"retailer","id":"iterate"}"#)
+        XCTAssertEqual(c["resolved"]?.intValue, 0, "a grown situation is no progress")
+        XCTAssertEqual(c["inScope"]?.intValue, 1)
+        XCTAssertEqual(c["excluded"]?["superseded"]?.elements.map { $0.stringValue! }, [build])
+        XCTAssertTrue(c["notes"]?.elements.contains { $0.stringValue!.contains("superseded") } ?? false)
+    }
+
     /// A rule changed between two runs: what disappears is model-changed, never resolved (the near miss:
     /// the same model, the same fix, is resolved: see the done-when test).
     func testAdviceGoneWithAChangedRuleIsModelChangedNeverResolved() throws {

@@ -1264,7 +1264,7 @@ class AdviceDismissal(TypedDict):
 
 class AdviceRunStatus(TypedDict):
     run: int
-    status: Literal["open", "resolved", "dismissed", "regressed", "obsolete", "model-changed"]
+    status: Literal["open", "resolved", "dismissed", "regressed", "obsolete", "superseded", "model-changed"]
 
 
 class _AdviceEntryRequired(TypedDict):
@@ -1276,7 +1276,7 @@ class _AdviceEntryRequired(TypedDict):
     firstRun: int
     lastRun: int
     #: its status at the latest tracked run
-    status: Literal["open", "resolved", "dismissed", "regressed", "obsolete", "model-changed"]
+    status: Literal["open", "resolved", "dismissed", "regressed", "obsolete", "superseded", "model-changed"]
     runs: List[AdviceRunStatus]
 
 
@@ -1293,6 +1293,7 @@ class AdviceCounts(TypedDict):
     dismissed: int
     regressed: int
     obsolete: int
+    superseded: int
     modelChanged: int
     #: resolved advice: the only status counted as acted on
     actedOn: int
@@ -1367,6 +1368,7 @@ class CampaignExcluded(TypedDict):
     """advice in scope left out of the denominator"""
     dismissed: List[str]
     obsolete: List[str]
+    superseded: List[str]
     modelChanged: List[str]
 
 
@@ -1383,7 +1385,7 @@ class CampaignRuleProgress(_CampaignRuleProgressRequired, total=False):
 class CampaignAdviceItem(TypedDict):
     key: str
     rule: str
-    status: Literal["open", "resolved", "dismissed", "regressed", "obsolete", "model-changed"]
+    status: Literal["open", "resolved", "dismissed", "regressed", "obsolete", "superseded", "model-changed"]
 
 
 class CampaignBurnUpPoint(TypedDict):
