@@ -80,7 +80,8 @@ int main(int argc, char **argv) {
                                     "params", "portfolio", doc, "id", 1)));
     double t0 = now_ms();
     for (int r = 0; r < runs; r++) {
-        json_t *entity = (r % 2) ? orphan : owned;
+        /* Orphaned on even runs, owned again on odd ones: the last run resolves the advice. */
+        json_t *entity = (r % 2) ? owned : orphan;
         json_decref(call(eng, json_pack("{s:s, s:s, s:{s:s, s:s, s:O}, s:i}", "jsonrpc", "2.0", "method", "entity.upsert",
                                         "params", "portfolio", "synthetic", "kind", "product", "entity", entity, "id", 2)));
         json_decref(call(eng, json_pack("{s:s, s:s, s:{s:s}, s:i}", "jsonrpc", "2.0", "method", "assessment.run",
@@ -92,6 +93,18 @@ int main(int argc, char **argv) {
     double floor_t = timed(eng, "{\"jsonrpc\":\"2.0\",\"method\":\"assessment.get\",\"params\":{\"portfolio\":\"synthetic\"},\"id\":4}", &get_bytes);
     double history_t = timed(eng, "{\"jsonrpc\":\"2.0\",\"method\":\"recommendation.history\",\"params\":{\"portfolio\":\"synthetic\"},\"id\":5}", &history_bytes);
     double outcome_t = timed(eng, "{\"jsonrpc\":\"2.0\",\"method\":\"recommendation.outcomes\",\"params\":{\"portfolio\":\"synthetic\"},\"id\":6}", &outcome_bytes);
+    /* What was measured: how many pieces of advice, how many resolved, how many outcomes. */
+    json_t *h = call(eng, json_pack("{s:s, s:s, s:{s:s}, s:i}", "jsonrpc", "2.0", "method", "recommendation.history",
+                                    "params", "portfolio", "synthetic", "id", 7));
+    json_t *o = call(eng, json_pack("{s:s, s:s, s:{s:s}, s:i}", "jsonrpc", "2.0", "method", "recommendation.outcomes",
+                                    "params", "portfolio", "synthetic", "id", 8));
+    json_t *hr = json_object_get(h, "result"), *orr = json_object_get(o, "result");
+    printf("%zu pieces of advice over %zu tracked runs, %lld resolved now; %zu outcomes\n",
+           json_array_size(json_object_get(hr, "advice")), json_array_size(json_object_get(hr, "runs")),
+           (long long)json_integer_value(json_object_get(json_object_get(hr, "counts"), "resolved")),
+           json_array_size(json_object_get(orr, "outcomes")));
+    json_decref(h);
+    json_decref(o);
     printf("%-28s %10s %10s %8s\n", "", "ms", "MB", "ratio");
     printf("%-28s %10.1f %10.2f %8s\n", "assessment.get (floor)", floor_t, get_bytes / 1e6, "1");
     printf("%-28s %10.1f %10.2f %8.2f\n", "recommendation.history", history_t, history_bytes / 1e6, history_t / floor_t);
