@@ -22,7 +22,7 @@ SWIFT_RELEASE := $(SWIFT) build -c release --static-swift-stdlib
 
 .PHONY: all deps deps-browser deps-wheel wheel man completions build lib daemon plugins demo test test-swift test-c test-install test-python test-shell test-calibration calibrate tsan schema starters bench install uninstall clean
 .PHONY: fuzz fuzz-build fuzz-smoke
-.PHONY: check check-links check-swift check-rest
+.PHONY: check check-links check-swift check-rest test-suites
 
 all: build
 
@@ -155,12 +155,19 @@ demo: deps lib $(BUILD)/portfolio_summary
 
 # The builds first, two at a time: the sanitized library (its own scratch path, .build-tsan) beside the
 # release builds, whose whole-module compiles of one large module at a time leave the second core idle
-# for minutes. Then the suites, one after another.
+# for minutes. Then two lanes: the Swift tests (their debug build, then the run) beside every other
+# suite, one after another on the release builds; those mostly wait on daemons, browsers, pip and
+# sleeps, which leaves a core to the compiler. The Swift tests' output comes when they end (-O).
 test: export TWOSPEED_REQUIRE_BROWSER = 1
 test: deps deps-browser
 	$(MAKE) -j2 --no-print-directory lib daemon $(TSAN_LIB)
-	$(MAKE) --no-print-directory test-swift test-c test-install test-python test-shell test-calibration tsan
+	$(MAKE) -j2 -O --no-print-directory test-swift test-suites
 	@echo "all test suites passed"
+
+# Every suite but the Swift tests, in order (-j1: one at a time, whatever the caller's -j). The plugins
+# are built before both lanes, so that the two never write them at once.
+test-suites: deps lib daemon plugins
+	$(MAKE) -j1 --no-print-directory test-c test-install test-python test-shell test-calibration tsan
 
 # The fast tier, for every change (make test is everything): one build, SwiftPM's debug build with the
 # tests (.build/debug, what `swift test` builds anyway), and on it the Swift tests beside the C ABI test,
@@ -198,8 +205,11 @@ check-rest:
 	$(CHECK_ENV) python3 -m pytest -q -p no:cacheprovider Tests/Python
 	$(CHECK_ENV) python3 -m pytest -q -p no:cacheprovider bindings/python/tests --ignore=bindings/python/tests/test_wheel.py
 
+# Only the test bundle and what it links: the debug executables (and libtwospeed.so) that a plain
+# `swift test` builds too are never run by the tests, which take the release programs.
 test-swift: deps daemon plugins
-	TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) TWOSPEED_CLI=$(abspath $(BIN)/twospeed) $(SWIFT) test
+	$(SWIFT) build --product TwoSpeedPackageTests
+	TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) TWOSPEED_CLI=$(abspath $(BIN)/twospeed) $(SWIFT) test --skip-build
 
 $(BUILD)/test_abi: Tests/C/test_abi.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson -lsqlite3 -lpthread
