@@ -205,8 +205,9 @@ check-rest:
 	$(CHECK_ENV) python3 -m pytest -q -p no:cacheprovider Tests/Python
 	$(CHECK_ENV) python3 -m pytest -q -p no:cacheprovider bindings/python/tests --ignore=bindings/python/tests/test_wheel.py
 
-# Only the test bundle and what it links: the debug executables (and libtwospeed.so) that a plain
-# `swift test` builds too are never run by the tests, which take the release programs.
+# Only the test bundle and what it links: a plain `swift test` builds every product too, the debug
+# twospeedd, twospeed-cli (with ArgumentParser), bench-catalog and libtwospeed.so, none of which the
+# tests run (they take the release programs).
 test-swift: deps daemon plugins
 	$(SWIFT) build --product TwoSpeedPackageTests
 	TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) TWOSPEED_CLI=$(abspath $(BIN)/twospeed) $(SWIFT) test --skip-build
