@@ -164,10 +164,16 @@ test: deps deps-browser
 	$(MAKE) -j2 -O --no-print-directory test-swift test-suites
 	@echo "all test suites passed"
 
-# Every suite but the Swift tests, in order (-j1: one at a time, whatever the caller's -j). The plugins
-# are built before both lanes, so that the two never write them at once.
+# Every suite but the Swift tests, one after another (a make each, so that no two suites of this lane
+# overlap whatever the caller's -j). The plugins are built before both lanes, so that the two never
+# write them at once.
 test-suites: deps lib daemon plugins
-	$(MAKE) -j1 --no-print-directory test-c test-install test-python test-shell test-calibration tsan
+	$(MAKE) --no-print-directory test-c
+	$(MAKE) --no-print-directory test-install
+	$(MAKE) --no-print-directory test-python
+	$(MAKE) --no-print-directory test-shell
+	$(MAKE) --no-print-directory test-calibration
+	$(MAKE) --no-print-directory tsan
 
 # The fast tier, for every change (make test is everything): one build, SwiftPM's debug build with the
 # tests (.build/debug, what `swift test` builds anyway), and on it the Swift tests beside the C ABI test,
