@@ -22,6 +22,7 @@ SWIFT_RELEASE := $(SWIFT) build -c release --static-swift-stdlib
 
 .PHONY: all deps deps-browser deps-wheel wheel man completions build lib daemon plugins demo test test-swift test-c test-install test-python test-shell test-calibration calibrate tsan schema starters bench install uninstall clean
 .PHONY: fuzz fuzz-build fuzz-smoke
+.PHONY: check check-links check-swift check-rest test-suites
 
 all: build
 
@@ -154,15 +155,68 @@ demo: deps lib $(BUILD)/portfolio_summary
 
 # The builds first, two at a time: the sanitized library (its own scratch path, .build-tsan) beside the
 # release builds, whose whole-module compiles of one large module at a time leave the second core idle
-# for minutes. Then the suites, one after another.
+# for minutes. Then two lanes: the Swift tests (their debug build, then the run) beside every other
+# suite, one after another on the release builds; those mostly wait on daemons, browsers, pip and
+# sleeps, which leaves a core to the compiler. The Swift tests' output comes when they end (-O).
 test: export TWOSPEED_REQUIRE_BROWSER = 1
 test: deps deps-browser
 	$(MAKE) -j2 --no-print-directory lib daemon $(TSAN_LIB)
-	$(MAKE) --no-print-directory test-swift test-c test-install test-python test-shell test-calibration tsan
+	$(MAKE) -j2 -O --no-print-directory test-swift test-suites
 	@echo "all test suites passed"
 
+# Every suite but the Swift tests, one after another (a make each, so that no two suites of this lane
+# overlap whatever the caller's -j). The plugins are built before both lanes, so that the two never
+# write them at once.
+test-suites: deps lib daemon plugins
+	$(MAKE) --no-print-directory test-c
+	$(MAKE) --no-print-directory test-install
+	$(MAKE) --no-print-directory test-python
+	$(MAKE) --no-print-directory test-shell
+	$(MAKE) --no-print-directory test-calibration
+	$(MAKE) --no-print-directory tsan
+
+# The fast tier, for every change (make test is everything): one build, SwiftPM's debug build with the
+# tests (.build/debug, what `swift test` builds anyway), and on it the Swift tests beside the C ABI test,
+# calibration and the Python tests, in two lanes on two cores. No release build, no sanitizer, no wheel,
+# no shell suites, no browser install (the browser tests run when chromium is there, and skip saying why
+# when it is not). build/check names the debug library and programs as a build tree does
+# (lib/libtwospeed.so.0, bin/twospeed, bin/twospeedd), for the tests that take a build folder.
+CHECK := $(BUILD)/check
+CHECK_LIB := $(abspath $(CHECK)/lib/libtwospeed.so.0)
+CHECK_ENV := TWOSPEED_BUILD=$(abspath $(CHECK)) TWOSPEED_LIBRARY=$(CHECK_LIB) \
+             TWOSPEED_DAEMON=$(abspath $(CHECK)/bin/twospeedd) TWOSPEED_CLI=$(abspath $(CHECK)/bin/twospeed)
+check: deps plugins
+	$(SWIFT) build --build-tests
+	$(MAKE) --no-print-directory check-links
+	$(MAKE) -j2 -O --no-print-directory check-swift check-rest
+	@echo "make check passed: the fast tier (make test runs every suite)"
+check-links:
+	@mkdir -p $(CHECK)/lib $(CHECK)/bin
+	ln -sf $(abspath .build/debug/libtwospeed.so) $(CHECK)/lib/libtwospeed.so.0
+	ln -sf libtwospeed.so.0 $(CHECK)/lib/libtwospeed.so
+	ln -sf $(abspath .build/debug/twospeedd) $(CHECK)/bin/twospeedd
+	ln -sf $(abspath .build/debug/twospeed-cli) $(CHECK)/bin/twospeed
+check-swift:
+	$(CHECK_ENV) $(SWIFT) test --skip-build
+# The wheel's test is make test's (it needs make wheel's release build); every other Python test runs.
+check-rest:
+	bash Tests/C/check_exports.sh $(CHECK_LIB) include/twospeed.h
+	$(CXX) -std=c++11 -Wall -Wextra -Werror -Iinclude Tests/C/test_header.cpp -o $(CHECK)/test_header_cxx \
+	    -L$(CHECK)/lib -ltwospeed -Wl,-rpath,$(abspath $(CHECK)/lib)
+	$(CHECK)/test_header_cxx
+	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L Tests/C/test_abi.c -o $(CHECK)/test_abi \
+	    -L$(CHECK)/lib -ltwospeed -Wl,-rpath,$(abspath $(CHECK)/lib) -ljansson -lsqlite3 -lpthread
+	$(CHECK)/test_abi
+	python3 Tests/Calibration/calibrate.py --library $(CHECK_LIB)
+	$(CHECK_ENV) python3 -m pytest -q -p no:cacheprovider Tests/Python
+	$(CHECK_ENV) python3 -m pytest -q -p no:cacheprovider bindings/python/tests --ignore=bindings/python/tests/test_wheel.py
+
+# Only the test bundle and what it links: a plain `swift test` builds every product too, the debug
+# twospeedd, twospeed-cli (with ArgumentParser), bench-catalog and libtwospeed.so, none of which the
+# tests run (they take the release programs).
 test-swift: deps daemon plugins
-	TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) TWOSPEED_CLI=$(abspath $(BIN)/twospeed) $(SWIFT) test
+	$(SWIFT) build --product TwoSpeedPackageTests
+	TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) TWOSPEED_CLI=$(abspath $(BIN)/twospeed) $(SWIFT) test --skip-build
 
 $(BUILD)/test_abi: Tests/C/test_abi.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson -lsqlite3 -lpthread

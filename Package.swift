@@ -99,8 +99,11 @@ let package = Package(
         .executableTarget(name: "bench-catalog", dependencies: ["TwoSpeedEngine", "TwoSpeedClient", "TwoSpeedClientInProcess", "TwoSpeedYAML", "TwoSpeedJSON", "CJansson",
                                                                 .product(name: "Yams", package: "Yams")],
                           path: "Tests/Bench/CatalogBench"),
+        // The daemon tests run twospeedd and twospeed-cli as programs ($TWOSPEED_DAEMON, $TWOSPEED_CLI, or the
+        // ones `swift build`/`swift test` build beside the bundle), never import them: no dependency on
+        // their targets, so that make test's `swift build --product TwoSpeedPackageTests` skips them.
         .testTarget(name: "TwoSpeedDaemonTests",
-                    dependencies: ["TwoSpeedDaemon", "TwoSpeedClient", "TwoSpeedClientInProcess", "TwoSpeedJSON", "CJansson", "twospeedd", "TwoSpeedCLI"]),
+                    dependencies: ["TwoSpeedDaemon", "TwoSpeedClient", "TwoSpeedClientInProcess", "TwoSpeedJSON", "CJansson"]),
         .testTarget(name: "TwoSpeedTests",
                     dependencies: ["TwoSpeedEngine", "TwoSpeedContract", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedAssessment", "TwoSpeedReport",
                                    "TwoSpeedSchema", "TwoSpeedJSON", "TwoSpeedSync", "TwoSpeedYAML", "CJansson",

@@ -103,7 +103,7 @@ extension Engine {
             return Rendered(format: format, content: MarkdownReport.render(result, previous: previous, trend: trend),
                             mediaType: MarkdownReport.mediaType)
         default:
-            return Rendered(format: "text", content: TextReport.render(result, width: p.int("width") ?? 100), mediaType: "text/plain; charset=utf-8")
+            return Rendered(format: "text", content: TextReport.render(result, previous: previous, width: p.int("width") ?? 100), mediaType: "text/plain; charset=utf-8")
         }
     }
 }

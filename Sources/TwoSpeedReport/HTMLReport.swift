@@ -393,6 +393,12 @@ public enum HTMLReport {
                         + "<td><span class=\"chip tier-\(e(sys.tier ?? "unknown"))\">\(e(sys.tier ?? "unknown"))</span></td>"
                         + "<td>\(e(sys.stability ?? "–"))</td>"
                         + fig.map { "<td class=\"num\">\($0)</td>" }.joined() + "</tr>")
+                    // Why the label differs from the keys one by one, right under the figures it explains.
+                    if let d = sys.delivery {
+                        for note in FourKeys.labelNotes(d) {
+                            add("<tr class=\"label-note\"><td></td><td colspan=\"7\">\(e(note))</td></tr>")
+                        }
+                    }
                 }
                 add("</tbody>")
                 add("</table>")
@@ -729,6 +735,7 @@ public enum HTMLReport {
     .act-expand { background: #0072B2; color: #fff; } .act-iterate { background: #e3e3e3; color: #1b1b1b; }
     .act-roll-back { background: #D55E00; color: #fff; }
     tr.blocking td { background: #fbe7da; }
+    tr.label-note td { color: var(--muted); font-size: 13px; border-top: none; padding-top: 0; }
     .reason { font-size: 12px; color: var(--muted); margin-top: 2px; }
     ul.plain { margin: 0; padding-left: 18px; }
     li.orphan { color: #a33d00; }

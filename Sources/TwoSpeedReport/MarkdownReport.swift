@@ -250,6 +250,14 @@ public enum MarkdownReport {
                 table(["System", "Layer", "Speed", "Stability", "Deploys a month", "Lead time (h)", "Change failure", "Recovery (h)"], s.systems.map { sys in
                     [m(sys.system.name), m(sys.layer), m(sys.tier ?? "unknown"), m(sys.stability ?? "–")] + Common.deliveryText(sys)
                 }, numeric: [4, 5, 6, 7])
+                // A table row holds no note: the systems whose label disagrees with its keys, after the table.
+                let notes = Common.labelNotes(s)
+                if !notes.isEmpty {
+                    add("Where a label differs from its keys one by one:")
+                    add()
+                    for n in notes { for note in n.notes { add("- **" + m(n.system.system.name) + "**: " + m(note)) } }
+                    add()
+                }
             }
             if let t = r.analyses.delivery {
                 add("### The four keys by window")

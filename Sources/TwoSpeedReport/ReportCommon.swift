@@ -167,6 +167,16 @@ enum Common {
             + " and the entered figures for the others. Definitions: " + t.definitions + "."
     }
 
+    /// The systems whose speed or stability label disagrees with their keys one by one, each with the
+    /// notes saying why (FourKeys.labelNotes, the same sentences delivery.metrics gives), in table order.
+    static func labelNotes(_ s: SpeedAnalysis) -> [(system: SpeedAnalysis.SystemTier, notes: [String])] {
+        s.systems.compactMap { sys in
+            guard let d = sys.delivery else { return nil }
+            let notes = FourKeys.labelNotes(d)
+            return notes.isEmpty ? nil : (sys, notes)
+        }
+    }
+
     static func deliveryText(_ s: SpeedAnalysis.SystemTier) -> [String] {
         guard let d = s.delivery else { return ["–", "–", "–", "–"] }
         return [d.deploysPerMonth.map { Num.short($0, 1) } ?? "–", d.leadTimeHours.map { Num.short($0, 1) } ?? "–",

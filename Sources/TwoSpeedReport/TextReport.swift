@@ -1,19 +1,25 @@
 import TwoSpeedAssessment
 
-/// The assessment as plain text for a terminal: the dimension table, the pitfalls and the top
-/// recommendations. Fixed-width columns; lines wrap at `width`.
+/// The assessment as plain text for a terminal: the dimension table, what changed since the previous
+/// run, the pitfalls, the speed tiers and the top recommendations. Fixed-width columns; lines wrap at `width`.
 public enum TextReport {
-    public static func render(_ r: AssessmentResult, width: Int = 100, recommendations: Int = 5) -> String {
+    /// `previous`: the kept run before this one, of the same model (as the HTML and Markdown reports take
+    /// it); a result of another model has other dimensions and is not compared.
+    public static func render(_ r: AssessmentResult, previous: AssessmentResult? = nil, width: Int = 100,
+                              recommendations: Int = 5) -> String {
+        let previous = Common.previousScores(r, previous) == nil ? nil : previous
         var out: [String] = []
         out.append("\(r.organization): two-speed operating model assessment")
         out.append("model \(r.model.name) \(r.model.version), data as of \(Common.humanDate(r.asOf))" + (r.run.map { ", run \($0)" } ?? ""))
         out.append("")
-        if let summary = r.summary, !summary.isEmpty {
-            out += wrap(summary.joined(separator: " "), width: width, first: "", rest: "")
+        let sentences = (r.summary ?? []) + (Common.pitfallChangeSentence(r, previous).map { [$0] } ?? [])
+        if !sentences.isEmpty {
+            out += wrap(sentences.joined(separator: " "), width: width, first: "", rest: "")
             out.append("")
         }
         if let level = r.overall.level {
-            out.append("Overall  \(score(r.overall.score)) of 5   level \(level) \(r.overall.levelName ?? "")")
+            out.append("Overall  \(score(r.overall.score)) of 5   level \(level) \(r.overall.levelName ?? "")"
+                       + (previous.flatMap { p in Common.change(r.overall.score, p.overall.score).map { "   \($0) since \(since(p))" } } ?? ""))
         } else {
             out.append("Overall  insufficient evidence: " + Common.evidenceShare(r))
         }
@@ -32,12 +38,56 @@ public enum TextReport {
             out.append("Levels held down (a level is held only while its checks pass)")
             for c in caps { out += wrap(c, width: width, first: "  - ", rest: "    ") }
         }
+        if let previous, let c = Common.pitfallChange(r, previous) {
+            out.append("")
+            out.append("Since \(since(previous)) (data as of \(Common.humanDate(previous.asOf)))")
+            let before = Common.previousScores(r, previous) ?? [:]
+            let moved = r.dimensions.compactMap { d -> String? in
+                guard let now = d.score, let then = before[d.id], let ch = Common.change(now, then), ch != "0.00" else { return nil }
+                return "\(d.name) \(score(then)) -> \(score(now)) (\(ch))"
+            }
+            out += wrap("Overall score: " + (Common.change(r.overall.score, previous.overall.score).map {
+                "\(score(previous.overall.score)) -> \(score(r.overall.score)) (\($0))" } ?? "–"), width: width, first: "  ", rest: "    ")
+            out += wrap("Dimensions moved: " + (moved.isEmpty ? "none" : moved.joined(separator: "; ")), width: width, first: "  ", rest: "    ")
+            for (title, items) in [("Pitfalls resolved", c.resolved), ("New pitfalls", c.new)] {
+                out.append("  \(title) (\(items.count))" + (items.isEmpty ? ": none" : ""))
+                for f in items {
+                    out += wrap("[\(f.severity)] \(f.name)" + (f.subjects.isEmpty ? "" : ": " + f.subjects.map(\.name).joined(separator: ", ")),
+                                width: width, first: "    - ", rest: "      ")
+                }
+            }
+        }
         out.append("")
         out.append("Pitfalls (\(r.pitfalls.count))")
         if r.pitfalls.isEmpty { out.append("  none found") }
         for p in r.pitfalls {
             out.append("  [\(p.severity)] \(p.name)" + (p.plugin.map { " (plugin \($0))" } ?? ""))
             for e in p.evidence { out += wrap(e, width: width, first: "    - ", rest: "      ") }
+        }
+        let speed = r.analyses.speed
+        if !speed.systems.isEmpty {
+            out.append("")
+            out.append("Speed tiers (\(speed.reference))")
+            // Short headers, and names cut to what is left of the width, so that a row fits a terminal.
+            let head = ["System", "Layer", "Speed", "Stability", "Deploys/mo", "Lead h", "Fail", "Restore h"]
+            var rows = [head] + speed.systems.map { sys in
+                [sys.system.name, sys.layer, sys.tier ?? "unknown", sys.stability ?? "–"] + Common.deliveryText(sys)
+            }
+            var widths = head.indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
+            let others = widths.dropFirst().reduce(0, +) + 2 * widths.count
+            if others + widths[0] > width {
+                widths[0] = max(head[0].count, width - others)
+                for i in rows.indices where rows[i][0].count > widths[0] { rows[i][0] = String(rows[i][0].prefix(widths[0] - 1)) + "…" }
+            }
+            for (i, row) in rows.enumerated() {
+                var line = "  " + row.enumerated().map { pad($0.element, widths[$0.offset]) }.joined(separator: "  ")
+                while line.last == " " { line.removeLast() }
+                out.append(line)
+                // Why the label differs from the keys one by one, under the system it explains.
+                if i > 0, let d = speed.systems[i - 1].delivery {
+                    for note in FourKeys.labelNotes(d) { out += wrap("note: " + note, width: width, first: "    ", rest: "      ") }
+                }
+            }
         }
         if let t = r.analyses.delivery {
             out.append("")
@@ -76,6 +126,9 @@ public enum TextReport {
         }
         return out.joined(separator: "\n") + "\n"
     }
+
+    /// "run 3", or "the previous assessment" for a result given without a run number.
+    static func since(_ p: AssessmentResult) -> String { p.run.map { "run \($0)" } ?? "the previous assessment" }
 
     static func score(_ s: Double) -> String {
         let r = (s * 100).rounded() / 100

@@ -15,6 +15,9 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOCS = os.path.join(ROOT, "docs")
+# The build tree the pages speak of (build/lib, build/bin): the checkout's, or $TWOSPEED_BUILD's (make
+# check's debug build under the same names).
+BUILD = os.environ.get("TWOSPEED_BUILD") or os.path.join(ROOT, "build")
 PAGES = ["portfolio-model.md", "assessment-model.md", "plugins.md", "c-api.md", "fourkeys.md"]
 sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
 
@@ -35,8 +38,9 @@ def blocks(page: str) -> List[Tuple[str, str]]:
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     ws = tmp_path_factory.mktemp("docs")
-    for d in ("include", "build", "examples", "bindings"):
+    for d in ("include", "examples", "bindings"):
         os.symlink(os.path.join(ROOT, d), ws / d)
+    os.symlink(BUILD, ws / "build")
     for page in PAGES:
         for info, body in blocks(page):
             m = re.search(r"\bfile=(\S+)", info)
@@ -51,8 +55,11 @@ def env(ws) -> Dict[str, str]:
     # As a reader's shell would be: the built programs on PATH, the package from the checkout (it finds
     # the library in build/lib by itself), nothing pointing elsewhere.
     e = {k: v for k, v in os.environ.items() if k not in ("TWOSPEED_LIBRARY", "LD_LIBRARY_PATH", "PYTHONPATH")}
-    e["PATH"] = os.path.join(ROOT, "build", "bin") + os.pathsep + e.get("PATH", "")
+    e["PATH"] = os.path.join(BUILD, "bin") + os.pathsep + e.get("PATH", "")
     e["PYTHONPATH"] = str(ws / "bindings" / "python")
+    if os.path.realpath(BUILD) != os.path.realpath(os.path.join(ROOT, "build")):
+        # The package looks in its own checkout's build/lib, which is not this build tree.
+        e["TWOSPEED_LIBRARY"] = os.path.join(BUILD, "lib", "libtwospeed.so.0")
     return e
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The commands for people (twospeed list, show, recommendations, history, diff, observe, delete, and
-# assess of a held portfolio) on a store file, as a user types them: no JSON typed by hand. In a pipe
+# The commands for people (twospeed list, show, recommendations, history, diff, observe, delete, metrics,
+# and assess of a held portfolio) on a store file, as a user types them: no JSON typed by hand. In a pipe
 # they print tab-separated rows; on a terminal (script(1) gives them one) a table with a header.
 set -u
 cd "$(dirname "$0")/../.."
@@ -77,6 +77,38 @@ check "names with control characters print escaped, never as terminal sequences"
 check "delete an entity: removed, new revision printed" bash -c "
     '$TS' delete team evil --db '$TWOSPEED_DB_FILE' | grep -q '^deleted team evil (revision [0-9]*)' &&
     ! '$TS' list teams --db '$TWOSPEED_DB_FILE' | grep -q '^evil'"
+# twospeed metrics: the four keys without JSON. Unknown is not zero: before any event, no row at all.
+check "metrics before any event: no row, exit 0" bash -c "
+    '$TS' metrics --db '$TWOSPEED_DB_FILE' > '$TMP/m0' && [ ! -s '$TMP/m0' ]"
+# The web checkout: 4 deployments in March, one of them (d3) caused a 96-hour incident (25%, 96 h);
+# the ERP: 5 deployments, one failed, a 12-hour incident (20%, 12 h).
+for i in 1 2 3 4; do echo "{\"id\":\"wc-$i\",\"system\":\"web-checkout\",\"time\":\"2026-03-0$((i + 1))T10:00:00Z\",\"changes\":[{\"id\":\"c$i\",\"committed\":\"2026-03-0$((i + 1))T08:00:00Z\"}]}"; done > "$TMP/deploys.jsonl"
+for i in 1 2 3 4 5; do echo "{\"id\":\"erp-$i\",\"system\":\"erp\",\"time\":\"2026-03-1${i}T10:00:00Z\",\"failed\":$([ $i = 1 ] && echo true || echo false)}"; done >> "$TMP/deploys.jsonl"
+printf 'id,system,started,resolved,cause\ni1,web-checkout,2026-03-10T00:00:00Z,2026-03-14T00:00:00Z,wc-3\ni2,erp,2026-03-20T00:00:00Z,2026-03-20T12:00:00Z,\n' > "$TMP/incidents.csv"
+ts import --from deployments --portfolio retailer "$TMP/deploys.jsonl" >/dev/null 2>&1
+ts import --from incidents --portfolio retailer "$TMP/incidents.csv" >/dev/null 2>&1
+check "metrics: a row per system of the window, the keys and their labels, tab-separated" bash -c "
+    '$TS' metrics --until 2026-04-01 --days 30 --db '$TWOSPEED_DB_FILE' > '$TMP/m' && [ \$(wc -l < '$TMP/m') = 2 ] &&
+    grep -qx '2026-03-02..2026-04-01	web-checkout	4	4.06	2	25%	96	elite	high' '$TMP/m' &&
+    grep -qx '2026-03-02..2026-04-01	erp	5	4.06	-	20%	12	high	high' '$TMP/m'"
+# (jq -S: the engine writes the members of a figure's buckets in no fixed order.)
+check "metrics --json is delivery.metrics' result" bash -c "
+    diff <('$TS' metrics --until 2026-04-01 --days 30 --json --compact --db '$TWOSPEED_DB_FILE' | jq -S .) \
+         <('$TS' call --compact --db '$TWOSPEED_DB_FILE' delivery.metrics '{\"portfolio\":\"retailer\",\"until\":\"2026-04-01\",\"days\":30}' | jq -S .)"
+check "metrics on a terminal: a header, and the note of a label that disagrees with its keys" bash -c "
+    script -qec \"'$TS' metrics --until 2026-04-01 --days 30 --system web-checkout --db '$TWOSPEED_DB_FILE'\" /dev/null > '$TMP/mt' &&
+    head -1 '$TMP/mt' | grep -q '^WINDOW  *SYSTEM  *DEPLOYMENTS' &&
+    grep -q '^note: 2026-03-02..2026-04-01 web-checkout: stability labelled high, .* though key by key it is low' '$TMP/mt' &&
+    ! grep -q '	erp	\|  erp  ' '$TMP/mt'"
+check "metrics --windows: newest first; a system with events has 0 deployments in an older window, no lead time" bash -c "
+    '$TS' metrics --until 2026-04-01 --days 30 --windows 3 --db '$TWOSPEED_DB_FILE' > '$TMP/mw' && [ \$(wc -l < '$TMP/mw') = 6 ] &&
+    [ \"\$(cut -f1 '$TMP/mw' | uniq)\" = \"\$(printf '2026-03-02..2026-04-01\n2026-01-31..2026-03-02\n2026-01-01..2026-01-31')\" ] &&
+    grep -qx '2026-01-01..2026-01-31	web-checkout	0	0	-	-	-	low	-' '$TMP/mw'"
+check "metrics: a system the portfolio does not have is the engine's not-found (exit 1)" bash -c "
+    '$TS' metrics --system nope --db '$TWOSPEED_DB_FILE' 2>'$TMP/err'; [ \$? = 1 ] && jq -e '.code == -32000 and .data.pointer == \"/system\"' '$TMP/err'"
+check "metrics: --days 0 and a bad --until are refused" bash -c "
+    '$TS' metrics --days 0 --db '$TWOSPEED_DB_FILE' 2>/dev/null; [ \$? = 2 ] &&
+    '$TS' metrics --until yesterday --db '$TWOSPEED_DB_FILE' 2>'$TMP/err'; [ \$? = 1 ] && jq -e '.data.pointer == \"/until\"' '$TMP/err'"
 check "delete a portfolio asks for --yes, then deletes it" bash -c "
     '$TS' delete portfolio retailer --db '$TWOSPEED_DB_FILE' 2>/dev/null; [ \$? = 2 ] &&
     '$TS' delete portfolio retailer --yes --db '$TWOSPEED_DB_FILE' | grep -q '^deleted portfolio retailer' &&

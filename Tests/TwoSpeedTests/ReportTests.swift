@@ -327,6 +327,97 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(engine.request("report.render", #"{"format":"html","portfolio":"retailer","previous":{"overall":1}}"#).code, -32602)
     }
 
+    // MARK: The text report
+
+    /// The text report says what the HTML report says since the previous run: the summary's sentence, the
+    /// overall and dimension score changes, the pitfalls resolved and the new ones with their subjects.
+    func testTextReportSaysWhatChangedSinceTheLastRun() throws {
+        let engine = try engine(with: [retailerText])
+        let (first, firstJSON) = try run(engine, "retailer")
+        // Near-miss: a first run has nothing to compare with, so no such section or sentence.
+        let alone = try render(engine, #"{"format":"text","portfolio":"retailer"}"#).content
+        XCTAssertFalse(alone.contains("Since run"), alone)
+        // IT's cost objective joins the shared growth objective: siloed objectives is resolved.
+        XCTAssertNotNil(engine.request("entity.upsert", #"{"portfolio":"retailer","kind":"okr","entity":{"id":"okr-it-cost","objective":"Cut IT run costs by 10%","departments":["it"],"parent":"okr-online-growth"}}"#).result)
+        let (second, secondJSON) = try run(engine, "retailer")
+        let siloed = try XCTUnwrap(first.pitfalls.first { $0.pitfall == "siloed-objectives" })
+        XCTAssertFalse(second.pitfalls.contains { $0.pitfall == "siloed-objectives" })
+
+        let (text, media) = try render(engine, #"{"format":"text","portfolio":"retailer","width":400}"#)
+        XCTAssertEqual(media, "text/plain; charset=utf-8")
+        XCTAssertTrue(text.contains("Since run 1, resolved: “\(siloed.name)”; none is new."), text)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let head = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("Since run 1 (data as of ") }, text)
+        let section = Array(lines[head...].prefix { !$0.isEmpty })
+        let overallChange = try XCTUnwrap(Common.change(second.overall.score, first.overall.score))
+        XCTAssertTrue(section.contains("  Overall score: \(TextReport.score(first.overall.score)) -> \(TextReport.score(second.overall.score)) (\(overallChange))"),
+                      "\(section)")
+        let before = first.dimensions.first { $0.id == "strategy" }!.score!, after = second.dimensions.first { $0.id == "strategy" }!.score!
+        XCTAssertGreaterThan(after, before)
+        XCTAssertTrue(section.contains { $0.hasPrefix("  Dimensions moved: ") && $0.contains("Strategy alignment \(TextReport.score(before)) -> "
+                                                                                              + "\(TextReport.score(after)) (+\(Num.fixed(after - before, 2)))") }, "\(section)")
+        XCTAssertTrue(section.contains("  Pitfalls resolved (1)"), "\(section)")
+        XCTAssertTrue(section.contains("    - [\(siloed.severity)] \(siloed.name): " + siloed.subjects.map(\.name).joined(separator: ", ")), "\(section)")
+        XCTAssertTrue(section.contains("  New pitfalls (0): none"), "\(section)")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("Overall  ") && $0.hasSuffix("\(overallChange) since run 1") }, text)
+
+        // The first run, reported on its own, has nothing before it; a result given with a previous one of
+        // the same model compares, one of another model does not.
+        XCTAssertFalse(try render(engine, #"{"format":"text","portfolio":"retailer","run":1}"#).content.contains("Since run"))
+        let given = try render(engine, #"{"format":"text","result":\#(secondJSON),"previous":\#(firstJSON),"width":400}"#).content
+        XCTAssertTrue(given.contains("  Pitfalls resolved (1)"), given)
+        let dora = readFile(repoRoot + "/examples/models/dora-2024.json")
+        XCTAssertNotNil(engine.request("assessment.model.put", "{\"model\":\(dora)}").result)
+        let (_, doraJSON) = try run(engine, "retailer", #","model":"dora-2024","keep":false"#)
+        XCTAssertFalse(try render(engine, #"{"format":"text","result":\#(secondJSON),"previous":\#(doraJSON)}"#).content.contains("Since "))
+    }
+
+    /// A system whose speed or stability label disagrees with its keys one by one says why, under its
+    /// row of the speed table, in every format; a system whose label agrees has no note.
+    func testSpeedTableShowsEachSystemsLabelNote() throws {
+        let engine = try engine(with: [retailerText])
+        let (r, json) = try run(engine, "retailer", #","keep":false"#)
+        let storefront = try XCTUnwrap(r.analyses.speed.systems.first { $0.system.id == "web-storefront" })
+        // 8% change failures and 2 h recovery: DORA 2024's nearest cluster is medium, each key alone is high.
+        XCTAssertEqual(storefront.stability, "medium")
+        let notes = FourKeys.labelNotes(try XCTUnwrap(storefront.delivery))
+        XCTAssertEqual(notes.count, 1)
+        XCTAssertTrue(notes[0].hasPrefix("stability labelled medium, DORA 2024's cluster nearest to its keys together, though key by key it is high"), notes[0])
+        // The near-miss: the ERP's labels (low, low) agree with its keys one by one.
+        let erp = try XCTUnwrap(r.analyses.speed.systems.first { $0.system.id == "erp" })
+        XCTAssertEqual([erp.tier, erp.stability], ["low", "low"])
+        XCTAssertEqual(FourKeys.labelNotes(try XCTUnwrap(erp.delivery)), [])
+        let all = r.analyses.speed.systems.flatMap { s in s.delivery.map(FourKeys.labelNotes) ?? [] }
+
+        let html = try render(engine, #"{"format":"html","result":\#(json)}"#).content
+        let table = try XCTUnwrap(element(html, "<table class=\"systems compact\">", "</table>"))
+        XCTAssertEqual(count(table, "<tr class=\"label-note\">"), all.count)
+        let row = try XCTUnwrap(table.range(of: "<tr><th scope=\"row\">Web storefront</th>"))
+        let next = try XCTUnwrap(table[row.upperBound...].range(of: "<tr"))
+        XCTAssertTrue(table[next.lowerBound...].hasPrefix("<tr class=\"label-note\"><td></td><td colspan=\"7\">" + Escape.html(notes[0]) + "</td></tr>"))
+        let erpRow = try XCTUnwrap(table.range(of: "<tr><th scope=\"row\">ERP</th>"))
+        let afterERP = try XCTUnwrap(table[erpRow.upperBound...].range(of: "<tr"))
+        XCTAssertFalse(table[afterERP.lowerBound...].hasPrefix("<tr class=\"label-note\">"))
+
+        let md = try render(engine, #"{"format":"markdown","result":\#(json)}"#).content
+        let speed = try XCTUnwrap(element(md, "## Speed tiers", "### Couplings"))
+        XCTAssertTrue(speed.contains("- **Web storefront**: " + notes[0]), speed)
+        XCTAssertFalse(speed.contains("- **ERP**: "))
+        XCTAssertEqual(speed.components(separatedBy: "\n- **").count - 1, all.count)
+
+        let text = try render(engine, #"{"format":"text","result":\#(json)}"#).content
+        let lines = text.split(separator: "\n").map(String.init)
+        for line in lines { XCTAssertLessThanOrEqual(line.count, 100, line) }
+        let s = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("  Web storefront ") }, text)
+        // The note under the row, wrapped at the width: its lines joined again are the note.
+        XCTAssertTrue(lines[s + 1].hasPrefix("    note: "), lines[s + 1])
+        let wrapped = [String(lines[s + 1].dropFirst(10))] + lines[(s + 2)...].prefix { $0.hasPrefix("      ") }.map { String($0.dropFirst(6)) }
+        XCTAssertEqual(wrapped.joined(separator: " "), notes[0])
+        let c = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("  ERP ") }, text)
+        XCTAssertFalse(lines[c + 1].hasPrefix("    note: "))
+        XCTAssertEqual(lines.filter { $0.hasPrefix("    note: ") }.count, all.count)
+    }
+
     // MARK: The radar for any model
 
     func testRadarForAnyNumberOfDimensions() {
