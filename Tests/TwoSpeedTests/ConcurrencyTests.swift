@@ -319,6 +319,39 @@ final class ConcurrencyTests: XCTestCase {
         XCTAssertEqual(a.request("entity.remove", #"{"portfolio":"retailer","kind":"system","id":"bya"}"#).result?["revision"]?.intValue, 5)
     }
 
+    /// The next revision's cache shares the old one's entries and changes only its own: each jansson value
+    /// is released once, by the last cache holding it (counted by jansson's own reference count: a leak
+    /// would leave it higher, a second release would free it under us).
+    func testTheNextCacheSharesEntriesAndReleasesEachOnce() throws {
+        let engine = try Engine(path: nil)
+        XCTAssertNotNil(put(engine, retailerText).result)
+        let sp = try XCTUnwrap(engine.portfolio("retailer"))
+        var old: EntityCache? = EntityCache()
+        let kept = try XCTUnwrap(old!.retained(.product, "checkout", in: sp.portfolio))
+        XCTAssertEqual(kept.pointee.refcount, 2, "the cache's and ours")
+        var next: EntityCache? = old!.next()
+        let replaced = JSONMake.object(["id": JSONMake.string("checkout"), "name": JSONMake.string("Replaced")])
+        next!.put(.product, "checkout", replaced)
+        next!.remove(.product, "front-page")
+        let shared = try XCTUnwrap(old!.retained(.product, "search", in: sp.portfolio))
+        let viaNext = try XCTUnwrap(next!.retained(.product, "search", in: sp.portfolio))
+        XCTAssertEqual(shared, viaNext, "an entry the write did not change is the same value")
+        XCTAssertEqual(shared.pointee.refcount, 3, "one box shared by both caches, and our two")
+        // Each cache answers its own revision.
+        XCTAssertEqual(try old!.retained(.product, "checkout", in: sp.portfolio)?.releasing { $0["name"]?.stringValue }, "Online checkout")
+        XCTAssertEqual(try next!.retained(.product, "checkout", in: sp.portfolio)?.releasing { $0["name"]?.stringValue }, "Replaced")
+        XCTAssertEqual(try old!.retained(.product, "front-page", in: sp.portfolio)?.releasing { _ in true }, true)
+        XCTAssertNil(try next!.retained(.product, "front-page", in: sp.portfolio))
+        old = nil
+        XCTAssertEqual(kept.pointee.refcount, 1, "the old cache released its own entry once")
+        XCTAssertEqual(shared.pointee.refcount, 3, "the shared entry is still the next cache's")
+        next = nil
+        XCTAssertEqual(shared.pointee.refcount, 2, "and released once when the last cache goes")
+        kept.release()
+        shared.release()
+        viaNext.release()
+    }
+
     /// loadPortfolio reads one portfolio as loadAll does, or nil.
     func testLoadPortfolioMatchesLoadAll() throws {
         let path = temporaryDirectory() + "/one.db"
@@ -417,6 +450,14 @@ final class RevisionCheckingStore: PortfolioStore, @unchecked Sendable {
     func runHeaders(portfolio: String) throws -> [(seq: Int, model: String)] { try inner.runHeaders(portfolio: portfolio) }
     func runBody(portfolio: String, seq: Int) throws -> String? { try inner.runBody(portfolio: portfolio, seq: seq) }
     func integrityCheck() throws -> String { try inner.integrityCheck() }
+}
+
+extension UnsafeMutablePointer where Pointee == json_t {
+    /// `body` of the value, then the value released.
+    func releasing<T>(_ body: (JSONRef) -> T) -> T {
+        defer { release() }
+        return body(self)
+    }
 }
 
 extension StoreChange {
