@@ -103,7 +103,8 @@ public final class Engine: @unchecked Sendable {
 
     /// Drops what the engine holds of a portfolio (known to it or not): the next read or write of it loads
     /// it from the store. For a store shared with other engines (a server database), when another one
-    /// has changed it. A write in progress on it publishes nothing over the drop.
+    /// has changed it. A write in progress on it publishes nothing over the drop. The reload runs on the
+    /// thread of that next read or write (a daemon's event loop, for a read that runs there).
     public func invalidate(portfolio id: String) { portfolios.invalidate(id) }
 
     /// Drops every portfolio and the list of them: the next reads load them from the store (portfolios
