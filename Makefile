@@ -310,6 +310,10 @@ test-shell: deps lib daemon plugins $(BUILD)/portfolio_summary
 $(BUILD)/bench_call: Tests/Bench/bench_call.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson
 
+# Issue 22: entity.get under a steady write load beside entity.get alone.
+$(BUILD)/bench_contention: Tests/Bench/bench_contention.c Tests/Bench/bench_util.h include/twospeed.h $(LIB)
+	$(CC) $(CFLAGS_STRICT) -D_DEFAULT_SOURCE $< -o $@ $(LDFLAGS_LIB) -ljansson -lpthread
+
 $(BUILD)/bench_socket: Tests/Bench/bench_socket.c
 	$(CC) $(CFLAGS_STRICT) $< -o $@ -ljansson -lpthread
 
@@ -345,10 +349,11 @@ $(BUILD)/bench/big_guest.wasm: Tests/Bench/make_big_guest.py examples/wasm/team-
 	echo '{"name": "big-guest", "version": "1", "kind": "wasm", "path": "big_guest.wasm", "extensionPoints": ["check"]}' > $(BUILD)/bench/big_guest.json
 
 bench: export BENCH_SUMMARY = $(abspath $(BUILD))/bench/summary.tsv
-bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins $(BUILD)/bench_store $(BUILD)/bench_delivery $(BUILD)/bench_advice \
+bench: deps lib plugins $(BUILD)/bench_call $(BUILD)/bench_contention $(BUILD)/bench/synthetic-0.1.json daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins $(BUILD)/bench_store $(BUILD)/bench_delivery $(BUILD)/bench_advice \
        $(BUILD)/bench/big_guest.wasm $(foreach s,$(BENCH_SCALES),$(BUILD)/bench/synthetic-$(s).json)
 	@mkdir -p $(BUILD)/bench && : > $(BUILD)/bench/summary.tsv
 	$(BUILD)/bench_call
+	$(BUILD)/bench_contention $(BUILD)/bench/synthetic-0.1.json
 	TWOSPEED_LIBRARY=$(abspath $(LIB)) python3 Tests/Bench/bench_load.py
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Bench/socket_bench.sh
 	$(BUILD)/bench_plugins $(CURDIR) $(abspath $(BUILD))/bench/big_guest.json

@@ -155,8 +155,11 @@ const char *twospeed_open_error(void);
 ** Durability: when a response to a request that changes data arrives, the change is on disk.
 **
 ** Thread safety: one engine may be called from several threads at once; reads run in parallel,
-** writes one at a time. The store never shares an SQLite connection between threads: writes go
-** through one connection, reads of a file store through reader connections of their own.
+** writes one at a time. A read answers from the last committed state of its portfolio and never
+** waits for a write's commit; writes to one portfolio queue on that portfolio alone (the SQLite store
+** still commits one transaction at a time). The store never shares an SQLite connection between
+** threads: writes go through one connection, reads of a file store through reader connections of
+** their own.
 **
 ** Stack: the request is parsed and checked on the calling thread, and JSON nested up to the 2048
 ** levels accepted needs about 200 KiB of that thread's stack. Call from threads with at least 256 KiB

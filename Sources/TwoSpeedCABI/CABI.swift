@@ -87,7 +87,8 @@ func openEngine(_ path: UnsafePointer<CChar>?, _ options: UnsafePointer<CChar>?,
         case .open: return (.cantOpen, message)
         case .corrupt: return (.notStore, message)
         case .schemaTooNew: return (.schema, message)
-        case .io: return (.io, message)
+        // Opening writes no portfolio, so no revision conflict arises here; reported as I/O should one.
+        case .io, .revisionConflict: return (.io, message)
         }
     } catch {
         return (.io, "store \"\(p ?? ":memory:")\": \(error)")

@@ -43,6 +43,9 @@ public struct DaemonConfiguration: Sendable {
     /// Event loop threads (accepting, framing, reads) and threads for writes, which wait for the disk.
     public var eventLoopThreads: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     public var writeThreads: Int = 4
+    /// Threads for the reads that run off the event loop (whole portfolios, analyses, plugins): apart from
+    /// the writes' threads, so that a read never queues behind writes waiting for the disk.
+    public var readThreads: Int = 4
     /// Take the listening socket from systemd when LISTEN_PID names this process.
     public var allowSocketActivation: Bool = true
 

@@ -1,6 +1,7 @@
 import CJansson
 import Logging
 import NIOCore
+import NIOPosix
 import TwoSpeedJSON
 import TwoSpeedRPC
 
@@ -197,9 +198,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
             out = buffer
             note(notes)
         case .success(let request):
-            if server.needsPool(request, readOnly: call.readOnly) {
+            let place = server.place(request, readOnly: call.readOnly)
+            if place != .loop {
                 out = buffer
-                offload(request, context)
+                offload(request, on: place == .writes ? server.pool : server.readPool, context)
             } else {
                 let notes = server.respond(to: request, call: call, into: &buffer)
                 request.release()
@@ -209,8 +211,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Runs a request with a write on the thread pool; the connection waits for it.
-    private func offload(_ request: JSONRef, _ context: ChannelHandlerContext) {
+    /// Runs a request on a thread pool; the connection waits for it.
+    private func offload(_ request: JSONRef, on pool: NIOThreadPool, _ context: ChannelHandlerContext) {
         busy = true
         let server = self.server
         let call = self.call
@@ -219,7 +221,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let me = NIOLoopBound(self, eventLoop: context.eventLoop)
         let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
         server.inFlight.write { $0 += 1 }
-        server.pool.runIfActive(eventLoop: context.eventLoop) { () -> Outcome in
+        pool.runIfActive(eventLoop: context.eventLoop) { () -> Outcome in
             defer { job.value.release() }
             var buffer = allocator.buffer(capacity: 256)
             let notes = server.respond(to: job.value, call: call, into: &buffer)

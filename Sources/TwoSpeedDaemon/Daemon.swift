@@ -79,9 +79,12 @@ public final class Daemon: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, c.eventLoopThreads))
         let pool = NIOThreadPool(numberOfThreads: max(1, c.writeThreads))
         pool.start()
-        let server = ServerContext(dispatcher: dispatcher, pool: pool, logger: logger, configuration: c)
+        let readPool = NIOThreadPool(numberOfThreads: max(1, c.readThreads))
+        readPool.start()
+        let server = ServerContext(dispatcher: dispatcher, pool: pool, readPool: readPool, logger: logger, configuration: c)
         defer {
             try? pool.syncShutdownGracefully()
+            try? readPool.syncShutdownGracefully()
             try? group.syncShutdownGracefully()
         }
 

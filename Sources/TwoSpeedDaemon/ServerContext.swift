@@ -9,7 +9,10 @@ import TwoSpeedSync
 /// What every connection of one daemon shares.
 final class ServerContext: Sendable {
     let dispatcher: Dispatcher
+    /// Requests with a write.
     let pool: NIOThreadPool
+    /// Requests that only read but take long (blocking methods): never queued behind writes.
+    let readPool: NIOThreadPool
     let logger: Logger
     let configuration: DaemonConfiguration
     let connections = ConnectionRegistry()
@@ -23,9 +26,10 @@ final class ServerContext: Sendable {
     /// (empty with no --plugins: nothing can be loaded).
     let pluginFolders: [String]
 
-    init(dispatcher: Dispatcher, pool: NIOThreadPool, logger: Logger, configuration: DaemonConfiguration) {
+    init(dispatcher: Dispatcher, pool: NIOThreadPool, readPool: NIOThreadPool, logger: Logger, configuration: DaemonConfiguration) {
         self.dispatcher = dispatcher
         self.pool = pool
+        self.readPool = readPool
         self.logger = logger
         self.configuration = configuration
         self.pluginFolders = configuration.pluginsFolder.flatMap(ServerContext.realPath).map { [$0] } ?? []
@@ -43,21 +47,32 @@ final class ServerContext: Sendable {
                     peer: "uid \(peer.uid)")
     }
 
+    enum Place { case loop, reads, writes }
+
     /// Where a request runs. Methods that change nothing run on the event loop (they only read memory);
-    /// a request with a write, which waits for the disk, or with a method marked blocking (plugins,
-    /// whole-portfolio analyses), runs on the thread pool so the loop goes on serving the other
-    /// connections. A read-only peer's writes are refused at once and need no pool.
-    func needsPool(_ request: JSONRef, readOnly: Bool) -> Bool {
+    /// a request with a write, which waits for the disk, runs on the writes' thread pool, and one with a
+    /// method marked blocking that writes nothing (plugins, whole-portfolio analyses) on the reads' pool,
+    /// so the loop goes on serving the other connections and a read never waits for a pool thread busy
+    /// with a write. A read-only peer's writes are refused at once and need no pool.
+    func place(_ request: JSONRef, readOnly: Bool) -> Place {
         if request.isArray {
-            for i in 0..<request.count where offLoop(request[i]!, readOnly: readOnly) { return true }
-            return false
+            var place = Place.loop
+            for i in 0..<request.count {
+                switch offLoop(request[i]!, readOnly: readOnly) {
+                case .writes: return .writes
+                case .reads: place = .reads
+                case .loop: break
+                }
+            }
+            return place
         }
         return offLoop(request, readOnly: readOnly)
     }
 
-    private func offLoop(_ request: JSONRef, readOnly: Bool) -> Bool {
-        guard request.isObject, let name = request["method"]?.stringValue, let m = dispatcher.methods[name] else { return false }
-        return m.blocking || (m.mutates && !readOnly)
+    private func offLoop(_ request: JSONRef, readOnly: Bool) -> Place {
+        guard request.isObject, let name = request["method"]?.stringValue, let m = dispatcher.methods[name] else { return .loop }
+        if m.mutates && !readOnly { return .writes }
+        return m.blocking ? .reads : .loop
     }
 }
 

@@ -137,7 +137,7 @@ extension Engine {
 
     func model(_ id: String, _ pointer: JSONPointer) throws -> AssessmentModel {
         if id == DefaultModel.id { return DefaultModel.model }
-        guard let m = state.read({ $0.customModels[id] ?? $0.pluginModels[id]?.model }) else {
+        guard let m = models.read({ $0.custom[id] ?? $0.plugin[id]?.model }) else {
             throw RPCError(.notFound, pointer: pointer.description, "no assessment model with id \"\(id)\"; assessment.model.list lists them")
         }
         return m
@@ -309,25 +309,28 @@ extension Engine {
             throw RPCError(.conflict, pointer: (p.pointer("model") / "id").description,
                            "\"\(DefaultModel.id)\" is the built-in model; give a custom model another id")
         }
-        if let owner = state.read({ $0.pluginModels[m.id]?.plugin }) {
-            throw RPCError(.conflict, pointer: (p.pointer("model") / "id").description, "plugin \"\(owner)\" provides the model \"\(m.id)\"")
-        }
         let body = try JanssonEncoder().encodeText(m)
-        return try state.write { s in
+        // Model writers one at a time; readers see the models as they were until the store has this one.
+        return try modelLane.exclusively {
+            if let owner = models.read({ $0.plugin[m.id]?.plugin }) {
+                throw RPCError(.conflict, pointer: (p.pointer("model") / "id").description, "plugin \"\(owner)\" provides the model \"\(m.id)\"")
+            }
             do { try store.putModel(id: m.id, body: body, updated: nowTimestamp()) } catch let e as StoreError {
                 throw RPCError(.storeError, pointer: nil, e.message)
             }
-            let created = s.customModels[m.id] == nil
-            s.customModels[m.id] = m
+            let created = models.write { s in
+                defer { s.custom[m.id] = m }
+                return s.custom[m.id] == nil
+            }
             return ModelPutResult(id: m.id, created: created, dimensions: m.dimensions.count, criteria: m.criteria.count)
         }
     }
 
     func listModels() -> ModelList {
-        state.read { s in
+        models.read { s in
             ModelList(models: [ModelSummary(DefaultModel.model, builtIn: true)]
-                + s.customModels.values.sorted { $0.id < $1.id }.map { ModelSummary($0, builtIn: false) }
-                + s.pluginModels.values.sorted { $0.model.id < $1.model.id }.map { ModelSummary($0.model, builtIn: false, plugin: $0.plugin) })
+                + s.custom.values.sorted { $0.id < $1.id }.map { ModelSummary($0, builtIn: false) }
+                + s.plugin.values.sorted { $0.model.id < $1.model.id }.map { ModelSummary($0.model, builtIn: false, plugin: $0.plugin) })
         }
     }
 
@@ -336,12 +339,12 @@ extension Engine {
         if id == DefaultModel.id {
             throw RPCError(.conflict, pointer: p.pointer("id").description, "the built-in model cannot be deleted")
         }
-        return try state.write { s in
-            guard s.customModels[id] != nil else {
+        return try modelLane.exclusively {
+            guard models.read({ $0.custom[id] }) != nil else {
                 throw RPCError(.notFound, pointer: p.pointer("id").description, "no assessment model with id \"\(id)\"")
             }
             do { try store.deleteModel(id: id) } catch let e as StoreError { throw RPCError(.storeError, pointer: nil, e.message) }
-            s.customModels[id] = nil
+            models.write { $0.custom[id] = nil }
             return ["id": .string(id), "deleted": .bool(true)]
         }
     }

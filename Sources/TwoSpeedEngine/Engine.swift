@@ -7,8 +7,14 @@ import TwoSpeedSchema
 import TwoSpeedStore
 import TwoSpeedSync
 
-/// The engine: the portfolios of one store, held in memory for reading and written through to SQLite
+/// The engine: the portfolios of one store, held in memory for reading and written through to the store
 /// before any write is acknowledged. One engine may be called from many threads at once.
+///
+/// Concurrency: a read takes the last committed snapshot of a portfolio (its document, revision and JSON
+/// cache, never changed once published) under a lock held only to copy a reference, and never waits for a
+/// write. Writers of one portfolio queue on that portfolio's lane, held across the store's commit; a
+/// write to another portfolio does not wait for it (the store may still serialize commits: SQLite has
+/// one writer). A write publishes its new snapshot only once the store has committed it.
 public final class Engine: @unchecked Sendable {
     /// A StaticString so that the C ABI can hand out a pointer that never moves.
     public static let versionC: StaticString = "0.1.0"
@@ -17,16 +23,17 @@ public final class Engine: @unchecked Sendable {
 
     /// Thread-safe by itself: it owns its connections.
     let store: any PortfolioStore
-    /// What the engine holds in memory, reachable only under its lock: reads side by side, writes alone.
-    let state: Locked<State>
-    struct State {
-        var portfolios: [String: StoredPortfolio] = [:]
-        /// The JSON of each portfolio's entities, kept in step with `portfolios`.
-        var caches: [String: EntityCache] = [:]
+    /// The portfolios: a snapshot and a writers' lane each.
+    let portfolios: PortfolioTable
+    /// The assessment models, swapped whole by their writers (one at a time, on `modelLane`) after the
+    /// store has written them.
+    let models: Locked<Models>
+    let modelLane = Locked<Void>()
+    struct Models {
         /// Custom assessment models by id; the default model is not stored.
-        var customModels: [String: AssessmentModel] = [:]
+        var custom: [String: AssessmentModel] = [:]
         /// Models provided by model plugins, with the plugin's name.
-        var pluginModels: [String: (model: AssessmentModel, plugin: String)] = [:]
+        var plugin: [String: (model: AssessmentModel, plugin: String)] = [:]
     }
     public private(set) var dispatcher: Dispatcher!
 
@@ -44,18 +51,15 @@ public final class Engine: @unchecked Sendable {
     /// An engine over any store.
     public init(store: any PortfolioStore, maxRequestBytes: Int = Dispatcher.defaultMaxRequestBytes, plugins pluginFolder: String? = nil) throws {
         self.store = store
-        var s = State()
-        for sp in try store.loadAll() {
-            s.portfolios[sp.portfolio.id] = sp
-            s.caches[sp.portfolio.id] = EntityCache()
-        }
+        portfolios = PortfolioTable(store: store, loaded: try store.loadAll())
+        var ms = Models()
         for m in try store.models() {
             guard let model = try? JanssonDecoder().decode(AssessmentModel.self, from: m.body) else {
                 throw StoreError(kind: .corrupt, message: "assessment model \(m.id) does not decode")
             }
-            s.customModels[m.id] = model
+            ms.custom[m.id] = model
         }
-        state = Locked(s)
+        models = Locked(ms)
         plugins = PluginHost(folder: pluginFolder.map(absolutePath))
         dispatcher = Dispatcher(methods: methodTable() + assessmentMethods() + reportMethods() + pluginMethods() + deliveryMethods()
                                     + importMethods() + adviceMethods() + outcomeMethods(), info: OpenRPCInfo(
@@ -84,40 +88,54 @@ public final class Engine: @unchecked Sendable {
 
     // MARK: Reads
 
-    func snapshot(_ id: String, _ pointer: JSONPointer) throws -> StoredPortfolio {
-        guard let sp = state.read({ $0.portfolios[id] }) else {
-            throw RPCError(.notFound, pointer: pointer.description, "no portfolio with id \"\(id)\"")
-        }
-        return sp
+    /// The last committed snapshot of a portfolio; not found names `pointer`.
+    func current(_ id: String, _ pointer: JSONPointer?) throws -> PortfolioSnapshot {
+        guard let snap = try portfolios.current(id) else { throw Engine.noPortfolio(id, pointer) }
+        return snap
     }
 
-    public func portfolio(_ id: String) -> StoredPortfolio? { state.read { $0.portfolios[id] } }
+    func snapshot(_ id: String, _ pointer: JSONPointer) throws -> StoredPortfolio { try current(id, pointer).stored }
+
+    /// The last committed state of a portfolio, or nil (also when it could not be loaded from the store).
+    public func portfolio(_ id: String) -> StoredPortfolio? { (try? portfolios.current(id))?.stored }
+
+    // MARK: Other engines over the same store
+
+    /// Drops what the engine holds of a portfolio (known to it or not): the next read or write of it loads
+    /// it from the store. For a store shared with other engines (a server database), when another one
+    /// has changed it. A write in progress on it publishes nothing over the drop. The reload runs on the
+    /// thread of that next read or write (a daemon's event loop, for a read that runs there).
+    public func invalidate(portfolio id: String) { portfolios.invalidate(id) }
+
+    /// Drops every portfolio and the list of them: the next reads load them from the store (portfolios
+    /// another engine created are found, ones it deleted are gone).
+    public func invalidateAll() { portfolios.invalidateAll() }
 
     // MARK: Writes
 
-    /// What a change to one portfolio writes, answers, and does to the entity cache once committed.
+    /// What a change to one portfolio writes, answers, and does to the next revision's entity cache.
     struct Change<R> {
         var store: [StoreChange]
         var result: R
         var cache: ((EntityCache) -> Void)? = nil
     }
 
-    /// Runs a change on a copy of one portfolio under the write lock; the copy (and the cache update)
-    /// replaces what readers see only after the store has committed it.
+    /// Runs a change on a copy of one portfolio, alone among that portfolio's writers; the copy and its
+    /// cache (the old one's entries, shared, updated by `cache`) replace what readers see only after the
+    /// store has committed them.
     func change<R>(_ id: String, _ pointer: JSONPointer, ifRevision: Int?,
                    _ body: (inout StoredPortfolio) throws -> Change<R>) throws -> R {
-        try state.write { s in
-            guard var sp = s.portfolios[id] else {
-                throw RPCError(.notFound, pointer: pointer.description, "no portfolio with id \"\(id)\"")
-            }
-            try checkRevision(ifRevision, current: sp.revision)
+        try portfolios.write(id, pointer, creating: false, ifRevision: ifRevision) { base in
+            let old = base!
+            try checkRevision(ifRevision, current: old.stored.revision)
+            var sp = old.stored
             let c = try body(&sp)
             sp.revision += 1
             sp.updated = nowTimestamp()
             try commit(c.store + [.setRevision(portfolio: id, revision: sp.revision, updated: sp.updated)])
-            s.portfolios[id] = sp
-            if let update = c.cache, let cache = s.caches[id] { update(cache) }
-            return c.result
+            let cache = old.cache.next()
+            c.cache?(cache)
+            return (.replaced(PortfolioSnapshot(sp, cache: cache)), c.result)
         }
     }
 
@@ -128,8 +146,12 @@ public final class Engine: @unchecked Sendable {
         throw RPCError(.revisionMismatch, d)
     }
 
+    /// Writes `changes` in one transaction. A store shared with other engines that finds the portfolio at
+    /// another revision than the engine's throws `StaleRevision`, which `PortfolioTable.write` turns into
+    /// revision-mismatch after reloading the portfolio.
     func commit(_ changes: [StoreChange]) throws {
         do { try store.apply(changes) } catch let e as StoreError {
+            if e.kind == .revisionConflict { throw StaleRevision(current: e.currentRevision ?? 0) }
             throw RPCError(.storeError, pointer: nil, e.message)
         }
     }

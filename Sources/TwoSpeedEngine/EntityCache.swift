@@ -4,91 +4,89 @@ import TwoSpeedModel
 import TwoSpeedStore
 import TwoSpeedSync
 
-/// The JSON of the entities of one portfolio, so that reads (entity.get, entity.list, portfolio.get)
-/// hand out references instead of encoding again. A kind's JSON is built at its first read and kept
-/// in step with every write after: opening a store or putting a portfolio encodes nothing it need not,
-/// and holds no second copy of the document while it works. A metric's JSON leaves its observations
-/// out: they grow by appends and are encoded when read.
+/// The JSON of the entities of one portfolio at one revision, so that reads (entity.get, entity.list,
+/// portfolio.get) hand out references instead of encoding again. Each `PortfolioSnapshot` owns one: a
+/// cache is never paired with another revision of its portfolio. A kind's JSON is built at its first read
+/// (from the snapshot's own portfolio, so whichever reader builds it builds the same thing); a write
+/// builds the next revision's cache with `next()`, which shares every kind's entries with this one
+/// (copy on write) and then changes only what the write changed. A metric's JSON leaves its
+/// observations out: they grow by appends and are encoded when read.
 ///
-/// Used under the engine's lock: changed under the write lock, read under the read lock. Readers may
-/// fill a kind side by side, so the kinds sit behind a lock of their own. A reader takes its own
-/// reference before letting go; jansson (2.11 and later) counts references atomically and dumps shared
-/// values safely from several threads, and nothing here mutates a value once it is cached.
+/// Readers may fill a kind side by side, so the kinds sit behind a lock of their own, held only to look
+/// up or swap a dictionary. A reader takes its own reference before letting go; jansson (2.11 and later)
+/// counts references atomically and dumps shared values safely from several threads, and nothing here
+/// mutates a value once it is cached. Each value is owned by a `CachedJSON` box, released when the last
+/// cache sharing it goes: no cache releases what another still holds.
 final class EntityCache: @unchecked Sendable {
-    private let kinds = Locked<[EntityKind: [String: JSONRef]]>([:])
-    /// The document as text at one revision, for check plugins, whole or in the parts a plugin reads (by
-    /// the manifest's `reads`, joined): written at the first check after a change and then handed to every
-    /// check plugin as it is, where each would otherwise have the document written out again.
-    private let texts = Locked<(revision: Int, byParts: [String: String])>((0, [:]))
+    private let kinds: Locked<[EntityKind: [String: CachedJSON]]>
+    /// The document as text, for check plugins, whole or in the parts a plugin reads (by the manifest's
+    /// `reads`, joined): written at the first check of this revision and then handed to every check
+    /// plugin as it is, where each would otherwise have the document written out again.
+    private let texts = Locked<[String: String]>([:])
 
-    init() {}
+    init() { kinds = Locked([:]) }
+    private init(sharing k: [EntityKind: [String: CachedJSON]]) { kinds = Locked(k) }
 
-    deinit { kinds.write { for (_, m) in $0 { for (_, v) in m { v.release() } } } }
+    /// The cache of the next revision: this one's entries, shared; the writer then puts and removes
+    /// what it changed, before any reader can see the new cache.
+    func next() -> EntityCache { EntityCache(sharing: kinds.read { $0 }) }
 
     /// A new reference to the entity's JSON as stored (a metric without observations), building its
-    /// kind's JSON from `p` first if no read has yet. Call under the engine's read or write lock.
+    /// kind's JSON from `p` (the snapshot's portfolio) first if no read has yet.
     func retained(_ kind: EntityKind, _ id: String, in p: Portfolio) throws -> JSONRef? {
-        if let hit = kinds.read({ m -> JSONRef?? in m[kind].map { $0[id]?.retained() } }) { return hit }
+        if let hit = kinds.read({ m -> JSONRef?? in m[kind].map { $0[id]?.json.retained() } }) { return hit }
         try fill(kind, p)
-        return kinds.read { $0[kind]?[id]?.retained() }
+        return kinds.read { $0[kind]?[id]?.json.retained() }
     }
 
     private func fill(_ kind: EntityKind, _ p: Portfolio) throws {
-        // Encoded outside the lock; a reader that got there first wins and this copy is dropped.
+        // Encoded outside the lock; a reader that got there first wins and this copy is dropped (the
+        // boxes release their values).
         let enc = JanssonEncoder()
         let ids = p.ids(of: kind)
-        var m: [String: JSONRef] = [:]
+        var m: [String: CachedJSON] = [:]
         m.reserveCapacity(ids.count)
-        do {
-            for (i, id) in ids.enumerated() {
-                let json = try p.encodeEntity(kind, at: i, enc)
-                for member in kind.detachedMembers { json_object_del(json, member) }
-                m.updateValue(json, forKey: id)?.release()
-            }
-        } catch {
-            for (_, v) in m { v.release() }
-            throw error
+        for (i, id) in ids.enumerated() {
+            let json = try p.encodeEntity(kind, at: i, enc)
+            for member in kind.detachedMembers { json_object_del(json, member) }
+            m[id] = CachedJSON(json)
         }
-        let unused = kinds.write { k -> [String: JSONRef]? in
-            if k[kind] != nil { return m }
-            k[kind] = m
-            return nil
-        }
-        for (_, v) in unused ?? [:] { v.release() }
+        kinds.write { k in if k[kind] == nil { k[kind] = m } }
     }
 
     /// Stores `json` (taking ownership) as the entity's JSON, if its kind has been read; a kind not yet
-    /// read is built from the portfolio, which holds the change, when it is.
+    /// read is built from the portfolio, which holds the change, when it is. For a cache from `next()`
+    /// that no reader sees yet.
     func put(_ kind: EntityKind, _ id: String, _ json: JSONRef) {
         for member in kind.detachedMembers { json_object_del(json, member) }
-        let old: JSONRef? = kinds.write { k in
-            guard k[kind] != nil else { return json }
-            return k[kind]!.updateValue(json, forKey: id)
-        }
-        old?.release()
+        let box = CachedJSON(json)
+        kinds.write { k in if k[kind] != nil { k[kind]![id] = box } }
     }
 
     func remove(_ kind: EntityKind, _ id: String) {
-        kinds.write { $0[kind]?.removeValue(forKey: id) }?.release()
+        _ = kinds.write { $0[kind]?.removeValue(forKey: id) }
     }
 
-    /// The document's text at `revision` in the parts named by `parts` ("" for all of it), from `make`
-    /// when none is kept for it (every write raises the revision, so an older text is never handed out).
-    /// Call under the engine's read or write lock.
-    func documentText(revision: Int, parts: String, _ make: () throws -> String) rethrows -> String {
-        if let kept = texts.read({ $0.revision == revision ? $0.byParts[parts] : nil }) { return kept }
+    /// The document's text in the parts named by `parts` ("" for all of it), from `make` when none is
+    /// kept (a cache belongs to one revision, so the text is that revision's).
+    func documentText(parts: String, _ make: () throws -> String) rethrows -> String {
+        if let kept = texts.read({ $0[parts] }) { return kept }
         let made = try make()
-        texts.write { t in
-            if t.revision != revision { t = (revision, [:]) }
-            t.byParts[parts] = made
-        }
+        texts.write { $0[parts] = made }
         return made
     }
 }
 
+/// One cached JSON value, owned: released when the last cache (of any revision) holding it lets it go.
+final class CachedJSON: @unchecked Sendable {
+    let json: JSONRef
+    init(_ json: JSONRef) { self.json = json }
+    deinit { json.release() }
+}
+
 extension Engine {
     /// The entity's JSON for a reply: shared when it can be; for a metric, a new object with its
-    /// observations where Codable would put them (before "products"). Call under the read lock.
+    /// observations where Codable would put them (before "products"). `cache` is `sp`'s snapshot's.
     func entityReply(_ cache: EntityCache, _ sp: StoredPortfolio, _ kind: EntityKind, _ id: String) throws -> JSONRef? {
         guard let json = try cache.retained(kind, id, in: sp.portfolio) else { return nil }
         let p = sp.portfolio
@@ -108,7 +106,7 @@ extension Engine {
 extension Engine {
     /// The whole portfolio document for portfolio.get, assembled from the cached entities in the
     /// order Codable writes a Portfolio; with `parts`, only those collections (and "answers") beside the
-    /// id and the organization's name and industry. Call under the read lock.
+    /// id and the organization's name and industry. `cache` is `sp`'s snapshot's.
     func portfolioReply(_ cache: EntityCache, _ sp: StoredPortfolio, parts: Set<String>? = nil) throws -> JSONRef {
         let p = sp.portfolio
         let doc = JSONMake.object()

@@ -254,12 +254,12 @@ extension Engine {
                       plan: (StoredPortfolio, EntityCache?) -> (entries: [ImportEntry], removals: [(kind: EntityKind, id: String)]),
                       describe: (Int, [ValidationIssue], ImportEntry?) -> [ImportProblem],
                       extraProblems: () -> [ImportProblem] = { [] }) throws -> JSONRef {
-        try state.write { s in
-            let old = s.portfolios[pid]
+        try portfolios.write(pid, pidPointer, creating: true, ifRevision: ifRevision) { snap in
+            let old = snap?.stored
             try checkRevision(ifRevision, current: old?.revision ?? 0)
             let base = old ?? StoredPortfolio(portfolio: Portfolio(id: pid, organization: Organization(name: organization ?? pid)),
                                               revision: 0, updated: nowTimestamp())
-            let cache = s.caches[pid]
+            let cache = snap?.cache
             let (entries, removals) = plan(base, cache)
             defer { for e in entries { e.values.release() } }
             var outcome = ImportBatch.apply(base: base, cache: cache, entries: entries, removals: removals)
@@ -293,6 +293,7 @@ extension Engine {
                                               + "was not created; the problems above say why", skipped: false))
             }
             let changed = !allSkipped && (!outcome.written.isEmpty || !outcome.removed.isEmpty || old == nil || unresolvedChanged)
+            var written = Written.unchanged
             if changed {
                 var sp = outcome.portfolio
                 sp.revision = revision + 1
@@ -300,7 +301,7 @@ extension Engine {
                 if old == nil {
                     // The rows are encoded from the portfolio; the cache fills a kind at its first read.
                     try commit([.putPortfolio(sp, document: nil)])
-                    s.caches[pid] = EntityCache()
+                    written = .replaced(PortfolioSnapshot(sp))
                 } else {
                     var changes: [StoreChange] = []
                     var bodies: [(EntityKind, String, JSONRef)] = []
@@ -316,12 +317,12 @@ extension Engine {
                     if unresolvedChanged { changes.append(.setUnresolved(portfolio: pid, sp.portfolio.unresolved)) }
                     changes.append(.setRevision(portfolio: pid, revision: sp.revision, updated: sp.updated))
                     try commit(changes)
-                    if let c = s.caches[pid] {
-                        for r in outcome.removed { c.remove(r.kind, r.id) }
-                        for b in bodies { c.put(b.0, b.1, b.2.retained()) }
-                    }
+                    // The next revision's cache: the old one's entries, shared, with this import's changes.
+                    let c = snap!.cache.next()
+                    for r in outcome.removed { c.remove(r.kind, r.id) }
+                    for b in bodies { c.put(b.0, b.1, b.2.retained()) }
+                    written = .replaced(PortfolioSnapshot(sp, cache: c))
                 }
-                s.portfolios[pid] = sp
                 revision = sp.revision
                 outcome.portfolio = sp
             }
@@ -337,7 +338,7 @@ extension Engine {
                 "skipped": JSONMake.int(skippedRecords), "unmapped": JSONMake.int(unmapped), "problems": list,
                 "unresolved": JSONMake.int(outcome.portfolio.portfolio.unresolved.count)])
             if problems.count > 1_000 { o.set("problemsTruncated", JSONMake.bool(true)) }
-            return o
+            return (written, o)
         }
     }
 

@@ -13,7 +13,7 @@ extension Engine {
     func methodTable() -> [Method] {
         [
             Method(MethodName.engineInfo.rawValue, summary: "Version, store and counts.",
-                      result: EngineInfo.schema, mutates: false) { [unowned self] _ in infoJSON() },
+                      result: EngineInfo.schema, mutates: false) { [unowned self] _ in try infoJSON() },
 
             .encoding(MethodName.portfolioPut.rawValue, summary: "Stores a whole portfolio, replacing any with the same id.",
                       params: PutParams.params,
@@ -26,7 +26,7 @@ extension Engine {
                    mutates: false, errors: [.notFound]) { [unowned self] p in try get(p) }.blockingCalls(),
 
             Method(MethodName.portfolioList.rawValue, summary: "Every portfolio in the store, summarized.",
-                      result: PortfolioList.schema, mutates: false) { [unowned self] _ in listJSON() },
+                      result: PortfolioList.schema, mutates: false) { [unowned self] _ in try listJSON() },
 
             .encoding(MethodName.portfolioDelete.rawValue, summary: "Deletes a portfolio and everything in it.",
                       params: DeleteParams.params,
@@ -67,14 +67,14 @@ extension Engine {
 
     // engine.info and portfolio.list are what callers poll: built directly, without Codable's
     // per-container boxes and generic metadata look-ups.
-    func infoJSON() -> JSONRef {
-        let (n, c) = state.read { s in (s.portfolios.count, s.portfolios.values.reduce(Counts()) { $0 + $1.counts }) }
-        let counts = c.json
+    func infoJSON() throws -> JSONRef {
+        let all = try portfolios.all()
+        let counts = all.reduce(Counts()) { $0 + $1.stored.counts }.json
         return JSONMake.object([
             "version": JSONMake.string(Engine.version), "abiVersion": JSONMake.int(Engine.abiVersion),
             "store": JSONMake.object(["path": JSONMake.string(store.path), "inMemory": JSONMake.bool(store.inMemory),
                                       "schemaVersion": JSONMake.int(store.schemaVersion)]),
-            "portfolios": JSONMake.int(n), "counts": counts])
+            "portfolios": JSONMake.int(all.count), "counts": counts])
     }
 
     func put(_ p: Params) throws -> PutResult {
@@ -83,35 +83,30 @@ extension Engine {
         doc.checkReferences(at: p.pointer("portfolio"), into: &issues)
         if !issues.isEmpty { throw RPCError.invalidParams(issues) }
         let ifRevision = p.int("ifRevision")
-        return try state.write { s in
-            let old = s.portfolios[doc.id]
+        return try portfolios.write(doc.id, p.pointer("portfolio") / "id", creating: true, ifRevision: ifRevision) { base in
+            let old = base?.stored
             try checkRevision(ifRevision, current: old?.revision ?? 0)
             let sp = StoredPortfolio(portfolio: doc, revision: (old?.revision ?? 0) + 1, updated: nowTimestamp())
             try commit([.putPortfolio(sp, document: p["portfolio"])])
-            s.portfolios[doc.id] = sp
-            s.caches[doc.id] = EntityCache()
-            return PutResult(id: doc.id, revision: sp.revision, created: old == nil, updated: sp.updated, counts: doc.counts)
+            return (.replaced(PortfolioSnapshot(sp)),
+                    PutResult(id: doc.id, revision: sp.revision, created: old == nil, updated: sp.updated, counts: doc.counts))
         }
     }
 
     func get(_ p: Params) throws -> JSONRef {
         let id = p.string("id") ?? ""
-        return try state.read { s in
-            guard let sp = s.portfolios[id], let cache = s.caches[id] else {
-                throw RPCError(.notFound, pointer: p.pointer("id").description, "no portfolio with id \"\(id)\"")
-            }
-            return JSONMake.object(["portfolio": try portfolioReply(cache, sp), "revision": JSONMake.int(sp.revision),
-                                    "updated": JSONMake.string(sp.updated)])
-        }
+        let snap = try current(id, p.pointer("id"))
+        let sp = snap.stored
+        return JSONMake.object(["portfolio": try portfolioReply(snap.cache, sp), "revision": JSONMake.int(sp.revision),
+                                "updated": JSONMake.string(sp.updated)])
     }
 
-    func listJSON() -> JSONRef {
+    func listJSON() throws -> JSONRef {
         let arr = JSONMake.array()
-        // Built under the read lock from the stored values in place: copying a whole portfolio out
-        // would cost more than the reply.
-        state.read { s in
-            for id in s.portfolios.keys.sorted() {
-                guard let sp = s.portfolios[id] else { continue }
+        // From the snapshots, by reference: copying a whole portfolio out would cost more than the reply.
+        do {
+            for snap in try portfolios.all() {
+                let sp = snap.stored
                 let o = JSONMake.object()
                 o.set("id", JSONMake.string(sp.portfolio.id))
                 o.set("name", JSONMake.string(sp.portfolio.organization.name))
@@ -121,21 +116,19 @@ extension Engine {
                 o.set("counts", sp.counts.json)
                 arr.append(o)
             }
+        } catch {
+            arr.release()
+            throw error
         }
         return JSONMake.object(["portfolios": arr])
     }
 
     func delete(_ p: Params) throws -> DeleteResult {
         let id = p.string("id") ?? ""
-        return try state.write { s in
-            guard let sp = s.portfolios[id] else {
-                throw RPCError(.notFound, pointer: p.pointer("id").description, "no portfolio with id \"\(id)\"")
-            }
-            try checkRevision(p.int("ifRevision"), current: sp.revision)
+        return try portfolios.write(id, p.pointer("id"), creating: false, ifRevision: p.int("ifRevision")) { base in
+            try checkRevision(p.int("ifRevision"), current: base!.stored.revision)
             try commit([.deletePortfolio(id: id)])
-            s.portfolios[id] = nil
-            s.caches[id] = nil
-            return DeleteResult(id: id, deleted: true)
+            return (.deleted, DeleteResult(id: id, deleted: true))
         }
     }
 
@@ -143,12 +136,8 @@ extension Engine {
         let kind = EntityKind(rawValue: p.string("kind") ?? "")!
         let id = p.string("id") ?? ""
         let pid = p.string("portfolio") ?? ""
-        let e: JSONRef? = try state.read { s in
-            guard let sp = s.portfolios[pid], let cache = s.caches[pid] else {
-                throw RPCError(.notFound, pointer: p.pointer("portfolio").description, "no portfolio with id \"\(pid)\"")
-            }
-            return try entityReply(cache, sp, kind, id)
-        }
+        let snap = try current(pid, p.pointer("portfolio"))
+        let e = try entityReply(snap.cache, snap.stored, kind, id)
         guard let e else {
             throw RPCError(.notFound, pointer: p.pointer("id").description, "no \(kind.rawValue) with id \"\(id)\"")
         }
@@ -160,12 +149,8 @@ extension Engine {
         let pid = p.string("portfolio") ?? ""
         let list = JSONMake.array()
         do {
-            try state.read { s in
-                guard let sp = s.portfolios[pid], let cache = s.caches[pid] else {
-                    throw RPCError(.notFound, pointer: p.pointer("portfolio").description, "no portfolio with id \"\(pid)\"")
-                }
-                for id in sp.portfolio.ids(of: kind) { list.append(try entityReply(cache, sp, kind, id)) }
-            }
+            let snap = try current(pid, p.pointer("portfolio"))
+            for id in snap.stored.portfolio.ids(of: kind) { list.append(try entityReply(snap.cache, snap.stored, kind, id)) }
         } catch {
             list.release()
             throw error

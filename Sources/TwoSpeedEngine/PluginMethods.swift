@@ -65,7 +65,7 @@ extension Engine {
                           guard plugins.unload(name) else {
                               throw RPCError(.notFound, pointer: p.pointer("name").description, "no plugin named \"\(name)\"")
                           }
-                          state.write { s in s.pluginModels = s.pluginModels.filter { $0.value.plugin != name } }
+                          modelLane.exclusively { models.write { s in s.plugin = s.plugin.filter { $0.value.plugin != name } } }
                           return ["name": JSONScalar.string(name), "unloaded": .bool(true)]
                       }
                 .administrators(),
@@ -174,7 +174,7 @@ extension Engine {
         model.check(at: JSONPointer(["model"]), into: &issues)
         if model.id == DefaultModel.id { issues.add(JSONPointer(["model", "id"]), "the built-in model's id is taken") }
         if !issues.isEmpty { throw contractError(plugin.manifest.name, issues) }
-        state.write { $0.pluginModels[model.id] = (model, plugin.manifest.name) }
+        modelLane.exclusively { models.write { $0.plugin[model.id] = (model, plugin.manifest.name) } }
     }
 
     /// Loads the models of the plugins found at start-up; a plugin whose model fails stays listed
@@ -187,18 +187,15 @@ extension Engine {
     /// or the parts the plugin's manifest reads, is written out once per revision and handed to every
     /// check plugin as it is.
     func checkParams(_ portfolioID: String, _ pointer: JSONPointer?, reads: [String]?) throws -> (text: String, revision: Int, shown: StoredPortfolio) {
-        try state.read { s in
-            guard let sp = s.portfolios[portfolioID], let cache = s.caches[portfolioID] else {
-                throw RPCError(.notFound, pointer: pointer?.description, "no portfolio with id \"\(portfolioID)\"")
-            }
-            let parts = reads.map { Set($0) }
-            let text = try cache.documentText(revision: sp.revision, parts: parts.map { $0.sorted().joined(separator: ",") } ?? "") {
-                let doc = try portfolioReply(cache, sp, parts: parts)
-                defer { doc.release() }
-                return JSONText.dump(doc)
-            }
-            return ("{\"portfolio\":" + text + "}", sp.revision, sp)
+        let snap = try current(portfolioID, pointer)
+        let sp = snap.stored
+        let parts = reads.map { Set($0) }
+        let text = try snap.cache.documentText(parts: parts.map { $0.sorted().joined(separator: ",") } ?? "") {
+            let doc = try portfolioReply(snap.cache, sp, parts: parts)
+            defer { doc.release() }
+            return JSONText.dump(doc)
         }
+        return ("{\"portfolio\":" + text + "}", sp.revision, sp)
     }
 
     /// One check plugin's result on `params`, held to the check contract: its shape, and subjects that are in

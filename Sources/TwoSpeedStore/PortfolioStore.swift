@@ -104,6 +104,8 @@ public protocol PortfolioStore: AnyObject, Sendable {
 
     /// Every portfolio, entities in their stored order, observations in their order.
     func loadAll() throws -> [StoredPortfolio]
+    /// One portfolio as `loadAll` gives it, read in one consistent state, or nil when the store has none.
+    func loadPortfolio(id: String) throws -> StoredPortfolio?
     /// Applies the changes in one transaction.
     func apply(_ changes: [StoreChange]) throws
 

@@ -3,11 +3,21 @@ import Glibc
 
 /// A failure of the store, with SQLite's own words.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable { case open, schemaTooNew, io, corrupt }
+    public enum Kind: Sendable {
+        case open, schemaTooNew, io, corrupt
+        /// `apply` found a portfolio at another revision in the store than the one its changes follow
+        /// (another engine over the same server store wrote it); nothing was written. SQLite, with one
+        /// engine per file, never raises it.
+        case revisionConflict
+    }
     public var kind: Kind
     public var message: String
+    /// With `.revisionConflict`: the portfolio's revision in the store (0 when it has none).
+    public var currentRevision: Int?
     public var description: String { message }
-    public init(kind: Kind, message: String) { self.kind = kind; self.message = message }
+    public init(kind: Kind, message: String, currentRevision: Int? = nil) {
+        self.kind = kind; self.message = message; self.currentRevision = currentRevision
+    }
 }
 
 // SQLITE_TRANSIENT is a macro casting -1 to a function pointer; Swift cannot import it.
@@ -76,6 +86,19 @@ final class Connection {
     /// Runs `body` in one transaction: all of it is written, or none of it.
     func transaction<T>(_ body: () throws -> T) throws -> T {
         try exec("BEGIN IMMEDIATE")
+        do {
+            let r = try body()
+            try exec("COMMIT")
+            return r
+        } catch {
+            _ = try? exec("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Runs `body` in one read transaction: every statement in it reads the same committed state.
+    func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        try exec("BEGIN DEFERRED")
         do {
             let r = try body()
             try exec("COMMIT")

@@ -231,17 +231,23 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     }
 
     /// Every portfolio in the store, entities in their stored order.
-    public func loadAll() throws -> [StoredPortfolio] { try reading { try loadAll($0) } }
+    public func loadAll() throws -> [StoredPortfolio] { try reading { c in try c.readTransaction { try loadAll(c) } } }
+
+    public func loadPortfolio(id: String) throws -> StoredPortfolio? {
+        try reading { c in try c.readTransaction { try loadAll(c, only: id).first } }
+    }
 
     /// Linear in the store's size: each portfolio's collections are decoded kind by kind and assigned
     /// once, observations are gathered per metric and assigned once, and the index and counts are
     /// built once at the end.
-    private func loadAll(_ conn: Connection) throws -> [StoredPortfolio] {
+    /// With `only`, that portfolio alone.
+    private func loadAll(_ conn: Connection, only: String? = nil) throws -> [StoredPortfolio] {
         struct Loading { var portfolio: Portfolio; var revision: Int; var updated: String }
         var loading: [Loading] = []
         var slot: [String: Int] = [:]
         let dec = JanssonDecoder()
-        let ps = try conn.prepare("SELECT id, revision, updated, organization, answers, unresolved FROM portfolio ORDER BY id")
+        let ps = try conn.prepare("SELECT id, revision, updated, organization, answers, unresolved FROM portfolio"
+                                  + (only == nil ? " ORDER BY id" : " WHERE id = ?")).bind(only.map { [.text($0)] } ?? [])
         while try ps.step() {
             let id = ps.text(0)
             let org: Organization = try decode(ps.bytes(3), dec, "organization of \(id)")
@@ -259,7 +265,8 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             guard let g = group else { return }
             g.loader.finish(into: &loading[g.slot].portfolio)
         }
-        let es = try conn.prepare("SELECT portfolio, kind, body FROM entity ORDER BY portfolio, kind, position")
+        let es = try conn.prepare("SELECT portfolio, kind, body FROM entity" + (only == nil ? "" : " WHERE portfolio = ?")
+                                  + " ORDER BY portfolio, kind, position").bind(only.map { [.text($0)] } ?? [])
         while try es.step() {
             let pid = es.text(0)
             guard let s = slot[pid], let kind = EntityKind(rawValue: es.text(1)) else { continue }
@@ -278,7 +285,8 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
         }
         finish()
 
-        let os = try conn.prepare("SELECT portfolio, metric, at, value, source FROM observation ORDER BY portfolio, metric, seq")
+        let os = try conn.prepare("SELECT portfolio, metric, at, value, source FROM observation" + (only == nil ? "" : " WHERE portfolio = ?")
+                                  + " ORDER BY portfolio, metric, seq").bind(only.map { [.text($0)] } ?? [])
         var current: (slot: Int, metric: Int)? = nil
         var lastKey = ("", "")
         var obs: [Observation] = []

@@ -7,6 +7,13 @@
 ** Thread t owns portfolio "stress-t": only it writes there, so it knows that portfolio's revision and
 ** kept runs exactly. It reads every portfolio: for the others, revisions may only grow.
 **
+** Every thread also contends for the portfolio "shared": a write there adds the system x<r+1> with
+** ifRevision r (r as the thread last read it), so that exactly one write makes each revision and every
+** reply shows one revision whole: its systems count and its last system agree with its revision
+** (readers read a snapshot of the last commit, whose entity cache is that revision's). And a thread
+** creates and deletes its portfolio "churn-t", so that the engine's table of portfolios changes while
+** others look portfolios up and list them.
+**
 ** With STRESS_WASM naming a wasm plugin's manifest (the team-size check of examples/wasm), the reads
 ** also call it, with params and through plugin.check on the stored portfolios (whose text is kept per
 ** revision): calls from several threads run in instances of their own, side by side.
@@ -32,6 +39,9 @@ static int discover_methods;     /* how many methods rpc.discover lists */
 static int ops_per_thread = 300;
 static int wasm_loaded;           /* the reads include calls to the wasm plugin */
 static int failures;
+static int shared_base;           /* systems in "shared" at its first revision */
+static int shared_wins;           /* writes that made a revision of "shared" */
+static int shared_won[1 << 16];   /* which revisions of "shared" a write made, and how often */
 static pthread_mutex_t failure_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct worker {
@@ -116,10 +126,72 @@ static void saw_revision(struct worker *w, int q, int revision, const char *meth
     if (revision > w->seen[q]) w->seen[q] = revision;
 }
 
+/* A reply showing "shared" at `revision` with `systems` systems, the last `last`: all of one revision. */
+static void check_shared(int revision, json_t *systems, const char *method, json_t *result) {
+    int n = (int)json_array_size(systems);
+    CHECK(n == shared_base + revision - 1, "%s: shared has %d systems at revision %d, expected %d", method, n, revision,
+          shared_base + revision - 1);
+    if (revision > 1 && n > 0) {
+        char id[32];
+        snprintf(id, sizeof id, "x%d", revision);
+        CHECK(strcmp(str(json_array_get(systems, (size_t)n - 1), "id"), id) == 0, "%s: shared's last system at revision %d is %s",
+              method, revision, str(json_array_get(systems, (size_t)n - 1), "id"));
+    }
+}
+
 static void write_op(struct worker *w, int op) {
     json_t *result = NULL;
     const char *method = "";
     switch (op) {
+    case 4: {
+        /* The shared portfolio, at the revision last read: a mismatch is an answer, not a failure. */
+        method = "entity.upsert (shared)";
+        json_t *got = call(w, "portfolio.get", json_pack("{s:s}", "id", "shared"));
+        if (!got) return;
+        int rev = num(got, "revision");
+        json_decref(got);
+        char id[32];
+        snprintf(id, sizeof id, "x%d", rev + 1);
+        json_t *req = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s, s:s}, s:i}, s:i}", "jsonrpc", "2.0", "method", "entity.upsert",
+                                "params", "portfolio", "shared", "kind", "system", "entity", "id", id, "name", id, "layer", "platform",
+                                "ifRevision", rev, "id", ++w->calls);
+        char *text = json_dumps(req, JSON_COMPACT);
+        json_decref(req);
+        char *reply = twospeed_call(engine, text);
+        json_error_t err;
+        json_t *r = reply ? json_loads(reply, 0, &err) : NULL;
+        result = json_object_get(r, "result");
+        int code = (int)json_integer_value(json_object_get(json_object_get(r, "error"), "code"));
+        if (result) {
+            int made = num(result, "revision");
+            CHECK(made == rev + 1, "shared: upsert at %d made %d", rev, made);
+            pthread_mutex_lock(&failure_lock);
+            if (made > 0 && made < (1 << 16)) shared_won[made]++;
+            shared_wins++;
+            pthread_mutex_unlock(&failure_lock);
+        } else if (code != -32005) {
+            fail(text, reply, "shared: neither a result nor revision-mismatch");
+        }
+        result = NULL;
+        json_decref(r);
+        twospeed_free(reply);
+        free(text);
+        return;
+    }
+    case 5: {
+        /* The own churn portfolio: created, then deleted, while others list and look up portfolios. */
+        char churn[32];
+        snprintf(churn, sizeof churn, "churn-%d", w->index);
+        json_t *doc = portfolio_doc(w->index, w->calls);
+        json_object_set_new(doc, "id", json_string(churn));
+        method = "portfolio.put (churn)";
+        if (!(result = call(w, "portfolio.put", json_pack("{s:o, s:i}", "portfolio", doc, "ifRevision", 0)))) return;
+        CHECK(num(result, "revision") == 1, "churn created at revision %d", num(result, "revision"));
+        json_decref(result);
+        method = "portfolio.delete (churn)";
+        if (!(result = call(w, "portfolio.delete", json_pack("{s:s, s:i}", "id", churn, "ifRevision", 1)))) return;
+        break;
+    }
     case 0: {
         method = "portfolio.put";
         result = call(w, method, json_pack("{s:o, s:i}", "portfolio", portfolio_doc(w->index, w->calls), "ifRevision", w->revision));
@@ -181,20 +253,30 @@ static void read_op(struct worker *w, int op, int q) {
     case 0:
         method = "engine.info";
         if (!(result = call(w, method, NULL))) return;
-        CHECK(num(result, "portfolios") == THREADS, "engine.info counts %d portfolios", num(result, "portfolios"));
+        /* The own portfolios and "shared", and any churn portfolios of the moment. */
+        CHECK(num(result, "portfolios") >= THREADS + 1 && num(result, "portfolios") <= 2 * THREADS + 1, "engine.info counts %d portfolios",
+              num(result, "portfolios"));
         break;
     case 1: {
         method = "portfolio.list";
         if (!(result = call(w, method, NULL))) return;
         json_t *list = json_object_get(result, "portfolios");
-        CHECK(json_array_size(list) == THREADS, "portfolio.list has %zu", json_array_size(list));
+        int own = 0;
         for (size_t i = 0; i < json_array_size(list); i++) {
             json_t *s = json_array_get(list, i);
+            if (strncmp(str(s, "id"), "churn-", 6) == 0) continue;
+            if (strcmp(str(s, "id"), "shared") == 0) {
+                int rev = num(s, "revision"), n = num(json_object_get(s, "counts"), "systems");
+                CHECK(n == shared_base + rev - 1, "portfolio.list: shared has %d systems at revision %d", n, rev);
+                continue;
+            }
+            own++;
             int idx = -1;
             sscanf(str(s, "id"), "stress-%d", &idx);
             CHECK(idx >= 0 && idx < THREADS && names_portfolio(str(s, "name"), idx), "portfolio.list: %s named %s", str(s, "id"), str(s, "name"));
             if (idx >= 0 && idx < THREADS) saw_revision(w, idx, num(s, "revision"), method, result);
         }
+        CHECK(own == THREADS, "portfolio.list has %d own portfolios", own);
         break;
     }
     case 2: {
@@ -287,6 +369,25 @@ static void read_op(struct worker *w, int op, int q) {
         }
         break;
     }
+    case 11: {
+        /* The shared portfolio: one revision whole, through portfolio.get and entity.get. */
+        method = "portfolio.get (shared)";
+        if (!(result = call(w, "portfolio.get", json_pack("{s:s}", "id", "shared")))) return;
+        int rev = num(result, "revision");
+        check_shared(rev, json_object_get(json_object_get(result, "portfolio"), "systems"), method, result);
+        json_decref(result);
+        if (rev > 1) {
+            char id[32];
+            snprintf(id, sizeof id, "x%d", rev);
+            method = "entity.get (shared)";
+            if (!(result = call(w, "entity.get", json_pack("{s:s, s:s, s:s}", "portfolio", "shared", "kind", "system", "id", id)))) return;
+            CHECK(strcmp(str(json_object_get(result, "entity"), "name"), id) == 0, "shared: %s is named %s", id,
+                  str(json_object_get(result, "entity"), "name"));
+        } else {
+            return;
+        }
+        break;
+    }
     case 13:
         /* The wasm check on the stored portfolio: the document's text is kept per revision and shared. */
         method = "plugin.check";
@@ -309,8 +410,12 @@ static void *work(void *arg) {
     for (int i = 0; i < ops_per_thread; i++) {
         unsigned r = (unsigned)rand_r(&w->seed);
         /* One operation in five writes. */
-        if (r % 5 == 0) write_op(w, (int)((r / 5) % 4));
-        else read_op(w, (int)((r / 5) % (wasm_loaded ? 14 : 12)), (int)((r / 60) % THREADS));
+        if (r % 5 == 0) write_op(w, (int)((r / 5) % 6));
+        else {
+            int op = (int)((r / 5) % (wasm_loaded ? 15 : 13));
+            if (!wasm_loaded && op == 12) op = 14; /* the model list, in place of the wasm calls */
+            read_op(w, op, (int)((r / 60) % THREADS));
+        }
     }
     return NULL;
 }
@@ -365,6 +470,11 @@ int main(int argc, char **argv) {
         w->runs = num(result, "run");
         json_decref(result);
     }
+    if (!(result = call(NULL, "portfolio.put", json_pack("{s:{s:s, s:{s:s}, s:[{s:s, s:s, s:s}]}}", "portfolio", "id", "shared",
+                                                         "organization", "name", "Shared", "systems", "id", "x1", "name", "x1",
+                                                         "layer", "platform")))) return 1;
+    json_decref(result);
+    shared_base = 1;
     pthread_t threads[THREADS];
     for (int t = 0; t < THREADS; t++) pthread_create(&threads[t], NULL, work, &workers[t]);
     int calls = 0;
@@ -379,6 +489,21 @@ int main(int argc, char **argv) {
         CHECK(num(usage, "calls") > 0 && num(usage, "traps") == 0, "the wasm plugin: %d calls, %d traps", num(usage, "calls"), num(usage, "traps"));
         json_decref(result);
     }
+    /* Every revision of "shared" was made by exactly one write, none skipped, and the last holds every
+       system added. */
+    for (int v = 2; v <= shared_wins + 1 && v < (1 << 16); v++) {
+        if (shared_won[v] != 1) {
+            fail("shared", NULL, "revision %d of shared was made by %d writes", v, shared_won[v]);
+            break;
+        }
+    }
+    if ((result = call(NULL, "portfolio.get", json_pack("{s:s}", "id", "shared")))) {
+        const char *method = "portfolio.get (shared, at the end)";
+        CHECK(num(result, "revision") == shared_wins + 1, "shared at revision %d after %d writes", num(result, "revision"), shared_wins);
+        check_shared(num(result, "revision"), json_object_get(json_object_get(result, "portfolio"), "systems"), method, result);
+        json_decref(result);
+    }
+    printf("stress: %d writes made the revisions of the shared portfolio, one each\n", shared_wins);
     /* What each thread knows of its own portfolio is what a fresh engine reads from the file. */
     twospeed_close(engine);
     if (twospeed_open(path, &engine) != TWOSPEED_OK) {
