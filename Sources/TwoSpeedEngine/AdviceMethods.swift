@@ -231,7 +231,7 @@ extension Engine {
             issues.add(at / "advice", "name the pitfalls (or criteria) or the keys the campaign drives")
         }
         let knownRules = Set(Pitfalls.ids).union(DefaultModel.model.criteria.map(\.id))
-            .union(state.read { s in s.customModels.values.flatMap { $0.criteria.map(\.id) } })
+            .union(models.read { s in s.custom.values.flatMap { $0.criteria.map(\.id) } })
         for (i, r) in (c.advice.pitfalls ?? []).enumerated() where !knownRules.contains(r) {
             issues.add(at / "advice" / "pitfalls" / i, "\"\(r)\" is neither a pitfall nor a criterion of a model")
         }

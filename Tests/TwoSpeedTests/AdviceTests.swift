@@ -545,6 +545,7 @@ final class PortfolioOnlyStore: PortfolioStore, @unchecked Sendable {
     var inMemory: Bool { base.inMemory }
     var schemaVersion: Int { base.schemaVersion }
     func loadAll() throws -> [StoredPortfolio] { try base.loadAll() }
+    func loadPortfolio(id: String) throws -> StoredPortfolio? { try base.loadPortfolio(id: id) }
     func apply(_ changes: [StoreChange]) throws { try base.apply(changes) }
     func putModel(id: String, body: String, updated: String) throws { try base.putModel(id: id, body: body, updated: updated) }
     func deleteModel(id: String) throws { try base.deleteModel(id: id) }
