@@ -541,7 +541,7 @@ check "twospeed report --socket --portfolio: the daemon's kept runs, with the tr
     [ \$(grep -o '<text[^>]*>run [0-9]*</text>' '$TMP/held.html' | wc -l) = \$runs ] &&
     env -u TWOSPEED_SOCKET '$CLI' report --socket '$SOCK' --portfolio retailer --run 2 -o '$TMP/held.md' &&
     [ \$(sed -n '/^## Trend/,/^## /p' '$TMP/held.md' | grep -c '^| [0-9]* |') = 2 ] &&
-    '$CLI' report --portfolio retailer --format text | grep -q 'Two-speed architecture'"
+    '$CLI' report --portfolio retailer --format text > '$TMP/held.txt' && grep -q 'Two-speed architecture' '$TMP/held.txt'"
 check "twospeed report --db --portfolio: a store's kept runs" bash -c "
     '$CLI' import --db '$TMP/rep.sqlite' examples/portfolios/telco.json >/dev/null &&
     for i in 1 2; do '$CLI' call --db '$TMP/rep.sqlite' assessment.run '{\"portfolio\":\"telco\"}' >/dev/null || exit 1; done &&
