@@ -107,6 +107,11 @@ public final class Engine: @unchecked Sendable {
     /// thread of that next read or write (a daemon's event loop, for a read that runs there).
     public func invalidate(portfolio id: String) { portfolios.invalidate(id) }
 
+    /// Reloads a portfolio from the store at once, on the calling thread, and publishes it; reads meanwhile
+    /// answer from the snapshot they had, so none waits on the store. What an engine over a shared store
+    /// does when it hears that another engine changed a portfolio.
+    public func refresh(portfolio id: String) { portfolios.refresh(id) }
+
     /// Drops every portfolio and the list of them: the next reads load them from the store (portfolios
     /// another engine created are found, ones it deleted are gone).
     public func invalidateAll() { portfolios.invalidateAll() }

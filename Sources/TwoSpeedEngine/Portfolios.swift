@@ -185,6 +185,37 @@ final class PortfolioTable: @unchecked Sendable {
         }
     }
 
+    /// Loads `id` from the store now, on the caller's thread, and publishes it: readers keep the snapshot
+    /// they had until the new one is in, so none waits on the store (an engine over a server store calls
+    /// this from the thread that hears another engine's change, never from a daemon's event loop). Taken
+    /// on the portfolio's lane, so that no write of this engine interleaves with the load. A load that
+    /// fails drops the snapshot instead, as `invalidate` does (the next read retries).
+    func refresh(_ id: String) {
+        while true {
+            let slot = table.write { t -> PortfolioSlot in
+                if let s = t.slots[id] { return s }
+                let s = PortfolioSlot(.unloaded)
+                t.slots[id] = s
+                return s
+            }
+            let done: Bool = slot.lane.exclusively {
+                if case .retired = slot.state.read({ $0.content }) { return false }
+                defer { retireIfAbsent(id, slot) }
+                let loaded: PortfolioSnapshot??
+                do { loaded = .some(try load(id)) } catch { loaded = .none }
+                slot.state.write { s in
+                    s.epoch += 1
+                    switch loaded {
+                    case .some(let snap): s.content = snap.map { .loaded($0) } ?? .absent
+                    case .none: s.content = .unloaded
+                    }
+                }
+                return true
+            }
+            if done { return }
+        }
+    }
+
     // MARK: Writes
 
     /// Runs `body` alone among the writers of `id` (writers of other portfolios run side by side), with

@@ -284,6 +284,34 @@ final class ConcurrencyTests: XCTestCase {
         XCTAssertEqual(a.request("entity.get", #"{"portfolio":"second","kind":"system","id":"fromb"}"#).result?["entity"]?["name"]?.stringValue, "B")
     }
 
+    /// refresh reloads at once on the caller's thread (what an engine over a shared store does when another
+    /// engine's change is heard): the next read finds the new revision without loading anything, a
+    /// portfolio created elsewhere is listed, one deleted elsewhere is gone. The near miss: without it the
+    /// engine keeps answering what it had.
+    func testRefreshPublishesWhatAnotherEngineWrote() throws {
+        let path = temporaryDirectory() + "/refresh.db"
+        let a = try Engine(path: path), b = try Engine(path: path)
+        XCTAssertNotNil(put(a, retailerText).result)
+        XCTAssertEqual(b.request("portfolio.list").result?["portfolios"]?.count, 0, "the near miss: b has not heard")
+        b.refresh(portfolio: "retailer")
+        XCTAssertEqual(b.request("portfolio.list").result?["portfolios"]?.count, 1)
+        XCTAssertNotNil(a.request("entity.upsert", #"{"portfolio":"retailer","kind":"system","entity":{"id":"new","name":"New","layer":"platform"}}"#).result)
+        b.refresh(portfolio: "retailer")
+        XCTAssertEqual(b.request("entity.get", #"{"portfolio":"retailer","kind":"system","id":"new"}"#).result?["entity"]?["name"]?.stringValue, "New")
+        XCTAssertEqual(b.request("portfolio.get", #"{"id":"retailer"}"#).result?["revision"]?.intValue, 2)
+        // b writes on what it refreshed (revision 2), and a hears of it.
+        XCTAssertEqual(b.request("entity.upsert", #"{"portfolio":"retailer","kind":"system","entity":{"id":"fromb","name":"B","layer":"platform"}, "ifRevision": 2}"#)
+            .result?["revision"]?.intValue, 3)
+        a.refresh(portfolio: "retailer")
+        XCTAssertEqual(a.request("portfolio.get", #"{"id":"retailer"}"#).result?["revision"]?.intValue, 3)
+        XCTAssertNotNil(a.request("portfolio.delete", #"{"id":"retailer"}"#).result)
+        b.refresh(portfolio: "retailer")
+        XCTAssertEqual(b.request("portfolio.get", #"{"id":"retailer"}"#).code, -32000)
+        XCTAssertEqual(b.request("portfolio.list").result?["portfolios"]?.count, 0)
+        b.refresh(portfolio: "never-was")
+        XCTAssertEqual(b.request("engine.info").result?["portfolios"]?.intValue, 0)
+    }
+
     /// A store shared by engines reports that a write's portfolio moved on in the store (StoreError
     /// .revisionConflict); the engine reloads the portfolio and answers revision-mismatch (-32005) with the
     /// store's revision, having written nothing. SQLite, one engine per file, never raises it: the store
