@@ -112,6 +112,10 @@ public final class Engine: @unchecked Sendable {
     /// does when it hears that another engine changed a portfolio.
     public func refresh(portfolio id: String) { portfolios.refresh(id) }
 
+    /// Every portfolio reloaded as `refresh(portfolio:)` does, and the list of them: what an engine does when
+    /// it may have missed another engine's changes.
+    public func refreshAll() { portfolios.refreshAll() }
+
     /// Drops every portfolio and the list of them: the next reads load them from the store (portfolios
     /// another engine created are found, ones it deleted are gone).
     public func invalidateAll() { portfolios.invalidateAll() }

@@ -190,7 +190,27 @@ final class PortfolioTable: @unchecked Sendable {
     /// this from the thread that hears another engine's change, never from a daemon's event loop). Taken
     /// on the portfolio's lane, so that no write of this engine interleaves with the load. A load that
     /// fails drops the snapshot instead, as `invalidate` does (the next read retries).
-    func refresh(_ id: String) {
+    func refresh(_ id: String) { refresh(id, preloaded: nil) }
+
+    /// Every portfolio reloaded as `refresh` does, and the list of them: after the engine may have missed
+    /// changes (the connection it hears them on was lost). The store is read once, before the lanes are
+    /// taken; a portfolio this engine wrote meanwhile keeps its newer revision.
+    func refreshAll() {
+        let stored: [StoredPortfolio]
+        do { stored = try store.loadAll() } catch {
+            invalidateAll()
+            return
+        }
+        var byID: [String: PortfolioSnapshot] = [:]
+        for sp in stored { byID[sp.portfolio.id] = PortfolioSnapshot(sp) }
+        let ids = Set(byID.keys).union(table.read { Array($0.slots.keys) })
+        for id in ids.sorted() { refresh(id, preloaded: .some(byID[id])) }
+    }
+
+    /// `preloaded`, when given, is what the store held a moment before the lane was taken: installed unless
+    /// the engine holds a newer revision (its own write since), dropped for a reload when it says the
+    /// portfolio is gone but the engine holds one (created since, or deleted: the next read tells).
+    private func refresh(_ id: String, preloaded: PortfolioSnapshot??) {
         while true {
             let slot = table.write { t -> PortfolioSlot in
                 if let s = t.slots[id] { return s }
@@ -201,13 +221,20 @@ final class PortfolioTable: @unchecked Sendable {
             let done: Bool = slot.lane.exclusively {
                 if case .retired = slot.state.read({ $0.content }) { return false }
                 defer { retireIfAbsent(id, slot) }
-                let loaded: PortfolioSnapshot??
-                do { loaded = .some(try load(id)) } catch { loaded = .none }
+                var loaded: PortfolioSnapshot?? = .none
+                if let preloaded { loaded = .some(preloaded) }
+                // Nothing preloaded, or the store said "gone" of one this engine holds (created since, or
+                // deleted: read it again to know).
+                if preloaded == nil || (preloaded! == nil && slot.state.read({ if case .loaded = $0.content { true } else { false } })) {
+                    do { loaded = .some(try load(id)) } catch { loaded = .none }
+                }
                 slot.state.write { s in
                     s.epoch += 1
-                    switch loaded {
-                    case .some(let snap): s.content = snap.map { .loaded($0) } ?? .absent
-                    case .none: s.content = .unloaded
+                    switch (loaded, s.content) {
+                    case (.some(.some(let snap)), .loaded(let mine)) where preloaded != nil && mine.stored.revision > snap.stored.revision:
+                        break
+                    case (.some(let snap), _): s.content = snap.map { .loaded($0) } ?? .absent
+                    case (.none, _): s.content = .unloaded
                     }
                 }
                 return true

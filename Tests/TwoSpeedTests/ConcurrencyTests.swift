@@ -310,6 +310,14 @@ final class ConcurrencyTests: XCTestCase {
         XCTAssertEqual(b.request("portfolio.list").result?["portfolios"]?.count, 0)
         b.refresh(portfolio: "never-was")
         XCTAssertEqual(b.request("engine.info").result?["portfolios"]?.intValue, 0)
+        // refreshAll: a created one found, a changed one reloaded, all from one read of the store.
+        XCTAssertNotNil(put(a, retailerText).result)
+        XCTAssertNotNil(put(a, Self.bigPortfolio("second", systems: 3)).result)
+        b.refreshAll()
+        XCTAssertEqual(b.request("portfolio.list").result?["portfolios"]?.count, 2)
+        XCTAssertNotNil(a.request("portfolio.delete", #"{"id":"second"}"#).result)
+        b.refreshAll()
+        XCTAssertEqual(b.request("portfolio.list").result?["portfolios"]?.elements.compactMap { $0["id"]?.stringValue }, ["retailer"])
     }
 
     /// A store shared by engines reports that a write's portfolio moved on in the store (StoreError
