@@ -138,7 +138,8 @@ public enum YAMLDocuments {
     /// A scalar node's value, typed by the tag Yams resolves for it.
     static func scalarValue(_ node: Node) -> JSONRef {
         guard case .scalar(let s) = node else { return JSONMake.null() }
-        switch s.tag.description {
+        // Node.tag, not the scalar's own: only the node's is resolved (a plain "3" is tagged "?" until then).
+        switch node.tag.description {
         case Tag.Name.null.rawValue: return JSONMake.null()
         case Tag.Name.bool.rawValue: if let b = node.bool { return JSONMake.bool(b) }
         case Tag.Name.int.rawValue: if let i = node.int { return JSONMake.int(i) }
