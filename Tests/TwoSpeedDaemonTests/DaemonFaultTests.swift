@@ -40,20 +40,25 @@ final class DaemonFaultTests: XCTestCase {
         mounted = m
         let d = try DaemonProcess(dir: dir, db: m + "/store.sqlite")
         defer { d.stop() }
-        let c = try RawConnection(d.socket)
         var acknowledged: [String] = []
-        var refusal: (code: Int?, reason: String)?
-        for i in 0..<400 {
-            let r = send(c, "portfolio.put", "{\"portfolio\":\(retailer(id: "p\(i)"))}", id: i + 1)
-            if r.code == nil { acknowledged.append("p\(i)") } else { refusal = r; break }
+        // The connection closes at the end of this block, before the stop.
+        do {
+            let c = try RawConnection(d.socket)
+            var refusal: (code: Int?, reason: String)?
+            for i in 0..<400 {
+                let r = send(c, "portfolio.put", "{\"portfolio\":\(retailer(id: "p\(i)"))}", id: i + 1)
+                if r.code == nil { acknowledged.append("p\(i)") } else { refusal = r; break }
+            }
+            let full = try XCTUnwrap(refusal, "600 KiB never filled up")
+            XCTAssertEqual(full.code, -32002, full.reason)
+            XCTAssertTrue(full.reason.contains("full"), full.reason)
+            XCTAssertNil(send(c, "portfolio.get", #"{"id":"p0"}"#, id: 1000).code, "reads answer on a full disk")
+            XCTAssertEqual(runProgram(["/bin/mount", "-o", "remount,size=64m", m]), 0)
+            XCTAssertNil(send(c, "portfolio.put", "{\"portfolio\":\(retailer(id: "after"))}", id: 1001).code, "the disk has room again")
         }
-        let full = try XCTUnwrap(refusal, "600 KiB never filled up")
-        XCTAssertEqual(full.code, -32002, full.reason)
-        XCTAssertTrue(full.reason.contains("full"), full.reason)
-        XCTAssertNil(send(c, "portfolio.get", #"{"id":"p0"}"#, id: 1000).code, "reads answer on a full disk")
-        XCTAssertEqual(runProgram(["/bin/mount", "-o", "remount,size=64m", m]), 0)
-        XCTAssertNil(send(c, "portfolio.put", "{\"portfolio\":\(retailer(id: "after"))}", id: 1001).code, "the disk has room again")
-        XCTAssertEqual(d.stop(), 0, readText(d.log))
+        // Once in a full `swift test` on a loaded machine this stop went past 30 s (not reproduced alone, nor
+        // with the fault suites before it): the bound is wide, and the log is printed if it is passed again.
+        XCTAssertEqual(d.stop(seconds: 60), 0, readText(d.log))
         XCTAssertFalse(readText(d.log).contains("Fatal error"), readText(d.log))
 
         let d2 = try DaemonProcess(dir: dir, db: m + "/store.sqlite")
