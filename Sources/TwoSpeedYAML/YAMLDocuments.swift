@@ -142,8 +142,10 @@ public enum YAMLDocuments {
         switch node.tag.description {
         case Tag.Name.null.rawValue: return JSONMake.null()
         case Tag.Name.bool.rawValue: if let b = node.bool { return JSONMake.bool(b) }
-        case Tag.Name.int.rawValue: if let i = node.int { return JSONMake.int(i) }
-        case Tag.Name.float.rawValue: if let d = node.float, d.isFinite { return JSONMake.double(d) }
+        // Yams constructs numbers from plain scalars only; a quoted one tagged !!int or !!float is one too
+        // (PyYAML and the spec agree), so its text is read as the number it is tagged.
+        case Tag.Name.int.rawValue: if let i = node.int ?? Int(s.string) { return JSONMake.int(i) }
+        case Tag.Name.float.rawValue: if let d = node.float ?? Double(s.string), d.isFinite { return JSONMake.double(d) }
         default: break
         }
         return JSONMake.string(s.string)

@@ -65,9 +65,6 @@ final class YAMLParityTests: XCTestCase {
         Difference(file: "scalars.yaml", document: 1, path: ["entity", "metadata", "annotations", "exponent"],
                    swift: "1500.0", python: "\"1.5e3\"",
                    why: "YAML 1.1's float (PyYAML) needs a dot and a signed exponent; Yams resolves 1.2's core schema"),
-        Difference(file: "tags.yaml", document: 1, path: ["entity", "metadata", "annotations", "as-int"],
-                   swift: "\"456\"", python: "456",
-                   why: "an explicit !!int on a quoted scalar: PyYAML constructs the int, the Swift reader keeps the text"),
     ]
 
     /// Removes the member at `path` from `v` and returns it as JSON text ("absent" when there is none).
