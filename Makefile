@@ -218,6 +218,13 @@ test-swift: deps daemon plugins
 	$(SWIFT) build --product TwoSpeedPackageTests
 	TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) TWOSPEED_CLI=$(abspath $(BIN)/twospeed) $(SWIFT) test --skip-build
 
+# The store under faults alone (Tests/TwoSpeedFaultTests, DaemonFaultTests; test-swift runs them with the rest): the Nth
+# SQLite I/O call and allocation failed, another process holding the write lock, a full and a read-only
+# tmpfs (mounted as root; as root a mount that fails is a failure).
+.PHONY: test-faults
+test-faults: deps
+	$(SWIFT) test --filter 'TwoSpeedFaultTests|DaemonFaultTests'
+
 $(BUILD)/test_abi: Tests/C/test_abi.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson -lsqlite3 -lpthread
 

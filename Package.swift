@@ -99,6 +99,11 @@ let package = Package(
         .executableTarget(name: "bench-catalog", dependencies: ["TwoSpeedEngine", "TwoSpeedClient", "TwoSpeedClientInProcess", "TwoSpeedYAML", "TwoSpeedJSON", "CJansson",
                                                                 .product(name: "Yams", package: "Yams")],
                           path: "Tests/Bench/CatalogBench"),
+        // Tests only: SQLite's I/O and allocations failed on purpose (a wrapping VFS and allocator).
+        .target(name: "CSQLiteFault", dependencies: ["CSQLite"], path: "Tests/CSQLiteFault"),
+        // The store under faults: I/O errors, disk full, allocation failure, another process's lock.
+        .testTarget(name: "TwoSpeedFaultTests",
+                    dependencies: ["TwoSpeedEngine", "TwoSpeedStore", "TwoSpeedJSON", "CSQLiteFault", "CSQLite", "CJansson"]),
         // The daemon tests run twospeedd and twospeed-cli as programs ($TWOSPEED_DAEMON, $TWOSPEED_CLI, or the
         // ones `swift build`/`swift test` build beside the bundle), never import them: no dependency on
         // their targets, so that make test's `swift build --product TwoSpeedPackageTests` skips them.

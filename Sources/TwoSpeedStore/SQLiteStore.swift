@@ -163,6 +163,14 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
         // Reading the version also proves the file is a database.
         let version: Int
         do { version = try c.intPragma("user_version") } catch let e as StoreError {
+            // Only SQLite's "not a database" and "malformed" say the file is not ours; anything else (a WAL
+            // store in a read-only folder cannot make its -shm file) is the file not opening.
+            guard e.kind == .corrupt else {
+                let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+                let hint = access(folder.isEmpty ? "/" : folder, W_OK) == 0 ? ""
+                    : " (its folder is not writable, and the store needs its -wal and -shm files beside it)"
+                throw StoreError(kind: .open, message: "cannot open store \"\(path)\": \(e.message)\(hint)")
+            }
             throw StoreError(kind: .corrupt, message: "\"\(path)\" is not a TwoSpeed store: \(e.message)")
         }
         if version > SQLiteStore.currentVersion {

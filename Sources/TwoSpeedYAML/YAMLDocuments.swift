@@ -138,11 +138,14 @@ public enum YAMLDocuments {
     /// A scalar node's value, typed by the tag Yams resolves for it.
     static func scalarValue(_ node: Node) -> JSONRef {
         guard case .scalar(let s) = node else { return JSONMake.null() }
-        switch s.tag.description {
+        // Node.tag, not the scalar's own: only the node's is resolved (a plain "3" is tagged "?" until then).
+        switch node.tag.description {
         case Tag.Name.null.rawValue: return JSONMake.null()
         case Tag.Name.bool.rawValue: if let b = node.bool { return JSONMake.bool(b) }
-        case Tag.Name.int.rawValue: if let i = node.int { return JSONMake.int(i) }
-        case Tag.Name.float.rawValue: if let d = node.float, d.isFinite { return JSONMake.double(d) }
+        // Yams constructs numbers from plain scalars only; a quoted one tagged !!int or !!float is one too
+        // (PyYAML and the spec agree), so its text is read as the number it is tagged.
+        case Tag.Name.int.rawValue: if let i = node.int ?? Int(s.string) { return JSONMake.int(i) }
+        case Tag.Name.float.rawValue: if let d = node.float ?? Double(s.string), d.isFinite { return JSONMake.double(d) }
         default: break
         }
         return JSONMake.string(s.string)

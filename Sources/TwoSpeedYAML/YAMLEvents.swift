@@ -186,6 +186,7 @@ enum YAMLEvents {
             // Per open collection: the values inside it so far and its anchor.
             var stack: [(values: Int, anchor: String?)] = []
             var anchors: [String: Int] = [:]
+            var earlier: Set<String> = []
             var document = -1, expanded = 0
             func saturating(_ a: Int, _ b: Int) -> Int { a > Int.max / 2 - b ? Int.max / 2 : a + b }
             func add(_ n: Int) { if !stack.isEmpty { stack[stack.count - 1].values = saturating(stack[stack.count - 1].values, n) } }
@@ -199,7 +200,7 @@ enum YAMLEvents {
                 switch event.type {
                 case YAML_STREAM_END_EVENT: return nil
                 case YAML_DOCUMENT_START_EVENT:
-                    document += 1; anchors = [:]; expanded = 0; stack = []
+                    document += 1; earlier.formUnion(anchors.keys); anchors = [:]; expanded = 0; stack = []
                 case YAML_MAPPING_START_EVENT, YAML_SEQUENCE_START_EVENT:
                     if stack.count >= YAMLDocuments.maxDepth { return at("nesting deeper than \(YAMLDocuments.maxDepth) levels") }
                     let a = event.type == YAML_MAPPING_START_EVENT ? anchor(event.data.mapping_start.anchor) : anchor(event.data.sequence_start.anchor)
@@ -212,7 +213,14 @@ enum YAMLEvents {
                     if let a = anchor(event.data.scalar.anchor) { anchors[a] = 1 }
                     add(1)
                 case YAML_ALIAS_EVENT:
-                    let n = anchor(event.data.alias.anchor).flatMap { anchors[$0] } ?? 1
+                    // An anchor belongs to its document (YAML 1.2, 3.2.2.2); Yams' composer would take one
+                    // from an earlier document, where PyYAML and the spec say it is undefined.
+                    // (An anchor defined nowhere is the composer's error, said as it says it.)
+                    let name = anchor(event.data.alias.anchor) ?? ""
+                    if anchors[name] == nil, earlier.contains(name), !stack.contains(where: { $0.anchor == name }) {
+                        return at("found undefined alias '\(name)'")
+                    }
+                    let n = anchors[name] ?? 1
                     expanded = saturating(expanded, n)
                     if expanded > YAMLDocuments.maxAliasValues {
                         return at("aliases expand this document past \(YAMLDocuments.maxAliasValues) values (an alias bomb?); "
