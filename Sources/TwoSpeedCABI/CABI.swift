@@ -87,7 +87,7 @@ func openEngine(_ path: UnsafePointer<CChar>?, _ options: UnsafePointer<CChar>?,
         case .open: return (.cantOpen, message)
         case .corrupt: return (.notStore, message)
         case .schemaTooNew: return (.schema, message)
-        case .io: return (.io, message)
+        case .io, .conflict: return (.io, message)
         }
     } catch {
         return (.io, "store \"\(p ?? ":memory:")\": \(error)")

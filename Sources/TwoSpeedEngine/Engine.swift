@@ -38,7 +38,7 @@ public final class Engine: @unchecked Sendable {
     /// `fileMode` is the mode a new store file is created with (less the umask).
     public convenience init(path: String?, fileMode: UInt32 = 0o600, maxRequestBytes: Int = Dispatcher.defaultMaxRequestBytes,
                             plugins pluginFolder: String? = nil) throws {
-        try self.init(store: try SQLiteStore(path: path, fileMode: fileMode), maxRequestBytes: maxRequestBytes, plugins: pluginFolder)
+        try self.init(store: try StoreName.open(path, fileMode: fileMode), maxRequestBytes: maxRequestBytes, plugins: pluginFolder)
     }
 
     /// An engine over any store.

@@ -126,3 +126,13 @@ public protocol PortfolioStore: AnyObject, Sendable {
     /// The store's own consistency check: "ok" when sound.
     func integrityCheck() throws -> String
 }
+
+extension StoreError {
+    /// A write that expected the portfolio one revision before `revision` found it otherwise: another
+    /// process wrote first (or deleted it). Both stores say it in the same words.
+    public static func conflict(_ pid: String, _ revision: Int) -> StoreError {
+        StoreError(kind: .conflict, message: revision == 1
+                   ? "portfolio \"\(pid)\" was created by another process; nothing was written: read it and try again"
+                   : "portfolio \"\(pid)\" was changed or deleted by another process since revision \(revision - 1); nothing was written: read it and try again")
+    }
+}

@@ -3,11 +3,17 @@ import Glibc
 
 /// A failure of the store, with SQLite's own words.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable { case open, schemaTooNew, io, corrupt }
+    /// `conflict`: another process changed the portfolio since this engine read it (its revision in the
+    /// store is not the one the write expected); nothing was written.
+    public enum Kind: Sendable { case open, schemaTooNew, io, corrupt, conflict }
     public var kind: Kind
     public var message: String
+    /// Sending the same request again may succeed (a server connection lost or busy); nothing was written.
+    public var retryable: Bool
     public var description: String { message }
-    public init(kind: Kind, message: String) { self.kind = kind; self.message = message }
+    public init(kind: Kind, message: String, retryable: Bool = false) {
+        self.kind = kind; self.message = message; self.retryable = retryable
+    }
 }
 
 // SQLITE_TRANSIENT is a macro casting -1 to a function pointer; Swift cannot import it.

@@ -1,0 +1,365 @@
+import CJansson
+import Dispatch
+import Glibc
+import XCTest
+@testable import TwoSpeedEngine
+import TwoSpeedJSON
+import TwoSpeedModel
+@testable import TwoSpeedStore
+import TwoSpeedSync
+
+/// The store's contract (PortfolioStore and DeliveryEventStore), run against both backends: a SQLite
+/// file and a database of the throwaway PostgreSQL server (PGServer). Each test runs its body once per
+/// backend; a failure names the backend.
+final class StoreContractTests: XCTestCase {
+    enum Backend: String, CaseIterable { case sqlite, postgres }
+
+    /// A new, empty store name of each backend.
+    func freshName(_ b: Backend) throws -> String {
+        switch b {
+        case .sqlite: return temporaryDirectory() + "/store.db"
+        case .postgres: return try PGServer.freshDatabase()
+        }
+    }
+
+    typealias FullStore = PortfolioStore & DeliveryEventStore
+
+    func open(_ name: String) throws -> any FullStore {
+        let s = try StoreName.open(name)
+        guard let full = s as? any FullStore else { throw StoreError(kind: .io, message: "\(type(of: s)) keeps no delivery events") }
+        return full
+    }
+
+    /// Runs `body` on a fresh store name of each backend.
+    func eachBackend(_ body: (Backend, String) throws -> Void) throws {
+        for b in Backend.allCases {
+            do { try body(b, try freshName(b)) } catch {
+                XCTFail("\(b): \(error)")
+            }
+        }
+    }
+
+    func retailer(revision: Int = 1) throws -> StoredPortfolio {
+        StoredPortfolio(portfolio: try JanssonDecoder().decode(Portfolio.self, from: retailerText), revision: revision, updated: "2026-12-01T00:00:00Z")
+    }
+
+    // MARK: Naming
+
+    func testOneStringNamesTheStore() throws {
+        XCTAssertTrue(StoreName.isPostgres("postgresql://db.example/twospeed"))
+        XCTAssertTrue(StoreName.isPostgres("postgres:///twospeed?host=/run/postgresql"))
+        XCTAssertTrue(StoreName.isPostgres("PostgreSQL://h/db"))
+        XCTAssertFalse(StoreName.isPostgres("/var/lib/twospeed/store.db"))
+        XCTAssertFalse(StoreName.isPostgres("postgresql.db"))
+        XCTAssertFalse(StoreName.isPostgres(":memory:"))
+        XCTAssertTrue(try StoreName.open(nil) is SQLiteStore)
+        XCTAssertTrue(try StoreName.open(":memory:").inMemory)
+        XCTAssertTrue(try StoreName.open(try PGServer.freshDatabase()) is PostgresStore)
+    }
+
+    /// Passwords never leave in a printed name: user:password@, ?password= and its percent-encoded key.
+    func testRedactionHidesEveryPassword() {
+        let cases: [(String, String)] = [
+            ("postgresql://writer:s3cret@db.example:5432/twospeed?sslmode=verify-full",
+             "postgresql://writer:***@db.example:5432/twospeed?sslmode=verify-full"),
+            ("postgres://writer:p@ss@word@db/x", "postgres://writer:***@db/x"),
+            ("postgresql:///twospeed?host=/run/postgresql&password=s3cret&user=w",
+             "postgresql:///twospeed?host=/run/postgresql&password=***&user=w"),
+            ("postgresql:///t?%70assword=s3cret", "postgresql:///t?%70assword=***"),
+            ("postgresql:///t?PASSWORD=s3cret", "postgresql:///t?PASSWORD=***"),
+            ("postgresql://writer@db/x", "postgresql://writer@db/x"),
+            ("/var/lib/twospeed/pass:word@store.db", "/var/lib/twospeed/pass:word@store.db"),
+        ]
+        for (given, shown) in cases {
+            XCTAssertEqual(StoreName.redacted(given), shown)
+            XCTAssertFalse(StoreName.redacted(given).contains("s3cret"))
+            XCTAssertEqual(StoreName.hasPassword(given), given != shown, given)
+        }
+    }
+
+    /// A store that cannot be reached says so without the password, and the engine opens nothing.
+    func testAnUnreachableServerIsAClearErrorWithoutThePassword() throws {
+        let dir = temporaryDirectory()
+        let uri = "postgresql://writer:s3cret@/twospeed?host=\(dir)"
+        XCTAssertThrowsError(try Engine(path: uri)) { error in
+            guard let e = error as? StoreError else { return XCTFail("\(error)") }
+            XCTAssertEqual(e.kind, .open)
+            XCTAssertTrue(e.retryable)
+            XCTAssertFalse(e.message.contains("s3cret"), e.message)
+            XCTAssertTrue(e.message.contains("writer:***@"), e.message)
+            XCTAssertTrue(e.message.contains(dir), e.message)
+        }
+    }
+
+    // MARK: Portfolios
+
+    func testAPortfolioRoundTripsAndSurvivesReopen() throws {
+        try eachBackend { b, name in
+            let sp = try retailer()
+            do {
+                let s = try open(name)
+                try s.apply([.putPortfolio(sp, document: nil)])
+                let back = try s.loadAll()
+                XCTAssertEqual(back.map(\.portfolio), [sp.portfolio], "\(b)")
+                XCTAssertEqual(back.first?.revision, 1, "\(b)")
+                XCTAssertEqual(back.first?.updated, sp.updated, "\(b)")
+            }
+            let again = try open(name).loadAll()
+            XCTAssertEqual(again.map(\.portfolio), [sp.portfolio], "\(b): reopened")
+            XCTAssertEqual(try open(name).integrityCheck(), "ok", "\(b)")
+        }
+    }
+
+    /// Through the engine: every kind of change lands in the store as the engine holds it in memory.
+    func testEveryChangeTheEngineMakesIsWhatAReopenedStoreLoads() throws {
+        try eachBackend { b, name in
+            let engine = try Engine(path: name)
+            XCTAssertNotNil(engine.request("portfolio.put", "{\"portfolio\":\(retailerText)}").result, "\(b)")
+            for (method, params) in [
+                ("metric.observe", #"{"portfolio":"retailer","metric":"nps","observations":[{"at":"2026-11-30","value":30.125,"source":"survey\ttab\\slash"}]}"#),
+                ("entity.remove", #"{"portfolio":"retailer","kind":"experiment","id":"lite-checkout"}"#),
+                ("entity.upsert", #"{"portfolio":"retailer","kind":"department","entity":{"id":"legal","name":"Legal\nDept","kind":"legal"}}"#),
+                ("entity.upsert", #"{"portfolio":"retailer","kind":"metric","entity":{"id":"nps","name":"NPS again","category":"customer-satisfaction","direction":"higher","observations":[{"at":"2026-12-01","value":0.1}]}}"#),
+            ] {
+                let r = engine.request(method, params)
+                XCTAssertNotNil(r.result, "\(b) \(method): \(r.text)")
+            }
+            let held = try XCTUnwrap(engine.portfolio("retailer"))
+            let loaded = try open(name).loadAll()
+            XCTAssertEqual(loaded.first?.portfolio, held.portfolio, "\(b)")
+            XCTAssertEqual(loaded.first?.revision, held.revision, "\(b)")
+            XCTAssertEqual(held.revision, 5, "\(b)")
+            // Deleting it deletes it.
+            XCTAssertNotNil(engine.request("portfolio.delete", #"{"id":"retailer"}"#).result, "\(b)")
+            XCTAssertEqual(try open(name).loadAll().count, 0, "\(b)")
+        }
+    }
+
+    // MARK: Revisions across processes
+
+    /// Each write checks the revision before it: a write from a stale read writes nothing and says why,
+    /// with the same kind on both stores. Two store objects stand for two processes.
+    func testAStaleWriteIsAConflictAndWritesNothing() throws {
+        try eachBackend { b, name in
+            let one = try open(name), two = try open(name)
+            let sp = try retailer()
+            try one.apply([.putPortfolio(sp, document: nil)])
+            // Another process creating the same portfolio: it exists already.
+            XCTAssertThrowsError(try two.apply([.putPortfolio(sp, document: nil)])) {
+                XCTAssertEqual(($0 as? StoreError)?.kind, .conflict, "\(b): \($0)")
+            }
+            // One moves it to revision 2; the other, still at 1, tries to move it to 2 as well.
+            let dept = parse(#"{"id":"legal","name":"Legal","kind":"legal"}"#)
+            defer { dept.release() }
+            try one.apply([.putEntity(portfolio: "retailer", kind: .department, id: "legal", body: dept),
+                           .setRevision(portfolio: "retailer", revision: 2, updated: "2026-12-02T00:00:00Z")])
+            let other = parse(#"{"id":"stale","name":"Stale","kind":"finance"}"#)
+            defer { other.release() }
+            XCTAssertThrowsError(try two.apply([.putEntity(portfolio: "retailer", kind: .department, id: "stale", body: other),
+                                                .setRevision(portfolio: "retailer", revision: 2, updated: "2026-12-02T00:00:01Z")])) {
+                XCTAssertEqual(($0 as? StoreError)?.kind, .conflict, "\(b): \($0)")
+                XCTAssertTrue("\($0)".contains("another process"), "\(b): \($0)")
+            }
+            // A whole put based on revision 1 conflicts too.
+            XCTAssertThrowsError(try two.apply([.putPortfolio(try retailer(revision: 2), document: nil)])) {
+                XCTAssertEqual(($0 as? StoreError)?.kind, .conflict, "\(b): \($0)")
+            }
+            let now = try two.loadAll()
+            XCTAssertEqual(now.first?.revision, 2, "\(b)")
+            XCTAssertEqual(now.first?.portfolio.organization.departments.map(\.id).contains("stale"), false, "\(b): the stale write left nothing")
+            XCTAssertEqual(now.first?.portfolio.organization.departments.last?.id, "legal", "\(b)")
+            // Written from revision 2, it goes through.
+            try two.apply([.putEntity(portfolio: "retailer", kind: .department, id: "stale", body: other),
+                           .setRevision(portfolio: "retailer", revision: 3, updated: "2026-12-02T00:00:02Z")])
+            XCTAssertEqual(try one.loadAll().first?.revision, 3, "\(b)")
+            // A write to a portfolio another process deleted conflicts.
+            try one.apply([.deletePortfolio(id: "retailer")])
+            XCTAssertThrowsError(try two.apply([.setRevision(portfolio: "retailer", revision: 4, updated: "x")])) {
+                XCTAssertEqual(($0 as? StoreError)?.kind, .conflict, "\(b): \($0)")
+            }
+        }
+    }
+
+    /// Many writers, each in its own store object, race to move one portfolio on from the revision they
+    /// read: each revision is won by exactly one of them.
+    func testRacingWritersWinEachRevisionOnce() throws {
+        try eachBackend { b, name in
+            let setup = try open(name)
+            try setup.apply([.putPortfolio(try retailer(), document: nil)])
+            let stores = try (0..<4).map { _ in try open(name) }
+            let wins = Locked<[Int: Int]>([:]), failures = Locked<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: 4) { w in
+                for _ in 0..<10 {
+                    do {
+                        guard let current = try stores[w].loadAll().first?.revision else { return }
+                        try stores[w].apply([.setRevision(portfolio: "retailer", revision: current + 1, updated: "w\(w)")])
+                        wins.write { $0[current + 1, default: 0] += 1 }
+                    } catch let e as StoreError where e.kind == .conflict {
+                        continue
+                    } catch {
+                        failures.write { $0.append("\(error)") }
+                    }
+                }
+            }
+            XCTAssertEqual(failures.read { $0 }, [], "\(b)")
+            let final = try setup.loadAll().first?.revision ?? 0
+            let won = wins.read { $0 }
+            XCTAssertEqual(won.values.reduce(0, +), final - 1, "\(b): each bump counted once")
+            XCTAssertTrue(won.values.allSatisfy { $0 == 1 }, "\(b): \(won)")
+            XCTAssertEqual(Set(won.keys), Set(2...max(2, final)).intersection(Set(won.keys)), "\(b)")
+        }
+    }
+
+    // MARK: Models
+
+    func testModelsArePutListedAndDeleted() throws {
+        try eachBackend { b, name in
+            let s = try open(name)
+            try s.putModel(id: "b", body: #"{"id":"b"}"#, updated: "1")
+            try s.putModel(id: "a", body: #"{"id":"a"}"#, updated: "1")
+            try s.putModel(id: "b", body: #"{"id":"b","v":2}"#, updated: "2")
+            XCTAssertEqual(try s.models().map(\.id), ["a", "b"], "\(b)")
+            XCTAssertEqual(try s.models().last?.body, #"{"id":"b","v":2}"#, "\(b)")
+            try s.deleteModel(id: "a")
+            try s.deleteModel(id: "nothing")
+            XCTAssertEqual(try open(name).models().map(\.id), ["b"], "\(b)")
+        }
+    }
+
+    // MARK: Kept runs
+
+    /// Runs from several threads, each on its own store object (as several daemons would), are numbered
+    /// 1...n once each without gaps; deleting the portfolio starts its numbering again.
+    func testKeptRunsAreNumberedOnceEachUnderConcurrentWriters() throws {
+        try eachBackend { b, name in
+            let stores = try (0..<4).map { _ in try open(name) }
+            let seqs = Locked<[Int]>([]), failures = Locked<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: 4) { w in
+                for i in 0..<15 {
+                    do {
+                        let n = try stores[w].addRun(portfolio: "p", at: "t\(w)-\(i)", model: w % 2 == 0 ? "default" : "custom",
+                                                     score: 2.5, summary: #"{"w":\#(w)}"#, body: #"{"w":\#(w),"i":\#(i)}"#)
+                        seqs.write { $0.append(n) }
+                    } catch { failures.write { $0.append("\(error)") } }
+                }
+            }
+            XCTAssertEqual(failures.read { $0 }, [], "\(b)")
+            XCTAssertEqual(seqs.read { $0 }.sorted(), Array(1...60), "\(b)")
+            let s = stores[0]
+            XCTAssertEqual(try s.runHeaders(portfolio: "p").map(\.seq), Array(1...60), "\(b)")
+            XCTAssertEqual(try s.runSummaries(portfolio: "p", model: "custom").count, 30, "\(b)")
+            XCTAssertEqual(try s.runSummaries(portfolio: "p", model: nil).first?.body.hasPrefix(#"{"w":"#), true, "\(b)")
+            XCTAssertNotNil(try s.runBody(portfolio: "p", seq: 60), "\(b)")
+            XCTAssertNil(try s.runBody(portfolio: "p", seq: 61), "\(b)")
+            XCTAssertEqual(try s.runHeaders(portfolio: "other").count, 0, "\(b)")
+            try s.apply([.deletePortfolio(id: "p")])
+            XCTAssertEqual(try s.runHeaders(portfolio: "p").count, 0, "\(b)")
+            XCTAssertEqual(try s.addRun(portfolio: "p", at: "t", model: "default", score: 1, summary: "{}", body: "{}"), 1, "\(b)")
+        }
+    }
+
+    // MARK: Delivery events
+
+    func testDeliveryEventsAreIdempotentByIdWithSQLitesCounts() throws {
+        try eachBackend { b, name in
+            let one = try open(name), two = try open(name)
+            let d1 = DeploymentRecord(id: "d1", system: "web", at: 100, failed: false, changes: "90:c1,95:c2")
+            let d2 = DeploymentRecord(id: "d2", system: "web", at: 200, failed: true, changes: "150:c3")
+            let i1 = IncidentRecord(id: "i1", system: "web", started: 210, resolved: nil, cause: "d2")
+            var r = try one.recordDelivery(portfolio: "p", deployments: [d1, d2], incidents: [i1])
+            XCTAssertEqual([r.deployments.created, r.deployments.updated, r.deployments.unchanged], [2, 0, 0], "\(b)")
+            XCTAssertEqual([r.incidents.created, r.incidents.updated, r.incidents.unchanged], [1, 0, 0], "\(b)")
+            // The same events through another process: unchanged.
+            r = try two.recordDelivery(portfolio: "p", deployments: [d1, d2], incidents: [i1])
+            XCTAssertEqual([r.deployments.created, r.deployments.updated, r.deployments.unchanged], [0, 0, 2], "\(b)")
+            XCTAssertEqual([r.incidents.created, r.incidents.updated, r.incidents.unchanged], [0, 0, 1], "\(b)")
+            // One changed (resolved now; a null becoming a value counts as a change), one id twice in one call.
+            var i1b = i1; i1b.resolved = 300
+            var d1b = d1; d1b.failed = true
+            r = try two.recordDelivery(portfolio: "p", deployments: [d1b, d1, d2], incidents: [i1b, i1b])
+            XCTAssertEqual([r.deployments.created, r.deployments.updated, r.deployments.unchanged], [0, 2, 1], "\(b)")
+            XCTAssertEqual([r.incidents.created, r.incidents.updated, r.incidents.unchanged], [0, 1, 1], "\(b)")
+            // A big batch (more rows than one statement carries) with a repeat inside.
+            let many = (0..<1_203).map { DeploymentRecord(id: "m\($0 % 1_200)", system: "s", at: Int64($0), failed: false, changes: "") }
+            r = try one.recordDelivery(portfolio: "p", deployments: many, incidents: [])
+            XCTAssertEqual([r.deployments.created, r.deployments.updated, r.deployments.unchanged], [1_200, 3, 0], "\(b)")
+            // Read back: before 250, incidents and deployments with the cause marked.
+            var incidents: [IncidentRecord] = []
+            var deployments: [(String, Int64, Bool, Bool, String)] = []
+            try one.scanDelivery(portfolio: "p", until: 250, incident: { incidents.append($0) }, deployment: {
+                deployments.append(($0.system, $0.at, $0.failed, $0.causedIncident, String(decoding: $0.changes, as: UTF8.self)))
+            })
+            XCTAssertEqual(incidents, [IncidentRecord(id: "i1", system: "web", started: 210, resolved: 300, cause: "d2")], "\(b)")
+            let web = deployments.filter { $0.0 == "web" }.sorted { $0.1 < $1.1 }
+            XCTAssertEqual(web.map(\.1), [100, 200], "\(b)")
+            XCTAssertEqual(web.map(\.2), [false, true], "\(b): d1 as last written in the call that sent it twice")
+            XCTAssertEqual(web.map(\.3), [false, true], "\(b)")
+            XCTAssertEqual(web.first?.4, "90:c1,95:c2", "\(b)")
+            XCTAssertEqual(deployments.count, 2 + 250 - 3, "\(b): m0...m249 except the three rewritten past 250")
+            // Deleting the portfolio deletes its events.
+            try one.apply([.deletePortfolio(id: "p")])
+            var left = 0
+            try two.scanDelivery(portfolio: "p", until: .max, incident: { _ in left += 1 }, deployment: { _ in left += 1 })
+            XCTAssertEqual(left, 0, "\(b)")
+        }
+    }
+
+    // MARK: Schema
+
+    func testAPostgreSQLStoreOfANewerSchemaIsRefusedAndLeftAlone() throws {
+        let name = try PGServer.freshDatabase()
+        let db = PGServer.database(of: name)
+        _ = try open(name)
+        try PGServer.psql(db, "UPDATE twospeed_schema SET version = 99")
+        let before = try PGServer.psql(db, "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'")
+        XCTAssertThrowsError(try open(name)) {
+            XCTAssertEqual(($0 as? StoreError)?.kind, .schemaTooNew, "\($0)")
+            XCTAssertTrue("\($0)".contains("99"), "\($0)")
+        }
+        XCTAssertEqual(try PGServer.psql(db, "SELECT version FROM twospeed_schema"), "99")
+        XCTAssertEqual(try PGServer.psql(db, "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"), before)
+    }
+
+    func testSomeoneElsesPostgreSQLDatabaseIsRefusedAndLeftAlone() throws {
+        let name = try PGServer.freshDatabase()
+        let db = PGServer.database(of: name)
+        try PGServer.psql(db, "CREATE TABLE customers (id integer PRIMARY KEY, name text); INSERT INTO customers VALUES (1, 'A')")
+        XCTAssertThrowsError(try open(name)) { XCTAssertEqual(($0 as? StoreError)?.kind, .corrupt, "\($0)") }
+        XCTAssertEqual(try PGServer.psql(db, "SELECT string_agg(tablename, ',') FROM pg_tables WHERE schemaname = 'public'"), "customers")
+    }
+
+    /// Engines starting together on an empty database: one migrates, the others wait for it, all open.
+    func testConcurrentStartersOnAnEmptyDatabaseWaitForTheMigratingOne() throws {
+        let name = try PGServer.freshDatabase()
+        let opened = Locked<[Int]>([]), failures = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 6) { _ in
+            do { let s = try PostgresStore(uri: name); opened.write { $0.append(s.openedAtVersion) } } catch {
+                failures.write { $0.append("\(error)") }
+            }
+        }
+        XCTAssertEqual(failures.read { $0 }, [])
+        XCTAssertEqual(opened.read { $0 }.count, 6)
+        XCTAssertEqual(opened.read { $0 }.filter { $0 == 0 }.count, 1, "exactly one found it empty and migrated it: \(opened.read { $0 })")
+        XCTAssertEqual(try PGServer.psql(PGServer.database(of: name), "SELECT version FROM twospeed_schema"), "\(PostgresStore.currentVersion)")
+    }
+
+    /// A starter waits for the migration lock for a bounded time, then fails clearly, changing nothing.
+    func testAStuckMigrationIsAClearErrorAfterTheWait() throws {
+        let name = try PGServer.freshDatabase()
+        let holder = try PGConnection(LibPQ.load(), uri: name, shown: name)
+        try holder.exec("BEGIN; SELECT pg_advisory_xact_lock(\(PostgresStore.advisoryKey))")
+        let old = PostgresStore.migrationWait
+        PostgresStore.migrationWait = 1
+        defer { PostgresStore.migrationWait = old }
+        var t = timespec(); clock_gettime(CLOCK_MONOTONIC, &t)
+        XCTAssertThrowsError(try PostgresStore(uri: name)) {
+            XCTAssertEqual(($0 as? StoreError)?.kind, .open, "\($0)")
+            XCTAssertTrue("\($0)".contains("migrating"), "\($0)")
+        }
+        var u = timespec(); clock_gettime(CLOCK_MONOTONIC, &u)
+        XCTAssertLessThan(u.tv_sec - t.tv_sec, 10)
+        try holder.exec("ROLLBACK")
+        XCTAssertEqual(try PGServer.psql(PGServer.database(of: name), "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), "0")
+        XCTAssertNotNil(try PostgresStore(uri: name), "opens once the lock is free")
+    }
+}
