@@ -35,6 +35,8 @@ final class LibPQ: @unchecked Sendable {
     let putCopyData: @convention(c) (Conn?, UnsafePointer<CChar>?, Int32) -> Int32
     let putCopyEnd: @convention(c) (Conn?, UnsafePointer<CChar>?) -> Int32
     let getResult: @convention(c) (Conn?) -> Result?
+    typealias NoticeProcessor = @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?) -> Void
+    let setNoticeProcessor: @convention(c) (Conn?, NoticeProcessor?, UnsafeMutableRawPointer?) -> NoticeProcessor?
 
     // The values of libpq-fe.h's enums that the store reads.
     static let connectionOK: Int32 = 0
@@ -80,5 +82,6 @@ final class LibPQ: @unchecked Sendable {
         clear = try sym("PQclear"); socket = try sym("PQsocket"); consumeInput = try sym("PQconsumeInput")
         notifies = try sym("PQnotifies"); freemem = try sym("PQfreemem"); transactionStatus = try sym("PQtransactionStatus")
         putCopyData = try sym("PQputCopyData"); putCopyEnd = try sym("PQputCopyEnd"); getResult = try sym("PQgetResult")
+        setNoticeProcessor = try sym("PQsetNoticeProcessor")
     }
 }

@@ -33,6 +33,9 @@ final class PGConnection {
             throw e
         }
         conn = c
+        // libpq prints server notices (and a server's goodbye) on the host's stderr by default: a library
+        // loaded into other processes keeps quiet, and what matters comes back as errors.
+        _ = pq.setNoticeProcessor(c, { _, _ in }, nil)
         // Notices (such as "relation already exists, skipping") would go to the host's stderr; an
         // acknowledged write is committed (the server's default, forced in case a role changed it).
         try exec("SET client_min_messages = warning; SET synchronous_commit = on; SET TIME ZONE 'UTC'")

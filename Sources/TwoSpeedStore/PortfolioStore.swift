@@ -125,6 +125,15 @@ public protocol PortfolioStore: AnyObject, Sendable {
 
     /// The store's own consistency check: "ok" when sound.
     func integrityCheck() throws -> String
+
+    /// Reports changes other processes commit to the store, for an engine to drop what it caches: a
+    /// portfolio id, or nil when anything may have changed. A store only one engine writes reports
+    /// nothing (the default).
+    func watch(_ onChange: @escaping @Sendable (String?) -> Void)
+}
+
+extension PortfolioStore {
+    public func watch(_ onChange: @escaping @Sendable (String?) -> Void) {}
 }
 
 extension StoreError {

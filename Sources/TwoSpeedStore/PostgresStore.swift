@@ -26,6 +26,8 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
     let uri: String
     let pq: LibPQ
     let pool: PGPool
+    /// The listening threads `watch` started; stopped when the store goes.
+    let watchers = Locked<[PGWatcher]>([])
 
     /// The schema version this build writes. Version 1 holds what SQLite's version 5 does.
     public static let currentVersion = 1
@@ -117,6 +119,8 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
         pool = PGPool(size: PostgresStore.poolSize) { try PGConnection(lib, uri: uri, shown: shown) }
         openedAtVersion = try pool.with { try PostgresStore.migrate($0, shown) }
     }
+
+    deinit { watchers.read { for w in $0 { w.stop() } } }
 
     // MARK: Schema
 

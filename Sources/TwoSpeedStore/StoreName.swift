@@ -49,6 +49,10 @@ public enum StoreName {
         return out
     }
 
+    /// Why a command line refuses a URI with a password.
+    public static let passwordOnCommandLine = "the store URI carries a password, which ps shows to every user: put it in ~/.pgpass "
+        + "(or PGPASSFILE) or in PGPASSWORD, and give the URI without it"
+
     /// Whether the name carries a password (which a command line would show to every `ps`).
     public static func hasPassword(_ name: String) -> Bool { redacted(name) != name }
 }

@@ -362,4 +362,56 @@ final class StoreContractTests: XCTestCase {
         XCTAssertEqual(try PGServer.psql(PGServer.database(of: name), "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), "0")
         XCTAssertNotNil(try PostgresStore(uri: name), "opens once the lock is free")
     }
+
+    // MARK: Change notices
+
+    /// Waits up to `seconds` for `condition`.
+    func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+        for _ in 0..<Int(seconds * 50) { if condition() { return true }; usleep(20_000) }
+        return condition()
+    }
+
+    /// A write through one store is reported to another's watcher with its portfolio id; a model write
+    /// as nil; a lost listening connection is made again and reported as nil, and notices flow again.
+    func testWatchReportsOtherProcessesWritesAndReconnects() throws {
+        let name = try PGServer.freshDatabase()
+        let watching = try PostgresStore(uri: name), writer = try PostgresStore(uri: name)
+        let seen = Locked<[String?]>([])
+        watching.watch { id in seen.write { $0.append(id) } }
+        try writer.apply([.putPortfolio(try retailer(), document: nil)])
+        XCTAssertTrue(eventually { seen.read { $0 }.contains("retailer") }, "\(seen.read { $0 })")
+        try writer.putModel(id: "m", body: "{}", updated: "1")
+        XCTAssertTrue(eventually { seen.read { $0 }.contains(where: { $0 == nil }) }, "\(seen.read { $0 })")
+        // A write that fails its revision check sends nothing: its transaction rolled back.
+        seen.write { $0 = [] }
+        XCTAssertThrowsError(try writer.apply([.setRevision(portfolio: "retailer", revision: 9, updated: "x")]))
+        usleep(300_000)
+        XCTAssertEqual(seen.read { $0 }.count, 0, "\(seen.read { $0 })")
+        // The server drops the listening connection: the watcher reconnects and says "anything".
+        let killed = try PGServer.psql(PGServer.database(of: name),
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = current_database()")
+        XCTAssertEqual(killed, "1")
+        XCTAssertTrue(eventually { seen.read { $0 }.contains(where: { $0 == nil }) }, "reconnect reported: \(seen.read { $0 })")
+        seen.write { $0 = [] }
+        try writer.apply([.setRevision(portfolio: "retailer", revision: 2, updated: "y")])
+        XCTAssertTrue(eventually { seen.read { $0 }.contains("retailer") }, "notices after the reconnect: \(seen.read { $0 })")
+    }
+
+    /// twospeed_open's error text (what C and Python hosts log) never carries the password.
+    func testTheEnginesOpenErrorHidesThePassword() throws {
+        let dir = try PGServer.socketFolder()
+        let uri = "postgresql://postgres:s3cret@/no_such_database?host=\(dir)"
+        XCTAssertThrowsError(try Engine(path: uri)) { error in
+            XCTAssertFalse("\(error)".contains("s3cret"), "\(error)")
+            XCTAssertTrue("\(error)".contains("no_such_database"), "\(error)")
+        }
+        // An engine that opened answers engine.info with the redacted name.
+        let good = try PGServer.freshDatabase()
+        let withPassword = good.replacingOccurrences(of: "postgresql:///", with: "postgresql://postgres:s3cret@/")
+        let engine = try Engine(path: withPassword)
+        let info = engine.request("engine.info")
+        XCTAssertFalse(info.text.contains("s3cret"), info.text)
+        XCTAssertEqual(info.result?["store"]?["path"]?.stringValue, StoreName.redacted(withPassword))
+        XCTAssertEqual(info.result?["store"]?["inMemory"]?.boolValue, false)
+    }
 }
