@@ -1,0 +1,88 @@
+"""Python's Engine over PostgreSQL: the same store string as everywhere, against a throwaway server
+(initdb as the postgres user in a temporary folder, a Unix socket only). A server that cannot start
+is a failure, not a skip: `make deps` installs PostgreSQL."""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+from typing import Iterator
+
+import pytest
+
+import twospeed
+from conftest import retailer
+
+
+def _bin(name: str) -> str:
+    for d in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if os.access(os.path.join(d, name), os.X_OK):
+            return os.path.join(d, name)
+    found = shutil.which(name)
+    assert found, "%s not found: make deps installs postgresql" % name
+    return found
+
+
+def _as_postgres(args: list) -> subprocess.CompletedProcess:
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    # Output to a file: the started server keeps inherited pipes open.
+    with tempfile.TemporaryFile() as out:
+        p = subprocess.run(prefix + args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        out.seek(0)
+        p.stdout = out.read().decode()
+    return p
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    d = tempfile.mkdtemp(prefix="twospeed-pg-py-")
+    if os.geteuid() == 0:
+        shutil.chown(d, "postgres", "postgres")
+    r = _as_postgres([_bin("initdb"), "-D", d + "/data", "-A", "trust", "-U", "postgres", "--locale=C", "--no-sync"])
+    assert r.returncode == 0, r.stdout
+    r = _as_postgres([_bin("pg_ctl"), "-D", d + "/data", "-l", d + "/log", "-w", "-o",
+                      "-k %s -c listen_addresses='' -c fsync=off" % d, "start"])
+    assert r.returncode == 0, r.stdout
+    try:
+        yield d
+    finally:
+        _as_postgres([_bin("pg_ctl"), "-D", d + "/data", "-m", "immediate", "-w", "stop"])
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _database(server: str, name: str) -> str:
+    r = _as_postgres([_bin("createdb"), "-h", server, "-U", "postgres", name])
+    assert r.returncode == 0, r.stdout
+    return "postgresql:///%s?host=%s&user=postgres" % (name, server)
+
+
+def test_engine_opens_a_postgresql_uri_and_keeps_what_it_writes(server: str, tmp_path: object) -> None:
+    """Reopened, a PostgreSQL store answers what a SQLite store answers for the same writes."""
+    uri = _database(server, "py_roundtrip")
+    sqlite = os.path.join(str(tmp_path), "store.sqlite")
+    for name in (uri, sqlite):
+        with twospeed.Engine(name) as eng:
+            eng.call("portfolio.put", {"portfolio": retailer()})
+            eng.call("metric.observe", {"portfolio": "retailer", "metric": "nps", "observations": [{"at": "2026-12-01", "value": 31.5}]})
+    with twospeed.Engine(uri) as eng:
+        assert eng.call("engine.info")["store"] == {"path": uri, "inMemory": False, "schemaVersion": 1}
+        got = eng.call("portfolio.get", {"id": "retailer"})
+    with twospeed.Engine(sqlite) as eng:
+        expected = eng.call("portfolio.get", {"id": "retailer"})
+    assert got["revision"] == expected["revision"] == 2
+    assert got["portfolio"] == expected["portfolio"]
+
+
+def test_a_password_is_never_shown(server: str) -> None:
+    _database(server, "py_secret")
+    uri = "postgresql://postgres:s3cret@/py_secret?host=%s" % server
+    with twospeed.Engine(uri) as eng:
+        assert "s3cret" not in eng.path and "s3cret" not in repr(eng)
+        assert eng.path == "postgresql://postgres:***@/py_secret?host=%s" % server
+    with pytest.raises(twospeed.OpenError) as e:
+        twospeed.Engine("postgresql://postgres:s3cret@/no_such_db?host=%s" % server)
+    assert "s3cret" not in str(e.value) and "s3cret" not in repr(e.value)
+    assert "no_such_db" in str(e.value)
+    assert e.value.path is None
