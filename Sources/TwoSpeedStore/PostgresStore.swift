@@ -181,11 +181,28 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
     /// Runs `body` in one transaction on a pooled connection; serialization failures and deadlocks are
     /// run again, up to `retries` times. PostgreSQL's failures leave as StoreErrors.
     func transaction<T>(readOnly: Bool = false, _ body: (PGConnection) throws -> T) throws -> T {
+        // A pooled connection the server dropped while it was idle (a restart, an idle timeout) fails at
+        // BEGIN, before anything of the request was sent: it is closed and the request taken to the next
+        // connection, or a new one. Up to every pooled connection plus one new.
+        var dead = 0
+        while true {
+            do { return try attempt(readOnly: readOnly, body) } catch let e as DeadAtBegin {
+                dead += 1
+                if dead > PostgresStore.poolSize { throw storeError(e.failure) }
+            }
+        }
+    }
+
+    private struct DeadAtBegin: Error { var failure: PGFailure }
+
+    private func attempt<T>(readOnly: Bool, _ body: (PGConnection) throws -> T) throws -> T {
         try pool.with { c in
             var attempt = 0
             while true {
                 do {
-                    try c.exec(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN")
+                    do { try c.exec(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN") } catch let f as PGFailure where f.connectionLost {
+                        throw DeadAtBegin(failure: f)
+                    }
                     let r = try body(c)
                     do { try c.exec("COMMIT") } catch let f as PGFailure where f.connectionLost {
                         throw StoreError(kind: .io, message: "the connection to PostgreSQL was lost while committing: the write may or may "
@@ -344,7 +361,7 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
         return n
     }
 
-    private func write(_ change: StoreChange, _ c: PGConnection, _ next: inout [String: Int]) throws {
+    func write(_ change: StoreChange, _ c: PGConnection, _ next: inout [String: Int]) throws {
         switch change {
         case .putPortfolio(let sp, let document):
             let p = sp.portfolio

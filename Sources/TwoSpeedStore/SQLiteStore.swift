@@ -349,7 +349,7 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
         }
     }
 
-    private func write(_ change: StoreChange, _ conn: Connection, _ next: inout NextPositions) throws {
+    func write(_ change: StoreChange, _ conn: Connection, _ next: inout NextPositions) throws {
         switch change {
         case .putPortfolio(let sp, let document):
             let p = sp.portfolio

@@ -414,4 +414,74 @@ final class StoreContractTests: XCTestCase {
         XCTAssertEqual(info.result?["store"]?["path"]?.stringValue, StoreName.redacted(withPassword))
         XCTAssertEqual(info.result?["store"]?["inMemory"]?.boolValue, false)
     }
+
+    // MARK: Faults
+
+    /// PostgreSQL restarted between requests: the pooled connections are dead, and the next requests
+    /// open new ones by themselves (nothing of theirs had been sent). A request whose connection dies
+    /// in the middle gets a retryable error saying so, and nothing acknowledged is lost.
+    func testAServerRestartIsSurvived() throws {
+        let name = try PGServer.freshDatabase()
+        let s = try PostgresStore(uri: name)
+        try s.apply([.putPortfolio(try retailer(), document: nil)])
+        for i in 0..<3 { _ = try s.addRun(portfolio: "retailer", at: "t\(i)", model: "default", score: 1, summary: "{}", body: "{}") }
+        let dir = try PGServer.socketFolder()
+        let restarted = PGServer.run([PGServer.binary("pg_ctl"), "-D", dir + "/data", "-m", "fast", "-w", "restart", "-l", dir + "/server.log"])
+        XCTAssertTrue(restarted.ok, restarted.output)
+        XCTAssertEqual(try s.runHeaders(portfolio: "retailer").map(\.seq), [1, 2, 3], "acknowledged runs kept, read on a new connection")
+        XCTAssertEqual(try s.addRun(portfolio: "retailer", at: "t", model: "default", score: 1, summary: "{}", body: "{}"), 4)
+        XCTAssertEqual(try s.loadAll().first?.revision, 1)
+        // A connection killed while it is busy: that request fails, retryable, and the next one works.
+        let holder = try PGConnection(LibPQ.load(), uri: name, shown: name)
+        try holder.exec("BEGIN; LOCK TABLE run_counter IN ACCESS EXCLUSIVE MODE")
+        let failed = Locked<StoreError?>(nil)
+        DispatchQueue.global().async {
+            do { _ = try s.addRun(portfolio: "retailer", at: "t", model: "default", score: 1, summary: "{}", body: "{}") } catch {
+                failed.write { $0 = error as? StoreError }
+            }
+        }
+        usleep(300_000)
+        let killed = try PGServer.psql(PGServer.database(of: name),
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+        XCTAssertEqual(killed, "1")
+        XCTAssertTrue(eventually { failed.read { $0 } != nil })
+        XCTAssertEqual(failed.read { $0 }?.retryable, true, "\(String(describing: failed.read { $0 }))")
+        XCTAssertTrue(failed.read { $0 }?.message.contains("lost") ?? false, "\(String(describing: failed.read { $0 }))")
+        try holder.exec("ROLLBACK")
+        XCTAssertEqual(try s.addRun(portfolio: "retailer", at: "t", model: "default", score: 1, summary: "{}", body: "{}"), 5)
+    }
+
+    // MARK: Moving a store
+
+    /// SQLite into PostgreSQL and back: every portfolio with its revision, models, runs with their
+    /// numbers and events with their ids, and the same assessment.history from engines on each.
+    func testStoreCopyMovesEverythingAndBack() throws {
+        let sqlite = temporaryDirectory() + "/from.db"
+        do {
+            let engine = try Engine(path: sqlite)
+            XCTAssertNotNil(engine.request("portfolio.put", "{\"portfolio\":\(retailerText)}").result)
+            XCTAssertNotNil(engine.request("metric.observe", #"{"portfolio":"retailer","metric":"nps","observations":[{"at":"2026-11-30","value":30}]}"#).result)
+            for _ in 0..<3 { XCTAssertNotNil(engine.request("assessment.run", #"{"portfolio":"retailer"}"#).result) }
+            let s = engine.store as! SQLiteStore
+            _ = try s.recordDelivery(portfolio: "retailer",
+                                     deployments: [DeploymentRecord(id: "d1", system: "web", at: 100, failed: true, changes: "90:a\tb")],
+                                     incidents: [IncidentRecord(id: "i1", system: "web", started: 120, resolved: nil, cause: "d1")])
+            try s.putModel(id: "custom", body: #"{"id":"custom"}"#, updated: "1")
+        }
+        let pg = try PGServer.freshDatabase()
+        let there = try StoreCopy.copy(from: try StoreName.open(sqlite), to: try StoreName.open(pg))
+        XCTAssertEqual([there.portfolios, there.runs, there.deployments, there.incidents, there.models], [1, 3, 1, 1, 1], "\(there)")
+        XCTAssertGreaterThan(there.entities, 10)
+        let back = temporaryDirectory() + "/back.db"
+        XCTAssertEqual(try StoreCopy.copy(from: try StoreName.open(pg), to: try StoreName.open(back)), there)
+        // The copy numbers on after the last copied run, and holds the portfolio's revision.
+        let copied = try StoreName.open(pg)
+        XCTAssertEqual(try copied.addRun(portfolio: "retailer", at: "t", model: "default", score: 1, summary: "{}", body: "{}"), 4)
+        XCTAssertEqual(try copied.loadAll().first?.revision, 2)
+        // A target that holds a portfolio is refused, and left as it was.
+        XCTAssertThrowsError(try StoreCopy.copy(from: try StoreName.open(sqlite), to: try StoreName.open(back))) {
+            XCTAssertTrue("\($0)".contains("not empty"), "\($0)")
+        }
+        XCTAssertEqual(try StoreName.open(back).runHeaders(portfolio: "retailer").count, 3)
+    }
 }
