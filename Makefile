@@ -272,6 +272,9 @@ $(BUILD)/bench_assess: Tests/Bench/bench_assess.c Tests/Bench/bench_util.h inclu
 $(BUILD)/bench_store: Tests/Bench/bench_store.c Tests/Bench/bench_util.h include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_DEFAULT_SOURCE $< -o $@ $(LDFLAGS_LIB) -ljansson -lsqlite3 -lm
 
+$(BUILD)/bench_pg: Tests/Bench/bench_pg.c Tests/Bench/bench_util.h include/twospeed.h $(LIB)
+	$(CC) $(CFLAGS_STRICT) -D_DEFAULT_SOURCE -I/usr/include/postgresql $< -o $@ $(LDFLAGS_LIB) -ljansson -lpq
+
 $(BUILD)/bench_delivery: Tests/Bench/bench_delivery.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_DEFAULT_SOURCE $< -o $@ $(LDFLAGS_LIB) -ljansson -lsqlite3
 
@@ -289,7 +292,7 @@ $(BUILD)/bench/big_guest.wasm: Tests/Bench/make_big_guest.py examples/wasm/team-
 	echo '{"name": "big-guest", "version": "1", "kind": "wasm", "path": "big_guest.wasm", "extensionPoints": ["check"]}' > $(BUILD)/bench/big_guest.json
 
 bench: export BENCH_SUMMARY = $(abspath $(BUILD))/bench/summary.tsv
-bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins $(BUILD)/bench_store $(BUILD)/bench_delivery \
+bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins $(BUILD)/bench_store $(BUILD)/bench_delivery $(BUILD)/bench_pg \
        $(BUILD)/bench/big_guest.wasm $(foreach s,$(BENCH_SCALES),$(BUILD)/bench/synthetic-$(s).json)
 	@mkdir -p $(BUILD)/bench && : > $(BUILD)/bench/summary.tsv
 	$(BUILD)/bench_call
@@ -299,6 +302,7 @@ bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD
 	$(BUILD)/bench_assess $(BUILD)/bench $(BENCH_SCALES)
 	$(BUILD)/bench_store $(BUILD)/bench $(BENCH_SCALES)
 	$(BUILD)/bench_delivery
+	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Bench/pg_bench.sh
 	$(SWIFT_RELEASE) --product bench-catalog
 	.build/release/bench-catalog
 	@bash Tests/Bench/summary.sh $(BUILD)/bench/summary.tsv
