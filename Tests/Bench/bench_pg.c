@@ -176,6 +176,7 @@ int main(int argc, char **argv) {
     snprintf(admin, sizeof admin, "host=%s user=postgres dbname=postgres", argv[1]);
     PGconn *a = PQconnectdb(admin);
     if (PQstatus(a) != CONNECTION_OK) die("connect", PQerrorMessage(a));
+    exec_ok(a, "SET client_min_messages = warning");
     double floors[RUNS], puts[RUNS];
     for (int r = 0; r < 2 * RUNS; r++) {
         char sql[256], uri[4400], conninfo[4400];

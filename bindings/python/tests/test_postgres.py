@@ -86,3 +86,34 @@ def test_a_password_is_never_shown(server: str) -> None:
     assert "s3cret" not in str(e.value) and "s3cret" not in repr(e.value)
     assert "no_such_db" in str(e.value)
     assert e.value.path is None
+
+
+def test_the_roles_of_docs_deployment_work_as_documented(server: str) -> None:
+    """The SQL of docs/deployment.md, run as written: the writer's engine creates the tables and writes;
+    the reader's engine opens and reads, and its writes fail with PostgreSQL's permission error."""
+    import re
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    with open(os.path.join(root, "docs", "deployment.md"), encoding="utf-8") as f:
+        blocks = re.findall(r"^```sql\n(.*?)^```$", f.read(), re.S | re.M)
+    assert len(blocks) == 1
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
+        f.write(blocks[0])
+    os.chmod(f.name, 0o644)
+    try:
+        r = _as_postgres([_bin("psql"), "-h", server, "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-f", f.name])
+        assert r.returncode == 0, r.stdout
+    finally:
+        os.unlink(f.name)
+    writer = "postgresql:///twospeed?host=%s&user=twospeed_writer" % server
+    reader = "postgresql:///twospeed?host=%s&user=twospeed_reader" % server
+    with twospeed.Engine(writer) as eng:
+        eng.call("portfolio.put", {"portfolio": retailer()})
+        eng.call("assessment.run", {"portfolio": "retailer"})
+    with twospeed.Engine(reader) as eng:
+        assert eng.call("portfolio.get", {"id": "retailer"})["revision"] == 1
+        assert [r["run"] for r in eng.call("assessment.history", {"portfolio": "retailer"})["runs"]] == [1]
+        with pytest.raises(twospeed.Error) as e:
+            eng.call("metric.observe", {"portfolio": "retailer", "metric": "nps", "observations": [{"at": "2026-12-01", "value": 1}]})
+        assert "permission denied" in str(e.value)
+    with twospeed.Engine(writer) as eng:
+        assert eng.call("portfolio.get", {"id": "retailer"})["revision"] == 1, "the reader's refused write left nothing"
