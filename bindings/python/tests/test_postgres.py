@@ -4,6 +4,7 @@ is a failure, not a skip: `make deps` installs PostgreSQL."""
 from __future__ import annotations
 
 import glob
+import sys
 import os
 import shutil
 import subprocess
@@ -117,3 +118,30 @@ def test_the_roles_of_docs_deployment_work_as_documented(server: str) -> None:
         assert "permission denied" in str(e.value)
     with twospeed.Engine(writer) as eng:
         assert eng.call("portfolio.get", {"id": "retailer"})["revision"] == 1, "the reader's refused write left nothing"
+
+
+def test_a_missing_libpq_is_a_clear_error_and_sqlite_still_works(tmp_path: object) -> None:
+    """libpq is loaded on the first PostgreSQL open only: with it unreadable (libpq.so.5 covered by
+    /dev/null in a private mount namespace), a PostgreSQL URI fails naming the package, and SQLite
+    stores open as before in the same process."""
+    libpq = None
+    for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"):
+        if os.path.exists(os.path.join(d, "libpq.so.5")):
+            libpq = os.path.realpath(os.path.join(d, "libpq.so.5"))
+            break
+    assert libpq, "libpq.so.5 not found: make deps installs libpq-dev"
+    script = (
+        "import twospeed\n"
+        "try:\n"
+        "    twospeed.Engine('postgresql:///x?host=/nonexistent')\n"
+        "except twospeed.OpenError as e:\n"
+        "    print('ERROR', e)\n"
+        "with twospeed.Engine(%r) as e:\n"
+        "    print('SQLITE', e.call('engine.info')['store']['inMemory'])\n" % os.path.join(str(tmp_path), "s.db"))
+    unshare = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-r", "-m"]
+    package = os.path.dirname(os.path.dirname(os.path.abspath(twospeed.__file__)))
+    r = subprocess.run(unshare + ["sh", "-c", 'mount --bind /dev/null "$0" && exec "$1" -c "$2"', libpq, sys.executable, script],
+                       capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=package))
+    assert r.returncode == 0, r.stderr
+    assert "needs libpq" in r.stdout and "libpq5" in r.stdout, r.stdout
+    assert "SQLITE False" in r.stdout, r.stdout
