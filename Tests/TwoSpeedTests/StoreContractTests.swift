@@ -484,4 +484,71 @@ final class StoreContractTests: XCTestCase {
         }
         XCTAssertEqual(try StoreName.open(back).runHeaders(portfolio: "retailer").count, 3)
     }
+
+    // MARK: Hostile text and load
+
+    /// Ids and texts that would break a statement built by hand or COPY's text format (quotes, tabs,
+    /// newlines, backslashes, a COPY end marker) are stored and read back as they are.
+    func testHostileTextIsStoredAsItIs() throws {
+        try eachBackend { b, name in
+            var sp = try retailer()
+            var p = sp.portfolio
+            p.id = "it's\t\u{9}a\nweird\\.id\r'); DROP TABLE portfolio; --"
+            p.organization.name = "\\.\n\\N\t"
+            p.metrics[0].observations.append(Observation(at: "2026-12-01", value: 1e-310, source: "\\N"))
+            p.metrics[0].observations.append(Observation(at: "2026-12-02", value: -0.0, source: nil))
+            sp = StoredPortfolio(portfolio: p, revision: 1, updated: "t")
+            let s = try open(name)
+            try s.apply([.putPortfolio(sp, document: nil)])
+            let back = try open(name).loadAll()
+            XCTAssertEqual(back.map(\.portfolio), [p], "\(b)")
+            _ = try s.recordDelivery(portfolio: p.id, deployments: [DeploymentRecord(id: "\t\\N", system: "a\nb", at: 1, failed: false, changes: "")],
+                                     incidents: [])
+            var ids: [String] = []
+            try s.scanDelivery(portfolio: p.id, until: 10, incident: { _ in }, deployment: { ids.append($0.system) })
+            XCTAssertEqual(ids, ["a\nb"], "\(b)")
+            XCTAssertEqual(try s.addRun(portfolio: p.id, at: "t", model: "m'--", score: 1, summary: "{}", body: "{\"x\":\"\\t\"}"), 1, "\(b)")
+            XCTAssertEqual(try s.runBody(portfolio: p.id, seq: 1), "{\"x\":\"\\t\"}", "\(b)")
+        }
+    }
+
+    /// Sixteen threads on one store object (twice PostgreSQL's pool): writes that race on revisions and
+    /// retry their conflicts, reads of everything, kept runs and delivery events, all at once. No error
+    /// but the conflicts, every write's revision counted once, every run numbered once.
+    func testSixteenThreadsOnOneStore() throws {
+        try eachBackend { b, name in
+            let s = try open(name)
+            try s.apply([.putPortfolio(try retailer(), document: nil)])
+            let failures = Locked<[String]>([]), bumps = Locked(0), runs = Locked<[Int]>([])
+            DispatchQueue.concurrentPerform(iterations: 16) { w in
+                for i in 0..<12 {
+                    do {
+                        switch (w + i) % 4 {
+                        case 0:
+                            while true {
+                                let rev = try s.loadAll().first?.revision ?? 0
+                                let body = parse(#"{"id":"d\#(w)","name":"D\#(w)-\#(i)","kind":"other"}"#)
+                                defer { body.release() }
+                                do {
+                                    try s.apply([.putEntity(portfolio: "retailer", kind: .department, id: "d\(w)", body: body),
+                                                 .setRevision(portfolio: "retailer", revision: rev + 1, updated: "w\(w)")])
+                                    bumps.write { $0 += 1 }
+                                    break
+                                } catch let e as StoreError where e.kind == .conflict { continue }
+                            }
+                        case 1:
+                            let n = try s.addRun(portfolio: "retailer", at: "t", model: "m", score: 1, summary: "{}", body: "{}")
+                            runs.write { $0.append(n) }
+                        case 2: _ = try s.recordDelivery(portfolio: "retailer", deployments: [DeploymentRecord(id: "d\(w)-\(i)", system: "s", at: Int64(i), failed: false, changes: "")], incidents: [])
+                        default: _ = try s.runSummaries(portfolio: "retailer", model: nil); _ = try s.models()
+                        }
+                    } catch { failures.write { $0.append("\(error)") } }
+                }
+            }
+            XCTAssertEqual(failures.read { $0 }, [], "\(b)")
+            XCTAssertEqual(try s.loadAll().first?.revision, 1 + bumps.read { $0 }, "\(b)")
+            XCTAssertEqual(runs.read { $0 }.sorted(), Array(1...runs.read { $0.count }), "\(b)")
+            XCTAssertEqual(try s.integrityCheck(), "ok", "\(b)")
+        }
+    }
 }
