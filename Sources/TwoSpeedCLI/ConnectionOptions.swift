@@ -10,7 +10,7 @@ struct ConnectionOptions: ParsableArguments {
     var socket: String?
 
     @Option(help: ArgumentHelp("Run the engine in this process on this store instead: an SQLite file, :memory:, or a PostgreSQL URI "
-                               + "(postgresql://…).", valueName: "store"))
+                               + "(postgresql://...).", valueName: "store"))
     var db: String?
 
     @Option(help: ArgumentHelp("Give up waiting for a reply after this many seconds.", valueName: "seconds"))

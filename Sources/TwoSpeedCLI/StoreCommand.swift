@@ -19,7 +19,7 @@ struct StoreCopyCommand: ParsableCommand {
         abstract: "Copies every portfolio (with its revision), model, kept run and delivery event of one store into an empty one.",
         discussion: """
             FROM and TO are store names as --db takes them: an SQLite file, or a PostgreSQL URI \
-            (postgresql://…; the password from ~/.pgpass or PGPASSWORD). TO must hold no portfolio and no \
+            (postgresql://...; the password from ~/.pgpass or PGPASSWORD). TO must hold no portfolio and no \
             model (a new SQLite file is created). After copying, both stores are read back and compared: \
             their counts, every portfolio, run and event, and each portfolio's assessment.history as an \
             engine answers it; any difference is an error (exit status 1). Stop the daemons on FROM first, \

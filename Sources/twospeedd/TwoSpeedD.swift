@@ -50,7 +50,7 @@ struct TwoSpeedD: ParsableCommand {
     @Option(help: ArgumentHelp("The socket to create; a stale one is replaced, a live one is an error.", valueName: "path"))
     var socket: String?
 
-    @Option(help: ArgumentHelp("The store: an SQLite file (created if missing), :memory:, or a PostgreSQL URI (postgresql://…; "
+    @Option(help: ArgumentHelp("The store: an SQLite file (created if missing), :memory:, or a PostgreSQL URI (postgresql://...; "
                                + "the password from ~/.pgpass or PGPASSWORD, never in the URI).", valueName: "store"))
     var db: String
 
