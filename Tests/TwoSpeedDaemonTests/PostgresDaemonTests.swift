@@ -143,6 +143,48 @@ final class PostgresDaemonTests: XCTestCase {
         defer { h.release() }
         XCTAssertEqual(h["runs"]?.elements.compactMap { $0["run"]?.intValue }, [1])
     }
+
+    /// PostgreSQL restarted while a client keeps running assessments through a daemon: each request is
+    /// answered (a result, or an error saying the connection was lost or the server is not there), the
+    /// daemon reconnects by itself, and every run it acknowledged is kept.
+    func testAServerRestartUnderLoad() throws {
+        let uri = try PGServer.freshDatabase()
+        let a = try daemon(uri)
+        let ca = try TwoSpeedClient(socketPath: a.socket)
+        let doc = json(readText(repoRoot + "/examples/portfolios/retailer.json"))
+        defer { doc.release() }
+        _ = try ca.putPortfolio(document: doc)
+        let acknowledged = Shared<[Int64]>([]), errors = Shared<[String]>([]), stop = Shared(false)
+        let done = DispatchSemaphore(value: 0)
+        let worker = Thread {
+            defer { done.signal() }
+            guard let c = try? TwoSpeedClient(socketPath: a.socket) else { return }
+            while !stop.with({ $0 }) {
+                do {
+                    let r = try result(c, "assessment.run", #"{"portfolio":"retailer"}"#)
+                    if let n = r["run"]?.intValue { acknowledged.with { $0.append(n) } }
+                    r.release()
+                } catch { errors.with { $0.append("\(error)") }; usleep(20_000) }
+            }
+        }
+        worker.start()
+        XCTAssertTrue((0..<500).contains { _ in usleep(10_000); return acknowledged.with { $0.count } >= 3 })
+        let dir = try PGServer.socketFolder()
+        let restarted = PGServer.run([PGServer.binary("pg_ctl"), "-D", dir + "/data", "-m", "fast", "-w", "restart", "-l", dir + "/server.log"])
+        XCTAssertTrue(restarted.ok, restarted.output)
+        let before = acknowledged.with { $0.count }
+        XCTAssertTrue((0..<1000).contains { _ in usleep(10_000); return acknowledged.with { $0.count } >= before + 3 }, "runs go on after the restart")
+        stop.with { $0 = true }
+        done.wait()
+        for e in errors.with({ $0 }) {
+            XCTAssertTrue(e.contains("lost") || e.contains("cannot open store") || e.contains("shutting down") || e.contains("terminating"), e)
+        }
+        let h = try result(ca, "assessment.history", #"{"portfolio":"retailer"}"#)
+        defer { h.release() }
+        let kept = Set(h["runs"]?.elements.compactMap { $0["run"]?.intValue } ?? [])
+        XCTAssertTrue(Set(acknowledged.with { $0 }).isSubset(of: kept), "acknowledged \(acknowledged.with { $0 }), kept \(kept.sorted())")
+        XCTAssertEqual(kept.sorted(), Array(1...Int64(kept.count)), "no gaps")
+    }
 }
 
 /// A call's result, parsed; the caller releases it.
