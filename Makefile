@@ -253,6 +253,7 @@ test-shell: deps lib daemon plugins $(BUILD)/portfolio_summary
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/import.sh
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/people.sh
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/company.sh
+	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/advice.sh
 
 $(BUILD)/bench_call: Tests/Bench/bench_call.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson
@@ -268,6 +269,9 @@ $(BUILD)/bench_plugins: Tests/Bench/bench_plugins.c Tests/Bench/bench_util.h inc
 
 $(BUILD)/bench_assess: Tests/Bench/bench_assess.c Tests/Bench/bench_util.h include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson -lm
+
+$(BUILD)/bench_advice: Tests/Bench/bench_advice.c Tests/Bench/bench_util.h include/twospeed.h $(LIB)
+	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson
 
 $(BUILD)/bench_store: Tests/Bench/bench_store.c Tests/Bench/bench_util.h include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_DEFAULT_SOURCE $< -o $@ $(LDFLAGS_LIB) -ljansson -lsqlite3 -lm
@@ -292,7 +296,7 @@ $(BUILD)/bench/big_guest.wasm: Tests/Bench/make_big_guest.py examples/wasm/team-
 	echo '{"name": "big-guest", "version": "1", "kind": "wasm", "path": "big_guest.wasm", "extensionPoints": ["check"]}' > $(BUILD)/bench/big_guest.json
 
 bench: export BENCH_SUMMARY = $(abspath $(BUILD))/bench/summary.tsv
-bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins $(BUILD)/bench_store $(BUILD)/bench_delivery $(BUILD)/bench_pg \
+bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins $(BUILD)/bench_store $(BUILD)/bench_delivery $(BUILD)/bench_advice $(BUILD)/bench_pg \
        $(BUILD)/bench/big_guest.wasm $(foreach s,$(BENCH_SCALES),$(BUILD)/bench/synthetic-$(s).json)
 	@mkdir -p $(BUILD)/bench && : > $(BUILD)/bench/summary.tsv
 	$(BUILD)/bench_call
@@ -302,6 +306,7 @@ bench: deps lib plugins $(BUILD)/bench_call daemon $(BUILD)/bench_socket $(BUILD
 	$(BUILD)/bench_assess $(BUILD)/bench $(BENCH_SCALES)
 	$(BUILD)/bench_store $(BUILD)/bench $(BENCH_SCALES)
 	$(BUILD)/bench_delivery
+	$(BUILD)/bench_advice $(BUILD)/bench
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Bench/pg_bench.sh
 	$(SWIFT_RELEASE) --product bench-catalog
 	.build/release/bench-catalog

@@ -18,6 +18,8 @@ public struct AssessmentResult: Codable, Sendable, Equatable {
     public var pitfalls: [Finding]
     public var recommendations: [Recommendation]
     public var analyses: Analyses
+    /// The engine's version that made the result (set on kept runs; absent in runs kept before).
+    public var engine: String? = nil
     /// Answers that name no criterion of the model, and other things a reader should know.
     public var warnings: [String]
     /// What to supply where the data cannot say: one sentence per dimension with criteria not assessed,
@@ -29,6 +31,8 @@ public struct AssessmentResult: Codable, Sendable, Equatable {
         public var name: String
         public var version: String
         public var levels: [AssessmentModel.Level]
+        /// AdviceKey.modelHash of the model: two runs with different hashes assessed against different rules.
+        public var hash: String? = nil
     }
 
     public struct Analyses: Codable, Sendable, Equatable {
@@ -85,7 +89,8 @@ public enum Assessor {
         }
         return AssessmentResult(
             run: nil, portfolio: portfolio.id, organization: portfolio.organization.name, revision: nil,
-            model: .init(id: model.id, name: model.name, version: model.version, levels: model.levels),
+            model: .init(id: model.id, name: model.name, version: model.version, levels: model.levels,
+                         hash: model.id == DefaultModel.id && model == DefaultModel.model ? AdviceKey.defaultModelHash : AdviceKey.modelHash(model)),
             at: at, asOf: ctx.asOf,
             summary: ExecutiveSummary.write(organization: portfolio.organization.name, model: model, overall: overall, dimensions: dims,
                                             findings: findings, recommendations: recs, evidenceNeeded: needed),

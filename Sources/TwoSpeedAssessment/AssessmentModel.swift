@@ -19,8 +19,11 @@ public struct AssessmentModel: Codable, Sendable, Equatable {
     /// Rubric caps: what holds a level below what its score reaches.
     public var levelCaps: [LevelCap]
     public var dimensions: [Dimension]
+    /// What each piece of advice aims at: the dimension acting on it should raise and the measures it
+    /// should move (recommendation.outcomes reads them). A rule without an aim has no outcome to follow.
+    public var aims: [Aim]
 
-    enum CodingKeys: String, CodingKey { case id, name, version, description, source, levels, factWeight, minimumEvidence, levelCaps, dimensions }
+    enum CodingKeys: String, CodingKey { case id, name, version, description, source, levels, factWeight, minimumEvidence, levelCaps, dimensions, aims }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -34,7 +37,34 @@ public struct AssessmentModel: Codable, Sendable, Equatable {
         minimumEvidence = try c.decodeIfPresent(Double.self, forKey: .minimumEvidence) ?? 0.5
         levelCaps = try c.decodeIfPresent([LevelCap].self, forKey: .levelCaps) ?? []
         dimensions = try c.decode([Dimension].self, forKey: .dimensions)
+        aims = try c.decodeIfPresent([Aim].self, forKey: .aims) ?? []
     }
+
+    /// The advice of `rule` (a pitfall's or a criterion's id) should raise `dimension` and move each
+    /// measure its way within `horizonDays` of being acted on.
+    public struct Aim: Codable, Sendable, Equatable {
+        public var rule: String
+        public var dimension: String?
+        public var horizonDays: Int
+        public var measures: [Measure]
+        /// Where the aim comes from (an article), for the reader.
+        public var source: String?
+    }
+
+    /// A measure advice should move. `metric`: the metrics of `category` that the advice's subjects
+    /// influence (its products' and managers' metrics, an objective's key results), each in its own
+    /// direction unless `direction` says otherwise. `four-key`: DORA's `key` (deploysPerMonth,
+    /// leadTimeHours, changeFailureRate, recoveryHours) of the subject systems, and of the subject
+    /// products' systems, by week from the recorded delivery events.
+    public struct Measure: Codable, Sendable, Equatable {
+        public var source: String
+        public var category: String?
+        public var key: String?
+        /// "higher" or "lower"; for a metric, absent means the metric's own direction.
+        public var direction: String?
+    }
+
+    public static let fourKeys = ["deploysPerMonth", "leadTimeHours", "changeFailureRate", "recoveryHours"]
 
     public struct Level: Codable, Sendable, Equatable {
         public var level: Int
@@ -112,6 +142,19 @@ extension AssessmentModel {
             "overall": .boolean("whether the overall level is capped too (default true)"),
             "reason": .string("why, for the report", maxLength: 2_000),
         ])
+        let measure = Schema.object("AimMeasure", "a measure the advice should move", required: ["source"], [
+            "source": .oneOf(["metric", "four-key"], "metrics of a category, or one of DORA's four keys"),
+            "category": .string("with metric: the metrics' category", maxLength: 200),
+            "key": .oneOf(AssessmentModel.fourKeys, "with four-key: the key"),
+            "direction": .oneOf(["higher", "lower"], "which way is better (a metric's own direction when absent)"),
+        ])
+        let aim = Schema.object("Aim", "what the advice of one rule aims at", required: ["rule", "horizonDays", "measures"], [
+            "rule": .identifier("a pitfall's or a criterion's id"),
+            "dimension": .identifier("the dimension acting on it should raise"),
+            "horizonDays": .integer("how long before and after it is acted on to look", min: 7, max: 3_650),
+            "measures": .array(measure, maxItems: 20),
+            "source": .string(maxLength: 2_000),
+        ])
         let dimension = Schema.object("Dimension", required: ["id", "name", "weight", "criteria"], [
             "id": .identifier(), "name": .name(), "description": .string(maxLength: 4_000),
             "weight": .number(exclusiveMin: 0),
@@ -126,6 +169,7 @@ extension AssessmentModel {
             "minimumEvidence": .number("share of the model's weight that needs evidence for an overall level (default 0.5)", min: 0, max: 1),
             "levelCaps": .array(cap, "rubric checks that hold levels down while a finding or weak criterion stands", maxItems: 200),
             "dimensions": .array(dimension, minItems: 1, maxItems: 100),
+            "aims": .array(aim, "what each piece of advice aims at, for recommendation.outcomes", maxItems: 1_000),
         ])
     }()
 
@@ -144,6 +188,16 @@ extension AssessmentModel {
                 if c.fact != nil, c.scale == nil { issues.add(at / "scale", "required with a fact") }
                 if let s = c.scale, s.count == 2, s[0] == s[1] { issues.add(at / "scale", "the two ends must differ") }
                 if c.fact == nil, c.scale != nil { issues.add(at / "fact", "required with a scale") }
+            }
+        }
+        var aimed = Set<String>()
+        for (i, aim) in aims.enumerated() {
+            let at = base / "aims" / i
+            if !aimed.insert(aim.rule).inserted { issues.add(at / "rule", "a second aim for \"\(aim.rule)\"") }
+            if let d = aim.dimension, !dims.contains(d) { issues.add(at / "dimension", "no dimension \"\(d)\" in this model") }
+            for (j, m) in aim.measures.enumerated() {
+                if m.source == "metric", m.category == nil { issues.add(at / "measures" / j / "category", "required with source metric") }
+                if m.source == "four-key", m.key == nil { issues.add(at / "measures" / j / "key", "required with source four-key") }
             }
         }
         let levelNumbers = Set(levels.map(\.level))

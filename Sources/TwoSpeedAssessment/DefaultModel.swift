@@ -201,6 +201,37 @@ public enum DefaultModel {
              "recommendation": "Celebrate outcomes and lessons from failed tests rather than features shipped (Emeritus: own the outcome, not the output)."}
           ]
         }
+      ],
+      "aims": [
+        {"rule": "legacy-governance-for-digital", "dimension": "architecture", "horizonDays": 180,
+         "measures": [{"source": "four-key", "key": "leadTimeHours", "direction": "lower"}, {"source": "four-key", "key": "deploysPerMonth", "direction": "higher"}],
+         "source": "000: front ends released in days or weeks once freed from the back end's cycle"},
+        {"rule": "looking-outside-for-speed", "dimension": "architecture", "horizonDays": 180,
+         "measures": [{"source": "four-key", "key": "leadTimeHours", "direction": "lower"}],
+         "source": "000: discrete outside applications are hard to integrate and slow to change"},
+        {"rule": "build-it-and-move-on", "dimension": "culture", "horizonDays": 180,
+         "measures": [{"source": "metric", "category": "customer-behavior"}, {"source": "metric", "category": "customer-satisfaction"}],
+         "source": "000: teams stay on live products to iterate on them"},
+        {"rule": "request-takers", "dimension": "ownership", "horizonDays": 180,
+         "measures": [{"source": "metric", "category": "customer-behavior"}, {"source": "metric", "category": "current-sales"}],
+         "source": "000, 004: product managers own experiences and the outcomes of their products"},
+        {"rule": "unfair-or-output-metrics", "dimension": "incentives", "horizonDays": 180,
+         "measures": [{"source": "metric", "category": "customer-behavior"}, {"source": "metric", "category": "current-sales"}],
+         "source": "000, 004: managers measured on business outcomes they influence (conversion, sales, satisfaction)"},
+        {"rule": "roadmap-without-a-problem", "dimension": "product-definition", "horizonDays": 180,
+         "measures": [{"source": "metric", "category": "customer-behavior"}],
+         "source": "002: a roadmap from validated user problems"},
+        {"rule": "product-silos", "dimension": "customer-centricity", "horizonDays": 365,
+         "measures": [{"source": "metric", "category": "customer-satisfaction"}],
+         "source": "003: one customer across products"},
+        {"rule": "siloed-objectives", "dimension": "strategy", "horizonDays": 180, "measures": [],
+         "source": "004: shared OKRs across departments"},
+        {"rule": "separate-digital-organization", "dimension": "collaboration", "horizonDays": 365, "measures": [],
+         "source": "000: the digital unit in step with the business"},
+        {"rule": "platforms-without-reorientation", "dimension": "product-definition", "horizonDays": 365, "measures": [],
+         "source": "000: a portfolio defined by experiences with accountable owners"},
+        {"rule": "ownership.stages", "dimension": "ownership", "horizonDays": 180, "measures": [],
+         "source": "000: one accountable manager per stage"}
       ]
     }
     """#

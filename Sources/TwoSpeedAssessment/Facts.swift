@@ -7,6 +7,20 @@ public struct FactValue: Codable, Sendable, Equatable {
     /// e.g. "3 of 4 front-end systems reach the back end only through APIs".
     public var detail: String
     public var subjects: [Subject]?
+    /// Every subject ("kind/id", sorted) when `subjects` lists only the first few: what a recommendation's
+    /// key is made of, so that the order of the portfolio's arrays cannot change it. Not encoded.
+    public var allSubjects: [String]? = nil
+
+    enum CodingKeys: String, CodingKey { case id, value, detail, subjects }
+
+    /// What the result says: `allSubjects` is not part of it.
+    public static func == (a: FactValue, b: FactValue) -> Bool {
+        a.id == b.id && a.value == b.value && a.detail == b.detail && a.subjects == b.subjects
+    }
+
+    public init(id: String, value: Double, detail: String, subjects: [Subject]?, allSubjects: [String]? = nil) {
+        self.id = id; self.value = value; self.detail = detail; self.subjects = subjects; self.allSubjects = allSubjects
+    }
 }
 
 /// A derived fact: how to compute it from a portfolio and what it means.
@@ -37,7 +51,8 @@ public enum FactCatalog {
             return emptyIsZero.map { FactValue(id: id, value: 0, detail: $0, subjects: nil) }
         }
         return FactValue(id: id, value: Double(n) / Double(d), detail: "\(n) of \(d) \(what) \(which)",
-                         subjects: missing.isEmpty ? nil : Array(missing.prefix(20)))
+                         subjects: missing.isEmpty ? nil : Array(missing.prefix(20)),
+                         allSubjects: missing.count > 20 ? AdviceKey.canonical(missing) : nil)
     }
 
     static func fact(_ id: String, _ description: String, _ f: @escaping @Sendable (PortfolioContext) -> FactValue?) -> Fact {

@@ -16,6 +16,20 @@ public struct Finding: Codable, Sendable, Equatable {
     public var criteria: [String]
     /// The check plugin that found it; the engine's own findings leave it out.
     public var plugin: String?
+    /// Every subject ("kind/id", sorted) when `subjects` lists only the first `Pitfalls.listLimit`: what a
+    /// recommendation's key is made of, so that the order of the portfolio's arrays cannot change it. Not encoded.
+    public var allSubjects: [String]? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case pitfall, name, severity, subjects, subjectCount, evidence, recommendation, source, criteria, plugin
+    }
+
+    /// What the result says: `allSubjects` is not part of it.
+    public static func == (a: Finding, b: Finding) -> Bool {
+        a.pitfall == b.pitfall && a.name == b.name && a.severity == b.severity && a.subjects == b.subjects
+            && a.subjectCount == b.subjectCount && a.evidence == b.evidence && a.recommendation == b.recommendation
+            && a.source == b.source && a.criteria == b.criteria && a.plugin == b.plugin
+    }
 
     public init(pitfall: String, name: String, severity: String, subjects: [Subject], subjectCount: Int, evidence: [String],
                 recommendation: String, source: String, criteria: [String], plugin: String?) {
@@ -47,9 +61,11 @@ public enum Pitfalls {
         all.compactMap { p in
             guard let (subjects, evidence, rec) = p.detect(ctx), !subjects.isEmpty else { return nil }
             let n = limit ?? Int.max
-            return Finding(pitfall: p.id, name: p.name, severity: p.severity, subjects: Array(subjects.prefix(n)),
-                           subjectCount: subjects.count, evidence: Array(evidence.prefix(n)),
-                           recommendation: rec, source: p.source, criteria: p.criteria, plugin: nil)
+            var f = Finding(pitfall: p.id, name: p.name, severity: p.severity, subjects: Array(subjects.prefix(n)),
+                            subjectCount: subjects.count, evidence: Array(evidence.prefix(n)),
+                            recommendation: rec, source: p.source, criteria: p.criteria, plugin: nil)
+            if subjects.count > n { f.allSubjects = AdviceKey.canonical(subjects) }
+            return f
         }
     }
 

@@ -1,6 +1,9 @@
 /// One thing to do next, with why and what it is expected to bring.
 public struct Recommendation: Codable, Sendable, Equatable {
     public var rank: Int
+    /// Stable across runs while the situation that triggers it does not change (AdviceKey); absent in
+    /// results kept before keys existed.
+    public var key: String? = nil
     public var title: String
     public var action: String
     /// The pitfall behind it, when there is one.
@@ -61,7 +64,8 @@ public enum Recommender {
             let g = crits.reduce(0) { $0 + gain($1) }
             let effort = Pitfalls.effort(of: f.pitfall)
             let dims = Array(Set(crits.compactMap { dimOfCriterion[$0]?.id })).sorted()
-            out.append(Recommendation(rank: 0, title: "Fix: \(f.name)", action: f.recommendation, pitfall: f.pitfall,
+            out.append(Recommendation(rank: 0, key: AdviceKey.make(rule: f.pitfall, subjects: f.subjects, subjectCount: f.subjectCount, all: f.allSubjects),
+                                      title: "Fix: \(f.name)", action: f.recommendation, pitfall: f.pitfall,
                                       severity: f.severity, dimensions: dims, criteria: crits, subjects: f.subjects, expectedGain: round2(g),
                                       effort: effort, priority: round4(g * weakness(crits) / effort),
                                       why: f.evidence.first ?? f.name))
@@ -76,7 +80,8 @@ public enum Recommender {
                 if let f = c.fact { why = f.detail + (c.answer.map { "; self-assessed \($0.score) of 5" } ?? "") }
                 else if let a = c.answer { why = "self-assessed \(a.score) of 5" + (a.evidence.map { ": \($0)" } ?? "") }
                 else { why = "scored \(score) of 5" }
-                out.append(Recommendation(rank: 0, title: c.text, action: action, pitfall: nil, severity: nil, dimensions: [d.id],
+                out.append(Recommendation(rank: 0, key: AdviceKey.make(rule: c.id, subjects: c.fact?.subjects ?? [], all: c.fact?.allSubjects),
+                                          title: c.text, action: action, pitfall: nil, severity: nil, dimensions: [d.id],
                                           criteria: [c.id], subjects: c.fact?.subjects ?? [], expectedGain: round2(g),
                                           effort: effort, priority: round4(g * weakness([c.id]) / effort), why: why))
             }

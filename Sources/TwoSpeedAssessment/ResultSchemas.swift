@@ -48,6 +48,7 @@ public enum ResultSchemas {
     public static let recommendation = Schema.object("Recommendation", required: [
         "rank", "title", "action", "dimensions", "criteria", "subjects", "expectedGain", "effort", "priority", "why"], [
         "rank": .integer(min: 1), "title": text, "action": text, "pitfall": .string(),
+        "key": .string("stable across runs while what triggers it does not change: rule:subject:fingerprint (recommendation.history follows it)", maxLength: 10_000),
         "severity": .oneOf(["high", "medium", "low"], "the severity of the pitfall behind it; absent for a weak criterion"),
         "dimensions": list(.string()),
         "criteria": list(.string()), "subjects": list(subject), "expectedGain": num, "effort": num, "priority": num, "why": text,
@@ -144,7 +145,8 @@ public enum ResultSchemas {
         "analyses", "warnings"], [
         "run": .integer(min: 1), "portfolio": .string(), "organization": text, "revision": .integer(min: 1),
         "model": .object(required: ["id", "name", "version", "levels"], [
-            "id": .string(), "name": text, "version": .string(), "levels": list(level)]),
+            "id": .string(), "name": text, "version": .string(), "levels": list(level),
+            "hash": .string("a fingerprint of the whole model: runs with different hashes were assessed against different rules")]),
         "at": .formatted(.timestamp), "asOf": .formatted(.timestamp), "overall": overall, "dimensions": list(dimension),
         "pitfalls": list(finding), "recommendations": list(recommendation),
         "analyses": .object(required: ["coverage", "prioritization", "speed", "experiments", "experimentCount", "okrs", "accountability"], [
@@ -152,6 +154,7 @@ public enum ResultSchemas {
             "experimentCount": .integer(min: 0),
             "okrs": okrs, "accountability": accountability, "delivery": DeliveryTrend.schema]),
         "warnings": list(text), "evidenceNeeded": list(text), "summary": list(text),
+        "engine": .string("the engine version that made a kept result"),
     ])
 
     public static let change: Schema = {

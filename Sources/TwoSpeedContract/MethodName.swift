@@ -38,4 +38,12 @@ public enum MethodName: String, CaseIterable, Sendable {
     case deliveryRecord = "delivery.record"
     case deliveryMetrics = "delivery.metrics"
     case deliveryImport = "delivery.import"
+    case recommendationHistory = "recommendation.history"
+    case recommendationDismiss = "recommendation.dismiss"
+    case recommendationReopen = "recommendation.reopen"
+    case recommendationOutcomes = "recommendation.outcomes"
+    case campaignPut = "campaign.put"
+    case campaignGet = "campaign.get"
+    case campaignList = "campaign.list"
+    case campaignDelete = "campaign.delete"
 }

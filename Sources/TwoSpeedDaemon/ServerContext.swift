@@ -39,7 +39,8 @@ final class ServerContext: Sendable {
 
     /// What a connection's peer may do, as the dispatcher sees it.
     func callContext(_ peer: PeerCredentials, _ access: Access) -> CallContext {
-        CallContext(readOnly: access == .readOnly, admin: configuration.accessPolicy.isAdmin(peer), pluginFolders: pluginFolders)
+        CallContext(readOnly: access == .readOnly, admin: configuration.accessPolicy.isAdmin(peer), pluginFolders: pluginFolders,
+                    peer: "uid \(peer.uid)")
     }
 
     /// Where a request runs. Methods that change nothing run on the event loop (they only read memory);

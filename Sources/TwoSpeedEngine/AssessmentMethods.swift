@@ -159,6 +159,7 @@ extension Engine {
                                      delivery: try deliveryOverlay(sp.portfolio, asOf: p.string("asOf")))
         result.revision = sp.revision
         let keep = p.bool("keep") ?? true
+        if keep { result.engine = Engine.version }
         // Encoded once, outside any lock. A kept result gets its number after the insert; a placeholder
         // keeps "run" first among the members, where Codable puts it.
         if keep { result.run = 0 }
@@ -170,6 +171,7 @@ extension Engine {
             let seq = try store.addRun(portfolio: sp.portfolio.id, at: result.at, model: m.id, score: result.overall.score,
                                        summary: JSONText.dump(summary), body: JSONText.dump(json))
             json.set("run", JSONMake.int(seq))
+            if let warning = recordAdvice(result, seq: seq, portfolio: sp) { json["warnings"]?.append(JSONMake.string(warning)) }
             return json
         } catch let e as StoreError {
             json.release()

@@ -58,7 +58,7 @@ public final class Engine: @unchecked Sendable {
         state = Locked(s)
         plugins = PluginHost(folder: pluginFolder.map(absolutePath))
         dispatcher = Dispatcher(methods: methodTable() + assessmentMethods() + reportMethods() + pluginMethods() + deliveryMethods()
-                                    + importMethods(), info: OpenRPCInfo(
+                                    + importMethods() + adviceMethods() + outcomeMethods(), info: OpenRPCInfo(
             title: "TwoSpeed",
             version: Engine.version,
             description: "Holds a company's two-speed operating model as data: journeys, products, managers, teams, "

@@ -75,6 +75,15 @@ extension Engine {
             throw RPCError(.invalidParams, pointer: p.pointer("result").description, "give result or portfolio")
         }
         if p["previous"] != nil { previous = try p.decode("previous") }
+        // The advice followed across the kept runs, for the html report's "Advice and outcomes".
+        var advice: AdviceReport? = nil
+        if format == "html", let pid = p.string("portfolio"), adviceStore != nil {
+            let history = try adviceHistoryValue(pid, p.pointer("portfolio"))
+            if !history.advice.isEmpty {
+                advice = AdviceReport(history: history, outcomes: try outcomeReport(pid, p.pointer("portfolio"), history: history).outcomes,
+                                      campaigns: try campaignReports(pid, p.pointer("portfolio"), history: history))
+            }
+        }
         if let renderer {
             let params = JSONMake.object(["format": JSONMake.string(format)])
             defer { params.release() }
@@ -88,7 +97,8 @@ extension Engine {
         }
         switch format {
         case "html":
-            return Rendered(format: format, content: HTMLReport.render(result, previous: previous, trend: trend), mediaType: HTMLReport.mediaType)
+            return Rendered(format: format, content: HTMLReport.render(result, previous: previous, trend: trend, advice: advice),
+                            mediaType: HTMLReport.mediaType)
         case "markdown":
             return Rendered(format: format, content: MarkdownReport.render(result, previous: previous, trend: trend),
                             mediaType: MarkdownReport.mediaType)

@@ -12,8 +12,11 @@ public struct CallContext: Sendable {
     /// The folders (real paths) plugin.load may take manifests from; nil: any file the caller names.
     /// twospeedd sets the folders it was started with (--plugins), so that no peer names a program of its own.
     public var pluginFolders: [String]?
-    public init(readOnly: Bool = false, admin: Bool = true, pluginFolders: [String]? = nil) {
-        self.readOnly = readOnly; self.admin = admin; self.pluginFolders = pluginFolders
+    /// Who the peer is, as the transport knows it (twospeed: "uid 1000"); nil when the transport cannot
+    /// say (the C ABI's host). Recorded on what a peer does in its own name, such as a dismissal.
+    public var peer: String?
+    public init(readOnly: Bool = false, admin: Bool = true, pluginFolders: [String]? = nil, peer: String? = nil) {
+        self.readOnly = readOnly; self.admin = admin; self.pluginFolders = pluginFolders; self.peer = peer
     }
 }
 

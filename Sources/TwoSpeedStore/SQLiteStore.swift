@@ -34,7 +34,7 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     public static let defaultFileMode: mode_t = 0o600
 
     /// The schema version this build writes; older stores migrate forward on open.
-    public static let currentVersion = 5
+    public static let currentVersion = 6
 
     /// Each step takes the store from version i to i+1.
     static let migrations: [String] = [
@@ -119,6 +119,8 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
         """
         ALTER TABLE portfolio ADD COLUMN unresolved TEXT NOT NULL DEFAULT '[]';
         """,
+        // 6: advice records of kept runs, dismissals and campaigns (AdviceStore.swift).
+        SQLiteStore.adviceMigration,
     ]
 
     /// Opens (creating if needed) the store at `path`; nil or ":memory:" keeps it in memory. A new file
@@ -397,6 +399,9 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             try conn.prepare("DELETE FROM assessment_run WHERE portfolio = ?").run([.text(id)])
             try conn.prepare("DELETE FROM deployment WHERE portfolio = ?").run([.text(id)])
             try conn.prepare("DELETE FROM incident WHERE portfolio = ?").run([.text(id)])
+            for table in ["advice_run"] + AdviceTable.allCases.map(\.rawValue) {
+                try conn.prepare("DELETE FROM \(table) WHERE portfolio = ?").run([.text(id)])
+            }
         case .putEntity(let pid, let kind, let id, let body):
             // The body is borrowed for the call; the store writes a copy without observations.
             guard let copy = json_deep_copy(body) else { throw StoreError(kind: .io, message: "out of memory") }

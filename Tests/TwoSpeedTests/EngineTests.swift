@@ -322,7 +322,7 @@ final class EngineTests: XCTestCase {
         }
         var db: OpaquePointer?
         XCTAssertEqual(sqlite3_open(path, &db), SQLITE_OK)
-        XCTAssertEqual(sqlite3_exec(db, "DROP TABLE deployment; DROP TABLE incident; ALTER TABLE assessment_run DROP COLUMN summary; ALTER TABLE portfolio DROP COLUMN unresolved; PRAGMA user_version = 2", nil, nil, nil), SQLITE_OK)
+        XCTAssertEqual(sqlite3_exec(db, "DROP TABLE advice_run; DROP TABLE advice_dismissal; DROP TABLE advice_campaign; DROP TABLE deployment; DROP TABLE incident; ALTER TABLE assessment_run DROP COLUMN summary; ALTER TABLE portfolio DROP COLUMN unresolved; PRAGMA user_version = 2", nil, nil, nil), SQLITE_OK)
         sqlite3_close(db)
         let engine = try Engine(path: path)
         let after = engine.request("assessment.history", #"{"portfolio":"retailer"}"#).result

@@ -197,3 +197,30 @@ def test_the_package_readme_delivery_example_runs():
                        env=dict(os.environ, PYTHONPATH=os.pathsep.join([PACKAGE_ROOT] + sys.path)))
     assert r.returncode == 0, r.stderr
     assert "web-checkout" in r.stdout and "0.5" in r.stdout and "1.5" in r.stdout
+
+
+def test_advice_and_outcomes():
+    with twospeed.Engine() as eng:
+        eng.put_portfolio(retailer())
+        eng.run_assessment("retailer", as_of="2026-05-01")
+        first = eng.get_assessment("retailer")["recommendations"][0]["key"]
+        product = eng.call("entity.get", {"portfolio": "retailer", "kind": "product", "id": "store-locator"})["entity"]
+        eng.call("entity.upsert", {"portfolio": "retailer", "kind": "product", "entity": dict(product, owner="pm-front")})
+        system = eng.call("entity.get", {"portfolio": "retailer", "kind": "system", "id": "locator-app"})["entity"]
+        eng.call("entity.upsert", {"portfolio": "retailer", "kind": "system",
+                                   "entity": dict(system, interfaces=[{"to": "order-service", "kind": "api"}])})
+        eng.run_assessment("retailer", as_of="2026-06-01")
+        second = eng.get_assessment("retailer")["recommendations"][0]["key"]
+        eng.dismiss_recommendation("retailer", second, "not this year")
+        history = eng.recommendation_history("retailer")
+        report = eng.recommendation_outcomes("retailer")
+    df = tf.advice(history)
+    assert df.loc[first, "status"] == "resolved" and df.loc[first, "resolvedAt"] == 2
+    assert df.loc[second, "status"] == "dismissed" and df.loc[second, "dismissalReason"] == "not this year"
+    assert df.loc[second, "dismissedBy"] == "unknown"
+    runs = tf.advice_runs(history)
+    assert list(runs.loc[first]["status"]) == ["open", "resolved"]
+    assert runs.loc[(first, 2), "asOf"] == pd.Timestamp("2026-06-01", tz="UTC")
+    out = tf.outcomes(report)
+    assert list(out["key"]) == [first]
+    assert out.iloc[0]["status"] == "insufficient data" and pd.isna(out.iloc[0]["shift"])

@@ -18,7 +18,8 @@ from ._types import (
     JSON, ArmLike, AssessmentResult, DeleteResult, EngineInfo, EntityChange, ExperimentEvaluation, GetResult, Kind,
     MetricsResult, ObservationLike, ObserveResult, Params, PortfolioSummary, PutResult, RecordResult, Timestamp,
     Accountability, CoverageMap, Finding, History, OKRAlignment, Prioritization, SpeedAnalysis, ImportResult,
-    DeliveryImportResult,
+    DeliveryImportResult, AdviceHistory, CampaignDeleteResult, CampaignList, CampaignPutResult, CampaignReport,
+    DismissResult, OutcomeReport, ReopenResult,
 )
 
 __all__ = ["Connection"]
@@ -292,6 +293,42 @@ class Connection(abc.ABC):
         """assessment.history: scores per dimension over time, and what changed between two runs."""
         return cast(History, self.call("assessment.history", _named(
             portfolio=portfolio, model=model, compare=None if compare is None else list(compare))))
+
+    def recommendation_history(self, portfolio: str) -> AdviceHistory:
+        """recommendation.history: every piece of advice across the kept runs, with its status in each run."""
+        return cast(AdviceHistory, self.call("recommendation.history", {"portfolio": portfolio}))
+
+    def dismiss_recommendation(self, portfolio: str, key: str, reason: str, *,
+                               if_revision: Optional[int] = None) -> DismissResult:
+        """recommendation.dismiss: shown in the history, never counted as acted on."""
+        return cast(DismissResult, self.call("recommendation.dismiss", _named(
+            portfolio=portfolio, key=key, reason=reason, ifRevision=if_revision)))
+
+    def reopen_recommendation(self, portfolio: str, key: str, *, if_revision: Optional[int] = None) -> ReopenResult:
+        """recommendation.reopen: undoes a dismissal."""
+        return cast(ReopenResult, self.call("recommendation.reopen", _named(portfolio=portfolio, key=key, ifRevision=if_revision)))
+
+    def recommendation_outcomes(self, portfolio: str) -> OutcomeReport:
+        """recommendation.outcomes: for resolved advice, each aimed measure's level shift with a 95% interval."""
+        return cast(OutcomeReport, self.call("recommendation.outcomes", {"portfolio": portfolio}))
+
+    def put_campaign(self, portfolio: str, campaign: Mapping[str, Any], *,
+                     if_revision: Optional[int] = None) -> CampaignPutResult:
+        """campaign.put: stores a campaign, replacing the one with the same id."""
+        return cast(CampaignPutResult, self.call("campaign.put", _named(
+            portfolio=portfolio, campaign=dict(campaign), ifRevision=if_revision)))
+
+    def get_campaign(self, portfolio: str, id: str) -> CampaignReport:
+        """campaign.get: status, progress overall and per rule, and burn-up across kept runs."""
+        return cast(CampaignReport, self.call("campaign.get", {"portfolio": portfolio, "id": id}))
+
+    def campaigns(self, portfolio: str) -> List[CampaignReport]:
+        """campaign.list: every campaign of the portfolio with its status and progress."""
+        return cast(CampaignList, self.call("campaign.list", {"portfolio": portfolio}))["campaigns"]
+
+    def delete_campaign(self, portfolio: str, id: str, *, if_revision: Optional[int] = None) -> CampaignDeleteResult:
+        """campaign.delete."""
+        return cast(CampaignDeleteResult, self.call("campaign.delete", _named(portfolio=portfolio, id=id, ifRevision=if_revision)))
 
     def coverage(self, portfolio: str) -> CoverageMap:
         """analysis.coverage: journeys x stages, and who owns each stage (unowned, doubly owned)."""

@@ -411,11 +411,16 @@ class AssessmentResultModelLevelsItem(TypedDict):
     minScore: float
 
 
-class AssessmentResultModel(TypedDict):
+class _AssessmentResultModelRequired(TypedDict):
     id: str
     name: str
     version: str
     levels: List[AssessmentResultModelLevelsItem]
+
+
+class AssessmentResultModel(_AssessmentResultModelRequired, total=False):
+    #: a fingerprint of the whole model: runs with different hashes were assessed against different rules
+    hash: str
 
 
 class _AppliedCapRequired(TypedDict):
@@ -527,6 +532,8 @@ class _RecommendationRequired(TypedDict):
 
 class Recommendation(_RecommendationRequired, total=False):
     pitfall: str
+    #: stable across runs while what triggers it does not change: rule:subject:fingerprint (recommendation.history follows it)
+    key: str
     #: the severity of the pitfall behind it; absent for a weak criterion
     severity: Literal["high", "medium", "low"]
 
@@ -797,6 +804,8 @@ class AssessmentResult(_AssessmentResultRequired, total=False):
     revision: int
     evidenceNeeded: List[str]
     summary: List[str]
+    #: the engine version that made a kept result
+    engine: str
 
 
 class _RunSummaryRequired(TypedDict):
@@ -930,6 +939,36 @@ class Dimension(_DimensionRequired, total=False):
     description: str
 
 
+class _AimMeasureRequired(TypedDict):
+    #: metrics of a category, or one of DORA's four keys
+    source: Literal["metric", "four-key"]
+
+
+class AimMeasure(_AimMeasureRequired, total=False):
+    """a measure the advice should move"""
+    #: with metric: the metrics' category
+    category: str
+    #: with four-key: the key
+    key: Literal["deploysPerMonth", "leadTimeHours", "changeFailureRate", "recoveryHours"]
+    #: which way is better (a metric's own direction when absent)
+    direction: Literal["higher", "lower"]
+
+
+class _AimRequired(TypedDict):
+    #: a pitfall's or a criterion's id
+    rule: str
+    #: how long before and after it is acted on to look
+    horizonDays: int
+    measures: List[AimMeasure]
+
+
+class Aim(_AimRequired, total=False):
+    """what the advice of one rule aims at"""
+    #: the dimension acting on it should raise
+    dimension: str
+    source: str
+
+
 class _AssessmentModelRequired(TypedDict):
     id: str
     name: str
@@ -948,6 +987,8 @@ class AssessmentModel(_AssessmentModelRequired, total=False):
     minimumEvidence: float
     #: rubric checks that hold levels down while a finding or weak criterion stands
     levelCaps: List[LevelCap]
+    #: what each piece of advice aims at, for recommendation.outcomes
+    aims: List[Aim]
 
 
 class ModelResult(TypedDict):
@@ -1202,6 +1243,228 @@ class ImportResult(_ImportResultRequired, total=False):
     problemsTruncated: bool
 
 
+class AdviceRun(TypedDict):
+    run: int
+    at: str
+    asOf: str
+    model: str
+    modelHash: str
+    engine: str
+    #: the model's hash, the model or the engine differs from the previous tracked run's
+    modelChanged: bool
+
+
+class AdviceDismissal(TypedDict):
+    key: str
+    reason: str
+    #: the peer that dismissed it, or "unknown"
+    by: str
+    at: str
+
+
+class AdviceRunStatus(TypedDict):
+    run: int
+    status: Literal["open", "resolved", "dismissed", "regressed", "obsolete", "superseded", "model-changed"]
+
+
+class _AdviceEntryRequired(TypedDict):
+    key: str
+    #: the pitfall or criterion behind it
+    rule: str
+    title: str
+    subjects: List[Subject]
+    firstRun: int
+    lastRun: int
+    #: its status at the latest tracked run
+    status: Literal["open", "resolved", "dismissed", "regressed", "obsolete", "superseded", "model-changed"]
+    runs: List[AdviceRunStatus]
+
+
+class AdviceEntry(_AdviceEntryRequired, total=False):
+    pitfall: str
+    #: the run at which it was resolved (acted on)
+    resolvedAt: int
+    dismissal: AdviceDismissal
+
+
+class AdviceCounts(TypedDict):
+    open: int
+    resolved: int
+    dismissed: int
+    regressed: int
+    obsolete: int
+    superseded: int
+    modelChanged: int
+    #: resolved advice: the only status counted as acted on
+    actedOn: int
+
+
+class AdviceHistory(TypedDict):
+    portfolio: str
+    runs: List[AdviceRun]
+    advice: List[AdviceEntry]
+    counts: AdviceCounts
+    #: kept runs without an advice record (kept before advice was tracked): not used
+    untracked: List[int]
+
+
+class DismissResult(TypedDict):
+    key: str
+    dismissed: bool
+    by: str
+    at: str
+    revision: int
+
+
+class ReopenResult(TypedDict):
+    key: str
+    reopened: bool
+
+
+class CampaignPutResult(TypedDict):
+    id: str
+    revision: int
+    created: bool
+
+
+class CampaignScope(TypedDict, total=False):
+    """what it covers (absent or empty: the whole portfolio)"""
+    products: List[str]
+    systems: List[str]
+    teams: List[str]
+    #: entities of these departments
+    departments: List[str]
+    #: systems of these layers and the products built on them
+    layers: List[str]
+
+
+class CampaignAdvice(TypedDict, total=False):
+    """the advice it drives: every key of these pitfalls or criteria, and these keys"""
+    #: pitfall or criterion ids
+    pitfalls: List[str]
+    #: recommendation keys
+    keys: List[str]
+
+
+class _CampaignRequired(TypedDict):
+    id: str
+    name: str
+    #: the manager who owns it
+    owner: str
+    #: the advice it drives: every key of these pitfalls or criteria, and these keys
+    advice: CampaignAdvice
+    start: str
+    target: str
+
+
+class Campaign(_CampaignRequired, total=False):
+    """A campaign: a manager drives advice to resolution in a scope by a target date."""
+    description: str
+    #: what it covers (absent or empty: the whole portfolio)
+    scope: CampaignScope
+
+
+class CampaignExcluded(TypedDict):
+    """advice in scope left out of the denominator"""
+    dismissed: List[str]
+    obsolete: List[str]
+    superseded: List[str]
+    modelChanged: List[str]
+
+
+class _CampaignRuleProgressRequired(TypedDict):
+    rule: str
+    inScope: int
+    resolved: int
+
+
+class CampaignRuleProgress(_CampaignRuleProgressRequired, total=False):
+    progress: float
+
+
+class CampaignAdviceItem(TypedDict):
+    key: str
+    rule: str
+    status: Literal["open", "resolved", "dismissed", "regressed", "obsolete", "superseded", "model-changed"]
+
+
+class CampaignBurnUpPoint(TypedDict):
+    run: int
+    at: str
+    inScope: int
+    resolved: int
+
+
+class _CampaignReportRequired(TypedDict):
+    #: A campaign: a manager drives advice to resolution in a scope by a target date.
+    campaign: Campaign
+    revision: int
+    updated: str
+    status: Literal["draft", "in-progress", "delayed", "done"]
+    inScope: int
+    resolved: int
+    #: advice in scope left out of the denominator
+    excluded: CampaignExcluded
+    notes: List[str]
+    byRule: List[CampaignRuleProgress]
+    advice: List[CampaignAdviceItem]
+    burnUp: List[CampaignBurnUpPoint]
+
+
+class CampaignReport(_CampaignReportRequired, total=False):
+    #: resolved ÷ advice in scope that counts; absent when none does
+    progress: float
+
+
+class CampaignList(TypedDict):
+    portfolio: str
+    campaigns: List[CampaignReport]
+
+
+class CampaignDeleteResult(TypedDict):
+    id: str
+    deleted: bool
+
+
+class OutcomeEstimate(TypedDict):
+    #: the level shift after the resolution, trend taken out
+    shift: float
+    low: float
+    high: float
+    standardError: float
+    p: float
+    #: the trend the fit takes out
+    trendPerDay: float
+    degreesOfFreedom: int
+
+
+_AdviceOutcomeRequired = TypedDict("_AdviceOutcomeRequired", {"key": str, "rule": str, "title": str, "resolvedAt": int, "from": str, "to": str, "source": Literal["metric", "four-key", "dimension"], "series": str, "name": str, "measure": str, "direction": Literal["higher", "lower"], "horizonDays": int, "status": Literal["estimated", "insufficient data"], "before": int, "after": int, "note": str})
+
+
+class AdviceOutcome(_AdviceOutcomeRequired, total=False):
+    estimate: OutcomeEstimate
+    significant: bool
+    #: how the estimate was made
+    method: Literal["segmented regression", "difference-in-differences"]
+    #: with difference-in-differences: the comparison series
+    controls: List[str]
+    #: significant and in the better direction
+    improved: bool
+    #: a model or engine change inside the window
+    modelChange: str
+
+
+class OutcomeReport(TypedDict):
+    portfolio: str
+    method: str
+    association: str
+    alpha: float
+    minimumPoints: int
+    outcomes: List[AdviceOutcome]
+    #: resolved advice whose rule the model gives no aim
+    withoutAim: List[str]
+
+
 #: The result type of each method, by method name.
 RESULTS: Dict[str, Any] = {
     "engine.info": EngineInfo,
@@ -1239,6 +1502,14 @@ RESULTS: Dict[str, Any] = {
     "delivery.import": DeliveryImportResult,
     "import.backstage": ImportResult,
     "import.csv": ImportResult,
+    "recommendation.history": AdviceHistory,
+    "recommendation.dismiss": DismissResult,
+    "recommendation.reopen": ReopenResult,
+    "campaign.put": CampaignPutResult,
+    "campaign.get": CampaignReport,
+    "campaign.list": CampaignList,
+    "campaign.delete": CampaignDeleteResult,
+    "recommendation.outcomes": OutcomeReport,
 }
 
-__all__ = ["EngineInfoStore", "Counts", "EngineInfo", "PutResult", "Department", "Organization", "Stage", "Journey", "RICE", "WSJF", "Product", "Manager", "Team", "Delivery", "Interface", "System", "Observation", "Metric", "KeyResult", "OKR", "ArmCounts", "Experiment", "Answer", "UnresolvedReference", "Portfolio", "GetResult", "Summary", "ListResult", "DeleteResult", "EntityResult", "EntityList", "EntityChange", "ObserveResult", "AssessmentResultModelLevelsItem", "AssessmentResultModel", "AppliedCap", "OverallResult", "Subject", "FactValue", "CriterionResult", "DimensionResult", "Finding", "Recommendation", "CoverageCell", "CoverageRow", "CoverageMap", "PriorityItem", "Prioritization", "SystemTier", "Coupling", "SpeedAnalysis", "ExperimentEvaluationControl", "ExperimentEvaluationVariant", "ExperimentEvaluationLiftAbsoluteInterval", "ExperimentEvaluationLiftRelativeInterval", "ExperimentEvaluationLift", "ExperimentEvaluationTest", "ExperimentEvaluationSampleRatio", "ExperimentEvaluationRecommendation", "ExperimentEvaluation", "OKRAlignmentObjectivesItemKeyResultsItem", "OKRAlignmentObjectivesItem", "OKRAlignment", "AccountabilityManagersItem", "Accountability", "FourKeys", "DeliveryWindow", "DeliveryTrend", "AssessmentResultAnalyses", "AssessmentResult", "RunSummary", "AssessmentChangeOverall", "AssessmentChangeDimensionsItem", "AssessmentChange", "History", "ModelPutResult", "ModelSummary", "ModelList", "Level", "LevelCap", "Criterion", "Dimension", "AssessmentModel", "ModelResult", "AssessmentModelDeleteResult", "PitfallList", "Rendered", "PluginInfoReasonItem", "WasmInfoLimits", "WasmInfoUsage", "WasmInfo", "PluginInfo", "PluginListResult", "PluginUnloadResult", "PluginFindingSubjectsItem", "PluginFinding", "PluginCheckResult", "CollectResultMetricsItem", "CollectResult", "RecordCounts", "RecordResultProblemsItem", "RecordResult", "LabelNotes", "FourKeysWindow", "MetricsResult", "DeliveryImportProblem", "DeliveryImportResult", "ImportProblem", "ImportResult", "RESULTS"]
+__all__ = ["EngineInfoStore", "Counts", "EngineInfo", "PutResult", "Department", "Organization", "Stage", "Journey", "RICE", "WSJF", "Product", "Manager", "Team", "Delivery", "Interface", "System", "Observation", "Metric", "KeyResult", "OKR", "ArmCounts", "Experiment", "Answer", "UnresolvedReference", "Portfolio", "GetResult", "Summary", "ListResult", "DeleteResult", "EntityResult", "EntityList", "EntityChange", "ObserveResult", "AssessmentResultModelLevelsItem", "AssessmentResultModel", "AppliedCap", "OverallResult", "Subject", "FactValue", "CriterionResult", "DimensionResult", "Finding", "Recommendation", "CoverageCell", "CoverageRow", "CoverageMap", "PriorityItem", "Prioritization", "SystemTier", "Coupling", "SpeedAnalysis", "ExperimentEvaluationControl", "ExperimentEvaluationVariant", "ExperimentEvaluationLiftAbsoluteInterval", "ExperimentEvaluationLiftRelativeInterval", "ExperimentEvaluationLift", "ExperimentEvaluationTest", "ExperimentEvaluationSampleRatio", "ExperimentEvaluationRecommendation", "ExperimentEvaluation", "OKRAlignmentObjectivesItemKeyResultsItem", "OKRAlignmentObjectivesItem", "OKRAlignment", "AccountabilityManagersItem", "Accountability", "FourKeys", "DeliveryWindow", "DeliveryTrend", "AssessmentResultAnalyses", "AssessmentResult", "RunSummary", "AssessmentChangeOverall", "AssessmentChangeDimensionsItem", "AssessmentChange", "History", "ModelPutResult", "ModelSummary", "ModelList", "Level", "LevelCap", "Criterion", "Dimension", "AimMeasure", "Aim", "AssessmentModel", "ModelResult", "AssessmentModelDeleteResult", "PitfallList", "Rendered", "PluginInfoReasonItem", "WasmInfoLimits", "WasmInfoUsage", "WasmInfo", "PluginInfo", "PluginListResult", "PluginUnloadResult", "PluginFindingSubjectsItem", "PluginFinding", "PluginCheckResult", "CollectResultMetricsItem", "CollectResult", "RecordCounts", "RecordResultProblemsItem", "RecordResult", "LabelNotes", "FourKeysWindow", "MetricsResult", "DeliveryImportProblem", "DeliveryImportResult", "ImportProblem", "ImportResult", "AdviceRun", "AdviceDismissal", "AdviceRunStatus", "AdviceEntry", "AdviceCounts", "AdviceHistory", "DismissResult", "ReopenResult", "CampaignPutResult", "CampaignScope", "CampaignAdvice", "Campaign", "CampaignExcluded", "CampaignRuleProgress", "CampaignAdviceItem", "CampaignBurnUpPoint", "CampaignReport", "CampaignList", "CampaignDeleteResult", "OutcomeEstimate", "AdviceOutcome", "OutcomeReport", "RESULTS"]

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Sequence, Union, cast
 
-from ._types import (Accountability, AssessmentResult, CoverageMap, ExperimentEvaluation, Finding, History,
-                     MetricsResult, OKRAlignment, Prioritization, Recommendation, SpeedAnalysis)
+from ._types import (Accountability, AdviceHistory, AssessmentResult, CoverageMap, ExperimentEvaluation, Finding, History,
+                     MetricsResult, OKRAlignment, OutcomeReport, Prioritization, Recommendation, SpeedAnalysis)
 
 if TYPE_CHECKING:
     # Without pandas-stubs (or pandas) a type checker sees DataFrame as Any.
     import pandas  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
 __all__ = ["dimensions", "criteria", "pitfalls", "recommendations", "history", "coverage", "speed", "couplings",
-           "four_keys", "objectives", "key_results", "accountability", "prioritization", "experiments"]
+           "four_keys", "objectives", "key_results", "accountability", "prioritization", "experiments",
+           "advice", "advice_runs", "outcomes"]
 
 
 def _pandas() -> Any:
@@ -285,3 +286,39 @@ def experiments(result: Union[AssessmentResult, ExperimentEvaluation, Sequence[E
             "liftRelative", "liftRelativeLow", "liftRelativeHigh", "p", "significant", "expectedShare", "observedShare",
             "sampleRatioMismatch", "action", "nextShare", "reason"]
     return _frame(rows, cols)
+
+
+def advice(result: AdviceHistory) -> "pandas.DataFrame":
+    """One row per piece of advice (recommendation.history), indexed by key: its rule, title, subjects, status
+    now, first and last run given, the run that resolved it, and a dismissal's reason and author."""
+    rows = [{"key": a["key"], "rule": a["rule"], "title": a["title"], "subjects": _names(a["subjects"]),
+             "status": a["status"], "firstRun": a["firstRun"], "lastRun": a["lastRun"], "resolvedAt": a.get("resolvedAt"),
+             "dismissedBy": a.get("dismissal", {}).get("by"), "dismissalReason": a.get("dismissal", {}).get("reason")}
+            for a in result["advice"]]
+    return _frame(rows, ["key", "rule", "title", "subjects", "status", "firstRun", "lastRun", "resolvedAt",
+                         "dismissedBy", "dismissalReason"], "key")
+
+
+def advice_runs(result: AdviceHistory) -> "pandas.DataFrame":
+    """One row per piece of advice and kept run from the first that gave it, indexed by (key, run): its
+    status in that run and the run's as-of date; pivot it for a key x run grid."""
+    as_of = {r["run"]: r["asOf"] for r in result["runs"]}
+    rows = [{"key": a["key"], "run": s["run"], "asOf": as_of.get(s["run"]), "status": s["status"]}
+            for a in result["advice"] for s in a["runs"]]
+    return _frame(rows, ["key", "run", "asOf", "status"], ["key", "run"], times=["asOf"])
+
+
+def outcomes(result: OutcomeReport) -> "pandas.DataFrame":
+    """One row per resolved piece of advice and measure (recommendation.outcomes): the series, the status
+    ("estimated" or "insufficient data"), the method (segmented regression or difference-in-differences), points on each side, the shift with its 95% interval and p (NaN
+    when not estimated), whether it improved, and a model change inside the window. Associations, not causes."""
+    rows = []
+    for o in result["outcomes"]:
+        e = cast(Dict[str, Any], o.get("estimate", {}))
+        rows.append({"key": o["key"], "rule": o["rule"], "resolvedAt": o["resolvedAt"], "source": o["source"],
+                     "series": o["series"], "measure": o["measure"], "direction": o["direction"], "status": o["status"], "method": o.get("method"),
+                     "before": o["before"], "after": o["after"], "shift": e.get("shift"), "low": e.get("low"),
+                     "high": e.get("high"), "p": e.get("p"), "improved": o.get("improved"),
+                     "modelChange": o.get("modelChange")})
+    return _frame(rows, ["key", "rule", "resolvedAt", "source", "series", "measure", "direction", "status", "method", "before", "after",
+                         "shift", "low", "high", "p", "improved", "modelChange"])

@@ -1,0 +1,311 @@
+import TwoSpeedAssessment
+import TwoSpeedContract
+import TwoSpeedJSON
+import TwoSpeedModel
+import TwoSpeedRPC
+import TwoSpeedSchema
+import TwoSpeedStore
+
+struct DismissResult: Codable { var key: String; var dismissed: Bool; var by: String; var at: String; var revision: Int }
+struct ReopenResult: Codable { var key: String; var reopened: Bool }
+struct CampaignPutResult: Codable { var id: String; var revision: Int; var created: Bool }
+struct CampaignList: Codable { var portfolio: String; var campaigns: [CampaignReport] }
+struct CampaignDeleteResult: Codable { var id: String; var deleted: Bool }
+
+/// The JSON Schemas of the advice methods' results, for rpc.discover (a test validates real results against them).
+enum AdviceSchemas {
+    static let statuses = AdviceHistory.Status.allCases.map(\.rawValue)
+    static let subjects = Schema.array(ResultSchemas.subject)
+    static let dismissal = Schema.object("AdviceDismissal", required: ["key", "reason", "by", "at"], [
+        "key": .string(), "reason": .string(maxLength: 4_000), "by": .string("the peer that dismissed it, or \"unknown\""),
+        "at": .formatted(.timestamp)])
+    static let history: Schema = {
+        let run = Schema.object("AdviceRun", required: ["run", "at", "asOf", "model", "modelHash", "engine", "modelChanged"], [
+            "run": .integer(min: 1), "at": .formatted(.timestamp), "asOf": .formatted(.timestamp), "model": .string(),
+            "modelHash": .string(), "engine": .string(),
+            "modelChanged": .boolean("the model's hash, the model or the engine differs from the previous tracked run's")])
+        let entry = Schema.object("AdviceEntry", required: ["key", "rule", "title", "subjects", "firstRun", "lastRun", "status", "runs"], [
+            "key": .string(), "rule": .string("the pitfall or criterion behind it"), "pitfall": .string(), "title": .string(maxLength: 100_000),
+            "subjects": subjects, "firstRun": .integer(min: 1), "lastRun": .integer(min: 1),
+            "status": .oneOf(statuses, "its status at the latest tracked run"),
+            "resolvedAt": .integer("the run at which it was resolved (acted on)", min: 1),
+            "dismissal": dismissal,
+            "runs": .array(.object("AdviceRunStatus", required: ["run", "status"], ["run": .integer(min: 1), "status": .oneOf(statuses)]))])
+        let counts = Schema.object("AdviceCounts", required: ["open", "resolved", "dismissed", "regressed", "obsolete", "superseded",
+                                                              "modelChanged", "actedOn"], [
+            "open": .integer(min: 0), "resolved": .integer(min: 0), "dismissed": .integer(min: 0), "regressed": .integer(min: 0),
+            "obsolete": .integer(min: 0), "superseded": .integer(min: 0), "modelChanged": .integer(min: 0),
+            "actedOn": .integer("resolved advice: the only status counted as acted on", min: 0)])
+        return .object("AdviceHistory", required: ["portfolio", "runs", "advice", "counts", "untracked"], [
+            "portfolio": .identifier(), "runs": .array(run), "advice": .array(entry), "counts": counts,
+            "untracked": .array(.integer(min: 1), "kept runs without an advice record (kept before advice was tracked): not used")])
+    }()
+    static let campaignReport: Schema = {
+        let rule = Schema.object("CampaignRuleProgress", required: ["rule", "inScope", "resolved"], [
+            "rule": .string(), "inScope": .integer(min: 0), "resolved": .integer(min: 0), "progress": .number(min: 0, max: 1)])
+        let item = Schema.object("CampaignAdviceItem", required: ["key", "rule", "status"], [
+            "key": .string(), "rule": .string(), "status": .oneOf(statuses)])
+        let point = Schema.object("CampaignBurnUpPoint", required: ["run", "at", "inScope", "resolved"], [
+            "run": .integer(min: 1), "at": .formatted(.timestamp), "inScope": .integer(min: 0), "resolved": .integer(min: 0)])
+        let keys = Schema.array(.string())
+        return .object("CampaignReport", required: ["campaign", "revision", "updated", "status", "inScope", "resolved", "excluded",
+                                                    "notes", "byRule", "advice", "burnUp"], [
+            "campaign": Campaign.schema, "revision": .integer(min: 1), "updated": .formatted(.timestamp),
+            "status": .oneOf(CampaignReport.statuses),
+            "progress": .number("resolved ÷ advice in scope that counts; absent when none does", min: 0, max: 1),
+            "inScope": .integer(min: 0), "resolved": .integer(min: 0),
+            "excluded": .object("CampaignExcluded", "advice in scope left out of the denominator",
+                                required: ["dismissed", "obsolete", "superseded", "modelChanged"],
+                                ["dismissed": keys, "obsolete": keys, "superseded": keys, "modelChanged": keys]),
+            "notes": .array(.string(maxLength: 100_000)), "byRule": .array(rule), "advice": .array(item), "burnUp": .array(point)])
+    }()
+}
+
+extension Engine {
+    func adviceMethods() -> [Method] {
+        let key = Param("key", .string(minLength: 1, maxLength: 10_000), "a recommendation's key (from assessment.run or recommendation.history)")
+        let ifRevision = Param("ifRevision", .integer(min: 0), required: false, "refuse unless the row is at this revision (0: none yet)")
+        let campaignID = Param("id", .identifier(), "the campaign's id")
+        return [
+            .encoding(MethodName.recommendationHistory.rawValue,
+                      summary: "Every piece of advice across the kept runs: first and last run given, and its status in each run "
+                        + "(open, resolved, dismissed, regressed, obsolete, superseded, model-changed).",
+                      params: [Engine.portfolioParam], result: AdviceSchemas.history, mutates: false,
+                      errors: [.notFound, .storeError]) { [unowned self] p in try adviceHistory(p) }.blockingCalls(),
+            .encoding(MethodName.recommendationDismiss.rawValue,
+                      summary: "Dismisses a piece of advice with a reason: shown in the history, never counted as acted on.",
+                      params: [Engine.portfolioParam, key, Param("reason", .string(minLength: 1, maxLength: 4_000), "why it is dismissed"),
+                               ifRevision],
+                      result: .object("DismissResult", required: ["key", "dismissed", "by", "at", "revision"], [
+                          "key": .string(), "dismissed": .boolean(), "by": .string(), "at": .formatted(.timestamp), "revision": .integer(min: 1)]),
+                      mutates: true, errors: [.notFound, .revisionMismatch, .storeError]) { [unowned self] p in try dismiss(p) },
+            .encoding(MethodName.recommendationReopen.rawValue, summary: "Undoes a dismissal.",
+                      params: [Engine.portfolioParam, key, ifRevision],
+                      result: .object("ReopenResult", required: ["key", "reopened"], ["key": .string(), "reopened": .boolean()]),
+                      mutates: true, errors: [.notFound, .revisionMismatch, .storeError]) { [unowned self] p in try reopen(p) },
+            .encoding(MethodName.campaignPut.rawValue, summary: "Stores a campaign, replacing the one with the same id.",
+                      params: [Engine.portfolioParam, Param("campaign", Campaign.schema, "the campaign"), ifRevision],
+                      result: .object("CampaignPutResult", required: ["id", "revision", "created"], [
+                          "id": .identifier(), "revision": .integer(min: 1), "created": .boolean()]),
+                      mutates: true, errors: [.notFound, .revisionMismatch, .storeError]) { [unowned self] p in try putCampaign(p) },
+            .encoding(MethodName.campaignGet.rawValue, summary: "A campaign with its status, progress overall and per rule, and burn-up across kept runs.",
+                      params: [Engine.portfolioParam, campaignID], result: AdviceSchemas.campaignReport, mutates: false,
+                      errors: [.notFound, .storeError]) { [unowned self] p in try getCampaign(p) }.blockingCalls(),
+            .encoding(MethodName.campaignList.rawValue, summary: "Every campaign of a portfolio with its status and progress.",
+                      params: [Engine.portfolioParam],
+                      result: .object("CampaignList", required: ["portfolio", "campaigns"], [
+                          "portfolio": .identifier(), "campaigns": .array(AdviceSchemas.campaignReport)]),
+                      mutates: false, errors: [.notFound, .storeError]) { [unowned self] p in try listCampaigns(p) }.blockingCalls(),
+            .encoding(MethodName.campaignDelete.rawValue, summary: "Deletes a campaign.",
+                      params: [Engine.portfolioParam, campaignID, ifRevision],
+                      result: .object("CampaignDeleteResult", required: ["id", "deleted"], ["id": .identifier(), "deleted": .boolean()]),
+                      mutates: true, errors: [.notFound, .revisionMismatch, .storeError]) { [unowned self] p in try deleteCampaign(p) },
+        ]
+    }
+
+    var adviceStore: AdviceStore? { store as? AdviceStore }
+
+    func requireAdviceStore() throws -> AdviceStore {
+        guard let s = adviceStore else { throw RPCError(.storeError, pointer: nil, "this store keeps no advice history, dismissals or campaigns") }
+        return s
+    }
+
+    /// Store errors and revision conflicts in the engine's words.
+    func adviceStoreCall<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as StoreError {
+            throw RPCError(.storeError, pointer: nil, e.message)
+        } catch let e as AdviceRevisionMismatch {
+            var d = ErrorData(pointer: "/ifRevision", reason: "expected another revision; it is at \(e.current)")
+            d.revision = e.current
+            throw RPCError(.revisionMismatch, d)
+        }
+    }
+
+    // MARK: Recording a kept run's advice
+
+    /// Called once a run is kept: its advice, and which advice the previous tracked run gave that this
+    /// one does not because a subject left the portfolio. Returns a warning when it could not be kept
+    /// (the run itself is kept and stays usable; the history lists it as untracked).
+    func recordAdvice(_ result: AssessmentResult, seq: Int, portfolio sp: StoredPortfolio) -> String? {
+        guard let store = adviceStore else { return nil }
+        do {
+            let keys = Set(result.recommendations.compactMap(\.key))
+            var gone: [String] = []
+            // The record of the run kept before this one (another run kept at the same time may be later).
+            if let last = try store.adviceRun(portfolio: sp.portfolio.id, before: seq),
+               let previous = try? JanssonDecoder().decode(AdviceRunRecord.self, from: last.body) {
+                for item in previous.items where !keys.contains(item.key) {
+                    let removed = item.subjects.contains { s in
+                        guard let kind = EntityKind(rawValue: s.kind) else { return false }
+                        return sp.position(kind, s.id) == nil
+                    }
+                    if removed { gone.append(item.key) }
+                }
+            }
+            let record = AdviceRunRecord(run: seq, result: result, engine: result.engine ?? Engine.version, gone: gone)
+            try store.putAdviceRun(portfolio: sp.portfolio.id, seq: seq, body: try JanssonEncoder().encodeText(record))
+            return nil
+        } catch {
+            return "run \(seq) was kept but its advice record was not (\(error)); recommendation.history lists it as untracked"
+        }
+    }
+
+    // MARK: History
+
+    func adviceHistoryValue(_ pid: String, _ pointer: JSONPointer) throws -> AdviceHistory {
+        let headers = try keptRunHeaders(pid, pointer)
+        let store = try requireAdviceStore()
+        let (rows, dismissals) = try adviceStoreCall { (try store.adviceRuns(portfolio: pid), try store.adviceRows(.dismissal, portfolio: pid)) }
+        let dec = JanssonDecoder()
+        var records: [AdviceRunRecord] = []
+        // Only records of runs that are kept: a record written as its portfolio was deleted outlives its run.
+        let kept = Set(headers.map(\.seq))
+        for r in rows where kept.contains(r.seq) {
+            do { records.append(try dec.decode(AdviceRunRecord.self, from: r.body)) } catch {
+                throw RPCError(.storeError, pointer: nil, "the advice record of kept run \(r.seq) does not decode: \(error)")
+            }
+        }
+        var ds: [AdviceDismissal] = []
+        for d in dismissals {
+            do { ds.append(try dec.decode(AdviceDismissal.self, from: d.body)) } catch {
+                throw RPCError(.storeError, pointer: nil, "the dismissal of \(d.id) does not decode: \(error)")
+            }
+        }
+        let tracked = Set(records.map(\.run))
+        return AdviceHistory.build(portfolio: pid, records: records, dismissals: ds,
+                                   untracked: headers.map(\.seq).filter { !tracked.contains($0) })
+    }
+
+    func adviceHistory(_ p: Params) throws -> AdviceHistory {
+        try adviceHistoryValue(p.string("portfolio") ?? "", p.pointer("portfolio"))
+    }
+
+    func dismiss(_ p: Params) throws -> DismissResult {
+        let pid = p.string("portfolio") ?? "", key = p.string("key") ?? ""
+        let history = try adviceHistoryValue(pid, p.pointer("portfolio"))
+        guard history.advice.contains(where: { $0.key == key }) else {
+            throw RPCError(.notFound, pointer: p.pointer("key").description,
+                           "no advice with key \"\(key)\" in the kept runs of \(pid); recommendation.history lists them")
+        }
+        let store = try requireAdviceStore()
+        let d = AdviceDismissal(key: key, reason: p.string("reason") ?? "", by: p.context.peer ?? "unknown", at: nowTimestamp())
+        let rev = try adviceStoreCall {
+            try store.putAdviceRow(.dismissal, portfolio: pid, id: key, ifRevision: p.int("ifRevision"), updated: d.at,
+                                   body: try JanssonEncoder().encodeText(d))
+        }
+        return DismissResult(key: key, dismissed: true, by: d.by, at: d.at, revision: rev)
+    }
+
+    func reopen(_ p: Params) throws -> ReopenResult {
+        let pid = p.string("portfolio") ?? "", key = p.string("key") ?? ""
+        _ = try snapshot(pid, p.pointer("portfolio"))
+        let store = try requireAdviceStore()
+        let deleted = try adviceStoreCall { try store.deleteAdviceRow(.dismissal, portfolio: pid, id: key, ifRevision: p.int("ifRevision")) }
+        guard deleted else {
+            throw RPCError(.notFound, pointer: p.pointer("key").description, "advice \"\(key)\" is not dismissed")
+        }
+        return ReopenResult(key: key, reopened: true)
+    }
+
+    // MARK: Campaigns
+
+    func putCampaign(_ p: Params) throws -> CampaignPutResult {
+        let pid = p.string("portfolio") ?? ""
+        let sp = try snapshot(pid, p.pointer("portfolio"))
+        let c: Campaign = try p.decode("campaign")
+        let at = p.pointer("campaign")
+        var issues = IssueList()
+        if sp.position(.manager, c.owner) == nil { issues.add(at / "owner", "no manager with id \"\(c.owner)\" in \(pid)") }
+        if c.target < c.start { issues.add(at / "target", "the target date \(c.target) is before the start \(c.start)") }
+        for (name, kind, ids) in [("products", EntityKind.product, c.scope?.products), ("systems", .system, c.scope?.systems),
+                                  ("teams", .team, c.scope?.teams), ("departments", .department, c.scope?.departments)] {
+            for (i, id) in (ids ?? []).enumerated() where sp.position(kind, id) == nil {
+                issues.add(at / "scope" / name / i, "no \(kind.rawValue) with id \"\(id)\" in \(pid)")
+            }
+        }
+        let layers = Set(sp.portfolio.systems.map(\.layer))
+        for (i, l) in (c.scope?.layers ?? []).enumerated() where !layers.contains(l) {
+            issues.add(at / "scope" / "layers" / i, "no system of \(pid) is in layer \"\(l)\"")
+        }
+        if (c.advice.pitfalls ?? []).isEmpty && (c.advice.keys ?? []).isEmpty {
+            issues.add(at / "advice", "name the pitfalls (or criteria) or the keys the campaign drives")
+        }
+        let knownRules = Set(Pitfalls.ids).union(DefaultModel.model.criteria.map(\.id))
+            .union(state.read { s in s.customModels.values.flatMap { $0.criteria.map(\.id) } })
+        for (i, r) in (c.advice.pitfalls ?? []).enumerated() where !knownRules.contains(r) {
+            issues.add(at / "advice" / "pitfalls" / i, "\"\(r)\" is neither a pitfall nor a criterion of a model")
+        }
+        if !issues.isEmpty { throw RPCError.invalidParams(issues) }
+        let store = try requireAdviceStore()
+        let rev = try adviceStoreCall {
+            try store.putAdviceRow(.campaign, portfolio: pid, id: c.id, ifRevision: p.int("ifRevision"), updated: nowTimestamp(),
+                                   body: try JanssonEncoder().encodeText(c))
+        }
+        return CampaignPutResult(id: c.id, revision: rev, created: rev == 1)
+    }
+
+    func campaignReport(_ row: AdviceRow, _ sp: StoredPortfolio, _ history: AdviceHistory) throws -> CampaignReport {
+        let c: Campaign
+        do { c = try JanssonDecoder().decode(Campaign.self, from: row.body) } catch {
+            throw RPCError(.storeError, pointer: nil, "campaign \(row.id) does not decode: \(error)")
+        }
+        return CampaignReport.compute(c, revision: row.revision, updated: row.updated, history: history,
+                                      today: String(nowTimestamp().prefix(10)), inScope: Engine.scopeTest(c.scope, sp.portfolio))
+    }
+
+    /// Whether a subject is in a campaign's scope: named by id, of a named department, or (systems, and
+    /// products built on them) of a named layer.
+    static func scopeTest(_ scope: Campaign.Scope?, _ p: Portfolio) -> (Subject) -> Bool {
+        guard let scope, !scope.isEmpty else { return { _ in true } }
+        let products = Set(scope.products ?? []), systems = Set(scope.systems ?? []), teams = Set(scope.teams ?? [])
+        let departments = Set(scope.departments ?? []), layers = Set(scope.layers ?? [])
+        var department: [String: String] = [:]
+        for x in p.products { if let d = x.department { department["product/" + x.id] = d } }
+        for x in p.systems { if let d = x.department { department["system/" + x.id] = d } }
+        for x in p.teams { if let d = x.department { department["team/" + x.id] = d } }
+        for x in p.managers { if let d = x.department { department["manager/" + x.id] = d } }
+        let layerSystems = Set(p.systems.filter { layers.contains($0.layer) }.map(\.id))
+        let layerProducts = Set(p.products.filter { $0.systems.contains { layerSystems.contains($0) } }.map(\.id))
+        return { s in
+            switch s.kind {
+            case "product" where products.contains(s.id) || layerProducts.contains(s.id): return true
+            case "system" where systems.contains(s.id) || layerSystems.contains(s.id): return true
+            case "team" where teams.contains(s.id): return true
+            default: return department[s.kind + "/" + s.id].map { departments.contains($0) } ?? false
+            }
+        }
+    }
+
+    func getCampaign(_ p: Params) throws -> CampaignReport {
+        let pid = p.string("portfolio") ?? "", id = p.string("id") ?? ""
+        let sp = try snapshot(pid, p.pointer("portfolio"))
+        let store = try requireAdviceStore()
+        guard let row = try adviceStoreCall({ try store.adviceRow(.campaign, portfolio: pid, id: id) }) else {
+            throw RPCError(.notFound, pointer: p.pointer("id").description, "no campaign with id \"\(id)\" in \(pid)")
+        }
+        return try campaignReport(row, sp, try adviceHistoryValue(pid, p.pointer("portfolio")))
+    }
+
+    func listCampaigns(_ p: Params) throws -> CampaignList {
+        let pid = p.string("portfolio") ?? ""
+        return CampaignList(portfolio: pid, campaigns: try campaignReports(pid, p.pointer("portfolio"),
+                                                                          history: try adviceHistoryValue(pid, p.pointer("portfolio"))))
+    }
+
+    func campaignReports(_ pid: String, _ pointer: JSONPointer, history: AdviceHistory) throws -> [CampaignReport] {
+        let sp = try snapshot(pid, pointer)
+        let store = try requireAdviceStore()
+        let rows = try adviceStoreCall { try store.adviceRows(.campaign, portfolio: pid) }
+        return try rows.map { try campaignReport($0, sp, history) }
+    }
+
+    func deleteCampaign(_ p: Params) throws -> CampaignDeleteResult {
+        let pid = p.string("portfolio") ?? "", id = p.string("id") ?? ""
+        _ = try snapshot(pid, p.pointer("portfolio"))
+        let store = try requireAdviceStore()
+        guard try adviceStoreCall({ try store.deleteAdviceRow(.campaign, portfolio: pid, id: id, ifRevision: p.int("ifRevision")) }) else {
+            throw RPCError(.notFound, pointer: p.pointer("id").description, "no campaign with id \"\(id)\" in \(pid)")
+        }
+        return CampaignDeleteResult(id: id, deleted: true)
+    }
+}
