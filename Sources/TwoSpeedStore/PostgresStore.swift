@@ -29,8 +29,9 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
     /// The listening threads `watch` started; stopped when the store goes.
     let watchers = Locked<[PGWatcher]>([])
 
-    /// The schema version this build writes. Version 1 holds what SQLite's version 5 does.
-    public static let currentVersion = 1
+    /// The schema version this build writes. Version 1 holds what SQLite's version 5 does, version 2
+    /// what its version 6 does (advice records, dismissals, campaigns).
+    public static let currentVersion = 2
     /// How long a starting engine waits for another one migrating the same database.
     nonisolated(unsafe) public static var migrationWait = 60
     /// Connections per store; each engine thread that touches the store borrows one.
@@ -105,6 +106,8 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
             PRIMARY KEY (portfolio, id)
         );
         """,
+        // 2: advice records of kept runs, dismissals and campaigns (PostgresAdvice.swift).
+        PostgresStore.adviceMigration,
     ]
 
     /// Connects to the database `uri` names (a libpq URI) and migrates it to this build's schema.
@@ -411,6 +414,9 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
             try c.query("DELETE FROM run_counter WHERE portfolio = $1", [id])
             try c.query("DELETE FROM deployment WHERE portfolio = $1", [id])
             try c.query("DELETE FROM incident WHERE portfolio = $1", [id])
+            for table in ["advice_run"] + AdviceTable.allCases.map(\.rawValue) {
+                try c.query("DELETE FROM \(table) WHERE portfolio = $1", [id])
+            }
         case .putEntity(let pid, let kind, let id, let body):
             guard let copy = json_deep_copy(body) else { throw StoreError(kind: .io, message: "out of memory") }
             defer { copy.release() }

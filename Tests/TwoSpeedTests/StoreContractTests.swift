@@ -551,4 +551,56 @@ final class StoreContractTests: XCTestCase {
             XCTAssertEqual(try s.integrityCheck(), "ok", "\(b)")
         }
     }
+
+    // MARK: Advice records
+
+    /// AdviceStore on both backends: runs' records, rows with their revisions and ifRevision answers;
+    /// writers in several store objects racing to create one row from revision 0: exactly one wins.
+    func testAdviceRecordsKeepOneContract() throws {
+        try eachBackend { b, name in
+            guard let s = try StoreName.open(name) as? any AdviceStore & PortfolioStore else { return XCTFail("\(b): no AdviceStore") }
+            try s.putAdviceRun(portfolio: "p", seq: 1, body: "{\"a\":1}")
+            try s.putAdviceRun(portfolio: "p", seq: 3, body: "{\"a\":3}")
+            try s.putAdviceRun(portfolio: "p", seq: 3, body: "{\"a\":33}")
+            XCTAssertEqual(try s.adviceRuns(portfolio: "p").map(\.seq), [1, 3], "\(b)")
+            XCTAssertEqual(try s.adviceRun(portfolio: "p", before: 3)?.body, "{\"a\":1}", "\(b)")
+            XCTAssertEqual(try s.adviceRun(portfolio: "p", before: 9)?.body, "{\"a\":33}", "\(b)")
+            XCTAssertNil(try s.adviceRun(portfolio: "p", before: 1), "\(b)")
+            XCTAssertEqual(try s.putAdviceRow(.dismissal, portfolio: "p", id: "k", ifRevision: 0, updated: "1", body: "{}"), 1, "\(b)")
+            XCTAssertThrowsError(try s.putAdviceRow(.dismissal, portfolio: "p", id: "k", ifRevision: 0, updated: "2", body: "{}")) {
+                XCTAssertEqual(($0 as? AdviceRevisionMismatch)?.current, 1, "\(b): \($0)")
+            }
+            XCTAssertEqual(try s.putAdviceRow(.dismissal, portfolio: "p", id: "k", ifRevision: 1, updated: "2", body: "{\"v\":2}"), 2, "\(b)")
+            XCTAssertEqual(try s.putAdviceRow(.dismissal, portfolio: "p", id: "k", ifRevision: nil, updated: "3", body: "{\"v\":3}"), 3, "\(b)")
+            XCTAssertThrowsError(try s.putAdviceRow(.campaign, portfolio: "p", id: "none", ifRevision: 2, updated: "1", body: "{}")) {
+                XCTAssertEqual(($0 as? AdviceRevisionMismatch)?.current, 0, "\(b): \($0)")
+            }
+            XCTAssertEqual(try s.adviceRow(.dismissal, portfolio: "p", id: "k"), AdviceRow(id: "k", revision: 3, updated: "3", body: "{\"v\":3}"), "\(b)")
+            XCTAssertNil(try s.adviceRow(.campaign, portfolio: "p", id: "k"), "\(b)")
+            XCTAssertThrowsError(try s.deleteAdviceRow(.dismissal, portfolio: "p", id: "k", ifRevision: 2)) {
+                XCTAssertEqual(($0 as? AdviceRevisionMismatch)?.current, 3, "\(b): \($0)")
+            }
+            XCTAssertThrowsError(try s.deleteAdviceRow(.dismissal, portfolio: "p", id: "k", ifRevision: 0)) {
+                XCTAssertEqual(($0 as? AdviceRevisionMismatch)?.current, 3, "\(b): \($0)")
+            }
+            XCTAssertFalse(try s.deleteAdviceRow(.dismissal, portfolio: "p", id: "absent", ifRevision: 0), "\(b)")
+            XCTAssertFalse(try s.deleteAdviceRow(.dismissal, portfolio: "p", id: "absent", ifRevision: nil), "\(b)")
+            XCTAssertTrue(try s.deleteAdviceRow(.dismissal, portfolio: "p", id: "k", ifRevision: 3), "\(b)")
+            // Racing creators, each its own store object (as several daemons): one row, revision 1, one winner.
+            let stores = try (0..<4).map { _ in try StoreName.open(name) as! any AdviceStore }
+            let wins = Locked(0), failures = Locked<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: 4) { w in
+                for i in 0..<5 {
+                    do { _ = try stores[w].putAdviceRow(.campaign, portfolio: "p", id: "c\(i)", ifRevision: 0, updated: "w\(w)", body: "{}"); wins.write { $0 += 1 } }
+                    catch is AdviceRevisionMismatch { continue } catch { failures.write { $0.append("\(error)") } }
+                }
+            }
+            XCTAssertEqual(failures.read { $0 }, [], "\(b)")
+            XCTAssertEqual(wins.read { $0 }, 5, "\(b): one winner per row")
+            XCTAssertEqual(try s.adviceRows(.campaign, portfolio: "p").map(\.revision), [1, 1, 1, 1, 1], "\(b)")
+            // Deleting the portfolio deletes its advice.
+            try s.apply([.deletePortfolio(id: "p")])
+            XCTAssertEqual(try s.adviceRuns(portfolio: "p").count + s.adviceRows(.campaign, portfolio: "p").count, 0, "\(b)")
+        }
+    }
 }
