@@ -1,6 +1,15 @@
 import CSQLite
 
 extension SQLiteStore: CopyableStore {
+    func restoreAdviceRow(_ table: AdviceTable, portfolio: String, _ row: AdviceRow) throws {
+        try writing { conn in
+            try conn.transaction {
+                try conn.prepare("INSERT INTO \(table.rawValue) (portfolio, id, revision, updated, body) VALUES (?, ?, ?, ?, ?)")
+                    .run([.text(portfolio), .text(row.id), .int(row.revision), .text(row.updated), .text(row.body)])
+            }
+        }
+    }
+
     func allRuns(portfolio: String) throws -> [CopiedRun] {
         try reading { conn in
             let s = try conn.prepare("SELECT seq, at, model, score, summary, body FROM assessment_run WHERE portfolio = ? ORDER BY seq")
@@ -62,6 +71,13 @@ extension SQLiteStore: CopyableStore {
 }
 
 extension PostgresStore: CopyableStore {
+    func restoreAdviceRow(_ table: AdviceTable, portfolio: String, _ row: AdviceRow) throws {
+        try transaction { c in
+            try c.query("INSERT INTO \(table.rawValue) (portfolio, id, revision, updated, body) VALUES ($1, $2, $3, $4, $5)",
+                        [portfolio, row.id, String(row.revision), row.updated, row.body])
+        }
+    }
+
     func allRuns(portfolio: String) throws -> [CopiedRun] {
         try transaction(readOnly: true) { c in
             let r = try c.query("SELECT seq, at, model, score, summary, body FROM assessment_run WHERE portfolio = $1 ORDER BY seq", [portfolio])

@@ -467,11 +467,16 @@ final class StoreContractTests: XCTestCase {
                                      deployments: [DeploymentRecord(id: "d1", system: "web", at: 100, failed: true, changes: "90:a\tb")],
                                      incidents: [IncidentRecord(id: "i1", system: "web", started: 120, resolved: nil, cause: "d1")])
             try s.putModel(id: "custom", body: #"{"id":"custom"}"#, updated: "1")
+            try s.putAdviceRun(portfolio: "retailer", seq: 2, body: #"{"advice":[]}"#)
+            _ = try s.putAdviceRow(.dismissal, portfolio: "retailer", id: "k", ifRevision: 0, updated: "1", body: "{}")
+            _ = try s.putAdviceRow(.dismissal, portfolio: "retailer", id: "k", ifRevision: 1, updated: "2", body: #"{"v":2}"#)
         }
         let pg = try PGServer.freshDatabase()
         let there = try StoreCopy.copy(from: try StoreName.open(sqlite), to: try StoreName.open(pg))
         XCTAssertEqual([there.portfolios, there.runs, there.deployments, there.incidents, there.models], [1, 3, 1, 1, 1], "\(there)")
         XCTAssertGreaterThan(there.entities, 10)
+        XCTAssertEqual([there.adviceRecords, there.adviceRows], [3, 1], "\(there): one advice record per kept run")
+        XCTAssertEqual(try (StoreName.open(pg) as! any AdviceStore).adviceRow(.dismissal, portfolio: "retailer", id: "k")?.revision, 2)
         let back = temporaryDirectory() + "/back.db"
         XCTAssertEqual(try StoreCopy.copy(from: try StoreName.open(pg), to: try StoreName.open(back)), there)
         // The copy numbers on after the last copied run, and holds the portfolio's revision.
