@@ -43,6 +43,8 @@ deps:
 	command -v ss >/dev/null || missing="$$missing iproute2"; \
 	command -v groff >/dev/null || missing="$$missing groff-base"; \
 	command -v zsh >/dev/null || missing="$$missing zsh"; \
+	[ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	[ -f /usr/include/postgresql/libpq-fe.h ] || missing="$$missing libpq-dev"; \
 	command -v fish >/dev/null || missing="$$missing fish"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
@@ -339,6 +341,9 @@ $(BUILD)/bench_advice: Tests/Bench/bench_advice.c Tests/Bench/bench_util.h inclu
 $(BUILD)/bench_store: Tests/Bench/bench_store.c Tests/Bench/bench_util.h include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_DEFAULT_SOURCE $< -o $@ $(LDFLAGS_LIB) -ljansson -lsqlite3 -lm
 
+$(BUILD)/bench_pg: Tests/Bench/bench_pg.c Tests/Bench/bench_util.h include/twospeed.h $(LIB)
+	$(CC) $(CFLAGS_STRICT) -D_DEFAULT_SOURCE -I/usr/include/postgresql $< -o $@ $(LDFLAGS_LIB) -ljansson -lpq
+
 $(BUILD)/bench_delivery: Tests/Bench/bench_delivery.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_DEFAULT_SOURCE $< -o $@ $(LDFLAGS_LIB) -ljansson -lsqlite3
 
@@ -356,7 +361,7 @@ $(BUILD)/bench/big_guest.wasm: Tests/Bench/make_big_guest.py examples/wasm/team-
 	echo '{"name": "big-guest", "version": "1", "kind": "wasm", "path": "big_guest.wasm", "extensionPoints": ["check"]}' > $(BUILD)/bench/big_guest.json
 
 bench: export BENCH_SUMMARY = $(abspath $(BUILD))/bench/summary.tsv
-bench: deps lib plugins $(BUILD)/bench_call $(BUILD)/bench_contention $(BUILD)/bench/synthetic-0.1.json daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins $(BUILD)/bench_store $(BUILD)/bench_delivery $(BUILD)/bench_advice \
+bench: deps lib plugins $(BUILD)/bench_call $(BUILD)/bench_contention $(BUILD)/bench/synthetic-0.1.json daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins $(BUILD)/bench_store $(BUILD)/bench_delivery $(BUILD)/bench_advice $(BUILD)/bench_pg \
        $(BUILD)/bench/big_guest.wasm $(foreach s,$(BENCH_SCALES),$(BUILD)/bench/synthetic-$(s).json)
 	@mkdir -p $(BUILD)/bench && : > $(BUILD)/bench/summary.tsv
 	$(BUILD)/bench_call
@@ -368,6 +373,7 @@ bench: deps lib plugins $(BUILD)/bench_call $(BUILD)/bench_contention $(BUILD)/b
 	$(BUILD)/bench_store $(BUILD)/bench $(BENCH_SCALES)
 	$(BUILD)/bench_delivery
 	$(BUILD)/bench_advice $(BUILD)/bench
+	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Bench/pg_bench.sh
 	$(SWIFT_RELEASE) --product bench-catalog
 	.build/release/bench-catalog
 	@bash Tests/Bench/summary.sh $(BUILD)/bench/summary.tsv

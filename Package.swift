@@ -75,7 +75,7 @@ let package = Package(
                                                "-Xlinker", Context.packageDirectory + "/Sources/TwoSpeedCABI/twospeed.map"])]),
         // The Unix-socket server: line framing, peer credentials, limits, lifecycle. Not linked into libtwospeed.
         .target(name: "TwoSpeedDaemon",
-                dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedJSON", "TwoSpeedSync", "CJansson",
+                dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedJSON", "TwoSpeedSync", "TwoSpeedStore", "CJansson",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")]),
@@ -88,12 +88,12 @@ let package = Package(
         // socket: no store, reports or plugin host.
         .target(name: "TwoSpeedClient", dependencies: ["TwoSpeedContract", "TwoSpeedModel", "TwoSpeedJSON", "TwoSpeedSync", "CJansson"]),
         // The client's transport to an engine in this process.
-        .target(name: "TwoSpeedClientInProcess", dependencies: ["TwoSpeedClient", "TwoSpeedEngine"]),
+        .target(name: "TwoSpeedClientInProcess", dependencies: ["TwoSpeedClient", "TwoSpeedEngine", "TwoSpeedStore"]),
         // Backstage catalog files (YAML) as the JSON documents import.backstage takes, each value's line kept.
         .target(name: "TwoSpeedYAML", dependencies: ["TwoSpeedJSON", "CJansson", .product(name: "Yams", package: "Yams")]),
         // The twospeed command: one file per subcommand.
         .executableTarget(name: "TwoSpeedCLI",
-                          dependencies: ["TwoSpeedClient", "TwoSpeedClientInProcess", "TwoSpeedEngine", "TwoSpeedJSON", "TwoSpeedYAML", "CJansson",
+                          dependencies: ["TwoSpeedClient", "TwoSpeedClientInProcess", "TwoSpeedEngine", "TwoSpeedStore", "TwoSpeedJSON", "TwoSpeedYAML", "CJansson",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // make bench: a synthetic Backstage catalog imported beside Yams parsing it alone (its floor).
         .executableTarget(name: "bench-catalog", dependencies: ["TwoSpeedEngine", "TwoSpeedClient", "TwoSpeedClientInProcess", "TwoSpeedYAML", "TwoSpeedJSON", "CJansson",

@@ -98,6 +98,11 @@ struct json_t;
 ** keeps its mode. A file that is not a TwoSpeed store, or a store of a newer schema version, is refused
 ** before anything is written to it: it is left byte for byte as it was.
 **
+** A path that is a libpq URI ("postgresql://..." or "postgres://...") opens a PostgreSQL store instead,
+** shared by every engine and daemon that opens it (docs/deployment.md). libpq (libpq.so.5) is loaded on
+** that first open only; without it the open fails with TWOSPEED_ECANTOPEN, naming the package. Give the
+** password through ~/.pgpass or PGPASSWORD; one in the URI is shown as *** in every message.
+**
 ** Returns TWOSPEED_OK and sets *out to a new engine, which the caller closes with twospeed_close.
 ** Otherwise returns a TWOSPEED_E* code and sets *out to NULL (out NULL: TWOSPEED_EINVAL), and
 ** twospeed_open_error() says why.

@@ -81,7 +81,7 @@ func openEngine(_ path: UnsafePointer<CChar>?, _ options: UnsafePointer<CChar>?,
     } catch let e as StoreError {
         // The store's message carries SQLite's own words or the schema version found; some name the
         // file and some do not, and a caller opening several stores needs to know which one failed.
-        let name = p ?? ":memory:"
+        let name = StoreName.redacted(p ?? ":memory:")
         let message = e.message.contains(name) ? e.message : "store \"\(name)\": \(e.message)"
         switch e.kind {
         case .open: return (.cantOpen, message)
@@ -91,7 +91,7 @@ func openEngine(_ path: UnsafePointer<CChar>?, _ options: UnsafePointer<CChar>?,
         case .io, .revisionConflict: return (.io, message)
         }
     } catch {
-        return (.io, "store \"\(p ?? ":memory:")\": \(error)")
+        return (.io, "store \"\(StoreName.redacted(p ?? ":memory:"))\": \(error)")
     }
 }
 

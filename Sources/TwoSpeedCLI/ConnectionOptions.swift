@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import TwoSpeedClientInProcess
+import TwoSpeedStore
 
 /// Where the engine is: twospeedd's socket, or a store opened in this process. Shared by every
 /// subcommand that calls the engine.
@@ -8,7 +9,8 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("twospeedd's socket (default: $TWOSPEED_SOCKET).", valueName: "path"))
     var socket: String?
 
-    @Option(help: ArgumentHelp("Run the engine in this process on this store instead (:memory: for memory).", valueName: "path"))
+    @Option(help: ArgumentHelp("Run the engine in this process on this store instead: an SQLite file, :memory:, or a PostgreSQL URI "
+                               + "(postgresql://...).", valueName: "store"))
     var db: String?
 
     @Option(help: ArgumentHelp("Give up waiting for a reply after this many seconds.", valueName: "seconds"))
@@ -16,6 +18,7 @@ struct ConnectionOptions: ParsableArguments {
 
     func validate() throws {
         if socket != nil && db != nil { throw ValidationError("give --socket or --db, not both") }
+        if let db, StoreName.hasPassword(db) { throw ValidationError(StoreName.passwordOnCommandLine) }
         if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
     }
 

@@ -23,7 +23,7 @@ struct TwoSpeedCommand: ParsableCommand {
         version: Engine.version,
         subcommands: [Call.self, Import.self, Init.self, Assess.self, Report.self,
                       List.self, Show.self, Recommendations.self, History.self, Diff.self, Observe.self, Delete.self, Metrics.self,
-                      AdviceCommand.self, CampaignCommand.self])
+                      AdviceCommand.self, CampaignCommand.self, StoreCommand.self])
 
     /// No subcommand: wrong usage.
     func run() throws {

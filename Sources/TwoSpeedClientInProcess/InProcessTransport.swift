@@ -3,6 +3,7 @@
 @_exported import TwoSpeedClient
 import TwoSpeedEngine
 import TwoSpeedJSON
+import TwoSpeedStore
 
 /// An engine in this very process, on a store of its own: no daemon, the same dispatcher.
 public final class InProcessTransport: JSONValueTransport {
@@ -19,7 +20,7 @@ public final class InProcessTransport: JSONValueTransport {
         do {
             self.init(engine: try Engine(path: path == ":memory:" ? nil : path))
         } catch {
-            throw TransportError(.unreachable, endpoint: "in-process \(path ?? ":memory:")", "cannot open the store: \(error)")
+            throw TransportError(.unreachable, endpoint: "in-process \(StoreName.redacted(path ?? ":memory:"))", "cannot open the store: \(error)")
         }
     }
 

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import TwoSpeedEngine
 import TwoSpeedRPC
+import TwoSpeedStore
 import TwoSpeedSync
 
 /// twospeedd: one engine served on a Unix-domain socket to many clients at once.
@@ -44,7 +45,7 @@ public final class Daemon: Sendable {
         // A store that is not there is created empty; said in the log, so that a store lost since the last
         // start (a wrong --db, a removed file) does not pass unnoticed.
         var st = stat()
-        let storeIsNew = c.databasePath != ":memory:" && lstat(c.databasePath, &st) != 0 && errno == ENOENT
+        let storeIsNew = c.databasePath != ":memory:" && !StoreName.isPostgres(c.databasePath) && lstat(c.databasePath, &st) != 0 && errno == ENOENT
         var engine: Engine?
         do {
             engine = try Engine(path: c.databasePath == ":memory:" ? nil : c.databasePath, fileMode: c.storeMode,
@@ -52,10 +53,10 @@ public final class Daemon: Sendable {
                                 plugins: c.pluginsFolder)
         } catch {
             if let fd = fromSystemd { close(fd) }
-            throw DaemonError("cannot open the store \(c.databasePath): \(error)")
+            throw DaemonError("cannot open the store \(StoreName.redacted(c.databasePath)): \(error)")
         }
 
-        if storeIsNew { logger.notice("created a new, empty store", metadata: ["store": "\(c.databasePath)"]) }
+        if storeIsNew { logger.notice("created a new, empty store", metadata: ["store": "\(StoreName.redacted(c.databasePath))"]) }
 
         let listener: (fd: CInt, path: String?, inode: ino_t)
         if let fd = fromSystemd {
@@ -106,7 +107,7 @@ public final class Daemon: Sendable {
             throw error
         }
         logger.notice("listening", metadata: [
-            "socket": "\(listener.path ?? "fd 3 from systemd")", "store": "\(c.databasePath)",
+            "socket": "\(listener.path ?? "fd 3 from systemd")", "store": "\(StoreName.redacted(c.databasePath))",
             "maxMessageBytes": "\(c.maxMessageBytes)", "maxClients": "\(c.maxClients)",
             "maxClientsPerUID": "\(c.maxClientsPerUID)", "messageTimeout": "\(c.messageTimeoutSeconds.map { "\($0) s" } ?? "none")",
         ])

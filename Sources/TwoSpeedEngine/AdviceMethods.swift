@@ -113,7 +113,7 @@ extension Engine {
     /// Store errors and revision conflicts in the engine's words.
     func adviceStoreCall<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch let e as StoreError {
-            throw RPCError(.storeError, pointer: nil, e.message)
+            throw RPCError(store: e)
         } catch let e as AdviceRevisionMismatch {
             var d = ErrorData(pointer: "/ifRevision", reason: "expected another revision; it is at \(e.current)")
             d.revision = e.current

@@ -175,7 +175,7 @@ extension Engine {
             return json
         } catch let e as StoreError {
             json.release()
-            throw RPCError(.storeError, pointer: nil, e.message)
+            throw RPCError(store: e)
         } catch {
             json.release()
             throw error
@@ -206,7 +206,7 @@ extension Engine {
     func keptRunHeaders(_ portfolio: String, _ pointer: JSONPointer) throws -> [(seq: Int, model: String)] {
         _ = try snapshot(portfolio, pointer)
         do { return try store.runHeaders(portfolio: portfolio) } catch let e as StoreError {
-            throw RPCError(.storeError, pointer: nil, e.message)
+            throw RPCError(store: e)
         }
     }
 
@@ -214,7 +214,7 @@ extension Engine {
     func keptRun(_ portfolio: String, _ seq: Int) throws -> AssessmentResult? {
         let body: String?
         do { body = try store.runBody(portfolio: portfolio, seq: seq) } catch let e as StoreError {
-            throw RPCError(.storeError, pointer: nil, e.message)
+            throw RPCError(store: e)
         }
         return try body.map { try decodeRun($0, seq: seq) }
     }
@@ -235,7 +235,7 @@ extension Engine {
         }
         let body: String?
         do { body = try store.runBody(portfolio: pid, seq: n) } catch let e as StoreError {
-            throw RPCError(.storeError, pointer: nil, e.message)
+            throw RPCError(store: e)
         }
         guard let body else { throw RPCError(.notFound, pointer: p.pointer("run").description, "no kept run \(n)") }
         switch JSONText.parse(body) {
@@ -259,7 +259,7 @@ extension Engine {
         _ = try snapshot(portfolio, p.pointer("portfolio"))
         let rows: [KeptRun]
         do { rows = try store.runSummaries(portfolio: portfolio, model: p.string("model")) } catch let e as StoreError {
-            throw RPCError(.storeError, pointer: nil, e.message)
+            throw RPCError(store: e)
         }
         var pair: [Int]? = nil
         if let asked: [Int] = try p.decodeIfPresent("compare") {
@@ -316,7 +316,7 @@ extension Engine {
                 throw RPCError(.conflict, pointer: (p.pointer("model") / "id").description, "plugin \"\(owner)\" provides the model \"\(m.id)\"")
             }
             do { try store.putModel(id: m.id, body: body, updated: nowTimestamp()) } catch let e as StoreError {
-                throw RPCError(.storeError, pointer: nil, e.message)
+                throw RPCError(store: e)
             }
             let created = models.write { s in
                 defer { s.custom[m.id] = m }
@@ -343,7 +343,7 @@ extension Engine {
             guard models.read({ $0.custom[id] }) != nil else {
                 throw RPCError(.notFound, pointer: p.pointer("id").description, "no assessment model with id \"\(id)\"")
             }
-            do { try store.deleteModel(id: id) } catch let e as StoreError { throw RPCError(.storeError, pointer: nil, e.message) }
+            do { try store.deleteModel(id: id) } catch let e as StoreError { throw RPCError(store: e) }
             models.write { $0.custom[id] = nil }
             return ["id": .string(id), "deleted": .bool(true)]
         }

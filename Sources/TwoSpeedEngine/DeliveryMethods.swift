@@ -173,7 +173,7 @@ extension Engine {
         }
         let counts: (deployments: RecordCounts, incidents: RecordCounts)
         do { counts = try store.recordDelivery(portfolio: pid, deployments: deployments, incidents: incidents) } catch let e as StoreError {
-            throw RPCError(.storeError, pointer: nil, e.message)
+            throw RPCError(store: e)
         }
         return RecordResult(portfolio: pid, deployments: kind(counts.deployments, skipped.0), incidents: kind(counts.incidents, skipped.1),
                             problems: problems, problemCount: problemCount)
@@ -383,7 +383,7 @@ extension Engine {
                 }
             })
         } catch let e as StoreError {
-            throw RPCError(.storeError, pointer: nil, e.message)
+            throw RPCError(store: e)
         }
         return w
     }

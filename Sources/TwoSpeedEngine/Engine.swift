@@ -45,12 +45,16 @@ public final class Engine: @unchecked Sendable {
     /// `fileMode` is the mode a new store file is created with (less the umask).
     public convenience init(path: String?, fileMode: UInt32 = 0o600, maxRequestBytes: Int = Dispatcher.defaultMaxRequestBytes,
                             plugins pluginFolder: String? = nil) throws {
-        try self.init(store: try SQLiteStore(path: path, fileMode: fileMode), maxRequestBytes: maxRequestBytes, plugins: pluginFolder)
+        try self.init(store: try StoreName.open(path, fileMode: fileMode), maxRequestBytes: maxRequestBytes, plugins: pluginFolder)
     }
 
     /// An engine over any store.
     public init(store: any PortfolioStore, maxRequestBytes: Int = Dispatcher.defaultMaxRequestBytes, plugins pluginFolder: String? = nil) throws {
         self.store = store
+        // Listening starts before the first read, so that no change committed by another engine between
+        // that read and this engine's start goes unheard; what is heard before the engine is ready waits.
+        let relay = NoticeRelay()
+        store.watch { id, revision in relay.deliver(id, revision) }
         portfolios = PortfolioTable(store: store, loaded: try store.loadAll())
         var ms = Models()
         for m in try store.models() {
@@ -73,6 +77,7 @@ public final class Engine: @unchecked Sendable {
                 ?? #"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":{"reason":"a notification has no answer"}},"id":null}"#
         }
         fetchPluginModels()
+        relay.attach(self)
     }
 
     public var storePath: String { store.path }
@@ -161,7 +166,7 @@ public final class Engine: @unchecked Sendable {
     func commit(_ changes: [StoreChange]) throws {
         do { try store.apply(changes) } catch let e as StoreError {
             if e.kind == .revisionConflict { throw StaleRevision(current: e.currentRevision ?? 0) }
-            throw RPCError(.storeError, pointer: nil, e.message)
+            throw RPCError(store: e)
         }
     }
 }

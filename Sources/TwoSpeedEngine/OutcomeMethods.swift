@@ -67,7 +67,7 @@ extension Engine {
                 j["dimensions"]?.forEachMember { k, v in if let d = v.doubleValue { dims[k] = d } }
                 summaries[r.seq] = dims
             }
-        } catch let e as StoreError { throw RPCError(.storeError, pointer: nil, e.message) }
+        } catch let e as StoreError { throw RPCError(store: e) }
         let runIndex = Dictionary(history.runs.enumerated().map { ($1.run, $0) }, uniquingKeysWith: { a, _ in a })
         var out: [AdviceOutcome] = [], withoutAim: [String] = []
         for e in history.advice where e.status == .resolved {

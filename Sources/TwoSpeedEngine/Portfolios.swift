@@ -131,7 +131,7 @@ final class PortfolioTable: @unchecked Sendable {
 
     private func load(_ id: String) throws -> PortfolioSnapshot? {
         do { return try store.loadPortfolio(id: id).map { PortfolioSnapshot($0) } } catch let e as StoreError {
-            throw RPCError(.storeError, pointer: nil, e.message)
+            throw RPCError(store: e)
         }
     }
 
@@ -140,7 +140,7 @@ final class PortfolioTable: @unchecked Sendable {
     private func reloadAll() throws {
         let (epochs, generation) = table.read { t in (t.slots.mapValues { slot in slot.state.read { $0.epoch } }, t.generation) }
         let stored: [StoredPortfolio]
-        do { stored = try store.loadAll() } catch let e as StoreError { throw RPCError(.storeError, pointer: nil, e.message) }
+        do { stored = try store.loadAll() } catch let e as StoreError { throw RPCError(store: e) }
         let byID = Dictionary(stored.map { ($0.portfolio.id, PortfolioSnapshot($0)) }, uniquingKeysWith: { a, _ in a })
         table.write { t in
             for (id, snap) in byID where t.slots[id] == nil { t.slots[id] = PortfolioSlot(.loaded(snap)) }
@@ -153,6 +153,13 @@ final class PortfolioTable: @unchecked Sendable {
             }
             if t.generation == generation { t.stale = false }
         }
+    }
+
+    /// The revision of the snapshot held for `id`, without loading anything; nil when none is held.
+    func heldRevision(_ id: String) -> Int? {
+        guard let slot = table.read({ $0.slots[id] }) else { return nil }
+        if case .loaded(let snap) = slot.state.read({ $0.content }) { return snap.stored.revision }
+        return nil
     }
 
     // MARK: Invalidation
@@ -192,6 +199,10 @@ final class PortfolioTable: @unchecked Sendable {
     /// fails drops the snapshot instead, as `invalidate` does (the next read retries).
     func refresh(_ id: String) { refresh(id, preloaded: nil) }
 
+    /// `refresh`, unless the snapshot held is at `revision` or later once the lane is taken (the notice of
+    /// this engine's own write, heard before the write published it).
+    func refresh(_ id: String, unlessAt revision: Int) { refresh(id, preloaded: nil, unlessAt: revision) }
+
     /// Every portfolio reloaded as `refresh` does, and the list of them: after the engine may have missed
     /// changes (the connection it hears them on was lost). The store is read once, before the lanes are
     /// taken; a portfolio this engine wrote meanwhile keeps its newer revision.
@@ -210,7 +221,7 @@ final class PortfolioTable: @unchecked Sendable {
     /// `preloaded`, when given, is what the store held a moment before the lane was taken: installed unless
     /// the engine holds a newer revision (its own write since), dropped for a reload when it says the
     /// portfolio is gone but the engine holds one (created since, or deleted: the next read tells).
-    private func refresh(_ id: String, preloaded: PortfolioSnapshot??) {
+    private func refresh(_ id: String, preloaded: PortfolioSnapshot??, unlessAt revision: Int? = nil) {
         while true {
             let slot = table.write { t -> PortfolioSlot in
                 if let s = t.slots[id] { return s }
@@ -220,6 +231,7 @@ final class PortfolioTable: @unchecked Sendable {
             }
             let done: Bool = slot.lane.exclusively {
                 if case .retired = slot.state.read({ $0.content }) { return false }
+                if let revision, case .loaded(let held) = slot.state.read({ $0.content }), held.stored.revision >= revision { return true }
                 defer { retireIfAbsent(id, slot) }
                 var loaded: PortfolioSnapshot?? = .none
                 if let preloaded { loaded = .some(preloaded) }

@@ -113,7 +113,7 @@ extension Engine {
     func trendPoints(_ portfolio: String, model: String) throws -> [TrendPoint] {
         let rows: [KeptRun]
         do { rows = try store.runSummaries(portfolio: portfolio, model: model) } catch let e as StoreError {
-            throw RPCError(.storeError, pointer: nil, e.message)
+            throw RPCError(store: e)
         }
         return rows.compactMap { r in
             guard case .success(let summary) = JSONText.parse(r.body) else { return nil }

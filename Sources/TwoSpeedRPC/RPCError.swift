@@ -95,6 +95,9 @@ public struct ErrorData: Codable, Sendable, Equatable {
     public var pluginError: PluginErrorObject?
     /// Which way a wasm plugin failed: trap, fuel, memory, garbage or too-large (include/twospeed_plugin.h).
     public var failure: String?
+    /// On a -32002 store error: true when sending the same request again may succeed (a server store's
+    /// connection was lost or stayed busy); nothing was written.
+    public var retryable: Bool?
 
     public init(pointer: String? = nil, reason: String? = nil) {
         self.pointer = pointer

@@ -141,7 +141,7 @@ extension SQLiteStore: DeliveryEventStore {
                              deployment: (DeploymentRow) -> Void) throws {
         try reading { conn in
             // One read transaction for the three queries, so that they see the same commit.
-            try conn.exec("BEGIN")
+            try conn.begin("BEGIN")
             defer { _ = try? conn.exec("COMMIT") }
             // A cause recorded after the window still marks the deployment as failed: the failure is the
             // deployment's, whenever the incident was opened.

@@ -127,4 +127,24 @@ public protocol PortfolioStore: AnyObject, Sendable {
 
     /// The store's own consistency check: "ok" when sound.
     func integrityCheck() throws -> String
+
+    /// Reports changes committed to the store (by any process, this one included), for an engine to
+    /// refresh what it caches: a portfolio id with the revision it was committed at (nil when deleted or
+    /// unknown), or a nil id when anything may have changed. A store only one engine writes reports
+    /// nothing (the default).
+    func watch(_ onChange: @escaping @Sendable (_ portfolio: String?, _ revision: Int?) -> Void)
+}
+
+extension PortfolioStore {
+    public func watch(_ onChange: @escaping @Sendable (_ portfolio: String?, _ revision: Int?) -> Void) {}
+}
+
+extension StoreError {
+    /// A write that expected the portfolio one revision before `revision` found it otherwise: another
+    /// process wrote first (or deleted it). Both stores say it in the same words.
+    public static func conflict(_ pid: String, _ revision: Int) -> StoreError {
+        StoreError(kind: .revisionConflict, message: revision == 1
+                   ? "portfolio \"\(pid)\" was created by another process; nothing was written: read it and try again"
+                   : "portfolio \"\(pid)\" was changed or deleted by another process since revision \(revision - 1); nothing was written: read it and try again")
+    }
 }

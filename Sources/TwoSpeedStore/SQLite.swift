@@ -6,17 +6,18 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable {
         case open, schemaTooNew, io, corrupt
         /// `apply` found a portfolio at another revision in the store than the one its changes follow
-        /// (another engine over the same server store wrote it); nothing was written. SQLite, with one
-        /// engine per file, never raises it.
+        /// (another process wrote it since this engine read it); nothing was written.
         case revisionConflict
     }
     public var kind: Kind
     public var message: String
-    /// With `.revisionConflict`: the portfolio's revision in the store (0 when it has none).
+    /// With `.revisionConflict`: the portfolio's revision in the store, when the store says (0 when it has none).
     public var currentRevision: Int?
+    /// Sending the same request again may succeed (a server connection lost or busy); nothing was written.
+    public var retryable: Bool
     public var description: String { message }
-    public init(kind: Kind, message: String, currentRevision: Int? = nil) {
-        self.kind = kind; self.message = message; self.currentRevision = currentRevision
+    public init(kind: Kind, message: String, currentRevision: Int? = nil, retryable: Bool = false) {
+        self.kind = kind; self.message = message; self.currentRevision = currentRevision; self.retryable = retryable
     }
 }
 
@@ -85,7 +86,7 @@ final class Connection {
 
     /// Runs `body` in one transaction: all of it is written, or none of it.
     func transaction<T>(_ body: () throws -> T) throws -> T {
-        try exec("BEGIN IMMEDIATE")
+        try begin("BEGIN IMMEDIATE")
         do {
             let r = try body()
             try exec("COMMIT")
@@ -98,7 +99,7 @@ final class Connection {
 
     /// Runs `body` in one read transaction: every statement in it reads the same committed state.
     func readTransaction<T>(_ body: () throws -> T) throws -> T {
-        try exec("BEGIN DEFERRED")
+        try begin("BEGIN DEFERRED")
         do {
             let r = try body()
             try exec("COMMIT")
@@ -107,6 +108,13 @@ final class Connection {
             _ = try? exec("ROLLBACK")
             throw error
         }
+    }
+
+    /// A transaction left open by a failure whose ROLLBACK failed too (memory ran out for it) belongs to
+    /// no one: it is rolled back first, so that the connection serves again once the fault is gone.
+    func begin(_ sql: String) throws {
+        if sqlite3_get_autocommit(db) == 0 { _ = try? exec("ROLLBACK") }
+        try exec(sql)
     }
 
     func intPragma(_ name: String) throws -> Int {

@@ -341,7 +341,10 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
         try writing { conn in
             try conn.transaction {
                 var next = NextPositions()
-                for c in changes { try write(c, conn, &next) }
+                // The revision checks first: a write based on a stale read (another process's engine on
+                // the same file) writes nothing.
+                for c in changes where c.isRevisionGuard { try write(c, conn, &next) }
+                for c in changes where !c.isRevisionGuard { try write(c, conn, &next) }
             }
         }
     }
@@ -364,21 +367,25 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
         }
     }
 
-    private func write(_ change: StoreChange, _ conn: Connection, _ next: inout NextPositions) throws {
+    func write(_ change: StoreChange, _ conn: Connection, _ next: inout NextPositions) throws {
         switch change {
         case .putPortfolio(let sp, let document):
             let p = sp.portfolio
             let enc = JanssonEncoder()
-            try conn.prepare("DELETE FROM entity WHERE portfolio = ?").run([.text(p.id)])
-            try conn.prepare("DELETE FROM observation WHERE portfolio = ?").run([.text(p.id)])
             var org = p.organization
             org.departments = []
-            try conn.prepare("""
-                INSERT INTO portfolio (id, revision, updated, organization, answers, unresolved) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET revision = excluded.revision, updated = excluded.updated,
-                organization = excluded.organization, answers = excluded.answers, unresolved = excluded.unresolved
+            // Revision 1 creates (the portfolio must not exist); any other replaces the revision before it.
+            try conn.prepare(sp.revision == 1 ? """
+                INSERT INTO portfolio (id, revision, updated, organization, answers, unresolved) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                ON CONFLICT(id) DO NOTHING
+                """ : """
+                UPDATE portfolio SET revision = ?2, updated = ?3, organization = ?4, answers = ?5, unresolved = ?6
+                WHERE id = ?1 AND revision = ?2 - 1
                 """).run([.text(p.id), .int(sp.revision), .text(sp.updated), .text(try text(org, dropping: "departments")),
                           .text(try text(p.answers)), .text(try text(p.unresolved))])
+            guard sqlite3_changes(conn.db) == 1 else { throw StoreError.conflict(p.id, sp.revision) }
+            try conn.prepare("DELETE FROM entity WHERE portfolio = ?").run([.text(p.id)])
+            try conn.prepare("DELETE FROM observation WHERE portfolio = ?").run([.text(p.id)])
             let ins = "INSERT INTO entity (portfolio, kind, id, position, body) VALUES (?, ?, ?, ?, ?)"
             for kind in EntityKind.allCases {
                 // The collection as sent, when it is there and in step with the decoded portfolio.
@@ -442,8 +449,9 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
         case .setUnresolved(let pid, let refs):
             try conn.prepare("UPDATE portfolio SET unresolved = ? WHERE id = ?").run([.text(try text(refs)), .text(pid)])
         case .setRevision(let pid, let rev, let updated):
-            try conn.prepare("UPDATE portfolio SET revision = ?, updated = ? WHERE id = ?")
+            try conn.prepare("UPDATE portfolio SET revision = ?1, updated = ?2 WHERE id = ?3 AND revision = ?1 - 1")
                 .run([.int(rev), .text(updated), .text(pid)])
+            guard sqlite3_changes(conn.db) == 1 else { throw StoreError.conflict(pid, rev) }
         }
     }
 

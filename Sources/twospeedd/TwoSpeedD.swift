@@ -50,7 +50,8 @@ struct TwoSpeedD: ParsableCommand {
     @Option(help: ArgumentHelp("The socket to create; a stale one is replaced, a live one is an error.", valueName: "path"))
     var socket: String?
 
-    @Option(help: ArgumentHelp("The SQLite store (created if missing), or :memory:.", valueName: "path"))
+    @Option(help: ArgumentHelp("The store: an SQLite file (created if missing), :memory:, or a PostgreSQL URI (postgresql://...; "
+                               + "the password from ~/.pgpass or PGPASSWORD, never in the URI).", valueName: "store"))
     var db: String
 
     @Option(help: ArgumentHelp("A folder of plugin manifests to load (folder/*/plugin.json and folder/*.json); over the socket, "
@@ -130,6 +131,8 @@ struct TwoSpeedD: ParsableCommand {
         }
         guard parseFileMode(socketMode) != nil else { throw ValidationError("--socket-mode must be octal, at most 0777: \(socketMode)") }
         guard parseFileMode(storeMode) != nil else { throw ValidationError("--store-mode must be octal, at most 0777: \(storeMode)") }
+        // A password on the command line is shown to every user by ps.
+        if StoreName.hasPassword(db) { throw ValidationError(StoreName.passwordOnCommandLine) }
         guard maxMessageBytes >= 64 else { throw ValidationError("--max-message-bytes must be at least 64") }
         guard maxClients >= 1 else { throw ValidationError("--max-clients must be at least 1") }
         guard maxClientsPerUID >= 1 else { throw ValidationError("--max-clients-per-uid must be at least 1") }

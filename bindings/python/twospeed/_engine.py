@@ -44,6 +44,11 @@ class Engine(Connection):
         self._closing = False
         self.library = load_library(library)
         self.path = ":memory:" if path is None else os.fspath(path)
+        # A PostgreSQL URI may carry a password: it is never kept or shown here. The library names the
+        # store with the password hidden, in its open error and in engine.info (set below).
+        is_uri = isinstance(self.path, str) and self.path.lower().startswith(("postgresql://", "postgres://"))
+        if is_uri:
+            self.path = "(a PostgreSQL store)"
         out = ctypes.c_void_p()
         cpath = None if path is None else os.fsencode(path)
         options: Dict[str, Any] = {}
@@ -67,10 +72,12 @@ class Engine(Connection):
                 name = OpenCode(rc).name
             except ValueError:
                 name = str(rc)
-            raise OpenError("cannot open the store %s: %s (%s)%s" % (self.path, self.library.errstr(rc), name,
-                                                                     ": " + reason if reason else ""),
-                            code=rc, path=self.path)
+            raise OpenError("cannot open the store%s: %s (%s)%s" % ("" if is_uri else " " + self.path, self.library.errstr(rc), name,
+                                                                    ": " + reason if reason else ""),
+                            code=rc, path=None if is_uri else self.path)
         self._handle = out.value
+        if is_uri:
+            self.path = self.call("engine.info")["store"]["path"]
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"

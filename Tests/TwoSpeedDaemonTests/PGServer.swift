@@ -1,0 +1,1 @@
+../TwoSpeedTests/PGServer.swift
