@@ -85,21 +85,13 @@ final class Connection {
     }
 
     /// Runs `body` in one transaction: all of it is written, or none of it.
-    func transaction<T>(_ body: () throws -> T) throws -> T {
-        try begin("BEGIN IMMEDIATE")
-        do {
-            let r = try body()
-            try exec("COMMIT")
-            return r
-        } catch {
-            _ = try? exec("ROLLBACK")
-            throw error
-        }
-    }
+    func transaction<T>(_ body: () throws -> T) throws -> T { try inTransaction("BEGIN IMMEDIATE", body) }
 
     /// Runs `body` in one read transaction: every statement in it reads the same committed state.
-    func readTransaction<T>(_ body: () throws -> T) throws -> T {
-        try begin("BEGIN DEFERRED")
+    func readTransaction<T>(_ body: () throws -> T) throws -> T { try inTransaction("BEGIN DEFERRED", body) }
+
+    private func inTransaction<T>(_ beginning: String, _ body: () throws -> T) throws -> T {
+        try begin(beginning)
         do {
             let r = try body()
             try exec("COMMIT")
