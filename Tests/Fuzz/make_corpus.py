@@ -30,6 +30,10 @@ def params_by_method(retailer, model, assessment):
     first = {k: retailer[k][0] for k in ("journeys", "products", "managers", "teams", "systems", "metrics", "okrs",
                                           "experiments") if retailer.get(k)}
     exp = first["experiments"]
+    # The first recommendation's key and rule, as a run of the retailer gives them.
+    rec = ((assessment or {}).get("recommendations") or [{}])[0]
+    key = rec.get("key", "request-takers:%s:000000000000" % first["products"]["id"])
+    rule = rec.get("pitfall") or key.split(":")[0]
     p = {
         "rpc.discover": [None, {}],
         "engine.info": [None],
@@ -104,6 +108,22 @@ def params_by_method(retailer, model, assessment):
                         "text": "\ufeffid;name;status;stages;rice.reach\r\nnew-p;New product;idea;;1000\r\n"},
                        {"portfolio": pid, "kind": "team", "text": "id,name,size\nt1,\"Team, one\",3\nt2,bad,-1\n",
                         "atomic": True}],
+        "recommendation.history": [{"portfolio": pid}, {"portfolio": "no-such-portfolio"}],
+        "recommendation.dismiss": [{"portfolio": pid, "key": key, "reason": "fuzz: not for us"},
+                                   {"portfolio": pid, "key": "no-such:key:000000000000", "reason": ""}],
+        "recommendation.reopen": [{"portfolio": pid, "key": key}, {"portfolio": pid, "key": "\u0000"}],
+        "recommendation.outcomes": [{"portfolio": pid}],
+        "campaign.put": [{"portfolio": pid, "campaign": {
+                             "id": "integrate", "name": "Integrate what we bought", "owner": first["managers"]["id"],
+                             "scope": {"products": [first["products"]["id"]], "layers": ["front-end"]},
+                             "advice": {"pitfalls": [rule], "keys": [key]},
+                             "start": "2026-01-01", "target": "2026-06-30"}},
+                         {"portfolio": pid, "ifRevision": 0, "campaign": {
+                             "id": "empty", "name": "", "owner": "nobody", "advice": {},
+                             "start": "2026-06-30", "target": "2026-01-01"}}],
+        "campaign.get": [{"portfolio": pid, "id": "integrate"}, {"portfolio": pid, "id": "no-such-campaign"}],
+        "campaign.list": [{"portfolio": pid}],
+        "campaign.delete": [{"portfolio": pid, "id": "integrate"}, {"portfolio": pid, "id": "integrate", "ifRevision": 1}],
         # No plugins are loaded (and none should be: a manifest can start a process): these start at the
         # methods' validation and not-found paths. Relative paths resolve in the fuzzer's empty work folder.
         "plugin.list": [None],
