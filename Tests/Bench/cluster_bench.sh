@@ -86,10 +86,10 @@ awk -v summary="${BENCH_SUMMARY:-}" -v counts="$CLIENT_COUNTS" '
         printf "%s at %d clients: throughput PostgreSQL pair / SQLite %.2f; CPU per request %.2f (%.0f us daemons + %.0f us PostgreSQL against %.0f us)\n",
                k[1], k[2], pgrps[key] / sqrps[key], pgcpu[key] / sqcpu[key], pgd[key], pgp[key], sqcpu[key]
       }
-      m = "mix 64"; o = "one 64"
+      m = "mix " cs[n]; o = "one " cs[n]
       if (summary != "" && (m in pg)) {
-        printf "two-daemon mix at 64 clients, CPU per request PostgreSQL / SQLite\t%.2f\t-\n", pgcpu[m] / sqcpu[m] >> summary
-        printf "two-daemon mix at 64 clients, throughput PostgreSQL / SQLite\t%.2f\t-\n", pgrps[m] / sqrps[m] >> summary
+        printf "two-daemon mix at %s clients, CPU per request PostgreSQL / SQLite\t%.2f\t-\n", cs[n], pgcpu[m] / sqcpu[m] >> summary
+        printf "two-daemon mix at %s clients, throughput PostgreSQL / SQLite\t%.2f\t-\n", cs[n], pgrps[m] / sqrps[m] >> summary
       }
       if (m in pg) {
         print ""
