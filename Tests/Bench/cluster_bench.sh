@@ -72,6 +72,11 @@ for phase in mix one; do
     done
 done
 
+# What a daemon spends on the other's writes: every client on A, the CPU of B alone (it serves nobody,
+# it only reloads the portfolios A's notices name).
+idle=$(run mix "$SECONDS_PER_RUN" 8 "$PORTFOLIOS" "$dir/a.sock" "$B" 0)
+echo "$idle" | awk '{ printf "\nevery client on daemon A (mix, 8 clients): daemon B, idle but for notices, spent %.1f us per request of A, %.0f us per write of A (conflicts %d)\n", $10, $10 * $3 / $8, $9 }'
+
 # Ratios to the floor at 64 clients, and what the CPU per request predicts for more cores.
 awk -v summary="${BENCH_SUMMARY:-}" -v counts="$CLIENT_COUNTS" '
     { key = $2 " " $3; if ($1 == "pg") { pg[key] = $0; pgrps[key] = $6; pgcpu[key] = $11 + $12; pgd[key] = $11; pgp[key] = $12 }
