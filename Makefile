@@ -326,6 +326,9 @@ $(BUILD)/bench_contention: Tests/Bench/bench_contention.c Tests/Bench/bench_util
 $(BUILD)/bench_socket: Tests/Bench/bench_socket.c
 	$(CC) $(CFLAGS_STRICT) $< -o $@ -ljansson -lpthread
 
+$(BUILD)/bench_cluster: Tests/Bench/bench_cluster.c
+	$(CC) $(CFLAGS_STRICT) $< -o $@ -ljansson -lpthread
+
 $(BUILD)/echo_server: Tests/Bench/echo_server.c
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ -lpthread
 
@@ -361,7 +364,7 @@ $(BUILD)/bench/big_guest.wasm: Tests/Bench/make_big_guest.py examples/wasm/team-
 	echo '{"name": "big-guest", "version": "1", "kind": "wasm", "path": "big_guest.wasm", "extensionPoints": ["check"]}' > $(BUILD)/bench/big_guest.json
 
 bench: export BENCH_SUMMARY = $(abspath $(BUILD))/bench/summary.tsv
-bench: deps lib plugins $(BUILD)/bench_call $(BUILD)/bench_contention $(BUILD)/bench/synthetic-0.1.json daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins $(BUILD)/bench_store $(BUILD)/bench_delivery $(BUILD)/bench_advice $(BUILD)/bench_pg \
+bench: deps lib plugins $(BUILD)/bench_call $(BUILD)/bench_contention $(BUILD)/bench/synthetic-0.1.json daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins $(BUILD)/bench_store $(BUILD)/bench_delivery $(BUILD)/bench_advice $(BUILD)/bench_pg $(BUILD)/bench_cluster \
        $(BUILD)/bench/big_guest.wasm $(foreach s,$(BENCH_SCALES),$(BUILD)/bench/synthetic-$(s).json)
 	@mkdir -p $(BUILD)/bench && : > $(BUILD)/bench/summary.tsv
 	$(BUILD)/bench_call
@@ -374,6 +377,7 @@ bench: deps lib plugins $(BUILD)/bench_call $(BUILD)/bench_contention $(BUILD)/b
 	$(BUILD)/bench_delivery
 	$(BUILD)/bench_advice $(BUILD)/bench
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Bench/pg_bench.sh
+	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Bench/cluster_bench.sh
 	$(SWIFT_RELEASE) --product bench-catalog
 	.build/release/bench-catalog
 	@bash Tests/Bench/summary.sh $(BUILD)/bench/summary.tsv

@@ -7,6 +7,7 @@ file=$1
 echo
 echo "== targets (each a ratio to a floor measured in this run) =="
 awk -F'\t' '
+    $3 == "-" { printf "%-62s %8s   %-8s %s\n", $1, $2, "-", "reported (no target)"; next }
     { op = substr($3, 1, 2); t = substr($3, 4) + 0
       ok = (op == "<=") ? ($2 <= t) : ($2 >= t)
       printf "%-62s %8s   %-8s %s\n", $1, $2, $3, ok ? "holds" : "MISSED" }' "$file"
