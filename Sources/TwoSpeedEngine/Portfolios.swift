@@ -292,19 +292,31 @@ final class PortfolioTable: @unchecked Sendable {
                     }
                 }
                 if base == nil && !creating { throw Engine.noPortfolio(id, pointer) }
-                let written: Written, result: R
-                do { (written, result) = try body(base) } catch let stale as StaleRevision {
-                    let fresh = try load(id)
-                    slot.state.write { st in
-                        if st.epoch == s.epoch { st.content = fresh.map { .loaded($0) } ?? .absent }
+                var outcome: (Written, R)?
+                var attempts = 0
+                while outcome == nil {
+                    do { outcome = try body(base) } catch let stale as StaleRevision {
+                        let fresh = try load(id)
+                        slot.state.write { st in
+                            if st.epoch == s.epoch { st.content = fresh.map { .loaded($0) } ?? .absent }
+                        }
+                        // A write that names no revision applies to whatever is current, as it does on one
+                        // engine: it runs again on what was reloaded (a few times at most; each retry follows
+                        // another engine's commit). One that names a revision is refused.
+                        if ifRevision == nil, attempts < 3, fresh != nil || creating {
+                            attempts += 1
+                            base = fresh
+                            continue
+                        }
+                        var d = ErrorData(pointer: ifRevision == nil ? nil : "/ifRevision",
+                                          reason: "the portfolio is at revision \(fresh?.stored.revision ?? stale.current) in the store; "
+                                            + "this engine had read revision \(base?.stored.revision ?? 0) (another engine wrote it since); "
+                                            + "nothing was written")
+                        d.revision = fresh?.stored.revision ?? stale.current
+                        throw RPCError(.revisionMismatch, d)
                     }
-                    var d = ErrorData(pointer: ifRevision == nil ? nil : "/ifRevision",
-                                      reason: "the portfolio is at revision \(fresh?.stored.revision ?? stale.current) in the store; "
-                                        + "this engine had read revision \(base?.stored.revision ?? 0) (another engine wrote it since); "
-                                        + "nothing was written")
-                    d.revision = fresh?.stored.revision ?? stale.current
-                    throw RPCError(.revisionMismatch, d)
                 }
+                let (written, result) = outcome!
                 slot.state.write { st in
                     // An invalidation during the write (another engine wrote too): leave it for a reload.
                     if st.epoch != s.epoch {
