@@ -129,10 +129,12 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
 
     /// The version in the database, or nil when it has no TwoSpeed schema table; refuses someone else's.
     private static func version(_ c: PGConnection, _ shown: String) throws -> Int? {
-        let t = try c.query("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'twospeed_schema'")
+        // One statement, one snapshot: two would let an engine migrating at the same moment commit between
+        // them, and its tables would look like someone else's.
+        let t = try c.query("SELECT count(*) FILTER (WHERE tablename = 'twospeed_schema'), count(*) FROM pg_tables "
+                            + "WHERE schemaname = current_schema()")
         if t.int(0, 0) == 0 {
-            let other = try c.query("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()")
-            if other.int(0, 0) > 0 {
+            if t.int(0, 1) > 0 {
                 throw StoreError(kind: .corrupt, message: "\"\(shown)\" has tables but is not a TwoSpeed store: give TwoSpeed a database "
                                  + "(or a schema, with options=-csearch_path=NAME) of its own")
             }
