@@ -75,9 +75,9 @@ extension Engine {
             throw RPCError(.invalidParams, pointer: p.pointer("result").description, "give result or portfolio")
         }
         if p["previous"] != nil { previous = try p.decode("previous") }
-        // The advice followed across the kept runs, for the html report's "Advice and outcomes".
+        // The advice followed across the kept runs, for every built-in report's "Advice and outcomes".
         var advice: AdviceReport? = nil
-        if format == "html", let pid = p.string("portfolio"), adviceStore != nil {
+        if renderer == nil, let pid = p.string("portfolio"), adviceStore != nil {
             let history = try adviceHistoryValue(pid, p.pointer("portfolio"))
             if !history.advice.isEmpty {
                 advice = AdviceReport(history: history, outcomes: try outcomeReport(pid, p.pointer("portfolio"), history: history).outcomes,
@@ -100,10 +100,10 @@ extension Engine {
             return Rendered(format: format, content: HTMLReport.render(result, previous: previous, trend: trend, advice: advice),
                             mediaType: HTMLReport.mediaType)
         case "markdown":
-            return Rendered(format: format, content: MarkdownReport.render(result, previous: previous, trend: trend),
+            return Rendered(format: format, content: MarkdownReport.render(result, previous: previous, trend: trend, advice: advice),
                             mediaType: MarkdownReport.mediaType)
         default:
-            return Rendered(format: "text", content: TextReport.render(result, previous: previous, width: p.int("width") ?? 100), mediaType: "text/plain; charset=utf-8")
+            return Rendered(format: "text", content: TextReport.render(result, previous: previous, width: p.int("width") ?? 100, advice: advice), mediaType: "text/plain; charset=utf-8")
         }
     }
 }
