@@ -35,8 +35,10 @@ struct AdviceSection {
         var percent: String?
         var notes: [String]
         var burnUp: [CampaignReport.Point]
+        /// "1 of 2 resolved (50%)"; with nothing in scope that counts, no "0 of 0" that would read as a result.
         var summary: String {
-            "\(resolved) of \(inScope) resolved" + (percent.map { " (\($0))" } ?? "")
+            inScope == 0 ? "no advice in scope counts yet, so no progress to measure"
+                : "\(resolved) of \(inScope) resolved" + (percent.map { " (\($0))" } ?? "")
         }
     }
 

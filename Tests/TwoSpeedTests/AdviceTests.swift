@@ -576,6 +576,24 @@ final class AdviceTests: XCTestCase {
         }
     }
 
+    /// A campaign whose advice matches nothing in scope: its section says there is nothing to measure in
+    /// every format, never "0 of 0" (unknown is not zero).
+    func testACampaignWithNothingInScopeReadsNoZeroOfZero() throws {
+        let e = try retailer()
+        _ = ok(e, "assessment.run", #"{"portfolio":"retailer"}"#)
+        let c = #"{"id":"none","name":"Nothing yet","owner":"pm-front","start":"2000-01-01","target":"2099-12-31","advice":{"keys":["no-such:key:0"]}}"#
+        _ = ok(e, "campaign.put", #"{"portfolio":"retailer","campaign":\#(c)}"#)
+        XCTAssertEqual(ok(e, "campaign.get", #"{"portfolio":"retailer","id":"none"}"#)["inScope"]?.intValue, 0)
+        for format in ["html", "markdown", "text"] {
+            // Words only: the text report wraps a sentence over lines.
+            let out = ok(e, "report.render", #"{"portfolio":"retailer","format":"\#(format)"}"#)["content"]!.stringValue!
+                .split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            XCTAssertTrue(out.contains("Nothing yet"), format)
+            XCTAssertTrue(out.contains("no advice in scope counts yet, so no progress to measure"), format)
+            XCTAssertFalse(out.contains("0 of 0"), format)
+        }
+    }
+
     /// A store that keeps portfolios and runs but no advice (as a PortfolioStore may): assessments still run
     /// and are kept; the advice methods answer a clear store error instead of guessing.
     func testAStoreWithoutAdviceAnswersAClearError() throws {
