@@ -545,6 +545,15 @@ final class AdviceTests: XCTestCase {
             let out = ok(e, "report.render", #"{"result":\#(given),"format":"\#(format)"}"#)["content"]!.stringValue!
             XCTAssertFalse(out.contains("Advice and outcomes"), format)
         }
+        // The report of an earlier run shows no later history ("resolved at run 2" in run 1's report);
+        // naming the latest run is the same as naming none.
+        for format in ["html", "markdown", "text"] {
+            func at(_ run: Int) -> String {
+                ok(e, "report.render", #"{"portfolio":"retailer","format":"\#(format)","run":\#(run)}"#)["content"]!.stringValue!
+            }
+            XCTAssertFalse(at(1).contains("Advice and outcomes"), format)
+            XCTAssertTrue(at(2).contains("Advice and outcomes"), format)
+        }
     }
 
     /// The near miss: with a single kept run every piece of advice is open since that run, which "What to
