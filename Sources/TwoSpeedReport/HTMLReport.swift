@@ -145,6 +145,7 @@ public enum HTMLReport {
                          ("coverage", "Coverage map"), ("speed", "Speed tiers"), ("experiments", "Experiments"),
                          ("prioritization", "Prioritization"), ("okrs", "OKRs"), ("accountability", "Accountability"),
                          ("criteria", "Why these scores")]
+                + (AdviceSection(advice) == nil ? [] : [("advice", AdviceSection.title)])
             add("<nav class=\"toc\" aria-label=\"Sections\">" + items.map { "<a href=\"#\($0.0)\">\($0.1)</a>" }.joined(separator: " ") + "</nav>")
         }
 

@@ -473,6 +473,7 @@ final class AdviceTests: XCTestCase {
         _ = ok(e, "recommendation.dismiss", #"{"portfolio":"retailer","key":"\#(keys(run2)[0])","reason":"<b>not</b> now"}"#)
         let html = ok(e, "report.render", #"{"portfolio":"retailer","format":"html"}"#)["content"]!.stringValue!
         XCTAssertTrue(html.contains("<h2>Advice and outcomes</h2>"))
+        XCTAssertTrue(html.contains("<a href=\"#advice\">Advice and outcomes</a>"), "the contents link to it")
         XCTAssertTrue(html.contains("<code>\(first)</code>"))
         XCTAssertTrue(html.contains("resolved at run 2"))
         XCTAssertTrue(html.contains("dismissed by unknown: &lt;b&gt;not&lt;/b&gt; now"), "a reason is text, escaped")
