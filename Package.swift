@@ -49,7 +49,7 @@ let package = Package(
         // The maturity assessment, the pitfalls and the analyses: pure functions of a portfolio.
         .target(name: "TwoSpeedAssessment", dependencies: ["TwoSpeedModel", "TwoSpeedSchema", "TwoSpeedJSON"]),
         // The assessment as something people read: text for terminals, a self-contained HTML page with charts, Markdown.
-        .target(name: "TwoSpeedReport", dependencies: ["TwoSpeedAssessment"]),
+        .target(name: "TwoSpeedReport", dependencies: ["TwoSpeedAssessment", "TwoSpeedJSON"]),
         // The plugin contract of include/twospeed_plugin.h, for the host to call in-process plugins.
         .systemLibrary(name: "CTwoSpeedPlugin", path: "Sources/CTwoSpeedPlugin"),
         // The plugin host: manifests, in-process libraries and supervised plugin processes.

@@ -42,6 +42,8 @@ extension Engine {
         let result: AssessmentResult
         var previous: AssessmentResult? = nil
         var trend: [TrendPoint] = []
+        // Advice history runs to the latest kept run: a report of an earlier run would show its future.
+        var latestRun = false
         if p["result"] != nil {
             if p["portfolio"] != nil {
                 throw RPCError(.invalidParams, pointer: p.pointer("portfolio").description, "give either result or portfolio")
@@ -71,13 +73,14 @@ extension Engine {
             if let n = result.run, runs.filter({ $0.seq <= n && $0.model == result.model.id }).count >= 2 {
                 trend = try trendPoints(pid, model: result.model.id).filter { $0.run <= n }
             }
+            latestRun = result.run == nil || result.run == runs.last?.seq
         } else {
             throw RPCError(.invalidParams, pointer: p.pointer("result").description, "give result or portfolio")
         }
         if p["previous"] != nil { previous = try p.decode("previous") }
-        // The advice followed across the kept runs, for the html report's "Advice and outcomes".
+        // The advice followed across the kept runs, for every built-in report's "Advice and outcomes".
         var advice: AdviceReport? = nil
-        if format == "html", let pid = p.string("portfolio"), adviceStore != nil {
+        if renderer == nil, latestRun, let pid = p.string("portfolio"), adviceStore != nil {
             let history = try adviceHistoryValue(pid, p.pointer("portfolio"))
             if !history.advice.isEmpty {
                 advice = AdviceReport(history: history, outcomes: try outcomeReport(pid, p.pointer("portfolio"), history: history).outcomes,
@@ -100,10 +103,10 @@ extension Engine {
             return Rendered(format: format, content: HTMLReport.render(result, previous: previous, trend: trend, advice: advice),
                             mediaType: HTMLReport.mediaType)
         case "markdown":
-            return Rendered(format: format, content: MarkdownReport.render(result, previous: previous, trend: trend),
+            return Rendered(format: format, content: MarkdownReport.render(result, previous: previous, trend: trend, advice: advice),
                             mediaType: MarkdownReport.mediaType)
         default:
-            return Rendered(format: "text", content: TextReport.render(result, previous: previous, width: p.int("width") ?? 100), mediaType: "text/plain; charset=utf-8")
+            return Rendered(format: "text", content: TextReport.render(result, previous: previous, width: p.int("width") ?? 100, advice: advice), mediaType: "text/plain; charset=utf-8")
         }
     }
 }

@@ -9,7 +9,7 @@ public enum HTMLReport {
     /// The page for `r`; with `previous` (an earlier run of the same model) the radar overlays it and the
     /// dimension table shows the change; with two or more `trend` points (every kept run of the model), a
     /// trend section charts the scores over time.
-    /// With `advice`, an "Advice and outcomes" section follows the others.
+    /// With `advice` (a history of two or more runs, or a campaign), an "Advice and outcomes" section follows the others.
     public static func render(_ r: AssessmentResult, previous: AssessmentResult? = nil, trend: [TrendPoint] = [],
                               advice: AdviceReport? = nil) -> String {
         var h = Page(r, previous: previous, trend: trend)
@@ -145,6 +145,7 @@ public enum HTMLReport {
                          ("coverage", "Coverage map"), ("speed", "Speed tiers"), ("experiments", "Experiments"),
                          ("prioritization", "Prioritization"), ("okrs", "OKRs"), ("accountability", "Accountability"),
                          ("criteria", "Why these scores")]
+                + (AdviceSection(advice) == nil ? [] : [("advice", AdviceSection.title)])
             add("<nav class=\"toc\" aria-label=\"Sections\">" + items.map { "<a href=\"#\($0.0)\">\($0.1)</a>" }.joined(separator: " ") + "</nav>")
         }
 

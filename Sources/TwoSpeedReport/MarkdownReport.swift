@@ -7,8 +7,11 @@ public enum MarkdownReport {
     public static let mediaType = "text/markdown; charset=utf-8"
 
     /// With two or more `trend` points (every kept run of the model), a trend section lists the scores over time.
-    public static func render(_ r: AssessmentResult, previous: AssessmentResult? = nil, trend: [TrendPoint] = []) -> String {
+    /// With `advice` (a history of two or more runs, or a campaign), an "Advice and outcomes" section follows the others.
+    public static func render(_ r: AssessmentResult, previous: AssessmentResult? = nil, trend: [TrendPoint] = [],
+                              advice: AdviceReport? = nil) -> String {
         var d = Doc(r, previous: previous, trend: trend)
+        d.advice = advice
         d.document()
         return d.lines.joined(separator: "\n") + "\n"
     }
@@ -18,6 +21,7 @@ public enum MarkdownReport {
         let previous: AssessmentResult?
         let before: [String: Double]?
         let trend: [TrendPoint]
+        var advice: AdviceReport? = nil
         var lines: [String] = []
 
         init(_ r: AssessmentResult, previous: AssessmentResult?, trend: [TrendPoint] = []) {
@@ -88,6 +92,7 @@ public enum MarkdownReport {
             add("- Blocking couplings: \(r.analyses.speed.couplings.filter(\.blocking).count)")
             add()
             sections()
+            adviceSection()
             if !r.warnings.isEmpty {
                 add("## Notes")
                 add()
@@ -349,6 +354,41 @@ public enum MarkdownReport {
                 [m(x.manager.name), "\(x.products)", "\(x.measuredOn)", x.share.map { Num.pct($0, 0) } ?? "measured on nothing",
                  subjects(x.notInfluenceable)]
             }, numeric: [1, 2, 3])
+        }
+
+        /// "Advice and outcomes", from the model the HTML report draws too; the burn-up as a table.
+        mutating func adviceSection() {
+            guard let a = AdviceSection(advice) else { return }
+            add("## " + AdviceSection.title)
+            add()
+            add(m(a.intro))
+            add()
+            table(["Advice", "Rule", "Concerns", "Status", "First given", "Last given", "What happened"], a.advice.map { x in
+                ["**" + m(x.title) + "**<br>`" + x.key.filter { $0 != "`" && !$0.isNewline } + "`", m(x.rule),
+                 x.subjects.isEmpty ? "–" : x.subjects.map(m).joined(separator: ", "), m(x.status),
+                 "run \(x.firstRun)", "run \(x.lastRun)", x.what.isEmpty ? "–" : m(x.what)]
+            }, numeric: [4, 5])
+            if !a.moved.isEmpty {
+                add("### What moved")
+                add()
+                add(m(AdviceSection.movedIntro) + " **" + m(AdviceSection.association) + "**")
+                add()
+                table(["Advice", "Measure", "Shift", "95% interval", "Method", "Reading"], a.moved.map { o in
+                    [m(o.title) + " (run \(o.resolvedAt))", m(o.name) + " (" + m(o.measure) + ", " + m(o.direction) + " is better)",
+                     m(o.shift), m(o.interval), m(o.method), m(o.reading) + (o.modelChange.map { "<br>" + m($0) } ?? "")]
+                }, numeric: [2, 3])
+            }
+            for c in a.campaigns {
+                add("### Campaign: " + b(c.name))
+                add()
+                add("Owner " + m(c.owner) + ", " + m(c.start) + " to " + m(c.target) + ": **" + m(c.status) + "**, " + m(c.summary) + ".")
+                add()
+                for n in c.notes { add("- " + b(n)) }
+                if !c.notes.isEmpty { add() }
+                if !c.burnUp.isEmpty {
+                    table(["Run", "Resolved", "In scope"], c.burnUp.map { ["\($0.run)", "\($0.resolved)", "\($0.inScope)"] }, numeric: [0, 1, 2])
+                }
+            }
         }
 
         mutating func criteria() {

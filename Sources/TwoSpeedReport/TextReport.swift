@@ -1,12 +1,15 @@
 import TwoSpeedAssessment
+import TwoSpeedJSON
 
 /// The assessment as plain text for a terminal: the dimension table, what changed since the previous
 /// run, the pitfalls, the speed tiers and the top recommendations. Fixed-width columns; lines wrap at `width`.
 public enum TextReport {
     /// `previous`: the kept run before this one, of the same model (as the HTML and Markdown reports take
     /// it); a result of another model has other dimensions and is not compared.
+    /// With `advice` (a history of two or more runs, or a campaign), "Advice and outcomes" follows the
+    /// recommendations.
     public static func render(_ r: AssessmentResult, previous: AssessmentResult? = nil, width: Int = 100,
-                              recommendations: Int = 5) -> String {
+                              recommendations: Int = 5, advice: AdviceReport? = nil) -> String {
         let previous = Common.previousScores(r, previous) == nil ? nil : previous
         var out: [String] = []
         out.append("\(r.organization): two-speed operating model assessment")
@@ -120,11 +123,51 @@ public enum TextReport {
             out.append("Not assessed (the data cannot say)")
             for n in needed { out += wrap(n, width: width, first: "  - ", rest: "    ") }
         }
+        if let a = AdviceSection(advice) { out += adviceLines(a, width: width) }
         if !r.warnings.isEmpty {
             out.append("")
             for w in r.warnings { out += wrap("note: " + w, width: width, first: "", rest: "      ") }
         }
         return out.joined(separator: "\n") + "\n"
+    }
+
+    /// "Advice and outcomes" in lines of at most `width` columns. Names, keys and reasons are data (a
+    /// dismissal's reason is free text): their control characters are shown escaped, so none can break
+    /// a line or drive the terminal.
+    static func adviceLines(_ a: AdviceSection, width: Int) -> [String] {
+        func t(_ s: String) -> String { ControlEscape.escaped(s) }
+        var out = ["", AdviceSection.title]
+        out += wrap(t(a.intro), width: width, first: "  ", rest: "  ")
+        for x in a.advice {
+            out += wrap("[\(t(x.status))] \(t(x.title))" + (x.subjects.isEmpty ? "" : ": " + x.subjects.map(t).joined(separator: ", ")),
+                        width: width, first: "  - ", rest: "    ")
+            out += wrap("given run \(x.firstRun) to run \(x.lastRun)" + (x.what.isEmpty ? "" : "; " + t(x.what)),
+                        width: width, first: "    ", rest: "      ")
+            out += wrap("key " + t(x.key), width: width, first: "    ", rest: "      ")
+        }
+        if !a.moved.isEmpty {
+            out.append("")
+            out.append("What moved")
+            out += wrap(AdviceSection.movedIntro + " " + AdviceSection.association, width: width, first: "  ", rest: "  ")
+            for o in a.moved {
+                out += wrap("\(t(o.title)) (run \(o.resolvedAt)): \(t(o.name)) (\(t(o.measure)), \(t(o.direction)) is better)",
+                            width: width, first: "  - ", rest: "    ")
+                out += wrap("shift \(o.shift), 95% interval \(o.interval), \(o.method == "–" ? "no method" : t(o.method)): \(t(o.reading))"
+                            + (o.modelChange.map { "; " + t($0) } ?? ""), width: width, first: "    ", rest: "      ")
+            }
+        }
+        for c in a.campaigns {
+            out.append("")
+            out += wrap("Campaign: " + t(c.name), width: width, first: "", rest: "  ")
+            out += wrap("owner \(t(c.owner)), \(t(c.start)) to \(t(c.target)): \(t(c.status)), \(c.summary)", width: width,
+                        first: "  ", rest: "    ")
+            for n in c.notes { out += wrap(t(n), width: width, first: "  note: ", rest: "    ") }
+            if !c.burnUp.isEmpty {
+                out += wrap("burn-up (resolved/in scope): " + c.burnUp.map { "run \($0.run) \($0.resolved)/\($0.inScope)" }.joined(separator: ", "),
+                            width: width, first: "  ", rest: "    ")
+            }
+        }
+        return out
     }
 
     /// "run 3", or "the previous assessment" for a result given without a run number.
@@ -151,7 +194,15 @@ public enum TextReport {
         var lines: [String] = []
         var line = first
         var empty = true
-        for word in text.split(separator: " ") {
+        // A word longer than a whole line (a key, a long name) is cut into pieces that fit.
+        let room = max(1, width - max(first.count, rest.count))
+        let words = text.split(separator: " ").flatMap { w -> [Substring] in
+            guard w.count > room else { return [w] }
+            var pieces: [Substring] = [], i = w.startIndex
+            while i < w.endIndex { let j = w.index(i, offsetBy: room, limitedBy: w.endIndex) ?? w.endIndex; pieces.append(w[i..<j]); i = j }
+            return pieces
+        }
+        for word in words {
             if !empty && line.count + 1 + word.count > width {
                 lines.append(line)
                 line = rest

@@ -37,6 +37,12 @@ check "after the fix: the first advice resolved, every other still open" bash -c
 check "the campaign moved: 1 of 2 resolved" bash -c "
     '$TS' campaign list --db '$TWOSPEED_DB_FILE' | grep -qx 'integrate	Integrate what we bought	pm-front	in-progress	1/2	0.5	2099-12-31' &&
     '$TS' campaign show integrate --db '$TWOSPEED_DB_FILE' | grep -qx 'run 2: 1/2 resolved'"
+check "report --portfolio: Advice and outcomes in text and Markdown, the resolved advice and the campaign's progress" bash -c "
+    '$TS' report --portfolio retailer --format text --db '$TWOSPEED_DB_FILE' > '$TMP/r.txt' && grep -qx 'Advice and outcomes' '$TMP/r.txt' &&
+    grep -qx '    key $FIRST' '$TMP/r.txt' && grep -qx '    given run 1 to run 1; resolved at run 2' '$TMP/r.txt' &&
+    grep -q 'An association, not a cause.' '$TMP/r.txt' && grep -q 'in-progress, 1 of 2 resolved (50%)' '$TMP/r.txt' &&
+    '$TS' report --portfolio retailer -o '$TMP/r.md' --db '$TWOSPEED_DB_FILE' && grep -qx '## Advice and outcomes' '$TMP/r.md' &&
+    grep -qF '| resolved | run 1 | run 1 | resolved at run 2 |' '$TMP/r.md' && grep -qF '**in-progress**, 1 of 2 resolved (50%).' '$TMP/r.md'"
 ROADMAP=$(ts advice history --json --compact | jq -r '.advice[] | select(.rule == "roadmap-without-a-problem") | .key')
 check "dismiss: the advice leaves the campaign's denominator and says so" bash -c "
     '$TS' advice dismiss '$ROADMAP' --reason 'the competitor feature is the point' --db '$TWOSPEED_DB_FILE' | grep -q '^dismissed .* (by unknown at ' &&

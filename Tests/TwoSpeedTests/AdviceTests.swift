@@ -473,6 +473,7 @@ final class AdviceTests: XCTestCase {
         _ = ok(e, "recommendation.dismiss", #"{"portfolio":"retailer","key":"\#(keys(run2)[0])","reason":"<b>not</b> now"}"#)
         let html = ok(e, "report.render", #"{"portfolio":"retailer","format":"html"}"#)["content"]!.stringValue!
         XCTAssertTrue(html.contains("<h2>Advice and outcomes</h2>"))
+        XCTAssertTrue(html.contains("<a href=\"#advice\">Advice and outcomes</a>"), "the contents link to it")
         XCTAssertTrue(html.contains("<code>\(first)</code>"))
         XCTAssertTrue(html.contains("resolved at run 2"))
         XCTAssertTrue(html.contains("dismissed by unknown: &lt;b&gt;not&lt;/b&gt; now"), "a reason is text, escaped")
@@ -482,6 +483,125 @@ final class AdviceTests: XCTestCase {
         let result = JSONText.dump(run2)
         let given = ok(e, "report.render", #"{"result":\#(result),"format":"html"}"#)["content"]!.stringValue!
         XCTAssertFalse(given.contains("Advice and outcomes"))
+    }
+
+    /// The Markdown and text reports gain the same "Advice and outcomes" as the html one, from one model of
+    /// the section: every key of the history in all three, what was done, what moved (labelled an
+    /// association), each campaign with its status, progress and burn-up. A dismissal's reason is free text:
+    /// escaped for Markdown, its control characters shown escaped in the text, every text line within width.
+    func testTheMarkdownAndTextReportsShowAdviceAndOutcomes() throws {
+        let e = try retailer()
+        let first = keys(ok(e, "assessment.run", #"{"portfolio":"retailer","asOf":"2026-05-01"}"#))[0]
+        _ = ok(e, "campaign.put", #"{"portfolio":"retailer","campaign":\#(AdviceTests.campaign)}"#)
+        fixStoreLocator(e)
+        let run2 = ok(e, "assessment.run", #"{"portfolio":"retailer","asOf":"2026-06-01"}"#)
+        _ = ok(e, "recommendation.dismiss", #"{"portfolio":"retailer","key":"\#(keys(run2)[0])","reason":"a|b\nc\u001b[2J"}"#)
+        let history = ok(e, "recommendation.history", #"{"portfolio":"retailer"}"#)
+        let historyKeys = history["advice"]!.elements.map { $0["key"]!.stringValue! }
+        let campaign = ok(e, "campaign.get", #"{"portfolio":"retailer","id":"integrate"}"#)
+        let (resolved, inScope) = (campaign["resolved"]!.intValue!, campaign["inScope"]!.intValue!)
+        XCTAssertEqual([resolved, inScope], [1, 2], "the dismissed advice in scope leaves the denominator")
+        func render(_ format: String, width: Int = 100) -> String {
+            ok(e, "report.render", #"{"portfolio":"retailer","format":"\#(format)","width":\#(width)}"#)["content"]!.stringValue!
+        }
+        let html = render("html"), md = render("markdown")
+        XCTAssertTrue(md.contains("\n## Advice and outcomes\n"), md)
+        let mdSection = String(md[md.range(of: "## Advice and outcomes")!.lowerBound...])
+        for k in historyKeys {
+            XCTAssertTrue(html.contains("<code>\(k)</code>") && mdSection.contains("`\(k)`"), "\(k) missing from a report")
+        }
+        XCTAssertEqual(mdSection.split(separator: "\n").filter { $0.hasPrefix("| **") }.count, historyKeys.count, "one row a piece of advice")
+        XCTAssertTrue(mdSection.contains("`\(first)` | looking-outside-for-speed | "), "the key's rule beside it")
+        XCTAssertTrue(mdSection.contains("| resolved | run 1 | run 1 | resolved at run 2 |"), mdSection)
+        XCTAssertTrue(mdSection.contains("| dismissed | run 1 | run 2 | dismissed by unknown: a\\|b c\\[2J |"), "the reason escaped: \(mdSection)")
+        XCTAssertTrue(mdSection.contains("### What moved") && mdSection.contains("**An association, not a cause.**"))
+        XCTAssertTrue(mdSection.contains("| Advice | Measure | Shift | 95% interval | Method | Reading |"))
+        XCTAssertTrue(mdSection.contains("insufficient data"))
+        XCTAssertTrue(mdSection.contains("### Campaign: Integrate what we bought"))
+        XCTAssertTrue(mdSection.contains("**in-progress**, \(resolved) of \(inScope) resolved (50%)."), mdSection)
+        XCTAssertTrue(mdSection.contains("- 1 dismissed piece of advice in scope left out of the denominator"), "and says so: \(mdSection)")
+        XCTAssertTrue(mdSection.contains("| 1 | 0 | 2 |\n| 2 | 1 | 2 |"), "the burn-up: \(mdSection)")
+        XCTAssertFalse(md.contains("\u{1B}"))
+
+        for width in [100, 60] {
+            let text = render("text", width: width)
+            XCTAssertFalse(text.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" }, "a control character reached the text")
+            guard let start = text.range(of: "\nAdvice and outcomes\n") else { XCTFail(text); continue }
+            let section = String(text[start.lowerBound...])
+            for line in section.split(separator: "\n") { XCTAssertLessThanOrEqual(line.count, width, "too wide: \(line)") }
+            XCTAssertTrue(section.contains("dismissed by unknown: a|b\\nc\\e[2J"), "control characters shown escaped: \(section)")
+            XCTAssertTrue(section.contains("What moved") && section.contains("An association, not a cause."))
+            XCTAssertTrue(section.contains("Campaign: Integrate what we bought"))
+            XCTAssertTrue(section.contains("burn-up (resolved/in scope): run 1 0/2, run 2 1/2"), section)
+            if width == 100 {
+                XCTAssertTrue(section.contains("in-progress, \(resolved) of \(inScope) resolved (50%)"), section)
+                XCTAssertTrue(section.contains("note: 1 dismissed piece of advice in scope left out of the denominator"), section)
+                XCTAssertTrue(section.contains("given run 1 to run 1; resolved at run 2"), section)
+                for k in historyKeys { XCTAssertTrue(section.contains("key " + k), "\(k) missing from the text") }
+            }
+        }
+        // A result given whole has no history to show, in any format.
+        let given = JSONText.dump(run2)
+        for format in ["markdown", "text"] {
+            let out = ok(e, "report.render", #"{"result":\#(given),"format":"\#(format)"}"#)["content"]!.stringValue!
+            XCTAssertFalse(out.contains("Advice and outcomes"), format)
+        }
+        // The report of an earlier run shows no later history ("resolved at run 2" in run 1's report);
+        // naming the latest run is the same as naming none.
+        for format in ["html", "markdown", "text"] {
+            func at(_ run: Int) -> String {
+                ok(e, "report.render", #"{"portfolio":"retailer","format":"\#(format)","run":\#(run)}"#)["content"]!.stringValue!
+            }
+            XCTAssertFalse(at(1).contains("Advice and outcomes"), format)
+            XCTAssertTrue(at(2).contains("Advice and outcomes"), format)
+        }
+    }
+
+    /// The near miss: with a single kept run every piece of advice is open since that run, which "What to
+    /// do next" already says; no report shows an empty or redundant section. A second run (nothing fixed)
+    /// starts the history, and a campaign is worth showing from the first run.
+    func testASingleRunShowsNoAdviceSection() throws {
+        let e = try retailer()
+        _ = ok(e, "assessment.run", #"{"portfolio":"retailer"}"#)
+        let history = ok(e, "recommendation.history", #"{"portfolio":"retailer"}"#)
+        XCTAssertEqual(history["runs"]?.count, 1)
+        XCTAssertGreaterThan(history["advice"]?.count ?? 0, 0, "advice is tracked from the first run")
+        func render(_ format: String) -> String {
+            ok(e, "report.render", #"{"portfolio":"retailer","format":"\#(format)"}"#)["content"]!.stringValue!
+        }
+        for format in ["html", "markdown", "text"] {
+            let out = render(format)
+            XCTAssertTrue(out.contains("What to do next"), format)
+            XCTAssertFalse(out.contains("Advice and outcomes"), format)
+        }
+        _ = ok(e, "campaign.put", #"{"portfolio":"retailer","campaign":\#(AdviceTests.campaign)}"#)
+        for format in ["html", "markdown", "text"] { XCTAssertTrue(render(format).contains("Advice and outcomes"), format) }
+        _ = ok(e, "campaign.delete", #"{"portfolio":"retailer","id":"integrate"}"#)
+        for format in ["html", "markdown", "text"] { XCTAssertFalse(render(format).contains("Advice and outcomes"), format) }
+        _ = ok(e, "assessment.run", #"{"portfolio":"retailer"}"#)
+        for format in ["html", "markdown", "text"] {
+            let out = render(format)
+            XCTAssertTrue(out.contains("Advice and outcomes"), format)
+            XCTAssertFalse(out.contains("What moved"), "nothing resolved, nothing to measure: \(format)")
+        }
+    }
+
+    /// A campaign whose advice matches nothing in scope: its section says there is nothing to measure in
+    /// every format, never "0 of 0" (unknown is not zero).
+    func testACampaignWithNothingInScopeReadsNoZeroOfZero() throws {
+        let e = try retailer()
+        _ = ok(e, "assessment.run", #"{"portfolio":"retailer"}"#)
+        let c = #"{"id":"none","name":"Nothing yet","owner":"pm-front","start":"2000-01-01","target":"2099-12-31","advice":{"keys":["no-such:key:0"]}}"#
+        _ = ok(e, "campaign.put", #"{"portfolio":"retailer","campaign":\#(c)}"#)
+        XCTAssertEqual(ok(e, "campaign.get", #"{"portfolio":"retailer","id":"none"}"#)["inScope"]?.intValue, 0)
+        for format in ["html", "markdown", "text"] {
+            // Words only: the text report wraps a sentence over lines.
+            let out = ok(e, "report.render", #"{"portfolio":"retailer","format":"\#(format)"}"#)["content"]!.stringValue!
+                .split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            XCTAssertTrue(out.contains("Nothing yet"), format)
+            XCTAssertTrue(out.contains("no advice in scope counts yet, so no progress to measure"), format)
+            XCTAssertFalse(out.contains("0 of 0"), format)
+        }
     }
 
     /// A store that keeps portfolios and runs but no advice (as a PortfolioStore may): assessments still run
