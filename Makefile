@@ -323,10 +323,10 @@ $(BUILD)/bench_call: Tests/Bench/bench_call.c include/twospeed.h $(LIB)
 $(BUILD)/bench_contention: Tests/Bench/bench_contention.c Tests/Bench/bench_util.h include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_DEFAULT_SOURCE $< -o $@ $(LDFLAGS_LIB) -ljansson -lpthread
 
-$(BUILD)/bench_socket: Tests/Bench/bench_socket.c
+$(BUILD)/bench_socket: Tests/Bench/bench_socket.c Tests/Bench/socket_client.h
 	$(CC) $(CFLAGS_STRICT) $< -o $@ -ljansson -lpthread
 
-$(BUILD)/bench_cluster: Tests/Bench/bench_cluster.c
+$(BUILD)/bench_cluster: Tests/Bench/bench_cluster.c Tests/Bench/socket_client.h
 	$(CC) $(CFLAGS_STRICT) $< -o $@ -ljansson -lpthread
 
 $(BUILD)/echo_server: Tests/Bench/echo_server.c
