@@ -162,9 +162,15 @@ demo: deps lib $(BUILD)/portfolio_summary
 # sleeps, which leaves a core to the compiler. The Swift tests' output comes when they end (-O).
 test: export TWOSPEED_REQUIRE_BROWSER = 1
 test: deps deps-browser
+	@mkdir -p $(BUILD) && date +%s > $(BUILD)/.test-start
 	$(MAKE) -j2 --no-print-directory lib daemon $(TSAN_LIB)
+	@$(call lap,builds)
 	$(MAKE) -j2 -O --no-print-directory test-swift test-suites
+	@$(call lap,all suites)
 	@echo "all test suites passed"
+
+# Seconds since make test began, so that a log shows which lane is the long one.
+lap = if [ -f $(BUILD)/.test-start ]; then echo "[make test] $(1) done at +$$(( $$(date +%s) - $$(cat $(BUILD)/.test-start) )) s"; fi
 
 # Every suite but the Swift tests, one after another (a make each, so that no two suites of this lane
 # overlap whatever the caller's -j). The plugins are built before both lanes, so that the two never
@@ -176,6 +182,7 @@ test-suites: deps lib daemon plugins
 	$(MAKE) --no-print-directory test-shell
 	$(MAKE) --no-print-directory test-calibration
 	$(MAKE) --no-print-directory tsan
+	@$(call lap,other suites)
 
 # The fast tier, for every change (make test is everything): one build, SwiftPM's debug build with the
 # tests (.build/debug, what `swift test` builds anyway), and on it the Swift tests beside the C ABI test,
@@ -218,7 +225,9 @@ check-rest:
 # tests run (they take the release programs).
 test-swift: deps daemon plugins
 	$(SWIFT) build --product TwoSpeedPackageTests
+	@$(call lap,Swift tests built)
 	TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) TWOSPEED_CLI=$(abspath $(BIN)/twospeed) $(SWIFT) test --skip-build
+	@$(call lap,Swift tests)
 
 # The store under faults alone (Tests/TwoSpeedFaultTests, DaemonFaultTests; test-swift runs them with the rest): the Nth
 # SQLite I/O call and allocation failed, another process holding the write lock, a full and a read-only
