@@ -167,6 +167,7 @@ test: deps deps-browser
 	@$(call lap,builds)
 	$(MAKE) -j2 -O --no-print-directory test-swift test-suites
 	@$(call lap,all suites)
+	@rm -f $(BUILD)/.test-start
 	@echo "all test suites passed"
 
 # Seconds since make test began, so that a log shows which lane is the long one.
