@@ -258,6 +258,58 @@ extension StoreContractTests {
         }
     }
 
+    /// A kept run and its advice record are one transaction (issue 23) on both stores: an advice record
+    /// the database refuses (a trigger stands in for a failure between the two writes) leaves no run
+    /// either, the error is a store error, and the next run takes the number the failed one would have
+    /// had. The SQLite store is also swept with failing I/O and allocations (RunAdviceAtomicityTests).
+    func testARunAndItsAdviceRecordAreKeptTogether() throws {
+        try eachBackend { b, name in
+            let engine = try Engine(path: name)
+            XCTAssertNotNil(engine.request("portfolio.put", "{\"portfolio\":\(retailerText)}").result, "\(b)")
+            XCTAssertEqual(engine.request("assessment.run", #"{"portfolio":"retailer"}"#).result?["run"]?.intValue, 1, "\(b)")
+            func sql(_ text: String) throws {
+                switch b {
+                case .sqlite:
+                    var db: OpaquePointer?
+                    XCTAssertEqual(sqlite3_open(name, &db), SQLITE_OK)
+                    defer { sqlite3_close(db) }
+                    XCTAssertEqual(sqlite3_exec(db, text, nil, nil, nil), SQLITE_OK, "\(b): \(String(cString: sqlite3_errmsg(db)))")
+                case .postgres: try PGServer.psql(PGServer.database(of: name), text)
+                }
+            }
+            try sql(b == .sqlite
+                    ? "CREATE TRIGGER refuse BEFORE INSERT ON advice_run BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+                    : "CREATE FUNCTION refuse() RETURNS trigger AS $$BEGIN RAISE EXCEPTION 'injected failure'; END$$ LANGUAGE plpgsql; "
+                      + "CREATE TRIGGER refuse BEFORE INSERT ON advice_run FOR EACH ROW EXECUTE FUNCTION refuse()")
+            let failed = engine.request("assessment.run", #"{"portfolio":"retailer"}"#)
+            XCTAssertEqual(failed.code, -32002, "\(b): \(failed.text)")
+            XCTAssertTrue(failed.text.contains("injected failure"), "\(b): \(failed.text)")
+            let counts = try rowCounts(b, name, of: "retailer")
+            XCTAssertEqual(counts["assessment_run"], 1, "\(b): the failed run was not kept")
+            XCTAssertEqual(counts["advice_run"], 1, "\(b)")
+            try sql("DROP TRIGGER refuse" + (b == .sqlite ? "" : " ON advice_run"))
+            XCTAssertEqual(engine.request("assessment.run", #"{"portfolio":"retailer"}"#).result?["run"]?.intValue, 2, "\(b): no gap")
+            let history = engine.request("recommendation.history", #"{"portfolio":"retailer"}"#)
+            XCTAssertEqual(history.result?["untracked"]?.count, 0, "\(b): \(history.text)")
+            XCTAssertEqual(history.result?["runs"]?.count, 2, "\(b): \(history.text)")
+            // At the store: an advice record that cannot be made (its maker fails) keeps no run.
+            let s = try XCTUnwrap(try open(name) as? any AdviceStore)
+            struct Refused: Error {}
+            XCTAssertThrowsError(try s.addRun(portfolio: "retailer", at: "t", model: "default", score: 1, summary: "{}", body: "{}") { _, _ in
+                throw Refused()
+            }) { XCTAssertTrue($0 is Refused, "\(b): \($0)") }
+            XCTAssertEqual(try rowCounts(b, name, of: "retailer")["assessment_run"], 2, "\(b)")
+            // The maker is given the run's number and the record kept before it, read in the transaction.
+            let seq = try s.addRun(portfolio: "retailer", at: "t", model: "default", score: 1, summary: "{}", body: "{}") { seq, previous in
+                XCTAssertEqual(seq, 3, "\(b)")
+                XCTAssertEqual(previous?.seq, 2, "\(b)")
+                return #"{"items":[]}"#
+            }
+            XCTAssertEqual(seq, 3, "\(b)")
+            XCTAssertEqual(try s.adviceRuns(portfolio: "retailer").map(\.seq), [1, 2, 3], "\(b)")
+        }
+    }
+
     /// "(a, ..., x, y)" as "(a, ..., y, x)".
     private func swapLastTwo(_ tuple: String) -> String {
         var parts = String(tuple.dropFirst().dropLast()).components(separatedBy: ", ")
