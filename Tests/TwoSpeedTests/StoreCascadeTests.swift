@@ -1,4 +1,5 @@
 import CSQLite
+import Dispatch
 import Foundation
 import Glibc
 import XCTest
@@ -6,6 +7,7 @@ import XCTest
 import TwoSpeedJSON
 import TwoSpeedModel
 @testable import TwoSpeedStore
+import TwoSpeedSync
 
 /// Foreign keys with cascades (issue 25), on both backends: every table that belongs to a portfolio
 /// references it, deleting the portfolio deletes its rows in every table, a row for a portfolio the
@@ -308,6 +310,28 @@ extension StoreContractTests {
             XCTAssertEqual(seq, 3, "\(b)")
             XCTAssertEqual(try s.adviceRuns(portfolio: "retailer").map(\.seq), [1, 2, 3], "\(b)")
         }
+    }
+
+    /// Engines starting together on a PostgreSQL store of the previous schema: one adds the keys under
+    /// the advisory lock, the others wait for it and find the schema current; the rows are kept once.
+    func testConcurrentStartersOnThePreviousSchemaMigrateItOnce() throws {
+        let name = try PGServer.freshDatabase()
+        let db = PGServer.database(of: name)
+        try PGServer.psql(db, "CREATE TABLE twospeed_schema (version integer NOT NULL); INSERT INTO twospeed_schema VALUES (2);"
+                          + PostgresStore.migrations.prefix(2).joined(separator: "\n"))
+        try PGServer.psql(db, "INSERT INTO portfolio VALUES ('p', 1, 't', '{\"name\":\"P\"}', '[]', '[]'); "
+                          + "INSERT INTO assessment_run VALUES ('p', 1, 't', 'default', 1, '{}', '{}'); INSERT INTO run_counter VALUES ('p', 1)")
+        let opened = Locked<[Int]>([]), failures = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 6) { _ in
+            do { let s = try PostgresStore(uri: name); opened.write { $0.append(s.openedAtVersion) } } catch {
+                failures.write { $0.append("\(error)") }
+            }
+        }
+        XCTAssertEqual(failures.read { $0 }, [])
+        XCTAssertEqual(opened.read { $0 }.filter { $0 == 2 }.count, 1, "exactly one migrated: \(opened.read { $0 })")
+        XCTAssertEqual(opened.read { $0 }.filter { $0 == PostgresStore.currentVersion }.count, 5, "\(opened.read { $0 })")
+        XCTAssertEqual(try cascadingTables(.postgres, name).count, PostgresStore.foreignKeyTables.count + 2, "entity and observation had theirs")
+        XCTAssertEqual(try PGServer.psql(db, "SELECT count(*) FROM assessment_run"), "1")
     }
 
     /// "(a, ..., x, y)" as "(a, ..., y, x)".
