@@ -90,7 +90,7 @@ let package = Package(
         // The client's transport to an engine in this process.
         .target(name: "TwoSpeedClientInProcess", dependencies: ["TwoSpeedClient", "TwoSpeedEngine", "TwoSpeedStore"]),
         // Backstage catalog files (YAML) as the JSON documents import.backstage takes, each value's line kept.
-        .target(name: "TwoSpeedYAML", dependencies: ["TwoSpeedJSON", "CJansson", .product(name: "Yams", package: "Yams")]),
+        .target(name: "TwoSpeedYAML", dependencies: ["TwoSpeedJSON", .product(name: "Yams", package: "Yams")]),
         // The twospeed command: one file per subcommand.
         .executableTarget(name: "TwoSpeedCLI",
                           dependencies: ["TwoSpeedClient", "TwoSpeedClientInProcess", "TwoSpeedEngine", "TwoSpeedStore", "TwoSpeedJSON", "TwoSpeedYAML", "CJansson",
@@ -112,6 +112,8 @@ let package = Package(
         .testTarget(name: "TwoSpeedTests",
                     dependencies: ["TwoSpeedEngine", "TwoSpeedContract", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedAssessment", "TwoSpeedReport",
                                    "TwoSpeedSchema", "TwoSpeedJSON", "TwoSpeedSync", "TwoSpeedYAML", "CJansson",
+                                   // Yams composing: the reference the YAML reader is held to (YamsComposedOracle).
+                                   .product(name: "Yams", package: "Yams"),
                                    // WAT: the failing wasm plugins of WasmPluginTests are written as text.
                                    .product(name: "WAT", package: "WasmKit")]),
     ]

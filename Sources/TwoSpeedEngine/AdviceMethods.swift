@@ -123,31 +123,24 @@ extension Engine {
 
     // MARK: Recording a kept run's advice
 
-    /// Called once a run is kept: its advice, and which advice the previous tracked run gave that this
-    /// one does not because a subject left the portfolio. Returns a warning when it could not be kept
-    /// (the run itself is kept and stays usable; the history lists it as untracked).
-    func recordAdvice(_ result: AssessmentResult, seq: Int, portfolio sp: StoredPortfolio) -> String? {
-        guard let store = adviceStore else { return nil }
-        do {
-            let keys = Set(result.recommendations.compactMap(\.key))
-            var gone: [String] = []
-            // The record of the run kept before this one (another run kept at the same time may be later).
-            if let last = try store.adviceRun(portfolio: sp.portfolio.id, before: seq),
-               let previous = try? JanssonDecoder().decode(AdviceRunRecord.self, from: last.body) {
-                for item in previous.items where !keys.contains(item.key) {
-                    let removed = item.subjects.contains { s in
-                        guard let kind = EntityKind(rawValue: s.kind) else { return false }
-                        return sp.position(kind, s.id) == nil
-                    }
-                    if removed { gone.append(item.key) }
+    /// The advice record of kept run `seq` (JSON text): its advice, and which advice the previous tracked
+    /// run (`previous`, read in the transaction that keeps this run) gave that this one does not because
+    /// a subject left the portfolio. Kept with the run in one transaction (AdviceStore.addRun).
+    func adviceRecordText(_ result: AssessmentResult, seq: Int, previous last: (seq: Int, body: String)?,
+                          portfolio sp: StoredPortfolio) throws -> String {
+        let keys = Set(result.recommendations.compactMap(\.key))
+        var gone: [String] = []
+        if let last, let previous = try? JanssonDecoder().decode(AdviceRunRecord.self, from: last.body) {
+            for item in previous.items where !keys.contains(item.key) {
+                let removed = item.subjects.contains { s in
+                    guard let kind = EntityKind(rawValue: s.kind) else { return false }
+                    return sp.position(kind, s.id) == nil
                 }
+                if removed { gone.append(item.key) }
             }
-            let record = AdviceRunRecord(run: seq, result: result, engine: result.engine ?? Engine.version, gone: gone)
-            try store.putAdviceRun(portfolio: sp.portfolio.id, seq: seq, body: try JanssonEncoder().encodeText(record))
-            return nil
-        } catch {
-            return "run \(seq) was kept but its advice record was not (\(error)); recommendation.history lists it as untracked"
         }
+        let record = AdviceRunRecord(run: seq, result: result, engine: result.engine ?? Engine.version, gone: gone)
+        return try JanssonEncoder().encodeText(record)
     }
 
     // MARK: History

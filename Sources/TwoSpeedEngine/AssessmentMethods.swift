@@ -168,10 +168,13 @@ extension Engine {
         do {
             let summary = Engine.runSummary(json)
             defer { summary.release() }
-            let seq = try store.addRun(portfolio: sp.portfolio.id, at: result.at, model: m.id, score: result.overall.score,
-                                       summary: JSONText.dump(summary), body: JSONText.dump(json))
+            // The run and its advice record in one transaction, where the store keeps advice.
+            let seq = try adviceStore.map { a in
+                try a.addRun(portfolio: sp.portfolio.id, at: result.at, model: m.id, score: result.overall.score, summary: JSONText.dump(summary),
+                             body: JSONText.dump(json)) { seq, previous in try adviceRecordText(result, seq: seq, previous: previous, portfolio: sp) }
+            } ?? store.addRun(portfolio: sp.portfolio.id, at: result.at, model: m.id, score: result.overall.score,
+                              summary: JSONText.dump(summary), body: JSONText.dump(json))
             json.set("run", JSONMake.int(seq))
-            if let warning = recordAdvice(result, seq: seq, portfolio: sp) { json["warnings"]?.append(JSONMake.string(warning)) }
             return json
         } catch let e as StoreError {
             json.release()

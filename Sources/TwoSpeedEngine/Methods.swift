@@ -127,7 +127,8 @@ extension Engine {
         let id = p.string("id") ?? ""
         return try portfolios.write(id, p.pointer("id"), creating: false, ifRevision: p.int("ifRevision")) { base in
             try checkRevision(p.int("ifRevision"), current: base!.stored.revision)
-            try commit([.deletePortfolio(id: id)])
+            // With ifRevision the store checks it too: another engine over a shared store may have written since.
+            try commit([.deletePortfolio(id: id, revision: p.int("ifRevision"))])
             return (.deleted, DeleteResult(id: id, deleted: true))
         }
     }

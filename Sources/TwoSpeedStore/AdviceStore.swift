@@ -22,6 +22,13 @@ public struct AdviceRevisionMismatch: Error, Sendable {
 ///
 /// Like PortfolioStore, every method may be called from any thread and returns once durable.
 public protocol AdviceStore: AnyObject, Sendable {
+    /// Keeps an assessment result as `addRun` does and its advice record in the same transaction: both
+    /// are kept or neither is (a crash between two writes would leave a run without its advice). `advice`
+    /// is given the run's number and the record of the latest run kept before it, and returns the
+    /// record's JSON text; it runs inside the transaction, so it only computes (it may run more than once
+    /// when a server store retries the transaction).
+    func addRun(portfolio: String, at: String, model: String, score: Double, summary: String, body: String,
+                advice: (_ seq: Int, _ previous: (seq: Int, body: String)?) throws -> String) throws -> Int
     /// Keeps the advice record (JSON text) of kept run `seq`, replacing any.
     func putAdviceRun(portfolio: String, seq: Int, body: String) throws
     /// The advice records of a portfolio's kept runs, oldest first: (seq, JSON text).
@@ -70,6 +77,22 @@ extension SQLiteStore: AdviceStore {
             PRIMARY KEY (portfolio, id)
         );
         """
+
+    public func addRun(portfolio: String, at: String, model: String, score: Double, summary: String, body: String,
+                       advice: (_ seq: Int, _ previous: (seq: Int, body: String)?) throws -> String) throws -> Int {
+        try writing { conn in
+            try conn.transaction {
+                let seq = try insertRun(conn, portfolio: portfolio, at: at, model: model, score: score, summary: summary, body: body)
+                let q = try conn.prepare("SELECT seq, body FROM advice_run WHERE portfolio = ? AND seq < ? ORDER BY seq DESC LIMIT 1")
+                try q.bind([.text(portfolio), .int(seq)])
+                let previous = try q.step() ? (seq: q.int(0), body: q.text(1)) : nil
+                q.reset()
+                let record = try advice(seq, previous)
+                try conn.prepare("INSERT INTO advice_run (portfolio, seq, body) VALUES (?, ?, ?)").run([.text(portfolio), .int(seq), .text(record)])
+                return seq
+            }
+        }
+    }
 
     public func putAdviceRun(portfolio: String, seq: Int, body: String) throws {
         try writing { conn in

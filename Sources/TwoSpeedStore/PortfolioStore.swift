@@ -58,7 +58,10 @@ public enum StoreChange {
     /// Writes the whole portfolio. `document`, when given, is the validated JSON it was decoded from
     /// (borrowed for the call): each entity's row is written from it as sent rather than encoded again.
     case putPortfolio(StoredPortfolio, document: JSONRef?)
-    case deletePortfolio(id: String)
+    /// Deletes the portfolio and, by the stores' cascades, every row that belongs to it. With `revision`,
+    /// only when the store holds it at that revision (checked in the delete itself): a delete based on a
+    /// stale read (another engine wrote since) deletes nothing and is a conflict.
+    case deletePortfolio(id: String, revision: Int? = nil)
     /// Writes the entity, new or replaced; a metric's observations are written apart.
     case putEntity(portfolio: String, kind: EntityKind, id: String, body: JSONRef)
     case removeEntity(portfolio: String, kind: EntityKind, id: String)
@@ -140,6 +143,20 @@ extension PortfolioStore {
 }
 
 extension StoreError {
+    /// A delete at `revision` found the portfolio at another revision, or gone (another process wrote or
+    /// deleted it first).
+    public static func deleteConflict(_ pid: String, _ revision: Int) -> StoreError {
+        StoreError(kind: .revisionConflict, message: "portfolio \"\(pid)\" was changed or deleted by another process since revision "
+                   + "\(revision); nothing was deleted: read it and try again")
+    }
+
+    /// A row written for a portfolio the store does not hold (another process deleted it meanwhile): the
+    /// foreign key refused it, and nothing was written.
+    public static func noSuchPortfolio(_ detail: String) -> StoreError {
+        StoreError(kind: .revisionConflict, message: "the portfolio this write belongs to is not in the store (deleted by another "
+                   + "process?); nothing was written (\(detail))", currentRevision: 0)
+    }
+
     /// A write that expected the portfolio one revision before `revision` found it otherwise: another
     /// process wrote first (or deleted it). Both stores say it in the same words.
     public static func conflict(_ pid: String, _ revision: Int) -> StoreError {

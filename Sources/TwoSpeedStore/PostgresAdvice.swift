@@ -28,6 +28,18 @@ extension PostgresStore: AdviceStore {
         );
         """
 
+    public func addRun(portfolio: String, at: String, model: String, score: Double, summary: String, body: String,
+                       advice: (_ seq: Int, _ previous: (seq: Int, body: String)?) throws -> String) throws -> Int {
+        try transaction { c in
+            let seq = try insertRun(c, portfolio: portfolio, at: at, model: model, score: score, summary: summary, body: body)
+            let q = try c.query("SELECT seq, body FROM advice_run WHERE portfolio = $1 AND seq < $2 ORDER BY seq DESC LIMIT 1",
+                                [portfolio, String(seq)])
+            let record = try advice(seq, q.count > 0 ? (q.int(0, 0), q.text(0, 1)) : nil)
+            try c.query("INSERT INTO advice_run (portfolio, seq, body) VALUES ($1, $2, $3)", [portfolio, String(seq), record])
+            return seq
+        }
+    }
+
     public func putAdviceRun(portfolio: String, seq: Int, body: String) throws {
         try transaction { c in
             try c.query("""

@@ -30,8 +30,9 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
     let watchers = Locked<[PGWatcher]>([])
 
     /// The schema version this build writes. Version 1 holds what SQLite's version 5 does, version 2
-    /// what its version 6 does (advice records, dismissals, campaigns).
-    public static let currentVersion = 2
+    /// what its version 6 does (advice records, dismissals, campaigns), version 3 what its version 7 does
+    /// (every table of a portfolio references it, ON DELETE CASCADE).
+    public static let currentVersion = 3
     /// How long a starting engine waits for another one migrating the same database.
     nonisolated(unsafe) public static var migrationWait = 60
     /// Connections per store; each engine thread that touches the store borrows one.
@@ -108,7 +109,17 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
         """,
         // 2: advice records of kept runs, dismissals and campaigns (PostgresAdvice.swift).
         PostgresStore.adviceMigration,
+        // 3: every table that belongs to a portfolio references it, as SQLite's step 7 (which see: rows of a
+        // portfolio the store no longer holds are dropped, every other row is kept). PostgreSQL adds the
+        // constraint in place; it runs in the migration's transaction, under its advisory lock.
+        PostgresStore.foreignKeyTables.map { t in
+            "DELETE FROM \(t) WHERE portfolio NOT IN (SELECT id FROM portfolio); "
+                + "ALTER TABLE \(t) ADD CONSTRAINT \(t)_portfolio_fkey FOREIGN KEY (portfolio) REFERENCES portfolio(id) ON DELETE CASCADE;\n"
+        }.joined(),
     ]
+
+    /// The tables that belong to a portfolio and were created without a foreign key to it.
+    static let foreignKeyTables = ["assessment_run", "run_counter", "deployment", "incident", "advice_run", "advice_dismissal", "advice_campaign"]
 
     /// Connects to the database `uri` names (a libpq URI) and migrates it to this build's schema.
     /// A database of a newer schema, or with tables that are not a TwoSpeed store's, is refused and left
@@ -227,6 +238,8 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
     }
 
     func storeError(_ f: PGFailure) -> StoreError {
+        // foreign_key_violation: a row of a portfolio another process deleted meanwhile.
+        if f.sqlstate == "23503" { return StoreError.noSuchPortfolio(f.message) }
         if f.connectionLost {
             return StoreError(kind: .io, message: "the connection to PostgreSQL (\(path)) was lost; nothing was written: \(f.message)", retryable: true)
         }
@@ -348,7 +361,7 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
                 switch change {
                 case .putPortfolio(let sp, _): revisions[sp.portfolio.id] = .some(sp.revision)
                 case .setRevision(let pid, let revision, _): revisions[pid] = .some(revision)
-                case .deletePortfolio(let pid): revisions[pid] = .some(nil)
+                case .deletePortfolio(let pid, _): revisions[pid] = .some(nil)
                 default: break
                 }
             }
@@ -418,14 +431,14 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
                     for m in p.metrics { observationRows(&buf, p.id, m.id, 0, m.observations) }
                 }
             }
-        case .deletePortfolio(let id):
-            try c.query("DELETE FROM portfolio WHERE id = $1", [id])
-            try c.query("DELETE FROM assessment_run WHERE portfolio = $1", [id])
-            try c.query("DELETE FROM run_counter WHERE portfolio = $1", [id])
-            try c.query("DELETE FROM deployment WHERE portfolio = $1", [id])
-            try c.query("DELETE FROM incident WHERE portfolio = $1", [id])
-            for table in ["advice_run"] + AdviceTable.allCases.map(\.rawValue) {
-                try c.query("DELETE FROM \(table) WHERE portfolio = $1", [id])
+        case .deletePortfolio(let id, let revision):
+            // One statement: the cascades delete every row of the portfolio. With a revision it is checked
+            // here, in the transaction's first statement, as every write's is.
+            if let revision {
+                let r = try c.query("DELETE FROM portfolio WHERE id = $1 AND revision = $2", [id, String(revision)])
+                guard r.affected == 1 else { throw StoreError.deleteConflict(id, revision) }
+            } else {
+                try c.query("DELETE FROM portfolio WHERE id = $1", [id])
             }
         case .putEntity(let pid, let kind, let id, let body):
             guard let copy = json_deep_copy(body) else { throw StoreError(kind: .io, message: "out of memory") }
@@ -501,18 +514,21 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
     /// runs from several processes queue on that row for the length of one statement, and a run rolled
     /// back gives its number back with it. A portfolio's first counter starts after the runs it has.
     public func addRun(portfolio: String, at: String, model: String, score: Double, summary: String, body: String) throws -> Int {
-        try transaction { c in
-            let r = try c.query("""
-                WITH n AS (
-                    INSERT INTO run_counter (portfolio, last)
-                    VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM assessment_run WHERE portfolio = $1))
-                    ON CONFLICT (portfolio) DO UPDATE SET last = run_counter.last + 1
-                    RETURNING last)
-                INSERT INTO assessment_run (portfolio, seq, at, model, score, summary, body)
-                SELECT $1, n.last, $2, $3, $4, $5, $6 FROM n RETURNING seq
-                """, [portfolio, at, model, pgDouble(score), summary, body])
-            return r.int(0, 0)
-        }
+        try transaction { c in try insertRun(c, portfolio: portfolio, at: at, model: model, score: score, summary: summary, body: body) }
+    }
+
+    /// Numbers and inserts a kept run in the caller's transaction; returns its number.
+    func insertRun(_ c: PGConnection, portfolio: String, at: String, model: String, score: Double, summary: String, body: String) throws -> Int {
+        let r = try c.query("""
+            WITH n AS (
+                INSERT INTO run_counter (portfolio, last)
+                VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM assessment_run WHERE portfolio = $1))
+                ON CONFLICT (portfolio) DO UPDATE SET last = run_counter.last + 1
+                RETURNING last)
+            INSERT INTO assessment_run (portfolio, seq, at, model, score, summary, body)
+            SELECT $1, n.last, $2, $3, $4, $5, $6 FROM n RETURNING seq
+            """, [portfolio, at, model, pgDouble(score), summary, body])
+        return r.int(0, 0)
     }
 
     public func runSummaries(portfolio: String, model: String?) throws -> [KeptRun] {
@@ -559,6 +575,7 @@ extension StoreChange {
     var isRevisionGuard: Bool {
         switch self {
         case .setRevision, .putPortfolio: return true
+        case .deletePortfolio(_, let revision): return revision != nil
         default: return false
         }
     }
@@ -566,7 +583,7 @@ extension StoreChange {
     var portfolioID: String? {
         switch self {
         case .putPortfolio(let sp, _): return sp.portfolio.id
-        case .deletePortfolio(let id): return id
+        case .deletePortfolio(let id, _): return id
         case .putEntity(let p, _, _, _), .removeEntity(let p, _, _), .replaceObservations(let p, _, _),
              .appendObservations(let p, _, _, _), .setRevision(let p, _, _), .setUnresolved(let p, _): return p
         }

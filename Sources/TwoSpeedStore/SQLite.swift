@@ -56,7 +56,9 @@ final class Connection {
     }
 
     func error(_ what: String) -> StoreError {
-        let code = sqlite3_errcode(db)
+        let code = sqlite3_extended_errcode(db)
+        // SQLITE_CONSTRAINT_FOREIGNKEY (a macro Swift does not import): SQLITE_CONSTRAINT | 3 << 8.
+        if code == SQLITE_CONSTRAINT | (3 << 8) { return StoreError.noSuchPortfolio(String(cString: sqlite3_errmsg(db))) }
         let kind: StoreError.Kind = (code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB ? .corrupt : .io
         return StoreError(kind: kind, message: "\(what): \(String(cString: sqlite3_errmsg(db)))")
     }

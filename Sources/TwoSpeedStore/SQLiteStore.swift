@@ -34,7 +34,7 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     public static let defaultFileMode: mode_t = 0o600
 
     /// The schema version this build writes; older stores migrate forward on open.
-    public static let currentVersion = 6
+    public static let currentVersion = 7
 
     /// Each step takes the store from version i to i+1.
     static let migrations: [String] = [
@@ -121,7 +121,42 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
         """,
         // 6: advice records of kept runs, dismissals and campaigns (AdviceStore.swift).
         SQLiteStore.adviceMigration,
+        // 7: every table that belongs to a portfolio references it, so that deleting the portfolio deletes
+        // its rows (see foreignKeyMigration).
+        SQLiteStore.foreignKeyMigration,
     ]
+
+    /// The tables that belong to a portfolio but were created without a foreign key to it, as they are
+    /// rebuilt by step 7 (SQLite cannot add a constraint to a table): the same columns in the same order,
+    /// the key added. Rows of a portfolio the store no longer holds (left by a delete of an earlier
+    /// version, or written while it was being deleted) are dropped: no method could read them, and they
+    /// would have come back as the history of a new portfolio given the same id. Every other row is kept.
+    static let foreignKeyTables: [(name: String, columns: String, key: String, rowid: Bool)] = [
+        ("assessment_run", "seq INTEGER NOT NULL, at TEXT NOT NULL, model TEXT NOT NULL, score REAL NOT NULL, body TEXT NOT NULL, "
+            + "summary TEXT NOT NULL DEFAULT '{}'", "seq", false),
+        ("deployment", "id TEXT NOT NULL, system TEXT NOT NULL, at INTEGER NOT NULL, failed INTEGER NOT NULL, changes TEXT NOT NULL", "id", false),
+        ("incident", "id TEXT NOT NULL, system TEXT NOT NULL, started INTEGER NOT NULL, resolved INTEGER, cause TEXT", "id", false),
+        ("advice_run", "seq INTEGER NOT NULL, body TEXT NOT NULL", "seq", true),
+        ("advice_dismissal", "id TEXT NOT NULL, revision INTEGER NOT NULL, updated TEXT NOT NULL, body TEXT NOT NULL", "id", true),
+        ("advice_campaign", "id TEXT NOT NULL, revision INTEGER NOT NULL, updated TEXT NOT NULL, body TEXT NOT NULL", "id", true),
+    ]
+
+    static var foreignKeyMigration: String {
+        foreignKeyTables.map { t in
+            """
+            DELETE FROM \(t.name) WHERE portfolio NOT IN (SELECT id FROM portfolio);
+            CREATE TABLE \(t.name)_new (
+                portfolio TEXT NOT NULL REFERENCES portfolio(id) ON DELETE CASCADE,
+                \(t.columns),
+                PRIMARY KEY (portfolio, \(t.key))
+            )\(t.rowid ? "" : " WITHOUT ROWID");
+            INSERT INTO \(t.name)_new SELECT * FROM \(t.name);
+            DROP TABLE \(t.name);
+            ALTER TABLE \(t.name)_new RENAME TO \(t.name);
+
+            """
+        }.joined()
+    }
 
     /// Opens (creating if needed) the store at `path`; nil or ":memory:" keeps it in memory. A new file
     /// is created with `fileMode` (less the umask); SQLite gives its -wal and -shm files the same mode.
@@ -234,6 +269,8 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     private func openReader() throws -> Connection {
         let c = try Connection(path: path, create: false)
         try c.exec("PRAGMA busy_timeout = 5000")
+        // Readers write nothing, but every connection enforces the keys: none may ever be the exception.
+        try c.exec("PRAGMA foreign_keys = ON")
         try c.exec("PRAGMA query_only = ON")
         return c
     }
@@ -410,13 +447,14 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             for m in p.metrics where !m.observations.isEmpty {
                 try insertObservations(conn, p.id, m.id, 0, m.observations)
             }
-        case .deletePortfolio(let id):
-            try conn.prepare("DELETE FROM portfolio WHERE id = ?").run([.text(id)])
-            try conn.prepare("DELETE FROM assessment_run WHERE portfolio = ?").run([.text(id)])
-            try conn.prepare("DELETE FROM deployment WHERE portfolio = ?").run([.text(id)])
-            try conn.prepare("DELETE FROM incident WHERE portfolio = ?").run([.text(id)])
-            for table in ["advice_run"] + AdviceTable.allCases.map(\.rawValue) {
-                try conn.prepare("DELETE FROM \(table) WHERE portfolio = ?").run([.text(id)])
+        case .deletePortfolio(let id, let revision):
+            // Every table that belongs to a portfolio references it ON DELETE CASCADE: this one statement
+            // deletes its entities, observations, kept runs, delivery events and advice.
+            if let revision {
+                try conn.prepare("DELETE FROM portfolio WHERE id = ? AND revision = ?").run([.text(id), .int(revision)])
+                guard sqlite3_changes(conn.db) == 1 else { throw StoreError.deleteConflict(id, revision) }
+            } else {
+                try conn.prepare("DELETE FROM portfolio WHERE id = ?").run([.text(id)])
             }
         case .putEntity(let pid, let kind, let id, let body):
             // The body is borrowed for the call; the store writes a copy without observations.
@@ -505,17 +543,20 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     public func addRun(portfolio: String, at: String, model: String, score: Double, summary: String, body: String) throws -> Int {
         // Numbered inside the writer's transaction, so that runs of one portfolio never share a number.
         try writing { conn in
-            try conn.transaction {
-                let q = try conn.prepare("SELECT COALESCE(MAX(seq), 0) + 1 FROM assessment_run WHERE portfolio = ?")
-                try q.bind([.text(portfolio)])
-                _ = try q.step()
-                let seq = q.int(0)
-                q.reset()
-                try conn.prepare("INSERT INTO assessment_run (portfolio, seq, at, model, score, summary, body) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                    .run([.text(portfolio), .int(seq), .text(at), .text(model), .double(score), .text(summary), .text(body)])
-                return seq
-            }
+            try conn.transaction { try insertRun(conn, portfolio: portfolio, at: at, model: model, score: score, summary: summary, body: body) }
         }
+    }
+
+    /// Numbers and inserts a kept run in the caller's transaction; returns its number.
+    func insertRun(_ conn: Connection, portfolio: String, at: String, model: String, score: Double, summary: String, body: String) throws -> Int {
+        let q = try conn.prepare("SELECT COALESCE(MAX(seq), 0) + 1 FROM assessment_run WHERE portfolio = ?")
+        try q.bind([.text(portfolio)])
+        _ = try q.step()
+        let seq = q.int(0)
+        q.reset()
+        try conn.prepare("INSERT INTO assessment_run (portfolio, seq, at, model, score, summary, body) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .run([.text(portfolio), .int(seq), .text(at), .text(model), .double(score), .text(summary), .text(body)])
+        return seq
     }
 
     /// The kept runs of a portfolio (of one model, when given), oldest first, with their summaries

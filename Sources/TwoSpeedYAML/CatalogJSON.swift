@@ -1,4 +1,3 @@
-import CJansson
 import TwoSpeedJSON
 
 /// The JSON that Backstage's catalog API returns, as the documents `import.backstage` takes: an array of

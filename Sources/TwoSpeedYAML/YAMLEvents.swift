@@ -1,18 +1,27 @@
-import CJansson
 import CYaml
 import Glibc
 import TwoSpeedJSON
 import Yams
 
-/// The documents of a file read straight from libyaml's events (the parser Yams wraps), without
-/// composing Yams' node tree first: composing built a Swift node, a Foundation-decoded String and a
-/// Tag for every scalar, and then freed them all, which cost more than reading the YAML itself.
-/// The result is the one `YAMLDocuments.convert` gives from Yams' nodes, byte for byte; scalars keep
-/// Yams' own tag resolution (a plain scalar that could be a bool, a number, a null or a timestamp is
-/// resolved by Yams). A file with anything this reader leaves to the composer — an error, an anchor
-/// or alias, a key that is not a scalar, an empty text — returns nil, and the caller reads it with
-/// Yams as before, so errors and their marks stay Yams'.
+/// The one YAML reader: a file's documents read straight from libyaml's events (the parser Yams wraps),
+/// without composing Yams' node tree (which built a Swift node, a String and a Tag for every scalar and
+/// then freed them all, costing more than reading the YAML itself). It gives what composing with Yams
+/// gave, byte for byte, including anchors and aliases, Yams' error texts and marks, and its tag
+/// resolution (a plain scalar that could be a bool, a number, a null or a timestamp is resolved by
+/// Yams); and it holds the limits (nesting, alias expansion) as it reads, so that nothing past one is
+/// ever built. Iterative over documents, recursive over nesting only up to the nesting limit.
+///
+/// Anchors and aliases: an anchored node is read once into its value and the lines within it (relative
+/// to it, to the depth lines are kept); the node and each alias to it are placed from that, as if written
+/// there. An anchor belongs to its document (YAML 1.2, 3.2.2.2, as PyYAML reads it): an alias to one of
+/// an earlier document is an error, as an alias to none is.
 enum YAMLEvents {
+    /// Where reading a file stopped: the error document that ends its documents. Thrown and caught
+    /// inside one reading, on one thread.
+    struct Stop: Error, @unchecked Sendable {
+        var document: JSONRef
+    }
+
     /// A limit the text passes, where: the error document that ends the file's reading.
     struct LimitError: Error {
         var line: Int
@@ -25,219 +34,335 @@ enum YAMLEvents {
         }
     }
 
-    static func documents(text: String, file: String) -> JSONRef? {
+    /// The line a node was written on, by its pointer relative to the anchored node that holds it.
+    struct LineRecord {
+        var pointer: [UInt8]
+        var depth: Int
+        var inList: Bool
+        var line: Int
+    }
+
+    /// An anchored node as read: its value (placed as a copy for each alias), its raw text when it is a
+    /// scalar (what a mapping key names), the lines inside it, and how many values it holds.
+    final class Anchored {
+        let value: JSONRef
+        let text: [UInt8]?
+        let lines: [LineRecord]
+        let values: Int
+        init(value: JSONRef, text: [UInt8]?, lines: [LineRecord], values: Int) {
+            self.value = value; self.text = text; self.lines = lines; self.values = values
+        }
+        deinit { value.release() }
+    }
+
+    /// Appends the documents of `text` to `out`; returns how many (an error document counts as one).
+    static func append(text: String, file: String, into out: JSONRef) -> Int {
         var t = text
-        return t.withUTF8 { buf -> JSONRef? in
-            // Yams reads UTF-8 unless YAMS_DEFAULT_ENCODING says otherwise; then it stays Yams' to read.
-            guard let base = buf.baseAddress, buf.count > 0, getenv("YAMS_DEFAULT_ENCODING") == nil else { return nil }
+        return t.withUTF8 { buf -> Int in
+            // Nothing to read: no document (as Yams composes an empty text).
+            guard let base = buf.baseAddress, buf.count > 0 else { return 0 }
             var parser = yaml_parser_t()
-            guard yaml_parser_initialize(&parser) == 1 else { return nil }
+            guard yaml_parser_initialize(&parser) == 1 else {
+                out.append(errorDocument(file: file, line: 1, column: nil, "\(YamlError.memory)"))
+                return 1
+            }
             defer { yaml_parser_delete(&parser) }
             yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
             yaml_parser_set_input_string(&parser, base, buf.count)
-            var r = Reader()
-            let out = JSONMake.array()
-            let ok = withUnsafeMutablePointer(to: &parser) { p -> Bool in
-                r.parserPointer = p
-                return r.stream(file: file, into: out)
+            return withUnsafeMutablePointer(to: &parser) { p -> Int in
+                var r = Reader(parser: p, file: file, text: text)
+                return r.stream(into: out)
             }
-            if ok { return out }
-            // Too deep: the documents before it and the error, never the composer (it recurses).
-            if let limit = r.limit {
-                out.append(limit.document(file: file))
-                return out
-            }
-            out.release()
-            return nil
         }
     }
 
+    /// `{"file", "line", "error"[, "column"]}`, in that order, as the composer's errors were given.
+    static func errorDocument(file: String, line: Int, column: Int?, _ problem: String) -> JSONRef {
+        let o = JSONMake.object(["file": JSONMake.string(file), "line": JSONMake.int(line), "error": JSONMake.string("YAML: " + problem)])
+        if let column { o.set("column", JSONMake.int(column)) }
+        return o
+    }
+
     struct Reader {
-        var parserPointer: UnsafeMutablePointer<yaml_parser_t>?
+        let parser: UnsafeMutablePointer<yaml_parser_t>
+        let file: String
+        let text: String
         var event = yaml_event_t()
-        /// The JSON pointer being built, as bytes.
+        /// The JSON pointer of the node being read, as bytes (relative to `base`'s node inside an anchor).
         var pointer: [UInt8] = []
-        /// Set when the text passes a limit (nesting): the reading stops there.
-        var limit: LimitError?
+        /// The document's lines by pointer.
+        var lines: JSONRef? = nil
+        /// While an anchored node is read: the lines inside it, relative to it; `base` is its depth.
+        var relative: [LineRecord]? = nil
+        var base = 0
+        /// This document's anchors, and the names of earlier documents' (an alias to one is an error).
+        var anchors: [String: Anchored] = [:]
+        var earlier: Set<String> = []
+        /// Values read in this document so far, and those aliases added (held to maxAliasValues).
+        var count = 0
+        var expanded = 0
 
-        /// The next event into `event` (the previous one deleted); false on a parse error.
-        mutating func next() -> Bool {
+        init(parser: UnsafeMutablePointer<yaml_parser_t>, file: String, text: String) {
+            self.parser = parser; self.file = file; self.text = text
+        }
+
+        /// The next event into `event` (the previous one deleted).
+        mutating func next() throws {
             yaml_event_delete(&event)
-            return yaml_parser_parse(parserPointer!, &event) == 1
+            guard yaml_parser_parse(parser, &event) == 1 else { throw Stop(document: parseError()) }
         }
 
-        mutating func stream(file: String, into out: JSONRef) -> Bool {
-            defer { yaml_event_delete(&event) }
-            guard next(), event.type == YAML_STREAM_START_EVENT else { return false }
-            while true {
-                guard next() else { return false }
-                if event.type == YAML_STREAM_END_EVENT { return true }
-                guard event.type == YAML_DOCUMENT_START_EVENT, next() else { return false }
-                let doc = JSONMake.object()
-                doc.set("file", JSONMake.string(file))
-                doc.set("line", JSONMake.int(Int(event.start_mark.line) + 1))
-                let lines = JSONMake.object()
-                pointer.removeAll(keepingCapacity: true)
-                guard let entity = node(lines, depth: 0, inList: false) else { doc.release(); lines.release(); return false }
-                doc.set("entity", entity)
-                doc.set("lines", lines)
-                out.append(doc)
-                guard next(), event.type == YAML_DOCUMENT_END_EVENT else { return false }
+        mutating func stream(into out: JSONRef) -> Int {
+            defer {
+                yaml_event_delete(&event)
+                lines?.release()
+            }
+            var n = 0
+            do {
+                try next()
+                while true {
+                    try next()
+                    if event.type == YAML_STREAM_END_EVENT { return n }
+                    // A document start.
+                    earlier.formUnion(anchors.keys)
+                    anchors = [:]
+                    count = 0
+                    expanded = 0
+                    pointer.removeAll(keepingCapacity: true)
+                    try next()
+                    let line = Int(event.start_mark.line) + 1
+                    lines = JSONMake.object()
+                    let entity = try node(depth: 0, inList: false)
+                    let doc = JSONMake.object()
+                    doc.set("file", JSONMake.string(file))
+                    doc.set("line", JSONMake.int(line))
+                    doc.set("entity", entity)
+                    doc.set("lines", lines)
+                    lines = nil
+                    do { try next() } catch { doc.release(); throw error }
+                    out.append(doc)
+                    n += 1
+                }
+            } catch let stop as Stop {
+                out.append(stop.document)
+                return n + 1
+            } catch {
+                out.append(errorDocument(file: file, line: 1, column: nil, "\(error)"))
+                return n + 1
             }
         }
 
-        /// The node whose first event is the current one, as `YAMLDocuments.convert` makes it; on return
-        /// the current event is the node's last. nil: left to the composer.
-        mutating func node(_ lines: JSONRef, depth: Int, inList: Bool) -> JSONRef? {
+        /// Yams' error for the parser's failure, as the composer gave it: the problem (after its context)
+        /// at the problem's mark; a reader error in Yams' words, at line 1.
+        func parseError() -> JSONRef {
+            let p = parser.pointee
+            switch p.error {
+            case YAML_MEMORY_ERROR:
+                return errorDocument(file: file, line: 1, column: nil, "\(YamlError.memory)")
+            case YAML_READER_ERROR:
+                let index = text.utf8.index(text.utf8.startIndex, offsetBy: p.problem_offset, limitedBy: text.utf8.endIndex)?.samePosition(in: text)
+                let offset = index.map { text.distance(from: text.startIndex, to: $0) }
+                let e = YamlError.reader(problem: p.problem.map { String(cString: $0) } ?? "", offset: offset, value: p.problem_value, yaml: text)
+                return errorDocument(file: file, line: 1, column: nil, "\(e)")
+            default:
+                let problem = (p.context.map { String(cString: $0) + " " } ?? "") + (p.problem.map { String(cString: $0) } ?? "")
+                return errorDocument(file: file, line: Int(p.problem_mark.line) + 1, column: Int(p.problem_mark.column) + 1, problem)
+            }
+        }
+
+        func at(_ mark: yaml_mark_t, _ reason: String) -> Stop {
+            Stop(document: LimitError(line: Int(mark.line) + 1, column: Int(mark.column) + 1, reason: reason).document(file: file))
+        }
+
+        /// Records the line of the node at `pointer`: in the document's lines for what a problem can name
+        /// (a document's members and theirs, and list items one level further: see YAMLDocuments), or
+        /// inside an anchored node, every line down to that depth, for placing it later.
+        mutating func record(depth: Int, inList: Bool, line: Int) {
+            let d = depth - base
+            if relative != nil {
+                if d <= 3 { relative!.append(LineRecord(pointer: pointer, depth: d, inList: inList, line: line)) }
+            } else if d <= 2 || (d == 3 && inList) {
+                setLine(pointer, line)
+            }
+        }
+
+        mutating func setLine(_ p: [UInt8], _ line: Int) {
+            lines?.set(utf8Key: p, JSONMake.int(line))
+        }
+
+        /// An anchored node's lines placed at the current pointer and depth, as if it were written there.
+        mutating func place(_ records: [LineRecord], depth: Int, inList: Bool) {
+            let d = depth - base
+            for r in records {
+                let at = d + r.depth, listed = r.depth == 0 ? inList : r.inList
+                if relative != nil {
+                    if at <= 3 { relative!.append(LineRecord(pointer: pointer + r.pointer, depth: at, inList: listed, line: r.line)) }
+                } else if at <= 2 || (at == 3 && listed) {
+                    setLine(pointer + r.pointer, r.line)
+                }
+            }
+        }
+
+        /// The anchor of the current event, when it has one.
+        func anchorName() -> String? {
+            let a: UnsafeMutablePointer<yaml_char_t>?
+            switch event.type {
+            case YAML_MAPPING_START_EVENT: a = event.data.mapping_start.anchor
+            case YAML_SEQUENCE_START_EVENT: a = event.data.sequence_start.anchor
+            case YAML_SCALAR_EVENT: a = event.data.scalar.anchor
+            default: a = nil
+            }
+            return a.map { String(cString: $0) }
+        }
+
+        /// The node whose first event is the current one; on return the current event is its last.
+        mutating func node(depth: Int, inList: Bool) throws -> JSONRef {
+            if event.type == YAML_ALIAS_EVENT { return try alias(depth: depth, inList: inList).value.deepCopy() }
+            guard let name = anchorName() else { return try content(depth: depth, inList: inList) }
+            // Read apart, relative to itself, then placed here; registered once read (as Yams does: an
+            // alias inside its own anchor is undefined).
+            let saved = (pointer, relative, base)
+            pointer = []
+            relative = []
+            base = depth
+            let before = count
+            let text = event.type == YAML_SCALAR_EVENT ? Array(UnsafeBufferPointer(start: event.data.scalar.value, count: event.data.scalar.length)) : nil
+            let value: JSONRef
+            do { value = try content(depth: depth, inList: inList) } catch {
+                (pointer, relative, base) = saved
+                throw error
+            }
+            let records = relative!
+            (pointer, relative, base) = saved
+            anchors[name] = Anchored(value: value.retained(), text: text, lines: records, values: count - before)
+            place(records, depth: depth, inList: inList)
+            return value
+        }
+
+        /// The anchored node the current alias event names, counted against the document's limit and
+        /// its lines placed here.
+        mutating func alias(depth: Int, inList: Bool) throws -> Anchored {
+            let name = event.data.alias.anchor.map { String(cString: $0) } ?? ""
+            guard let a = anchors[name] else {
+                // An anchor of an earlier document is PyYAML's and the spec's undefined alias; one defined
+                // nowhere is the composer's, said in its words.
+                if earlier.contains(name) { throw at(event.start_mark, "found undefined alias '\(name)'") }
+                throw Stop(document: errorDocument(file: file, line: Int(event.start_mark.line) + 1,
+                                                   column: Int(event.start_mark.column) + 1, "found undefined alias"))
+            }
+            expanded = min(expanded + a.values, Int.max / 2)
+            if expanded > YAMLDocuments.maxAliasValues {
+                throw at(event.start_mark, "aliases expand this document past \(YAMLDocuments.maxAliasValues) values (an alias bomb?); "
+                         + "nothing after this line is read")
+            }
+            count += a.values
+            place(a.lines, depth: depth, inList: inList)
+            return a
+        }
+
+        /// A mapping, a sequence or a scalar (not an alias), its anchor aside.
+        mutating func content(depth: Int, inList: Bool) throws -> JSONRef {
             if depth >= YAMLDocuments.maxDepth, event.type == YAML_MAPPING_START_EVENT || event.type == YAML_SEQUENCE_START_EVENT {
-                limit = LimitError(line: Int(event.start_mark.line) + 1, column: Int(event.start_mark.column) + 1,
-                                   reason: "nesting deeper than \(YAMLDocuments.maxDepth) levels")
-                return nil
+                throw at(event.start_mark, "nesting deeper than \(YAMLDocuments.maxDepth) levels")
             }
-            let keep = depth <= 2 || (depth == 3 && inList)
-            if keep { setLine(lines, Int(event.start_mark.line) + 1) }
-            let deeper = depth < 3
+            count += 1
+            record(depth: depth, inList: inList, line: Int(event.start_mark.line) + 1)
+            let deeper = depth - base < 3
             switch event.type {
             case YAML_MAPPING_START_EVENT:
-                if event.data.mapping_start.anchor != nil { return nil }
                 let o = JSONMake.object()
-                while true {
-                    guard next() else { o.release(); return nil }
-                    if event.type == YAML_MAPPING_END_EVENT { return o }
-                    // A key is a scalar's text, whatever its tag; other keys go to the composer.
-                    guard event.type == YAML_SCALAR_EVENT, event.data.scalar.anchor == nil else { o.release(); return nil }
-                    let key = Array(UnsafeBufferPointer(start: event.data.scalar.value, count: event.data.scalar.length))
-                    let saved = pointer.count
-                    if deeper {
-                        pointer.append(0x2F)
-                        for b in key {
-                            if b == 0x7E { pointer.append(0x7E); pointer.append(0x30) }
-                            else if b == 0x2F { pointer.append(0x7E); pointer.append(0x31) }
-                            else { pointer.append(b) }
+                do {
+                    while true {
+                        try next()
+                        if event.type == YAML_MAPPING_END_EVENT { return o }
+                        let key = try self.key(depth: depth + 1)
+                        let saved = pointer.count
+                        if deeper {
+                            pointer.append(0x2F)
+                            for b in key {
+                                if b == 0x7E { pointer.append(0x7E); pointer.append(0x30) }
+                                else if b == 0x2F { pointer.append(0x7E); pointer.append(0x31) }
+                                else { pointer.append(b) }
+                            }
                         }
+                        try next()
+                        let v = try node(depth: depth + 1, inList: false)
+                        pointer.removeSubrange(saved...)
+                        o.set(utf8Key: key, v)
                     }
-                    guard next(), let v = node(lines, depth: depth + 1, inList: false) else { o.release(); return nil }
-                    pointer.removeSubrange(saved...)
-                    YAMLEvents.set(o, key, v)
+                } catch {
+                    o.release()
+                    throw error
                 }
             case YAML_SEQUENCE_START_EVENT:
-                if event.data.sequence_start.anchor != nil { return nil }
                 let a = JSONMake.array()
                 var i = 0
-                while true {
-                    guard next() else { a.release(); return nil }
-                    if event.type == YAML_SEQUENCE_END_EVENT { return a }
-                    let saved = pointer.count
-                    if deeper {
-                        pointer.append(0x2F)
-                        pointer.append(contentsOf: String(i).utf8)
+                do {
+                    while true {
+                        try next()
+                        if event.type == YAML_SEQUENCE_END_EVENT { return a }
+                        let saved = pointer.count
+                        if deeper {
+                            pointer.append(0x2F)
+                            pointer.append(contentsOf: String(i).utf8)
+                        }
+                        let v = try node(depth: depth + 1, inList: true)
+                        pointer.removeSubrange(saved...)
+                        a.append(v)
+                        i += 1
                     }
-                    guard let v = node(lines, depth: depth + 1, inList: true) else { a.release(); return nil }
-                    pointer.removeSubrange(saved...)
-                    a.append(v)
-                    i += 1
+                } catch {
+                    a.release()
+                    throw error
                 }
-            case YAML_SCALAR_EVENT:
-                if event.data.scalar.anchor != nil { return nil }
-                return scalar()
             default:
-                return nil // an alias
+                return scalar()
             }
         }
 
-        mutating func setLine(_ lines: JSONRef, _ line: Int) {
-            YAMLEvents.set(lines, pointer, JSONMake.int(line))
+        /// A mapping key's name: a scalar's text whatever its tag (an alias to a scalar: that scalar's);
+        /// a key that is a mapping or a sequence is read (its anchors count) and named "", as Yams' nodes
+        /// had it. Keys record no lines.
+        mutating func key(depth: Int) throws -> [UInt8] {
+            switch event.type {
+            case YAML_SCALAR_EVENT:
+                let text = Array(UnsafeBufferPointer(start: event.data.scalar.value, count: event.data.scalar.length))
+                count += 1
+                if let name = anchorName() {
+                    // An alias to it as a value takes the key's line, as the composed node had it.
+                    let line = LineRecord(pointer: [], depth: 0, inList: false, line: Int(event.start_mark.line) + 1)
+                    anchors[name] = Anchored(value: scalar(), text: text, lines: [line], values: 1)
+                }
+                return text
+            case YAML_ALIAS_EVENT:
+                // Its lines are not the key's to place: read it as a value inside a throwaway anchor.
+                let saved = (relative, base)
+                relative = []
+                base = depth
+                defer { (relative, base) = saved }
+                return try alias(depth: depth, inList: false).text ?? []
+            default:
+                let saved = (pointer, relative, base)
+                pointer = []
+                relative = []
+                base = depth
+                defer { (pointer, relative, base) = saved }
+                try node(depth: depth, inList: false).release()
+                return []
+            }
         }
 
         /// The current scalar event's value, typed as Yams types it.
         func scalar() -> JSONRef {
             let s = event.data.scalar
             let bytes = UnsafeBufferPointer(start: s.value, count: s.length)
-            func string() -> JSONRef {
-                guard let b = s.value, s.length > 0 else { return json_stringn_nocheck("", 0)! }
-                return UnsafeRawPointer(b).withMemoryRebound(to: CChar.self, capacity: s.length) { json_stringn_nocheck($0, s.length)! }
-            }
             // Yams' tag for it (Parser's Event.scalarTag): quoted or block scalars without a tag are strings.
-            if s.quoted_implicit == 1 { return string() }
-            if s.tag == nil, s.plain_implicit == 1, YAMLEvents.plainIsString(bytes) { return string() }
+            if s.quoted_implicit == 1 { return JSONMake.string(utf8: bytes) }
+            if s.tag == nil, s.plain_implicit == 1, YAMLEvents.plainIsString(bytes) { return JSONMake.string(utf8: bytes) }
             let name = s.tag.map { Tag.Name(rawValue: String(cString: $0)) } ?? .implicit
             let style = Node.Scalar.Style(rawValue: numericCast(s.style.rawValue)) ?? .any
             let node = Node.scalar(.init(String(decoding: bytes, as: UTF8.self), Tag(name), style))
             return YAMLDocuments.scalarValue(node)
-        }
-    }
-
-    /// Reads the text's events once, building nothing, for what the composer must not be given: nesting
-    /// deeper than `maxDepth`, or aliases that expand a document past `maxAliasValues` values (the
-    /// "billion laughs": nine anchors of nine aliases each are 9^9 values). Returns the first limit passed
-    /// and the index of the document that passes it, or nil: within limits, or a YAML error first (the
-    /// composer reports that with its own words). Iterative, so any depth costs no stack.
-    static func limitPassed(text: String) -> (document: Int, error: LimitError)? {
-        var t = text
-        return t.withUTF8 { buf -> (Int, LimitError)? in
-            guard let base = buf.baseAddress, buf.count > 0 else { return nil }
-            var parser = yaml_parser_t()
-            guard yaml_parser_initialize(&parser) == 1 else { return nil }
-            defer { yaml_parser_delete(&parser) }
-            yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
-            yaml_parser_set_input_string(&parser, base, buf.count)
-            var event = yaml_event_t()
-            defer { yaml_event_delete(&event) }
-            // Per open collection: the values inside it so far and its anchor.
-            var stack: [(values: Int, anchor: String?)] = []
-            var anchors: [String: Int] = [:]
-            var earlier: Set<String> = []
-            var document = -1, expanded = 0
-            func saturating(_ a: Int, _ b: Int) -> Int { a > Int.max / 2 - b ? Int.max / 2 : a + b }
-            func add(_ n: Int) { if !stack.isEmpty { stack[stack.count - 1].values = saturating(stack[stack.count - 1].values, n) } }
-            func anchor(_ p: UnsafeMutablePointer<yaml_char_t>?) -> String? { p.map { String(cString: $0) } }
-            while true {
-                yaml_event_delete(&event)
-                guard yaml_parser_parse(&parser, &event) == 1 else { return nil }
-                let at = { (reason: String) in
-                    (document, LimitError(line: Int(event.start_mark.line) + 1, column: Int(event.start_mark.column) + 1, reason: reason))
-                }
-                switch event.type {
-                case YAML_STREAM_END_EVENT: return nil
-                case YAML_DOCUMENT_START_EVENT:
-                    document += 1; earlier.formUnion(anchors.keys); anchors = [:]; expanded = 0; stack = []
-                case YAML_MAPPING_START_EVENT, YAML_SEQUENCE_START_EVENT:
-                    if stack.count >= YAMLDocuments.maxDepth { return at("nesting deeper than \(YAMLDocuments.maxDepth) levels") }
-                    let a = event.type == YAML_MAPPING_START_EVENT ? anchor(event.data.mapping_start.anchor) : anchor(event.data.sequence_start.anchor)
-                    stack.append((1, a))
-                case YAML_MAPPING_END_EVENT, YAML_SEQUENCE_END_EVENT:
-                    guard let top = stack.popLast() else { return nil }
-                    if let a = top.anchor { anchors[a] = top.values }
-                    add(top.values)
-                case YAML_SCALAR_EVENT:
-                    if let a = anchor(event.data.scalar.anchor) { anchors[a] = 1 }
-                    add(1)
-                case YAML_ALIAS_EVENT:
-                    // An anchor belongs to its document (YAML 1.2, 3.2.2.2); Yams' composer would take one
-                    // from an earlier document, where PyYAML and the spec say it is undefined.
-                    // (An anchor defined nowhere is the composer's error, said as it says it.)
-                    let name = anchor(event.data.alias.anchor) ?? ""
-                    if anchors[name] == nil, earlier.contains(name), !stack.contains(where: { $0.anchor == name }) {
-                        return at("found undefined alias '\(name)'")
-                    }
-                    let n = anchors[name] ?? 1
-                    expanded = saturating(expanded, n)
-                    if expanded > YAMLDocuments.maxAliasValues {
-                        return at("aliases expand this document past \(YAMLDocuments.maxAliasValues) values (an alias bomb?); "
-                                  + "nothing after this line is read")
-                    }
-                    add(n)
-                default: break
-                }
-            }
-        }
-    }
-
-    /// Sets member `key` (UTF-8 bytes, possibly empty) of `o`, as JSONRef.set does with a String's bytes.
-    static func set(_ o: JSONRef, _ key: [UInt8], _ v: JSONRef) {
-        key.withUnsafeBufferPointer { k in
-            guard let b = k.baseAddress, k.count > 0 else { _ = json_object_setn_new_nocheck(o, "", 0, v); return }
-            UnsafeRawPointer(b).withMemoryRebound(to: CChar.self, capacity: k.count) { _ = json_object_setn_new_nocheck(o, $0, k.count, v) }
         }
     }
 

@@ -3,6 +3,7 @@ import CSQLiteFault
 import Glibc
 @testable import TwoSpeedEngine
 import TwoSpeedJSON
+import TwoSpeedStore
 import XCTest
 
 /// SQLite's own way of testing durability (test_vfs.c, test_malloc.c), on the engine: the Nth I/O call
@@ -206,7 +207,7 @@ final class FaultInjectionTests: XCTestCase {
                 XCTFail("open at call \(n): the store does not open once the disk is back: \(error)")
             }
             XCTAssertEqual(integrityCheck(path), "ok", "open at call \(n)")
-            XCTAssertEqual(sqlRows(path, "PRAGMA user_version"), ["6"], "open at call \(n)")
+            XCTAssertEqual(sqlRows(path, "PRAGMA user_version"), ["\(SQLiteStore.currentVersion)"], "open at call \(n)")
             n += 1
         }
         XCTAssertTrue(opened, "no open succeeded within 400 calls")

@@ -501,7 +501,7 @@ extension StoreChange {
     var portfolioID: String {
         switch self {
         case .putPortfolio(let sp, _): return sp.portfolio.id
-        case .deletePortfolio(let id): return id
+        case .deletePortfolio(let id, _): return id
         case .putEntity(let p, _, _, _), .removeEntity(let p, _, _), .replaceObservations(let p, _, _),
              .appendObservations(let p, _, _, _), .setRevision(let p, _, _), .setUnresolved(let p, _): return p
         }

@@ -55,6 +55,41 @@ final class SharedStoreTests: XCTestCase {
         XCTAssertEqual(a.request("portfolio.list").result?["portfolios"]?.count, 0)
     }
 
+    /// portfolio.delete with ifRevision is checked by the store, in the delete itself: an engine whose
+    /// copy is at the revision asked for, while the store has moved on, deletes nothing (-32005 with the
+    /// store's revision). The revision is moved here behind every engine's back (no notice), so that the
+    /// engine's own check passes and only the store's can refuse; a delete at the store's revision goes
+    /// through and the other engine drops the portfolio on its notice.
+    func testADeleteAtAStaleRevisionIsRefusedAcrossEngines() throws {
+        let name = try PGServer.freshDatabase()
+        let a = try Engine(path: name), b = try Engine(path: name)
+        XCTAssertNotNil(a.request("portfolio.put", "{\"portfolio\":\(retailerText)}").result)
+        XCTAssertTrue(eventually { b.request("portfolio.get", #"{"id":"retailer"}"#).result?["revision"]?.intValue == 1 })
+        try PGServer.psql(PGServer.database(of: name), "UPDATE portfolio SET revision = 2 WHERE id = 'retailer'")
+        XCTAssertEqual(b.request("portfolio.get", #"{"id":"retailer"}"#).result?["revision"]?.intValue, 1, "b has not heard")
+        let stale = b.request("portfolio.delete", #"{"id":"retailer","ifRevision":1}"#)
+        XCTAssertEqual(stale.code, -32005, stale.text)
+        XCTAssertEqual(stale.error?["data"]?["revision"]?.intValue, 2, stale.text)
+        XCTAssertEqual(stale.error?["data"]?["pointer"]?.stringValue, "/ifRevision", stale.text)
+        XCTAssertNotEqual(try PGServer.psql(PGServer.database(of: name), "SELECT count(*) FROM entity WHERE portfolio = 'retailer'"), "0",
+                          "nothing was deleted")
+        XCTAssertEqual(a.request("portfolio.get", #"{"id":"retailer"}"#).result?["revision"]?.intValue, 1, "a has not heard either")
+        let current = b.request("portfolio.delete", #"{"id":"retailer","ifRevision":2}"#)
+        XCTAssertEqual(current.result?["deleted"]?.boolValue, true, current.text)
+        XCTAssertTrue(eventually { a.request("portfolio.get", #"{"id":"retailer"}"#).code == -32000 }, "a still serves a deleted portfolio")
+
+        // Both engines serving, one writes and the other deletes from the revision before: refused whether
+        // the deleter has heard of the write or not, and the write is kept.
+        XCTAssertNotNil(a.request("portfolio.put", "{\"portfolio\":\(retailerText)}").result)
+        XCTAssertTrue(eventually { b.request("portfolio.get", #"{"id":"retailer"}"#).result?["revision"]?.intValue == 1 })
+        XCTAssertEqual(a.request("entity.upsert", #"{"portfolio":"retailer","kind":"system","entity":{"id":"x","name":"X","layer":"platform"},"ifRevision":1}"#)
+                        .result?["revision"]?.intValue, 2)
+        let raced = b.request("portfolio.delete", #"{"id":"retailer","ifRevision":1}"#)
+        XCTAssertEqual(raced.code, -32005, raced.text)
+        XCTAssertEqual(raced.error?["data"]?["revision"]?.intValue, 2, raced.text)
+        XCTAssertNotNil(a.request("entity.get", #"{"portfolio":"retailer","kind":"system","id":"x"}"#).result)
+    }
+
     /// The near miss: over SQLite (one engine per file) nothing is heard; a second engine over the same
     /// file keeps what it loaded until told (Engine.refresh), as the header says.
     func testOverSQLiteNothingIsHeard() throws {

@@ -39,6 +39,11 @@ final class StoreContractTests: XCTestCase {
         }
     }
 
+    /// An empty portfolio: kept runs, events and advice belong to a portfolio the store holds.
+    func empty(_ id: String) -> StoredPortfolio {
+        StoredPortfolio(portfolio: Portfolio(id: id, organization: Organization(name: id)), revision: 1, updated: "2026-12-01T00:00:00Z")
+    }
+
     func retailer(revision: Int = 1) throws -> StoredPortfolio {
         StoredPortfolio(portfolio: try JanssonDecoder().decode(Portfolio.self, from: retailerText), revision: revision, updated: "2026-12-01T00:00:00Z")
     }
@@ -233,6 +238,7 @@ final class StoreContractTests: XCTestCase {
     func testKeptRunsAreNumberedOnceEachUnderConcurrentWriters() throws {
         try eachBackend { b, name in
             let stores = try (0..<4).map { _ in try open(name) }
+            try stores[0].apply([.putPortfolio(empty("p"), document: nil)])
             let seqs = Locked<[Int]>([]), failures = Locked<[String]>([])
             DispatchQueue.concurrentPerform(iterations: 4) { w in
                 for i in 0..<15 {
@@ -254,6 +260,7 @@ final class StoreContractTests: XCTestCase {
             XCTAssertEqual(try s.runHeaders(portfolio: "other").count, 0, "\(b)")
             try s.apply([.deletePortfolio(id: "p")])
             XCTAssertEqual(try s.runHeaders(portfolio: "p").count, 0, "\(b)")
+            try s.apply([.putPortfolio(empty("p"), document: nil)])
             XCTAssertEqual(try s.addRun(portfolio: "p", at: "t", model: "default", score: 1, summary: "{}", body: "{}"), 1, "\(b)")
         }
     }
@@ -263,6 +270,7 @@ final class StoreContractTests: XCTestCase {
     func testDeliveryEventsAreIdempotentByIdWithSQLitesCounts() throws {
         try eachBackend { b, name in
             let one = try open(name), two = try open(name)
+            try one.apply([.putPortfolio(empty("p"), document: nil)])
             let d1 = DeploymentRecord(id: "d1", system: "web", at: 100, failed: false, changes: "90:c1,95:c2")
             let d2 = DeploymentRecord(id: "d2", system: "web", at: 200, failed: true, changes: "150:c3")
             let i1 = IncidentRecord(id: "i1", system: "web", started: 210, resolved: nil, cause: "d2")
@@ -564,6 +572,7 @@ final class StoreContractTests: XCTestCase {
     func testAdviceRecordsKeepOneContract() throws {
         try eachBackend { b, name in
             guard let s = try StoreName.open(name) as? any AdviceStore & PortfolioStore else { return XCTFail("\(b): no AdviceStore") }
+            try s.apply([.putPortfolio(empty("p"), document: nil)])
             try s.putAdviceRun(portfolio: "p", seq: 1, body: "{\"a\":1}")
             try s.putAdviceRun(portfolio: "p", seq: 3, body: "{\"a\":3}")
             try s.putAdviceRun(portfolio: "p", seq: 3, body: "{\"a\":33}")

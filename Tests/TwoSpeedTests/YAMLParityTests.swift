@@ -96,7 +96,7 @@ final class YAMLParityTests: XCTestCase {
                 let sw = parse(a), py = parse(b)
                 defer { sw.release(); py.release() }
                 // Python keeps the line of every value; Swift those a problem can name (down to a document's
-                // members' members and list items, YAMLDocuments.convert): each it keeps must be Python's.
+                // members' members and list items, see YAMLDocuments): each it keeps must be Python's.
                 if let sl = sw["lines"], let pl = py["lines"] {
                     for k in sl.keys {
                         XCTAssertEqual(sl[k]?.intValue, pl[k]?.intValue, "\(name), document \(i + 1): the line of \(k)")

@@ -68,7 +68,7 @@ def test_engine_opens_a_postgresql_uri_and_keeps_what_it_writes(server: str, tmp
             eng.call("portfolio.put", {"portfolio": retailer()})
             eng.call("metric.observe", {"portfolio": "retailer", "metric": "nps", "observations": [{"at": "2026-12-01", "value": 31.5}]})
     with twospeed.Engine(uri) as eng:
-        assert eng.call("engine.info")["store"] == {"path": uri, "inMemory": False, "schemaVersion": 2}
+        assert eng.call("engine.info")["store"] == {"path": uri, "inMemory": False, "schemaVersion": 3}
         got = eng.call("portfolio.get", {"id": "retailer"})
     with twospeed.Engine(sqlite) as eng:
         expected = eng.call("portfolio.get", {"id": "retailer"})
