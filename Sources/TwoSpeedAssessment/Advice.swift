@@ -81,20 +81,26 @@ public struct AdviceRunRecord: Codable, Sendable, Equatable {
     /// Keys the previous tracked run gave, that this one does not, whose subjects are no longer in the
     /// portfolio at this run (judged when the run was kept, against the portfolio it assessed).
     public var gone: [String]
+    /// The subjects ("kind/id") named by advice of any earlier tracked run that are not in the portfolio
+    /// at this run: so that every run, not only the one where the advice went, can tell whether a
+    /// subject is gone (removed later, or come back). nil in records kept before it was written: their
+    /// runs judge by `gone` alone.
+    public var absent: [String]?
 
-    public init(run: Int, at: String, asOf: String, model: String, modelHash: String, engine: String, items: [Item], gone: [String]) {
+    public init(run: Int, at: String, asOf: String, model: String, modelHash: String, engine: String, items: [Item], gone: [String],
+                absent: [String]? = nil) {
         self.run = run; self.at = at; self.asOf = asOf; self.model = model; self.modelHash = modelHash
-        self.engine = engine; self.items = items; self.gone = gone
+        self.engine = engine; self.items = items; self.gone = gone; self.absent = absent
     }
 
-    public init(run: Int, result: AssessmentResult, engine: String, gone: [String]) {
+    public init(run: Int, result: AssessmentResult, engine: String, gone: [String], absent: [String]? = nil) {
         self.init(run: run, at: result.at, asOf: result.asOf, model: result.model.id,
                   modelHash: result.model.hash ?? "", engine: engine,
                   items: result.recommendations.compactMap { r in
                       guard let key = r.key else { return nil }
                       return Item(key: key, rule: r.pitfall ?? r.criteria.first ?? "", pitfall: r.pitfall, title: r.title,
                                   rank: r.rank, subjects: r.subjects)
-                  }, gone: gone)
+                  }, gone: gone, absent: absent)
     }
 }
 
@@ -159,9 +165,13 @@ public struct AdviceHistory: Codable, Sendable, Equatable {
     /// Walks the tracked runs oldest first. A key's status in a run: given → open (dismissed when a
     /// standing dismissal predates the run, regressed when it had been resolved before); not given
     /// after being given → model-changed when the model's hash or the engine differs from the previous
-    /// run's, obsolete when its subjects had left the portfolio, superseded when every subject is still
+    /// run's, obsolete when a subject has left the portfolio, superseded when every subject is still
     /// flagged by the same rule (the situation grew: a key naming more took its place), else resolved;
-    /// not given again → as it was.
+    /// not given again → obsolete in every run where a subject is absent (removed after the advice
+    /// went, too: a resolution whose subject is gone is no longer counted), judged again as above in the
+    /// run where an obsolete key's subjects are all back without it (the advice went and its subjects
+    /// exist: resolved), else as it was. A run without a record (untracked) is skipped: the next
+    /// tracked run is compared with the last tracked one.
     public static func build(portfolio: String, records: [AdviceRunRecord], dismissals: [AdviceDismissal], untracked: [Int]) -> AdviceHistory {
         let records = records.sorted { $0.run < $1.run }
         let dismissed = Dictionary(dismissals.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
@@ -176,6 +186,7 @@ public struct AdviceHistory: Codable, Sendable, Equatable {
             let given = Dictionary(r.items.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
             let prevGiven = Set(previous?.items.map(\.key) ?? [])
             let gone = Set(r.gone)
+            let absent = r.absent.map(Set.init)
             var flagged: [String: Set<String>] = [:]
             for item in r.items { flagged[item.rule, default: []].formUnion(item.subjects.map { "\($0.kind)/\($0.id)" }) }
             func flaggedNow(_ rule: String) -> Set<String> { flagged[rule] ?? [] }
@@ -194,16 +205,23 @@ public struct AdviceHistory: Codable, Sendable, Equatable {
                     if let d = dismissed[key], d.at <= r.at { status = .dismissed }
                     else if everResolved.contains(key) { status = .regressed }
                     else { status = .open }
-                } else if prevGiven.contains(key) {
-                    if changed { status = .modelChanged }
-                    else if gone.contains(key) { status = .obsolete }
-                    else if !e.subjects.isEmpty, Set(e.subjects.map { "\($0.kind)/\($0.id)" }).isSubset(of: flaggedNow(e.rule)) {
-                        // Every subject is still flagged by the rule, under a key that names more: nothing was fixed.
-                        status = .superseded
-                    }
-                    else { status = .resolved; everResolved.insert(key); e.resolvedAt = r.run }
                 } else {
-                    status = e.runs.last?.status ?? .open
+                    // Whether a subject is absent at this run; unknown (nil) in records that predate `absent`.
+                    let subjectAbsent = absent.map { a in e.subjects.contains { a.contains("\($0.kind)/\($0.id)") } }
+                    let last = e.runs.last?.status ?? .open
+                    if prevGiven.contains(key) || (last == .obsolete && subjectAbsent == false) {
+                        if changed { status = .modelChanged }
+                        else if subjectAbsent ?? gone.contains(key) { status = .obsolete }
+                        else if !e.subjects.isEmpty, Set(e.subjects.map { "\($0.kind)/\($0.id)" }).isSubset(of: flaggedNow(e.rule)) {
+                            // Every subject is still flagged by the rule, under a key that names more: nothing was fixed.
+                            status = .superseded
+                        }
+                        else { status = .resolved; everResolved.insert(key); e.resolvedAt = r.run }
+                    } else if subjectAbsent == true {
+                        status = .obsolete
+                    } else {
+                        status = last
+                    }
                 }
                 e.status = status
                 e.runs.append(RunStatus(run: r.run, status: status))

@@ -142,12 +142,27 @@ extension Engine {
                     if removed { gone.append(item.key) }
                 }
             }
-            let record = AdviceRunRecord(run: seq, result: result, engine: result.engine ?? Engine.version, gone: gone)
+            let record = AdviceRunRecord(run: seq, result: result, engine: result.engine ?? Engine.version, gone: gone,
+                                         absent: try absentSubjects(store, sp, before: seq))
             try store.putAdviceRun(portfolio: sp.portfolio.id, seq: seq, body: try JanssonEncoder().encodeText(record))
             return nil
         } catch {
             return "run \(seq) was kept but its advice record was not (\(error)); recommendation.history lists it as untracked"
         }
+    }
+
+    /// The subjects named by advice of the tracked runs before `seq` that are not in the portfolio now.
+    func absentSubjects(_ store: AdviceStore, _ sp: StoredPortfolio, before seq: Int) throws -> [String] {
+        struct Named: Decodable { struct Item: Decodable { var subjects: [Subject] }; var items: [Item] }
+        let dec = JanssonDecoder()
+        var named = Set<String>(), absent = Set<String>()
+        for row in try store.adviceRuns(portfolio: sp.portfolio.id) where row.seq < seq {
+            guard let r = try? dec.decode(Named.self, from: row.body) else { continue }
+            for s in r.items.flatMap(\.subjects) where named.insert("\(s.kind)/\(s.id)").inserted {
+                if let kind = EntityKind(rawValue: s.kind), sp.position(kind, s.id) == nil { absent.insert("\(s.kind)/\(s.id)") }
+            }
+        }
+        return absent.sorted()
     }
 
     // MARK: History
