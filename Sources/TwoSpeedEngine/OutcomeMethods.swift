@@ -19,10 +19,11 @@ struct OutcomeReport: Codable {
 
 extension Engine {
     static let outcomeSchema: Schema = {
-        let estimate = Schema.object("OutcomeEstimate", required: ["shift", "low", "high", "standardError", "p", "trendPerDay", "degreesOfFreedom"], [
+        let estimate = Schema.object("OutcomeEstimate", required: ["shift", "low", "high", "standardError", "p", "trendPerDay", "degreesOfFreedom", "autocorrelation"], [
             "shift": .number("the level shift after the resolution, trend taken out"), "low": .number(), "high": .number(),
             "standardError": .number(min: 0), "p": .number(min: 0, max: 1), "trendPerDay": .number("the trend the fit takes out"),
-            "degreesOfFreedom": .integer(min: 1)])
+            "degreesOfFreedom": .integer(min: 1),
+            "autocorrelation": .number("the lag-one autocorrelation of the noise the interval allows for", min: 0, max: 1)])
         let outcome = Schema.object("AdviceOutcome", required: ["key", "rule", "title", "resolvedAt", "from", "to", "source", "series", "name",
                                                                 "measure", "direction", "horizonDays", "status", "before", "after", "note"], [
             "key": .string(), "rule": .string(), "title": .string(maxLength: 100_000), "resolvedAt": .integer(min: 1),
@@ -194,7 +195,8 @@ extension Engine {
         return OutcomeReport(portfolio: pid,
                              method: "segmented regression per series: value = a + b·days + c·after, c the level shift at the resolving run "
                                 + "with the trend before it taken out; points between the run before and the resolving run are left out; "
-                                + "95% interval from Student's t with n − 3 degrees of freedom. For metrics, when at least "
+                                + "the noise may be serially correlated: a feasible GLS (Prais–Winsten) with the residuals' lag-one autocorrelation, "
+                                + "bias-corrected and kept within [0, 0.9]; 95% interval from Student's t with n − k − 1 degrees of freedom (k coefficients; one more for the autocorrelation). For metrics, when at least "
                                 + "\(Outcomes.minimumControls) series of subjects the same rule still flags (which did not act) have enough points, "
                                 + "difference-in-differences instead: one intercept per series, a common trend and shift, and the treated "
                                 + "series' extra shift after the resolution",
