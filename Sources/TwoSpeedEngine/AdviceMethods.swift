@@ -70,7 +70,9 @@ extension Engine {
             .encoding(MethodName.recommendationHistory.rawValue,
                       summary: "Every piece of advice across the kept runs: first and last run given, and its status in each run "
                         + "(open, resolved, dismissed, regressed, obsolete, superseded, model-changed).",
-                      params: [Engine.portfolioParam], result: AdviceSchemas.history, mutates: false,
+                      params: [Engine.portfolioParam,
+                               Param("upToRun", .integer(min: 1), required: false, "a kept run: the history as it stood at that run (default: every run)")],
+                      result: AdviceSchemas.history, mutates: false,
                       errors: [.notFound, .storeError]) { [unowned self] p in try adviceHistory(p) }.blockingCalls(),
             .encoding(MethodName.recommendationDismiss.rawValue,
                       summary: "Dismisses a piece of advice with a reason: shown in the history, never counted as acted on.",
@@ -167,8 +169,17 @@ extension Engine {
 
     // MARK: History
 
-    func adviceHistoryValue(_ pid: String, _ pointer: JSONPointer) throws -> AdviceHistory {
-        let headers = try keptRunHeaders(pid, pointer)
+    /// The history of every tracked run, or with `upToRun` as it stood at that kept run: the runs up to
+    /// it, and the dismissals made by the time its record was kept (a dismissal reopened since is not
+    /// known any more: reopening deletes it).
+    func adviceHistoryValue(_ pid: String, _ pointer: JSONPointer, upToRun: Int? = nil, upToPointer: JSONPointer? = nil) throws -> AdviceHistory {
+        var headers = try keptRunHeaders(pid, pointer)
+        if let n = upToRun {
+            guard headers.contains(where: { $0.seq == n }) else {
+                throw RPCError(.notFound, pointer: (upToPointer ?? pointer).description, "no kept run \(n) of \(pid)")
+            }
+            headers = headers.filter { $0.seq <= n }
+        }
         let store = try requireAdviceStore()
         let (rows, dismissals) = try adviceStoreCall { (try store.adviceRuns(portfolio: pid), try store.adviceRows(.dismissal, portfolio: pid)) }
         let dec = JanssonDecoder()
@@ -186,13 +197,14 @@ extension Engine {
                 throw RPCError(.storeError, pointer: nil, "the dismissal of \(d.id) does not decode: \(error)")
             }
         }
+        if upToRun != nil, let cutoff = records.max(by: { $0.run < $1.run })?.at { ds = ds.filter { $0.at <= cutoff } }
         let tracked = Set(records.map(\.run))
         return AdviceHistory.build(portfolio: pid, records: records, dismissals: ds,
                                    untracked: headers.map(\.seq).filter { !tracked.contains($0) })
     }
 
     func adviceHistory(_ p: Params) throws -> AdviceHistory {
-        try adviceHistoryValue(p.string("portfolio") ?? "", p.pointer("portfolio"))
+        try adviceHistoryValue(p.string("portfolio") ?? "", p.pointer("portfolio"), upToRun: p.int("upToRun"), upToPointer: p.pointer("upToRun"))
     }
 
     func dismiss(_ p: Params) throws -> DismissResult {

@@ -56,7 +56,8 @@ extension Engine {
         return try outcomeReport(pid, p.pointer("portfolio"), history: try adviceHistoryValue(pid, p.pointer("portfolio")))
     }
 
-    func outcomeReport(_ pid: String, _ pointer: JSONPointer, history: AdviceHistory) throws -> OutcomeReport {
+    /// `until` (days since 1970): the last day whose observations count, for a history up to an earlier run.
+    func outcomeReport(_ pid: String, _ pointer: JSONPointer, history: AdviceHistory, until: Double? = nil) throws -> OutcomeReport {
         let sp = try snapshot(pid, pointer)
         let portfolio = sp.portfolio
         var summaries: [Int: [String: Double]] = [:]
@@ -79,7 +80,8 @@ extension Engine {
                 withoutAim.append(e.key)
                 continue
             }
-            let lo = t0 - Double(aim.horizonDays), hi = t1 + Double(aim.horizonDays)
+            // As of the history's last run when it stops at an earlier run: nothing observed after it.
+            let lo = t0 - Double(aim.horizonDays), hi = min(t1 + Double(aim.horizonDays), until ?? .infinity)
             let changes = history.runs.filter { $0.modelChanged && (Engine.day($0.asOf).map { $0 >= lo && $0 <= hi } ?? false) }
             let modelChange = changes.isEmpty ? nil
                 : "the model or the engine changed inside the window, at run " + changes.map { "\($0.run) (\($0.asOf.prefix(10)))" }.joined(separator: ", ")
