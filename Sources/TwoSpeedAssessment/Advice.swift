@@ -252,3 +252,52 @@ public struct AdviceHistory: Codable, Sendable, Equatable {
         return AdviceHistory(portfolio: portfolio, runs: runs, advice: out, counts: counts, untracked: untracked)
     }
 }
+
+extension AdviceRunRecord {
+    /// A stored record read straight from its JSON: recommendation.history and .outcomes read one per kept
+    /// run, and the generic Codable walk took most of their time. nil when anything is missing or of another
+    /// type than written (a member that is null counts as absent, as the decoder reads it); the caller then
+    /// decodes it with the Codable decoder, whose error says where.
+    public init?(storedJSON text: String) {
+        guard case .success(let j) = JSONText.parse(text) else { return nil }
+        defer { j.release() }
+        func strings(_ v: JSONRef?) -> [String]? {
+            guard let v, v.isArray else { return nil }
+            var out: [String] = []
+            out.reserveCapacity(v.count)
+            for e in v.elements {
+                guard let s = e.stringValue else { return nil }
+                out.append(s)
+            }
+            return out
+        }
+        func present(_ v: JSONRef?) -> JSONRef? { v.flatMap { $0.kind == .null ? nil : $0 } }
+        guard j.isObject, let run = j["run"]?.intValue, let at = j["at"]?.stringValue, let asOf = j["asOf"]?.stringValue,
+              let model = j["model"]?.stringValue, let modelHash = j["modelHash"]?.stringValue, let engine = j["engine"]?.stringValue,
+              let gone = strings(j["gone"]), let itemsJSON = j["items"], itemsJSON.isArray else { return nil }
+        var absent: [String]? = nil
+        if let a = present(j["absent"]) {
+            guard let s = strings(a) else { return nil }
+            absent = s
+        }
+        var items: [Item] = []
+        items.reserveCapacity(itemsJSON.count)
+        for x in itemsJSON.elements {
+            guard x.isObject, let key = x["key"]?.stringValue, let rule = x["rule"]?.stringValue, let title = x["title"]?.stringValue,
+                  let rank = x["rank"]?.intValue, let subjectsJSON = x["subjects"], subjectsJSON.isArray else { return nil }
+            var pitfall: String? = nil
+            if let p = present(x["pitfall"]) {
+                guard let s = p.stringValue else { return nil }
+                pitfall = s
+            }
+            var subjects: [Subject] = []
+            subjects.reserveCapacity(subjectsJSON.count)
+            for s in subjectsJSON.elements {
+                guard s.isObject, let kind = s["kind"]?.stringValue, let id = s["id"]?.stringValue, let name = s["name"]?.stringValue else { return nil }
+                subjects.append(Subject(kind: kind, id: id, name: name))
+            }
+            items.append(Item(key: key, rule: rule, pitfall: pitfall, title: title, rank: Int(rank), subjects: subjects))
+        }
+        self.init(run: Int(run), at: at, asOf: asOf, model: model, modelHash: modelHash, engine: engine, items: items, gone: gone, absent: absent)
+    }
+}

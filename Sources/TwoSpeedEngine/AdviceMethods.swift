@@ -155,11 +155,9 @@ extension Engine {
 
     /// The subjects named by advice of the tracked runs before `seq` that are not in the portfolio now.
     func absentSubjects(_ store: AdviceStore, _ sp: StoredPortfolio, before seq: Int) throws -> [String] {
-        struct Named: Decodable { struct Item: Decodable { var subjects: [Subject] }; var items: [Item] }
-        let dec = JanssonDecoder()
         var named = Set<String>(), absent = Set<String>()
         for row in try store.adviceRuns(portfolio: sp.portfolio.id) where row.seq < seq {
-            guard let r = try? dec.decode(Named.self, from: row.body) else { continue }
+            guard let r = AdviceRunRecord(storedJSON: row.body) ?? (try? JanssonDecoder().decode(AdviceRunRecord.self, from: row.body)) else { continue }
             for s in r.items.flatMap(\.subjects) where named.insert("\(s.kind)/\(s.id)").inserted {
                 if let kind = EntityKind(rawValue: s.kind), sp.position(kind, s.id) == nil { absent.insert("\(s.kind)/\(s.id)") }
             }
@@ -172,8 +170,10 @@ extension Engine {
     /// The history of every tracked run, or with `upToRun` as it stood at that kept run: the runs up to
     /// it, and the dismissals made by the time its record was kept (a dismissal reopened since is not
     /// known any more: reopening deletes it).
-    func adviceHistoryValue(_ pid: String, _ pointer: JSONPointer, upToRun: Int? = nil, upToPointer: JSONPointer? = nil) throws -> AdviceHistory {
-        var headers = try keptRunHeaders(pid, pointer)
+    /// `headers`: the kept runs when the caller has read them already.
+    func adviceHistoryValue(_ pid: String, _ pointer: JSONPointer, upToRun: Int? = nil, upToPointer: JSONPointer? = nil,
+                            headers known: [(seq: Int, model: String)]? = nil) throws -> AdviceHistory {
+        var headers = try known ?? keptRunHeaders(pid, pointer)
         if let n = upToRun {
             guard headers.contains(where: { $0.seq == n }) else {
                 throw RPCError(.notFound, pointer: (upToPointer ?? pointer).description, "no kept run \(n) of \(pid)")
@@ -187,6 +187,7 @@ extension Engine {
         // Only records of runs that are kept: a record written as its portfolio was deleted outlives its run.
         let kept = Set(headers.map(\.seq))
         for r in rows where kept.contains(r.seq) {
+            if let record = AdviceRunRecord(storedJSON: r.body) { records.append(record); continue }
             do { records.append(try dec.decode(AdviceRunRecord.self, from: r.body)) } catch {
                 throw RPCError(.storeError, pointer: nil, "the advice record of kept run \(r.seq) does not decode: \(error)")
             }

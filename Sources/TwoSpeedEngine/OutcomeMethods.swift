@@ -53,16 +53,24 @@ extension Engine {
 
     func outcomes(_ p: Params) throws -> OutcomeReport {
         let pid = p.string("portfolio") ?? ""
-        return try outcomeReport(pid, p.pointer("portfolio"), history: try adviceHistoryValue(pid, p.pointer("portfolio")))
+        // One read of the kept runs gives both the history's run list and the dimension scores: each read of
+        // the runs' table costs about as much as their results are long (SQLite walks each row's overflow pages).
+        _ = try snapshot(pid, p.pointer("portfolio"))
+        let runs: [KeptRun]
+        do { runs = try store.runSummaries(portfolio: pid, model: nil) } catch let e as StoreError { throw RPCError(store: e) }
+        let history = try adviceHistoryValue(pid, p.pointer("portfolio"), headers: runs.map { (seq: $0.seq, model: $0.model) })
+        return try outcomeReport(pid, p.pointer("portfolio"), history: history, summaries: runs)
     }
 
     /// `until` (days since 1970): the last day whose observations count, for a history up to an earlier run.
-    func outcomeReport(_ pid: String, _ pointer: JSONPointer, history: AdviceHistory, until: Double? = nil) throws -> OutcomeReport {
+    /// `summaries`: the kept runs' summaries when the caller has read them already.
+    func outcomeReport(_ pid: String, _ pointer: JSONPointer, history: AdviceHistory, until: Double? = nil,
+                       summaries runs: [KeptRun]? = nil) throws -> OutcomeReport {
         let sp = try snapshot(pid, pointer)
         let portfolio = sp.portfolio
         var summaries: [Int: [String: Double]] = [:]
         do {
-            for r in try store.runSummaries(portfolio: pid, model: nil) {
+            for r in try runs ?? store.runSummaries(portfolio: pid, model: nil) {
                 guard case .success(let j) = JSONText.parse(r.body) else { continue }
                 defer { j.release() }
                 var dims: [String: Double] = [:]
