@@ -44,6 +44,7 @@ extension Engine {
         var trend: [TrendPoint] = []
         // A report of an earlier kept run shows the advice as it stood at that run, not its future.
         var asOfRun: Int? = nil
+        var headers: [(seq: Int, model: String)]? = nil
         if p["result"] != nil {
             if p["portfolio"] != nil {
                 throw RPCError(.invalidParams, pointer: p.pointer("portfolio").description, "give either result or portfolio")
@@ -74,6 +75,7 @@ extension Engine {
                 trend = try trendPoints(pid, model: result.model.id).filter { $0.run <= n }
             }
             asOfRun = result.run == runs.last?.seq ? nil : result.run
+            headers = runs
         } else {
             throw RPCError(.invalidParams, pointer: p.pointer("result").description, "give result or portfolio")
         }
@@ -81,7 +83,8 @@ extension Engine {
         // The advice followed across the kept runs, for every built-in report's "Advice and outcomes".
         var advice: AdviceReport? = nil
         if renderer == nil, let pid = p.string("portfolio"), adviceStore != nil {
-            let history = try adviceHistoryValue(pid, p.pointer("portfolio"), upToRun: asOfRun, upToPointer: p.pointer("run"))
+            let history = try adviceHistoryValue(pid, p.pointer("portfolio"), upToRun: asOfRun, upToPointer: p.pointer("run"),
+                                             headers: headers)
             if !history.advice.isEmpty {
                 let until = asOfRun == nil ? nil : history.runs.last.flatMap { Engine.day($0.asOf) }
                 advice = AdviceReport(history: history, outcomes: try outcomeReport(pid, p.pointer("portfolio"), history: history, until: until).outcomes,
