@@ -81,20 +81,26 @@ public struct AdviceRunRecord: Codable, Sendable, Equatable {
     /// Keys the previous tracked run gave, that this one does not, whose subjects are no longer in the
     /// portfolio at this run (judged when the run was kept, against the portfolio it assessed).
     public var gone: [String]
+    /// The subjects ("kind/id") named by advice of any earlier tracked run that are not in the portfolio
+    /// at this run: so that every run, not only the one where the advice went, can tell whether a
+    /// subject is gone (removed later, or come back). nil in records kept before it was written: their
+    /// runs judge by `gone` alone.
+    public var absent: [String]?
 
-    public init(run: Int, at: String, asOf: String, model: String, modelHash: String, engine: String, items: [Item], gone: [String]) {
+    public init(run: Int, at: String, asOf: String, model: String, modelHash: String, engine: String, items: [Item], gone: [String],
+                absent: [String]? = nil) {
         self.run = run; self.at = at; self.asOf = asOf; self.model = model; self.modelHash = modelHash
-        self.engine = engine; self.items = items; self.gone = gone
+        self.engine = engine; self.items = items; self.gone = gone; self.absent = absent
     }
 
-    public init(run: Int, result: AssessmentResult, engine: String, gone: [String]) {
+    public init(run: Int, result: AssessmentResult, engine: String, gone: [String], absent: [String]? = nil) {
         self.init(run: run, at: result.at, asOf: result.asOf, model: result.model.id,
                   modelHash: result.model.hash ?? "", engine: engine,
                   items: result.recommendations.compactMap { r in
                       guard let key = r.key else { return nil }
                       return Item(key: key, rule: r.pitfall ?? r.criteria.first ?? "", pitfall: r.pitfall, title: r.title,
                                   rank: r.rank, subjects: r.subjects)
-                  }, gone: gone)
+                  }, gone: gone, absent: absent)
     }
 }
 
@@ -159,9 +165,13 @@ public struct AdviceHistory: Codable, Sendable, Equatable {
     /// Walks the tracked runs oldest first. A key's status in a run: given → open (dismissed when a
     /// standing dismissal predates the run, regressed when it had been resolved before); not given
     /// after being given → model-changed when the model's hash or the engine differs from the previous
-    /// run's, obsolete when its subjects had left the portfolio, superseded when every subject is still
+    /// run's, obsolete when a subject has left the portfolio, superseded when every subject is still
     /// flagged by the same rule (the situation grew: a key naming more took its place), else resolved;
-    /// not given again → as it was.
+    /// not given again → obsolete in every run where a subject is absent (removed after the advice
+    /// went, too: a resolution whose subject is gone is no longer counted), judged again as above in the
+    /// run where an obsolete key's subjects are all back without it (the advice went and its subjects
+    /// exist: resolved), else as it was. A run without a record (untracked) is skipped: the next
+    /// tracked run is compared with the last tracked one.
     public static func build(portfolio: String, records: [AdviceRunRecord], dismissals: [AdviceDismissal], untracked: [Int]) -> AdviceHistory {
         let records = records.sorted { $0.run < $1.run }
         let dismissed = Dictionary(dismissals.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
@@ -176,6 +186,7 @@ public struct AdviceHistory: Codable, Sendable, Equatable {
             let given = Dictionary(r.items.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
             let prevGiven = Set(previous?.items.map(\.key) ?? [])
             let gone = Set(r.gone)
+            let absent = r.absent.map(Set.init)
             var flagged: [String: Set<String>] = [:]
             for item in r.items { flagged[item.rule, default: []].formUnion(item.subjects.map { "\($0.kind)/\($0.id)" }) }
             func flaggedNow(_ rule: String) -> Set<String> { flagged[rule] ?? [] }
@@ -194,16 +205,23 @@ public struct AdviceHistory: Codable, Sendable, Equatable {
                     if let d = dismissed[key], d.at <= r.at { status = .dismissed }
                     else if everResolved.contains(key) { status = .regressed }
                     else { status = .open }
-                } else if prevGiven.contains(key) {
-                    if changed { status = .modelChanged }
-                    else if gone.contains(key) { status = .obsolete }
-                    else if !e.subjects.isEmpty, Set(e.subjects.map { "\($0.kind)/\($0.id)" }).isSubset(of: flaggedNow(e.rule)) {
-                        // Every subject is still flagged by the rule, under a key that names more: nothing was fixed.
-                        status = .superseded
-                    }
-                    else { status = .resolved; everResolved.insert(key); e.resolvedAt = r.run }
                 } else {
-                    status = e.runs.last?.status ?? .open
+                    // Whether a subject is absent at this run; unknown (nil) in records that predate `absent`.
+                    let subjectAbsent = absent.map { a in e.subjects.contains { a.contains("\($0.kind)/\($0.id)") } }
+                    let last = e.runs.last?.status ?? .open
+                    if prevGiven.contains(key) || (last == .obsolete && subjectAbsent == false) {
+                        if changed { status = .modelChanged }
+                        else if subjectAbsent ?? gone.contains(key) { status = .obsolete }
+                        else if !e.subjects.isEmpty, Set(e.subjects.map { "\($0.kind)/\($0.id)" }).isSubset(of: flaggedNow(e.rule)) {
+                            // Every subject is still flagged by the rule, under a key that names more: nothing was fixed.
+                            status = .superseded
+                        }
+                        else { status = .resolved; everResolved.insert(key); e.resolvedAt = r.run }
+                    } else if subjectAbsent == true {
+                        status = .obsolete
+                    } else {
+                        status = last
+                    }
                 }
                 e.status = status
                 e.runs.append(RunStatus(run: r.run, status: status))
@@ -232,5 +250,54 @@ public struct AdviceHistory: Codable, Sendable, Equatable {
         }
         counts.actedOn = counts.resolved
         return AdviceHistory(portfolio: portfolio, runs: runs, advice: out, counts: counts, untracked: untracked)
+    }
+}
+
+extension AdviceRunRecord {
+    /// A stored record read straight from its JSON: recommendation.history and .outcomes read one per kept
+    /// run, and the generic Codable walk took most of their time. nil when anything is missing or of another
+    /// type than written (a member that is null counts as absent, as the decoder reads it); the caller then
+    /// decodes it with the Codable decoder, whose error says where.
+    public init?(storedJSON text: String) {
+        guard case .success(let j) = JSONText.parse(text) else { return nil }
+        defer { j.release() }
+        func strings(_ v: JSONRef?) -> [String]? {
+            guard let v, v.isArray else { return nil }
+            var out: [String] = []
+            out.reserveCapacity(v.count)
+            for e in v.elements {
+                guard let s = e.stringValue else { return nil }
+                out.append(s)
+            }
+            return out
+        }
+        func present(_ v: JSONRef?) -> JSONRef? { v.flatMap { $0.kind == .null ? nil : $0 } }
+        guard j.isObject, let run = j["run"]?.intValue, let at = j["at"]?.stringValue, let asOf = j["asOf"]?.stringValue,
+              let model = j["model"]?.stringValue, let modelHash = j["modelHash"]?.stringValue, let engine = j["engine"]?.stringValue,
+              let gone = strings(j["gone"]), let itemsJSON = j["items"], itemsJSON.isArray else { return nil }
+        var absent: [String]? = nil
+        if let a = present(j["absent"]) {
+            guard let s = strings(a) else { return nil }
+            absent = s
+        }
+        var items: [Item] = []
+        items.reserveCapacity(itemsJSON.count)
+        for x in itemsJSON.elements {
+            guard x.isObject, let key = x["key"]?.stringValue, let rule = x["rule"]?.stringValue, let title = x["title"]?.stringValue,
+                  let rank = x["rank"]?.intValue, let subjectsJSON = x["subjects"], subjectsJSON.isArray else { return nil }
+            var pitfall: String? = nil
+            if let p = present(x["pitfall"]) {
+                guard let s = p.stringValue else { return nil }
+                pitfall = s
+            }
+            var subjects: [Subject] = []
+            subjects.reserveCapacity(subjectsJSON.count)
+            for s in subjectsJSON.elements {
+                guard s.isObject, let kind = s["kind"]?.stringValue, let id = s["id"]?.stringValue, let name = s["name"]?.stringValue else { return nil }
+                subjects.append(Subject(kind: kind, id: id, name: name))
+            }
+            items.append(Item(key: key, rule: rule, pitfall: pitfall, title: title, rank: Int(rank), subjects: subjects))
+        }
+        self.init(run: Int(run), at: at, asOf: asOf, model: model, modelHash: modelHash, engine: engine, items: items, gone: gone, absent: absent)
     }
 }

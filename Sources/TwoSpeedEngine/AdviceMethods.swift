@@ -70,7 +70,9 @@ extension Engine {
             .encoding(MethodName.recommendationHistory.rawValue,
                       summary: "Every piece of advice across the kept runs: first and last run given, and its status in each run "
                         + "(open, resolved, dismissed, regressed, obsolete, superseded, model-changed).",
-                      params: [Engine.portfolioParam], result: AdviceSchemas.history, mutates: false,
+                      params: [Engine.portfolioParam,
+                               Param("upToRun", .integer(min: 1), required: false, "a kept run: the history as it stood at that run (default: every run)")],
+                      result: AdviceSchemas.history, mutates: false,
                       errors: [.notFound, .storeError]) { [unowned self] p in try adviceHistory(p) }.blockingCalls(),
             .encoding(MethodName.recommendationDismiss.rawValue,
                       summary: "Dismisses a piece of advice with a reason: shown in the history, never counted as acted on.",
@@ -126,8 +128,9 @@ extension Engine {
     /// The advice record of kept run `seq` (JSON text): its advice, and which advice the previous tracked
     /// run (`previous`, read in the transaction that keeps this run) gave that this one does not because
     /// a subject left the portfolio. Kept with the run in one transaction (AdviceStore.addRun).
+    /// `absent`: absentSubjects, read before the transaction (the store's reads do not run inside it).
     func adviceRecordText(_ result: AssessmentResult, seq: Int, previous last: (seq: Int, body: String)?,
-                          portfolio sp: StoredPortfolio) throws -> String {
+                          portfolio sp: StoredPortfolio, absent: [String]) throws -> String {
         let keys = Set(result.recommendations.compactMap(\.key))
         var gone: [String] = []
         if let last, let previous = try? JanssonDecoder().decode(AdviceRunRecord.self, from: last.body) {
@@ -139,14 +142,37 @@ extension Engine {
                 if removed { gone.append(item.key) }
             }
         }
-        let record = AdviceRunRecord(run: seq, result: result, engine: result.engine ?? Engine.version, gone: gone)
+        let record = AdviceRunRecord(run: seq, result: result, engine: result.engine ?? Engine.version, gone: gone, absent: absent)
         return try JanssonEncoder().encodeText(record)
+    }
+
+    /// The subjects named by advice of the tracked runs before `seq` that are not in the portfolio now.
+    func absentSubjects(_ store: AdviceStore, _ sp: StoredPortfolio, before seq: Int) throws -> [String] {
+        var named = Set<String>(), absent = Set<String>()
+        for row in try store.adviceRuns(portfolio: sp.portfolio.id) where row.seq < seq {
+            guard let r = AdviceRunRecord(storedJSON: row.body) ?? (try? JanssonDecoder().decode(AdviceRunRecord.self, from: row.body)) else { continue }
+            for s in r.items.flatMap(\.subjects) where named.insert("\(s.kind)/\(s.id)").inserted {
+                if let kind = EntityKind(rawValue: s.kind), sp.position(kind, s.id) == nil { absent.insert("\(s.kind)/\(s.id)") }
+            }
+        }
+        return absent.sorted()
     }
 
     // MARK: History
 
-    func adviceHistoryValue(_ pid: String, _ pointer: JSONPointer) throws -> AdviceHistory {
-        let headers = try keptRunHeaders(pid, pointer)
+    /// The history of every tracked run, or with `upToRun` as it stood at that kept run: the runs up to
+    /// it, and the dismissals made by the time its record was kept (a dismissal reopened since is not
+    /// known any more: reopening deletes it).
+    /// `headers`: the kept runs when the caller has read them already.
+    func adviceHistoryValue(_ pid: String, _ pointer: JSONPointer, upToRun: Int? = nil, upToPointer: JSONPointer? = nil,
+                            headers known: [(seq: Int, model: String)]? = nil) throws -> AdviceHistory {
+        var headers = try known ?? keptRunHeaders(pid, pointer)
+        if let n = upToRun {
+            guard headers.contains(where: { $0.seq == n }) else {
+                throw RPCError(.notFound, pointer: (upToPointer ?? pointer).description, "no kept run \(n) of \(pid)")
+            }
+            headers = headers.filter { $0.seq <= n }
+        }
         let store = try requireAdviceStore()
         let (rows, dismissals) = try adviceStoreCall { (try store.adviceRuns(portfolio: pid), try store.adviceRows(.dismissal, portfolio: pid)) }
         let dec = JanssonDecoder()
@@ -154,6 +180,7 @@ extension Engine {
         // Only records of runs that are kept: a record written as its portfolio was deleted outlives its run.
         let kept = Set(headers.map(\.seq))
         for r in rows where kept.contains(r.seq) {
+            if let record = AdviceRunRecord(storedJSON: r.body) { records.append(record); continue }
             do { records.append(try dec.decode(AdviceRunRecord.self, from: r.body)) } catch {
                 throw RPCError(.storeError, pointer: nil, "the advice record of kept run \(r.seq) does not decode: \(error)")
             }
@@ -164,13 +191,14 @@ extension Engine {
                 throw RPCError(.storeError, pointer: nil, "the dismissal of \(d.id) does not decode: \(error)")
             }
         }
+        if upToRun != nil, let cutoff = records.max(by: { $0.run < $1.run })?.at { ds = ds.filter { $0.at <= cutoff } }
         let tracked = Set(records.map(\.run))
         return AdviceHistory.build(portfolio: pid, records: records, dismissals: ds,
                                    untracked: headers.map(\.seq).filter { !tracked.contains($0) })
     }
 
     func adviceHistory(_ p: Params) throws -> AdviceHistory {
-        try adviceHistoryValue(p.string("portfolio") ?? "", p.pointer("portfolio"))
+        try adviceHistoryValue(p.string("portfolio") ?? "", p.pointer("portfolio"), upToRun: p.int("upToRun"), upToPointer: p.pointer("upToRun"))
     }
 
     func dismiss(_ p: Params) throws -> DismissResult {

@@ -170,8 +170,9 @@ extension Engine {
             defer { summary.release() }
             // The run and its advice record in one transaction, where the store keeps advice.
             let seq = try adviceStore.map { a in
-                try a.addRun(portfolio: sp.portfolio.id, at: result.at, model: m.id, score: result.overall.score, summary: JSONText.dump(summary),
-                             body: JSONText.dump(json)) { seq, previous in try adviceRecordText(result, seq: seq, previous: previous, portfolio: sp) }
+                let absent = try absentSubjects(a, sp, before: Int.max)
+                return try a.addRun(portfolio: sp.portfolio.id, at: result.at, model: m.id, score: result.overall.score, summary: JSONText.dump(summary),
+                             body: JSONText.dump(json)) { seq, previous in try adviceRecordText(result, seq: seq, previous: previous, portfolio: sp, absent: absent) }
             } ?? store.addRun(portfolio: sp.portfolio.id, at: result.at, model: m.id, score: result.overall.score,
                               summary: JSONText.dump(summary), body: JSONText.dump(json))
             json.set("run", JSONMake.int(seq))

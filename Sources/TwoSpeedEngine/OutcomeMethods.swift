@@ -19,10 +19,11 @@ struct OutcomeReport: Codable {
 
 extension Engine {
     static let outcomeSchema: Schema = {
-        let estimate = Schema.object("OutcomeEstimate", required: ["shift", "low", "high", "standardError", "p", "trendPerDay", "degreesOfFreedom"], [
+        let estimate = Schema.object("OutcomeEstimate", required: ["shift", "low", "high", "standardError", "p", "trendPerDay", "degreesOfFreedom", "autocorrelation"], [
             "shift": .number("the level shift after the resolution, trend taken out"), "low": .number(), "high": .number(),
             "standardError": .number(min: 0), "p": .number(min: 0, max: 1), "trendPerDay": .number("the trend the fit takes out"),
-            "degreesOfFreedom": .integer(min: 1)])
+            "degreesOfFreedom": .integer(min: 1),
+            "autocorrelation": .number("the lag-one autocorrelation of the noise the interval allows for", min: 0, max: 1)])
         let outcome = Schema.object("AdviceOutcome", required: ["key", "rule", "title", "resolvedAt", "from", "to", "source", "series", "name",
                                                                 "measure", "direction", "horizonDays", "status", "before", "after", "note"], [
             "key": .string(), "rule": .string(), "title": .string(maxLength: 100_000), "resolvedAt": .integer(min: 1),
@@ -52,15 +53,24 @@ extension Engine {
 
     func outcomes(_ p: Params) throws -> OutcomeReport {
         let pid = p.string("portfolio") ?? ""
-        return try outcomeReport(pid, p.pointer("portfolio"), history: try adviceHistoryValue(pid, p.pointer("portfolio")))
+        // One read of the kept runs gives both the history's run list and the dimension scores: each read of
+        // the runs' table costs about as much as their results are long (SQLite walks each row's overflow pages).
+        _ = try snapshot(pid, p.pointer("portfolio"))
+        let runs: [KeptRun]
+        do { runs = try store.runSummaries(portfolio: pid, model: nil) } catch let e as StoreError { throw RPCError(store: e) }
+        let history = try adviceHistoryValue(pid, p.pointer("portfolio"), headers: runs.map { (seq: $0.seq, model: $0.model) })
+        return try outcomeReport(pid, p.pointer("portfolio"), history: history, summaries: runs)
     }
 
-    func outcomeReport(_ pid: String, _ pointer: JSONPointer, history: AdviceHistory) throws -> OutcomeReport {
+    /// `until` (days since 1970): the last day whose observations count, for a history up to an earlier run.
+    /// `summaries`: the kept runs' summaries when the caller has read them already.
+    func outcomeReport(_ pid: String, _ pointer: JSONPointer, history: AdviceHistory, until: Double? = nil,
+                       summaries runs: [KeptRun]? = nil) throws -> OutcomeReport {
         let sp = try snapshot(pid, pointer)
         let portfolio = sp.portfolio
         var summaries: [Int: [String: Double]] = [:]
         do {
-            for r in try store.runSummaries(portfolio: pid, model: nil) {
+            for r in try runs ?? store.runSummaries(portfolio: pid, model: nil) {
                 guard case .success(let j) = JSONText.parse(r.body) else { continue }
                 defer { j.release() }
                 var dims: [String: Double] = [:]
@@ -78,7 +88,8 @@ extension Engine {
                 withoutAim.append(e.key)
                 continue
             }
-            let lo = t0 - Double(aim.horizonDays), hi = t1 + Double(aim.horizonDays)
+            // As of the history's last run when it stops at an earlier run: nothing observed after it.
+            let lo = t0 - Double(aim.horizonDays), hi = min(t1 + Double(aim.horizonDays), until ?? .infinity)
             let changes = history.runs.filter { $0.modelChanged && (Engine.day($0.asOf).map { $0 >= lo && $0 <= hi } ?? false) }
             let modelChange = changes.isEmpty ? nil
                 : "the model or the engine changed inside the window, at run " + changes.map { "\($0.run) (\($0.asOf.prefix(10)))" }.joined(separator: ", ")
@@ -194,7 +205,8 @@ extension Engine {
         return OutcomeReport(portfolio: pid,
                              method: "segmented regression per series: value = a + b·days + c·after, c the level shift at the resolving run "
                                 + "with the trend before it taken out; points between the run before and the resolving run are left out; "
-                                + "95% interval from Student's t with n − 3 degrees of freedom. For metrics, when at least "
+                                + "the noise may be serially correlated: a feasible GLS (Prais–Winsten) with the residuals' lag-one autocorrelation, "
+                                + "bias-corrected and kept within [0, 0.9]; 95% interval from Student's t with n − k − 1 degrees of freedom (k coefficients; one more for the autocorrelation). For metrics, when at least "
                                 + "\(Outcomes.minimumControls) series of subjects the same rule still flags (which did not act) have enough points, "
                                 + "difference-in-differences instead: one intercept per series, a common trend and shift, and the treated "
                                 + "series' extra shift after the resolution",

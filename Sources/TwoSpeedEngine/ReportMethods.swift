@@ -42,8 +42,9 @@ extension Engine {
         let result: AssessmentResult
         var previous: AssessmentResult? = nil
         var trend: [TrendPoint] = []
-        // Advice history runs to the latest kept run: a report of an earlier run would show its future.
-        var latestRun = false
+        // A report of an earlier kept run shows the advice as it stood at that run, not its future.
+        var asOfRun: Int? = nil
+        var headers: [(seq: Int, model: String)]? = nil
         if p["result"] != nil {
             if p["portfolio"] != nil {
                 throw RPCError(.invalidParams, pointer: p.pointer("portfolio").description, "give either result or portfolio")
@@ -73,17 +74,20 @@ extension Engine {
             if let n = result.run, runs.filter({ $0.seq <= n && $0.model == result.model.id }).count >= 2 {
                 trend = try trendPoints(pid, model: result.model.id).filter { $0.run <= n }
             }
-            latestRun = result.run == nil || result.run == runs.last?.seq
+            asOfRun = result.run == runs.last?.seq ? nil : result.run
+            headers = runs
         } else {
             throw RPCError(.invalidParams, pointer: p.pointer("result").description, "give result or portfolio")
         }
         if p["previous"] != nil { previous = try p.decode("previous") }
         // The advice followed across the kept runs, for every built-in report's "Advice and outcomes".
         var advice: AdviceReport? = nil
-        if renderer == nil, latestRun, let pid = p.string("portfolio"), adviceStore != nil {
-            let history = try adviceHistoryValue(pid, p.pointer("portfolio"))
+        if renderer == nil, let pid = p.string("portfolio"), adviceStore != nil {
+            let history = try adviceHistoryValue(pid, p.pointer("portfolio"), upToRun: asOfRun, upToPointer: p.pointer("run"),
+                                             headers: headers)
             if !history.advice.isEmpty {
-                advice = AdviceReport(history: history, outcomes: try outcomeReport(pid, p.pointer("portfolio"), history: history).outcomes,
+                let until = asOfRun == nil ? nil : history.runs.last.flatMap { Engine.day($0.asOf) }
+                advice = AdviceReport(history: history, outcomes: try outcomeReport(pid, p.pointer("portfolio"), history: history, until: until).outcomes,
                                       campaigns: try campaignReports(pid, p.pointer("portfolio"), history: history))
             }
         }

@@ -2,7 +2,7 @@
 /// the renderers put nothing from a portfolio or a model on the page without passing it through here.
 public enum Escape {
     /// Text for HTML (and SVG inside it), in element content and in quoted attribute values alike.
-    /// `& < > " '` become entities; control characters that HTML and XML refuse are dropped.
+    /// `& < > " '` become entities; control characters that HTML and XML refuse are dropped, a CR becomes a space.
     public static func html(_ s: String) -> String {
         var out = ""
         out.reserveCapacity(s.utf8.count)
@@ -13,7 +13,9 @@ public enum Escape {
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "'": out += "&#39;"
-            case "\t", "\n", "\r": out.unicodeScalars.append(u)
+            case "\t", "\n": out.unicodeScalars.append(u)
+            // A page saved and shown on a terminal would obey a CR; in HTML it is only white space.
+            case "\r": out += " "
             default:
                 if u.value < 0x20 || (u.value >= 0x7F && u.value <= 0x9F) { continue }
                 out.unicodeScalars.append(u)

@@ -1,4 +1,5 @@
 import TwoSpeedAssessment
+import TwoSpeedJSON
 
 /// The assessment as GitHub-flavoured Markdown, for wikis and pull requests: the same sections as the
 /// HTML report, each as a table. Every text from the result goes through `Escape.markdown`, so a name
@@ -13,7 +14,9 @@ public enum MarkdownReport {
         var d = Doc(r, previous: previous, trend: trend)
         d.advice = advice
         d.document()
-        return d.lines.joined(separator: "\n") + "\n"
+        // Cells and lines escape their data already; this catches any control character left (ESC, a lone
+        // CR, BEL), in text that is not a cell too, as the text report does: a terminal showing the file obeys them.
+        return ControlEscape.escaped(d.lines.joined(separator: "\n") + "\n", keepingLines: true)
     }
 
     struct Doc: ReportSections {

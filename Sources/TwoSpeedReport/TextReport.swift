@@ -128,7 +128,9 @@ public enum TextReport {
             out.append("")
             for w in r.warnings { out += wrap("note: " + w, width: width, first: "", rest: "      ") }
         }
-        return out.joined(separator: "\n") + "\n"
+        // Names, evidence and a custom model's words are data: a control character in any of them (ESC,
+        // a lone CR, BEL) is shown escaped, so none can drive the terminal or overwrite a line.
+        return ControlEscape.escaped(out.joined(separator: "\n") + "\n", keepingLines: true)
     }
 
     /// "Advice and outcomes" in lines of at most `width` columns. Names, keys and reasons are data (a

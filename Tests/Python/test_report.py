@@ -144,6 +144,27 @@ def test_hostile_names_stay_text(engine):
     assert len(re.split(r"(?<!\\)\|", row)) - 2 == 5, row
 
 
+def test_control_characters_in_names_never_reach_a_text_report(engine):
+    """Through the C ABI: ESC[2J (clear the screen), a lone CR and BEL in names come back escaped in the
+    text report and in none of the three formats raw; the near miss, a plain name, comes back as it is."""
+    doc = copy.deepcopy(retailer())
+    doc["organization"]["name"] = "Bright\x1b[2Jmart\rEvil\x07"
+    next(e for e in doc["products"] if e["id"] == "store-locator")["name"] = "Check\x1b[2Jout\rX"
+    engine.call("portfolio.put", {"portfolio": doc})
+    engine.call("assessment.run", {"portfolio": "retailer"})
+    for fmt in ("text", "markdown", "html"):
+        content, _ = rendered(engine, fmt, portfolio="retailer")
+        raw = [c for c in content if (ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) <= 0x9F]
+        assert raw == [], (fmt, raw)
+    text, _ = rendered(engine, "text", portfolio="retailer")
+    assert text.startswith("Bright\\e[2Jmart\\rEvil\\u{7}: two-speed"), text[:80]
+    assert "Check\\e[2Jout\\rX" in text
+    engine.call("portfolio.put", {"portfolio": retailer()})
+    engine.call("assessment.run", {"portfolio": "retailer"})
+    plain, _ = rendered(engine, "text", portfolio="retailer")
+    assert plain.startswith("Brightmart Retail: two-speed")
+
+
 # --- the browser's view ----------------------------------------------------------------------------------
 
 def chromium_path():

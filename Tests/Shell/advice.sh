@@ -43,6 +43,10 @@ check "report --portfolio: Advice and outcomes in text and Markdown, the resolve
     grep -q 'An association, not a cause.' '$TMP/r.txt' && grep -q 'in-progress, 1 of 2 resolved (50%)' '$TMP/r.txt' &&
     '$TS' report --portfolio retailer -o '$TMP/r.md' --db '$TWOSPEED_DB_FILE' && grep -qx '## Advice and outcomes' '$TMP/r.md' &&
     grep -qF '| resolved | run 1 | run 1 | resolved at run 2 |' '$TMP/r.md' && grep -qF '**in-progress**, 1 of 2 resolved (50%).' '$TMP/r.md'"
+check "report --run 1: the advice as it stood at run 1 (open, no later resolution), not today's" bash -c "
+    '$TS' report --portfolio retailer --run 1 --format text --db '$TWOSPEED_DB_FILE' > '$TMP/r1.txt' && grep -qx 'Advice and outcomes' '$TMP/r1.txt' &&
+    grep -qx '    key $FIRST' '$TMP/r1.txt' && ! grep -q 'resolved at run 2' '$TMP/r1.txt' && grep -q '0 resolved (acted on)' '$TMP/r1.txt' &&
+    grep -q 'burn-up (resolved/in scope): run 1 0/2\$' '$TMP/r1.txt'"
 ROADMAP=$(ts advice history --json --compact | jq -r '.advice[] | select(.rule == "roadmap-without-a-problem") | .key')
 check "dismiss: the advice leaves the campaign's denominator and says so" bash -c "
     '$TS' advice dismiss '$ROADMAP' --reason 'the competitor feature is the point' --db '$TWOSPEED_DB_FILE' | grep -q '^dismissed .* (by unknown at ' &&

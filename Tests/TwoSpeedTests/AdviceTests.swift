@@ -546,14 +546,25 @@ final class AdviceTests: XCTestCase {
             let out = ok(e, "report.render", #"{"result":\#(given),"format":"\#(format)"}"#)["content"]!.stringValue!
             XCTAssertFalse(out.contains("Advice and outcomes"), format)
         }
-        // The report of an earlier run shows no later history ("resolved at run 2" in run 1's report);
-        // naming the latest run is the same as naming none.
+        // The report of an earlier run shows the advice as it stood then (the campaign shows the section):
+        // no later history ("resolved at run 2", run 2's burn-up, the dismissal made after run 2); naming
+        // the latest run is the same as naming none.
         for format in ["html", "markdown", "text"] {
-            func at(_ run: Int) -> String {
-                ok(e, "report.render", #"{"portfolio":"retailer","format":"\#(format)","run":\#(run)}"#)["content"]!.stringValue!
+            func at(_ run: Int?) -> String {
+                ok(e, "report.render", #"{"portfolio":"retailer","format":"\#(format)"\#(run.map { ",\"run\":\($0)" } ?? "")}"#)["content"]!.stringValue!
             }
-            XCTAssertFalse(at(1).contains("Advice and outcomes"), format)
-            XCTAssertTrue(at(2).contains("Advice and outcomes"), format)
+            let early = at(1)
+            XCTAssertTrue(early.contains("Advice and outcomes"), format)
+            XCTAssertFalse(early.contains("resolved at run 2"), format)
+            XCTAssertFalse(early.contains("dismissed by"), "\(format): the dismissal came after run 1")
+            XCTAssertTrue(at(2).contains("resolved at run 2"), format)
+            XCTAssertTrue(at(2).contains("dismissed by"), format)
+            XCTAssertEqual(at(2), at(nil), format)
+            if format == "text" {
+                XCTAssertTrue(early.contains("burn-up (resolved/in scope): run 1 0/3\n"), "nothing dismissed yet, 3 in scope: \(early)")
+                XCTAssertFalse(early.contains("run 2"), early)
+                XCTAssertTrue(early.contains("0 resolved (acted on)"), early)
+            }
         }
     }
 

@@ -214,6 +214,12 @@ def test_advice_and_outcomes():
         eng.dismiss_recommendation("retailer", second, "not this year")
         history = eng.recommendation_history("retailer")
         report = eng.recommendation_outcomes("retailer")
+        then = eng.recommendation_history("retailer", up_to_run=1)
+        with pytest.raises(twospeed.NotFound) as missing:
+            eng.recommendation_history("retailer", up_to_run=7)
+    assert missing.value.data["pointer"] == "/upToRun"
+    assert [r["run"] for r in then["runs"]] == [1]
+    assert list(tf.advice_runs(then).loc[first]["status"]) == ["open"]
     df = tf.advice(history)
     assert df.loc[first, "status"] == "resolved" and df.loc[first, "resolvedAt"] == 2
     assert df.loc[second, "status"] == "dismissed" and df.loc[second, "dismissalReason"] == "not this year"

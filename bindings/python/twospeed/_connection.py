@@ -294,9 +294,10 @@ class Connection(abc.ABC):
         return cast(History, self.call("assessment.history", _named(
             portfolio=portfolio, model=model, compare=None if compare is None else list(compare))))
 
-    def recommendation_history(self, portfolio: str) -> AdviceHistory:
-        """recommendation.history: every piece of advice across the kept runs, with its status in each run."""
-        return cast(AdviceHistory, self.call("recommendation.history", {"portfolio": portfolio}))
+    def recommendation_history(self, portfolio: str, *, up_to_run: Optional[int] = None) -> AdviceHistory:
+        """recommendation.history: every piece of advice across the kept runs, with its status in each run
+        (with up_to_run, the history as it stood at that kept run)."""
+        return cast(AdviceHistory, self.call("recommendation.history", _named(portfolio=portfolio, upToRun=up_to_run)))
 
     def dismiss_recommendation(self, portfolio: str, key: str, reason: str, *,
                                if_revision: Optional[int] = None) -> DismissResult:

@@ -1436,6 +1436,8 @@ class OutcomeEstimate(TypedDict):
     #: the trend the fit takes out
     trendPerDay: float
     degreesOfFreedom: int
+    #: the lag-one autocorrelation of the noise the interval allows for
+    autocorrelation: float
 
 
 _AdviceOutcomeRequired = TypedDict("_AdviceOutcomeRequired", {"key": str, "rule": str, "title": str, "resolvedAt": int, "from": str, "to": str, "source": Literal["metric", "four-key", "dimension"], "series": str, "name": str, "measure": str, "direction": Literal["higher", "lower"], "horizonDays": int, "status": Literal["estimated", "insufficient data"], "before": int, "after": int, "note": str})
