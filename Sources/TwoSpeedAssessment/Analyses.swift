@@ -82,7 +82,7 @@ public struct Prioritization: Codable, Sendable, Equatable {
 
 /// Ranks active products by value against resources, RICE or WSJF.
 public enum Prioritizer {
-    public static let methods = ["value", "rice", "wsjf"]
+    public static let methods = PrioritizationMethod.allCases.map(\.rawValue)
 
     public static func rank(_ c: PortfolioContext, method: String, limit: Int? = nil) -> Prioritization {
         var scored: [(Product, Double, String)] = []
@@ -301,4 +301,9 @@ public enum AccountabilityAnalysis {
                          products: c.productsByOwner[m.id]?.count ?? 0)
         })
     }
+}
+
+/// How analysis.prioritize (and assessment.run's prioritization) ranks products.
+public enum PrioritizationMethod: String, Codable, Sendable, CaseIterable {
+    case value, rice, wsjf
 }

@@ -6,54 +6,14 @@ import TwoSpeedRPC
 import TwoSpeedSchema
 import TwoSpeedStore
 
-struct OutcomeReport: Codable {
-    var portfolio: String
-    var method: String
-    var association: String
-    var alpha: Double
-    var minimumPoints: Int
-    var outcomes: [AdviceOutcome]
-    /// Resolved advice whose rule the model gives no aim: nothing to follow.
-    var withoutAim: [String]
-}
-
 extension Engine {
-    static let outcomeSchema: Schema = {
-        let estimate = Schema.object("OutcomeEstimate", required: ["shift", "low", "high", "standardError", "p", "trendPerDay", "degreesOfFreedom"], [
-            "shift": .number("the level shift after the resolution, trend taken out"), "low": .number(), "high": .number(),
-            "standardError": .number(min: 0), "p": .number(min: 0, max: 1), "trendPerDay": .number("the trend the fit takes out"),
-            "degreesOfFreedom": .integer(min: 1)])
-        let outcome = Schema.object("AdviceOutcome", required: ["key", "rule", "title", "resolvedAt", "from", "to", "source", "series", "name",
-                                                                "measure", "direction", "horizonDays", "status", "before", "after", "note"], [
-            "key": .string(), "rule": .string(), "title": .string(maxLength: 100_000), "resolvedAt": .integer(min: 1),
-            "from": .formatted(.timestamp, "the date of the run before the resolving one"), "to": .formatted(.timestamp, "the resolving run's date"),
-            "source": .oneOf(["metric", "four-key", "dimension"]), "series": .string(), "name": .string(maxLength: 100_000),
-            "measure": .string(), "direction": .oneOf(["higher", "lower"]), "horizonDays": .integer(min: 1),
-            "status": .oneOf(["estimated", "insufficient data"]), "before": .integer(min: 0), "after": .integer(min: 0),
-            "estimate": estimate, "significant": .boolean(),
-            "method": .oneOf(["segmented regression", "difference-in-differences"], "how the estimate was made"),
-            "controls": .array(.string(), "with difference-in-differences: the comparison series"), "improved": .boolean("significant and in the better direction"),
-            "modelChange": .string("a model or engine change inside the window"), "note": .string(maxLength: 100_000)])
-        return .object("OutcomeReport", required: ["portfolio", "method", "association", "alpha", "minimumPoints", "outcomes", "withoutAim"], [
-            "portfolio": .identifier(), "method": .string(maxLength: 10_000), "association": .string(maxLength: 10_000),
-            "alpha": .number(min: 0, max: 1), "minimumPoints": .integer(min: 1), "outcomes": .array(outcome),
-            "withoutAim": .array(.string(), "resolved advice whose rule the model gives no aim")])
-    }()
-
     func outcomeMethods() -> [Method] {
-        [.encoding(MethodName.recommendationOutcomes.rawValue,
-                   summary: "For advice resolved at some run, each measure it aims at (the model's aims) before against after: "
-                    + "a level shift with a 95% interval from a segmented regression; an association, not a cause.",
-                   params: [Engine.portfolioParam], result: Engine.outcomeSchema, mutates: false,
-                   errors: [.notFound, .storeError]) { [unowned self] p in try outcomes(p) }.blockingCalls()]
+        [Method(Contract.recommendationOutcomes) { [unowned self] p, call in
+            try outcomeReport(p.portfolio, call.pointer("portfolio"), history: try adviceHistoryValue(p.portfolio, call.pointer("portfolio")))
+        }]
     }
 
     static func day(_ s: String) -> Double? { EventTime.parse(s).map { Double($0) / 86_400 } }
-
-    func outcomes(_ p: Params) throws -> OutcomeReport {
-        let pid = p.string("portfolio") ?? ""
-        return try outcomeReport(pid, p.pointer("portfolio"), history: try adviceHistoryValue(pid, p.pointer("portfolio")))
-    }
 
     func outcomeReport(_ pid: String, _ pointer: JSONPointer, history: AdviceHistory) throws -> OutcomeReport {
         let sp = try snapshot(pid, pointer)

@@ -30,7 +30,12 @@ public enum Vocabulary {
     public static let metricCategories = ["profit", "customer-behavior", "customer-satisfaction", "efficiency",
                                           "current-sales", "future-sales", "brand-awareness", "digital-roi",
                                           "delivery", "other"]
-    public static let directions = ["higher", "lower"]
+    public static let directions = Direction.allCases.map(\.rawValue)
     public static let decisions = ["pending", "expand", "iterate", "roll-back"]
     public static let entityKinds = EntityKind.allCases.map(\.rawValue)
+}
+
+/// Which way a measure is better (a metric's direction, an experiment's outcome, an aim's measure).
+public enum Direction: String, Codable, Sendable, CaseIterable {
+    case higher, lower
 }

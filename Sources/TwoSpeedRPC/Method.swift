@@ -129,3 +129,149 @@ extension RPCError {
         return RPCError(.invalidParams, pointer: ptr.description, reason)
     }
 }
+
+// MARK: Typed methods
+
+/// A method's contract without its handler: what rpc.discover lists and the dispatcher checks, and the
+/// types on either side of the wire. `P` is decoded from the params once they pass their schemas (its
+/// stored properties are the params, in by-position order: ContractTests holds it to `params`); `R` is
+/// what a reply decodes as (ContractTests decodes real replies with it and validates them with `result`).
+/// TwoSpeedContract holds one of these per method; the engine registers a handler against each.
+public struct MethodSpec<P: Decodable & SendableMetatype, R: Decodable & SendableMetatype>: Sendable {
+    public let name: String
+    public let summary: String
+    public let params: [Param]
+    public let result: Schema
+    public let mutates: Bool
+    public let errors: [ErrorCode]
+    public let blocking: Bool
+    public let adminOnly: Bool
+
+    public init(_ name: String, summary: String, params: [Param] = [], result: Schema, mutates: Bool, errors: [ErrorCode] = [],
+                blocking: Bool = false, adminOnly: Bool = false) {
+        self.name = name; self.summary = summary; self.params = params; self.result = result; self.mutates = mutates
+        self.errors = errors; self.blocking = blocking; self.adminOnly = adminOnly
+    }
+}
+
+/// What every spec answers whatever its types: for lists of specs and the tests that hold them to the table.
+public protocol AnyMethodSpec: Sendable {
+    var name: String { get }
+    var summary: String { get }
+    var params: [Param] { get }
+    var result: Schema { get }
+    var mutates: Bool { get }
+    var errors: [ErrorCode] { get }
+    var blocking: Bool { get }
+    var adminOnly: Bool { get }
+    var paramsType: Any.Type { get }
+    var resultType: Any.Type { get }
+    /// Params (an object by name, borrowed) decoded as the spec's params type, as a handler gets them.
+    func decodeParams(_ object: JSONRef) throws -> Any
+    /// A result (borrowed) decoded as the spec's result type.
+    func decodeResult(_ value: JSONRef) throws -> Any
+}
+
+extension MethodSpec: AnyMethodSpec {
+    public var paramsType: Any.Type { P.self }
+    public var resultType: Any.Type { R.self }
+    public func decodeParams(_ object: JSONRef) throws -> Any {
+        try Params(object: object, context: CallContext(), positions: nil).decodeAll(P.self)
+    }
+    public func decodeResult(_ value: JSONRef) throws -> Any { try JanssonDecoder().decode(R.self, from: value) }
+}
+
+/// No params.
+public struct NoParams: Codable, Sendable, Equatable {
+    public init() {}
+}
+
+/// What a typed handler knows of its call besides the params: who calls, and where each param was
+/// written (for error pointers: "/name", or "/0" for by-position params).
+public struct Call: Sendable {
+    public let context: CallContext
+    let positions: [String: Int]?
+
+    /// The pointer of a parameter as the caller wrote it.
+    public func pointer(_ name: String) -> JSONPointer {
+        if let positions, let i = positions[name] { return JSONPointer([String(i)]) }
+        return JSONPointer([name])
+    }
+}
+
+/// A param member kept as the caller's JSON (borrowed from the request, valid during the handler), for
+/// handlers that store or validate a document as it came: the portfolio of portfolio.put, an entity.
+/// A params type holding one conforms to `CarriesRawJSON`.
+public struct RawJSON: Decodable, @unchecked Sendable {
+    public let ref: JSONRef
+
+    public init(from decoder: Decoder) throws {
+        guard let root = RawScope.object?.ref else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                    debugDescription: "raw JSON outside a params type marked CarriesRawJSON"))
+        }
+        var v: JSONRef? = root
+        for key in decoder.codingPath { v = key.intValue.map { v?[$0] } ?? v?[key.stringValue] }
+        guard let v else {
+            throw DecodingError.valueNotFound(RawJSON.self, .init(codingPath: decoder.codingPath, debugDescription: "required"))
+        }
+        ref = v
+    }
+}
+
+/// Marks a params type with RawJSON members: only those are decoded with the params object at hand.
+public protocol CarriesRawJSON {}
+
+/// The params object being decoded, for RawJSON (a decoder does not hand out its JSON).
+enum RawScope {
+    @TaskLocal static var object: Box?
+    final class Box: @unchecked Sendable {
+        let ref: JSONRef
+        init(_ ref: JSONRef) { self.ref = ref }
+    }
+}
+
+extension Params {
+    /// The whole params object decoded as `P`; a failure is -32602 at the caller's pointer.
+    func decodeAll<P: Decodable>(_ type: P.Type) throws -> P {
+        if P.self == NoParams.self { return NoParams() as! P }
+        do {
+            if P.self is CarriesRawJSON.Type {
+                return try RawScope.$object.withValue(RawScope.Box(object)) { try JanssonDecoder().decode(P.self, from: object) }
+            }
+            return try JanssonDecoder().decode(P.self, from: object)
+        } catch let e as DecodingError {
+            // The first token is a param's name; by-position params keep the caller's index instead.
+            let mapped = RPCError.fromDecoding(e, base: JSONPointer([]))
+            guard let positions, let ptr = mapped.data?.pointer else { throw mapped }
+            var tokens = Array(ptr.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init))
+            if let first = tokens.first, let i = positions[first] { tokens[0] = String(i) }
+            var d = mapped.data!
+            d.pointer = "/" + tokens.joined(separator: "/")
+            throw RPCError(.invalidParams, d)
+        }
+    }
+
+    var call: Call { Call(context: context, positions: positions) }
+}
+
+extension Method {
+    /// A method from its spec whose handler returns the spec's result type, encoded here.
+    public init<P, R: Encodable>(_ spec: MethodSpec<P, R>, _ body: @escaping @Sendable (P, Call) throws -> R) {
+        self.init(spec, raw: { p, call in
+            let r = try body(p, call)
+            do { return try JanssonEncoder().encode(r) } catch {
+                throw RPCError(.internalError, pointer: nil, "cannot encode the result: \(error)")
+            }
+        })
+    }
+
+    /// A method from its spec whose handler builds its result as jansson (a new reference the dispatcher
+    /// owns), for results on hot paths; ContractTests decodes its real replies as the spec's result type.
+    public init<P, R>(_ spec: MethodSpec<P, R>, raw body: @escaping @Sendable (P, Call) throws -> JSONRef) {
+        self.init(spec.name, summary: spec.summary, params: spec.params, result: spec.result, mutates: spec.mutates,
+                  errors: spec.errors) { params in try body(try params.decodeAll(P.self), params.call) }
+        blocking = spec.blocking
+        adminOnly = spec.adminOnly
+    }
+}
