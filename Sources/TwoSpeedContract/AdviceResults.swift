@@ -99,7 +99,7 @@ extension AdviceSchemas {
             "key": .string(), "rule": .string(), "title": .string(maxLength: 100_000), "resolvedAt": .integer(min: 1),
             "from": .formatted(.timestamp, "the date of the run before the resolving one"), "to": .formatted(.timestamp, "the resolving run's date"),
             "source": .oneOf(["metric", "four-key", "dimension"]), "series": .string(), "name": .string(maxLength: 100_000),
-            "measure": .string(), "direction": .oneOf(["higher", "lower"]), "horizonDays": .integer(min: 1),
+            "measure": .string(), "direction": .oneOf(Direction.terms), "horizonDays": .integer(min: 1),
             "status": .oneOf(["estimated", "insufficient data"]), "before": .integer(min: 0), "after": .integer(min: 0),
             "estimate": estimate, "significant": .boolean(),
             "method": .oneOf(["segmented regression", "difference-in-differences"], "how the estimate was made"),

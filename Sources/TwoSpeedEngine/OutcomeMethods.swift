@@ -74,7 +74,7 @@ extension Engine {
                                       series: series, name: name, measure: measure, direction: direction, horizonDays: aim.horizonDays,
                                       status: est == nil ? "insufficient data" : "estimated", before: nb, after: na, estimate: est,
                                       significant: significant,
-                                      improved: est.map { ($0.low > 0 && direction == "higher") || ($0.high < 0 && direction == "lower") },
+                                      improved: est.map { ($0.low > 0 && direction == Direction.higher) || ($0.high < 0 && direction == Direction.lower) },
                                       modelChange: modelChange, note: note)
                 if did != nil {
                     o.method = "difference-in-differences"
@@ -88,7 +88,7 @@ extension Engine {
                     guard let day = Engine.day(x.asOf), let v = summaries[x.run]?[d], day >= lo, day <= hi else { return nil }
                     return .init(t: day - t1, value: v, after: j >= i)
                 }
-                outcome("dimension", d, m.dimensions.first { $0.id == d }?.name ?? d, "dimension score", "higher", points)
+                outcome("dimension", d, m.dimensions.first { $0.id == d }?.name ?? d, "dimension score", Direction.higher.rawValue, points)
             }
             // The subjects that acted: those of the advice the same rule no longer flags at the resolving run.
             // The comparison: subjects the rule flags both at the run before and at the resolving run.
@@ -145,7 +145,7 @@ extension Engine {
                             else if from >= t1, to <= hi + 1 { points.append(.init(t: from - t1, value: v, after: true)) }
                         }
                         let name = portfolio.systems.first { $0.id == system }?.name ?? system
-                        outcome("four-key", system, name, key, measure.direction ?? (key == "deploysPerMonth" ? "higher" : "lower"),
+                        outcome("four-key", system, name, key, measure.direction ?? (key == "deploysPerMonth" ? Direction.higher : Direction.lower).rawValue,
                                 points.sorted { $0.t < $1.t })
                     }
                 }
