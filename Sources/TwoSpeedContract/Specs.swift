@@ -46,7 +46,7 @@ public enum Contract {
         result: EngineInfo.schema, mutates: false)
 
     public static let portfolioPut = MethodSpec<PutReceived, PutResult>(MethodName.portfolioPut.rawValue,
-        summary: "Stores a whole portfolioParam, replacing any with the same id.", params: PutParams.params, result: PutResult.schema,
+        summary: "Stores a whole portfolio, replacing any with the same id.", params: PutParams.params, result: PutResult.schema,
         mutates: true, errors: [.revisionMismatch, .storeError, .tooLarge])
 
     public static let portfolioGet = MethodSpec<GetParams, PortfolioRecord>(MethodName.portfolioGet.rawValue,
@@ -65,7 +65,7 @@ public enum Contract {
         mutates: false, errors: [.notFound])
 
     public static let entityList = MethodSpec<EntityListParams, EntityListResult<AnyJSON>>(MethodName.entityList.rawValue,
-        summary: "Every entity of one kind in a portfolioParam, in order.", params: EntityListParams.params, result: ContractSchemas.entityList,
+        summary: "Every entity of one kind in a portfolio, in order.", params: EntityListParams.params, result: ContractSchemas.entityList,
         mutates: false, errors: [.notFound])
 
     public static let entityUpsert = MethodSpec<UpsertParams<RawJSON>, EntityChange>(MethodName.entityUpsert.rawValue,
@@ -150,7 +150,7 @@ public enum Contract {
 
     public static let experimentEvaluate = MethodSpec<ExperimentParams, ExperimentEvaluation>(MethodName.experimentEvaluate.rawValue,
         summary: "Lift with its confidence interval, a two-proportion z-test, a sample-ratio "
-            + "check and the next rollout step: for an experiment of a portfolioParam, or for counts given directly.",
+            + "check and the next rollout step: for an experiment of a portfolio, or for counts given directly.",
         params: [Param("portfolio", .identifier(), required: false, "with experiment: the portfolio"),
                  Param("experiment", .identifier(), required: false, "with portfolio: the experiment's id"),
                  Param("control", ModelSchemas.arm, required: false, "without portfolio: the control arm's counts"),

@@ -75,10 +75,12 @@ public struct Method: Sendable {
 }
 
 /// The params of one call, already validated against the method's schemas. Members are borrowed
-/// from the request and valid for the duration of the handler.
+/// from the request and valid for the duration of the handler. Handlers get their spec's params struct
+/// instead (Method(spec) { (p, call) in ... }); the by-name accessors are for the few methods still
+/// registered without a spec (Contract.unspecified), whose files opt in with `@_spi(ByName) import TwoSpeedRPC`.
 public struct Params {
     /// The params by name (by-position params are mapped to names in declaration order).
-    public let object: JSONRef
+    @_spi(ByName) public let object: JSONRef
     public let context: CallContext
     let positions: [String: Int]?
 
@@ -92,9 +94,9 @@ public struct Params {
         return JSONPointer([name])
     }
 
-    public subscript(name: String) -> JSONRef? { object[name] }
+    @_spi(ByName) public subscript(name: String) -> JSONRef? { object[name] }
 
-    public func decode<T: Decodable>(_ name: String, as type: T.Type = T.self) throws -> T {
+    @_spi(ByName) public func decode<T: Decodable>(_ name: String, as type: T.Type = T.self) throws -> T {
         guard let v = object[name] else {
             throw RPCError(.invalidParams, pointer: pointer(name).description, "required")
         }
@@ -103,14 +105,14 @@ public struct Params {
         }
     }
 
-    public func decodeIfPresent<T: Decodable>(_ name: String, as type: T.Type = T.self) throws -> T? {
+    @_spi(ByName) public func decodeIfPresent<T: Decodable>(_ name: String, as type: T.Type = T.self) throws -> T? {
         guard object[name] != nil else { return nil }
         return try decode(name, as: type)
     }
 
-    public func string(_ name: String) -> String? { object[name]?.stringValue }
-    public func int(_ name: String) -> Int? { object[name]?.intValue.map { Int($0) } }
-    public func bool(_ name: String) -> Bool? { object[name]?.boolValue }
+    @_spi(ByName) public func string(_ name: String) -> String? { object[name]?.stringValue }
+    @_spi(ByName) public func int(_ name: String) -> Int? { object[name]?.intValue.map { Int($0) } }
+    @_spi(ByName) public func bool(_ name: String) -> Bool? { object[name]?.boolValue }
 }
 
 extension RPCError {
@@ -231,12 +233,22 @@ enum RawScope {
     }
 }
 
+/// How a params type is decoded, found once per method rather than per call (a conformance check
+/// costs a look-up).
+enum ParamsShape {
+    case none, raw, plain
+    init<P>(_ type: P.Type) {
+        self = P.self == NoParams.self ? .none : P.self is CarriesRawJSON.Type ? .raw : .plain
+    }
+}
+
 extension Params {
     /// The whole params object decoded as `P`; a failure is -32602 at the caller's pointer.
-    func decodeAll<P: Decodable>(_ type: P.Type) throws -> P {
-        if P.self == NoParams.self { return NoParams() as! P }
+    func decodeAll<P: Decodable>(_ type: P.Type, _ shape: ParamsShape? = nil) throws -> P {
+        let shape = shape ?? ParamsShape(P.self)
+        if shape == .none { return NoParams() as! P }
         do {
-            if P.self is CarriesRawJSON.Type {
+            if shape == .raw {
                 return try RawScope.$object.withValue(RawScope.Box(object)) { try JanssonDecoder().decode(P.self, from: object) }
             }
             return try JanssonDecoder().decode(P.self, from: object)
@@ -269,8 +281,9 @@ extension Method {
     /// A method from its spec whose handler builds its result as jansson (a new reference the dispatcher
     /// owns), for results on hot paths; ContractTests decodes its real replies as the spec's result type.
     public init<P, R>(_ spec: MethodSpec<P, R>, raw body: @escaping @Sendable (P, Call) throws -> JSONRef) {
+        let shape = ParamsShape(P.self)
         self.init(spec.name, summary: spec.summary, params: spec.params, result: spec.result, mutates: spec.mutates,
-                  errors: spec.errors) { params in try body(try params.decodeAll(P.self), params.call) }
+                  errors: spec.errors) { params in try body(try params.decodeAll(P.self, shape), params.call) }
         blocking = spec.blocking
         adminOnly = spec.adminOnly
     }

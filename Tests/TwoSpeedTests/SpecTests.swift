@@ -213,6 +213,19 @@ final class SpecTests: XCTestCase {
         }
     }
 
+    /// Params' by-name accessors are SPI: the compiler refuses them to any file that does not opt in, and
+    /// only the files of byNameAllowed opt in.
+    func testOnlyTheListedFilesMayUseTheByNameAccessors() throws {
+        var opted: [String] = []
+        let root = repoRoot + "/Sources"
+        let walker = try XCTUnwrap(FileManager.default.enumerator(atPath: root))
+        while let rel = walker.nextObject() as? String {
+            guard rel.hasSuffix(".swift") else { continue }
+            if readFile(root + "/" + rel).contains("@_spi(ByName)") && !rel.hasPrefix("TwoSpeedRPC/") { opted.append((rel as NSString).lastPathComponent) }
+        }
+        XCTAssertEqual(opted.sorted(), SpecTests.byNameAllowed.sorted())
+    }
+
     func testTheScanFindsByNameReads() {
         XCTAssertEqual(SpecTests.byNameReads(#"let id = p.string("id") ?? """#), [#"p.string("id""#])
         XCTAssertEqual(SpecTests.byNameReads(#"func x(_ p: Params) throws -> JSONRef {"#), ["_ p: Params)"])
