@@ -24,7 +24,7 @@ public struct PutParams: Encodable, Sendable {
 }
 
 /// portfolio.get.
-public struct GetParams: Codable, Sendable {
+public struct GetParams: Codable, Sendable, Equatable {
     public var id: String
     public init(id: String) { self.id = id }
 
@@ -41,7 +41,7 @@ public struct DeleteParams: Codable, Sendable {
 }
 
 /// entity.get.
-public struct EntityGetParams: Codable, Sendable {
+public struct EntityGetParams: Codable, Sendable, Equatable {
     public var portfolio: String
     public var kind: EntityKind
     public var id: String
@@ -51,7 +51,7 @@ public struct EntityGetParams: Codable, Sendable {
 }
 
 /// entity.list.
-public struct EntityListParams: Codable, Sendable {
+public struct EntityListParams: Codable, Sendable, Equatable {
     public var portfolio: String
     public var kind: EntityKind
     public init(portfolio: String, kind: EntityKind) { self.portfolio = portfolio; self.kind = kind }
@@ -109,4 +109,21 @@ public struct ObserveParams: Codable, Sendable {
                                 Param("observations", .array(ModelSchemas.observation, minItems: 1, maxItems: 1_000_000),
                                       "the observations to append"),
                                 ContractParams.ifRevision]
+}
+
+// The params of the methods callers poll read themselves without Codable (ParamsReadable); ContractTests
+// decodes the same params both ways and compares.
+
+extension GetParams: ParamsReadable {
+    public init(reading r: ParamsReader) throws { self.init(id: try r.string("id")) }
+}
+
+extension EntityGetParams: ParamsReadable {
+    public init(reading r: ParamsReader) throws {
+        self.init(portfolio: try r.string("portfolio"), kind: try r.term("kind"), id: try r.string("id"))
+    }
+}
+
+extension EntityListParams: ParamsReadable {
+    public init(reading r: ParamsReader) throws { self.init(portfolio: try r.string("portfolio"), kind: try r.term("kind")) }
 }

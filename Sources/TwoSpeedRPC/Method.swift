@@ -233,12 +233,38 @@ enum RawScope {
     }
 }
 
+/// A params type that reads itself from the validated params object without Codable's containers, for
+/// the methods callers poll (entity.get, portfolio.get). ContractTests holds each read to the type's
+/// Codable decoding, so that the two cannot drift.
+public protocol ParamsReadable {
+    init(reading params: ParamsReader) throws
+}
+
+/// The validated params object of one call, read member by member by a ParamsReadable type.
+public struct ParamsReader {
+    let object: JSONRef
+
+    public init(_ object: JSONRef) { self.object = object }
+
+    /// A required string; the schema has checked it, so absence is a params error, never a default.
+    public func string(_ key: String) throws -> String {
+        guard let s = object[key]?.stringValue else { throw RPCError(.invalidParams, pointer: JSONPointer([key]).description, "required") }
+        return s
+    }
+
+    /// A required string naming a term of `T`.
+    public func term<T: RawRepresentable>(_ key: String, as type: T.Type = T.self) throws -> T where T.RawValue == String {
+        guard let t = T(rawValue: try string(key)) else { throw RPCError(.invalidParams, pointer: JSONPointer([key]).description, "unknown term") }
+        return t
+    }
+}
+
 /// How a params type is decoded, found once per method rather than per call (a conformance check
 /// costs a look-up).
 enum ParamsShape {
-    case none, raw, plain
+    case none, raw, plain, readable
     init<P>(_ type: P.Type) {
-        self = P.self == NoParams.self ? .none : P.self is CarriesRawJSON.Type ? .raw : .plain
+        self = P.self == NoParams.self ? .none : P.self is CarriesRawJSON.Type ? .raw : P.self is ParamsReadable.Type ? .readable : .plain
     }
 }
 
@@ -248,6 +274,13 @@ extension Params {
         let shape = shape ?? ParamsShape(P.self)
         if shape == .none { return NoParams() as! P }
         do {
+            if shape == .readable, let readable = P.self as? ParamsReadable.Type {
+                do { return try readable.init(reading: ParamsReader(object)) as! P } catch let e as RPCError {
+                    // A by-position caller's pointer names the position.
+                    guard let positions, let name = e.data?.pointer.map({ String($0.dropFirst()) }), let i = positions[name] else { throw e }
+                    throw RPCError(.invalidParams, pointer: "/\(i)", e.data?.reason ?? "invalid")
+                }
+            }
             if shape == .raw {
                 return try RawScope.$object.withValue(RawScope.Box(object)) { try JanssonDecoder().decode(P.self, from: object) }
             }

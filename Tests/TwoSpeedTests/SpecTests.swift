@@ -164,6 +164,37 @@ final class SpecTests: XCTestCase {
         XCTAssertEqual(paramIssues(PortfolioParams(portfolio: "a"), Contract.analysisCoverage.params), [])
     }
 
+    // MARK: Params that read themselves
+
+    /// The hand-written reads of the polled methods' params give what Codable gives, and a missing member
+    /// is a params error at its pointer (never a default such as "").
+    func testReadableParamsReadAsTheirCodableDecoding() throws {
+        func same<T: Decodable & Equatable & ParamsReadable>(_ type: T.Type, _ text: String, line: UInt = #line) throws -> String {
+            let o = parse(text)
+            defer { o.release() }
+            XCTAssertEqual(try T(reading: ParamsReader(o)), try JanssonDecoder().decode(T.self, from: o), line: line)
+            return String(describing: T.self)
+        }
+        let tested: Set<String> = [
+            try same(GetParams.self, #"{"id":"retailer"}"#),
+            try same(EntityGetParams.self, #"{"portfolio":"retailer","kind":"product","id":"checkout"}"#),
+            try same(EntityListParams.self, #"{"portfolio":"retailer","kind":"team"}"#),
+        ]
+        let readable = Set(Contract.all.filter { $0.paramsType is ParamsReadable.Type }.map { String(describing: $0.paramsType) })
+        XCTAssertEqual(readable, tested, "a ParamsReadable type without a comparison here")
+        let partial = parse(#"{"portfolio":"retailer","id":"checkout"}"#)
+        defer { partial.release() }
+        XCTAssertThrowsError(try EntityGetParams(reading: ParamsReader(partial))) { e in
+            XCTAssertEqual((e as? RPCError)?.code, ErrorCode.invalidParams.rawValue)
+            XCTAssertEqual((e as? RPCError)?.data?.pointer, "/kind")
+        }
+        // Through the engine by position, an error names the caller's position.
+        let engine = try Engine(path: nil)
+        _ = engine.request("portfolio.put", #"{"portfolio":\#(retailerText)}"#)
+        XCTAssertEqual(engine.request("entity.get", #"["retailer","product","nope"]"#).pointer, "/2")
+        XCTAssertEqual(engine.request("entity.get", #"["retailer","product","checkout"]"#).result?["entity"]?["id"]?.stringValue, "checkout")
+    }
+
     // MARK: Decoding failures of typed params
 
     /// What the schema lets through but the struct refuses is -32602 at the caller's pointer: "/name" by
