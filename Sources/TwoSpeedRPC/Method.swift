@@ -236,8 +236,13 @@ enum RawScope {
 /// A params type that reads itself from the validated params object without Codable's containers, for
 /// the methods callers poll (entity.get, portfolio.get). ContractTests holds each read to the type's
 /// Codable decoding, so that the two cannot drift.
-public protocol ParamsReadable {
+public protocol ParamsReadable: SendableMetatype {
     init(reading params: ParamsReader) throws
+}
+
+extension ParamsReadable {
+    /// Read as `P`, which is Self: a cast between equal types, without boxing the value in an existential.
+    static func read<P>(_ r: ParamsReader, as type: P.Type) throws -> P { try Self(reading: r) as! P }
 }
 
 /// The validated params object of one call, read member by member by a ParamsReadable type.
@@ -261,10 +266,13 @@ public struct ParamsReader {
 
 /// How a params type is decoded, found once per method rather than per call (a conformance check
 /// costs a look-up).
-enum ParamsShape {
-    case none, raw, plain, readable
+enum ParamsShape: @unchecked Sendable {  // holds only a metatype
+    case empty, raw, plain, readable(any ParamsReadable.Type)
     init<P>(_ type: P.Type) {
-        self = P.self == NoParams.self ? .none : P.self is CarriesRawJSON.Type ? .raw : P.self is ParamsReadable.Type ? .readable : .plain
+        if P.self == NoParams.self { self = .empty }
+        else if P.self is CarriesRawJSON.Type { self = .raw }
+        else if let r = P.self as? ParamsReadable.Type { self = .readable(r) }
+        else { self = .plain }
     }
 }
 
@@ -272,16 +280,16 @@ extension Params {
     /// The whole params object decoded as `P`; a failure is -32602 at the caller's pointer.
     func decodeAll<P: Decodable>(_ type: P.Type, _ shape: ParamsShape? = nil) throws -> P {
         let shape = shape ?? ParamsShape(P.self)
-        if shape == .none { return NoParams() as! P }
+        if case .empty = shape { return NoParams() as! P }
         do {
-            if shape == .readable, let readable = P.self as? ParamsReadable.Type {
-                do { return try readable.init(reading: ParamsReader(object)) as! P } catch let e as RPCError {
+            if case .readable(let readable) = shape {
+                do { return try readable.read(ParamsReader(object), as: P.self) } catch let e as RPCError {
                     // A by-position caller's pointer names the position.
                     guard let positions, let name = e.data?.pointer.map({ String($0.dropFirst()) }), let i = positions[name] else { throw e }
                     throw RPCError(.invalidParams, pointer: "/\(i)", e.data?.reason ?? "invalid")
                 }
             }
-            if shape == .raw {
+            if case .raw = shape {
                 return try RawScope.$object.withValue(RawScope.Box(object)) { try JanssonDecoder().decode(P.self, from: object) }
             }
             return try JanssonDecoder().decode(P.self, from: object)
