@@ -172,6 +172,9 @@ public protocol AnyMethodSpec: Sendable {
     func decodeParams(_ object: JSONRef) throws -> Any
     /// A result (borrowed) decoded as the spec's result type.
     func decodeResult(_ value: JSONRef) throws -> Any
+    /// A result decoded as the spec's result type and encoded again (a new reference), or nil when that
+    /// type does not encode: what a test compares with the reply to find members the type lacks.
+    func reencodeResult(_ value: JSONRef) throws -> JSONRef?
 }
 
 extension MethodSpec: AnyMethodSpec {
@@ -181,6 +184,10 @@ extension MethodSpec: AnyMethodSpec {
         try Params(object: object, context: CallContext(), positions: nil).decodeAll(P.self)
     }
     public func decodeResult(_ value: JSONRef) throws -> Any { try JanssonDecoder().decode(R.self, from: value) }
+    public func reencodeResult(_ value: JSONRef) throws -> JSONRef? {
+        guard let v = try JanssonDecoder().decode(R.self, from: value) as? any Encodable else { return nil }
+        return try JanssonEncoder().encode(v)
+    }
 }
 
 /// No params.

@@ -96,7 +96,16 @@ final class SpecTests: XCTestCase {
             }
             let issues = spec.result.validate(result).issues
             XCTAssertEqual(issues, [], "\(spec.name): the reply fails the spec's schema", line: line)
-            do { _ = try spec.decodeResult(result) } catch {
+            do {
+                _ = try spec.decodeResult(result)
+                // Decoding ignores members the type lacks: encoded again, the reply must come back whole.
+                if let again = try spec.reencodeResult(result) {
+                    defer { again.release() }
+                    if json_equal(again, result) != 1 {
+                        XCTFail("\(spec.name): the reply \(JSONText.dump(result).prefix(3000)) comes back as \(JSONText.dump(again).prefix(3000))", line: line)
+                    }
+                }
+            } catch {
                 XCTFail("\(spec.name): the reply does not decode as \(spec.resultType): \(error)", line: line)
             }
             return result
