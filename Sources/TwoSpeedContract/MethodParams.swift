@@ -182,6 +182,12 @@ public struct DeliveryMetricsParams: Codable, Sendable, Equatable {
     }
 }
 
+/// recommendation.history (its own struct, so that a param of its own is one property and one Param).
+public struct AdviceHistoryParams: Codable, Sendable, Equatable {
+    public var portfolio: String
+    public init(portfolio: String) { self.portfolio = portfolio }
+}
+
 /// recommendation.dismiss.
 public struct DismissParams: Codable, Sendable, Equatable {
     public var portfolio: String

@@ -249,7 +249,7 @@ public enum Contract {
 
     // MARK: Advice and campaigns
 
-    public static let recommendationHistory = MethodSpec<PortfolioParams, AdviceHistory>(MethodName.recommendationHistory.rawValue,
+    public static let recommendationHistory = MethodSpec<AdviceHistoryParams, AdviceHistory>(MethodName.recommendationHistory.rawValue,
         summary: "Every piece of advice across the kept runs: first and last run given, and its status in each run "
             + "(open, resolved, dismissed, regressed, obsolete, superseded, model-changed).",
         params: [portfolioParam], result: AdviceSchemas.history, mutates: false, errors: [.notFound, .storeError], blocking: true)

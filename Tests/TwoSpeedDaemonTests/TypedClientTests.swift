@@ -24,14 +24,14 @@ final class TypedClientTests: XCTestCase {
 
         let run = try client.call(Contract.assessmentRun, AssessmentRunParams(portfolio: "retailer", prioritization: .rice))
         let key = try XCTUnwrap(run.recommendations.first?.key)
-        let history = try client.call(Contract.recommendationHistory, PortfolioParams(portfolio: "retailer"))
+        let history = try client.call(Contract.recommendationHistory, AdviceHistoryParams(portfolio: "retailer"))
         XCTAssertEqual(history.runs.map(\.run), [run.run].compactMap { $0 })
         XCTAssertTrue(history.advice.contains { $0.key == key })
 
         let dismissed = try client.call(Contract.recommendationDismiss, DismissParams(portfolio: "retailer", key: key, reason: "later"))
         XCTAssertEqual(dismissed.by, "uid \(getuid())")
         XCTAssertEqual(dismissed.revision, 1)
-        let after = try client.call(Contract.recommendationHistory, PortfolioParams(portfolio: "retailer"))
+        let after = try client.call(Contract.recommendationHistory, AdviceHistoryParams(portfolio: "retailer"))
         XCTAssertEqual(after.advice.first { $0.key == key }?.dismissal?.reason, "later")
         // The row is at revision 1: asking for 0 is refused with the engine's code, typed.
         XCTAssertThrowsError(try client.call(Contract.recommendationReopen, ReopenParams(portfolio: "retailer", key: key, ifRevision: 0))) { e in
