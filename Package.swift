@@ -58,7 +58,7 @@ let package = Package(
         // JSON-RPC 2.0 to the letter: envelopes, batches, errors, one method table.
         .target(name: "TwoSpeedRPC", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "CJansson"]),
         // What the engine and its clients agree on: method names, result types and their schemas, error codes.
-        .target(name: "TwoSpeedContract", dependencies: ["TwoSpeedModel", "TwoSpeedSchema", "TwoSpeedRPC"]),
+        .target(name: "TwoSpeedContract", dependencies: ["TwoSpeedModel", "TwoSpeedSchema", "TwoSpeedRPC", "TwoSpeedAssessment"]),
         // The engine: the method table over the model and the store.
         .target(name: "TwoSpeedEngine",
                 dependencies: ["TwoSpeedContract", "TwoSpeedRPC", "TwoSpeedModel", "TwoSpeedStore", "TwoSpeedSchema", "TwoSpeedJSON",

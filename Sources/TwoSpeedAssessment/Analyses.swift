@@ -82,7 +82,7 @@ public struct Prioritization: Codable, Sendable, Equatable {
 
 /// Ranks active products by value against resources, RICE or WSJF.
 public enum Prioritizer {
-    public static let methods = ["value", "rice", "wsjf"]
+    public static let methods = PrioritizationMethod.terms
 
     public static func rank(_ c: PortfolioContext, method: String, limit: Int? = nil) -> Prioritization {
         var scored: [(Product, Double, String)] = []
@@ -201,10 +201,10 @@ public enum SpeedTiers {
                 guard let to = c.systemByID[i.to] else { continue }
                 let ft = c.tierBySystem[s.id], tt = c.tierBySystem[to.id]
                 guard let ft, let tt, tt < ft else { continue }
-                let hard = i.kind == "direct" || i.kind == "file"
+                let hard = i.kind == InterfaceKind.direct || i.kind == InterfaceKind.file
                 let reason = hard
                     ? "\(s.name) (\(ft.rawValue)) is coupled by \(i.kind) to \(to.name) (\(tt.rawValue)): its changes wait on the slower release cycle"
-                    : "\(s.name) (\(ft.rawValue)) calls \(to.name) (\(tt.rawValue)) through an \(i.kind == "api" ? "API" : "event interface"): decoupled"
+                    : "\(s.name) (\(ft.rawValue)) calls \(to.name) (\(tt.rawValue)) through an \(i.kind == InterfaceKind.api ? "API" : "event interface"): decoupled"
                 couplings.append(.init(from: c.subject(.system, s.id), to: c.subject(.system, to.id), kind: i.kind,
                                        fromTier: ft.rawValue, toTier: tt.rawValue, blocking: hard, reason: reason))
             }
@@ -301,4 +301,9 @@ public enum AccountabilityAnalysis {
                          products: c.productsByOwner[m.id]?.count ?? 0)
         })
     }
+}
+
+/// How analysis.prioritize (and assessment.run's prioritization) ranks products.
+public enum PrioritizationMethod: String, Codable, VocabularyTerm {
+    case value, rice, wsjf
 }

@@ -80,7 +80,7 @@ public enum Assessor {
         LevelCaps.apply(model: model, dimensions: &dims, overall: &overall, findings: findings)
         let recs = Recommender.rank(model: model, dimensions: dims, findings: findings)
         let measured = portfolio.experiments.filter { $0.control != nil && $0.variant != nil }
-        let ordered = measured.filter { $0.decision == "pending" } + measured.filter { $0.decision != "pending" }
+        let ordered = measured.filter { $0.decision == Decision.pending } + measured.filter { $0.decision != Decision.pending }
         let experiments = ordered.prefix(50).compactMap { try? ExperimentEvaluator.evaluate($0, in: portfolio) }
         let needed = EvidenceNeeded.list(model: model, dimensions: dims) + (EvidenceNeeded.unresolvedOwners(portfolio).map { [$0] } ?? [])
         if overall.sufficientEvidence == false {

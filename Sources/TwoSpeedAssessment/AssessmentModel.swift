@@ -146,7 +146,7 @@ extension AssessmentModel {
             "source": .oneOf(["metric", "four-key"], "metrics of a category, or one of DORA's four keys"),
             "category": .string("with metric: the metrics' category", maxLength: 200),
             "key": .oneOf(AssessmentModel.fourKeys, "with four-key: the key"),
-            "direction": .oneOf(["higher", "lower"], "which way is better (a metric's own direction when absent)"),
+            "direction": .oneOf(Direction.terms, "which way is better (a metric's own direction when absent)"),
         ])
         let aim = Schema.object("Aim", "what the advice of one rule aims at", required: ["rule", "horizonDays", "measures"], [
             "rule": .identifier("a pitfall's or a criterion's id"),

@@ -106,7 +106,7 @@ public final class PortfolioContext {
         okrsLinkedFromOtherDepartments = linked
         departmentByID = Dictionary(p.organization.departments.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         journeyByID = Dictionary(p.journeys.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        activeProducts = p.products.filter { $0.status != "retired" }
+        activeProducts = p.products.filter { $0.status != ProductStatus.retired }
 
         var byOwner: [String: [Product]] = [:]
         var owners: [String: [String]] = [:]
@@ -149,7 +149,7 @@ public final class PortfolioContext {
         neighbours = nb
 
         var hardInbound: [String: [String]] = [:]
-        for s in p.systems { for i in s.interfaces where i.kind == "direct" || i.kind == "file" { hardInbound[i.to, default: []].append(s.id) } }
+        for s in p.systems { for i in s.interfaces where i.kind == InterfaceKind.direct || i.kind == InterfaceKind.file { hardInbound[i.to, default: []].append(s.id) } }
         var next: [String: String] = [:]
         var queue = p.systems.filter { tiers[$0.id] == .low }.map(\.id)
         var seen = Set(queue)
@@ -173,7 +173,7 @@ public final class PortfolioContext {
             comp[s.id] = n
             var back = false
             while let id = stack.popLast() {
-                if layerOf[id] == "back-end" { back = true }
+                if layerOf[id] == Layer.backEnd { back = true }
                 for x in nb[id] ?? [] where comp[x] == nil { comp[x] = n; stack.append(x) }
             }
             hasBack[n] = back
@@ -238,7 +238,7 @@ public final class PortfolioContext {
     /// accountable product managers with staff who "gather requirements and execute requests").
     func accountable(_ owner: String?) -> Bool {
         guard let owner else { return false }
-        return managerByID[owner]?.decisionRights != "requests-only"
+        return managerByID[owner]?.decisionRights != DecisionRights.requestsOnly
     }
 
     /// Metrics the manager can influence directly: named as an influencer, or through a product they own.

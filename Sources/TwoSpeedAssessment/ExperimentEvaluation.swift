@@ -75,12 +75,12 @@ extension ExperimentEvaluation {
         experiment = try c.decodeIfPresent(String.self, forKey: .experiment)
         product = try c.decodeIfPresent(String.self, forKey: .product)
         metric = try c.decodeIfPresent(String.self, forKey: .metric)
-        direction = try c.decodeIfPresent(String.self, forKey: .direction) ?? "higher"
+        direction = try c.decodeIfPresent(String.self, forKey: .direction) ?? Direction.higher.rawValue
         confidence = try c.decode(Double.self, forKey: .confidence)
         control = try c.decode(Arm.self, forKey: .control)
         variant = try c.decode(Arm.self, forKey: .variant)
         lift = try c.decode(Lift.self, forKey: .lift)
-        improvement = try c.decodeIfPresent(Double.self, forKey: .improvement) ?? (direction == "lower" ? -lift.absolute : lift.absolute)
+        improvement = try c.decodeIfPresent(Double.self, forKey: .improvement) ?? (direction == Direction.lower ? -lift.absolute : lift.absolute)
         test = try c.decode(Test.self, forKey: .test)
         sampleRatio = try c.decode(SampleRatio.self, forKey: .sampleRatio)
         minimumDetectableLift = try c.decode(Double.self, forKey: .minimumDetectableLift)
@@ -102,10 +102,10 @@ public enum ExperimentEvaluator {
         public var direction: String
         public var metricName: String?
         public init(control: ArmCounts, variant: ArmCounts, plannedShare: Double, rollout: [Double], stage: Int,
-                    confidence: Double = 0.95, direction: String = "higher", metricName: String? = nil) {
+                    confidence: Double = 0.95, direction: String = Direction.higher.rawValue, metricName: String? = nil) {
             self.control = control; self.variant = variant; self.plannedShare = plannedShare
             self.rollout = rollout; self.stage = stage; self.confidence = confidence
-            self.direction = direction == "lower" ? "lower" : "higher"; self.metricName = metricName
+            self.direction = (direction == Direction.lower ? Direction.lower : Direction.higher).rawValue; self.metricName = metricName
         }
     }
 
@@ -171,7 +171,7 @@ public enum ExperimentEvaluator {
         let next = x.rollout.indices.contains(x.stage + 1) ? x.rollout[x.stage + 1] : current
         let pct = { (v: Double) in "\(fmtPct(v))" }
         // Decisions follow the metric's direction: fewer calls to a hotline is a win, not a loss.
-        let lower = x.direction == "lower"
+        let lower = x.direction == Direction.lower
         let improvement = lower ? -diff : diff
         let what = x.metricName.map { "\"\($0)\"" } ?? (lower ? "the rate" : "conversion")
         let better = lower ? "lower is better" : "higher is better"
@@ -179,23 +179,23 @@ public enum ExperimentEvaluator {
             + "(\(signedPct(diff)) percentage points, \(fmtP(p)); \(better))"
         let rec: ExperimentEvaluation.Recommendation
         if srm.mismatch {
-            rec = .init(action: "iterate", nextShare: current,
+            rec = .init(action: Decision.iterate.rawValue, nextShare: current,
                         reason: "The arms hold \(pct(srm.observedShare)) of users against a planned \(pct(x.plannedShare)) (chi-square \(fmtP(srmP)), below 0.001): the split is broken, so the lift cannot be trusted. Fix the assignment and rerun at \(pct(current)).")
         } else if significant && improvement > 0 {
             let head = "The variant is better: " + rates
             rec = next > current
-                ? .init(action: "expand", nextShare: next,
+                ? .init(action: Decision.expand.rawValue, nextShare: next,
                         reason: "\(head), and the traffic split is sound: widen the rollout from \(pct(current)) to \(pct(next)).")
                 : current < 1
-                ? .init(action: "expand", nextShare: 1,
+                ? .init(action: Decision.expand.rawValue, nextShare: 1,
                         reason: "\(head), and the planned stages end at \(pct(current)): widen it to everyone.")
-                : .init(action: "expand", nextShare: current,
+                : .init(action: Decision.expand.rawValue, nextShare: current,
                         reason: "\(head) at full rollout: keep it for everyone and keep revising features.")
         } else if significant && improvement < 0 {
-            rec = .init(action: "roll-back", nextShare: 0,
+            rec = .init(action: Decision.rollBack.rawValue, nextShare: 0,
                         reason: "The variant is worse: \(rates). Roll it back and learn from the feedback.")
         } else {
-            rec = .init(action: "iterate", nextShare: current,
+            rec = .init(action: Decision.iterate.rawValue, nextShare: current,
                         reason: "No significant difference yet: \(rates); this sample detects differences of about \(fmtNumber(mde * 100, digits: 2)) percentage points or more. Keep collecting at \(pct(current)) or adjust the lite version from customer feedback.")
         }
         return ExperimentEvaluation(
@@ -214,7 +214,7 @@ public enum ExperimentEvaluator {
         guard let c = e.control, let v = e.variant else { return nil }
         let share = e.rollout.indices.contains(e.stage) ? e.rollout[e.stage] : 0.5
         return try evaluate(Input(control: c, variant: v, plannedShare: share, rollout: e.rollout, stage: e.stage,
-                                  confidence: confidence, direction: metric?.direction ?? "higher", metricName: metric?.name),
+                                  confidence: confidence, direction: metric?.direction ?? Direction.higher.rawValue, metricName: metric?.name),
                             experiment: e.id, product: e.product)
     }
 

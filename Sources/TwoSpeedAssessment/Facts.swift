@@ -104,8 +104,8 @@ public enum FactCatalog {
     static let businessSkills: Set<String> = ["business", "marketing", "finance"]
     static let techSkills: Set<String> = ["technology", "engineering", "data"]
     static let softSkills: Set<String> = ["customer-empathy", "problem-solving", "creativity", "communication"]
-    static let experimentStatuses: Set<String> = ["mvp", "rollout", "live"]
-    static let liteStatuses: Set<String> = ["discovery", "mvp", "rollout"]
+    static let experimentStatuses = Set([ProductStatus.mvp, .rollout, .live].map(\.rawValue))
+    static let liteStatuses = Set([ProductStatus.discovery, .mvp, .rollout].map(\.rawValue))
     /// A pending experiment with no plan of its own is due a decision after a quarter: front-end changes
     /// go out in weeks (McKinsey), so a lite test undecided for months has stalled. Younger ones are still
     /// collecting.
@@ -114,7 +114,7 @@ public enum FactCatalog {
     /// Whether a pending experiment is due its decision on `asOf`: once it has run its planned days and
     /// reached its planned users (each where planned), or, with no plan, once it has run a quarter.
     static func decisionDue(_ e: Experiment, asOf: String) -> Bool {
-        guard e.decision == "pending", let days = e.started.flatMap({ daysBetween($0, asOf) }) else { return false }
+        guard e.decision == Decision.pending, let days = e.started.flatMap({ daysBetween($0, asOf) }) else { return false }
         if e.plannedDays == nil && e.plannedUsers == nil { return days >= decisionDueDays }
         if let planned = e.plannedDays, days < planned { return false }
         if let planned = e.plannedUsers, (e.control?.users ?? 0) + (e.variant?.users ?? 0) < planned { return false }
@@ -127,14 +127,14 @@ public enum FactCatalog {
         fact("frontEndDecoupled", "Share of front-end systems that reach back-end systems only through APIs or events.") { c in
             // No interface recorded anywhere: how front ends reach the back end is unknown, not decoupled.
             guard c.known.interfaces else { return nil }
-            let fe = c.portfolio.systems.filter { $0.layer == "front-end" }
+            let fe = c.portfolio.systems.filter { $0.layer == Layer.frontEnd }
             let coupled = fe.filter { s in s.interfaces.contains { i in
-                (i.kind == "direct" || i.kind == "file") && c.systemByID[i.to]?.layer == "back-end" } }
+                (i.kind == InterfaceKind.direct || i.kind == InterfaceKind.file) && c.systemByID[i.to]?.layer == Layer.backEnd } }
             return share("frontEndDecoupled", fe.count - coupled.count, fe.count, "front-end systems",
                          "reach the back end only through APIs or events", missing: coupled.map { c.subject(.system, $0.id) })
         },
         fact("frontEndFast", "Share of front-end systems (with delivery figures) in DORA's elite or high cluster.") { c in
-            let fe = c.portfolio.systems.filter { $0.layer == "front-end" && c.tierBySystem[$0.id] != nil }
+            let fe = c.portfolio.systems.filter { $0.layer == Layer.frontEnd && c.tierBySystem[$0.id] != nil }
             let slow = fe.filter { c.tierBySystem[$0.id]! < .high }
             return share("frontEndFast", fe.count - slow.count, fe.count, "front-end systems",
                          "release in days or weeks (DORA elite or high)", missing: slow.map { c.subject(.system, $0.id) })
@@ -142,14 +142,14 @@ public enum FactCatalog {
         fact("frontEndUngated", "Share of front-end systems not tied, through direct or file couplings, to a system in DORA's low cluster.") { c in
             // Without interfaces or any system's delivery figures no wait can be seen: unknown, not ungated.
             guard c.known.interfaces, !c.tierBySystem.isEmpty else { return nil }
-            let fe = c.portfolio.systems.filter { $0.layer == "front-end" }
+            let fe = c.portfolio.systems.filter { $0.layer == Layer.frontEnd }
             let gated = fe.filter { c.slowCouplingPath(from: $0.id) != nil }
             return share("frontEndUngated", fe.count - gated.count, fe.count, "front-end systems",
                          "release without waiting on a slow system's cycle", missing: gated.map { c.subject(.system, $0.id) })
         },
         fact("interfacesDecoupled", "Share of all system interfaces that are APIs or events rather than direct or file couplings.") { c in
             var n = 0, d = 0
-            for s in c.portfolio.systems { for i in s.interfaces { d += 1; if i.kind == "api" || i.kind == "event" { n += 1 } } }
+            for s in c.portfolio.systems { for i in s.interfaces { d += 1; if i.kind == InterfaceKind.api || i.kind == InterfaceKind.event { n += 1 } } }
             return share("interfacesDecoupled", n, d, "interfaces", "are APIs or events")
         },
     ]
@@ -210,7 +210,7 @@ public enum FactCatalog {
             // products are identified and classified, then assigned to product managers).
             // An owner who only takes requests is not accountable ownership (McKinsey).
             // An owner outside the import is unknown: neither owned nor unowned, left out of the share.
-            let all = c.activeProducts.filter { $0.status != "idea" }
+            let all = c.activeProducts.filter { $0.status != ProductStatus.idea }
             let taken = all.filter { !c.ownerUnresolved(.product, $0.id) }
             let missing = taken.filter { !c.accountable($0.owner) }
             return share("productsOwned", taken.count - missing.count, taken.count,
@@ -225,12 +225,12 @@ public enum FactCatalog {
             var takers: [Subject] = []
             for m in pms {
                 switch m.decisionRights {
-                case "redefine": total += 1
-                case "prioritize": total += 0.5
+                case DecisionRights.redefine.rawValue: total += 1
+                case DecisionRights.prioritize.rawValue: total += 0.5
                 default: takers.append(c.subject(.manager, m.id))
                 }
             }
-            let redefine = pms.filter { $0.decisionRights == "redefine" }.count
+            let redefine = pms.filter { $0.decisionRights == DecisionRights.redefine }.count
             return FactValue(id: "managersEmpowered", value: total / Double(pms.count),
                              detail: "\(redefine) of \(pms.count) product managers may redefine their product; \(takers.count) only take requests"
                                 + c.unrecorded(c.productManagers.count - pms.count, "decision rights"),
@@ -247,7 +247,7 @@ public enum FactCatalog {
             guard c.known.experiments else { return nil }
             let candidates = c.activeProducts.filter { p in
                 if liteStatuses.contains(p.status) { return true }
-                guard p.status == "live" else { return false }
+                guard p.status == ProductStatus.live else { return false }
                 return p.launched.flatMap { daysBetween($0, c.asOf) }.map { $0 <= 365 } ?? true
             }
             let untested = candidates.filter { (c.experimentsByProduct[$0.id] ?? []).isEmpty }
@@ -319,7 +319,7 @@ public enum FactCatalog {
             // An idea is not being built yet; a team is owed from discovery on (McKinsey: no build and move on).
             // With no team recorded at all, teams were never imported: unknown.
             guard c.known.teams else { return nil }
-            let built = c.activeProducts.filter { $0.status != "idea" }
+            let built = c.activeProducts.filter { $0.status != ProductStatus.idea }
             let missing = built.filter { $0.team == nil }
             return share("productsWithTeam", built.count - missing.count, built.count,
                          "products", "have a team", missing: missing.map { c.subject(.product, $0.id) })
@@ -371,11 +371,11 @@ public enum FactCatalog {
             var total = 0.0
             var off: [Subject] = []
             for p in ps {
-                if p.justification == "user-problem" { total += 1 }
+                if p.justification == Justification.userProblem { total += 1 }
                 else if p.justification == nil, !(p.problem ?? "").isEmpty { total += 0.5 }
                 else { off.append(c.subject(.product, p.id)) }
             }
-            let n = ps.filter { $0.justification == "user-problem" }.count
+            let n = ps.filter { $0.justification == Justification.userProblem }.count
             return FactValue(id: "productsFromUserProblems", value: total / Double(ps.count),
                              detail: "\(n) of \(ps.count) products come from validated user problems", subjects: off.isEmpty ? nil : off)
         },
@@ -412,7 +412,7 @@ public enum FactCatalog {
             let withSystems = c.activeProducts.filter { !$0.systems.isEmpty }
             // A platform is shared through its interfaces (an API gateway every front end calls), whether or
             // not a product lists it among its systems.
-            func isPlatform(_ id: String) -> Bool { c.systemByID[id]?.layer == "platform" }
+            func isPlatform(_ id: String) -> Bool { c.systemByID[id]?.layer == Layer.platform }
             let onPlatform = withSystems.filter { p in
                 p.systems.contains { s in isPlatform(s) || (c.systemByID[s]?.interfaces.contains { isPlatform($0.to) } ?? false) }
             }
@@ -440,7 +440,7 @@ public enum FactCatalog {
     static let culture: [Fact] = [
         fact("experimentsDecided", "Share of experiments due a decision that got one (expand, iterate or roll back); an experiment still inside its planned days or users (without a plan: pending for under a quarter) is still running and not counted.") { c in
             let ex = c.portfolio.experiments
-            let decided = ex.filter { $0.decision != "pending" }
+            let decided = ex.filter { $0.decision != Decision.pending }
             let due = ex.filter { decisionDue($0, asOf: c.asOf) }
             // No experiment recorded: experiments were never imported, which says nothing of the culture.
             if ex.isEmpty { return nil }
@@ -452,7 +452,7 @@ public enum FactCatalog {
         fact("productsIterated", "Share of live or rolling-out products iterated in the 180 days before the assessment date.") { c in
             // No product's last iteration recorded: the field no source filled, unknown.
             guard c.known.iterations else { return nil }
-            let ps = c.activeProducts.filter { $0.status == "live" || $0.status == "rollout" }
+            let ps = c.activeProducts.filter { $0.status == ProductStatus.live || $0.status == ProductStatus.rollout }
             let (iterated, missing) = partition(ps) { p in p.lastIteration.flatMap { daysBetween($0, c.asOf) }.map { $0 <= 180 } ?? false }
             return share("productsIterated", iterated.count, ps.count, "live products", "were improved in the last 180 days",
                          missing: missing.map { c.subject(.product, $0.id) })

@@ -92,7 +92,7 @@ public enum Pitfalls {
         Pitfall(id: "looking-outside-for-speed", name: "Looking outside for speed", severity: "high", source: mckinsey,
                 criteria: ["architecture.decoupled", "ownership.products"], effort: 3) { c in
             var subjects: [Subject] = [], evidence: [String] = []
-            for p in c.activeProducts where p.sourcing == "external-developer" {
+            for p in c.activeProducts where p.sourcing == Sourcing.externalDeveloper {
                 let reaches = p.systems.contains { c.reachesBackEnd($0) }
                 // An owner outside the import may well be internal: unknown, not "no internal owner".
                 let ownerless = p.owner == nil && !c.ownerUnresolved(.product, p.id)
@@ -112,7 +112,7 @@ public enum Pitfalls {
         Pitfall(id: "build-it-and-move-on", name: "Build it and move on", severity: "medium", source: mckinsey,
                 criteria: ["culture.iterate", "ownership.products", "collaboration.teams"], effort: 2) { c in
             var subjects: [Subject] = [], evidence: [String] = []
-            for p in c.activeProducts where p.status == "live" {
+            for p in c.activeProducts where p.status == ProductStatus.live {
                 var why: [String] = []
                 if p.owner == nil && !c.ownerUnresolved(.product, p.id) { why.append("no owner") }
                 // A missing team or iteration counts only where teams or iterations are recorded at all.
@@ -156,7 +156,7 @@ public enum Pitfalls {
                 if !own.isEmpty { why += " (its products: \(listed(own)))" }
                 // Its front ends wired straight into the back end: a symptom, reported as legacy governance too.
                 let direct = c.portfolio.systems.filter { $0.department == d.id }.flatMap { s in
-                    s.interfaces.filter { i in (i.kind == "direct" || i.kind == "file") && c.systemByID[i.to]?.layer == "back-end" }
+                    s.interfaces.filter { i in (i.kind == InterfaceKind.direct || i.kind == InterfaceKind.file) && c.systemByID[i.to]?.layer == Layer.backEnd }
                         .map { "\u{201C}\(s.name)\u{201D} writes straight into \u{201C}\(c.name(.system, $0.to))\u{201D}" }
                 }
                 if !direct.isEmpty { why += "; " + listed(direct) + ", around the back end's owners" }
@@ -174,7 +174,7 @@ public enum Pitfalls {
             // the products' stages are unknown, and so is this pitfall.
             let modern = c.portfolio.systems.filter { $0.architecture == "microservices" || $0.architecture == "saas" }
             guard !modern.isEmpty, c.known.journeys else { return nil }
-            let taken = c.activeProducts.filter { $0.status != "idea" }
+            let taken = c.activeProducts.filter { $0.status != ProductStatus.idea }
             let undefined = taken.filter { $0.stages.isEmpty }
             guard !taken.isEmpty, 2 * undefined.count > taken.count else { return nil }
             let subjects = undefined.map { c.subject(.product, $0.id) }
@@ -192,7 +192,7 @@ public enum Pitfalls {
             // Two remedies for two causes: a front end released slowly needs its own release process; one
             // held by a direct coupling needs an API between it and the slow system.
             var slow: [Subject] = [], coupled: [Subject] = []
-            for s in c.portfolio.systems where s.layer == "front-end" {
+            for s in c.portfolio.systems where s.layer == Layer.frontEnd {
                 var why: [String] = []
                 if let t = c.tierBySystem[s.id], t == .low {
                     why.append("is released at back-end speed, in months rather than weeks (DORA \(t.rawValue) on deployment frequency and lead time)")
@@ -225,7 +225,7 @@ public enum Pitfalls {
             let systemOwners = Set(c.portfolio.systems.compactMap(\.owner))
             for m in c.portfolio.managers {
                 var why: [String] = []
-                if m.decisionRights == "requests-only" { why.append("may only take requests") }
+                if m.decisionRights == DecisionRights.requestsOnly { why.append("may only take requests") }
                 let ownsExperience = (c.productsByOwner[m.id] ?? []).contains { !$0.stages.isEmpty }
                 if systemOwners.contains(m.id) && !ownsExperience && c.known.journeys { why.append("owns applications but no experience stage") }
                 else if systemOwners.contains(m.id), let owned = c.productsByOwner[m.id], owned.count == 1, owned[0].systems.count == 1,
@@ -273,8 +273,8 @@ public enum Pitfalls {
             for p in c.activeProducts {
                 var why: [String] = []
                 if (p.problem ?? "").isEmpty && c.known.reasons { why.append("states no user problem") }
-                if p.justification == "competitor-feature" { why.append("is justified by competitors' features") }
-                if p.justification == "top-down-plan" { why.append("comes from a finished top-down plan") }
+                if p.justification == Justification.competitorFeature { why.append("is justified by competitors' features") }
+                if p.justification == Justification.topDownPlan { why.append("comes from a finished top-down plan") }
                 guard !why.isEmpty else { continue }
                 subjects.append(c.subject(.product, p.id))
                 evidence.append("\u{201C}\(p.name)\u{201D} " + why.joined(separator: " and "))
@@ -315,7 +315,7 @@ extension PortfolioContext {
     func reachesBackEnd(_ id: String) -> Bool {
         guard let c = componentOf[id], componentHasBackEnd[c] == true else { return false }
         // A back-end system alone in its group reaches nothing but itself.
-        return systemByID[id]?.layer != "back-end" || !(neighbours[id] ?? []).isEmpty
+        return systemByID[id]?.layer != Layer.backEnd || !(neighbours[id] ?? []).isEmpty
     }
 
     /// The departments of an OKR and of the objectives above it.

@@ -57,7 +57,7 @@ extension PortfolioContext {
         for j in portfolio.journeys {
             for st in j.stages {
                 let ref = j.id + "/" + st.id
-                let products = (productsByStage[ref] ?? []).compactMap { productByID[$0] }.filter { $0.status != "retired" }
+                let products = (productsByStage[ref] ?? []).compactMap { productByID[$0] }.filter { $0.status != ProductStatus.retired }
                 let depts = businessDepartments(products)
                 guard depts.count >= 2 else { continue }
                 siloed.insert(ref)
@@ -74,7 +74,7 @@ extension PortfolioContext {
             guard refs.allSatisfy({ !siloed.contains($0) }) else { continue }
             var seen = Set<String>()
             let products = refs.flatMap { productsByStage[$0] ?? [] }.filter { seen.insert($0).inserted }
-                .compactMap { productByID[$0] }.filter { $0.status != "retired" }
+                .compactMap { productByID[$0] }.filter { $0.status != ProductStatus.retired }
             let divisions = Set(products.compactMap(\.department).filter { departmentByID[$0]?.kind == "division" })
             guard divisions.count >= 2 else { continue }
             siloed.formUnion(refs)
@@ -96,7 +96,7 @@ extension PortfolioContext {
             guard refs.allSatisfy({ !siloed.contains($0) }) else { continue }
             var seen = Set<String>()
             let products = refs.flatMap { productsByStage[$0] ?? [] }.filter { seen.insert($0).inserted }
-                .compactMap { productByID[$0] }.filter { $0.status != "retired" }
+                .compactMap { productByID[$0] }.filter { $0.status != ProductStatus.retired }
             let depts = businessDepartments(products)
             guard depts.count >= 2 else { continue }
             let stages = Pitfalls.listed(js[0].stages.map { "\u{201C}\($0.name)\u{201D}" })

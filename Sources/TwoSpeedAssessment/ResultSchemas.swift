@@ -98,7 +98,7 @@ public enum ResultSchemas {
         return .object("ExperimentEvaluation", required: ["direction", "improvement", "confidence", "control", "variant", "lift", "test",
                                                           "sampleRatio", "minimumDetectableLift", "recommendation"], [
             "experiment": .string(), "product": .string(), "metric": .string(),
-            "direction": .oneOf(["higher", "lower"]), "improvement": num, "confidence": share, "control": arm, "variant": arm,
+            "direction": .oneOf(Direction.terms), "improvement": num, "confidence": share, "control": arm, "variant": arm,
             "lift": .object(required: ["absolute", "absoluteInterval"], [
                 "absolute": num, "absoluteInterval": interval, "relative": num, "relativeInterval": interval]),
             "test": .object(required: ["method", "z", "p", "significant", "alpha"], [
@@ -107,7 +107,7 @@ public enum ResultSchemas {
                 "expectedShare": share, "observedShare": share, "chiSquare": .number(min: 0), "p": share, "mismatch": .boolean()]),
             "minimumDetectableLift": num,
             "recommendation": .object(required: ["action", "nextShare", "reason"], [
-                "action": .oneOf(["expand", "iterate", "roll-back"]), "nextShare": share, "reason": text]),
+                "action": .oneOf([Decision.expand, .iterate, .rollBack].map(\.rawValue)), "nextShare": share, "reason": text]),
         ])
     }()
     public static let okrs: Schema = {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import TwoSpeedClientInProcess
+import TwoSpeedContract
 import TwoSpeedEngine
 import TwoSpeedJSON
 
@@ -40,7 +41,7 @@ struct AssessmentOptions: ParsableArguments {
     func assess(_ document: JSONRef, _ client: TwoSpeedClient) throws -> JSONRef {
         let putParams = JSONMake.object(["portfolio": document.retained()])
         defer { putParams.release() }
-        let put = try client.callJSON("portfolio.put", params: putParams)
+        let put = try client.callJSON(Contract.portfolioPut.name, params: putParams)
         let id = put["id"]?.stringValue ?? ""
         put.release()
         return try assessHeld(id, keep: false, client)
@@ -51,13 +52,13 @@ struct AssessmentOptions: ParsableArguments {
         if let modelFile {
             let modelParams = JSONMake.object(["model": try parseJSON(try readInput(modelFile), what: modelFile)])
             defer { modelParams.release() }
-            try client.callJSON("assessment.model.put", params: modelParams).release()
+            try client.callJSON(Contract.assessmentModelPut.name, params: modelParams).release()
         }
         let params = JSONMake.object(["portfolio": JSONMake.string(id), "keep": JSONMake.bool(keep)])
         defer { params.release() }
         if let model { params.set("model", JSONMake.string(model)) }
         if let asOf { params.set("asOf", JSONMake.string(asOf)) }
         if let answers { params.set("answers", try parseJSON(try readInput(answers), what: answers)) }
-        return try client.callJSON("assessment.run", params: params)
+        return try client.callJSON(Contract.assessmentRun.name, params: params)
     }
 }

@@ -6,3 +6,10 @@
 @_exported import struct TwoSpeedRPC.ErrorData
 @_exported import struct TwoSpeedRPC.PluginErrorObject
 @_exported import struct TwoSpeedSchema.ValidationIssue
+// The spec type and what its params may hold, so that a client names any method by its spec.
+@_exported import struct TwoSpeedRPC.MethodSpec
+@_exported import protocol TwoSpeedRPC.AnyMethodSpec
+@_exported import struct TwoSpeedRPC.NoParams
+@_exported import struct TwoSpeedRPC.RawJSON
+@_exported import protocol TwoSpeedRPC.CarriesRawJSON
+@_exported import struct TwoSpeedRPC.Param

@@ -24,7 +24,7 @@ public struct PutParams: Encodable, Sendable {
 }
 
 /// portfolio.get.
-public struct GetParams: Encodable, Sendable {
+public struct GetParams: Codable, Sendable, Equatable {
     public var id: String
     public init(id: String) { self.id = id }
 
@@ -32,7 +32,7 @@ public struct GetParams: Encodable, Sendable {
 }
 
 /// portfolio.delete.
-public struct DeleteParams: Encodable, Sendable {
+public struct DeleteParams: Codable, Sendable {
     public var id: String
     public var ifRevision: Int?
     public init(id: String, ifRevision: Int? = nil) { self.id = id; self.ifRevision = ifRevision }
@@ -41,7 +41,7 @@ public struct DeleteParams: Encodable, Sendable {
 }
 
 /// entity.get.
-public struct EntityGetParams: Encodable, Sendable {
+public struct EntityGetParams: Codable, Sendable, Equatable {
     public var portfolio: String
     public var kind: EntityKind
     public var id: String
@@ -51,7 +51,7 @@ public struct EntityGetParams: Encodable, Sendable {
 }
 
 /// entity.list.
-public struct EntityListParams: Encodable, Sendable {
+public struct EntityListParams: Codable, Sendable, Equatable {
     public var portfolio: String
     public var kind: EntityKind
     public init(portfolio: String, kind: EntityKind) { self.portfolio = portfolio; self.kind = kind }
@@ -61,7 +61,7 @@ public struct EntityListParams: Encodable, Sendable {
 
 /// entity.upsert, with the entity as any Encodable (Product, Metric, ...). Its list is UpsertParamList.params
 /// (a generic type has no stored statics).
-public struct UpsertParams<E: Encodable>: Encodable {
+public struct UpsertParams<E> {
     public var portfolio: String
     public var kind: EntityKind
     public var entity: E
@@ -71,13 +71,19 @@ public struct UpsertParams<E: Encodable>: Encodable {
     }
 }
 
+extension UpsertParams: Encodable where E: Encodable {}
+extension UpsertParams: Decodable where E: Decodable {}
+extension UpsertParams: Sendable where E: Sendable {}
+/// The engine takes the entity as sent: it is validated by the schema of its kind, then stored as it came.
+extension UpsertParams: CarriesRawJSON where E == RawJSON {}
+
 public enum UpsertParamList {
     public static let params = [ContractParams.portfolio, ContractParams.kind,
                                 Param("entity", ContractSchemas.entity, "the entity, by the schema of its kind"), ContractParams.ifRevision]
 }
 
 /// entity.remove.
-public struct RemoveParams: Encodable, Sendable {
+public struct RemoveParams: Codable, Sendable {
     public var portfolio: String
     public var kind: EntityKind
     public var id: String
@@ -90,7 +96,7 @@ public struct RemoveParams: Encodable, Sendable {
 }
 
 /// metric.observe.
-public struct ObserveParams: Encodable, Sendable {
+public struct ObserveParams: Codable, Sendable {
     public var portfolio: String
     public var metric: String
     public var observations: [Observation]
@@ -103,4 +109,21 @@ public struct ObserveParams: Encodable, Sendable {
                                 Param("observations", .array(ModelSchemas.observation, minItems: 1, maxItems: 1_000_000),
                                       "the observations to append"),
                                 ContractParams.ifRevision]
+}
+
+// The params of the methods callers poll read themselves without Codable (ParamsReadable); ContractTests
+// decodes the same params both ways and compares.
+
+extension GetParams: ParamsReadable {
+    public init(reading r: ParamsReader) throws { self.init(id: try r.string("id")) }
+}
+
+extension EntityGetParams: ParamsReadable {
+    public init(reading r: ParamsReader) throws {
+        self.init(portfolio: try r.string("portfolio"), kind: try r.term("kind"), id: try r.string("id"))
+    }
+}
+
+extension EntityListParams: ParamsReadable {
+    public init(reading r: ParamsReader) throws { self.init(portfolio: try r.string("portfolio"), kind: try r.term("kind")) }
 }

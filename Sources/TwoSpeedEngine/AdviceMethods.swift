@@ -6,102 +6,21 @@ import TwoSpeedRPC
 import TwoSpeedSchema
 import TwoSpeedStore
 
-struct DismissResult: Codable { var key: String; var dismissed: Bool; var by: String; var at: String; var revision: Int }
-struct ReopenResult: Codable { var key: String; var reopened: Bool }
-struct CampaignPutResult: Codable { var id: String; var revision: Int; var created: Bool }
-struct CampaignList: Codable { var portfolio: String; var campaigns: [CampaignReport] }
-struct CampaignDeleteResult: Codable { var id: String; var deleted: Bool }
-
-/// The JSON Schemas of the advice methods' results, for rpc.discover (a test validates real results against them).
-enum AdviceSchemas {
-    static let statuses = AdviceHistory.Status.allCases.map(\.rawValue)
-    static let subjects = Schema.array(ResultSchemas.subject)
-    static let dismissal = Schema.object("AdviceDismissal", required: ["key", "reason", "by", "at"], [
-        "key": .string(), "reason": .string(maxLength: 4_000), "by": .string("the peer that dismissed it, or \"unknown\""),
-        "at": .formatted(.timestamp)])
-    static let history: Schema = {
-        let run = Schema.object("AdviceRun", required: ["run", "at", "asOf", "model", "modelHash", "engine", "modelChanged"], [
-            "run": .integer(min: 1), "at": .formatted(.timestamp), "asOf": .formatted(.timestamp), "model": .string(),
-            "modelHash": .string(), "engine": .string(),
-            "modelChanged": .boolean("the model's hash, the model or the engine differs from the previous tracked run's")])
-        let entry = Schema.object("AdviceEntry", required: ["key", "rule", "title", "subjects", "firstRun", "lastRun", "status", "runs"], [
-            "key": .string(), "rule": .string("the pitfall or criterion behind it"), "pitfall": .string(), "title": .string(maxLength: 100_000),
-            "subjects": subjects, "firstRun": .integer(min: 1), "lastRun": .integer(min: 1),
-            "status": .oneOf(statuses, "its status at the latest tracked run"),
-            "resolvedAt": .integer("the run at which it was resolved (acted on)", min: 1),
-            "dismissal": dismissal,
-            "runs": .array(.object("AdviceRunStatus", required: ["run", "status"], ["run": .integer(min: 1), "status": .oneOf(statuses)]))])
-        let counts = Schema.object("AdviceCounts", required: ["open", "resolved", "dismissed", "regressed", "obsolete", "superseded",
-                                                              "modelChanged", "actedOn"], [
-            "open": .integer(min: 0), "resolved": .integer(min: 0), "dismissed": .integer(min: 0), "regressed": .integer(min: 0),
-            "obsolete": .integer(min: 0), "superseded": .integer(min: 0), "modelChanged": .integer(min: 0),
-            "actedOn": .integer("resolved advice: the only status counted as acted on", min: 0)])
-        return .object("AdviceHistory", required: ["portfolio", "runs", "advice", "counts", "untracked"], [
-            "portfolio": .identifier(), "runs": .array(run), "advice": .array(entry), "counts": counts,
-            "untracked": .array(.integer(min: 1), "kept runs without an advice record (kept before advice was tracked): not used")])
-    }()
-    static let campaignReport: Schema = {
-        let rule = Schema.object("CampaignRuleProgress", required: ["rule", "inScope", "resolved"], [
-            "rule": .string(), "inScope": .integer(min: 0), "resolved": .integer(min: 0), "progress": .number(min: 0, max: 1)])
-        let item = Schema.object("CampaignAdviceItem", required: ["key", "rule", "status"], [
-            "key": .string(), "rule": .string(), "status": .oneOf(statuses)])
-        let point = Schema.object("CampaignBurnUpPoint", required: ["run", "at", "inScope", "resolved"], [
-            "run": .integer(min: 1), "at": .formatted(.timestamp), "inScope": .integer(min: 0), "resolved": .integer(min: 0)])
-        let keys = Schema.array(.string())
-        return .object("CampaignReport", required: ["campaign", "revision", "updated", "status", "inScope", "resolved", "excluded",
-                                                    "notes", "byRule", "advice", "burnUp"], [
-            "campaign": Campaign.schema, "revision": .integer(min: 1), "updated": .formatted(.timestamp),
-            "status": .oneOf(CampaignReport.statuses),
-            "progress": .number("resolved ÷ advice in scope that counts; absent when none does", min: 0, max: 1),
-            "inScope": .integer(min: 0), "resolved": .integer(min: 0),
-            "excluded": .object("CampaignExcluded", "advice in scope left out of the denominator",
-                                required: ["dismissed", "obsolete", "superseded", "modelChanged"],
-                                ["dismissed": keys, "obsolete": keys, "superseded": keys, "modelChanged": keys]),
-            "notes": .array(.string(maxLength: 100_000)), "byRule": .array(rule), "advice": .array(item), "burnUp": .array(point)])
-    }()
-}
-
 extension Engine {
     func adviceMethods() -> [Method] {
-        let key = Param("key", .string(minLength: 1, maxLength: 10_000), "a recommendation's key (from assessment.run or recommendation.history)")
-        let ifRevision = Param("ifRevision", .integer(min: 0), required: false, "refuse unless the row is at this revision (0: none yet)")
-        let campaignID = Param("id", .identifier(), "the campaign's id")
-        return [
-            .encoding(MethodName.recommendationHistory.rawValue,
-                      summary: "Every piece of advice across the kept runs: first and last run given, and its status in each run "
-                        + "(open, resolved, dismissed, regressed, obsolete, superseded, model-changed).",
-                      params: [Engine.portfolioParam,
-                               Param("upToRun", .integer(min: 1), required: false, "a kept run: the history as it stood at that run (default: every run)")],
-                      result: AdviceSchemas.history, mutates: false,
-                      errors: [.notFound, .storeError]) { [unowned self] p in try adviceHistory(p) }.blockingCalls(),
-            .encoding(MethodName.recommendationDismiss.rawValue,
-                      summary: "Dismisses a piece of advice with a reason: shown in the history, never counted as acted on.",
-                      params: [Engine.portfolioParam, key, Param("reason", .string(minLength: 1, maxLength: 4_000), "why it is dismissed"),
-                               ifRevision],
-                      result: .object("DismissResult", required: ["key", "dismissed", "by", "at", "revision"], [
-                          "key": .string(), "dismissed": .boolean(), "by": .string(), "at": .formatted(.timestamp), "revision": .integer(min: 1)]),
-                      mutates: true, errors: [.notFound, .revisionMismatch, .storeError]) { [unowned self] p in try dismiss(p) },
-            .encoding(MethodName.recommendationReopen.rawValue, summary: "Undoes a dismissal.",
-                      params: [Engine.portfolioParam, key, ifRevision],
-                      result: .object("ReopenResult", required: ["key", "reopened"], ["key": .string(), "reopened": .boolean()]),
-                      mutates: true, errors: [.notFound, .revisionMismatch, .storeError]) { [unowned self] p in try reopen(p) },
-            .encoding(MethodName.campaignPut.rawValue, summary: "Stores a campaign, replacing the one with the same id.",
-                      params: [Engine.portfolioParam, Param("campaign", Campaign.schema, "the campaign"), ifRevision],
-                      result: .object("CampaignPutResult", required: ["id", "revision", "created"], [
-                          "id": .identifier(), "revision": .integer(min: 1), "created": .boolean()]),
-                      mutates: true, errors: [.notFound, .revisionMismatch, .storeError]) { [unowned self] p in try putCampaign(p) },
-            .encoding(MethodName.campaignGet.rawValue, summary: "A campaign with its status, progress overall and per rule, and burn-up across kept runs.",
-                      params: [Engine.portfolioParam, campaignID], result: AdviceSchemas.campaignReport, mutates: false,
-                      errors: [.notFound, .storeError]) { [unowned self] p in try getCampaign(p) }.blockingCalls(),
-            .encoding(MethodName.campaignList.rawValue, summary: "Every campaign of a portfolio with its status and progress.",
-                      params: [Engine.portfolioParam],
-                      result: .object("CampaignList", required: ["portfolio", "campaigns"], [
-                          "portfolio": .identifier(), "campaigns": .array(AdviceSchemas.campaignReport)]),
-                      mutates: false, errors: [.notFound, .storeError]) { [unowned self] p in try listCampaigns(p) }.blockingCalls(),
-            .encoding(MethodName.campaignDelete.rawValue, summary: "Deletes a campaign.",
-                      params: [Engine.portfolioParam, campaignID, ifRevision],
-                      result: .object("CampaignDeleteResult", required: ["id", "deleted"], ["id": .identifier(), "deleted": .boolean()]),
-                      mutates: true, errors: [.notFound, .revisionMismatch, .storeError]) { [unowned self] p in try deleteCampaign(p) },
+        [
+            Method(Contract.recommendationHistory) { [unowned self] p, call in
+                try adviceHistoryValue(p.portfolio, call.pointer("portfolio"), upToRun: p.upToRun, upToPointer: call.pointer("upToRun"))
+            },
+            Method(Contract.recommendationDismiss) { [unowned self] p, call in try dismiss(p, call) },
+            Method(Contract.recommendationReopen) { [unowned self] p, call in try reopen(p, call) },
+            Method(Contract.campaignPut) { [unowned self] p, call in try putCampaign(p, call) },
+            Method(Contract.campaignGet) { [unowned self] p, call in try getCampaign(p, call) },
+            Method(Contract.campaignList) { [unowned self] p, call in
+                CampaignList(portfolio: p.portfolio, campaigns: try campaignReports(p.portfolio, call.pointer("portfolio"),
+                    history: try adviceHistoryValue(p.portfolio, call.pointer("portfolio"))))
+            },
+            Method(Contract.campaignDelete) { [unowned self] p, call in try deleteCampaign(p, call) },
         ]
     }
 
@@ -197,44 +116,40 @@ extension Engine {
                                    untracked: headers.map(\.seq).filter { !tracked.contains($0) })
     }
 
-    func adviceHistory(_ p: Params) throws -> AdviceHistory {
-        try adviceHistoryValue(p.string("portfolio") ?? "", p.pointer("portfolio"), upToRun: p.int("upToRun"), upToPointer: p.pointer("upToRun"))
-    }
-
-    func dismiss(_ p: Params) throws -> DismissResult {
-        let pid = p.string("portfolio") ?? "", key = p.string("key") ?? ""
-        let history = try adviceHistoryValue(pid, p.pointer("portfolio"))
+    func dismiss(_ p: DismissParams, _ call: Call) throws -> DismissResult {
+        let pid = p.portfolio, key = p.key
+        let history = try adviceHistoryValue(pid, call.pointer("portfolio"))
         guard history.advice.contains(where: { $0.key == key }) else {
-            throw RPCError(.notFound, pointer: p.pointer("key").description,
+            throw RPCError(.notFound, pointer: call.pointer("key").description,
                            "no advice with key \"\(key)\" in the kept runs of \(pid); recommendation.history lists them")
         }
         let store = try requireAdviceStore()
-        let d = AdviceDismissal(key: key, reason: p.string("reason") ?? "", by: p.context.peer ?? "unknown", at: nowTimestamp())
+        let d = AdviceDismissal(key: key, reason: p.reason, by: call.context.peer ?? "unknown", at: nowTimestamp())
         let rev = try adviceStoreCall {
-            try store.putAdviceRow(.dismissal, portfolio: pid, id: key, ifRevision: p.int("ifRevision"), updated: d.at,
+            try store.putAdviceRow(.dismissal, portfolio: pid, id: key, ifRevision: p.ifRevision, updated: d.at,
                                    body: try JanssonEncoder().encodeText(d))
         }
         return DismissResult(key: key, dismissed: true, by: d.by, at: d.at, revision: rev)
     }
 
-    func reopen(_ p: Params) throws -> ReopenResult {
-        let pid = p.string("portfolio") ?? "", key = p.string("key") ?? ""
-        _ = try snapshot(pid, p.pointer("portfolio"))
+    func reopen(_ p: ReopenParams, _ call: Call) throws -> ReopenResult {
+        let pid = p.portfolio, key = p.key
+        _ = try snapshot(pid, call.pointer("portfolio"))
         let store = try requireAdviceStore()
-        let deleted = try adviceStoreCall { try store.deleteAdviceRow(.dismissal, portfolio: pid, id: key, ifRevision: p.int("ifRevision")) }
+        let deleted = try adviceStoreCall { try store.deleteAdviceRow(.dismissal, portfolio: pid, id: key, ifRevision: p.ifRevision) }
         guard deleted else {
-            throw RPCError(.notFound, pointer: p.pointer("key").description, "advice \"\(key)\" is not dismissed")
+            throw RPCError(.notFound, pointer: call.pointer("key").description, "advice \"\(key)\" is not dismissed")
         }
         return ReopenResult(key: key, reopened: true)
     }
 
     // MARK: Campaigns
 
-    func putCampaign(_ p: Params) throws -> CampaignPutResult {
-        let pid = p.string("portfolio") ?? ""
-        let sp = try snapshot(pid, p.pointer("portfolio"))
-        let c: Campaign = try p.decode("campaign")
-        let at = p.pointer("campaign")
+    func putCampaign(_ p: CampaignPutParams, _ call: Call) throws -> CampaignPutResult {
+        let pid = p.portfolio
+        let sp = try snapshot(pid, call.pointer("portfolio"))
+        let c = p.campaign
+        let at = call.pointer("campaign")
         var issues = IssueList()
         if sp.position(.manager, c.owner) == nil { issues.add(at / "owner", "no manager with id \"\(c.owner)\" in \(pid)") }
         if c.target < c.start { issues.add(at / "target", "the target date \(c.target) is before the start \(c.start)") }
@@ -259,7 +174,7 @@ extension Engine {
         if !issues.isEmpty { throw RPCError.invalidParams(issues) }
         let store = try requireAdviceStore()
         let rev = try adviceStoreCall {
-            try store.putAdviceRow(.campaign, portfolio: pid, id: c.id, ifRevision: p.int("ifRevision"), updated: nowTimestamp(),
+            try store.putAdviceRow(.campaign, portfolio: pid, id: c.id, ifRevision: p.ifRevision, updated: nowTimestamp(),
                                    body: try JanssonEncoder().encodeText(c))
         }
         return CampaignPutResult(id: c.id, revision: rev, created: rev == 1)
@@ -297,20 +212,14 @@ extension Engine {
         }
     }
 
-    func getCampaign(_ p: Params) throws -> CampaignReport {
-        let pid = p.string("portfolio") ?? "", id = p.string("id") ?? ""
-        let sp = try snapshot(pid, p.pointer("portfolio"))
+    func getCampaign(_ p: CampaignIDParams, _ call: Call) throws -> CampaignReport {
+        let pid = p.portfolio, id = p.id
+        let sp = try snapshot(pid, call.pointer("portfolio"))
         let store = try requireAdviceStore()
         guard let row = try adviceStoreCall({ try store.adviceRow(.campaign, portfolio: pid, id: id) }) else {
-            throw RPCError(.notFound, pointer: p.pointer("id").description, "no campaign with id \"\(id)\" in \(pid)")
+            throw RPCError(.notFound, pointer: call.pointer("id").description, "no campaign with id \"\(id)\" in \(pid)")
         }
-        return try campaignReport(row, sp, try adviceHistoryValue(pid, p.pointer("portfolio")))
-    }
-
-    func listCampaigns(_ p: Params) throws -> CampaignList {
-        let pid = p.string("portfolio") ?? ""
-        return CampaignList(portfolio: pid, campaigns: try campaignReports(pid, p.pointer("portfolio"),
-                                                                          history: try adviceHistoryValue(pid, p.pointer("portfolio"))))
+        return try campaignReport(row, sp, try adviceHistoryValue(pid, call.pointer("portfolio")))
     }
 
     func campaignReports(_ pid: String, _ pointer: JSONPointer, history: AdviceHistory) throws -> [CampaignReport] {
@@ -320,13 +229,13 @@ extension Engine {
         return try rows.map { try campaignReport($0, sp, history) }
     }
 
-    func deleteCampaign(_ p: Params) throws -> CampaignDeleteResult {
-        let pid = p.string("portfolio") ?? "", id = p.string("id") ?? ""
-        _ = try snapshot(pid, p.pointer("portfolio"))
+    func deleteCampaign(_ p: CampaignDeleteParams, _ call: Call) throws -> Deleted {
+        let pid = p.portfolio, id = p.id
+        _ = try snapshot(pid, call.pointer("portfolio"))
         let store = try requireAdviceStore()
-        guard try adviceStoreCall({ try store.deleteAdviceRow(.campaign, portfolio: pid, id: id, ifRevision: p.int("ifRevision")) }) else {
-            throw RPCError(.notFound, pointer: p.pointer("id").description, "no campaign with id \"\(id)\" in \(pid)")
+        guard try adviceStoreCall({ try store.deleteAdviceRow(.campaign, portfolio: pid, id: id, ifRevision: p.ifRevision) }) else {
+            throw RPCError(.notFound, pointer: call.pointer("id").description, "no campaign with id \"\(id)\" in \(pid)")
         }
-        return CampaignDeleteResult(id: id, deleted: true)
+        return Deleted(id: id, deleted: true)
     }
 }

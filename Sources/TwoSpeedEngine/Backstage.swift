@@ -2,7 +2,7 @@ import CJansson
 import TwoSpeedContract
 import TwoSpeedJSON
 import TwoSpeedModel
-import TwoSpeedRPC
+@_spi(ByName) import TwoSpeedRPC
 import TwoSpeedSchema
 import TwoSpeedStore
 

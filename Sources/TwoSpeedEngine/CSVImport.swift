@@ -1,7 +1,7 @@
 import CJansson
 import TwoSpeedJSON
 import TwoSpeedModel
-import TwoSpeedRPC
+@_spi(ByName) import TwoSpeedRPC
 import TwoSpeedSchema
 
 // The CSV itself is read by CSVReader (Readers.swift), the one CSV reader of the engine and the command line.

@@ -1,7 +1,7 @@
 import CJansson
 import TwoSpeedContract
 import TwoSpeedJSON
-import TwoSpeedRPC
+@_spi(ByName) import TwoSpeedRPC
 import TwoSpeedSchema
 
 // delivery.import: a delivery log's text as the command line reads its file (DeliveryLogs.swift), so that

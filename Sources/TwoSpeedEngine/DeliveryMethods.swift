@@ -1,6 +1,7 @@
 import CJansson
 import Glibc
 import TwoSpeedAssessment
+import TwoSpeedContract
 import TwoSpeedJSON
 import TwoSpeedModel
 import TwoSpeedRPC
@@ -9,100 +10,18 @@ import TwoSpeedStore
 
 // Delivery events in, DORA's four keys out (issue 13). The definitions are FourKeys' (FourKeys.swift).
 
-struct RecordKindResult: Codable { var created: Int; var updated: Int; var unchanged: Int; var skipped: Int }
-struct RecordResult: Codable {
-    var portfolio: String
-    var deployments: RecordKindResult
-    var incidents: RecordKindResult
-    /// Every bad event, with the pointer of what is wrong; the first `maxProblems` of `problemCount`.
-    var problems: [ValidationIssue]
-    var problemCount: Int
-}
-
-struct MetricsWindow: Codable {
-    var from: String
-    var to: String
-    var systems: [FourKeys.Figures]
-    /// Every system's events pooled.
-    var all: FourKeys.Figures?
-    /// Systems whose tier or stability label differs from what their keys say one by one, and why.
-    var labelNotes: [LabelNotes]
-}
-struct LabelNotes: Codable { var system: String; var notes: [String] }
-struct MetricsResult: Codable {
-    var portfolio: String
-    var definitions: String
-    var days: Int
-    /// Newest first.
-    var windows: [MetricsWindow]
-}
-
-enum DeliverySchemas {
-    static let change = Schema.object("Change", required: ["id", "committed"], [
-        "id": .identifier("the change (commit) id"), "committed": .formatted(.timestamp, "when it was committed")])
-    static let deployment = Schema.object("Deployment", required: ["id", "system", "time"], [
-        "id": .identifier("the deployment's id; recording it again replaces it"),
-        "system": .identifier("the system deployed (a system of the portfolio)"),
-        "time": .formatted(.timestamp, "when it reached production"),
-        "failed": .boolean("the deployment failed (default false)"),
-        "changes": .anyOf([.array(change, maxItems: 100_000),
-                           .map(.formatted(.timestamp), "change id → commit time: the compact form, cheaper to parse")],
-                          "the changes it carries, with their commit times: a list, or an object from change id to commit time")])
-    static let incident = Schema.object("Incident", required: ["id", "system", "started"], [
-        "id": .identifier("the incident's id; recording it again replaces it"),
-        "system": .identifier("the system that failed"),
-        "started": .formatted(.timestamp, "when the failure began"),
-        "resolved": Schema.formatted(.timestamp, "when service was restored (absent or null while open)").nullableCopy(),
-        "cause": .identifier("the deployment that caused it, when known")])
-    static let counts = Schema.object("RecordCounts", required: ["created", "updated", "unchanged", "skipped"], [
-        "created": .integer(min: 0), "updated": .integer(min: 0), "unchanged": .integer(min: 0), "skipped": .integer(min: 0)])
-    static let figures = ResultSchemas.fourKeys
-    static let window = Schema.object("FourKeysWindow", required: ["from", "to", "systems", "labelNotes"], [
-        "from": .formatted(.timestamp), "to": .formatted(.timestamp), "systems": .array(figures), "all": figures,
-        "labelNotes": .array(.object("LabelNotes", required: ["system", "notes"], ["system": .identifier(), "notes": .array(.string())]),
-                             "systems whose tier or stability label (DORA 2024's nearest cluster) differs from what their keys say one by "
-                             + "one (each against the fastest cluster whose figure it meets), and why")])
-}
-
-extension Schema {
-    func nullableCopy() -> Schema { var s = self; s.nullable = true; return s }
-}
-
 extension Engine {
     /// Problems listed in a reply; the rest are counted.
     static let maxProblems = 1_000
 
     func deliveryMethods() -> [Method] {
         [
-            .encoding("delivery.record", summary: "Records deployments and incidents for DORA's four keys, each replacing the "
-                        + "one with the same id. A bad event is reported with its pointer and skipped (nothing is recorded "
-                        + "when atomic is true); the rest are written in one transaction.",
-                      params: [Engine.portfolioParam,
-                               Param("deployments", .dependent([.array(DeliverySchemas.deployment, maxItems: 5_000_000)], "the deployments"),
-                                     required: false, "the deployments"),
-                               Param("incidents", .dependent([.array(DeliverySchemas.incident, maxItems: 5_000_000)], "the incidents"),
-                                     required: false, "the incidents"),
-                               Param("atomic", .boolean(), required: false, "record nothing if any event is bad (default false)")],
-                      result: .object("RecordResult", required: ["portfolio", "deployments", "incidents", "problems", "problemCount"], [
-                          "portfolio": .identifier(), "deployments": DeliverySchemas.counts, "incidents": DeliverySchemas.counts,
-                          "problems": .array(.object(required: ["pointer", "reason"], ["pointer": .string(), "reason": .string()])),
-                          "problemCount": .integer(min: 0)]),
-                      mutates: true, errors: [.notFound, .invalidParams, .storeError]) { [unowned self] p in try recordDelivery(p) }
-                .blockingCalls(),
-
-            .encoding("delivery.metrics", summary: "DORA's four keys per system computed from recorded events, each with its "
-                        + "DORA 2024 bucket, for the last `days` days (default 90) or several such windows back.",
-                      params: [Engine.portfolioParam,
-                               Param("system", .identifier(), required: false, "only this system"),
-                               Param("until", .formatted(.timestamp), required: false, "the end of the newest window, exclusive (default now)"),
-                               Param("days", .integer(min: 1, max: 3_650), required: false, "window length in days (default 90)"),
-                               Param("windows", .integer(min: 1, max: 120), required: false, "how many consecutive windows (default 1)")],
-                      result: .object("MetricsResult", required: ["portfolio", "definitions", "days", "windows"], [
-                          "portfolio": .identifier(), "definitions": .string(), "days": .integer(min: 1),
-                          "windows": .array(DeliverySchemas.window)]),
-                      mutates: false, errors: [.notFound, .storeError]) { [unowned self] p in try deliveryMetrics(p) }
-                .blockingCalls(),
-
+            Method(Contract.deliveryRecord) { [unowned self] p, call in
+                try recordEvents(pid: p.portfolio, pidPointer: call.pointer("portfolio"),
+                                 deployments: p.deployments?.ref, deploymentsAt: call.pointer("deployments"),
+                                 incidents: p.incidents?.ref, incidentsAt: call.pointer("incidents"), atomic: p.atomic == true)
+            },
+            Method(Contract.deliveryMetrics) { [unowned self] p, call in try deliveryMetrics(p, call) },
             deliveryImportMethod(),
         ]
     }
@@ -115,12 +34,6 @@ extension Engine {
     }
 
     // MARK: delivery.record
-
-    func recordDelivery(_ p: Params) throws -> RecordResult {
-        try recordEvents(pid: p.string("portfolio") ?? "", pidPointer: p.pointer("portfolio"),
-                         deployments: p["deployments"], deploymentsAt: p.pointer("deployments"),
-                         incidents: p["incidents"], incidentsAt: p.pointer("incidents"), atomic: p.bool("atomic") == true)
-    }
 
     /// Checks the events of two arrays (either may be absent), then writes the good ones in one
     /// transaction; `atomic` refuses all if any is bad. Problems point at `deploymentsAt`/`incidentsAt`.
@@ -341,28 +254,28 @@ extension Engine {
 
     // MARK: delivery.metrics
 
-    func deliveryMetrics(_ p: Params) throws -> MetricsResult {
-        let pid = p.string("portfolio") ?? ""
-        let sp = try snapshot(pid, p.pointer("portfolio"))
+    func deliveryMetrics(_ p: DeliveryMetricsParams, _ call: Call) throws -> MetricsResult {
+        let pid = p.portfolio
+        let sp = try snapshot(pid, call.pointer("portfolio"))
         var systems = sp.portfolio.systems.map(\.id)
-        if let only = p.string("system") {
+        if let only = p.system {
             guard systems.contains(only) else {
-                throw RPCError(.notFound, pointer: p.pointer("system").description, "the portfolio has no system \"\(only)\"")
+                throw RPCError(.notFound, pointer: call.pointer("system").description, "the portfolio has no system \"\(only)\"")
             }
             systems = [only]
         }
         let until: Int64
-        if let u = p.string("until") {
-            guard let t = EventTime.parse(u) else { throw RPCError(.invalidParams, pointer: p.pointer("until").description, "not a timestamp") }
+        if let u = p.until {
+            guard let t = EventTime.parse(u) else { throw RPCError(.invalidParams, pointer: call.pointer("until").description, "not a timestamp") }
             until = t
         } else { until = Engine.nowSeconds() }
-        let days = p.int("days") ?? 90
-        let w = try fourKeys(pid, until: until, days: days, windows: p.int("windows") ?? 1)
+        let days = p.days ?? 90
+        let w = try fourKeys(pid, until: until, days: days, windows: p.windows ?? 1)
         return MetricsResult(portfolio: pid, definitions: FourKeys.citation, days: days, windows: (0..<w.count).map { i in
             let b = w.bounds(i)
             let figures = w.figures(window: i, systems: systems)
             return MetricsWindow(from: EventTime.format(b.from), to: EventTime.format(b.to),
-                                 systems: figures, all: p.string("system") == nil ? w.pooled(window: i) : nil,
+                                 systems: figures, all: p.system == nil ? w.pooled(window: i) : nil,
                                  labelNotes: figures.compactMap { f in
                                      let n = FourKeys.labelNotes(f.delivery)
                                      return n.isEmpty ? nil : LabelNotes(system: f.system, notes: n)

@@ -1,4 +1,5 @@
 import TwoSpeedAssessment
+import TwoSpeedContract
 import TwoSpeedJSON
 import TwoSpeedModel
 import TwoSpeedPlugins
@@ -169,4 +170,9 @@ public final class Engine: @unchecked Sendable {
             throw RPCError(store: e)
         }
     }
+}
+
+extension Engine {
+    /// For the methods still registered without a spec (Contract.unspecified).
+    static var portfolioParam: Param { Contract.portfolioParam }
 }

@@ -12,54 +12,16 @@ import TwoSpeedStore
 extension Engine {
     func methodTable() -> [Method] {
         [
-            Method(MethodName.engineInfo.rawValue, summary: "Version, store and counts.",
-                      result: EngineInfo.schema, mutates: false) { [unowned self] _ in try infoJSON() },
-
-            .encoding(MethodName.portfolioPut.rawValue, summary: "Stores a whole portfolio, replacing any with the same id.",
-                      params: PutParams.params,
-                      result: PutResult.schema,
-                      mutates: true, errors: [.revisionMismatch, .storeError, .tooLarge]) { [unowned self] p in try put(p) },
-
-            Method(MethodName.portfolioGet.rawValue, summary: "A whole portfolio with its revision.",
-                   params: GetParams.params,
-                   result: PortfolioRecord.schema,
-                   mutates: false, errors: [.notFound]) { [unowned self] p in try get(p) }.blockingCalls(),
-
-            Method(MethodName.portfolioList.rawValue, summary: "Every portfolio in the store, summarized.",
-                      result: PortfolioList.schema, mutates: false) { [unowned self] _ in try listJSON() },
-
-            .encoding(MethodName.portfolioDelete.rawValue, summary: "Deletes a portfolio and everything in it.",
-                      params: DeleteParams.params,
-                      result: DeleteResult.schema,
-                      mutates: true, errors: [.notFound, .revisionMismatch, .storeError]) { [unowned self] p in try delete(p) },
-
-            Method(MethodName.entityGet.rawValue, summary: "One entity of a portfolio by kind and id.",
-                   params: EntityGetParams.params,
-                   result: ContractSchemas.entityResult,
-                   mutates: false, errors: [.notFound]) { [unowned self] p in try entityGet(p) },
-
-            Method(MethodName.entityList.rawValue, summary: "Every entity of one kind in a portfolio, in order.",
-                   params: EntityListParams.params,
-                   result: ContractSchemas.entityList,
-                   mutates: false, errors: [.notFound]) { [unowned self] p in try entityList(p) },
-
-            .encoding(MethodName.entityUpsert.rawValue, summary: "Adds an entity or replaces the one with the same id. A metric given "
-                        + "without observations keeps the ones it has.",
-                      params: UpsertParamList.params,
-                      result: EntityChange.schema,
-                      mutates: true, errors: [.notFound, .conflict, .revisionMismatch, .storeError]) { [unowned self] p in
-                          try entityUpsert(p) },
-
-            .encoding(MethodName.entityRemove.rawValue, summary: "Removes an entity that nothing references any more.",
-                      params: RemoveParams.params,
-                      result: EntityChange.schema,
-                      mutates: true, errors: [.notFound, .conflict, .revisionMismatch, .storeError]) { [unowned self] p in
-                          try entityRemove(p) },
-
-            .encoding(MethodName.metricObserve.rawValue, summary: "Appends observations to a metric without resending the portfolio.",
-                      params: ObserveParams.params,
-                      result: ObserveResult.schema,
-                      mutates: true, errors: [.notFound, .revisionMismatch, .storeError]) { [unowned self] p in try observe(p) },
+            Method(Contract.engineInfo, raw: { [unowned self] _, _ in try infoJSON() }),
+            Method(Contract.portfolioPut) { [unowned self] p, call in try put(p, call) },
+            Method(Contract.portfolioGet, raw: { [unowned self] p, call in try get(p, call) }),
+            Method(Contract.portfolioList, raw: { [unowned self] _, _ in try listJSON() }),
+            Method(Contract.portfolioDelete) { [unowned self] p, call in try delete(p, call) },
+            Method(Contract.entityGet, raw: { [unowned self] p, call in try entityGet(p, call) }),
+            Method(Contract.entityList, raw: { [unowned self] p, call in try entityList(p, call) }),
+            Method(Contract.entityUpsert) { [unowned self] p, call in try entityUpsert(p, call) },
+            Method(Contract.entityRemove) { [unowned self] p, call in try entityRemove(p, call) },
+            Method(Contract.metricObserve) { [unowned self] p, call in try observe(p, call) },
         ]
     }
 
@@ -77,25 +39,27 @@ extension Engine {
             "portfolios": JSONMake.int(all.count), "counts": counts])
     }
 
-    func put(_ p: Params) throws -> PutResult {
-        let doc: Portfolio = try p.decode("portfolio")
+    func put(_ p: PutReceived, _ call: Call) throws -> PutResult {
+        let doc: Portfolio
+        do { doc = try JanssonDecoder().decode(Portfolio.self, from: p.portfolio.ref) } catch let e as DecodingError {
+            throw RPCError.fromDecoding(e, base: call.pointer("portfolio"))
+        }
         var issues = IssueList()
-        doc.checkReferences(at: p.pointer("portfolio"), into: &issues)
+        doc.checkReferences(at: call.pointer("portfolio"), into: &issues)
         if !issues.isEmpty { throw RPCError.invalidParams(issues) }
-        let ifRevision = p.int("ifRevision")
-        return try portfolios.write(doc.id, p.pointer("portfolio") / "id", creating: true, ifRevision: ifRevision) { base in
+        let ifRevision = p.ifRevision
+        return try portfolios.write(doc.id, call.pointer("portfolio") / "id", creating: true, ifRevision: ifRevision) { base in
             let old = base?.stored
             try checkRevision(ifRevision, current: old?.revision ?? 0)
             let sp = StoredPortfolio(portfolio: doc, revision: (old?.revision ?? 0) + 1, updated: nowTimestamp())
-            try commit([.putPortfolio(sp, document: p["portfolio"])])
+            try commit([.putPortfolio(sp, document: p.portfolio.ref)])
             return (.replaced(PortfolioSnapshot(sp)),
                     PutResult(id: doc.id, revision: sp.revision, created: old == nil, updated: sp.updated, counts: doc.counts))
         }
     }
 
-    func get(_ p: Params) throws -> JSONRef {
-        let id = p.string("id") ?? ""
-        let snap = try current(id, p.pointer("id"))
+    func get(_ p: GetParams, _ call: Call) throws -> JSONRef {
+        let snap = try current(p.id, call.pointer("id"))
         let sp = snap.stored
         return JSONMake.object(["portfolio": try portfolioReply(snap.cache, sp), "revision": JSONMake.int(sp.revision),
                                 "updated": JSONMake.string(sp.updated)])
@@ -123,34 +87,31 @@ extension Engine {
         return JSONMake.object(["portfolios": arr])
     }
 
-    func delete(_ p: Params) throws -> DeleteResult {
-        let id = p.string("id") ?? ""
-        return try portfolios.write(id, p.pointer("id"), creating: false, ifRevision: p.int("ifRevision")) { base in
-            try checkRevision(p.int("ifRevision"), current: base!.stored.revision)
+    func delete(_ p: DeleteParams, _ call: Call) throws -> DeleteResult {
+        let id = p.id
+        return try portfolios.write(id, call.pointer("id"), creating: false, ifRevision: p.ifRevision) { base in
+            try checkRevision(p.ifRevision, current: base!.stored.revision)
             // With ifRevision the store checks it too: another engine over a shared store may have written since.
-            try commit([.deletePortfolio(id: id, revision: p.int("ifRevision"))])
+            try commit([.deletePortfolio(id: id, revision: p.ifRevision)])
             return (.deleted, DeleteResult(id: id, deleted: true))
         }
     }
 
-    func entityGet(_ p: Params) throws -> JSONRef {
-        let kind = EntityKind(rawValue: p.string("kind") ?? "")!
-        let id = p.string("id") ?? ""
-        let pid = p.string("portfolio") ?? ""
-        let snap = try current(pid, p.pointer("portfolio"))
+    func entityGet(_ p: EntityGetParams, _ call: Call) throws -> JSONRef {
+        let kind = p.kind, id = p.id
+        let snap = try current(p.portfolio, call.pointer("portfolio"))
         let e = try entityReply(snap.cache, snap.stored, kind, id)
         guard let e else {
-            throw RPCError(.notFound, pointer: p.pointer("id").description, "no \(kind.rawValue) with id \"\(id)\"")
+            throw RPCError(.notFound, pointer: call.pointer("id").description, "no \(kind.rawValue) with id \"\(id)\"")
         }
         return JSONMake.object(["kind": JSONMake.string(kind.rawValue), "entity": e])
     }
 
-    func entityList(_ p: Params) throws -> JSONRef {
-        let kind = EntityKind(rawValue: p.string("kind") ?? "")!
-        let pid = p.string("portfolio") ?? ""
+    func entityList(_ p: EntityListParams, _ call: Call) throws -> JSONRef {
+        let kind = p.kind
         let list = JSONMake.array()
         do {
-            let snap = try current(pid, p.pointer("portfolio"))
+            let snap = try current(p.portfolio, call.pointer("portfolio"))
             for id in snap.stored.portfolio.ids(of: kind) { list.append(try entityReply(snap.cache, snap.stored, kind, id)) }
         } catch {
             list.release()
@@ -159,17 +120,17 @@ extension Engine {
         return JSONMake.object(["kind": JSONMake.string(kind.rawValue), "entities": list])
     }
 
-    func entityUpsert(_ p: Params) throws -> EntityChange {
-        let kind = EntityKind(rawValue: p.string("kind") ?? "")!
-        let json = p["entity"]!
-        let at = p.pointer("entity")
+    func entityUpsert(_ p: UpsertParams<RawJSON>, _ call: Call) throws -> EntityChange {
+        let kind = p.kind
+        let json = p.entity.ref
+        let at = call.pointer("entity")
         var issues = IssueList()
         ModelSchemas.entity(kind).validate(json, at: at, into: &issues)
         if !issues.isEmpty { throw RPCError.invalidParams(issues) }
         let id = json["id"]?.stringValue ?? ""
         var pending: [JSONRef] = []
         defer { for b in pending { b.release() } }
-        return try change(p.string("portfolio") ?? "", p.pointer("portfolio"), ifRevision: p.int("ifRevision")) { sp in
+        return try change(p.portfolio, call.pointer("portfolio"), ifRevision: p.ifRevision) { sp in
             let unresolvedBefore = sp.portfolio.unresolved.count
             let (index, created) = try sp.upsert(kind, from: json)
             // Check the whole candidate: failures inside the entity point into the params; failures
@@ -209,18 +170,17 @@ extension Engine {
         }
     }
 
-    func entityRemove(_ p: Params) throws -> EntityChange {
-        let kind = EntityKind(rawValue: p.string("kind") ?? "")!
-        let id = p.string("id") ?? ""
-        return try change(p.string("portfolio") ?? "", p.pointer("portfolio"), ifRevision: p.int("ifRevision")) { sp in
+    func entityRemove(_ p: RemoveParams, _ call: Call) throws -> EntityChange {
+        let kind = p.kind, id = p.id
+        return try change(p.portfolio, call.pointer("portfolio"), ifRevision: p.ifRevision) { sp in
             guard sp.remove(kind, id: id) else {
-                throw RPCError(.notFound, pointer: p.pointer("id").description, "no \(kind.rawValue) with id \"\(id)\"")
+                throw RPCError(.notFound, pointer: call.pointer("id").description, "no \(kind.rawValue) with id \"\(id)\"")
             }
             var issues = IssueList()
             sp.portfolio.checkReferences(into: &issues)
             if !issues.isEmpty {
                 var d = ErrorData(issues: issues)
-                d.pointer = p.pointer("id").description
+                d.pointer = call.pointer("id").description
                 d.reason = "\(kind.rawValue) \"\(id)\" is still referenced at \(issues.issues[0].pointer)"
                 throw RPCError(.conflict, d)
             }
@@ -230,12 +190,12 @@ extension Engine {
         }
     }
 
-    func observe(_ p: Params) throws -> ObserveResult {
-        let mid = p.string("metric") ?? ""
-        let obs: [Observation] = try p.decode("observations")
-        return try change(p.string("portfolio") ?? "", p.pointer("portfolio"), ifRevision: p.int("ifRevision")) { sp in
+    func observe(_ p: ObserveParams, _ call: Call) throws -> ObserveResult {
+        let mid = p.metric
+        let obs = p.observations
+        return try change(p.portfolio, call.pointer("portfolio"), ifRevision: p.ifRevision) { sp in
             guard let i = sp.position(.metric, mid) else {
-                throw RPCError(.notFound, pointer: p.pointer("metric").description, "no metric with id \"\(mid)\"")
+                throw RPCError(.notFound, pointer: call.pointer("metric").description, "no metric with id \"\(mid)\"")
             }
             let first = sp.appendObservations(metric: i, obs)
             return Change(store: [.appendObservations(portfolio: sp.portfolio.id, metric: mid, firstSeq: first, obs)],

@@ -6,60 +6,21 @@ import TwoSpeedRPC
 import TwoSpeedSchema
 import TwoSpeedStore
 
-struct OutcomeReport: Codable {
-    var portfolio: String
-    var method: String
-    var association: String
-    var alpha: Double
-    var minimumPoints: Int
-    var outcomes: [AdviceOutcome]
-    /// Resolved advice whose rule the model gives no aim: nothing to follow.
-    var withoutAim: [String]
-}
-
 extension Engine {
-    static let outcomeSchema: Schema = {
-        let estimate = Schema.object("OutcomeEstimate", required: ["shift", "low", "high", "standardError", "p", "trendPerDay", "degreesOfFreedom", "autocorrelation"], [
-            "shift": .number("the level shift after the resolution, trend taken out"), "low": .number(), "high": .number(),
-            "standardError": .number(min: 0), "p": .number(min: 0, max: 1), "trendPerDay": .number("the trend the fit takes out"),
-            "degreesOfFreedom": .integer(min: 1),
-            "autocorrelation": .number("the lag-one autocorrelation of the noise the interval allows for", min: 0, max: 1)])
-        let outcome = Schema.object("AdviceOutcome", required: ["key", "rule", "title", "resolvedAt", "from", "to", "source", "series", "name",
-                                                                "measure", "direction", "horizonDays", "status", "before", "after", "note"], [
-            "key": .string(), "rule": .string(), "title": .string(maxLength: 100_000), "resolvedAt": .integer(min: 1),
-            "from": .formatted(.timestamp, "the date of the run before the resolving one"), "to": .formatted(.timestamp, "the resolving run's date"),
-            "source": .oneOf(["metric", "four-key", "dimension"]), "series": .string(), "name": .string(maxLength: 100_000),
-            "measure": .string(), "direction": .oneOf(["higher", "lower"]), "horizonDays": .integer(min: 1),
-            "status": .oneOf(["estimated", "insufficient data"]), "before": .integer(min: 0), "after": .integer(min: 0),
-            "estimate": estimate, "significant": .boolean(),
-            "method": .oneOf(["segmented regression", "difference-in-differences"], "how the estimate was made"),
-            "controls": .array(.string(), "with difference-in-differences: the comparison series"), "improved": .boolean("significant and in the better direction"),
-            "modelChange": .string("a model or engine change inside the window"), "note": .string(maxLength: 100_000)])
-        return .object("OutcomeReport", required: ["portfolio", "method", "association", "alpha", "minimumPoints", "outcomes", "withoutAim"], [
-            "portfolio": .identifier(), "method": .string(maxLength: 10_000), "association": .string(maxLength: 10_000),
-            "alpha": .number(min: 0, max: 1), "minimumPoints": .integer(min: 1), "outcomes": .array(outcome),
-            "withoutAim": .array(.string(), "resolved advice whose rule the model gives no aim")])
-    }()
-
     func outcomeMethods() -> [Method] {
-        [.encoding(MethodName.recommendationOutcomes.rawValue,
-                   summary: "For advice resolved at some run, each measure it aims at (the model's aims) before against after: "
-                    + "a level shift with a 95% interval from a segmented regression; an association, not a cause.",
-                   params: [Engine.portfolioParam], result: Engine.outcomeSchema, mutates: false,
-                   errors: [.notFound, .storeError]) { [unowned self] p in try outcomes(p) }.blockingCalls()]
+        [Method(Contract.recommendationOutcomes) { [unowned self] p, call in try outcomes(p.portfolio, call.pointer("portfolio")) }]
     }
 
     static func day(_ s: String) -> Double? { EventTime.parse(s).map { Double($0) / 86_400 } }
 
-    func outcomes(_ p: Params) throws -> OutcomeReport {
-        let pid = p.string("portfolio") ?? ""
+    func outcomes(_ pid: String, _ pointer: JSONPointer) throws -> OutcomeReport {
         // One read of the kept runs gives both the history's run list and the dimension scores: each read of
         // the runs' table costs about as much as their results are long (SQLite walks each row's overflow pages).
-        _ = try snapshot(pid, p.pointer("portfolio"))
+        _ = try snapshot(pid, pointer)
         let runs: [KeptRun]
         do { runs = try store.runSummaries(portfolio: pid, model: nil) } catch let e as StoreError { throw RPCError(store: e) }
-        let history = try adviceHistoryValue(pid, p.pointer("portfolio"), headers: runs.map { (seq: $0.seq, model: $0.model) })
-        return try outcomeReport(pid, p.pointer("portfolio"), history: history, summaries: runs)
+        let history = try adviceHistoryValue(pid, pointer, headers: runs.map { (seq: $0.seq, model: $0.model) })
+        return try outcomeReport(pid, pointer, history: history, summaries: runs)
     }
 
     /// `until` (days since 1970): the last day whose observations count, for a history up to an earlier run.
@@ -125,7 +86,7 @@ extension Engine {
                                       series: series, name: name, measure: measure, direction: direction, horizonDays: aim.horizonDays,
                                       status: est == nil ? "insufficient data" : "estimated", before: nb, after: na, estimate: est,
                                       significant: significant,
-                                      improved: est.map { ($0.low > 0 && direction == "higher") || ($0.high < 0 && direction == "lower") },
+                                      improved: est.map { ($0.low > 0 && direction == Direction.higher) || ($0.high < 0 && direction == Direction.lower) },
                                       modelChange: modelChange, note: note)
                 if did != nil {
                     o.method = "difference-in-differences"
@@ -139,7 +100,7 @@ extension Engine {
                     guard let day = Engine.day(x.asOf), let v = summaries[x.run]?[d], day >= lo, day <= hi else { return nil }
                     return .init(t: day - t1, value: v, after: j >= i)
                 }
-                outcome("dimension", d, m.dimensions.first { $0.id == d }?.name ?? d, "dimension score", "higher", points)
+                outcome("dimension", d, m.dimensions.first { $0.id == d }?.name ?? d, "dimension score", Direction.higher.rawValue, points)
             }
             // The subjects that acted: those of the advice the same rule no longer flags at the resolving run.
             // The comparison: subjects the rule flags both at the run before and at the resolving run.
@@ -196,7 +157,7 @@ extension Engine {
                             else if from >= t1, to <= hi + 1 { points.append(.init(t: from - t1, value: v, after: true)) }
                         }
                         let name = portfolio.systems.first { $0.id == system }?.name ?? system
-                        outcome("four-key", system, name, key, measure.direction ?? (key == "deploysPerMonth" ? "higher" : "lower"),
+                        outcome("four-key", system, name, key, measure.direction ?? (key == "deploysPerMonth" ? Direction.higher : Direction.lower).rawValue,
                                 points.sorted { $0.t < $1.t })
                     }
                 }

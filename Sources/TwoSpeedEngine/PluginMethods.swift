@@ -16,84 +16,33 @@ extension Engine {
             "metric": .identifier(), "at": .formatted(.timestamp), "value": .number(), "source": .name()]), maxItems: 10_000_000)])
     static let renderResultSchema = Schema.object(required: ["format", "content"], [
         "format": .identifier(), "content": .string(maxLength: 1 << 30), "mediaType": .name()])
-    static let pluginInfoSchema = Schema.object("PluginInfo", required: ["manifest", "status"], [
-        "name": .identifier(), "version": .name(), "kind": .oneOf(Manifest.kinds),
-        "extensionPoints": .array(.oneOf(Manifest.extensionPoints)), "formats": .array(.identifier()),
-        "reads": .array(.oneOf(Manifest.readable), "the parts of a portfolio a check plugin is shown (absent: all of it)"),
-        "manifest": .string(), "status": .oneOf(["ready", "backoff", "restarting", "error"]), "lastError": .string(),
-        "calls": .integer(min: 0), "restarts": .integer(min: 0),
-        "callMicroseconds": .integer("time in calls to the plugin, from its request written to its response read", min: 0),
-        "reason": .array(.object(required: ["pointer", "reason"], ["pointer": .string(), "reason": .string()])),
-        "wasm": .object("WasmInfo", "a wasm plugin's limits, grants and use", required: ["limits", "grants", "moduleBytes", "usage"], [
-            "limits": .object(required: ["fuel", "memoryPages", "responseBytes"], [
-                "fuel": .integer(min: 1), "memoryPages": .integer(min: 1), "responseBytes": .integer(min: 1)]),
-            "grants": .array(.oneOf(Manifest.grantNames)),
-            "moduleBytes": .integer("the module's size", min: 0),
-            "usage": .object(required: ["calls", "fuelSpent", "lastCallFuel", "traps", "failures", "instances", "pooled", "log"], [
-                "calls": .integer(min: 0), "fuelSpent": .integer("fuel burnt by all calls", min: 0),
-                "lastCallFuel": .integer("fuel burnt by the last call", min: 0),
-                "traps": .integer("calls that trapped, ran out of fuel or went over the memory limit", min: 0),
-                "failures": .map(.integer(min: 1), "failed calls by data.failure"),
-                "instances": .integer("instances made", min: 0), "pooled": .integer("instances waiting for a call", min: 0),
-                "log": .array(.string(), "the last lines the module logged (twospeed.log)", maxItems: 10)]),
-        ]),
-    ])
-
     func pluginMethods() -> [Method] {
-        // Plugins may take up to their timeout.
-        pluginTable().map { $0.blockingCalls() }
+        [
+            // The plugin host's own types, encoded as the contract's PluginList and PluginEntry (ContractTests decodes them).
+            Method(Contract.pluginList, raw: { [unowned self] _, _ in try Engine.encoded(["plugins": plugins.list()]) }),
+            Method(Contract.pluginLoad, raw: { [unowned self] p, call in
+                try Engine.encoded(try loadPlugin(p.manifest, call.pointer("manifest"), confinedTo: call.context.pluginFolders)) }),
+            Method(Contract.pluginUnload) { [unowned self] p, call in
+                guard plugins.unload(p.name) else {
+                    throw RPCError(.notFound, pointer: call.pointer("name").description, "no plugin named \"\(p.name)\"")
+                }
+                modelLane.exclusively { models.write { s in s.plugin = s.plugin.filter { $0.value.plugin != p.name } } }
+                return Unloaded(name: p.name, unloaded: true)
+            },
+            Method(Contract.pluginCall, raw: { [unowned self] p, call in
+                let plugin = try loadedPlugin(p.plugin, call.pointer("plugin"))
+                do { return try plugin.call(p.method, p.params?.ref) } catch let e as PluginError { throw rpcError(e) }
+            }),
+            Method(Contract.pluginCheck, raw: { [unowned self] p, call in try check(p, call) }),
+            Method(Contract.pluginCollect) { [unowned self] p, call in try collect(p, call) },
+        ]
     }
 
-    private func pluginTable() -> [Method] {
-        [
-            .encoding("plugin.list", summary: "The plugins: loaded ones with their health, and manifests that did not load with every reason.",
-                      result: .object(required: ["plugins"], ["plugins": .array(Engine.pluginInfoSchema)]),
-                      mutates: false) { [unowned self] _ in ["plugins": plugins.list()] },
-
-            .encoding("plugin.load", summary: "Loads a plugin from its manifest (plugin.json). A manifest with errors is refused; "
-                        + "data.errors names each, with its pointer into the manifest.",
-                      params: [Param("manifest", .string("path of the plugin.json", minLength: 1, maxLength: 4_096), "the manifest file")],
-                      result: Engine.pluginInfoSchema, mutates: true, errors: [.pluginError]) { [unowned self] p in
-                          try loadPlugin(p.string("manifest") ?? "", p.pointer("manifest"), confinedTo: p.context.pluginFolders) }
-                .administrators(),
-
-            .encoding("plugin.unload", summary: "Stops a plugin: a process plugin's process ends; a library stays mapped but is no longer called.",
-                      params: [Param("name", .identifier(), "the plugin")],
-                      result: .object(required: ["name", "unloaded"], ["name": .identifier(), "unloaded": .boolean()]),
-                      mutates: true, errors: [.notFound]) { [unowned self] p in
-                          let name = p.string("name") ?? ""
-                          guard plugins.unload(name) else {
-                              throw RPCError(.notFound, pointer: p.pointer("name").description, "no plugin named \"\(name)\"")
-                          }
-                          modelLane.exclusively { models.write { s in s.plugin = s.plugin.filter { $0.value.plugin != name } } }
-                          return ["name": JSONScalar.string(name), "unloaded": .bool(true)]
-                      }
-                .administrators(),
-
-            Method("plugin.call", summary: "Sends one request to a plugin and returns its result as it is.",
-                   params: [Param("plugin", .identifier(), "the plugin"), Param("method", .name(), "the plugin's method"),
-                            Param("params", .anyOf([.map(.anyValue), .array(.anyValue)]), required: false, "the params, as the plugin takes them")],
-                   result: .anyValue, mutates: true, errors: [.notFound, .pluginError]) { [unowned self] p in
-                       let plugin = try loadedPlugin(p.string("plugin") ?? "", p.pointer("plugin"))
-                       do { return try plugin.call(p.string("method") ?? "", p["params"]) } catch let e as PluginError {
-                           throw rpcError(e)
-                       }
-                   },
-
-            Method("plugin.check", summary: "Runs one check plugin on a stored portfolio and returns its findings as the plugin "
-                     + "reported them, after checking them against the check contract (assessment.run runs every check plugin).",
-                   params: [Param("plugin", .identifier(), "a plugin serving check"), Engine.portfolioParam],
-                   result: PluginCheckResult.schema, mutates: false, errors: [.notFound, .pluginError]) { [unowned self] p in
-                       try check(p) },
-
-            .encoding("plugin.collect", summary: "Asks a metrics plugin for observations of a portfolio's metrics and appends them.",
-                      params: [Param("plugin", .identifier(), "a plugin serving metrics"), Engine.portfolioParam,
-                               Param("metrics", .array(.identifier(), minItems: 1, maxItems: 100_000, unique: true), required: false,
-                                     "the metrics to collect (default all)"),
-                               Param("since", .formatted(.timestamp), required: false, "only observations after this")],
-                      result: CollectResult.schema,
-                      mutates: true, errors: [.notFound, .pluginError, .storeError]) { [unowned self] p in try collect(p) },
-        ]
+    /// A value encoded as a result; a failure is an internal error.
+    static func encoded<T: Encodable>(_ value: T) throws -> JSONRef {
+        do { return try JanssonEncoder().encode(value) } catch {
+            throw RPCError(.internalError, pointer: nil, "cannot encode the result: \(error)")
+        }
     }
 
     /// SIGKILL to every process plugin, calls in progress or not (they fail at once); for a stop that must end.
@@ -242,18 +191,18 @@ extension Engine {
     }
 
     /// The plugin named by the param "plugin", which must serve `point`.
-    func pluginServing(_ point: String, _ p: Params) throws -> Plugin {
-        let plugin = try loadedPlugin(p.string("plugin") ?? "", p.pointer("plugin"))
+    func pluginServing(_ point: String, _ name: String, _ call: Call) throws -> Plugin {
+        let plugin = try loadedPlugin(name, call.pointer("plugin"))
         guard plugin.manifest.extensionPoints.contains(point) else {
-            throw RPCError(.invalidParams, pointer: p.pointer("plugin").description, "plugin \"\(plugin.manifest.name)\" serves no \(point)")
+            throw RPCError(.invalidParams, pointer: call.pointer("plugin").description, "plugin \"\(plugin.manifest.name)\" serves no \(point)")
         }
         return plugin
     }
 
-    func check(_ p: Params) throws -> JSONRef {
-        let plugin = try pluginServing("check", p)
-        let pid = p.string("portfolio") ?? ""
-        let (params, revision, shown) = try checkParams(pid, p.pointer("portfolio"), reads: plugin.manifest.reads)
+    func check(_ p: PluginCheckParams, _ call: Call) throws -> JSONRef {
+        let plugin = try pluginServing("check", p.plugin, call)
+        let pid = p.portfolio
+        let (params, revision, shown) = try checkParams(pid, call.pointer("portfolio"), reads: plugin.manifest.reads)
         let result = try runCheck(plugin, params, shown: shown)
         defer { result.release() }
         return JSONMake.object(["plugin": JSONMake.string(plugin.manifest.name), "portfolio": JSONMake.string(pid),
@@ -281,14 +230,14 @@ extension Engine {
         return out
     }
 
-    func collect(_ p: Params) throws -> CollectResult {
-        let plugin = try pluginServing("metrics", p)
-        let pid = p.string("portfolio") ?? ""
-        let sp = try snapshot(pid, p.pointer("portfolio"))
-        let wanted: [String] = try p.decodeIfPresent("metrics") ?? sp.portfolio.metrics.map(\.id)
+    func collect(_ p: PluginCollectParams, _ call: Call) throws -> CollectResult {
+        let plugin = try pluginServing("metrics", p.plugin, call)
+        let pid = p.portfolio
+        let sp = try snapshot(pid, call.pointer("portfolio"))
+        let wanted = p.metrics ?? sp.portfolio.metrics.map(\.id)
         var issues = IssueList()
         for (i, id) in wanted.enumerated() where sp.position(.metric, id) == nil {
-            issues.add(p.pointer("metrics") / i, "no metric with id \"\(id)\"")
+            issues.add(call.pointer("metrics") / i, "no metric with id \"\(id)\"")
         }
         if !issues.isEmpty { throw RPCError(.notFound, ErrorData(issues: issues)) }
         let request = JSONMake.object(["portfolio": JSONMake.string(pid)])
@@ -300,7 +249,7 @@ extension Engine {
             list.append(o)
         }
         request.set("metrics", list)
-        if let since = p.string("since") { request.set("since", JSONMake.string(since)) }
+        if let since = p.since { request.set("since", JSONMake.string(since)) }
         defer { request.release() }
         let result: JSONRef
         do { result = try plugin.call("metrics.collect", request) } catch let e as PluginError { throw rpcError(e) }
@@ -315,7 +264,7 @@ extension Engine {
         var byMetric: [String: [Observation]] = [:]
         for o in observations { byMetric[o.metric, default: []].append(Observation(at: o.at, value: o.value, source: o.source ?? plugin.manifest.name)) }
         // All metrics in one write: the collection lands whole or not at all.
-        return try change(pid, p.pointer("portfolio"), ifRevision: nil) { sp in
+        return try change(pid, call.pointer("portfolio"), ifRevision: nil) { sp in
             var changes: [StoreChange] = []
             var per: [ObserveResult] = []
             for id in wanted {

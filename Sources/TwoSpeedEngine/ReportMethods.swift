@@ -8,35 +8,19 @@ import TwoSpeedReport
 import TwoSpeedSchema
 
 extension Engine {
-    static let reportFormats = ["text", "html", "markdown"]
+    static let reportFormats = Contract.reportFormats
 
     func reportMethods() -> [Method] {
-        [
-            .encoding("report.render", summary: "Renders an assessment result for people to read: text for a terminal, one self-contained HTML page "
-                        + "with charts, or Markdown tables. Give the result itself, or a portfolio (its latest kept run, or a fresh "
-                        + "assessment when none is kept) and optionally a run; a kept run is compared with the kept run of the same "
-                        + "model before it, and html and markdown chart every kept run of the model up to it (the trend).",
-                      params: [Param("format", .identifier("text, html, markdown, or a format of a render plugin (plugin.list names them)"),
-                                     "the output format"),
-                               Param("result", ResultSchemas.result, required: false, "an assessment result, as assessment.run returns it"),
-                               Param("previous", ResultSchemas.result, required: false,
-                                     "an earlier result of the same model to compare with (html and markdown: the radar overlays it, the "
-                                     + "dimension table shows the change); with portfolio it replaces the kept run before"),
-                               Param("portfolio", .identifier(), required: false, "instead of result: the portfolio"),
-                               Param("run", .integer(min: 1), required: false, "with portfolio: the kept run (default the latest)"),
-                               Param("width", .integer(min: 40, max: 400), required: false, "text: the line width (default 100)")],
-                      result: Rendered.schema,
-                      mutates: false, errors: [.notFound, .pluginError]) { [unowned self] p in try render(p) }.blockingCalls(),
-        ]
+        [Method(Contract.reportRender) { [unowned self] p, call in try render(p, call) }]
     }
 
-    func render(_ p: Params) throws -> Rendered {
-        let format = p.string("format") ?? ""
+    func render(_ p: RenderParams, _ call: Call) throws -> Rendered {
+        let format = p.format
         let renderer = Engine.reportFormats.contains(format) ? nil
             : plugins.serving("render").first { $0.manifest.formats.contains(format) }
         if !Engine.reportFormats.contains(format) && renderer == nil {
             let plugged = plugins.serving("render").flatMap(\.manifest.formats)
-            throw RPCError(.invalidParams, pointer: p.pointer("format").description,
+            throw RPCError(.invalidParams, pointer: call.pointer("format").description,
                            "no format \"\(format)\"; known: \((Engine.reportFormats + plugged).joined(separator: ", "))")
         }
         let result: AssessmentResult
@@ -45,23 +29,23 @@ extension Engine {
         // A report of an earlier kept run shows the advice as it stood at that run, not its future.
         var asOfRun: Int? = nil
         var headers: [(seq: Int, model: String)]? = nil
-        if p["result"] != nil {
-            if p["portfolio"] != nil {
-                throw RPCError(.invalidParams, pointer: p.pointer("portfolio").description, "give either result or portfolio")
+        if let given = p.result {
+            if p.portfolio != nil {
+                throw RPCError(.invalidParams, pointer: call.pointer("portfolio").description, "give either result or portfolio")
             }
-            result = try p.decode("result")
-        } else if let pid = p.string("portfolio") {
+            result = given
+        } else if let pid = p.portfolio {
             // Only the headers of the kept runs are read to choose; then the one or two results needed.
-            let runs = try keptRunHeaders(pid, p.pointer("portfolio"))
-            if let n = p.int("run") {
+            let runs = try keptRunHeaders(pid, call.pointer("portfolio"))
+            if let n = p.run {
                 guard let r = try keptRun(pid, n) else {
-                    throw RPCError(.notFound, pointer: p.pointer("run").description, "no kept run \(n)")
+                    throw RPCError(.notFound, pointer: call.pointer("run").description, "no kept run \(n)")
                 }
                 result = r
             } else if let last = runs.last, let r = try keptRun(pid, last.seq) {
                 result = r
             } else {
-                let sp = try snapshot(pid, p.pointer("portfolio"))
+                let sp = try snapshot(pid, call.pointer("portfolio"))
                 var r = Assessor.assess(sp.portfolio, model: DefaultModel.model, at: nowTimestamp())
                 r.revision = sp.revision
                 result = r
@@ -77,18 +61,18 @@ extension Engine {
             asOfRun = result.run == runs.last?.seq ? nil : result.run
             headers = runs
         } else {
-            throw RPCError(.invalidParams, pointer: p.pointer("result").description, "give result or portfolio")
+            throw RPCError(.invalidParams, pointer: call.pointer("result").description, "give result or portfolio")
         }
-        if p["previous"] != nil { previous = try p.decode("previous") }
+        if let given = p.previous { previous = given }
         // The advice followed across the kept runs, for every built-in report's "Advice and outcomes".
         var advice: AdviceReport? = nil
-        if renderer == nil, let pid = p.string("portfolio"), adviceStore != nil {
-            let history = try adviceHistoryValue(pid, p.pointer("portfolio"), upToRun: asOfRun, upToPointer: p.pointer("run"),
+        if renderer == nil, let pid = p.portfolio, adviceStore != nil {
+            let history = try adviceHistoryValue(pid, call.pointer("portfolio"), upToRun: asOfRun, upToPointer: call.pointer("run"),
                                              headers: headers)
             if !history.advice.isEmpty {
                 let until = asOfRun == nil ? nil : history.runs.last.flatMap { Engine.day($0.asOf) }
-                advice = AdviceReport(history: history, outcomes: try outcomeReport(pid, p.pointer("portfolio"), history: history, until: until).outcomes,
-                                      campaigns: try campaignReports(pid, p.pointer("portfolio"), history: history))
+                advice = AdviceReport(history: history, outcomes: try outcomeReport(pid, call.pointer("portfolio"), history: history, until: until).outcomes,
+                                      campaigns: try campaignReports(pid, call.pointer("portfolio"), history: history))
             }
         }
         if let renderer {
@@ -110,7 +94,7 @@ extension Engine {
             return Rendered(format: format, content: MarkdownReport.render(result, previous: previous, trend: trend, advice: advice),
                             mediaType: MarkdownReport.mediaType)
         default:
-            return Rendered(format: "text", content: TextReport.render(result, previous: previous, width: p.int("width") ?? 100, advice: advice), mediaType: "text/plain; charset=utf-8")
+            return Rendered(format: "text", content: TextReport.render(result, previous: previous, width: p.width ?? 100, advice: advice), mediaType: "text/plain; charset=utf-8")
         }
     }
 }

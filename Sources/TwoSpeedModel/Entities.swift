@@ -75,7 +75,7 @@ public struct Product: Codable, Sendable, Equatable, Identified {
     public var rice: RICE?
     public var wsjf: WSJF?
 
-    public init(id: String, name: String, status: String = "idea", stages: [String] = []) {
+    public init(id: String, name: String, status: String = ProductStatus.idea.rawValue, stages: [String] = []) {
         self.id = id; self.name = name; self.status = status; self.stages = stages
         systems = []; okrs = []
     }
@@ -172,7 +172,7 @@ public struct Metric: Codable, Sendable, Equatable, Identified {
         name = try c.decode(String.self, forKey: .name)
         category = try c.decode(String.self, forKey: .category)
         unit = try c.decodeIfPresent(String.self, forKey: .unit)
-        direction = try c.decodeIfPresent(String.self, forKey: .direction) ?? "higher"
+        direction = try c.decodeIfPresent(String.self, forKey: .direction) ?? Direction.higher.rawValue
         baseline = try c.decodeIfPresent(Double.self, forKey: .baseline)
         target = try c.decodeIfPresent(Double.self, forKey: .target)
         observations = try c.decodeIfPresent([Observation].self, forKey: .observations) ?? []
@@ -241,7 +241,7 @@ public struct Experiment: Codable, Sendable, Equatable, Identified {
         control = try c.decodeIfPresent(ArmCounts.self, forKey: .control)
         variant = try c.decodeIfPresent(ArmCounts.self, forKey: .variant)
         feedback = try c.decodeIfPresent([String].self, forKey: .feedback) ?? []
-        decision = try c.decodeIfPresent(String.self, forKey: .decision) ?? "pending"
+        decision = try c.decodeIfPresent(String.self, forKey: .decision) ?? Decision.pending.rawValue
         started = try c.decodeIfPresent(String.self, forKey: .started)
         plannedDays = try c.decodeIfPresent(Int.self, forKey: .plannedDays)
         plannedUsers = try c.decodeIfPresent(Int.self, forKey: .plannedUsers)

@@ -1,5 +1,6 @@
 import Glibc
 import TwoSpeedAssessment
+import TwoSpeedModel
 
 /// Inline SVG charts for the HTML report: the dimension radar (bars below three dimensions) and the
 /// experiment lifts with their confidence intervals. Every text from data goes through Escape.html;
@@ -218,12 +219,12 @@ public enum Charts {
             let lo = e.lift.absoluteInterval.low, hi = e.lift.absoluteInterval.high
             let name = e.experiment ?? "experiment \(i + 1)"
             s += "<text class=\"axis-label\" text-anchor=\"end\" x=\"\(Num.c(labelWidth))\" y=\"\(Num.c(y - 2))\">\(Escape.html(name))</text>\n"
-            let sub = [e.product, e.direction == "lower" ? "lower is better" : nil].compactMap { $0 }.joined(separator: " · ")
+            let sub = [e.product, e.direction == Direction.lower ? "lower is better" : nil].compactMap { $0 }.joined(separator: " · ")
             if !sub.isEmpty {
                 s += "<text class=\"tick-label\" text-anchor=\"end\" x=\"\(Num.c(labelWidth))\" y=\"\(Num.c(y + 13))\">\(Escape.html(sub))</text>\n"
             }
             s += "<g class=\"\(cls)\"><title>\(Escape.html(name)): \(Num.points(e.lift.absolute)) percentage points"
-                + (e.direction == "lower" ? " (lower is better)" : "") + ", "
+                + (e.direction == Direction.lower ? " (lower is better)" : "") + ", "
                 + "\(Num.short(e.confidence * 100, 2))% interval \(Num.points(lo)) to \(Num.points(hi))</title>\n"
             s += "<line class=\"interval\" x1=\"\(Num.c(x(lo)))\" y1=\"\(Num.c(y))\" x2=\"\(Num.c(x(hi)))\" y2=\"\(Num.c(y))\"/>\n"
             for edge in [lo, hi] {

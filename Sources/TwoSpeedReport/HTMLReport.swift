@@ -1,4 +1,5 @@
 import TwoSpeedAssessment
+import TwoSpeedModel
 
 /// The assessment as one self-contained HTML page for people who would rather look than read: inline CSS
 /// and SVG only (no script, no font or image from elsewhere), readable at 1280 pixels and printed one
@@ -451,7 +452,7 @@ public enum HTMLReport {
                 + "control; on a lower-is-better metric a negative difference is the win), with its "
                 + "\(Num.short((xs.first?.confidence ?? 0.95) * 100, 2))% confidence interval: an interval clear of zero is a real difference. "
                 + "A filled dot marks a significant difference, a hollow one none yet; the colour is the next step.</p>")
-            legend([("expand", "widen the rollout"), ("iterate", "keep collecting or adjust"), ("roll-back", "stop the variant")], prefix: "act")
+            legend([(Decision.expand.rawValue, "widen the rollout"), (Decision.iterate.rawValue, "keep collecting or adjust"), (Decision.rollBack.rawValue, "stop the variant")], prefix: "act")
             add("<figure class=\"lifts-figure\">")
             add(Charts.lifts(xs))
             add("</figure>")
@@ -464,7 +465,7 @@ public enum HTMLReport {
                 let rel = x.lift.relative.map { Num.points($0, 1) + "%" } ?? "–"
                 let relCI = x.lift.relativeInterval.map { " [\(Num.points($0.low, 1))%, \(Num.points($0.high, 1))%]" } ?? ""
                 add("<tr><th scope=\"row\">\(e(x.experiment ?? "–"))<span class=\"kind\">\(e(x.product ?? ""))"
-                    + (x.direction == "lower" ? " · lower is better" : "") + "</span></th>"
+                    + (x.direction == Direction.lower ? " · lower is better" : "") + "</span></th>"
                     + "<td class=\"num\">\(Num.pct(x.control.rate, 2))<span class=\"muted\"> of \(Num.grouped(x.control.users))</span></td>"
                     + "<td class=\"num\">\(Num.pct(x.variant.rate, 2))<span class=\"muted\"> of \(Num.grouped(x.variant.users))</span></td>"
                     + "<td class=\"num\">\(Num.points(x.lift.absolute))</td>"

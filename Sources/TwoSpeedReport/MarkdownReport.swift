@@ -1,5 +1,6 @@
 import TwoSpeedAssessment
 import TwoSpeedJSON
+import TwoSpeedModel
 
 /// The assessment as GitHub-flavoured Markdown, for wikis and pull requests: the same sections as the
 /// HTML report, each as a table. Every text from the result goes through `Escape.markdown`, so a name
@@ -293,7 +294,7 @@ public enum MarkdownReport {
                 + "\(Num.short((xs.first?.confidence ?? 0.95) * 100, 2))% confidence interval.")
             add()
             table(["Experiment", "Product", "Control", "Variant", "Difference (percentage points)", "Interval", "Relative", "p", "Traffic split", "Next step"], xs.map { x in
-                [m(x.experiment ?? "–") + (x.direction == "lower" ? " (lower is better)" : ""), m(x.product ?? "–"),
+                [m(x.experiment ?? "–") + (x.direction == Direction.lower ? " (lower is better)" : ""), m(x.product ?? "–"),
                  Num.pct(x.control.rate, 2) + " of " + Num.grouped(x.control.users), Num.pct(x.variant.rate, 2) + " of " + Num.grouped(x.variant.users),
                  Num.points(x.lift.absolute), "[" + Num.points(x.lift.absoluteInterval.low) + ", " + Num.points(x.lift.absoluteInterval.high) + "]",
                  (x.lift.relative.map { Num.points($0, 1) + "%" } ?? "–")

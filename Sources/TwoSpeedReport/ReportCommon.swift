@@ -1,4 +1,5 @@
 import TwoSpeedAssessment
+import TwoSpeedModel
 
 /// What the HTML and Markdown reports share: the comparison with the previous run, the colour step of a
 /// level, and the words for statuses, tiers and layers.
@@ -101,7 +102,7 @@ enum Common {
         "uncovered": "no product",
     ]
     static let tiers = ["elite", "high", "medium", "low"]
-    static let layers = ["front-end", "platform", "back-end"]
+    static let layers = [Layer.frontEnd, .platform, .backEnd].map(\.rawValue)
 
     /// Layers in the usual order first, then any other the data names.
     static func layerOrder(_ s: SpeedAnalysis) -> [String] {

@@ -3,7 +3,10 @@ dependencies, a module of the engine. A client of the daemon links the contract 
 import json
 import sys
 
-ENGINE = {"TwoSpeedEngine", "TwoSpeedStore", "TwoSpeedReport", "TwoSpeedPlugins", "TwoSpeedAssessment", "CSQLite"}
+# TwoSpeedAssessment is not among them: it holds the result types every typed call decodes
+# (AssessmentResult, AdviceHistory, CampaignReport, ...) and the pure functions beside them, and reads
+# no store, plugin or file. What a client must not link is the engine: SQLite, reports, the plugin host.
+ENGINE = {"TwoSpeedEngine", "TwoSpeedStore", "TwoSpeedReport", "TwoSpeedPlugins", "CSQLite", "TwoSpeedYAML"}
 targets = {t["name"]: t for t in json.load(sys.stdin)["targets"]}
 
 
