@@ -399,8 +399,8 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     ///
     /// Why: SQLite deletes rows of a table that takes part in a foreign key in two passes (every key of
     /// the rows collected into a temporary index, then each looked up and deleted), and a cascade is such
-    /// a delete. Deleting a portfolio with 1M delivery events took some 6 times the CPU of the same
-    /// DELETE with the keys off; no index helps, the plan uses the primary key either way (make bench:
+    /// a delete. Deleting a portfolio with 1M delivery events took 3 times the time and 6 times the CPU
+    /// of the same DELETEs with the keys off; no index helps, the plan uses the primary key either way (make bench:
     /// "portfolio delete with 1M delivery events / sqlite3 floor"). The tables are read from the schema,
     /// so that none can be forgotten; if any key is not one of those (a child's child, which this
     /// would miss), apply leaves the keys on and the cascade does it all.
