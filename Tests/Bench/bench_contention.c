@@ -215,6 +215,10 @@ int main(int argc, char **argv) {
            "%8.1f us   ratio to alone %.2f; under the write load / beside that thread %.2f\n", c, c / a, l / c);
     summary(store ? "entity.get p99 under a steady write load / alone, PostgreSQL" : "entity.get p99 under a steady write load / alone (issue 22)",
             l / a, "<= 1.5");
+    /* Beside it, reported: what the writes cost a reader beyond what any busy second thread costs it on
+       this machine (on 2 shared cores the control's p99 is often a scheduler slice, hundreds of times alone). */
+    summary(store ? "entity.get p99 loaded / beside a parse-only thread, PostgreSQL"
+                  : "entity.get p99 loaded / beside a parse-only thread, SQLite", l / c, "-");
     twospeed_close(eng);
     free(lat);
     free(put_request);
