@@ -357,6 +357,10 @@ $(BUILD)/bench_store: Tests/Bench/bench_store.c Tests/Bench/bench_util.h include
 $(BUILD)/bench_pg: Tests/Bench/bench_pg.c Tests/Bench/bench_util.h include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_DEFAULT_SOURCE -I/usr/include/postgresql $< -o $@ $(LDFLAGS_LIB) -ljansson -lpq
 
+# Deleting a portfolio with 1M delivery events beside the same DELETEs in sqlite3 (the cascades' cost).
+$(BUILD)/bench_cascade: Tests/Bench/bench_cascade.c Tests/Bench/bench_util.h include/twospeed.h $(LIB)
+	$(CC) $(CFLAGS_STRICT) -D_DEFAULT_SOURCE $< -o $@ $(LDFLAGS_LIB) -ljansson -lsqlite3
+
 $(BUILD)/bench_delivery: Tests/Bench/bench_delivery.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_DEFAULT_SOURCE $< -o $@ $(LDFLAGS_LIB) -ljansson -lsqlite3
 
@@ -374,7 +378,7 @@ $(BUILD)/bench/big_guest.wasm: Tests/Bench/make_big_guest.py examples/wasm/team-
 	echo '{"name": "big-guest", "version": "1", "kind": "wasm", "path": "big_guest.wasm", "extensionPoints": ["check"]}' > $(BUILD)/bench/big_guest.json
 
 bench: export BENCH_SUMMARY = $(abspath $(BUILD))/bench/summary.tsv
-bench: deps lib plugins $(BUILD)/bench_call $(BUILD)/bench_contention $(BUILD)/bench/synthetic-0.1.json daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins $(BUILD)/bench_store $(BUILD)/bench_delivery $(BUILD)/bench_advice $(BUILD)/bench_pg $(BUILD)/bench_cluster \
+bench: deps lib plugins $(BUILD)/bench_call $(BUILD)/bench_contention $(BUILD)/bench/synthetic-0.1.json daemon $(BUILD)/bench_socket $(BUILD)/echo_server $(BUILD)/bench_assess $(BUILD)/bench_plugins $(BUILD)/bench_store $(BUILD)/bench_delivery $(BUILD)/bench_advice $(BUILD)/bench_pg $(BUILD)/bench_cluster $(BUILD)/bench_cascade \
        $(BUILD)/bench/big_guest.wasm $(foreach s,$(BENCH_SCALES),$(BUILD)/bench/synthetic-$(s).json)
 	@mkdir -p $(BUILD)/bench && : > $(BUILD)/bench/summary.tsv
 	$(BUILD)/bench_call
@@ -385,6 +389,7 @@ bench: deps lib plugins $(BUILD)/bench_call $(BUILD)/bench_contention $(BUILD)/b
 	$(BUILD)/bench_assess $(BUILD)/bench $(BENCH_SCALES)
 	$(BUILD)/bench_store $(BUILD)/bench $(BENCH_SCALES)
 	$(BUILD)/bench_delivery
+	$(BUILD)/bench_cascade
 	$(BUILD)/bench_advice $(BUILD)/bench
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Bench/pg_bench.sh
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Bench/cluster_bench.sh

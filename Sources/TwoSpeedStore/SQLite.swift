@@ -86,6 +86,29 @@ final class Connection {
         return Statement(stmt: s, conn: self)
     }
 
+    /// Set while `withoutForeignKeys` has the keys off, and left set if turning them on again failed:
+    /// `restoreForeignKeys` then turns them on before the next write.
+    private(set) var foreignKeysOff = false
+
+    /// Runs `body` (a transaction, since the pragma is a no-op inside one) with the connection's
+    /// foreign keys off, and turns them on again after it, whatever happened.
+    func withoutForeignKeys<T>(_ body: () throws -> T) throws -> T {
+        try exec("PRAGMA foreign_keys = OFF")
+        foreignKeysOff = true
+        defer { _ = try? restoreForeignKeys() }
+        return try body()
+    }
+
+    /// Turns the foreign keys on again if a failure left them off; a transaction left open (which would
+    /// make the pragma a silent no-op) is rolled back first, and the setting is read back.
+    func restoreForeignKeys() throws {
+        guard foreignKeysOff else { return }
+        if sqlite3_get_autocommit(db) == 0 { _ = try? exec("ROLLBACK") }
+        try exec("PRAGMA foreign_keys = ON")
+        foreignKeysOff = try intPragma("foreign_keys") != 1
+        if foreignKeysOff { throw StoreError(kind: .io, message: "the store could not turn its foreign keys on again; nothing was written") }
+    }
+
     /// Runs `body` in one transaction: all of it is written, or none of it.
     func transaction<T>(_ body: () throws -> T) throws -> T { try inTransaction("BEGIN IMMEDIATE", body) }
 

@@ -1,5 +1,6 @@
 /*
-** bench_pg: portfolio.put over PostgreSQL, beside its floor (issue 22).
+** bench_pg: portfolio.put over PostgreSQL, and reading one entity that is not cached, each beside its
+** floor (issue 22).
 **
 ** usage: bench_pg SOCKET_DIR DOCUMENT   (a PostgreSQL server listening in SOCKET_DIR, trust for postgres)
 **
@@ -8,10 +9,19 @@
 **          entities and observations; COPY one row per entity (its JSON text) and one per observation;
 **          pg_notify; COMMIT
 **   put    twospeed_call of portfolio.put (the request as text) on an engine opened on the same server
+**   read   what an engine that has never read the portfolio does for one entity.get: twospeed_open_v2 on a
+**          database holding the document (put beforehand, not timed) and the entity.get of one product
+**   read floor  a plain libpq program running the statements that engine runs (read from the server's
+**          log with log_statement=all): connect and set the session; the schema version check; a second
+**          connection that LISTENs for change notices; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY,
+**          the portfolio, entity and observation rows, COMMIT; the same for the assessment models; then
+**          jansson parses each entity's JSON text (the engine holds the whole portfolio, and so would any
+**          program answering from those rows) and the product asked for is written out as the reply
 **
 ** Each run writes into a database of its own, created beforehand and migrated by twospeed_open (not
 ** timed); times are medians of five runs. Prints both and their ratio, and adds the ratio to make
-** bench's closing table.
+** bench's closing table. The reads share one database; the issue gives no target of their own, so they
+** are held to the put's (at most 1.5 times the floor).
 */
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -162,6 +172,79 @@ static double engine_put(const char *uri, const char *text, size_t len) {
     return t;
 }
 
+static PGresult *query(PGconn *c, const char *sql) {
+    PGresult *r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) die(sql, PQerrorMessage(c));
+    return r;
+}
+
+static PGconn *session(const char *conninfo) {
+    PGconn *c = PQconnectdb(conninfo);
+    if (PQstatus(c) != CONNECTION_OK) die("connect", PQerrorMessage(c));
+    exec_ok(c, "SET client_min_messages = warning; SET synchronous_commit = on; SET TIME ZONE 'UTC'");
+    return c;
+}
+
+/* The floor of an uncached entity.get: the engine's statements (see the head of this file), the
+   entities parsed, the one asked for written out. */
+static double floor_read(const char *conninfo, const char *kind, const char *id, size_t *reply_len) {
+    double t0 = now_ms();
+    PGconn *c = session(conninfo);
+    PQclear(query(c, "SELECT count(*) FILTER (WHERE tablename = 'twospeed_schema'), count(*) FROM pg_tables WHERE schemaname = current_schema()"));
+    PQclear(query(c, "SELECT max(version) FROM twospeed_schema"));
+    PGconn *listener = session(conninfo);
+    exec_ok(listener, "LISTEN twospeed");
+    exec_ok(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    PGresult *ps = query(c, "SELECT id, revision, updated, organization, answers, unresolved FROM portfolio ORDER BY id");
+    PGresult *es = query(c, "SELECT portfolio, kind, body FROM entity ORDER BY portfolio, kind, position");
+    PGresult *os = query(c, "SELECT portfolio, metric, at, value, source FROM observation ORDER BY portfolio, metric, seq");
+    exec_ok(c, "COMMIT");
+    exec_ok(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    PGresult *ms = query(c, "SELECT id, updated, body FROM assessment_model ORDER BY id");
+    exec_ok(c, "COMMIT");
+    json_t *found = NULL;
+    int rows = PQntuples(es);
+    json_t **entities = malloc(sizeof *entities * (size_t)(rows + 1));
+    for (int r = 0; r < rows; r++) {
+        json_error_t e;
+        entities[r] = json_loadb(PQgetvalue(es, r, 2), (size_t)PQgetlength(es, r, 2), 0, &e);
+        if (!entities[r]) die("entity", e.text);
+        if (!found && strcmp(PQgetvalue(es, r, 1), kind) == 0 && strcmp(json_string_value(json_object_get(entities[r], "id")), id) == 0)
+            found = entities[r];
+    }
+    if (!found) die("floor read", id);
+    json_t *reply = json_pack("{s:s, s:{s:s, s:O}, s:i}", "jsonrpc", "2.0", "result", "kind", kind, "entity", found, "id", 1);
+    char *text = json_dumps(reply, JSON_COMPACT);
+    double t = now_ms() - t0;
+    *reply_len = strlen(text);
+    free(text);
+    json_decref(reply);
+    for (int r = 0; r < rows; r++) json_decref(entities[r]);
+    free(entities);
+    PQclear(ps); PQclear(es); PQclear(os); PQclear(ms);
+    PQfinish(listener);
+    PQfinish(c);
+    return t;
+}
+
+/* An uncached entity.get: an engine opened for it, its first read. */
+static double engine_read(const char *uri, const char *kind, const char *id, size_t *reply_len, double *open_ms) {
+    char req[512];
+    snprintf(req, sizeof req, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"entity.get\",\"params\":{\"portfolio\":\"synthetic\","
+             "\"kind\":\"%s\",\"id\":\"%s\"}}", kind, id);
+    double t0 = now_ms();
+    twospeed_engine *eng;
+    if (twospeed_open_v2(uri, "{\"maxRequestBytes\": 1073741824}", &eng) != TWOSPEED_OK) die("twospeed_open_v2", twospeed_open_error());
+    *open_ms = now_ms() - t0;
+    char *out = twospeed_call(eng, req);
+    double t = now_ms() - t0;
+    if (!out || !strstr(out, "\"result\"")) die("entity.get", out);
+    *reply_len = strlen(out);
+    twospeed_free(out);
+    twospeed_close(eng);
+    return t;
+}
+
 static int cmp(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -199,6 +282,28 @@ int main(int argc, char **argv) {
         snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS bench_pg_%d", r);
         exec_ok(a, sql);
     }
+
+    /* Reading one entity that is not cached: the document put once (not timed), then engines opened
+       on it and the floor, taking turns. The entity: the document's first product. */
+    exec_ok(a, "DROP DATABASE IF EXISTS bench_pg_read");
+    exec_ok(a, "CREATE DATABASE bench_pg_read");
+    char uri[4400], conninfo[4400];
+    snprintf(uri, sizeof uri, "postgresql:///bench_pg_read?host=%s&user=postgres", argv[1]);
+    snprintf(conninfo, sizeof conninfo, "host=%s user=postgres dbname=bench_pg_read", argv[1]);
+    engine_put(uri, text, len);
+    json_error_t jerr;
+    json_t *doc = json_loadb(text, len, 0, &jerr);
+    if (!doc) die("parse", jerr.text);
+    const char *product = json_string_value(json_object_get(json_array_get(json_object_get(doc, "products"), 0), "id"));
+    if (!product) die("read", "the document has no product");
+    double reads[RUNS], read_floors[RUNS], opens[RUNS];
+    size_t engine_reply = 0, floor_reply = 0;
+    for (int r = 0; r < 2 * RUNS; r++) {
+        if (r % 2 == 0) read_floors[r / 2] = floor_read(conninfo, "product", product, &floor_reply);
+        else reads[r / 2] = engine_read(uri, "product", product, &engine_reply, &opens[r / 2]);
+    }
+    json_decref(doc);
+    exec_ok(a, "DROP DATABASE IF EXISTS bench_pg_read");
     PQfinish(a);
     qsort(floors, RUNS, sizeof *floors, cmp);
     qsort(puts, RUNS, sizeof *puts, cmp);
@@ -206,6 +311,15 @@ int main(int argc, char **argv) {
     printf("portfolio.put over PostgreSQL (%s, %.0f KB): %.1f ms; floor (jansson + libpq, the same statements): %.1f ms; ratio %.2f (target <= 1.5)\n",
            argv[2], len / 1024.0, p, f, p / f);
     summary("portfolio.put over PostgreSQL / libpq floor (1x)", p / f, "<= 1.5");
+    qsort(reads, RUNS, sizeof *reads, cmp);
+    qsort(read_floors, RUNS, sizeof *read_floors, cmp);
+    qsort(opens, RUNS, sizeof *opens, cmp);
+    double rd = reads[RUNS / 2], rf = read_floors[RUNS / 2];
+    printf("entity.get not cached over PostgreSQL (an engine opened, its first read, of the same portfolio): %.1f ms "
+           "(of which twospeed_open_v2 %.1f ms, median of its own); "
+           "floor (libpq, the engine's statements, jansson parsing the entities): %.1f ms; ratio %.2f (target <= 1.5, the put's); "
+           "replies of %zu and %zu bytes\n", rd, opens[RUNS / 2], rf, rd / rf, engine_reply, floor_reply);
+    summary("entity.get not cached over PostgreSQL / libpq floor (1x)", rd / rf, "<= 1.5");
     free(text);
     return 0;
 }

@@ -15,6 +15,12 @@ as_pg "$bin/initdb" -D "$dir/data" -A trust -U postgres --locale=C --no-sync >/d
 as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o "-k $dir -c listen_addresses=''" start >/dev/null
 "$BUILD/bench_pg" "$dir" "$BUILD/bench/synthetic-1.json"
 
+# entity.get p99 under a steady write load beside alone, as bench_contention measures it over SQLite,
+# the engine over a database of this server (issue 22: at most 1.5x on both backends).
+as_pg "$bin/createdb" -h "$dir" -U postgres bench_contention
+"$BUILD/bench_contention" "$BUILD/bench/synthetic-0.1.json" examples/portfolios/retailer.json \
+    "postgresql:///bench_contention?host=$dir&user=postgres"
+
 # A cached entity.get through twospeedd over PostgreSQL beside the same over SQLite: the portfolio is
 # held in memory either way, so the store should not show (target: within 1.2x).
 DAEMON=${TWOSPEED_DAEMON:-$BUILD/bin/twospeedd}
