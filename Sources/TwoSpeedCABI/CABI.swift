@@ -163,7 +163,7 @@ public func twospeed_call_rc(_ handle: OpaquePointer?, _ request: UnsafePointer<
     guard let reply = answer else { return noReply }
     guard let text = JSONText.dumpC(reply.ref) else { return OpenCode.noMemory.rawValue }
     response.pointee = text
-    return outcome(reply.view)
+    return withExtendedLifetime(reply) { outcome(reply.view) }
 }
 
 /// How a reply ended: 0 for a result, else its error's code; a batch's first error decides.

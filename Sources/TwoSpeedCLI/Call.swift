@@ -37,7 +37,7 @@ struct Call: ParsableCommand {
             value = v
         }
         let client = try connection.client()
-        let result = try client.callJSON(method, params: value?.view)
+        let result = try withExtendedLifetime(value) { try client.callJSON(method, params: value?.view) }
         printJSON(result, compact: output.compact)
     }
 }

@@ -39,7 +39,7 @@ public final class TwoSpeedClient: Sendable {
             if let params { try request.set("params", params) }
             try request.set("id", int: id)
             if let direct = transport as? JSONValueTransport {
-                guard let r = direct.exchange(value: request.view) else {
+                guard let r = withExtendedLifetime(request, { direct.exchange(value: request.view) }) else {
                     throw TransportError(.malformedReply, endpoint: transport.endpoint, "no reply to a request")
                 }
                 response = r
@@ -92,7 +92,7 @@ public final class TwoSpeedClient: Sendable {
                 throw InvalidJSONError(what: "the params", reason: e.reason, line: e.line, column: e.column)
             }
         }
-        return try callJSON(method, params: params?.view).text()
+        return try withExtendedLifetime(params) { try callJSON(method, params: params?.view).text() }
     }
 
     /// Calls `method` with Encodable params and decodes the result.

@@ -20,15 +20,15 @@ extension ServerContext {
     /// Answers one parsed request or batch (borrowed); the response line is appended to `out`.
     func respond(to request: JSONView, call: CallContext, into out: inout ByteBuffer) -> [ErrorNote] {
         guard let response = dispatcher.respond(to: request, context: call) else { return [] }
-        Replies.appendLine(response.view, to: &out)
-        return Self.errors(in: response.view, request: request)
+        Replies.appendLine(response, to: &out)
+        return withExtendedLifetime(response) { Self.errors(in: response.view, request: request) }
     }
 
     /// Answers text that is not JSON: the dispatcher words the parse error.
     func respond(toUnparsable text: UnsafeRawBufferPointer, call: CallContext, into out: inout ByteBuffer) -> [ErrorNote] {
         guard let response = dispatcher.respond(text: text, context: call) else { return [] }
-        Replies.appendLine(response.view, to: &out)
-        return Self.errors(in: response.view, request: nil)
+        Replies.appendLine(response, to: &out)
+        return withExtendedLifetime(response) { Self.errors(in: response.view, request: nil) }
     }
 
     static func errors(in response: JSONView, request: JSONView?) -> [ErrorNote] {
@@ -196,12 +196,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
             out = buffer
             note(notes)
         case .success(let request)?:
-            let place = server.place(request.view, readOnly: call.readOnly)
+            let place = withExtendedLifetime(request) { server.place(request.view, readOnly: call.readOnly) }
             if place != .loop {
                 out = buffer
                 offload(request, on: place == .writes ? server.pool : server.readPool, context)
             } else {
-                let notes = server.respond(to: request.view, call: call, into: &buffer)
+                let notes = withExtendedLifetime(request) { server.respond(to: request.view, call: call, into: &buffer) }
                 out = buffer
                 note(notes)
             }
@@ -220,7 +220,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         server.inFlight.write { $0 += 1 }
         pool.runIfActive(eventLoop: context.eventLoop) { () -> Outcome in
             var buffer = allocator.buffer(capacity: 256)
-            let notes = server.respond(to: job.value.view, call: call, into: &buffer)
+            let notes = withExtendedLifetime(job.value) { server.respond(to: job.value.view, call: call, into: &buffer) }
             return Outcome(line: buffer.readableBytes > 0 ? buffer : nil, errors: notes)
         }.whenComplete { result in
             server.inFlight.write { $0 -= 1 }
@@ -241,7 +241,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             // The pool stopped under the request: the daemon is going down.
             logger.error("request not run: \(error)")
             var buffer = out ?? context.channel.allocator.buffer(capacity: 128)
-            Replies.appendLine(RPCError(.internalError, pointer: nil, "the daemon is stopping").response(id: nil).view, to: &buffer)
+            Replies.appendLine(RPCError(.internalError, pointer: nil, "the daemon is stopping").response(id: nil), to: &buffer)
             out = buffer
             note([ErrorNote(code: ErrorCode.internalError.rawValue, method: nil)])
         }

@@ -16,7 +16,7 @@ enum Replies {
             try response.set("jsonrpc", string: "2.0")
             try response.set("error", error)
             try response.set("id", JSON.null)
-            appendLine(response.view, to: &buffer)
+            appendLine(response, to: &buffer)
         } catch {
             appendOutOfMemory(to: &buffer)
         }
@@ -29,7 +29,7 @@ enum Replies {
         d.limit = limit
         d.size = size
         var buffer = allocator.buffer(capacity: 256)
-        appendLine(RPCError(.tooLarge, d).response(id: nil).view, to: &buffer)
+        appendLine(RPCError(.tooLarge, d).response(id: nil), to: &buffer)
         return buffer
     }
 
@@ -82,7 +82,13 @@ enum Replies {
     /// Appends the compact encoding of `value` and "\n", written by jansson straight into the buffer
     /// (one pass, no intermediate copy), with the same flags as JSONText.dump. When jansson runs out of
     /// memory half-way, the partial line is dropped and the "out of memory" reply goes instead.
-    static func appendLine(_ value: JSONView, to buffer: inout ByteBuffer) {
+    static func appendLine(_ value: JSON, to buffer: inout ByteBuffer) {
+        // The parameter keeps the value alive for the call; a view alone would not (a temporary's goes).
+        appendLine(view: value.view, to: &buffer)
+        withExtendedLifetime(value) {}
+    }
+
+    static func appendLine(view value: JSONView, to buffer: inout ByteBuffer) {
         var b = buffer
         buffer = ByteBuffer()  // b holds the only reference while jansson writes
         let start = b.writerIndex

@@ -29,7 +29,7 @@ enum FourKeysCell {
         case .null: return []
         case .text(let s):
             if s.hasPrefix("["), case .success(let v)? = try? JSON.parse(s) {
-                return v.view.elements.compactMap(\.stringValue)
+                return withExtendedLifetime(v) { v.view.elements.compactMap(\.stringValue) }
             }
             return s.split(whereSeparator: { $0 == ";" || $0 == "," || $0 == " " }).map(String.init)
         }

@@ -116,6 +116,10 @@ public enum JSONAllocation {
 
 /// A borrowed jansson value: valid while whoever owns it (a `JSON`, a request being answered) keeps
 /// it. A plain struct around the pointer, for hot paths: no reference counting, no allocation.
+///
+/// The owner must outlive every use of the view: hold it in a named variable, or pass the `JSON` itself
+/// (or use withExtendedLifetime). A temporary's view (`f().view`) may point at a value already released
+/// by the time it is read.
 public struct JSONView {
     public let ref: JSONRef
     @inlinable public init(_ ref: JSONRef) { self.ref = ref }

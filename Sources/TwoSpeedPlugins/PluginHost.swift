@@ -118,14 +118,18 @@ public final class Plugin: @unchecked Sendable {
     }
 
     static func requestText(_ method: String, _ params: JSONRef?, id: Int) -> String {
-        // Out of memory gives a request the plugin cannot take ("null"), which it answers as garbage
-        // or not at all; the request's own JSONAllocation count makes the reply -32603.
-        guard let request = try? JSON.object(),
-              (try? request.set("jsonrpc", string: "2.0")) != nil,
-              (try? request.set("method", string: method)) != nil,
-              (try? params.map { try request.set("params", JSONView($0)) }) != nil,
-              (try? request.set("id", int: id)) != nil else { return "null" }
-        return request.text()
+        do {
+            let request = try JSON.object()
+            try request.set("jsonrpc", string: "2.0")
+            try request.set("method", string: method)
+            if let params { try request.set("params", JSONView(params)) }
+            try request.set("id", int: id)
+            return request.text()
+        } catch {
+            // Out of memory: a request the plugin cannot take ("null"), which it answers as garbage or
+            // not at all; the failure is counted (JSONAllocation), so the reply is -32603 anyway.
+            return "null"
+        }
     }
 
     private func call(_ request: (Int) -> String, _ h: inout Health) throws -> JSONRef {

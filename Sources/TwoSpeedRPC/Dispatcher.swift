@@ -84,7 +84,7 @@ public final class Dispatcher: @unchecked Sendable {
         } catch {
             return Dispatcher.outOfMemory().response(id: nil)
         }
-        return respond(to: request.view, context: context)
+        return withExtendedLifetime(request) { respond(to: request.view, context: context) }
     }
 
     /// A parsed request or batch (borrowed). Returns a new reference, or nil for notifications.
