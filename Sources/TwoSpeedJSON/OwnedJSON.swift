@@ -46,18 +46,44 @@ public enum JSONAllocation {
         return k
     }()
 
-    /// Marks the start of a request on this thread; returns what `endRequest` restores (requests nest
-    /// when a plugin calls the engine back on the same thread).
-    public static func beginRequest() -> UnsafeMutableRawPointer? {
-        guard requestKey != pthread_key_t.max else { return nil }
-        let previous = pthread_getspecific(requestKey)
-        pthread_setspecific(requestKey, UnsafeRawPointer(bitPattern: failures &+ 1))
-        return previous
+    // Set when a store committed a write in the thread's current request (nil: none).
+    static let commitKey: pthread_key_t = {
+        var k = pthread_key_t()
+        if pthread_key_create(&k, nil) != 0 { k = pthread_key_t.max }
+        return k
+    }()
+
+    /// What `endRequest` restores: requests nest when a plugin calls the engine back on the same thread.
+    public struct RequestScope {
+        let marker: UnsafeMutableRawPointer?
+        let committed: UnsafeMutableRawPointer?
     }
 
-    public static func endRequest(_ previous: UnsafeMutableRawPointer?) {
-        guard requestKey != pthread_key_t.max else { return }
-        pthread_setspecific(requestKey, previous)
+    /// Marks the start of a request on this thread.
+    public static func beginRequest() -> RequestScope {
+        guard requestKey != pthread_key_t.max, commitKey != pthread_key_t.max else { return RequestScope(marker: nil, committed: nil) }
+        let scope = RequestScope(marker: pthread_getspecific(requestKey), committed: pthread_getspecific(commitKey))
+        pthread_setspecific(requestKey, UnsafeRawPointer(bitPattern: failures &+ 1))
+        pthread_setspecific(commitKey, nil)
+        return scope
+    }
+
+    public static func endRequest(_ scope: RequestScope) {
+        guard requestKey != pthread_key_t.max, commitKey != pthread_key_t.max else { return }
+        pthread_setspecific(requestKey, scope.marker)
+        pthread_setspecific(commitKey, scope.committed)
+    }
+
+    /// A store committed a write for the current request: an "out of memory" met after it must not say
+    /// that nothing was changed.
+    public static func noteCommit() {
+        // Outside a request (an engine opening and migrating its store) there is nothing to tell.
+        guard commitKey != pthread_key_t.max, requestKey != pthread_key_t.max, pthread_getspecific(requestKey) != nil else { return }
+        pthread_setspecific(commitKey, UnsafeRawPointer(bitPattern: 1))
+    }
+
+    public static var committedInRequest: Bool {
+        commitKey != pthread_key_t.max && pthread_getspecific(commitKey) != nil
     }
 
     /// A jansson allocation failed on this thread since its current request began: a write in that

@@ -42,7 +42,12 @@ public final class Dispatcher: @unchecked Sendable {
     /// The reply when memory ran out even for an error reply: text that needs no jansson value.
     public static let outOfMemoryText = #"{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error","data":{"reason":"out of memory"}},"id":null}"#
 
-    static func outOfMemory() -> RPCError { RPCError(.internalError, pointer: nil, "out of memory") }
+    /// What a request that met a failed allocation answers; a write committed before it is said so.
+    static func outOfMemory() -> RPCError {
+        RPCError(.internalError, pointer: nil, JSONAllocation.committedInRequest
+                 ? "out of memory after the change was committed: read it back before sending it again"
+                 : "out of memory; nothing was changed")
+    }
 
     // MARK: Entry points
 
@@ -110,7 +115,9 @@ public final class Dispatcher: @unchecked Sendable {
             for r in replies { try out.append(r) }
             return out
         } catch {
-            return Dispatcher.outOfMemory().response(id: nil)
+            // The batch's requests ran (and may have written); only their replies are lost.
+            return RPCError(.internalError, pointer: nil, "out of memory while gathering the batch's replies: its requests ran; "
+                            + "read back what they change before sending them again").response(id: nil)
         }
     }
 

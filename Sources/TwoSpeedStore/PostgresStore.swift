@@ -214,6 +214,7 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
                         throw StoreError(kind: .io, message: "the connection to PostgreSQL was lost while committing: the write may or may "
                                          + "not have been committed; read it back before sending it again (\(f.message))", retryable: false)
                     }
+                    if !readOnly { JSONAllocation.noteCommit() }
                     return r
                 } catch let f as PGFailure {
                     if !f.connectionLost { _ = try? c.exec("ROLLBACK") }

@@ -58,6 +58,9 @@ final class JanssonAllocationTests: XCTestCase {
     }
 
     /// Runs the sequence on a new engine over a new store file with the Nth jansson allocation failing.
+    /// The allocation count after each call of the last run.
+    nonisolated(unsafe) static var ends: [Int] = []
+
     func run(failing n: Int, in folder: String) throws -> (outcomes: [Outcome], engine: Engine, path: String) {
         let path = folder + "/s\(n).sqlite"
         let engine = try Engine(path: path)
@@ -74,6 +77,7 @@ final class JanssonAllocationTests: XCTestCase {
             paused = false
             let oom = text.contains(#""code":-32603"#) && text.contains("out of memory")
             outcomes.append(Outcome(text: text, faulted: faulted, isOutOfMemory: oom))
+            Self.ends.append(allocations)
         }
         restoreAllocator()
         return (outcomes, engine, path)
@@ -84,15 +88,21 @@ final class JanssonAllocationTests: XCTestCase {
         let folder = temporaryDirectory()
         defer { _ = runProgram(["/bin/rm", "-rf", folder]) }
         // A run with nothing failing counts the allocations and gives the replies to compare with.
+        Self.ends = []
         let (clean, _, _) = try run(failing: Int.max, in: folder)
         let total = allocations
+        let ends = Self.ends
         XCTAssertGreaterThan(total, 1_000, "the sequence allocates")
         XCTAssertFalse(clean.contains { $0.isOutOfMemory }, "no fault, no out of memory: \(clean.map(\.text))")
         XCTAssertTrue(clean[0].text.contains(#""result""#), clean[0].text)
         // Every one of the first 250 allocations, then 250 more spread over the rest.
         var points = Array(1...250)
         points += stride(from: 251, through: total, by: max(1, (total - 250) / 250))
+        // And each of the last 40 of every call: where a write's result is built after its commit.
+        for end in ends { points += (max(1, end - 39)...end) }
+        points = Array(Set(points)).sorted()
         var faultedCalls = 0
+        var committedThenFailed = 0
         for n in points {
             let (outcomes, engine, path) = try run(failing: n, in: folder)
             for (i, o) in outcomes.enumerated() {
@@ -108,11 +118,13 @@ final class JanssonAllocationTests: XCTestCase {
             // acknowledged put wrote, or finds no portfolio when the put answered an error.
             let reopened = try Engine(path: path)
             let stored = reopened.call(Self.sequence[1]) ?? ""
-            if outcomes[0].text.contains(#""result""#) {
-                XCTAssertEqual(stored, clean[1].text, "after allocation \(n) failed, the acknowledged put reads back differently")
+            if outcomes[0].text.contains(#""result""#) || outcomes[0].text.contains("after the change was committed") {
+                XCTAssertEqual(stored, clean[1].text, "after allocation \(n) failed, the committed put reads back differently")
             } else {
+                XCTAssertTrue(outcomes[0].text.contains("nothing was changed"), outcomes[0].text)
                 XCTAssertTrue(stored.contains("-32000"), "after allocation \(n) failed in a refused put, the store holds: \(stored.prefix(300))")
             }
+            if outcomes[0].text.contains("after the change was committed") { committedThenFailed += 1 }
             // And the engine that met the failure serves: the portfolio can be put again and read back whole.
             let put = engine.call(Self.sequence[0]) ?? ""
             XCTAssertTrue(put.contains(#""result""#), "after allocation \(n) failed, portfolio.put answered \(put.prefix(300))")
@@ -123,6 +135,8 @@ final class JanssonAllocationTests: XCTestCase {
         }
         // The failures did land in calls (not only in the engines' set-up).
         XCTAssertGreaterThan(faultedCalls, points.count / 2)
+        // Some failures fell after the put's commit, and were told apart.
+        XCTAssertGreaterThan(committedThenFailed, 0)
     }
 
     /// The near miss: the failure placed past the sequence's last allocation changes nothing.

@@ -65,7 +65,7 @@ final class InternalErrorTests: XCTestCase {
         let d = Dispatcher(methods: [m], info: OpenRPCInfo(title: "t", version: "1", description: "d"))
         let r = try reply(d, #"{"jsonrpc":"2.0","method":"test.oom","id":"a"}"#)
         XCTAssertEqual(r["error"]?["code"]?.intValue, -32603)
-        XCTAssertEqual(r["error"]?["data"]?["reason"]?.stringValue, "out of memory")
+        XCTAssertEqual(r["error"]?["data"]?["reason"]?.stringValue, "out of memory; nothing was changed")
         XCTAssertEqual(r["id"]?.stringValue, "a")
     }
 }
