@@ -331,6 +331,30 @@ public final class JSON: @unchecked Sendable {
     public func copy() throws -> JSON { try view.copy() }
 }
 
+extension JSON {
+    /// "2.0", made once and shared by every response: never changed, and jansson counts its references
+    /// atomically, so threads share it safely.
+    nonisolated(unsafe) static let version = json_string("2.0")
+
+    /// {"jsonrpc":"2.0", <member>: value, "id": id}: a JSON-RPC response in one object and one Swift
+    /// allocation (the dispatcher's hot path); `id` is shared, not copied, and null when nil.
+    public static func rpcResponse(_ member: String, _ value: JSON, id: JSONView?) throws -> JSON {
+        guard let o = json_object() else { JSONAllocation.failed(); throw JSONError.noMemory }
+        let r = JSON(adopting: o)
+        // Should memory have run out when the shared "2.0" was made, each response makes its own.
+        let versionSet: Int32
+        if let v = version { versionSet = json_object_set(o, "jsonrpc", v) } else if let fresh = json_string("2.0") {
+            versionSet = json_object_set_new(o, "jsonrpc", fresh)
+        } else { versionSet = -1 }
+        guard versionSet == 0, json_object_set(o, member, value.ref) == 0,
+              json_object_set(o, "id", id?.ref ?? json_null()) == 0 else {
+            JSONAllocation.failed()
+            throw JSONError.noMemory
+        }
+        return r
+    }
+}
+
 extension JSONParseError {
     /// jansson ran out of memory while parsing (the text may well be JSON).
     public var outOfMemory: Bool { code == Int(json_error_out_of_memory.rawValue) }

@@ -187,11 +187,7 @@ public final class Dispatcher: @unchecked Sendable {
             let result = try call(method, params, context)
             if JSONAllocation.failures != failuresBefore { return fail(Dispatcher.outOfMemory()) }
             if isNotification { return nil }
-            let response = try JSON.object()
-            try response.set("jsonrpc", JSON.string("2.0"))
-            try response.set("result", result)
-            try response.set("id", id!)
-            return response
+            return try JSON.rpcResponse("result", result, id: id)
         } catch let e as RPCError {
             if JSONAllocation.failures != failuresBefore { return fail(Dispatcher.outOfMemory()) }
             return fail(e)
@@ -212,23 +208,30 @@ public final class Dispatcher: @unchecked Sendable {
         var issues = IssueList()
         // By-position params are mapped onto the declared names; pointers keep the caller's positions.
         var positions: [String: Int]? = nil
-        let object: JSON
+        // Named params are read where they are, in the request (alive for the call); only by-position
+        // params, and none, need an object of their own.
+        let object: JSONView
+        var built: JSON? = nil
         if let given, given.isArray {
-            object = try JSON.object()
+            let o = try JSON.object()
             var map: [String: Int] = [:]
             for i in 0..<given.count {
                 guard i < method.params.count else {
                     issues.add(JSONPointer([String(i)]), "\(method.name) takes at most \(method.params.count) params")
                     break
                 }
-                try object.set(method.params[i].name, given[i]!)
+                try o.set(method.params[i].name, given[i]!)
                 map[method.params[i].name] = i
             }
             positions = map
+            built = o
+            object = o.view
         } else if let given {
-            object = given.owned()
+            object = given
         } else {
-            object = try JSON.object()
+            let o = try JSON.object()
+            built = o
+            object = o.view
         }
         let p = Params(object: object.ref, context: context, positions: positions)
         for param in method.params {
@@ -250,7 +253,7 @@ public final class Dispatcher: @unchecked Sendable {
         }
         if !issues.isEmpty { throw RPCError.invalidParams(issues) }
         // The handler returns a new reference: adopted here, released with the reply.
-        return try withExtendedLifetime(object) { JSON(adopting: try method.handler(p)) }
+        return try withExtendedLifetime(built) { JSON(adopting: try method.handler(p)) }
     }
 
     // MARK: rpc.discover
@@ -272,11 +275,7 @@ extension RPCError {
     /// shortest answer that can still be built.
     public func response(id: JSONView?) -> JSON {
         do {
-            let r = try JSON.object()
-            try r.set("jsonrpc", JSON.string("2.0"))
-            try r.set("error", errorObject())
-            try r.set("id", id.map { $0.owned() } ?? JSON.null)
-            return r
+            return try JSON.rpcResponse("error", errorObject(), id: id)
         } catch {
             // Built from a JSON literal jansson parses into few allocations; nil only if even that fails.
             if case .success(let r)? = try? JSON.parse(Dispatcher.outOfMemoryText) { return r }
