@@ -259,13 +259,18 @@ $(BUILD)/test_plugins: Tests/C/test_plugins.c include/twospeed.h $(LIB)
 $(BUILD)/test_header_cxx: Tests/C/test_header.cpp include/twospeed.h $(LIB)
 	$(CXX) -std=c++11 -Wall -Wextra -Werror -Iinclude $< -o $@ $(LDFLAGS_LIB)
 
+# The C ABI when jansson's Nth allocation fails: TWOSPEED_ENOMEM, never a crash (issue 25).
+$(BUILD)/test_nomem: Tests/C/test_nomem.c include/twospeed.h $(LIB)
+	$(CC) $(CFLAGS_STRICT) $< -o $@ $(LDFLAGS_LIB) -ljansson
+
 $(BUILD)/test_stress: Tests/C/test_stress.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson -lpthread
 
-test-c: deps lib plugins $(BUILD)/test_abi $(BUILD)/test_header_cxx $(BUILD)/test_plugins $(BUILD)/portfolio_summary $(BUILD)/test_stress
+test-c: deps lib plugins $(BUILD)/test_abi $(BUILD)/test_header_cxx $(BUILD)/test_plugins $(BUILD)/portfolio_summary $(BUILD)/test_stress $(BUILD)/test_nomem
 	bash Tests/C/check_exports.sh $(LIB) include/twospeed.h
 	$(BUILD)/test_header_cxx
 	$(BUILD)/test_abi
+	$(BUILD)/test_nomem examples/portfolios/retailer.json
 	$(BUILD)/test_plugins $(CURDIR)
 	STRESS_WASM=$(abspath examples/wasm/team-size-check/plugin.json) $(BUILD)/test_stress examples/portfolios/retailer.json
 

@@ -38,14 +38,14 @@ let package = Package(
         .target(name: "TwoSpeedJSON", dependencies: ["CJansson"]),
         // A JSON Schema subset that validates json_t values (all failures, with JSON pointers)
         // and prints itself as JSON Schema for rpc.discover.
-        .target(name: "TwoSpeedSchema", dependencies: ["TwoSpeedJSON", "CJansson"]),
+        .target(name: "TwoSpeedSchema", dependencies: ["TwoSpeedJSON"]),
         // The portfolio of DOMAIN.md as plain Swift types, their schemas and reference checks.
         .target(name: "TwoSpeedModel", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema"]),
         // The one lock primitive: state reachable only under its lock.
         .target(name: "TwoSpeedSync"),
         // The store behind a small protocol; SQLite (schema versions, migrations, durable writes, a
         // writer and a pool of readers) is the embedded default.
-        .target(name: "TwoSpeedStore", dependencies: ["TwoSpeedModel", "TwoSpeedJSON", "TwoSpeedSync", "CSQLite", "CJansson"]),
+        .target(name: "TwoSpeedStore", dependencies: ["TwoSpeedModel", "TwoSpeedJSON", "TwoSpeedSync", "CSQLite"]),
         // The maturity assessment, the pitfalls and the analyses: pure functions of a portfolio.
         .target(name: "TwoSpeedAssessment", dependencies: ["TwoSpeedModel", "TwoSpeedSchema", "TwoSpeedJSON"]),
         // The assessment as something people read: text for terminals, a self-contained HTML page with charts, Markdown.
@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "TwoSpeedPlugins", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "TwoSpeedSync", "TwoSpeedModel", "CTwoSpeedPlugin",
                                                        .product(name: "WasmKit", package: "WasmKit")]),
         // JSON-RPC 2.0 to the letter: envelopes, batches, errors, one method table.
-        .target(name: "TwoSpeedRPC", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema", "CJansson"]),
+        .target(name: "TwoSpeedRPC", dependencies: ["TwoSpeedJSON", "TwoSpeedSchema"]),
         // What the engine and its clients agree on: method names, result types and their schemas, error codes.
         .target(name: "TwoSpeedContract", dependencies: ["TwoSpeedModel", "TwoSpeedSchema", "TwoSpeedRPC", "TwoSpeedAssessment"]),
         // The engine: the method table over the model and the store.
@@ -75,7 +75,7 @@ let package = Package(
                                                "-Xlinker", Context.packageDirectory + "/Sources/TwoSpeedCABI/twospeed.map"])]),
         // The Unix-socket server: line framing, peer credentials, limits, lifecycle. Not linked into libtwospeed.
         .target(name: "TwoSpeedDaemon",
-                dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedJSON", "TwoSpeedSync", "TwoSpeedStore", "CJansson",
+                dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedJSON", "TwoSpeedSync", "TwoSpeedStore",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")]),
@@ -86,14 +86,14 @@ let package = Package(
                                          .product(name: "Logging", package: "swift-log")]),
         // The reference client: typed calls over one small transport protocol. Only the contract and the
         // socket: no store, reports or plugin host.
-        .target(name: "TwoSpeedClient", dependencies: ["TwoSpeedContract", "TwoSpeedModel", "TwoSpeedJSON", "TwoSpeedSync", "CJansson"]),
+        .target(name: "TwoSpeedClient", dependencies: ["TwoSpeedContract", "TwoSpeedModel", "TwoSpeedJSON", "TwoSpeedSync"]),
         // The client's transport to an engine in this process.
         .target(name: "TwoSpeedClientInProcess", dependencies: ["TwoSpeedClient", "TwoSpeedEngine", "TwoSpeedStore"]),
         // Backstage catalog files (YAML) as the JSON documents import.backstage takes, each value's line kept.
         .target(name: "TwoSpeedYAML", dependencies: ["TwoSpeedJSON", .product(name: "Yams", package: "Yams")]),
         // The twospeed command: one file per subcommand.
         .executableTarget(name: "TwoSpeedCLI",
-                          dependencies: ["TwoSpeedClient", "TwoSpeedClientInProcess", "TwoSpeedEngine", "TwoSpeedStore", "TwoSpeedJSON", "TwoSpeedYAML", "CJansson",
+                          dependencies: ["TwoSpeedClient", "TwoSpeedClientInProcess", "TwoSpeedEngine", "TwoSpeedStore", "TwoSpeedJSON", "TwoSpeedYAML",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // make bench: a synthetic Backstage catalog imported beside Yams parsing it alone (its floor).
         .executableTarget(name: "bench-catalog", dependencies: ["TwoSpeedEngine", "TwoSpeedClient", "TwoSpeedClientInProcess", "TwoSpeedYAML", "TwoSpeedJSON", "CJansson",
@@ -103,7 +103,7 @@ let package = Package(
         .target(name: "CSQLiteFault", dependencies: ["CSQLite"], path: "Tests/CSQLiteFault"),
         // The store under faults: I/O errors, disk full, allocation failure, another process's lock.
         .testTarget(name: "TwoSpeedFaultTests",
-                    dependencies: ["TwoSpeedEngine", "TwoSpeedStore", "TwoSpeedJSON", "CSQLiteFault", "CSQLite", "CJansson"]),
+                    dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedStore", "TwoSpeedJSON", "CSQLiteFault", "CSQLite", "CJansson"]),
         // The daemon tests run twospeedd and twospeed-cli as programs ($TWOSPEED_DAEMON, $TWOSPEED_CLI, or the
         // ones `swift build`/`swift test` build beside the bundle), never import them: no dependency on
         // their targets, so that make test's `swift build --product TwoSpeedPackageTests` skips them.

@@ -48,14 +48,17 @@ func openEngine(_ path: UnsafePointer<CChar>?, _ options: UnsafePointer<CChar>?,
     var maxRequestBytes = Dispatcher.defaultMaxRequestBytes
     var fileMode = SQLiteStore.defaultFileMode
     if let options {
-        let o: JSONRef
-        switch JSONText.parse(String(cString: options)) {
-        case .success(let v): o = v
-        case .failure(let e):
-            return (.options, "options are not JSON: \(e.reason) (line \(e.line), column \(e.column))")
+        let o: JSON
+        do {
+            switch try JSON.parse(String(cString: options)) {
+            case .success(let v): o = v
+            case .failure(let e):
+                return (.options, "options are not JSON: \(e.reason) (line \(e.line), column \(e.column))")
+            }
+        } catch {
+            return (.noMemory, "out of memory while reading the options")
         }
-        defer { o.release() }
-        let issues = optionsSchema.validate(o)
+        let issues = optionsSchema.validate(o.ref)
         guard issues.isEmpty else {
             // Each failure with its JSON pointer, as the -32602 errors of twospeed_call give them; the
             // first few only, since the text goes into log lines.
@@ -153,15 +156,18 @@ public func twospeed_call_rc(_ handle: OpaquePointer?, _ request: UnsafePointer<
     guard let handle, let request, let response else { return OpenCode.invalid.rawValue }
     let e = engine(handle)
     let n = strnlen(request, e.dispatcher.maxRequestBytes + 1)
-    guard let reply = e.dispatcher.handleValue(text: UnsafeRawBufferPointer(start: request, count: n)) else { return noReply }
-    defer { reply.release() }
-    guard let text = JSONText.dumpC(reply) else { return OpenCode.noMemory.rawValue }
+    // A jansson allocation that failed anywhere in the call makes it TWOSPEED_ENOMEM (the reply, a
+    // -32603 "out of memory", says no more than the code).
+    let (answer, failed) = JSONAllocation.watching { e.dispatcher.respond(text: UnsafeRawBufferPointer(start: request, count: n)) }
+    if failed { return OpenCode.noMemory.rawValue }
+    guard let reply = answer else { return noReply }
+    guard let text = JSONText.dumpC(reply.ref) else { return OpenCode.noMemory.rawValue }
     response.pointee = text
-    return outcome(reply)
+    return withExtendedLifetime(reply) { outcome(reply.view) }
 }
 
 /// How a reply ended: 0 for a result, else its error's code; a batch's first error decides.
-func outcome(_ reply: JSONRef) -> Int32 {
+func outcome(_ reply: JSONView) -> Int32 {
     if reply.isArray {
         for i in 0..<reply.count {
             let code = reply[i].map(outcome) ?? 0
@@ -178,10 +184,10 @@ func outcome(_ reply: JSONRef) -> Int32 {
 @_cdecl("twospeed_call_json")
 public func twospeed_call_json(_ handle: OpaquePointer?, _ request: UnsafeMutablePointer<json_t>?) -> UnsafeMutablePointer<json_t>? {
     guard let handle, let request else { return nil }
-    guard let response = engine(handle).dispatcher.handle(value: request) else { return nil }
+    guard let response = engine(handle).dispatcher.respond(to: JSONView(request)) else { return nil }
     // Replies share the engine's cached entity values; the caller gets a tree of its own to change.
-    defer { response.release() }
-    return json_deep_copy(response)
+    // NULL when even that copy runs out of memory.
+    return (try? response.copy())?.retainedRef()
 }
 
 @_cdecl("twospeed_free")

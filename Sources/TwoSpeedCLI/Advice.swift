@@ -22,14 +22,13 @@ struct AdviceCommand: ParsableCommand {
         subcommands: [AdviceHistoryCommand.self, AdviceDismissCommand.self, AdviceReopenCommand.self, AdviceOutcomesCommand.self])
 }
 
-/// Calls `method` on the chosen portfolio with the extra params; the result is the caller's to release.
+/// Calls `method` on the chosen portfolio with the extra params.
 func callOnPortfolio(_ method: String, _ portfolio: PortfolioOption, _ connection: ConnectionOptions,
-                     _ extra: [String: JSONRef] = [:]) throws -> (JSONRef, String) {
+                     _ extra: [String: JSON] = [:]) throws -> (JSON, String) {
     let client = try connection.client()
     let id = try portfolio.resolve(client)
-    let params = JSONMake.object(["portfolio": JSONMake.string(id)])
-    defer { params.release() }
-    for (k, v) in extra { params.set(k, v) }
+    let params = try JSON.object(["portfolio": JSON.string(id)])
+    for (k, v) in extra { try params.set(k, v) }
     return (try client.callJSON(method, params: params), id)
 }
 
@@ -45,7 +44,6 @@ struct AdviceHistoryCommand: ParsableCommand {
 
     func run() throws {
         let (result, id) = try callOnPortfolio("recommendation.history", portfolio, connection)
-        defer { result.release() }
         if display.json { return printJSON(result, compact: display.compact) }
         let c = result["counts"]
         printHeading("\(id): \(cellValue(c?["open"])) open, \(cellValue(c?["resolved"])) resolved (acted on), "
@@ -80,8 +78,7 @@ struct AdviceDismissCommand: ParsableCommand {
 
     func run() throws {
         let (result, _) = try callOnPortfolio("recommendation.dismiss", portfolio, connection,
-                                              ["key": JSONMake.string(key), "reason": JSONMake.string(reason)])
-        defer { result.release() }
+                                              ["key": try JSON.string(key), "reason": try JSON.string(reason)])
         if display.json { return printJSON(result, compact: display.compact) }
         print(cell("dismissed \(key) (by \(cellValue(result["by"])) at \(cellValue(result["at"])))"))
     }
@@ -98,8 +95,7 @@ struct AdviceReopenCommand: ParsableCommand {
     @OptionGroup var display: DisplayOptions
 
     func run() throws {
-        let (result, _) = try callOnPortfolio("recommendation.reopen", portfolio, connection, ["key": JSONMake.string(key)])
-        defer { result.release() }
+        let (result, _) = try callOnPortfolio("recommendation.reopen", portfolio, connection, ["key": try JSON.string(key)])
         if display.json { return printJSON(result, compact: display.compact) }
         print(cell("reopened \(key)"))
     }
@@ -122,7 +118,6 @@ struct AdviceOutcomesCommand: ParsableCommand {
 
     func run() throws {
         let (result, id) = try callOnPortfolio("recommendation.outcomes", portfolio, connection)
-        defer { result.release() }
         if display.json { return printJSON(result, compact: display.compact) }
         let items = result["outcomes"]?.elements ?? []
         printHeading("\(id): \(items.count) outcome\(items.count == 1 ? "" : "s") of resolved advice (associations, not causes)")
@@ -161,7 +156,6 @@ struct CampaignListCommand: ParsableCommand {
 
     func run() throws {
         let (result, _) = try callOnPortfolio("campaign.list", portfolio, connection)
-        defer { result.release() }
         if display.json { return printJSON(result, compact: display.compact) }
         let rows = (result["campaigns"]?.elements ?? []).map { r in
             [cellValue(r["campaign"]?["id"]), cellValue(r["campaign"]?["name"]), cellValue(r["campaign"]?["owner"]), cellValue(r["status"]),
@@ -183,8 +177,7 @@ struct CampaignShowCommand: ParsableCommand {
     @OptionGroup var display: DisplayOptions
 
     func run() throws {
-        let (r, _) = try callOnPortfolio("campaign.get", portfolio, connection, ["id": JSONMake.string(id)])
-        defer { r.release() }
+        let (r, _) = try callOnPortfolio("campaign.get", portfolio, connection, ["id": try JSON.string(id)])
         if display.json { return printJSON(r, compact: display.compact) }
         let c = r["campaign"]
         print(cell("\(cellValue(c?["id"])): \(cellValue(c?["name"])), owner \(cellValue(c?["owner"])), "
@@ -227,21 +220,20 @@ struct CampaignPutCommand: ParsableCommand {
     @OptionGroup var display: DisplayOptions
 
     func run() throws {
-        let c = JSONMake.object(["id": JSONMake.string(id), "name": JSONMake.string(name), "owner": JSONMake.string(owner),
-                                 "start": JSONMake.string(start), "target": JSONMake.string(target)])
-        let advice = JSONMake.object()
-        if !pitfall.isEmpty { advice.set("pitfalls", JSONMake.strings(pitfall)) }
-        if !key.isEmpty { advice.set("keys", JSONMake.strings(key)) }
-        c.set("advice", advice)
-        let scope = JSONMake.object()
+        let c = try JSON.object(["id": JSON.string(id), "name": JSON.string(name), "owner": JSON.string(owner),
+                                 "start": JSON.string(start), "target": JSON.string(target)])
+        let advice = try JSON.object()
+        if !pitfall.isEmpty { try advice.set("pitfalls", JSON.strings(pitfall)) }
+        if !key.isEmpty { try advice.set("keys", JSON.strings(key)) }
+        try c.set("advice", advice)
+        let scope = try JSON.object()
         for (k, v) in [("products", product), ("systems", system), ("teams", team), ("departments", department), ("layers", layer)] where !v.isEmpty {
-            scope.set(k, JSONMake.strings(v))
+            try scope.set(k, JSON.strings(v))
         }
-        if scope.count > 0 { c.set("scope", scope) } else { scope.release() }
+        if scope.count > 0 { try c.set("scope", scope) }
         var extra = ["campaign": c]
-        if let ifRevision { extra["ifRevision"] = JSONMake.int(ifRevision) }
+        if let ifRevision { extra["ifRevision"] = try JSON.int(ifRevision) }
         let (r, _) = try callOnPortfolio("campaign.put", portfolio, connection, extra)
-        defer { r.release() }
         if display.json { return printJSON(r, compact: display.compact) }
         print(cell("\(r["created"]?.boolValue == true ? "created" : "updated") campaign \(id), revision \(cellValue(r["revision"]))"))
     }
@@ -258,8 +250,7 @@ struct CampaignDeleteCommand: ParsableCommand {
     @OptionGroup var display: DisplayOptions
 
     func run() throws {
-        let (r, _) = try callOnPortfolio("campaign.delete", portfolio, connection, ["id": JSONMake.string(id)])
-        defer { r.release() }
+        let (r, _) = try callOnPortfolio("campaign.delete", portfolio, connection, ["id": try JSON.string(id)])
         if display.json { return printJSON(r, compact: display.compact) }
         print(cell("deleted campaign \(id)"))
     }

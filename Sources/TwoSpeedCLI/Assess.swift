@@ -51,26 +51,23 @@ struct Assess: ParsableCommand {
 
     func run() throws {
         let client: TwoSpeedClient
-        let result: JSONRef
+        let result: JSON
         if let file {
-            let document = try parseJSON(try readInput(file), what: file == "-" ? "standard input" : file)
-            defer { document.release() }
+            let document = try readJSON(try readInput(file), what: file == "-" ? "standard input" : file)
             client = try assessment.client()
-            result = try assessment.assess(document, client)
+            // InProcessAssessment still hands a new jansson reference on: adopted here.
+            result = JSON(adopting: try assessment.assess(document.ref, client))
         } else {
             client = try connection.client()
-            result = try assessment.assessHeld(try portfolio.resolve(client), keep: !noKeep, client)
+            result = JSON(adopting: try assessment.assessHeld(try portfolio.resolve(client), keep: !noKeep, client))
         }
-        defer { result.release() }
         if json {
             printJSON(result, compact: output.compact)
             return
         }
-        let renderParams = JSONMake.object([
-            "format": JSONMake.string("text"), "result": result.retained(), "width": JSONMake.int(width)])
-        defer { renderParams.release() }
+        let renderParams = try JSON.object([
+            "format": JSON.string("text"), "result": result, "width": JSON.int(width)])
         let rendered = try client.callJSON("report.render", params: renderParams)
-        defer { rendered.release() }
         printText(rendered["content"]?.stringValue ?? "")
     }
 }

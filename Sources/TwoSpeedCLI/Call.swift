@@ -27,20 +27,17 @@ struct Call: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        var value: JSONRef? = nil
+        var value: JSON? = nil
         if let params {
             let text = params == "-" ? try readInput("-") : Array(params.utf8)
-            let v = try parseJSON(text, what: params == "-" ? "the params on standard input" : "PARAMS_JSON")
+            let v = try readJSON(text, what: params == "-" ? "the params on standard input" : "PARAMS_JSON")
             guard v.isObject || v.isArray else {
-                v.release()
                 throw UsageError("the params must be a JSON object or array")
             }
             value = v
         }
-        defer { value?.release() }
         let client = try connection.client()
-        let result = try client.callJSON(method, params: value)
-        defer { result.release() }
+        let result = try withExtendedLifetime(value) { try client.callJSON(method, params: value?.view) }
         printJSON(result, compact: output.compact)
     }
 }

@@ -21,11 +21,9 @@ struct History: ParsableCommand {
 
     func run() throws {
         let client = try connection.client()
-        let params = JSONMake.object(["portfolio": JSONMake.string(try portfolio.resolve(client))])
-        defer { params.release() }
-        if let model { params.set("model", JSONMake.string(model)) }
+        let params = try JSON.object(["portfolio": .string(try portfolio.resolve(client))])
+        if let model { try params.set("model", string: model) }
         let result = try client.callJSON("assessment.history", params: params)
-        defer { result.release() }
         if display.json { return printJSON(result, compact: display.compact) }
         let runs = result["runs"]?.elements ?? []
         if runs.isEmpty { printHeading("No kept runs: `twospeed assess --portfolio ID` keeps one."); return }
@@ -73,22 +71,20 @@ struct Diff: ParsableCommand {
     func run() throws {
         let client = try connection.client()
         let id = try portfolio.resolve(client)
-        let params = JSONMake.object(["portfolio": JSONMake.string(id)])
-        defer { params.release() }
+        let params = try JSON.object(["portfolio": .string(id)])
         if let from, let to {
-            let compare = JSONMake.array()
-            compare.append(JSONMake.int(from))
-            compare.append(JSONMake.int(to))
-            params.set("compare", compare)
+            let compare = try JSON.array()
+            try compare.append(.int(from))
+            try compare.append(.int(to))
+            try params.set("compare", compare)
         }
         let result = try client.callJSON("assessment.history", params: params)
-        defer { result.release() }
         guard let change = result["change"] else {
             throw UsageError("\(id) has fewer than two kept runs to compare")
         }
         if display.json { return printJSON(change, compact: display.compact) }
         printHeading("\(id): run \(cellValue(change["from"])) to run \(cellValue(change["to"]))")
-        func row(_ d: JSONRef) -> [String] {
+        func row(_ d: JSONView) -> [String] {
             let delta = d["delta"]?.doubleValue
             return [cellValue(d["id"]), cellValue(d["from"]), cellValue(d["to"]),
                     delta.map { ($0 > 0 ? "+" : "") + number($0) } ?? "-",
@@ -111,7 +107,7 @@ struct Diff: ParsableCommand {
     }
 
     /// A pitfall of a change, by its name and id when it has them.
-    static func pitfall(_ p: JSONRef) -> String {
+    static func pitfall(_ p: JSONView) -> String {
         if p.isString { return cellValue(p) }
         let name = p["name"]?.stringValue ?? p["pitfall"]?.stringValue ?? p["id"]?.stringValue ?? "?"
         let subjects = (p["subjects"]?.elements ?? []).compactMap { $0["id"]?.stringValue ?? $0.stringValue }

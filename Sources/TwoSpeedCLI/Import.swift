@@ -131,14 +131,13 @@ struct Import: ParsableCommand {
         }
         let progress = Progress(label: "twospeed import", quiet: quiet)
         defer { progress.finish() }
-        let result: JSONRef
+        let result: JSON
         switch from {
         case .json: result = try importJSON()
         case .backstage: result = try importBackstage(progress)
         case .csv: result = try importCSV(progress)
         case .deployments, .incidents, .fourkeys: return
         }
-        defer { result.release() }
         progress.finish()
         if from != .json { reportProblems(result) }
         printJSON(result, compact: output.compact)
@@ -148,64 +147,62 @@ struct Import: ParsableCommand {
         }
     }
 
-    func importJSON() throws -> JSONRef {
+    func importJSON() throws -> JSON {
         let file = files[0]
-        let document = try parseJSON(try readInput(file), what: file == "-" ? "standard input" : file)
-        defer { document.release() }
-        let params = JSONMake.object(["portfolio": document.retained()])
-        if let ifRevision { params.set("ifRevision", JSONMake.int(ifRevision)) }
-        defer { params.release() }
+        let document = try readJSON(try readInput(file), what: file == "-" ? "standard input" : file)
+        let params = try JSON.object(["portfolio": document])
+        if let ifRevision { try params.set("ifRevision", JSON.int(ifRevision)) }
         return try connection.client().callJSON("portfolio.put", params: params)
     }
 
     /// The params every import takes.
-    func commonParams() -> JSONRef {
-        let params = JSONMake.object(["portfolio": JSONMake.string(portfolio ?? "")])
-        if let organization { params.set("organization", JSONMake.string(organization)) }
-        if atomic { params.set("atomic", JSONMake.bool(true)) }
-        if let ifRevision { params.set("ifRevision", JSONMake.int(ifRevision)) }
+    func commonParams() throws -> JSON {
+        let params = try JSON.object(["portfolio": JSON.string(portfolio ?? "")])
+        if let organization { try params.set("organization", JSON.string(organization)) }
+        if atomic { try params.set("atomic", JSON.bool(true)) }
+        if let ifRevision { try params.set("ifRevision", JSON.int(ifRevision)) }
         return params
     }
 
-    func importBackstage(_ progress: Progress) throws -> JSONRef {
+    func importBackstage(_ progress: Progress) throws -> JSON {
         var reader = CatalogReader()
         for f in files { try reader.walk(f) }
         if reader.queue.isEmpty {
             for n in reader.notes { writeError(n) }
             throw UsageError("no .yaml or .yml file in \(files.joined(separator: ", "))")
         }
-        let documents = JSONMake.array()
-        // Not released: the process ends after the call, and freeing a large catalog's documents one
-        // value at a time costs a tenth of the import.
-        let params = commonParams()
-        params.set("documents", documents)
-        try reader.read(into: documents) { path, done, total in progress.update("reading \(path)", done: done, total: total) }
+        let documents = try JSON.array()
+        // Kept: the process ends after the call, and freeing a large catalog's documents one value at a
+        // time costs a tenth of the import.
+        documents.keepUntilExit()
+        let params = try commonParams()
+        try params.set("documents", documents)
+        try reader.read(into: documents.ref) { path, done, total in progress.update("reading \(path)", done: done, total: total) }
         // What the walk and the Locations skipped or refused, before the engine's problems.
         for n in reader.notes { writeError(n) }
         if let rules {
-            params.set("rules", try parseJSON(try readInput(rules), what: rules))
+            try params.set("rules", try readJSON(try readInput(rules), what: rules))
         }
-        if prune { params.set("prune", JSONMake.bool(true)) }
+        if prune { try params.set("prune", JSON.bool(true)) }
         progress.update("mapping \(documents.count) documents in the engine")
         return try connection.client().callJSON("import.backstage", params: params)
     }
 
-    func importCSV(_ progress: Progress) throws -> JSONRef {
+    func importCSV(_ progress: Progress) throws -> JSON {
         let file = files[0]
         progress.update("reading \(file)")
         let bytes = try readInput(file)
-        let params = commonParams()
-        defer { params.release() }
-        params.set("kind", JSONMake.string(kind ?? ""))
-        params.set("text", JSONMake.string(String(decoding: bytes, as: UTF8.self)))
-        params.set("file", JSONMake.string(file == "-" ? "standard input" : file))
-        if let separator { params.set("separator", JSONMake.string(separator == "\\t" || separator == "tab" ? "\t" : separator)) }
+        let params = try commonParams()
+        try params.set("kind", JSON.string(kind ?? ""))
+        try params.set("text", JSON.string(String(decoding: bytes, as: UTF8.self)))
+        try params.set("file", JSON.string(file == "-" ? "standard input" : file))
+        if let separator { try params.set("separator", JSON.string(separator == "\\t" || separator == "tab" ? "\t" : separator)) }
         progress.update("importing rows in the engine")
         return try connection.client().callJSON("import.csv", params: params)
     }
 
     /// Each problem as a compiler prints one: FILE:LINE: REASON (or FILE: row R, column C).
-    func reportProblems(_ result: JSONRef) {
+    func reportProblems(_ result: JSON) {
         for p in result["problems"]?.elements ?? [] {
             var at = p["file"]?.stringValue ?? ""
             if let row = p["row"]?.intValue {

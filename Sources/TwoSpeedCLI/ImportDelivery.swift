@@ -1,5 +1,4 @@
 import ArgumentParser
-import CJansson
 import Glibc
 import TwoSpeedClient
 import TwoSpeedEngine
@@ -38,8 +37,7 @@ enum DeliveryImport {
 
         let client = try connection.client()
         var reader = DeliveryLogReader(kind: kind, format: format)
-        var part = JSONMake.array()
-        defer { part.release() }
+        var part = try JSON.array()
         var origins: [DeliveryOrigin] = []
         var partBytes = 0
         /// Problems of the records read since the last call: printed with that call's, in line order.
@@ -64,17 +62,15 @@ enum DeliveryImport {
         func send() throws {
             // An empty part is sent only as the first call: the engine still says whether the portfolio exists.
             guard !origins.isEmpty || calls == 0 else { report(pending); pending = []; return }
-            let params = JSONMake.object(["portfolio": JSONMake.string(portfolio), kind.rawValue: part.retained(),
-                                          "atomic": JSONMake.bool(options.atomic)])
-            defer { params.release() }
+            let params = try JSON.object(["portfolio": JSON.string(portfolio), kind.rawValue: part,
+                                          "atomic": JSON.bool(options.atomic)])
             calls += 1
-            let reply: JSONRef
+            let reply: JSON
             do { reply = try client.callJSON("delivery.record", params: params) } catch let e as RPCCallError {
                 // atomic: the engine refused the lot; say where each problem is, then fail as any RPC error.
                 report(pending + (e.data?.errors ?? []).map { DeliveryLocate.problem($0.pointer, $0.reason, kind, origins) })
                 throw e
             }
-            defer { reply.release() }
             var found = pending
             for p in reply["problems"]?.elements ?? [] {
                 found.append(DeliveryLocate.problem(p["pointer"]?.stringValue ?? "", p["reason"]?.stringValue ?? "", kind, origins))
@@ -86,14 +82,13 @@ enum DeliveryImport {
                 }
             }
             pending = []
-            part.release()
-            part = JSONMake.array()
+            part = try JSON.array()
             origins.removeAll(keepingCapacity: true)
             partBytes = 0
         }
-        let event: (JSONRef, DeliveryOrigin) throws -> Void = { e, o in
+        let event: (JSON, DeliveryOrigin) throws -> Void = { e, o in
             if !options.atomic, partBytes + o.bytes > chunkBytes, !origins.isEmpty { try send() }
-            part.append(e)
+            try part.append(e)
             origins.append(o)
             partBytes += o.bytes
             records += 1
@@ -131,29 +126,24 @@ enum DeliveryImport {
         try send()
         progress?.finish()
 
-        let result = JSONMake.object(["portfolio": JSONMake.string(portfolio)])
-        defer { result.release() }
+        let result = try JSON.object(["portfolio": JSON.string(portfolio)])
         // The file's own problems were skipped before any call: count them with the engine's.
         totals[kind, default: [:]]["skipped", default: 0] += readSkipped
         for k in DeliveryKind.allCases {
-            let o = JSONMake.object()
-            for member in ["created", "updated", "unchanged", "skipped"] { o.set(member, JSONMake.int(totals[k]?[member] ?? 0)) }
-            result.set(k.rawValue, o)
+            let o = try JSON.object()
+            for member in ["created", "updated", "unchanged", "skipped"] { try o.set(member, JSON.int(totals[k]?[member] ?? 0)) }
+            try result.set(k.rawValue, o)
         }
-        result.set("records", JSONMake.int(records))
-        result.set("calls", JSONMake.int(calls))
-        let list = JSONMake.array()
+        try result.set("records", JSON.int(records))
+        try result.set("calls", JSON.int(calls))
+        let list = try JSON.array()
         for p in listed {
-            var pairs: [(String, JSONRef)] = [("file", JSONMake.string(name)), ("line", JSONMake.int(p.line))]
-            if let c = p.column { pairs.append(("column", JSONMake.int(c))) }
-            if let m = p.member { pairs.append(("member", JSONMake.string(m))) }
-            pairs.append(("reason", JSONMake.string(p.reason)))
-            let o = JSONMake.object()
-            for (k, v) in pairs { o.set(k, v) }
-            list.append(o)
+            let o = try JSON.object(["file": .string(name), "line": .int(p.line), "column": p.column.map { try .int($0) },
+                                     "member": p.member.map { try .string($0) }, "reason": .string(p.reason)])
+            try list.append(o)
         }
-        result.set("problems", list)
-        result.set("problemCount", JSONMake.int(problemCount))
+        try result.set("problems", list)
+        try result.set("problemCount", JSON.int(problemCount))
         printJSON(result, compact: output.compact)
         let recorded = ["created", "updated", "unchanged"].reduce(0) { $0 + (totals[kind]?[$1] ?? 0) }
         if records > 0 && recorded == 0 {
@@ -175,23 +165,21 @@ extension DeliveryImport {
     /// deployments). Problems are printed as FILE:LINE[:COLUMN] as for the other delivery logs.
     static func runFourKeys(files: [String], portfolio: String, system: String?, atomic: Bool, connection: ConnectionOptions,
                             output: OutputOptions) throws {
-        let tables = JSONMake.array()
+        let tables = try JSON.array()
         for f in files {
             let bytes = try readInput(f)
-            tables.append(JSONMake.object(["text": JSONMake.string(String(decoding: bytes, as: UTF8.self)),
-                                           "file": JSONMake.string(f == "-" ? "standard input" : f)]))
+            try tables.append(JSON.object(["text": JSON.string(String(decoding: bytes, as: UTF8.self)),
+                                           "file": JSON.string(f == "-" ? "standard input" : f)]))
         }
-        let params = JSONMake.object(["portfolio": JSONMake.string(portfolio), "format": JSONMake.string("fourkeys"), "tables": tables,
-                                      "atomic": JSONMake.bool(atomic)])
-        if let system { params.set("system", JSONMake.string(system)) }
-        defer { params.release() }
-        let reply: JSONRef
+        let params = try JSON.object(["portfolio": JSON.string(portfolio), "format": JSON.string("fourkeys"), "tables": tables,
+                                      "atomic": JSON.bool(atomic)])
+        if let system { try params.set("system", JSON.string(system)) }
+        let reply: JSON
         do { reply = try connection.client().callJSON("delivery.import", params: params) } catch let e as RPCCallError {
             // Each refused record's reason already names its file, line and column.
             for issue in e.data?.errors ?? [] { writeError(issue.reason) }
             throw e
         }
-        defer { reply.release() }
         for p in reply["problems"]?.elements ?? [] {
             let problem = DeliveryLogProblem(line: Int(p["line"]?.intValue ?? 0), column: (p["column"]?.intValue).map { Int($0) },
                                              member: p["member"]?.stringValue, reason: p["reason"]?.stringValue ?? "")

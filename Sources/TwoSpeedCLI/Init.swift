@@ -36,27 +36,25 @@ struct Init: ParsableCommand {
     ]
 
     /// The starter's JSON text.
-    static func document(_ template: Template) -> String {
-        let doc: JSONRef
+    static func document(_ template: Template) throws -> String {
+        let doc: JSON
         switch template {
         case .empty:
-            doc = JSONMake.object([
-                "id": JSONMake.string("my-company"),
-                "organization": JSONMake.object(["name": JSONMake.string("My company"), "industry": JSONMake.string("other"),
-                                                 "departments": JSONMake.array()]),
-                "journeys": JSONMake.array(), "products": JSONMake.array(), "managers": JSONMake.array(),
-                "teams": JSONMake.array(), "systems": JSONMake.array(), "metrics": JSONMake.array(),
-                "okrs": JSONMake.array(), "experiments": JSONMake.array(), "answers": JSONMake.array()])
+            doc = try JSON.object([
+                "id": JSON.string("my-company"),
+                "organization": JSON.object(["name": JSON.string("My company"), "industry": JSON.string("other"),
+                                                 "departments": JSON.array()]),
+                "journeys": JSON.array(), "products": JSON.array(), "managers": JSON.array(),
+                "teams": JSON.array(), "systems": JSON.array(), "metrics": JSON.array(),
+                "okrs": JSON.array(), "experiments": JSON.array(), "answers": JSON.array()])
         case .retailer:
-            guard case .success(let v) = JSONText.parse(retailerStarter) else { fatalError("the bundled retailer is JSON") }
+            guard case .success(let v) = try JSON.parse(retailerStarter) else { throw UsageError("the bundled retailer is not JSON") }
             doc = v
         }
-        defer { doc.release() }
         // The notes first, where a person opening the file reads them.
-        let out = JSONMake.object(["$schema": JSONMake.string(schemaLocation()), "$comment": JSONMake.strings(notes)])
-        doc.forEachMember { k, v in out.set(k, v.retained()) }
-        defer { out.release() }
-        return JSONText.dump(out, pretty: true) + "\n"
+        let out = try JSON.object(["$schema": JSON.string(schemaLocation()), "$comment": JSON.strings(notes)])
+        try doc.forEachMember { k, v in try out.set(k, v) }
+        return out.text(pretty: true) + "\n"
     }
 
     /// The portfolio schema's file for an editor: where make install puts it (PREFIX/share/twospeed, beside
@@ -76,7 +74,7 @@ struct Init: ParsableCommand {
     }
 
     func run() throws {
-        let text = Init.document(template)
+        let text = try Init.document(template)
         if file == "-" { print(text, terminator: ""); return }
         let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL)
         let fd = open(file, flags, 0o644)

@@ -20,25 +20,32 @@ func readInput(_ path: String) throws -> [UInt8] {
         bytes.append(contentsOf: chunk[..<n])
     }
 }
-/// Parses JSON text with jansson; the caller releases the value.
-func parseJSON(_ bytes: [UInt8], what: String) throws -> JSONRef {
-    let result = bytes.withUnsafeBytes { JSONText.parse($0) }
+/// Parses JSON text with jansson.
+func readJSON(_ bytes: [UInt8], what: String) throws -> JSON {
+    let result = try bytes.withUnsafeBytes { try JSON.parse($0) }
     switch result {
     case .success(let v): return v
     case .failure(let e): throw InvalidJSONError(what: what, reason: e.reason, line: e.line, column: e.column)
     }
 }
 
-/// Prints a value as JSON on standard output.
-func printJSON(_ value: JSONRef, compact: Bool) {
-    print(JSONText.dump(value, pretty: !compact))
+/// Parses JSON text with jansson; the caller releases the value. For InProcessAssessment, which still
+/// hands jansson references on (the typed-contract work converts it).
+func parseJSON(_ bytes: [UInt8], what: String) throws -> JSONRef {
+    try readJSON(bytes, what: what).retainedRef()
 }
+
+/// Prints a value as JSON on standard output.
+func printJSON(_ value: JSONView, compact: Bool) {
+    print(value.text(pretty: !compact))
+}
+
+func printJSON(_ value: JSON, compact: Bool) { printJSON(value.view, compact: compact) }
 
 /// Prints an error object (compact JSON text) on standard error, indented.
 func printError(_ errorJSON: String) {
-    if case .success(let v) = JSONText.parse(errorJSON) {
-        writeError(JSONText.dump(v, pretty: true))
-        v.release()
+    if case .success(let v)? = try? JSON.parse(errorJSON) {
+        writeError(v.text(pretty: true))
     } else {
         writeError(errorJSON)
     }

@@ -55,10 +55,8 @@ struct List: ParsableCommand {
         let client = try connection.client()
         guard let k = KindArgument(argument: kind)?.kind else { return try listPortfolios(client) }
         let id = try portfolio.resolve(client)
-        let params = JSONMake.object(["portfolio": JSONMake.string(id), "kind": JSONMake.string(k)])
-        defer { params.release() }
+        let params = try JSON.object(["portfolio": .string(id), "kind": .string(k)])
         let result = try client.callJSON("entity.list", params: params)
-        defer { result.release() }
         if display.json { return printJSON(result, compact: display.compact) }
         let extra = List.columns[k] ?? []
         let rows = (result["entities"]?.elements ?? []).map { e in
@@ -69,7 +67,6 @@ struct List: ParsableCommand {
 
     func listPortfolios(_ client: TwoSpeedClient) throws {
         let result = try client.callJSON("portfolio.list")
-        defer { result.release() }
         if display.json { return printJSON(result, compact: display.compact) }
         let rows = (result["portfolios"]?.elements ?? []).map { p in
             [cellValue(p["id"]), cellValue(p["name"]), cellValue(p["revision"]), cellValue(p["updated"])]

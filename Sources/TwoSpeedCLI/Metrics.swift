@@ -43,14 +43,12 @@ struct Metrics: ParsableCommand {
 
     func run() throws {
         let client = try connection.client()
-        let params = JSONMake.object(["portfolio": JSONMake.string(try portfolio.resolve(client))])
-        defer { params.release() }
-        if let system { params.set("system", JSONMake.string(system)) }
-        if let days { params.set("days", JSONMake.int(days)) }
-        if let windows { params.set("windows", JSONMake.int(windows)) }
-        if let until { params.set("until", JSONMake.string(until)) }
+        let params = try JSON.object(["portfolio": .string(try portfolio.resolve(client))])
+        if let system { try params.set("system", string: system) }
+        if let days { try params.set("days", int: days) }
+        if let windows { try params.set("windows", int: windows) }
+        if let until { try params.set("until", string: until) }
         let result = try client.callJSON("delivery.metrics", params: params)
-        defer { result.release() }
         if display.json { return printJSON(result, compact: display.compact) }
         var rows: [[String]] = []
         var notes: [String] = []

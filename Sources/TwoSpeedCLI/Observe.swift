@@ -41,16 +41,14 @@ struct Observe: ParsableCommand {
 
     func run() throws {
         let client = try connection.client()
-        let observation = JSONMake.object(["at": JSONMake.string(at ?? Observe.now()), "value": JSONMake.double(value)])
-        if let source { observation.set("source", JSONMake.string(source)) }
-        let observations = JSONMake.array()
-        observations.append(observation)
-        let params = JSONMake.object(["portfolio": JSONMake.string(try portfolio.resolve(client)),
-                                      "metric": JSONMake.string(metric), "observations": observations])
-        defer { params.release() }
-        if let ifRevision { params.set("ifRevision", JSONMake.int(ifRevision)) }
+        let observation = try JSON.object(["at": JSON.string(at ?? Observe.now()), "value": JSON.double(value)])
+        if let source { try observation.set("source", JSON.string(source)) }
+        let observations = try JSON.array()
+        try observations.append(observation)
+        let params = try JSON.object(["portfolio": JSON.string(try portfolio.resolve(client)),
+                                      "metric": JSON.string(metric), "observations": observations])
+        if let ifRevision { try params.set("ifRevision", JSON.int(ifRevision)) }
         let result = try client.callJSON("metric.observe", params: params)
-        defer { result.release() }
         if display.json { return printJSON(result, compact: display.compact) }
         print("\(cellValue(result["metric"])): \(cellValue(result["total"])) observations (revision \(cellValue(result["revision"])))")
     }
@@ -109,20 +107,18 @@ struct Delete: ParsableCommand {
 
     func run() throws {
         let client = try connection.client()
-        let params: JSONRef
+        let params: JSON
         let method: String
         if wholePortfolio {
             method = "portfolio.delete"
-            params = JSONMake.object(["id": JSONMake.string(id)])
+            params = try JSON.object(["id": JSON.string(id)])
         } else {
             method = "entity.remove"
-            params = JSONMake.object(["portfolio": JSONMake.string(try portfolio.resolve(client)),
-                                      "kind": JSONMake.string(KindArgument(argument: kind)!.kind), "id": JSONMake.string(id)])
+            params = try JSON.object(["portfolio": JSON.string(try portfolio.resolve(client)),
+                                      "kind": JSON.string(KindArgument(argument: kind)!.kind), "id": JSON.string(id)])
         }
-        defer { params.release() }
-        if let ifRevision { params.set("ifRevision", JSONMake.int(ifRevision)) }
+        if let ifRevision { try params.set("ifRevision", JSON.int(ifRevision)) }
         let result = try client.callJSON(method, params: params)
-        defer { result.release() }
         if display.json { return printJSON(result, compact: display.compact) }
         print("deleted \(wholePortfolio ? "portfolio" : KindArgument(argument: kind)!.kind) \(cell(id))"
               + (result["revision"].map { " (revision \(cellValue($0)))" } ?? ""))

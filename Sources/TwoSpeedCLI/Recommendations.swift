@@ -36,7 +36,6 @@ struct Recommendations: ParsableCommand {
         let client = try connection.client()
         let id = try portfolio.resolve(client)
         let result = try keptResult(client, portfolio: id, run: keptRun)
-        defer { result.release() }
         let recommendations = result["recommendations"]
         if display.json {
             guard let recommendations else { return print("[]") }
@@ -64,9 +63,8 @@ struct Recommendations: ParsableCommand {
 }
 
 /// A kept run's result: run N, or the latest when nil (assessment.get without run).
-func keptResult(_ client: TwoSpeedClient, portfolio: String, run: Int?) throws -> JSONRef {
-    let params = JSONMake.object(["portfolio": JSONMake.string(portfolio)])
-    defer { params.release() }
-    if let run { params.set("run", JSONMake.int(run)) }
+func keptResult(_ client: TwoSpeedClient, portfolio: String, run: Int?) throws -> JSON {
+    let params = try JSON.object(["portfolio": JSON.string(portfolio)])
+    if let run { try params.set("run", JSON.int(run)) }
     return try client.callJSON("assessment.get", params: params)
 }

@@ -90,36 +90,33 @@ struct Report: ParsableCommand {
     }
 
     /// An assessment result has these fields; a portfolio has none of them.
-    static func isResult(_ doc: JSONRef) -> Bool {
+    static func isResult(_ doc: JSON) -> Bool {
         doc["overall"] != nil && doc["dimensions"] != nil && doc["model"] != nil && doc["analyses"] != nil
     }
 
     func run() throws {
         let chosenFormat = try format ?? Report.format(for: output)   // before any work: a wrong -o fails at once
         guard let file else { return try renderHeld(portfolio ?? "", format: chosenFormat) }
-        let document = try parseJSON(try readInput(file), what: file == "-" ? "standard input" : file)
-        defer { document.release() }
+        let document = try readJSON(try readInput(file), what: file == "-" ? "standard input" : file)
         let client = try assessment.client()
-        let result: JSONRef
+        let result: JSON
         if Report.isResult(document) {
             for (option, given) in assessment.portfolioOnly where given != nil {
                 throw UsageError("\(option) assesses a portfolio, and \(file) is an assessment result")
             }
-            result = document.retained()
+            result = document
         } else {
-            result = try assessment.assess(document, client)
+            // InProcessAssessment still hands a new jansson reference on: adopted here.
+            result = JSON(adopting: try assessment.assess(document.ref, client))
         }
-        defer { result.release() }
-        let params = JSONMake.object(["format": JSONMake.string(chosenFormat), "result": result.retained(),
-                                      "width": JSONMake.int(width)])
-        defer { params.release() }
+        let params = try JSON.object(["format": JSON.string(chosenFormat), "result": result,
+                                      "width": JSON.int(width)])
         if let previous {
-            let earlier = try parseJSON(try readInput(previous), what: previous)
+            let earlier = try readJSON(try readInput(previous), what: previous)
             guard Report.isResult(earlier) else {
-                earlier.release()
                 throw UsageError("\(previous) is not an assessment result (it has no overall, dimensions, model and analyses)")
             }
-            params.set("previous", earlier)
+            try params.set("previous", earlier)
         }
         try write(try client.callJSON("report.render", params: params))
     }
@@ -128,23 +125,20 @@ struct Report: ParsableCommand {
     /// engine picks the kept runs to compare with and to draw the trend from.
     func renderHeld(_ id: String, format: String) throws {
         let client = try connection.client()
-        let params = JSONMake.object(["format": JSONMake.string(format), "portfolio": JSONMake.string(id), "width": JSONMake.int(width)])
-        defer { params.release() }
-        if let keptRun { params.set("run", JSONMake.int(keptRun)) }
+        let params = try JSON.object(["format": JSON.string(format), "portfolio": JSON.string(id), "width": JSON.int(width)])
+        if let keptRun { try params.set("run", JSON.int(keptRun)) }
         if let previous {
-            let earlier = try parseJSON(try readInput(previous), what: previous)
+            let earlier = try readJSON(try readInput(previous), what: previous)
             guard Report.isResult(earlier) else {
-                earlier.release()
                 throw UsageError("\(previous) is not an assessment result (it has no overall, dimensions, model and analyses)")
             }
-            params.set("previous", earlier)
+            try params.set("previous", earlier)
         }
         try write(try client.callJSON("report.render", params: params))
     }
 
-    /// Writes a report.render result's content to OUT or standard output, and releases it.
-    func write(_ rendered: JSONRef) throws {
-        defer { rendered.release() }
+    /// Writes a report.render result's content to OUT or standard output.
+    func write(_ rendered: JSON) throws {
         let content = rendered["content"]?.stringValue ?? ""
         if let output { try writeFile(content, to: output) } else { printText(content) }
     }

@@ -29,18 +29,16 @@ struct Show: ParsableCommand {
 
     func run() throws {
         let client = try connection.client()
-        let params = JSONMake.object(["portfolio": JSONMake.string(try portfolio.resolve(client)),
-                                      "kind": JSONMake.string(kind.kind), "id": JSONMake.string(id)])
-        defer { params.release() }
+        let params = try JSON.object(["portfolio": .string(try portfolio.resolve(client)),
+                                      "kind": .string(kind.kind), "id": .string(id)])
         let result = try client.callJSON("entity.get", params: params)
-        defer { result.release() }
         if display.json { return printJSON(result, compact: display.compact) }
         guard let entity = result["entity"] else { return }
         for line in Show.lines(entity, prefix: "") { print(line) }
     }
 
     /// `name: value` lines of an object, nested members dotted.
-    static func lines(_ object: JSONRef, prefix: String) -> [String] {
+    static func lines(_ object: JSONView, prefix: String) -> [String] {
         var out: [String] = []
         object.forEachMember { key, value in
             let name = prefix + cell(key)
@@ -61,7 +59,7 @@ struct Show: ParsableCommand {
     }
 
     /// An object on one line: `id=x name=y`, nested lists by their length.
-    static func inline(_ value: JSONRef) -> String {
+    static func inline(_ value: JSONView) -> String {
         guard value.isObject else { return cellValue(value) }
         var parts: [String] = []
         value.forEachMember { key, v in

@@ -16,7 +16,6 @@ struct PortfolioOption: ParsableArguments {
         if let portfolio { return portfolio }
         if let id = environment("TWOSPEED_PORTFOLIO"), !id.isEmpty { return id }
         let list = try client.callJSON("portfolio.list")
-        defer { list.release() }
         let ids = (list["portfolios"]?.elements ?? []).compactMap { $0["id"]?.stringValue }
         switch ids.count {
         case 1: return ids[0]
@@ -56,7 +55,7 @@ struct KindArgument: ExpressibleByArgument {
 func cell(_ text: String) -> String { ControlEscape.escaped(text) }
 
 /// A member's value as a cell: "-" when absent, a list's length, numbers without a needless ".0".
-func cellValue(_ value: JSONRef?) -> String {
+func cellValue(_ value: JSONView?) -> String {
     guard let value else { return "-" }
     switch value.kind {
     case .null: return "-"
@@ -77,8 +76,8 @@ func number(_ d: Double) -> String {
 }
 
 /// A member by a dotted path ("delivery.deploysPerMonth").
-func member(_ value: JSONRef, _ path: String) -> JSONRef? {
-    var v: JSONRef? = value
+func member(_ value: JSONView, _ path: String) -> JSONView? {
+    var v: JSONView? = value
     for part in path.split(separator: ".") { v = v?[String(part)] }
     return v
 }

@@ -13,17 +13,21 @@ public struct RPCCallError: Error, CustomStringConvertible, Sendable {
     public let errorJSON: String
 
     /// Reads an error object (borrowed).
-    public init(errorObject e: JSONRef) {
+    @available(*, deprecated, message: "use init(error:) with a JSONView")
+    public init(errorObject e: JSONRef) { self.init(error: JSONView(e)) }
+
+    /// Reads an error object (borrowed).
+    public init(error e: JSONView) {
         code = e["code"]?.intValue.map { Int($0) } ?? ErrorCode.internalError.rawValue
         message = e["message"]?.stringValue ?? "(no message)"
         if let d = e["data"] {
-            data = try? JanssonDecoder().decode(ErrorData.self, from: d)
-            dataJSON = JSONText.dump(d)
+            data = try? d.decode(ErrorData.self)
+            dataJSON = d.text()
         } else {
             data = nil
             dataJSON = nil
         }
-        errorJSON = JSONText.dump(e)
+        errorJSON = e.text()
     }
 
     /// The engine's code, when it is one.

@@ -16,8 +16,8 @@ public protocol RPCTransport: AnyObject, Sendable {
 /// engine in this process (what twospeed_call_json does for C). A catalog import of 10,000 components
 /// spends a third of its time writing and reading that text otherwise.
 public protocol JSONValueTransport: RPCTransport {
-    /// The response to `request` (borrowed) as a new reference, or nil for a notification.
-    func exchangeValue(_ request: JSONRef) -> JSONRef?
+    /// The response to `request` (borrowed), or nil for a notification.
+    func exchange(value request: JSONView) -> JSON?
 }
 
 /// The engine could not be reached, or the connection to it broke.

@@ -1,4 +1,3 @@
-import CJansson
 import Synchronization
 // The result types and error codes are the contract's: whoever imports the client has them.
 @_exported import TwoSpeedContract
@@ -29,69 +28,76 @@ public final class TwoSpeedClient: Sendable {
     // MARK: Any method
 
     /// Calls `method` with params given as a jansson value (borrowed; an object or an array, or nil for
-    /// none) and returns the result as a new reference that the caller releases.
-    public func callJSON(_ method: String, params: JSONRef? = nil) throws -> JSONRef {
+    /// none) and returns the result, which the caller owns (released when it goes).
+    public func callJSON(_ method: String, params: JSONView? = nil) throws -> JSON {
         let id = lastID.add(1, ordering: .relaxed).newValue
-        let request = JSONMake.object(["jsonrpc": JSONMake.string("2.0"), "method": JSONMake.string(method)])
-        if let params { request.set("params", params.retained()) }
-        request.set("id", JSONMake.int(id))
-        let response: JSONRef
-        if let direct = transport as? JSONValueTransport {
-            defer { request.release() }
-            guard let r = direct.exchangeValue(request) else {
-                throw TransportError(.malformedReply, endpoint: transport.endpoint, "no reply to a request")
-            }
-            response = r
-        } else {
-            let text = JSONText.dump(request)
-            request.release()
-            guard let reply = try transport.exchange(text, expectsReply: true) else {
-                throw TransportError(.malformedReply, endpoint: transport.endpoint, "no reply to a request")
-            }
-            switch JSONText.parse(reply) {
-            case .success(let v): response = v
-            case .failure(let e):
-                throw TransportError(.malformedReply, endpoint: transport.endpoint, "the reply is not JSON: \(e.reason)")
+        let response: JSON
+        do {
+            let request = try JSON.object()
+            try request.set("jsonrpc", string: "2.0")
+            try request.set("method", string: method)
+            if let params { try request.set("params", params) }
+            try request.set("id", int: id)
+            if let direct = transport as? JSONValueTransport {
+                guard let r = withExtendedLifetime(request, { direct.exchange(value: request.view) }) else {
+                    throw TransportError(.malformedReply, endpoint: transport.endpoint, "no reply to a request")
+                }
+                response = r
+            } else {
+                guard let reply = try transport.exchange(request.text(), expectsReply: true) else {
+                    throw TransportError(.malformedReply, endpoint: transport.endpoint, "no reply to a request")
+                }
+                switch try JSON.parse(reply) {
+                case .success(let v): response = v
+                case .failure(let e):
+                    throw TransportError(.malformedReply, endpoint: transport.endpoint, "the reply is not JSON: \(e.reason)")
+                }
             }
         }
-        defer { response.release() }
         guard response.isObject else {
             throw TransportError(.malformedReply, endpoint: transport.endpoint, "the reply is not a JSON-RPC response object")
         }
         if let error = response["error"], error.isObject {
-            throw RPCCallError(errorObject: error)
+            throw RPCCallError(error: error)
         }
         guard let result = response["result"] else {
             throw TransportError(.malformedReply, endpoint: transport.endpoint, "the reply has neither result nor error")
         }
         if let rid = response["id"], rid.intValue != Int64(id) {
-            throw TransportError(.malformedReply, endpoint: transport.endpoint, "the reply answers another request (id \(JSONText.dump(rid)))")
+            throw TransportError(.malformedReply, endpoint: transport.endpoint, "the reply answers another request (id \(rid.text()))")
         }
-        return result.retained()
+        return result.owned()
+    }
+
+    /// The same with owned params.
+    public func callJSON(_ method: String, params: JSON) throws -> JSON {
+        try callJSON(method, params: params.view)
+    }
+
+    /// The result as a new reference the caller must release: the old interface, for callers not yet
+    /// moved to the owning one.
+    @available(*, deprecated, message: "use callJSON(_:params:) with a JSONView or JSON, which returns an owning JSON")
+    public func callJSON(_ method: String, params: JSONRef) throws -> JSONRef {
+        try callJSON(method, params: JSONView(params)).retainedRef()
     }
 
     /// Calls `method` with params given as JSON text (nil for none) and returns the result as compact
     /// JSON text. Params that are not JSON throw `InvalidJSONError` before anything is sent.
     public func call(_ method: String, paramsJSON: String?) throws -> String {
-        var params: JSONRef? = nil
+        var params: JSON? = nil
         if let paramsJSON {
-            switch JSONText.parse(paramsJSON) {
+            switch try JSON.parse(paramsJSON) {
             case .success(let v): params = v
             case .failure(let e):
                 throw InvalidJSONError(what: "the params", reason: e.reason, line: e.line, column: e.column)
             }
         }
-        defer { params?.release() }
-        let result = try callJSON(method, params: params)
-        defer { result.release() }
-        return JSONText.dump(result)
+        return try withExtendedLifetime(params) { try callJSON(method, params: params?.view).text() }
     }
 
     /// Calls `method` with Encodable params and decodes the result.
     public func call<P: Encodable, R: Decodable>(_ method: String, params: P, as type: R.Type = R.self) throws -> R {
-        let p = try JanssonEncoder().encode(params)
-        defer { p.release() }
-        return try decode(callJSON(method, params: p), as: R.self)
+        try decode(callJSON(method, params: JSON.encoding(params)), as: R.self)
     }
 
     /// Calls `method` without params and decodes the result.
@@ -100,17 +106,19 @@ public final class TwoSpeedClient: Sendable {
     }
 
     /// Sends a notification: no reply comes, whatever the outcome.
-    public func notify(_ method: String, params: JSONRef? = nil) throws {
-        let request = JSONMake.object(["jsonrpc": JSONMake.string("2.0"), "method": JSONMake.string(method)])
-        if let params { request.set("params", params.retained()) }
-        let text = JSONText.dump(request)
-        request.release()
-        _ = try transport.exchange(text, expectsReply: false)
+    public func notify(_ method: String, params: JSONView? = nil) throws {
+        let request = try JSON.object()
+        try request.set("jsonrpc", string: "2.0")
+        try request.set("method", string: method)
+        if let params { try request.set("params", params) }
+        _ = try transport.exchange(request.text(), expectsReply: false)
     }
 
-    private func decode<R: Decodable>(_ result: JSONRef, as type: R.Type) throws -> R {
-        defer { result.release() }
-        do { return try JanssonDecoder().decode(R.self, from: result) } catch {
+    @available(*, deprecated, message: "use notify(_:params:) with a JSONView")
+    public func notify(_ method: String, params: JSONRef) throws { try notify(method, params: JSONView(params)) }
+
+    private func decode<R: Decodable>(_ result: JSON, as type: R.Type) throws -> R {
+        do { return try result.decode(R.self) } catch {
             throw TransportError(.malformedReply, endpoint: transport.endpoint, "the result does not decode as \(R.self): \(error)")
         }
     }
@@ -127,11 +135,20 @@ public final class TwoSpeedClient: Sendable {
 
     /// portfolio.put with the document as JSON (borrowed), exactly as read: the engine validates it and
     /// names every failure with its pointer.
-    public func putPortfolio(document: JSONRef, ifRevision: Int? = nil) throws -> PutResult {
-        let params = JSONMake.object(["portfolio": document.retained()])
-        if let ifRevision { params.set("ifRevision", JSONMake.int(ifRevision)) }
-        defer { params.release() }
+    public func putPortfolio(document: JSONView, ifRevision: Int? = nil) throws -> PutResult {
+        let params = try JSON.object()
+        try params.set("portfolio", document)
+        if let ifRevision { try params.set("ifRevision", int: ifRevision) }
         return try decode(callJSON(MethodName.portfolioPut.rawValue, params: params), as: PutResult.self)
+    }
+
+    public func putPortfolio(document: JSON, ifRevision: Int? = nil) throws -> PutResult {
+        try putPortfolio(document: document.view, ifRevision: ifRevision)
+    }
+
+    @available(*, deprecated, message: "use putPortfolio(document:) with a JSONView or JSON")
+    public func putPortfolio(document: JSONRef, ifRevision: Int? = nil) throws -> PutResult {
+        try putPortfolio(document: JSONView(document), ifRevision: ifRevision)
     }
 
     /// portfolio.get: the whole portfolio with its revision.

@@ -28,8 +28,8 @@ public final class InProcessTransport: JSONValueTransport {
         engine.call(message)
     }
 
-    public func exchangeValue(_ request: JSONRef) -> JSONRef? {
-        engine.dispatcher.handle(value: request)
+    public func exchange(value request: JSONView) -> JSON? {
+        engine.dispatcher.respond(to: request)
     }
 }
 

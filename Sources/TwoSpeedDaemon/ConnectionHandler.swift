@@ -1,4 +1,3 @@
-import CJansson
 import Logging
 import NIOCore
 import NIOPosix
@@ -19,29 +18,27 @@ struct Outcome: Sendable {
 
 extension ServerContext {
     /// Answers one parsed request or batch (borrowed); the response line is appended to `out`.
-    func respond(to request: JSONRef, call: CallContext, into out: inout ByteBuffer) -> [ErrorNote] {
-        guard let response = dispatcher.handle(value: request, context: call) else { return [] }
-        defer { response.release() }
+    func respond(to request: JSONView, call: CallContext, into out: inout ByteBuffer) -> [ErrorNote] {
+        guard let response = dispatcher.respond(to: request, context: call) else { return [] }
         Replies.appendLine(response, to: &out)
-        return Self.errors(in: response, request: request)
+        return withExtendedLifetime(response) { Self.errors(in: response.view, request: request) }
     }
 
     /// Answers text that is not JSON: the dispatcher words the parse error.
     func respond(toUnparsable text: UnsafeRawBufferPointer, call: CallContext, into out: inout ByteBuffer) -> [ErrorNote] {
-        guard let response = dispatcher.handleValue(text: text, context: call) else { return [] }
-        defer { response.release() }
+        guard let response = dispatcher.respond(text: text, context: call) else { return [] }
         Replies.appendLine(response, to: &out)
-        return Self.errors(in: response, request: nil)
+        return withExtendedLifetime(response) { Self.errors(in: response.view, request: nil) }
     }
 
-    static func errors(in response: JSONRef, request: JSONRef?) -> [ErrorNote] {
-        func note(_ r: JSONRef) -> ErrorNote? {
+    static func errors(in response: JSONView, request: JSONView?) -> [ErrorNote] {
+        func note(_ r: JSONView) -> ErrorNote? {
             guard let code = r["error"]?["code"]?.intValue else { return nil }
             // The method of the request this answers, found by id (a batch answers in its own order).
             var method: String? = nil
             if let request {
                 if request.isObject { method = request["method"]?.stringValue } else if let id = r["id"], id.kind != .null {
-                    for q in request.elements where q["id"].map({ json_equal($0, id) == 1 }) ?? false {
+                    for q in request.elements where q["id"].map({ $0.equals(id) }) ?? false {
                         method = q["method"]?.stringValue
                         break
                     }
@@ -189,22 +186,22 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func handle(_ line: ByteBuffer, _ context: ChannelHandlerContext) {
         requests += 1
-        let parsed = line.withUnsafeReadableBytes { JSONText.parse($0) }
+        // Out of memory while parsing: the dispatcher tries again and words the -32603 reply.
+        let parsed = line.withUnsafeReadableBytes { try? JSON.parse($0) }
         var buffer = out ?? context.channel.allocator.buffer(capacity: 512)
         out = nil
         switch parsed {
-        case .failure:
+        case .failure?, nil:
             let notes = line.withUnsafeReadableBytes { server.respond(toUnparsable: $0, call: call, into: &buffer) }
             out = buffer
             note(notes)
-        case .success(let request):
-            let place = server.place(request, readOnly: call.readOnly)
+        case .success(let request)?:
+            let place = withExtendedLifetime(request) { server.place(request.view, readOnly: call.readOnly) }
             if place != .loop {
                 out = buffer
                 offload(request, on: place == .writes ? server.pool : server.readPool, context)
             } else {
-                let notes = server.respond(to: request, call: call, into: &buffer)
-                request.release()
+                let notes = withExtendedLifetime(request) { server.respond(to: request.view, call: call, into: &buffer) }
                 out = buffer
                 note(notes)
             }
@@ -212,7 +209,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Runs a request on a thread pool; the connection waits for it.
-    private func offload(_ request: JSONRef, on pool: NIOThreadPool, _ context: ChannelHandlerContext) {
+    private func offload(_ request: JSON, on pool: NIOThreadPool, _ context: ChannelHandlerContext) {
         busy = true
         let server = self.server
         let call = self.call
@@ -222,9 +219,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
         server.inFlight.write { $0 += 1 }
         pool.runIfActive(eventLoop: context.eventLoop) { () -> Outcome in
-            defer { job.value.release() }
             var buffer = allocator.buffer(capacity: 256)
-            let notes = server.respond(to: job.value, call: call, into: &buffer)
+            let notes = withExtendedLifetime(job.value) { server.respond(to: job.value.view, call: call, into: &buffer) }
             return Outcome(line: buffer.readableBytes > 0 ? buffer : nil, errors: notes)
         }.whenComplete { result in
             server.inFlight.write { $0 -= 1 }
@@ -245,9 +241,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             // The pool stopped under the request: the daemon is going down.
             logger.error("request not run: \(error)")
             var buffer = out ?? context.channel.allocator.buffer(capacity: 128)
-            let response = RPCError(.internalError, pointer: nil, "the daemon is stopping").responseJSON(id: nil)
-            Replies.appendLine(response, to: &buffer)
-            response.release()
+            Replies.appendLine(RPCError(.internalError, pointer: nil, "the daemon is stopping").response(id: nil), to: &buffer)
             out = buffer
             note([ErrorNote(code: ErrorCode.internalError.rawValue, method: nil)])
         }

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import TwoSpeedEngine
+import TwoSpeedJSON
 import TwoSpeedRPC
 import TwoSpeedStore
 import TwoSpeedSync
@@ -83,6 +84,12 @@ public final class Daemon: Sendable {
         let readPool = NIOThreadPool(numberOfThreads: max(1, c.readThreads))
         readPool.start()
         let server = ServerContext(dispatcher: dispatcher, pool: pool, readPool: readPool, logger: logger, configuration: c)
+        // What a client is told of an unexpected error is only which method failed; the details, escaped,
+        // are the operator's.
+        let log = logger
+        dispatcher.internalErrorLog = { method, detail in
+            log.error("internal error: \(detail)", metadata: ["method": "\(ControlEscape.escaped(method))"])
+        }
         defer {
             try? pool.syncShutdownGracefully()
             try? readPool.syncShutdownGracefully()

@@ -54,7 +54,7 @@ final class ServerContext: Sendable {
     /// method marked blocking that writes nothing (plugins, whole-portfolio analyses) on the reads' pool,
     /// so the loop goes on serving the other connections and a read never waits for a pool thread busy
     /// with a write. A read-only peer's writes are refused at once and need no pool.
-    func place(_ request: JSONRef, readOnly: Bool) -> Place {
+    func place(_ request: JSONView, readOnly: Bool) -> Place {
         if request.isArray {
             var place = Place.loop
             for i in 0..<request.count {
@@ -69,7 +69,7 @@ final class ServerContext: Sendable {
         return offLoop(request, readOnly: readOnly)
     }
 
-    private func offLoop(_ request: JSONRef, readOnly: Bool) -> Place {
+    private func offLoop(_ request: JSONView, readOnly: Bool) -> Place {
         guard request.isObject, let name = request["method"]?.stringValue, let m = dispatcher.methods[name] else { return .loop }
         if m.mutates && !readOnly { return .writes }
         return m.blocking ? .reads : .loop

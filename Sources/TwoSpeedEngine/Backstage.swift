@@ -1,4 +1,3 @@
-import CJansson
 import TwoSpeedContract
 import TwoSpeedJSON
 import TwoSpeedModel
@@ -291,9 +290,8 @@ struct BackstageMapping {
                 problem(r, "/spec/" + f, "spec.\(f) is required for a \(kindText)"); bad = true
             }
             var idIssues = IssueList()
-            let idJSON = JSONMake.string(id)
-            Schema.identifier().validate(idJSON, at: .root, into: &idIssues)
-            idJSON.release()
+            let idJSON = JSON(adopting: JSONMake.string(id))
+            Schema.identifier().validate(idJSON.ref, at: .root, into: &idIssues)
             if !idIssues.isEmpty { problem(r, "/metadata/name", "\"\(id)\" cannot be an id: \(idIssues.issues[0].reason)"); bad = true }
             byRef[ref] = r
             byIndex[i] = r
@@ -525,7 +523,7 @@ struct BackstageMapping {
     }
 
     /// The portfolio entities of the records that are left.
-    mutating func entries(_ base: StoredPortfolio) -> [ImportEntry] {
+    mutating func entries(_ base: StoredPortfolio) throws -> [ImportEntry] {
         classifyGroups()
         collectMemberships()
         var out: [ImportEntry] = []
@@ -544,7 +542,8 @@ struct BackstageMapping {
             r.str("system").flatMap { CatalogRef($0, defaultKind: "system", defaultNamespace: r.ref.namespace) }
         }
         for r in records where !r.skipped {
-            let v = JSONMake.object()
+            // JSONMake's builders count a failed allocation (the request then answers "out of memory").
+            let v = JSON(adopting: JSONMake.object())
             v.set("id", JSONMake.string(r.id))
             v.set("name", JSONMake.string(String(r.title.prefix(500))))
             switch r.kind {
@@ -569,7 +568,7 @@ struct BackstageMapping {
                                        unresolved: unresolved(r, .manager)))
             case "component", "resource":
                 let l = layers[ObjectIdentifier(r)] ?? "back-end"
-                if l == "skip" { v.release(); continue }
+                if l == "skip" { continue }
                 v.set("layer", JSONMake.string(l))
                 if let lc = r.str("lifecycle")?.lowercased() {
                     if Vocabulary.systemStatuses.contains(lc) { v.set("status", JSONMake.string(lc)) } else {
@@ -586,7 +585,7 @@ struct BackstageMapping {
                    let d = find(dom), !d.skipped {
                     v.set("department", JSONMake.string(d.id))
                 }
-                let interfaces = JSONMake.array()
+                let interfaces = JSON(adopting: JSONMake.array())
                 var seen = Set<String>()
                 func add(_ to: String, _ kind: String) {
                     guard to != r.id, seen.insert(to + " " + kind).inserted else { return }
@@ -619,13 +618,13 @@ struct BackstageMapping {
                         if base.position(.system, id) != nil { add(id, "direct") }
                     }
                 }
-                v.set("interfaces", interfaces)
+                try v.set("interfaces", interfaces)
                 out.append(ImportEntry(record: r.index, kind: .system, id: r.id, values: v,
                                        owned: [["name"], ["layer"], ["status"], ["owner"], ["department"], ["interfaces"]],
                                        unresolved: unresolved(r, .system)))
             default:
                 // System, API: read for the mapping of others, no entity of their own.
-                v.release()
+                break
             }
         }
         return out + resolutions(base, besides: out)
@@ -653,7 +652,7 @@ struct BackstageMapping {
         var entries: [ImportEntry] = []
         for (kind, id, refs) in byEntity {
             guard let at = base.position(kind, id) else { continue }
-            let v = JSONMake.object()
+            let v = JSON(adopting: JSONMake.object())
             var owned: [[String]] = []
             var resolved: [UnresolvedReference] = []
             for u in refs {
@@ -778,7 +777,7 @@ extension Engine {
                                 atomic: p.bool("atomic") ?? false, problems: [], records: documents.count,
                                 plan: { base, _ in
             mapping.resolve(base)
-            var entries = mapping.entries(base)
+            var entries = try mapping.entries(base)
             var removals: [(kind: EntityKind, id: String)] = []
             if prune {
                 var named: [EntityKind: Set<String>] = [:]
@@ -793,9 +792,7 @@ extension Engine {
                 }
                 let gone = Set(removals.map { $0.kind.rawValue + " " + $0.id })
                 entries.removeAll { e in
-                    guard e.record < 0, gone.contains(e.kind.rawValue + " " + e.id) else { return false }
-                    e.values.release()
-                    return true
+                    e.record < 0 && gone.contains(e.kind.rawValue + " " + e.id)
                 }
             }
             return (entries, removals)

@@ -1,4 +1,3 @@
-import CJansson
 import TwoSpeedJSON
 import TwoSpeedModel
 @_spi(ByName) import TwoSpeedRPC
@@ -33,42 +32,44 @@ enum CSVCells {
     }
 
     /// A cell as the JSON value its field's schema expects; nil for an empty cell.
-    static func value(_ cell: String, _ schema: Schema, decimalComma: Bool) -> Result<JSONRef?, CSVProblem> {
+    static func value(_ cell: String, _ schema: Schema, decimalComma: Bool) throws -> Result<JSON?, CSVProblem> {
         let t = cell.trimmingSpaces
         if t.isEmpty { return .success(nil) }
         switch schema.kind {
-        case .string: return .success(JSONMake.string(t))
+        case .string: return .success(try JSON.string(t))
         case .integer:
             guard let i = Int(t) else { return .failure(CSVProblem("\"\(t)\" is not an integer")) }
-            return .success(JSONMake.int(i))
+            return .success(try JSON.int(i))
         case .number:
             // Spreadsheets of ;-separated locales write 1,5 for 1.5.
             let n = decimalComma && !t.contains(".") ? String(t.map { $0 == "," ? "." : $0 }) : t
             guard let d = Double(n), d.isFinite else { return .failure(CSVProblem("\"\(t)\" is not a number")) }
-            return .success(JSONMake.double(d))
+            return .success(try JSON.double(d))
         case .boolean:
             switch t.lowercased() {
-            case "true", "yes", "y", "1", "x": return .success(JSONMake.bool(true))
-            case "false", "no", "n", "0": return .success(JSONMake.bool(false))
+            case "true", "yes", "y", "1", "x": return .success(JSON.bool(true))
+            case "false", "no", "n", "0": return .success(JSON.bool(false))
             default: return .failure(CSVProblem("\"\(t)\" is not true or false"))
             }
         case .array where t.first != "[":
             guard let item = schema.items.first, item.kind != .object, item.kind != .array else {
                 return .failure(CSVProblem("a list of objects is written as JSON in its cell ([{...}, ...])"))
             }
-            let a = JSONMake.array()
+            let a = try JSON.array()
             for part in t.split(separator: ";") where !String(part).trimmingSpaces.isEmpty {
-                switch value(String(part), item, decimalComma: decimalComma) {
-                case .success(let v): a.append(v)
-                case .failure(let why): a.release(); return .failure(why)
+                switch try value(String(part), item, decimalComma: decimalComma) {
+                case .success(let v): if let v { try a.append(v) }
+                case .failure(let why): return .failure(why)
                 }
             }
             return .success(a)
         default:
-            // Objects, lists of objects, anything else: JSON text in the cell.
-            var error = json_error_t()
-            guard let v = json_loads(t, 0, &error) else { return .failure(CSVProblem("expected JSON here: \(withUnsafeBytes(of: error.text) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) })")) }
-            return .success(v)
+            // Objects, lists of objects, anything else: JSON text in the cell, an object or an array
+            // (jansson's flags 0: no bare values).
+            switch try JSON.parse(t, flags: 0) {
+            case .success(let v): return .success(v)
+            case .failure(let e): return .failure(CSVProblem("expected JSON here: \(e.reason)"))
+            }
         }
     }
 }
@@ -111,12 +112,12 @@ extension Engine {
         var entries: [ImportEntry] = []
         for (r, rec) in records.enumerated().dropFirst() {
             let row = r + 1
-            let v = JSONMake.object()
+            let v = try JSON.object()
             var bad = false
             for c in columns {
                 let cell = c.index < rec.fields.count ? rec.fields[c.index] : ""
-                switch CSVCells.value(cell, c.schema, decimalComma: decimalComma) {
-                case .success(let value): if let value { ImportBatch.set(v, c.path, value); value.release() }
+                switch try CSVCells.value(cell, c.schema, decimalComma: decimalComma) {
+                case .success(let value): if let value { try ImportBatch.set(v.view, c.path, value.view) }
                 case .failure(let why):
                     initial.append(ImportProblem(record: row, file: file, line: rec.line, column: c.index + 1, row: row, field: c.header,
                                                  pointer: at, reason: why.why, skipped: true))
@@ -134,7 +135,6 @@ extension Engine {
                     initial.append(ImportProblem(record: row, file: file, line: rec.line, column: (columns.first { $0.path == ["id"] }?.index ?? 0) + 1,
                                                  row: row, field: "id", pointer: at, reason: "the id is empty", skipped: true))
                 }
-                v.release()
                 continue
             }
             entries.append(ImportEntry(record: row, kind: kind, id: id, values: v, owned: owned))

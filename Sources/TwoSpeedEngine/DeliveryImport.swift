@@ -1,4 +1,3 @@
-import CJansson
 import TwoSpeedContract
 import TwoSpeedJSON
 @_spi(ByName) import TwoSpeedRPC
@@ -80,13 +79,12 @@ extension Engine {
         let file = p.string("file") ?? "text"
         let at = p.pointer("text").description
         var reader = DeliveryLogReader(kind: kind, format: format)
-        let events = JSONMake.array()
-        defer { events.release() }
+        let events = try JSON.array()
         var origins: [DeliveryOrigin] = []
         var read: [DeliveryLogProblem] = []
         var text = p.string("text") ?? ""
         do {
-            let add: (JSONRef, DeliveryOrigin) -> Void = { e, o in events.append(e); origins.append(o) }
+            let add: (JSON, DeliveryOrigin) throws -> Void = { e, o in try events.append(e); origins.append(o) }
             try text.withUTF8 { try reader.feed(UnsafeRawBufferPointer($0), event: add, problem: { read.append($0) }) }
             try reader.finish(event: add, problem: { read.append($0) })
         } catch let e as DeliveryLogError {
@@ -111,8 +109,8 @@ extension Engine {
         let result: RecordResult
         do {
             result = try recordEvents(pid: p.string("portfolio") ?? "", pidPointer: p.pointer("portfolio"),
-                                      deployments: kind == .deployments ? events : nil, deploymentsAt: base,
-                                      incidents: kind == .incidents ? events : nil, incidentsAt: base, atomic: p.bool("atomic") == true,
+                                      deployments: kind == .deployments ? events.ref : nil, deploymentsAt: base,
+                                      incidents: kind == .incidents ? events.ref : nil, incidentsAt: base, atomic: p.bool("atomic") == true,
                                       refuseWhenNoneRecorded: { r in
                 let records = origins.count + readRecords
                 guard records > 0 else { return nil }
@@ -145,7 +143,7 @@ extension Engine {
             throw RPCError(.invalidParams, pointer: p.pointer(p["kind"] != nil ? "kind" : "text").description,
                            "not for format fourkeys: give the exported tables in tables")
         }
-        guard let given = p["tables"], json_array_size(given) > 0 else {
+        guard let given = p["tables"], given.isArray, given.count > 0 else {
             throw RPCError(.invalidParams, pointer: p.pointer("tables").description, "required for format fourkeys: at least one table")
         }
         var tables: [FourKeysTable] = []
@@ -161,13 +159,11 @@ extension Engine {
                 throw RPCError(.invalidParams, pointer: at, e.described(file))
             }
         }
-        let mapping = FourKeysMapping(tables: tables, system: p.string("system"))
-        defer { mapping.release() }
+        let mapping = try FourKeysMapping(tables: tables, system: p.string("system"))
         read += mapping.problems
-        let deployments = JSONMake.array(), incidents = JSONMake.array()
-        defer { deployments.release(); incidents.release() }
-        for d in mapping.deployments { json_array_append(deployments, d.event) }
-        for i in mapping.incidents { json_array_append(incidents, i.event) }
+        let deployments = try JSON.array(), incidents = try JSON.array()
+        for d in mapping.deployments { try deployments.append(d.event) }
+        for i in mapping.incidents { try incidents.append(i.event) }
         func located(_ issues: [ValidationIssue]) -> [(file: String, problem: DeliveryLogProblem)] {
             issues.map { issue in
                 let tokens = JSONPointer(parsing: issue.pointer)?.tokens ?? []
@@ -199,8 +195,8 @@ extension Engine {
         let result: RecordResult
         do {
             result = try recordEvents(pid: p.string("portfolio") ?? "", pidPointer: p.pointer("portfolio"),
-                                      deployments: deployments, deploymentsAt: JSONPointer(["deployments"]),
-                                      incidents: incidents, incidentsAt: JSONPointer(["incidents"]), atomic: atomic,
+                                      deployments: deployments.ref, deploymentsAt: JSONPointer(["deployments"]),
+                                      incidents: incidents.ref, incidentsAt: JSONPointer(["incidents"]), atomic: atomic,
                                       refuseWhenNoneRecorded: { r in
                 guard records > 0 else { return nil }
                 return refusal(read + located(r.problems), "none of the \(records) record(s) could be recorded; nothing recorded")

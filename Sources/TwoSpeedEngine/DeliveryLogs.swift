@@ -1,4 +1,3 @@
-import CJansson
 import TwoSpeedJSON
 
 // Delivery logs as files hold them, mapped to the events delivery.record takes (issues 13, 21). Read as
@@ -70,8 +69,8 @@ public struct DeliveryLogReader {
 
     public init(kind: DeliveryKind, format: Format) { self.kind = kind; self.format = format }
 
-    /// `event` takes ownership of each event; `problem` hears of each record skipped.
-    public mutating func feed(_ bytes: UnsafeRawBufferPointer, event: (JSONRef, DeliveryOrigin) throws -> Void,
+    /// `event` hears of each event (its to keep); `problem` of each record skipped.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, event: (JSON, DeliveryOrigin) throws -> Void,
                               problem: (DeliveryLogProblem) -> Void) throws {
         switch format {
         case .jsonl: try lines.feed(bytes) { try Self.jsonLine($0, $1, event, problem) }
@@ -85,7 +84,7 @@ public struct DeliveryLogReader {
         }
     }
 
-    public mutating func finish(event: (JSONRef, DeliveryOrigin) throws -> Void, problem: (DeliveryLogProblem) -> Void) throws {
+    public mutating func finish(event: (JSON, DeliveryOrigin) throws -> Void, problem: (DeliveryLogProblem) -> Void) throws {
         switch format {
         case .jsonl: try lines.finish { try Self.jsonLine($0, $1, event, problem) }
         case .csv:
@@ -98,21 +97,20 @@ public struct DeliveryLogReader {
         }
     }
 
-    private static func jsonLine(_ line: Int, _ item: JSONLinesReader.Item, _ event: (JSONRef, DeliveryOrigin) throws -> Void,
+    private static func jsonLine(_ line: Int, _ item: JSONLinesReader.Item, _ event: (JSON, DeliveryOrigin) throws -> Void,
                                  _ problem: (DeliveryLogProblem) -> Void) throws {
         switch item {
         case .failure(let column, let reason): problem(DeliveryLogProblem(line: line, column: column, member: nil, reason: reason))
         case .value(let v, let bytes):
             guard v.isObject else {
                 problem(DeliveryLogProblem(line: line, column: nil, member: nil, reason: "expected an object, found \(v.kind.schemaName)"))
-                v.release()
                 return
             }
             try event(v, DeliveryOrigin(line: line, columns: [:], bytes: bytes))
         }
     }
 
-    private mutating func row(_ line: Int, _ cells: [String], _ event: (JSONRef, DeliveryOrigin) throws -> Void,
+    private mutating func row(_ line: Int, _ cells: [String], _ event: (JSON, DeliveryOrigin) throws -> Void,
                               _ problem: (DeliveryLogProblem) -> Void) throws {
         guard let index else {
             let allowed = Self.columns[kind]!
@@ -136,7 +134,7 @@ public struct DeliveryLogReader {
                                        reason: "\(cells.count) cells; the header names \(headerCount)"))
             return
         }
-        let o = JSONMake.object()
+        let o = try JSON.object()
         var ok = true
         for (key, c) in index {
             guard c - 1 < cells.count else { continue }
@@ -145,14 +143,14 @@ public struct DeliveryLogReader {
             switch key {
             case "failed":
                 switch cell.lowercased() {
-                case "true", "1", "yes": o.set(key, JSONMake.bool(true))
-                case "false", "0", "no": o.set(key, JSONMake.bool(false))
+                case "true", "1", "yes": try o.set(key, bool: true)
+                case "false", "0", "no": try o.set(key, bool: false)
                 default:
                     problem(DeliveryLogProblem(line: line, column: c, member: key, reason: "expected true or false, found \"\(cell)\""))
                     ok = false
                 }
             case "changes":
-                let list = JSONMake.array()
+                let list = try JSON.array()
                 for entry in cell.split(separator: ";") {
                     let e = String(entry).trimmingSpaces
                     if e.isEmpty { continue }
@@ -161,15 +159,14 @@ public struct DeliveryLogReader {
                         ok = false
                         continue
                     }
-                    list.append(JSONMake.object(["id": JSONMake.string(String(e[..<at])),
-                                                 "committed": JSONMake.string(String(e[e.index(after: at)...]))]))
+                    try list.append(JSON.object(["id": .string(String(e[..<at])), "committed": .string(String(e[e.index(after: at)...]))]))
                 }
-                o.set(key, list)
+                try o.set(key, list)
             default:
-                o.set(key, JSONMake.string(cell))
+                try o.set(key, string: cell)
             }
         }
-        if ok { try event(o, DeliveryOrigin(line: line, columns: index, bytes: cells.reduce(16) { $0 + $1.utf8.count + 24 })) } else { o.release() }
+        if ok { try event(o, DeliveryOrigin(line: line, columns: index, bytes: cells.reduce(16) { $0 + $1.utf8.count + 24 })) }
     }
 }
 

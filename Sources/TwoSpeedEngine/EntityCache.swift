@@ -1,4 +1,3 @@
-import CJansson
 import TwoSpeedJSON
 import TwoSpeedModel
 import TwoSpeedStore
@@ -15,28 +14,28 @@ import TwoSpeedSync
 /// Readers may fill a kind side by side, so the kinds sit behind a lock of their own, held only to look
 /// up or swap a dictionary. A reader takes its own reference before letting go; jansson (2.11 and later)
 /// counts references atomically and dumps shared values safely from several threads, and nothing here
-/// mutates a value once it is cached. Each value is owned by a `CachedJSON` box, released when the last
-/// cache sharing it goes: no cache releases what another still holds.
+/// mutates a value once it is cached. Each value is an owning `JSON`, released when the last cache
+/// sharing it goes: no cache releases what another still holds.
 final class EntityCache: @unchecked Sendable {
-    private let kinds: Locked<[EntityKind: [String: CachedJSON]]>
+    private let kinds: Locked<[EntityKind: [String: JSON]]>
     /// The document as text, for check plugins, whole or in the parts a plugin reads (by the manifest's
     /// `reads`, joined): written at the first check of this revision and then handed to every check
     /// plugin as it is, where each would otherwise have the document written out again.
     private let texts = Locked<[String: String]>([:])
 
     init() { kinds = Locked([:]) }
-    private init(sharing k: [EntityKind: [String: CachedJSON]]) { kinds = Locked(k) }
+    private init(sharing k: [EntityKind: [String: JSON]]) { kinds = Locked(k) }
 
     /// The cache of the next revision: this one's entries, shared; the writer then puts and removes
     /// what it changed, before any reader can see the new cache.
     func next() -> EntityCache { EntityCache(sharing: kinds.read { $0 }) }
 
-    /// A new reference to the entity's JSON as stored (a metric without observations), building its
-    /// kind's JSON from `p` (the snapshot's portfolio) first if no read has yet.
-    func retained(_ kind: EntityKind, _ id: String, in p: Portfolio) throws -> JSONRef? {
-        if let hit = kinds.read({ m -> JSONRef?? in m[kind].map { $0[id]?.json.retained() } }) { return hit }
+    /// The entity's JSON as stored (a metric without observations), shared, building its kind's JSON
+    /// from `p` (the snapshot's portfolio) first if no read has yet.
+    func entity(_ kind: EntityKind, _ id: String, in p: Portfolio) throws -> JSON? {
+        if let hit = kinds.read({ m -> JSON?? in m[kind].map { $0[id] } }) { return hit }
         try fill(kind, p)
-        return kinds.read { $0[kind]?[id]?.json.retained() }
+        return kinds.read { $0[kind]?[id] }
     }
 
     private func fill(_ kind: EntityKind, _ p: Portfolio) throws {
@@ -44,24 +43,29 @@ final class EntityCache: @unchecked Sendable {
         // boxes release their values).
         let enc = JanssonEncoder()
         let ids = p.ids(of: kind)
-        var m: [String: CachedJSON] = [:]
+        var m: [String: JSON] = [:]
         m.reserveCapacity(ids.count)
         for (i, id) in ids.enumerated() {
-            let json = try p.encodeEntity(kind, at: i, enc)
-            for member in kind.detachedMembers { json_object_del(json, member) }
-            m[id] = CachedJSON(json)
+            // The encoder's builders count a failed allocation rather than throw: such a value is not kept.
+            let (ref, failed) = try JSONAllocation.watching { try p.encodeEntity(kind, at: i, enc) }
+            let json = JSON(adopting: ref)
+            if failed { throw JSONError.noMemory }
+            for member in kind.detachedMembers { json.remove(member) }
+            m[id] = json
         }
         kinds.write { k in if k[kind] == nil { k[kind] = m } }
     }
 
-    /// Stores `json` (taking ownership) as the entity's JSON, if its kind has been read; a kind not yet
-    /// read is built from the portfolio, which holds the change, when it is. For a cache from `next()`
-    /// that no reader sees yet.
-    func put(_ kind: EntityKind, _ id: String, _ json: JSONRef) {
-        for member in kind.detachedMembers { json_object_del(json, member) }
-        let box = CachedJSON(json)
-        kinds.write { k in if k[kind] != nil { k[kind]![id] = box } }
+    /// Stores `json` as the entity's JSON, if its kind has been read; a kind not yet read is built from
+    /// the portfolio, which holds the change, when it is. For a cache from `next()` that no reader sees
+    /// yet, which alone holds `json` from here on.
+    func put(_ kind: EntityKind, _ id: String, _ json: JSON) {
+        for member in kind.detachedMembers { json.remove(member) }
+        kinds.write { k in if k[kind] != nil { k[kind]![id] = json } }
     }
+
+    /// The same taking over a new reference (the handlers' currency until the typed contract lands).
+    func put(_ kind: EntityKind, _ id: String, _ json: JSONRef) { put(kind, id, JSON(adopting: json)) }
 
     func remove(_ kind: EntityKind, _ id: String) {
         _ = kinds.write { $0[kind]?.removeValue(forKey: id) }
@@ -77,62 +81,60 @@ final class EntityCache: @unchecked Sendable {
     }
 }
 
-/// One cached JSON value, owned: released when the last cache (of any revision) holding it lets it go.
-final class CachedJSON: @unchecked Sendable {
-    let json: JSONRef
-    init(_ json: JSONRef) { self.json = json }
-    deinit { json.release() }
-}
-
 extension Engine {
+    /// The entity's JSON for a reply, as a new reference (handlers hand those on).
+    func entityReply(_ cache: EntityCache, _ sp: StoredPortfolio, _ kind: EntityKind, _ id: String) throws -> JSONRef? {
+        try entityJSON(cache, sp, kind, id)?.retainedRef()
+    }
+
     /// The entity's JSON for a reply: shared when it can be; for a metric, a new object with its
     /// observations where Codable would put them (before "products"). `cache` is `sp`'s snapshot's.
-    func entityReply(_ cache: EntityCache, _ sp: StoredPortfolio, _ kind: EntityKind, _ id: String) throws -> JSONRef? {
-        guard let json = try cache.retained(kind, id, in: sp.portfolio) else { return nil }
+    func entityJSON(_ cache: EntityCache, _ sp: StoredPortfolio, _ kind: EntityKind, _ id: String) throws -> JSON? {
+        guard let json = try cache.entity(kind, id, in: sp.portfolio) else { return nil }
         let p = sp.portfolio
         guard kind == .metric, let i = sp.position(.metric, id) else { return json }
-        defer { json.release() }
-        let observations = try JanssonEncoder().encode(p.metrics[i].observations)
-        let out = JSONMake.object()
-        json.forEachMember { key, value in
-            if key == "products" { out.set("observations", observations.retained()) }
-            out.set(key, value.retained())
+        let observations = try JSON.encoding(p.metrics[i].observations)
+        let out = try JSON.object()
+        try json.forEachMember { key, value in
+            if key == "products" { try out.set("observations", observations) }
+            try out.set(key, value)
         }
-        observations.release()
         return out
     }
 }
 
 extension Engine {
+    /// portfolioDocument as a new reference (handlers hand those on).
+    func portfolioReply(_ cache: EntityCache, _ sp: StoredPortfolio, parts: Set<String>? = nil) throws -> JSONRef {
+        try portfolioDocument(cache, sp, parts: parts).retainedRef()
+    }
+
     /// The whole portfolio document for portfolio.get, assembled from the cached entities in the
     /// order Codable writes a Portfolio; with `parts`, only those collections (and "answers") beside the
     /// id and the organization's name and industry. `cache` is `sp`'s snapshot's.
-    func portfolioReply(_ cache: EntityCache, _ sp: StoredPortfolio, parts: Set<String>? = nil) throws -> JSONRef {
+    func portfolioDocument(_ cache: EntityCache, _ sp: StoredPortfolio, parts: Set<String>? = nil) throws -> JSON {
         let p = sp.portfolio
-        let doc = JSONMake.object()
-        do {
-            doc.set("id", JSONMake.string(p.id))
-            let org = JSONMake.object()
-            org.set("name", JSONMake.string(p.organization.name))
-            if let industry = p.organization.industry { org.set("industry", JSONMake.string(industry)) }
-            doc.set("organization", org)
-            for kind in EntityKind.allCases where parts?.contains(kind.collection) ?? true {
-                // Each collection where its pointer puts it (departments inside the organization).
-                let parent = kind.collectionPointer.count > 1 ? org : doc
-                parent.set(kind.collection, try list(cache, sp, kind))
-            }
-            if parts?.contains("answers") ?? true { doc.set("answers", try JanssonEncoder().encode(p.answers)) }
-            if parts?.contains("unresolved") ?? true { doc.set("unresolved", try JanssonEncoder().encode(p.unresolved)) }
-            return doc
-        } catch {
-            doc.release()
-            throw error
+        let doc = try JSON.object()
+        try doc.set("id", string: p.id)
+        let org = try JSON.object()
+        try org.set("name", string: p.organization.name)
+        if let industry = p.organization.industry { try org.set("industry", string: industry) }
+        try doc.set("organization", org)
+        for kind in EntityKind.allCases where parts?.contains(kind.collection) ?? true {
+            // Each collection where its pointer puts it (departments inside the organization).
+            let parent = kind.collectionPointer.count > 1 ? org : doc
+            try parent.set(kind.collection, try list(cache, sp, kind))
         }
+        if parts?.contains("answers") ?? true { try doc.set("answers", JSON.encoding(p.answers)) }
+        if parts?.contains("unresolved") ?? true { try doc.set("unresolved", JSON.encoding(p.unresolved)) }
+        return doc
     }
 
-    private func list(_ cache: EntityCache, _ sp: StoredPortfolio, _ kind: EntityKind) throws -> JSONRef {
-        let arr = JSONMake.array()
-        for id in sp.portfolio.ids(of: kind) { arr.append(try entityReply(cache, sp, kind, id)) }
+    private func list(_ cache: EntityCache, _ sp: StoredPortfolio, _ kind: EntityKind) throws -> JSON {
+        let arr = try JSON.array()
+        for id in sp.portfolio.ids(of: kind) {
+            if let e = try entityJSON(cache, sp, kind, id) { try arr.append(e) }
+        }
         return arr
     }
 }

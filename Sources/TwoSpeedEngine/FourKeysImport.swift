@@ -1,4 +1,3 @@
-import CJansson
 import TwoSpeedAssessment
 import TwoSpeedJSON
 
@@ -29,9 +28,8 @@ enum FourKeysCell {
         case .list(let l): return l
         case .null: return []
         case .text(let s):
-            if s.hasPrefix("["), case .success(let v) = JSONText.parse(s) {
-                defer { v.release() }
-                return v.elements.compactMap(\.stringValue)
+            if s.hasPrefix("["), case .success(let v)? = try? JSON.parse(s) {
+                return withExtendedLifetime(v) { v.view.elements.compactMap(\.stringValue) }
             }
             return s.split(whereSeparator: { $0 == ";" || $0 == "," || $0 == " " }).map(String.init)
         }
@@ -64,7 +62,6 @@ enum FourKeysReading {
                 switch item {
                 case .failure(let column, let reason): problem(DeliveryLogProblem(line: line, column: column, member: nil, reason: reason))
                 case .value(let v, _):
-                    defer { v.release() }
                     guard v.isObject else {
                         problem(DeliveryLogProblem(line: line, column: nil, member: nil, reason: "expected an object, found \(v.kind.schemaName)"))
                         return
@@ -74,8 +71,8 @@ enum FourKeysReading {
                         switch m.kind {
                         case .null: cells[k] = .null
                         case .string: cells[k] = .text(m.stringValue ?? "")
-                        case .array: cells[k] = .list(m.elements.map { $0.stringValue ?? JSONText.dump($0) })
-                        default: cells[k] = .text(JSONText.dump(m))
+                        case .array: cells[k] = .list(m.elements.map { $0.stringValue ?? $0.text() })
+                        default: cells[k] = .text(m.text())
                         }
                     }
                     rows.append(FourKeysRow(file: file, line: line, cells: cells, columns: [:]))
@@ -131,14 +128,12 @@ enum FourKeysReading {
 
 /// Four Keys tables mapped to delivery.record's events, each with the row it came from.
 struct FourKeysMapping {
-    var deployments: [(event: JSONRef, row: FourKeysRow, columns: [String: Int])] = []
-    var incidents: [(event: JSONRef, row: FourKeysRow, columns: [String: Int])] = []
+    var deployments: [(event: JSON, row: FourKeysRow, columns: [String: Int])] = []
+    var incidents: [(event: JSON, row: FourKeysRow, columns: [String: Int])] = []
     var problems: [(file: String, problem: DeliveryLogProblem)] = []
     var notes: [String] = []
 
-    func release() { for d in deployments { d.event.release() }; for i in incidents { i.event.release() } }
-
-    init(tables: [FourKeysTable], system: String?) {
+    init(tables: [FourKeysTable], system: String?) throws {
         var commitTime: [String: String] = [:]
         var haveChanges = false, haveDeployments = false
         for t in tables where t.kind == .changes {
@@ -172,20 +167,20 @@ struct FourKeysMapping {
                                                                 reason: "no system: Four Keys' tables have none; give one with the import")))
                     continue
                 }
-                let e = JSONMake.object()
-                if let id = r.cells["deploy_id"]?.text { e.set("id", JSONMake.string(id)) }
-                e.set("system", JSONMake.string(sys))
+                let e = try JSON.object()
+                if let id = r.cells["deploy_id"]?.text { try e.set("id", string: id) }
+                try e.set("system", string: sys)
                 let time = r.cells["time_created"]?.text.map(FourKeysReading.time)
-                if let time { e.set("time", JSONMake.string(time)) }
+                if let time { try e.set("time", string: time) }
                 // Four Keys' deployments table keeps successful deployments only; failures come from incidents.
-                let changes = JSONMake.object()
+                let changes = try JSON.object()
                 for c in r.cells["changes"]?.list ?? [] {
-                    if let committed = commitTime[c] { changes.set(c, JSONMake.string(committed)) } else { withoutTime += 1 }
+                    if let committed = commitTime[c] { try changes.set(c, string: committed) } else { withoutTime += 1 }
                     if let id = r.cells["deploy_id"]?.text, let t = time.flatMap(EventTime.parse), carriedBy[c].map({ t < $0.time }) ?? true {
                         carriedBy[c] = (id, t, sys)
                     }
                 }
-                if json_object_size(changes) > 0 { e.set("changes", changes) } else { changes.release() }
+                if changes.count > 0 { try e.set("changes", changes) }
                 deployments.append((e, r, cols))
             }
         }
@@ -209,12 +204,12 @@ struct FourKeysMapping {
                                                                 reason: "no system: Four Keys' tables have none; give one with the import")))
                     continue
                 }
-                let e = JSONMake.object()
-                if let id = r.cells["incident_id"]?.text { e.set("id", JSONMake.string(id)) }
-                e.set("system", JSONMake.string(sys))
-                if let s = r.cells["time_created"]?.text { e.set("started", JSONMake.string(FourKeysReading.time(s))) }
-                if let s = r.cells["time_resolved"]?.text { e.set("resolved", JSONMake.string(FourKeysReading.time(s))) }
-                if let cause { e.set("cause", JSONMake.string(cause.id)) }
+                let e = try JSON.object()
+                if let id = r.cells["incident_id"]?.text { try e.set("id", string: id) }
+                try e.set("system", string: sys)
+                if let s = r.cells["time_created"]?.text { try e.set("started", string: FourKeysReading.time(s)) }
+                if let s = r.cells["time_resolved"]?.text { try e.set("resolved", string: FourKeysReading.time(s)) }
+                if let cause { try e.set("cause", string: cause.id) }
                 incidents.append((e, r, cols))
             }
         }

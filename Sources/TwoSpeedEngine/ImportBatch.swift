@@ -1,4 +1,3 @@
-import CJansson
 import TwoSpeedJSON
 import TwoSpeedModel
 import TwoSpeedRPC
@@ -22,18 +21,18 @@ struct ImportProblem {
     /// A kind the import does not map (a Backstage Template): reported, skipped, never a reason to refuse.
     var unmapped = false
 
-    var json: JSONRef {
-        let o = JSONMake.object()
-        if let file { o.set("file", JSONMake.string(file)) }
-        if let line { o.set("line", JSONMake.int(line)) }
-        if let column { o.set("column", JSONMake.int(column)) }
-        if let row { o.set("row", JSONMake.int(row)) }
-        if let field { o.set("field", JSONMake.string(field)) }
-        if let entity { o.set("entity", JSONMake.string(entity)) }
-        o.set("pointer", JSONMake.string(pointer))
-        o.set("reason", JSONMake.string(reason))
-        o.set("skipped", JSONMake.bool(skipped))
-        if unmapped { o.set("unmapped", JSONMake.bool(true)) }
+    func json() throws -> JSON {
+        let o = try JSON.object()
+        if let file { try o.set("file", string: file) }
+        if let line { try o.set("line", int: line) }
+        if let column { try o.set("column", int: column) }
+        if let row { try o.set("row", int: row) }
+        if let field { try o.set("field", string: field) }
+        if let entity { try o.set("entity", string: entity) }
+        try o.set("pointer", string: pointer)
+        try o.set("reason", string: reason)
+        try o.set("skipped", bool: skipped)
+        if unmapped { try o.set("unmapped", bool: true) }
         return o
     }
 
@@ -53,7 +52,7 @@ struct ImportEntry {
     var kind: EntityKind
     var id: String
     /// The new values; a member it owns but leaves out is removed.
-    var values: JSONRef
+    var values: JSON
     var owned: [[String]]
     /// The entity's references to what the portfolio does not hold; nil leaves its stored ones as they
     /// are, a list (empty too) replaces them.
@@ -81,11 +80,10 @@ enum ImportBatch {
     /// An entry that fails is rejected whole (its record is reported, never half-applied) and the
     /// rest tried again without it, until the candidate is sound.
     static func apply(base: StoredPortfolio, cache: EntityCache?, entries: [ImportEntry],
-                      removals: [(kind: EntityKind, id: String)]) -> BatchOutcome {
+                      removals: [(kind: EntityKind, id: String)]) throws -> BatchOutcome {
         var rejected: [Int: [ValidationIssue]] = [:]
         // Merged and validated once: the values do not change between rounds.
-        var merged: [JSONRef?] = Array(repeating: nil, count: entries.count)
-        defer { for m in merged { m?.release() } }
+        var merged: [JSON?] = Array(repeating: nil, count: entries.count)
         var unchanged: [Int] = []
         var seen: [EntityKind: [String: Int]] = [:]
         for (i, e) in entries.enumerated() {
@@ -95,18 +93,16 @@ enum ImportBatch {
                 continue
             }
             seen[e.kind, default: [:]][e.id] = i
-            // The stored entity's JSON, as reads serve it (a new reference).
-            let existing = base.position(e.kind, e.id) == nil ? nil : (try? cache?.retained(e.kind, e.id, in: base.portfolio)) ?? nil
-            defer { existing?.release() }
-            let m = merge(existing, e)
+            // The stored entity's JSON, as reads serve it (shared: merge copies it).
+            let existing = base.position(e.kind, e.id) == nil ? nil : (try? cache?.entity(e.kind, e.id, in: base.portfolio)) ?? nil
+            let m = try merge(existing, e)
             var issues = IssueList()
-            e.kind.schema.validate(m, at: .root, into: &issues)
+            e.kind.schema.validate(m.ref, at: .root, into: &issues)
             if !issues.isEmpty {
                 rejected[e.record, default: []].append(contentsOf: issues.issues)
-                m.release()
                 continue
             }
-            if let existing, json_equal(existing, m) != 0 { unchanged.append(i); m.release(); continue }
+            if let existing, existing.view.equals(m.view) { unchanged.append(i); continue }
             merged[i] = m
         }
         var removing = removals
@@ -119,7 +115,7 @@ enum ImportBatch {
             for (i, e) in entries.enumerated() {
                 guard let m = merged[i], rejected[e.record] == nil else { continue }
                 do {
-                    let (index, created) = try sp.upsert(e.kind, from: m)
+                    let (index, created) = try sp.upsert(e.kind, from: m.ref)
                     placedAt[e.kind, default: [:]][index] = i
                     written.append((i, created))
                 } catch {
@@ -203,35 +199,35 @@ enum ImportBatch {
     }
 
     /// The stored entity (or an empty object) with the owned members replaced by the entry's values.
-    static func merge(_ existing: JSONRef?, _ e: ImportEntry) -> JSONRef {
-        let out = existing.map { json_deep_copy($0)! } ?? JSONMake.object()
-        out.set("id", JSONMake.string(e.id))
-        for path in e.owned { delete(out, path) }
+    static func merge(_ existing: JSON?, _ e: ImportEntry) throws -> JSON {
+        let out = try existing?.copy() ?? JSON.object()
+        try out.set("id", string: e.id)
+        for path in e.owned { delete(out.view, path) }
         for path in e.owned {
-            var v: JSONRef? = e.values
+            var v: JSONView? = e.values.view
             for t in path { v = v?[t] }
-            if let v { set(out, path, v) }
+            if let v { try set(out.view, path, v) }
         }
         return out
     }
 
-    static func delete(_ o: JSONRef, _ path: [String]) {
+    static func delete(_ o: JSONView, _ path: [String]) {
         guard let last = path.last else { return }
-        var cur: JSONRef? = o
+        var cur: JSONView? = o
         for t in path.dropLast() { cur = cur?[t] }
-        if let cur, cur.isObject { json_object_del(cur, last) }
+        if let cur, cur.isObject { cur.remove(last) }
     }
 
-    static func set(_ o: JSONRef, _ path: [String], _ v: JSONRef) {
+    static func set(_ o: JSONView, _ path: [String], _ v: JSONView) throws {
         var cur = o
         for t in path.dropLast() {
             if let next = cur[t], next.isObject { cur = next } else {
-                let n = JSONMake.object()
-                cur.set(t, n)
-                cur = n
+                let n = try JSON.object()
+                try cur.set(t, n)
+                cur = n.view
             }
         }
-        cur.set(path.last!, v.retained())
+        try cur.set(path.last!, v)
     }
 }
 
@@ -239,9 +235,9 @@ enum ImportBatch {
 struct KindCounts {
     var byKind: [EntityKind: Int] = [:]
     mutating func add(_ k: EntityKind) { byKind[k, default: 0] += 1 }
-    var json: JSONRef {
-        let o = JSONMake.object()
-        for k in EntityKind.allCases { if let n = byKind[k] { o.set(k.collection, JSONMake.int(n)) } }
+    func json() throws -> JSON {
+        let o = try JSON.object()
+        for k in EntityKind.allCases { if let n = byKind[k] { try o.set(k.collection, int: n) } }
         return o
     }
 }
@@ -251,7 +247,7 @@ extension Engine {
     /// none) in one transaction, and builds its report. With `atomic`, any record refused refuses all.
     func commitImport(pid: String, pidPointer: JSONPointer, organization: String?, ifRevision: Int?, atomic: Bool,
                       problems initial: [ImportProblem], records: Int,
-                      plan: (StoredPortfolio, EntityCache?) -> (entries: [ImportEntry], removals: [(kind: EntityKind, id: String)]),
+                      plan: (StoredPortfolio, EntityCache?) throws -> (entries: [ImportEntry], removals: [(kind: EntityKind, id: String)]),
                       describe: (Int, [ValidationIssue], ImportEntry?) -> [ImportProblem],
                       extraProblems: () -> [ImportProblem] = { [] }) throws -> JSONRef {
         try portfolios.write(pid, pidPointer, creating: true, ifRevision: ifRevision) { snap in
@@ -260,9 +256,8 @@ extension Engine {
             let base = old ?? StoredPortfolio(portfolio: Portfolio(id: pid, organization: Organization(name: organization ?? pid)),
                                               revision: 0, updated: nowTimestamp())
             let cache = snap?.cache
-            let (entries, removals) = plan(base, cache)
-            defer { for e in entries { e.values.release() } }
-            var outcome = ImportBatch.apply(base: base, cache: cache, entries: entries, removals: removals)
+            let (entries, removals) = try plan(base, cache)
+            var outcome = try ImportBatch.apply(base: base, cache: cache, entries: entries, removals: removals)
             var problems = initial + extraProblems()
             let byRecord = Dictionary(entries.map { ($0.record, $0) }, uniquingKeysWith: { a, _ in a })
             for (record, issues) in outcome.rejected.sorted(by: { $0.key < $1.key }) {
@@ -304,15 +299,14 @@ extension Engine {
                     written = .replaced(PortfolioSnapshot(sp))
                 } else {
                     var changes: [StoreChange] = []
-                    var bodies: [(EntityKind, String, JSONRef)] = []
-                    defer { for b in bodies { b.2.release() } }
+                    var bodies: [(EntityKind, String, JSON)] = []
                     for r in outcome.removed { changes.append(.removeEntity(portfolio: pid, kind: r.kind, id: r.id)) }
                     for w in outcome.written {
                         let e = entries[w.entry]
                         guard let i = sp.position(e.kind, e.id) else { continue }
-                        let body = try sp.portfolio.encodeEntity(e.kind, at: i)
+                        let body = JSON(adopting: try sp.portfolio.encodeEntity(e.kind, at: i))
                         bodies.append((e.kind, e.id, body))
-                        changes.append(.putEntity(portfolio: pid, kind: e.kind, id: e.id, body: body))
+                        changes.append(.putEntity(portfolio: pid, kind: e.kind, id: e.id, body: body.ref))
                     }
                     if unresolvedChanged { changes.append(.setUnresolved(portfolio: pid, sp.portfolio.unresolved)) }
                     changes.append(.setRevision(portfolio: pid, revision: sp.revision, updated: sp.updated))
@@ -320,7 +314,7 @@ extension Engine {
                     // The next revision's cache: the old one's entries, shared, with this import's changes.
                     let c = snap!.cache.next()
                     for r in outcome.removed { c.remove(r.kind, r.id) }
-                    for b in bodies { c.put(b.0, b.1, b.2.retained()) }
+                    for b in bodies { c.put(b.0, b.1, b.2) }
                     written = .replaced(PortfolioSnapshot(sp, cache: c))
                 }
                 revision = sp.revision
@@ -328,17 +322,18 @@ extension Engine {
             }
             let skippedRecords = Set(refused.compactMap(\.record)).count
             let unmapped = problems.filter(\.unmapped).count
-            let list = JSONMake.array()
-            for p in problems.prefix(1_000) { list.append(p.json) }
-            let o = JSONMake.object([
-                "portfolio": JSONMake.string(pid), "revision": JSONMake.int(revision),
-                "portfolioCreated": JSONMake.bool(old == nil && !allSkipped),
-                "records": JSONMake.int(records),
-                "created": created.json, "updated": updated.json, "unchanged": unchanged.json, "removed": removed.json,
-                "skipped": JSONMake.int(skippedRecords), "unmapped": JSONMake.int(unmapped), "problems": list,
-                "unresolved": JSONMake.int(outcome.portfolio.portfolio.unresolved.count)])
-            if problems.count > 1_000 { o.set("problemsTruncated", JSONMake.bool(true)) }
-            return (written, o)
+            let list = try JSON.array()
+            for p in problems.prefix(1_000) { try list.append(p.json()) }
+            let o = try JSON.object([
+                "portfolio": .string(pid), "revision": .int(revision),
+                "portfolioCreated": .bool(old == nil && !allSkipped),
+                "records": .int(records),
+                "created": created.json(), "updated": updated.json(), "unchanged": unchanged.json(), "removed": removed.json(),
+                "skipped": .int(skippedRecords), "unmapped": .int(unmapped), "problems": list,
+                "unresolved": .int(outcome.portfolio.portfolio.unresolved.count)])
+            if problems.count > 1_000 { try o.set("problemsTruncated", bool: true) }
+            // A new reference: the handlers' currency until the typed contract lands.
+            return (written, o.retainedRef())
         }
     }
 

@@ -1,4 +1,3 @@
-import CJansson
 import Glibc
 import TwoSpeedJSON
 
@@ -198,7 +197,7 @@ public struct CSVReader {
 public struct JSONLinesReader {
     public enum Item {
         /// The value, and the length of its line in bytes.
-        case value(JSONRef, bytes: Int)
+        case value(JSON, bytes: Int)
         case failure(column: Int?, reason: String)
     }
 
@@ -210,7 +209,7 @@ public struct JSONLinesReader {
 
     public init() {}
 
-    /// Reads `bytes`, calling `item` with each line's value (owned by the callee) or why it is none.
+    /// Reads `bytes`, calling `item` with each line's value or why it is none.
     public mutating func feed(_ piece: UnsafeRawBufferPointer, _ item: (Int, Item) throws -> Void) throws {
         var bytes = piece
         if !bom.done {
@@ -263,7 +262,8 @@ public struct JSONLinesReader {
         var text = raw
         if let last = text.last, last == 0x0D { text = UnsafeRawBufferPointer(rebasing: text.dropLast()) }
         if text.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
-        switch JSONText.parse(text) {
+        // Running out of memory is no fault of the line: it throws (the request answers "out of memory").
+        switch try JSON.parse(text) {
         case .failure(let e): try item(line, .failure(column: e.column, reason: "not JSON: \(e.reason)"))
         case .success(let v): try item(line, .value(v, bytes: raw.count + 1))
         }

@@ -7,6 +7,8 @@ public struct JSONParseError: Error, Sendable, Equatable {
     public var line: Int
     public var column: Int
     public var position: Int
+    /// jansson's json_error_code (json_error_out_of_memory and the rest).
+    public var code: Int = 0
 }
 
 /// Text to values and back, with the flags the whole engine uses.
@@ -68,21 +70,33 @@ public enum JSONText {
     /// Seeds jansson's hash function once, before any thread uses it.
     public static let seeded: Bool = {
         json_object_seed(0)
+        JSONAllocation.countFailures()
         return true
     }()
 
-    public static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<JSONRef, JSONParseError> {
+    public static func parse(_ bytes: UnsafeRawBufferPointer, flags: Int = decodeFlags) -> Result<JSONRef, JSONParseError> {
         _ = seeded
+        let failuresBefore = JSONAllocation.failures
         var err = json_error_t()
         let v: JSONRef?
         if let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self) {
-            v = json_loadb(base, bytes.count, decodeFlags, &err)
+            v = json_loadb(base, bytes.count, flags, &err)
         } else {
             var empty: CChar = 0
-            v = json_loadb(&empty, 0, decodeFlags, &err)
+            v = json_loadb(&empty, 0, flags, &err)
         }
-        if let v { return .success(v) }
-        return .failure(parseError(err))
+        if let v {
+            guard JSONAllocation.failures != failuresBefore else { return .success(v) }
+            // jansson's lexer goes on past a string buffer it could not grow, and the value it then
+            // returns lacks characters (found by the allocation fault tests): never used.
+            json_decref(v)
+            return .failure(JSONParseError(reason: "out of memory", line: -1, column: -1, position: 0,
+                                           code: Int(json_error_out_of_memory.rawValue)))
+        }
+        var e = parseError(err)
+        // jansson words most failed allocations as syntax errors (or not at all): the count tells.
+        if JSONAllocation.failures != failuresBefore { e.code = Int(json_error_out_of_memory.rawValue) }
+        return .failure(e)
     }
 
     public static func parse(_ text: String) -> Result<JSONRef, JSONParseError> {
@@ -95,23 +109,101 @@ public enum JSONText {
         let reason = withUnsafePointer(to: &e.text) {
             $0.withMemoryRebound(to: CChar.self, capacity: Int(JSON_ERROR_TEXT_LENGTH)) { String(cString: $0) }
         }
-        return JSONParseError(reason: reason, line: Int(e.line), column: Int(e.column), position: Int(e.position))
+        // json_error_code() is an inline function over the text's last byte; read it the same way.
+        let code = withUnsafePointer(to: &e.text) {
+            $0.withMemoryRebound(to: CChar.self, capacity: Int(JSON_ERROR_TEXT_LENGTH)) { Int($0[Int(JSON_ERROR_TEXT_LENGTH) - 1]) }
+        }
+        if code == Int(json_error_out_of_memory.rawValue) { JSONAllocation.failed() }
+        return JSONParseError(reason: reason, line: Int(e.line), column: Int(e.column), position: Int(e.position), code: code)
     }
 
     /// Compact text allocated by jansson's allocator (the caller frees it with jansson's free).
     public static func dumpC(_ v: JSONRef, flags: Int = encodeFlags) -> UnsafeMutablePointer<CChar>? {
-        json_dumps(v, flags | precisionFlag(digitsNeeded(v)))
+        let text = json_dumps(v, flags | precisionFlag(digitsNeeded(v)))
+        if text == nil { JSONAllocation.failed() }
+        return text
     }
 
     public static func dump(_ v: JSONRef, pretty: Bool = false) -> String {
-        guard let c = json_dumps(v, (pretty ? prettyFlags : encodeFlags) | precisionFlag(digitsNeeded(v))) else { return "null" }
+        guard let c = json_dumps(v, (pretty ? prettyFlags : encodeFlags) | precisionFlag(digitsNeeded(v))) else {
+            JSONAllocation.failed()
+            return "null"
+        }
         defer { janssonFree(c) }
         return String(cString: c)
     }
 
+    /// Writes the compact text of `v` (same flags as `dump`) through `write` in blocks of up to
+    /// `blockSize` bytes: jansson hands its output over in small pieces, gathered on the stack and passed
+    /// on a block at a time, so a reply of any size is encoded once with no intermediate copy. Returns
+    /// false when jansson failed (out of memory); what was written then is incomplete.
+    public static func dump(_ v: JSONView, blockSize: Int = 16 * 1024, _ write: (UnsafeRawBufferPointer) -> Void) -> Bool {
+        let flags = encodeFlags | precisionFlag(digitsNeeded(v.ref))
+        return withoutActuallyEscaping(write) { write in
+            withUnsafeTemporaryAllocation(byteCount: blockSize, alignment: 16) { stage in
+                var sink = StagedSink(stage: stage, write: write)
+                let rc = withUnsafeMutablePointer(to: &sink) { s in
+                    json_dump_callback(v.ref, { piece, size, data in
+                        guard let piece, let data else { return -1 }
+                        data.assumingMemoryBound(to: StagedSink.self).pointee.add(UnsafeRawBufferPointer(start: piece, count: size))
+                        return 0
+                    }, s, flags)
+                }
+                sink.flush()
+                if rc != 0 { JSONAllocation.failed() }
+                return rc == 0
+            }
+        }
+    }
+
+    private struct StagedSink {
+        let stage: UnsafeMutableRawBufferPointer
+        var used = 0
+        let write: (UnsafeRawBufferPointer) -> Void
+
+        init(stage: UnsafeMutableRawBufferPointer, write: @escaping (UnsafeRawBufferPointer) -> Void) { self.stage = stage; self.write = write }
+
+        mutating func add(_ bytes: UnsafeRawBufferPointer) {
+            if used + bytes.count > stage.count { flush() }
+            if bytes.count > stage.count { write(bytes); return }
+            (stage.baseAddress! + used).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            used += bytes.count
+        }
+
+        mutating func flush() {
+            guard used > 0 else { return }
+            write(UnsafeRawBufferPointer(rebasing: stage[0..<used]))
+            used = 0
+        }
+    }
+
+    /// Compact text that throws JSONError.noMemory rather than give "null" when memory runs out: for
+    /// text that is written somewhere (a store's rows).
+    public static func encode(_ v: JSONRef) throws -> String {
+        guard let c = json_dumps(v, encodeFlags | precisionFlag(digitsNeeded(v))) else {
+            JSONAllocation.failed()
+            throw JSONError.noMemory
+        }
+        defer { janssonFree(c) }
+        return String(cString: c)
+    }
+
+    /// The same without some members of an object (see `dump(_:without:)`).
+    public static func encode(_ v: JSONRef, without members: [String]) throws -> String {
+        guard v.isObject else { return try encode(v) }
+        guard let copy = json_object() else { JSONAllocation.failed(); throw JSONError.noMemory }
+        defer { json_decref(copy) }
+        var failed = false
+        v.forEachMember { key, value in
+            if !members.contains(key) && json_object_set(copy, key, value) != 0 { failed = true }
+        }
+        if failed { JSONAllocation.failed(); throw JSONError.noMemory }
+        return try encode(copy)
+    }
+
     /// A string as JSON text, quoted and escaped.
     public static func quoted(_ s: String) -> String {
-        let v = json_stringn(s, s.utf8.count)!
+        let v = JSONMake.string(s)
         defer { v.release() }
         return dump(v)
     }
@@ -120,7 +212,7 @@ public enum JSONText {
     /// borrowed), only a shallow copy loses them.
     public static func dump(_ v: JSONRef, without members: [String]) -> String {
         guard v.isObject else { return dump(v) }
-        let copy = json_object()!
+        let copy = JSONMake.object()
         defer { copy.release() }
         v.forEachMember { key, value in if !members.contains(key) { copy.set(key, value.retained()) } }
         return dump(copy)
@@ -133,6 +225,16 @@ public enum JSONText {
         var freeFn: json_free_t? = nil
         json_get_alloc_funcs(&mallocFn, &freeFn)
         if let freeFn { freeFn(p) } else { free(p) }
+    }
+
+    /// A copy of `text` as a C string from jansson's allocator (freed as the rest), or nil when out of memory.
+    public static func copyC(_ text: String) -> UnsafeMutablePointer<CChar>? {
+        let n = text.utf8.count
+        guard let p = janssonAlloc(n + 1)?.assumingMemoryBound(to: CChar.self) else { return nil }
+        var t = text
+        t.withUTF8 { buf in buf.withMemoryRebound(to: CChar.self) { if let b = $0.baseAddress { p.update(from: b, count: n) } } }
+        p[n] = 0
+        return p
     }
 
     /// Allocates with jansson's allocator, so that one free function serves every string handed out.

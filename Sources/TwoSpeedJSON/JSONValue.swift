@@ -135,36 +135,43 @@ extension UnsafeMutablePointer where Pointee == json_t {
         guard let value else { return }
         var k = key
         k.withUTF8 { buf in
-            buf.withMemoryRebound(to: CChar.self) { _ = json_object_setn_new_nocheck(self, $0.baseAddress, buf.count, value) }
+            buf.withMemoryRebound(to: CChar.self) {
+                // jansson frees `value` when it cannot insert it; on an object that means memory ran out.
+                if json_object_setn_new_nocheck(self, $0.baseAddress, buf.count, value) != 0 && isObject { JSONAllocation.failed() }
+            }
         }
     }
 
     /// Appends an element, taking ownership of `value`.
     public func append(_ value: JSONRef?) {
         guard let value else { return }
-        _ = json_array_append_new(self, value)
+        if json_array_append_new(self, value) != 0 && isArray { JSONAllocation.failed() }
     }
 
     @discardableResult public func retained() -> JSONRef { json_incref(self)! }
     public func release() { json_decref(self) }
 }
 
-/// Constructors for new values; each returns a new reference the caller owns.
+/// Constructors for new values; each returns a new reference the caller owns. They never trap: when
+/// memory runs out they count the failure (JSONAllocation) and return jansson's static null, which
+/// whoever answers the request turns into an "out of memory" error. New code uses `JSON`'s throwing
+/// builders instead.
 public enum JSONMake {
-    public static func object() -> JSONRef { json_object()! }
-    public static func array() -> JSONRef { json_array()! }
+    @inline(__always) static func made(_ r: JSONRef?) -> JSONRef { r ?? JSONAllocation.failedValue() }
+    public static func object() -> JSONRef { made(json_object()) }
+    public static func array() -> JSONRef { made(json_array()) }
     public static func null() -> JSONRef { json_null()! }
     public static func bool(_ b: Bool) -> JSONRef { (b ? json_true() : json_false())! }
-    public static func int(_ i: Int) -> JSONRef { json_integer(json_int_t(i))! }
-    public static func int64(_ i: Int64) -> JSONRef { json_integer(json_int_t(i))! }
+    public static func int(_ i: Int) -> JSONRef { made(json_integer(json_int_t(i))) }
+    public static func int64(_ i: Int64) -> JSONRef { made(json_integer(json_int_t(i))) }
     /// jansson refuses NaN and infinity; they become null rather than an invalid document.
-    public static func double(_ d: Double) -> JSONRef { d.isFinite ? json_real(d)! : json_null()! }
+    public static func double(_ d: Double) -> JSONRef { d.isFinite ? made(json_real(d)) : json_null()! }
     public static func string(_ s: String) -> JSONRef {
         var s = s
         return s.withUTF8 { buf in
             buf.withMemoryRebound(to: CChar.self) { chars -> JSONRef in
-                guard let base = chars.baseAddress else { return json_string_nocheck("")! }
-                return json_stringn_nocheck(base, buf.count)!
+                guard let base = chars.baseAddress else { return made(json_string_nocheck("")) }
+                return made(json_stringn_nocheck(base, buf.count))
             }
         }
     }

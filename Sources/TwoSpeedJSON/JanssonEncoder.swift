@@ -47,8 +47,8 @@ func encodeDouble(_ d: Double, _ path: () -> [CodingKey]) throws -> JSONRef {
     }
     // Whole numbers go out as JSON integers (40, not 40.0), as a person wrote them; within 2^53 a
     // double holds them exactly.
-    if d == d.rounded(), abs(d) < 9_007_199_254_740_992 { return json_integer(json_int_t(d))! }
-    return json_real(d)!
+    if d == d.rounded(), abs(d) < 9_007_199_254_740_992 { return JSONMake.int64(Int64(d)) }
+    return JSONMake.double(d)
 }
 
 final class _JanssonEncoder: Encoder {

@@ -96,15 +96,16 @@ public struct Manifest: Codable, Sendable, Equatable {
         case .failure(let e): return .failure(ManifestError(file: file, issues: [ValidationIssue(pointer: "", reason: e.description)]))
         case .success(let bytes): text = String(decoding: bytes, as: UTF8.self)
         }
-        let json: JSONRef
-        switch JSONText.parse(text) {
-        case .failure(let e):
+        let json: JSON
+        switch try? JSON.parse(text) {
+        case .failure(let e)?:
             return .failure(ManifestError(file: file, issues: [ValidationIssue(pointer: "", reason: "not JSON: the error is at line \(e.line), column \(e.column)")]))
-        case .success(let v): json = v
+        case nil:
+            return .failure(ManifestError(file: file, issues: [ValidationIssue(pointer: "", reason: "out of memory while reading it")]))
+        case .success(let v)?: json = v
         }
-        defer { json.release() }
-        var issues = schema.validate(json)
-        guard issues.isEmpty, let m = try? JanssonDecoder().decode(Manifest.self, from: json) else {
+        var issues = schema.validate(json.ref)
+        guard issues.isEmpty, let m = try? json.decode(Manifest.self) else {
             return .failure(ManifestError(file: file, issues: issues.issues))
         }
         let folder = file.contains("/") ? String(file[..<file.lastIndex(of: "/")!]) : "."

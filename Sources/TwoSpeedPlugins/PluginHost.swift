@@ -118,11 +118,18 @@ public final class Plugin: @unchecked Sendable {
     }
 
     static func requestText(_ method: String, _ params: JSONRef?, id: Int) -> String {
-        let request = JSONMake.object(["jsonrpc": JSONMake.string("2.0"), "method": JSONMake.string(method)])
-        if let params { request.set("params", params.retained()) }
-        request.set("id", JSONMake.int(id))
-        defer { request.release() }
-        return JSONText.dump(request)
+        do {
+            let request = try JSON.object()
+            try request.set("jsonrpc", string: "2.0")
+            try request.set("method", string: method)
+            if let params { try request.set("params", JSONView(params)) }
+            try request.set("id", int: id)
+            return request.text()
+        } catch {
+            // Out of memory: a request the plugin cannot take ("null"), which it answers as garbage or
+            // not at all; the failure is counted (JSONAllocation), so the reply is -32603 anyway.
+            return "null"
+        }
     }
 
     private func call(_ request: (Int) -> String, _ h: inout Health) throws -> JSONRef {
@@ -157,20 +164,20 @@ public final class Plugin: @unchecked Sendable {
 
     /// The response must be one JSON-RPC 2.0 response to this request; anything else is garbage.
     private func interpret(_ line: String, id: Int) throws -> JSONRef {
-        let response: JSONRef
-        switch JSONText.parse(line) {
+        let response: JSON
+        switch try JSON.parse(line) {
         case .failure(let e):
             throw PluginFailure("the plugin wrote something that is not JSON (\(e.reason)): \(line.prefix(80))")
         case .success(let v): response = v
         }
-        defer { response.release() }
         guard response.isObject, response["jsonrpc"]?.stringValue == "2.0", response["id"]?.intValue == Int64(id) else {
             throw PluginFailure("the plugin answered with something that is not a response to request \(id): \(line.prefix(80))")
         }
-        if let result = response["result"] { return result.retained() }
+        // A new reference for the caller, as the engine's handlers hand results on.
+        if let result = response["result"] { return result.owned().retainedRef() }
         if let error = response["error"], let code = error["code"]?.intValue, let message = error["message"]?.stringValue {
             throw PluginError.answered(plugin: manifest.name, code: Int(code), message: message,
-                                       data: error["data"].map { JSONText.dump($0) })
+                                       data: error["data"].map { $0.text() })
         }
         throw PluginFailure("the plugin's response has neither result nor error")
     }

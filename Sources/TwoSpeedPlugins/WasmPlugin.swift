@@ -317,13 +317,10 @@ final class WasmTransport: Transport {
     /// A -32603 response to `request`, with its id when it has one.
     static func refusal(_ request: String, _ reason: String) -> String {
         var id = "null"
-        if case .success(let r) = JSONText.parse(request) {
-            if let v = r["id"], v.isString || v.intValue != nil { id = JSONText.dump(v) }
-            r.release()
+        if case .success(let r)? = try? JSON.parse(request) {
+            if let v = r["id"], v.isString || v.intValue != nil { id = v.text() }
         }
-        let data = JSONMake.object(["reason": JSONMake.string(reason)])
-        defer { data.release() }
-        return #"{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error","data":"# + JSONText.dump(data) + #"},"id":"# + id + "}"
+        return #"{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error","data":{"reason":"# + JSONText.quoted(reason) + #"}},"id":"# + id + "}"
     }
 
     /// Set on a thread while a wasm plugin's engine call runs on it, so that a plugin that the engine

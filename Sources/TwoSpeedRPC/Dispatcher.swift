@@ -1,4 +1,3 @@
-import CJansson
 import Glibc
 import TwoSpeedJSON
 import TwoSpeedSchema
@@ -16,12 +15,19 @@ public final class Dispatcher: @unchecked Sendable {
 
     public static let defaultMaxRequestBytes = 64 << 20
 
+    /// Where the details of an unexpected error go (twospeedd: its log); the reply itself says only
+    /// which method failed, so that no Swift error's text reaches a client. Set before serving.
+    public nonisolated(unsafe) var internalErrorLog: (@Sendable (_ method: String, _ detail: String) -> Void)? = nil
+
     public init(methods: [Method], info: OpenRPCInfo, maxRequestBytes: Int = Dispatcher.defaultMaxRequestBytes) {
         _ = JSONText.seeded
         // rpc.discover describes this very table, so its handler reads a document built after it.
         let box = DocumentBox()
         var discover = Dispatcher.discoverMethod
-        discover.handler = { _ in json_deep_copy(box.document!)! }
+        discover.handler = { _ in
+            guard let document = box.document else { throw RPCError(.internalError, pointer: nil, "the OpenRPC document is not built") }
+            return try document.copy().retainedRef()
+        }
         var all = methods
         all.insert(discover, at: 0)
         var table: [String: Method] = [:]
@@ -29,78 +35,111 @@ public final class Dispatcher: @unchecked Sendable {
         self.methods = table
         self.ordered = all
         self.maxRequestBytes = maxRequestBytes
-        box.document = OpenRPC.document(methods: all, info: info)
+        box.document = JSON(adopting: OpenRPC.document(methods: all, info: info))
         self.discovery = box
+    }
+
+    /// The reply when memory ran out even for an error reply: text that needs no jansson value.
+    public static let outOfMemoryText = #"{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error","data":{"reason":"out of memory"}},"id":null}"#
+
+    /// What a request that met a failed allocation answers; a write committed before it is said so.
+    static func outOfMemory() -> RPCError {
+        RPCError(.internalError, pointer: nil, JSONAllocation.committedInRequest
+                 ? "out of memory after the change was committed: read it back before sending it again"
+                 : "out of memory; nothing was changed")
     }
 
     // MARK: Entry points
 
     /// A request or batch as text. Returns the response text allocated with jansson's allocator, or
-    /// nil when there is nothing to answer (notifications only).
+    /// nil when there is nothing to answer (notifications only) or memory ran out even for the
+    /// "out of memory" reply.
     public func handle(text bytes: UnsafeRawBufferPointer, context: CallContext = CallContext()) -> UnsafeMutablePointer<CChar>? {
-        guard let response = handleValue(text: bytes, context: context) else { return nil }
-        defer { response.release() }
-        return JSONText.dumpC(response) ?? JSONText.dumpC(RPCError(.internalError).responseJSON(id: nil))
+        guard let response = respond(text: bytes, context: context) else { return nil }
+        if let text = JSONText.dumpC(response.ref) { return text }
+        return JSONText.copyC(Dispatcher.outOfMemoryText)
     }
 
     /// A request or batch as text; the response as a new jansson value, or nil for notifications.
+    @available(*, deprecated, message: "use respond(text:context:), which returns an owning JSON")
     public func handleValue(text bytes: UnsafeRawBufferPointer, context: CallContext = CallContext()) -> JSONRef? {
+        respond(text: bytes, context: context)?.retainedRef()
+    }
+
+    /// A request or batch as text; the response, or nil for notifications. An allocation that fails
+    /// anywhere on the way gives a -32603 "out of memory" reply (JSONAllocation tells it apart).
+    public func respond(text bytes: UnsafeRawBufferPointer, context: CallContext = CallContext()) -> JSON? {
         if bytes.count > maxRequestBytes {
             var d = ErrorData(pointer: nil, reason: "the request is \(bytes.count) bytes; the limit is \(maxRequestBytes)")
             d.limit = maxRequestBytes
             d.size = bytes.count
-            return RPCError(.tooLarge, d).responseJSON(id: nil)
+            return RPCError(.tooLarge, d).response(id: nil)
         }
-        switch JSONText.parse(bytes) {
-        case .failure(let e):
-            var d = ErrorData(pointer: nil, reason: e.reason)
-            d.line = e.line
-            d.column = e.column
-            d.position = e.position
-            return RPCError(.parseError, d).responseJSON(id: nil)
-        case .success(let request):
-            defer { request.release() }
-            return handle(value: request, context: context)
+        let request: JSON
+        do {
+            switch try JSON.parse(bytes) {
+            case .failure(let e):
+                var d = ErrorData(pointer: nil, reason: e.reason)
+                d.line = e.line
+                d.column = e.column
+                d.position = e.position
+                return RPCError(.parseError, d).response(id: nil)
+            case .success(let r): request = r
+            }
+        } catch {
+            return Dispatcher.outOfMemory().response(id: nil)
         }
+        return withExtendedLifetime(request) { respond(to: request.view, context: context) }
     }
 
     /// A parsed request or batch (borrowed). Returns a new reference, or nil for notifications.
+    @available(*, deprecated, message: "use respond(to:context:), which returns an owning JSON")
     public func handle(value: JSONRef, context: CallContext = CallContext()) -> JSONRef? {
+        respond(to: JSONView(value), context: context)?.retainedRef()
+    }
+
+    /// A parsed request or batch (borrowed); the response, or nil for notifications.
+    public func respond(to value: JSONView, context: CallContext = CallContext()) -> JSON? {
         guard value.isArray else { return handleOne(value, context) }
         let n = value.count
         if n == 0 {
-            return RPCError(.invalidRequest, pointer: "", "an empty batch is not a request").responseJSON(id: nil)
+            return RPCError(.invalidRequest, pointer: "", "an empty batch is not a request").response(id: nil)
         }
-        let out = JSONMake.array()
+        var replies: [JSON] = []
         for i in 0..<n {
-            if let r = handleOne(value[i]!, context) { out.append(r) }
+            if let r = handleOne(value[i]!, context) { replies.append(r) }
         }
-        if out.count == 0 {
-            out.release()
-            return nil
+        if replies.isEmpty { return nil }
+        do {
+            let out = try JSON.array()
+            for r in replies { try out.append(r) }
+            return out
+        } catch {
+            // The batch's requests ran (and may have written); only their replies are lost.
+            return RPCError(.internalError, pointer: nil, "out of memory while gathering the batch's replies: its requests ran; "
+                            + "read back what they change before sending them again").response(id: nil)
         }
-        return out
     }
 
     // MARK: One request
 
     private static let members: Set<String> = ["jsonrpc", "method", "params", "id"]
 
-    private func handleOne(_ req: JSONRef, _ context: CallContext) -> JSONRef? {
+    private func handleOne(_ req: JSONView, _ context: CallContext) -> JSON? {
         guard req.isObject else {
-            return RPCError(.invalidRequest, pointer: "", "a request is an object, found \(req.kind.schemaName)").responseJSON(id: nil)
+            return RPCError(.invalidRequest, pointer: "", "a request is an object, found \(req.kind.schemaName)").response(id: nil)
         }
         // The id first: every later error echoes it, and an id of the wrong type makes it null.
         let id = req["id"]
         if let id, !(id.isString || id.isNumber || id.kind == .null) {
             return RPCError(.invalidRequest, pointer: "/id", "id must be a string, a number or null, found \(id.kind.schemaName)")
-                .responseJSON(id: nil)
+                .response(id: nil)
         }
         let isNotification = id == nil
         // A request that is not valid JSON-RPC is always answered (with id null when it has none):
         // only a well-formed notification goes unanswered, whatever its outcome.
-        func invalid(_ e: RPCError) -> JSONRef? { e.responseJSON(id: id) }
-        func fail(_ e: RPCError) -> JSONRef? { isNotification ? nil : e.responseJSON(id: id) }
+        func invalid(_ e: RPCError) -> JSON? { e.response(id: id) }
+        func fail(_ e: RPCError) -> JSON? { isNotification ? nil : e.response(id: id) }
 
         guard let version = req["jsonrpc"] else {
             return invalid(RPCError(.invalidRequest, pointer: "/jsonrpc", "required: \"2.0\""))
@@ -139,49 +178,65 @@ public final class Dispatcher: @unchecked Sendable {
             d.method = name
             return fail(RPCError(.readOnly, d))
         }
+        // Builders that cannot throw count a failed allocation instead (JSONAllocation): a result built
+        // while one failed may be missing members, so it is never sent.
+        let failuresBefore = JSONAllocation.failures
+        let outer = JSONAllocation.beginRequest()
+        defer { JSONAllocation.endRequest(outer) }
         do {
             let result = try call(method, params, context)
-            if isNotification {
-                result.release()
-                return nil
-            }
-            let response = json_object()!
-            response.set("jsonrpc", JSONMake.string("2.0"))
-            response.set("result", result)
-            response.set("id", id!.retained())
-            return response
+            if JSONAllocation.failures != failuresBefore { return fail(Dispatcher.outOfMemory()) }
+            if isNotification { return nil }
+            return try JSON.rpcResponse("result", result, id: id)
         } catch let e as RPCError {
+            if JSONAllocation.failures != failuresBefore { return fail(Dispatcher.outOfMemory()) }
             return fail(e)
+        } catch JSONError.noMemory {
+            return fail(Dispatcher.outOfMemory())
         } catch {
-            return fail(RPCError(.internalError, pointer: nil, "\(error)"))
+            if JSONAllocation.failures != failuresBefore { return fail(Dispatcher.outOfMemory()) }
+            // The error's own text may name files, SQL or internals: it goes to the log, escaped, and
+            // the client learns which method failed.
+            internalErrorLog?(name, ControlEscape.escaped(String(describing: error)))
+            var d = ErrorData(pointer: nil, reason: "\(name) failed unexpectedly; nothing was changed, and the engine's log has the details")
+            d.method = name
+            return fail(RPCError(.internalError, d))
         }
     }
 
-    private func call(_ method: Method, _ given: JSONRef?, _ context: CallContext) throws -> JSONRef {
+    private func call(_ method: Method, _ given: JSONView?, _ context: CallContext) throws -> JSON {
         var issues = IssueList()
         // By-position params are mapped onto the declared names; pointers keep the caller's positions.
         var positions: [String: Int]? = nil
-        let object: JSONRef
+        // Named params are read where they are, in the request (alive for the call); only by-position
+        // params, and none, need an object of their own.
+        let object: JSONView
+        var built: JSON? = nil
         if let given, given.isArray {
-            object = JSONMake.object()
+            let o = try JSON.object()
             var map: [String: Int] = [:]
             for i in 0..<given.count {
                 guard i < method.params.count else {
                     issues.add(JSONPointer([String(i)]), "\(method.name) takes at most \(method.params.count) params")
                     break
                 }
-                object.set(method.params[i].name, given[i]!.retained())
+                try o.set(method.params[i].name, given[i]!)
                 map[method.params[i].name] = i
             }
             positions = map
+            built = o
+            object = o.view
+        } else if let given {
+            object = given
         } else {
-            object = given?.retained() ?? JSONMake.object()
+            let o = try JSON.object()
+            built = o
+            object = o.view
         }
-        defer { object.release() }
-        let p = Params(object: object, context: context, positions: positions)
+        let p = Params(object: object.ref, context: context, positions: positions)
         for param in method.params {
             if let v = object[param.name] {
-                param.schema.validate(v, at: p.pointer(param.name), into: &issues)
+                param.schema.validate(v.ref, at: p.pointer(param.name), into: &issues)
             } else if param.required {
                 let ptr = positions == nil ? p.pointer(param.name) : JSONPointer([String(method.params.firstIndex { $0.name == param.name }!)])
                 issues.add(ptr, "required")
@@ -197,7 +252,8 @@ public final class Dispatcher: @unchecked Sendable {
             }
         }
         if !issues.isEmpty { throw RPCError.invalidParams(issues) }
-        return try method.handler(p)
+        // The handler returns a new reference: adopted here, released with the reply.
+        return try withExtendedLifetime(built) { JSON(adopting: try method.handler(p)) }
     }
 
     // MARK: rpc.discover
@@ -205,24 +261,32 @@ public final class Dispatcher: @unchecked Sendable {
     private static let discoverMethod = Method("rpc.discover",
         summary: "The OpenRPC document of this engine: every method with JSON Schemas for its params and result.",
         result: Schema.object("OpenRPC", "An OpenRPC 1.3 document (spec.open-rpc.org).", [:]).openObject(),
-        mutates: false) { _ in JSONMake.null() }
+        mutates: false) { _ in JSON.null.retainedRef() }
 }
 
 /// Holds the OpenRPC document. Built once and never changed; each call gets a deep copy, so no jansson
 /// value is shared between threads.
 final class DocumentBox: @unchecked Sendable {
-    var document: JSONRef?
-    deinit { document?.release() }
+    var document: JSON?
 }
 
 extension RPCError {
-    /// A whole error response: {"jsonrpc":"2.0","error":{...},"id":...}.
+    /// A whole error response: {"jsonrpc":"2.0","error":{...},"id":...}; when memory runs out, the
+    /// shortest answer that can still be built.
+    public func response(id: JSONView?) -> JSON {
+        do {
+            return try JSON.rpcResponse("error", errorObject(), id: id)
+        } catch {
+            // Built from a JSON literal jansson parses into few allocations; nil only if even that fails.
+            if case .success(let r)? = try? JSON.parse(Dispatcher.outOfMemoryText) { return r }
+            return JSON.null
+        }
+    }
+
+    /// A whole error response as a new reference the caller owns.
+    @available(*, deprecated, message: "use response(id:), which returns an owning JSON")
     public func responseJSON(id: JSONRef?) -> JSONRef {
-        let r = json_object()!
-        r.set("jsonrpc", JSONMake.string("2.0"))
-        r.set("error", json())
-        r.set("id", id?.retained() ?? JSONMake.null())
-        return r
+        response(id: id.map(JSONView.init)).retainedRef()
     }
 }
 

@@ -140,10 +140,17 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         return s
     }
 
-    /// The error object of a response.
+    /// The error object of a response, as a new reference the caller owns.
     public func json() -> JSONRef {
-        let o = JSONMake.object(["code": JSONMake.int(code), "message": JSONMake.string(message)])
-        if let data, let d = try? JanssonEncoder().encode(data) { o.set("data", d) }
+        (try? errorObject())?.retainedRef() ?? JSONMake.object()
+    }
+
+    /// The error object of a response; throws when memory runs out.
+    public func errorObject() throws -> JSON {
+        let o = try JSON.object()
+        try o.set("code", int: code)
+        try o.set("message", string: message)
+        if let data { try o.set("data", JSON.encoding(data)) }
         return o
     }
 }

@@ -1,5 +1,4 @@
 import TwoSpeedJSON
-import CJansson
 
 /// One failure: where (a JSON pointer) and why.
 public struct ValidationIssue: Sendable, Hashable, Codable, CustomStringConvertible {

@@ -1,4 +1,3 @@
-import CJansson
 import TwoSpeedJSON
 import TwoSpeedModel
 

@@ -1,4 +1,3 @@
-import CJansson
 import Glibc
 import TwoSpeedJSON
 import TwoSpeedModel
@@ -220,10 +219,13 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
                         throw DeadAtBegin(failure: f)
                     }
                     let r = try body(c)
+                    // A write whose request met a failed jansson allocation may be missing a value: not committed.
+                    if !readOnly && JSONAllocation.failedInRequest { throw JSONError.noMemory }
                     do { try c.exec("COMMIT") } catch let f as PGFailure where f.connectionLost {
                         throw StoreError(kind: .io, message: "the connection to PostgreSQL was lost while committing: the write may or may "
                                          + "not have been committed; read it back before sending it again (\(f.message))", retryable: false)
                     }
+                    if !readOnly { JSONAllocation.noteCommit() }
                     return r
                 } catch let f as PGFailure {
                     if !f.connectionLost { _ = try? c.exec("ROLLBACK") }
@@ -293,11 +295,10 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
                 finish()
                 group = (s, kind, kind.info.loader())
             }
-            switch JSONText.parse(es.bytes(r, 2)) {
+            switch try JSON.parse(es.bytes(r, 2)) {
             case .failure(let e): throw StoreError(kind: .corrupt, message: "\(kind.rawValue) in \(pid): \(e.reason)")
             case .success(let v):
-                defer { v.release() }
-                do { try group!.loader.add(v, dec) } catch {
+                do { try group!.loader.add(v.ref, dec) } catch {
                     throw StoreError(kind: .corrupt, message: "\(kind.rawValue) in \(pid): \(error)")
                 }
             }
@@ -335,11 +336,10 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
     }
 
     private func decode<T: Decodable>(_ bytes: UnsafeRawBufferPointer, _ dec: JanssonDecoder, _ what: String) throws -> T {
-        switch JSONText.parse(bytes) {
+        switch try JSON.parse(bytes) {
         case .failure(let e): throw StoreError(kind: .corrupt, message: "\(what): \(e.reason)")
         case .success(let v):
-            defer { v.release() }
-            do { return try dec.decode(T.self, from: v) } catch {
+            do { return try dec.decode(T.self, from: v.ref) } catch {
                 throw StoreError(kind: .corrupt, message: "\(what): \(error)")
             }
         }
@@ -372,10 +372,9 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
 
 
     private func text<T: Encodable>(_ value: T, dropping key: String? = nil) throws -> String {
-        let v = try JanssonEncoder().encode(value)
-        defer { v.release() }
-        if let key { json_object_del(v, key) }
-        return JSONText.dump(v)
+        let v = try JSON.encoding(value)
+        if let key { v.remove(key) }
+        return try v.encoded()
     }
 
     private func nextPosition(_ c: PGConnection, _ next: inout [String: Int], _ pid: String, _ kind: EntityKind) throws -> Int {
@@ -414,12 +413,11 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
                     for (i, id) in ids.enumerated() {
                         let body: String
                         if let s = sent, let element = s[i], element.isObject {
-                            body = kind.detachedMembers.isEmpty ? JSONText.dump(element) : JSONText.dump(element, without: kind.detachedMembers)
+                            body = kind.detachedMembers.isEmpty ? try JSONText.encode(element) : try JSONText.encode(element, without: kind.detachedMembers)
                         } else {
-                            let json = try p.encodeEntity(kind, at: i, enc)
-                            defer { json.release() }
-                            for member in kind.detachedMembers { json_object_del(json, member) }
-                            body = JSONText.dump(json)
+                            let json = JSON(adopting: try p.encodeEntity(kind, at: i, enc))
+                            for member in kind.detachedMembers { json.remove(member) }
+                            body = try json.encoded()
                         }
                         buf.field(p.id); buf.field(kind.rawValue); buf.field(id); buf.field(String(i)); buf.field(body)
                         buf.endRow()
@@ -441,14 +439,13 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
                 try c.query("DELETE FROM portfolio WHERE id = $1", [id])
             }
         case .putEntity(let pid, let kind, let id, let body):
-            guard let copy = json_deep_copy(body) else { throw StoreError(kind: .io, message: "out of memory") }
-            defer { copy.release() }
-            for member in kind.detachedMembers { json_object_del(copy, member) }
+            let copy = try JSONView(body).copy()
+            for member in kind.detachedMembers { copy.remove(member) }
             let position = try nextPosition(c, &next, pid, kind)
             try c.query("""
                 INSERT INTO entity (portfolio, kind, id, position, body) VALUES ($1, $2, $3, $4, $5)
                 ON CONFLICT (portfolio, kind, id) DO UPDATE SET body = excluded.body
-                """, [pid, kind.rawValue, id, String(position), JSONText.dump(copy)])
+                """, [pid, kind.rawValue, id, String(position), try copy.encoded()])
         case .removeEntity(let pid, let kind, let id):
             try c.query("DELETE FROM entity WHERE portfolio = $1 AND kind = $2 AND id = $3", [pid, kind.rawValue, id])
             try c.query("""

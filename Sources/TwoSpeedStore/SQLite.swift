@@ -1,4 +1,5 @@
 import CSQLite
+import TwoSpeedJSON
 import Glibc
 
 /// A failure of the store, with SQLite's own words.
@@ -110,7 +111,16 @@ final class Connection {
     }
 
     /// Runs `body` in one transaction: all of it is written, or none of it.
-    func transaction<T>(_ body: () throws -> T) throws -> T { try inTransaction("BEGIN IMMEDIATE", body) }
+    /// A write whose request met a failed jansson allocation is rolled back: what it writes may be missing a value.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        let r = try inTransaction("BEGIN IMMEDIATE") {
+            let r = try body()
+            if JSONAllocation.failedInRequest { throw JSONError.noMemory }
+            return r
+        }
+        JSONAllocation.noteCommit()
+        return r
+    }
 
     /// Runs `body` in one read transaction: every statement in it reads the same committed state.
     func readTransaction<T>(_ body: () throws -> T) throws -> T { try inTransaction("BEGIN DEFERRED", body) }

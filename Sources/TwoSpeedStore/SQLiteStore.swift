@@ -1,5 +1,4 @@
 import CSQLite
-import CJansson
 import Glibc
 import TwoSpeedJSON
 import TwoSpeedModel
@@ -320,11 +319,10 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
                 finish()
                 group = (s, kind, kind.info.loader())
             }
-            switch JSONText.parse(es.bytes(2)) {
+            switch try JSON.parse(es.bytes(2)) {
             case .failure(let e): throw StoreError(kind: .corrupt, message: "\(kind.rawValue) in \(pid): \(e.reason)")
             case .success(let v):
-                defer { v.release() }
-                do { try group!.loader.add(v, dec) } catch {
+                do { try group!.loader.add(v.ref, dec) } catch {
                     throw StoreError(kind: .corrupt, message: "\(kind.rawValue) in \(pid): \(error)")
                 }
             }
@@ -364,11 +362,10 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     }
 
     private func decode<T: Decodable>(_ bytes: UnsafeRawBufferPointer, _ dec: JanssonDecoder, _ what: String) throws -> T {
-        switch JSONText.parse(bytes) {
+        switch try JSON.parse(bytes) {
         case .failure(let e): throw StoreError(kind: .corrupt, message: "\(what): \(e.reason)")
         case .success(let v):
-            defer { v.release() }
-            do { return try dec.decode(T.self, from: v) } catch {
+            do { return try dec.decode(T.self, from: v.ref) } catch {
                 throw StoreError(kind: .corrupt, message: "\(what): \(error)")
             }
         }
@@ -478,13 +475,12 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
                 for (i, id) in ids.enumerated() {
                     let body: String
                     if let s = sent, let element = s[i], element.isObject {
-                        body = kind.detachedMembers.isEmpty ? JSONText.dump(element) : JSONText.dump(element, without: kind.detachedMembers)
+                        body = kind.detachedMembers.isEmpty ? try JSONText.encode(element) : try JSONText.encode(element, without: kind.detachedMembers)
                     } else {
                         // One entity encoded at a time and let go: the store holds no second copy of the document.
-                        let json = try p.encodeEntity(kind, at: i, enc)
-                        defer { json.release() }
-                        for member in kind.detachedMembers { json_object_del(json, member) }
-                        body = JSONText.dump(json)
+                        let json = JSON(adopting: try p.encodeEntity(kind, at: i, enc))
+                        for member in kind.detachedMembers { json.remove(member) }
+                        body = try json.encoded()
                     }
                     try conn.prepare(ins).run([.text(p.id), .text(kind.rawValue), .text(id), .int(i), .text(body)])
                 }
@@ -504,15 +500,14 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
             try deleteOwnedRows(conn, id)
         case .putEntity(let pid, let kind, let id, let body):
             // The body is borrowed for the call; the store writes a copy without observations.
-            guard let copy = json_deep_copy(body) else { throw StoreError(kind: .io, message: "out of memory") }
-            defer { copy.release() }
-            for member in kind.detachedMembers { json_object_del(copy, member) }
+            let copy = try JSONView(body).copy()
+            for member in kind.detachedMembers { copy.remove(member) }
             // A position is taken for a replaced entity too (it keeps its own): a gap orders the same.
             let position = try next.take(conn, pid, kind)
             try conn.prepare("""
                 INSERT INTO entity (portfolio, kind, id, position, body) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(portfolio, kind, id) DO UPDATE SET body = excluded.body
-                """).run([.text(pid), .text(kind.rawValue), .text(id), .int(position), .text(JSONText.dump(copy))])
+                """).run([.text(pid), .text(kind.rawValue), .text(id), .int(position), .text(try copy.encoded())])
         case .removeEntity(let pid, let kind, let id):
             try conn.prepare("DELETE FROM entity WHERE portfolio = ? AND kind = ? AND id = ?")
                 .run([.text(pid), .text(kind.rawValue), .text(id)])
@@ -548,10 +543,9 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
     }
 
     private func text<T: Encodable>(_ value: T, dropping key: String? = nil) throws -> String {
-        let v = try JanssonEncoder().encode(value)
-        defer { v.release() }
-        if let key { json_object_del(v, key) }
-        return JSONText.dump(v)
+        let v = try JSON.encoding(value)
+        if let key { v.remove(key) }
+        return try v.encoded()
     }
 
     // MARK: Assessment models and results

@@ -357,36 +357,38 @@ final class ConcurrencyTests: XCTestCase {
     }
 
     /// The next revision's cache shares the old one's entries and changes only its own: each jansson value
-    /// is released once, by the last cache holding it (counted by jansson's own reference count: a leak
-    /// would leave it higher, a second release would free it under us).
+    /// is owned by one `JSON`, released once when the last cache holding it goes (counted by jansson's own
+    /// reference count, through a reference of the test's own: a leak would leave it higher, a second
+    /// release would free it under us).
     func testTheNextCacheSharesEntriesAndReleasesEachOnce() throws {
         let engine = try Engine(path: nil)
         XCTAssertNotNil(put(engine, retailerText).result)
         let sp = try XCTUnwrap(engine.portfolio("retailer"))
         var old: EntityCache? = EntityCache()
-        let kept = try XCTUnwrap(old!.retained(.product, "checkout", in: sp.portfolio))
-        XCTAssertEqual(kept.pointee.refcount, 2, "the cache's and ours")
+        var kept: JSON? = try XCTUnwrap(old!.entity(.product, "checkout", in: sp.portfolio))
+        XCTAssertEqual(kept!.ref.pointee.refcount, 1, "one jansson reference, the JSON's: Swift counts who holds it")
+        let keptOwn = JSON(retaining: kept!.ref)
         var next: EntityCache? = old!.next()
-        let replaced = JSONMake.object(["id": JSONMake.string("checkout"), "name": JSONMake.string("Replaced")])
-        next!.put(.product, "checkout", replaced)
+        next!.put(.product, "checkout", try JSON.object(["id": .string("checkout"), "name": .string("Replaced")]))
         next!.remove(.product, "front-page")
-        let shared = try XCTUnwrap(old!.retained(.product, "search", in: sp.portfolio))
-        let viaNext = try XCTUnwrap(next!.retained(.product, "search", in: sp.portfolio))
-        XCTAssertEqual(shared, viaNext, "an entry the write did not change is the same value")
-        XCTAssertEqual(shared.pointee.refcount, 3, "one box shared by both caches, and our two")
+        var shared: JSON? = try XCTUnwrap(old!.entity(.product, "search", in: sp.portfolio))
+        var viaNext: JSON? = try XCTUnwrap(next!.entity(.product, "search", in: sp.portfolio))
+        XCTAssertTrue(shared === viaNext, "an entry the write did not change is the same value")
+        let sharedOwn = JSON(retaining: shared!.ref)
+        XCTAssertEqual(sharedOwn.ref.pointee.refcount, 2, "the one JSON both caches share, and ours")
         // Each cache answers its own revision.
-        XCTAssertEqual(try old!.retained(.product, "checkout", in: sp.portfolio)?.releasing { $0["name"]?.stringValue }, "Online checkout")
-        XCTAssertEqual(try next!.retained(.product, "checkout", in: sp.portfolio)?.releasing { $0["name"]?.stringValue }, "Replaced")
-        XCTAssertEqual(try old!.retained(.product, "front-page", in: sp.portfolio)?.releasing { _ in true }, true)
-        XCTAssertNil(try next!.retained(.product, "front-page", in: sp.portfolio))
+        XCTAssertEqual(try old!.entity(.product, "checkout", in: sp.portfolio)?["name"]?.stringValue, "Online checkout")
+        XCTAssertEqual(try next!.entity(.product, "checkout", in: sp.portfolio)?["name"]?.stringValue, "Replaced")
+        XCTAssertNotNil(try old!.entity(.product, "front-page", in: sp.portfolio))
+        XCTAssertNil(try next!.entity(.product, "front-page", in: sp.portfolio))
         old = nil
-        XCTAssertEqual(kept.pointee.refcount, 1, "the old cache released its own entry once")
-        XCTAssertEqual(shared.pointee.refcount, 3, "the shared entry is still the next cache's")
+        kept = nil
+        XCTAssertEqual(keptOwn.ref.pointee.refcount, 1, "the old cache's own entry was released once")
+        XCTAssertEqual(sharedOwn.ref.pointee.refcount, 2, "the shared entry is still the next cache's")
         next = nil
-        XCTAssertEqual(shared.pointee.refcount, 2, "and released once when the last cache goes")
-        kept.release()
-        shared.release()
-        viaNext.release()
+        shared = nil
+        viaNext = nil
+        XCTAssertEqual(sharedOwn.ref.pointee.refcount, 1, "and released once when the last holder goes")
     }
 
     /// loadPortfolio reads one portfolio as loadAll does, or nil.

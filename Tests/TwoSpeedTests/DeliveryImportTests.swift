@@ -68,7 +68,7 @@ final class DeliveryImportTests: XCTestCase {
             var got: [String] = []
             let add: (Int, JSONLinesReader.Item) -> Void = { line, item in
                 switch item {
-                case .value(let v, _): got.append("\(line):\(JSONText.dump(v))"); v.release()
+                case .value(let v, _): got.append("\(line):\(v.text())")
                 case .failure(let column, let reason): got.append("\(line):\(column != nil):\(reason.hasPrefix("not JSON") ? "not JSON" : reason)")
                 }
             }

@@ -1,0 +1,154 @@
+import CJansson
+import Glibc
+import TwoSpeedEngine
+import TwoSpeedJSON
+import TwoSpeedRPC
+import XCTest
+
+// jansson's allocator, replaced for these tests (json_set_alloc_funcs): it counts allocations and fails
+// the Nth. C function pointers capture nothing, so the state is global; the tests run one at a time.
+nonisolated(unsafe) private var allocations = 0
+nonisolated(unsafe) private var failAt = Int.max
+nonisolated(unsafe) private var failed = 0
+/// While set, allocations are neither counted nor failed (the test's own dumps).
+nonisolated(unsafe) private var paused = false
+
+private func installFailingAllocator(failing n: Int) {
+    allocations = 0
+    failAt = n
+    failed = 0
+    paused = false
+    json_set_alloc_funcs({ size in
+        if paused { return malloc(size) }
+        allocations += 1
+        if allocations == failAt { failed += 1; return nil }
+        return malloc(size)
+    }, { p in free(p) })
+    // The engine counts jansson's failed allocations through a wrapper of the allocator it found; it
+    // wraps this one now, as a host that sets its own allocator after loading the engine has it do.
+    JSONAllocation.countFailures()
+}
+
+private func restoreAllocator() {
+    json_set_alloc_funcs({ malloc($0) }, { free($0) })
+    JSONAllocation.countFailures()
+}
+
+/// Issue 25: an allocation that fails anywhere in a request answers -32603 "out of memory" (never a
+/// trap, never a result built with a member missing), and the engine serves normally afterwards.
+final class JanssonAllocationTests: XCTestCase {
+    /// A sequence of calls that builds, reads, assesses, batches and fails to parse.
+    static let sequence: [String] = [
+        #"{"jsonrpc":"2.0","method":"portfolio.put","params":{"portfolio":"# + retailerText + #"},"id":1}"#,
+        #"{"jsonrpc":"2.0","method":"entity.get","params":{"portfolio":"retailer","kind":"product","id":"checkout"},"id":2}"#,
+        #"{"jsonrpc":"2.0","method":"entity.list","params":{"portfolio":"retailer","kind":"team"},"id":3}"#,
+        #"{"jsonrpc":"2.0","method":"assessment.run","params":{"portfolio":"retailer"},"id":4}"#,
+        #"[{"jsonrpc":"2.0","method":"engine.info","id":5},{"jsonrpc":"2.0","method":"no.such","id":6}]"#,
+        #"{"jsonrpc":"2.0","method":"#,
+        #"{"jsonrpc":"2.0","method":"rpc.discover","id":7}"#,
+        #"{"jsonrpc":"2.0","method":"entity.get","params":{"portfolio":"retailer","kind":"product","id":"checkout"},"id":8}"#,
+    ]
+
+    struct Outcome {
+        /// The reply's text (dumped once the allocator no longer fails).
+        var text: String
+        /// The failing allocation fell inside this call.
+        var faulted: Bool
+        var isOutOfMemory: Bool
+    }
+
+    /// Runs the sequence on a new engine over a new store file with the Nth jansson allocation failing.
+    /// The allocation count after each call of the last run.
+    nonisolated(unsafe) static var ends: [Int] = []
+
+    func run(failing n: Int, in folder: String) throws -> (outcomes: [Outcome], engine: Engine, path: String) {
+        let path = folder + "/s\(n).sqlite"
+        let engine = try Engine(path: path)
+        installFailingAllocator(failing: n)
+        var outcomes: [Outcome] = []
+        for request in Self.sequence {
+            let before = failed
+            var t = request
+            let reply = t.withUTF8 { engine.dispatcher.respond(text: UnsafeRawBufferPointer($0)) }
+            let faulted = failed != before
+            // Dumped with the allocator left alone, so that what is checked is the reply the engine built.
+            paused = true
+            let text = reply?.text() ?? ""
+            paused = false
+            let oom = text.contains(#""code":-32603"#) && text.contains("out of memory")
+            outcomes.append(Outcome(text: text, faulted: faulted, isOutOfMemory: oom))
+            Self.ends.append(allocations)
+        }
+        restoreAllocator()
+        return (outcomes, engine, path)
+    }
+
+    func testEveryFailedAllocationAnswersOutOfMemoryAndTheEngineServesAfter() throws {
+        defer { restoreAllocator() }
+        let folder = temporaryDirectory()
+        defer { _ = runProgram(["/bin/rm", "-rf", folder]) }
+        // A run with nothing failing counts the allocations and gives the replies to compare with.
+        Self.ends = []
+        let (clean, _, _) = try run(failing: Int.max, in: folder)
+        let total = allocations
+        let ends = Self.ends
+        XCTAssertGreaterThan(total, 1_000, "the sequence allocates")
+        XCTAssertFalse(clean.contains { $0.isOutOfMemory }, "no fault, no out of memory: \(clean.map(\.text))")
+        XCTAssertTrue(clean[0].text.contains(#""result""#), clean[0].text)
+        // Every one of the first 250 allocations, then 250 more spread over the rest.
+        var points = Array(1...250)
+        points += stride(from: 251, through: total, by: max(1, (total - 250) / 250))
+        // And each of the last 40 of every call: where a write's result is built after its commit.
+        for end in ends { points += (max(1, end - 39)...end) }
+        points = Array(Set(points)).sorted()
+        var faultedCalls = 0
+        var committedThenFailed = 0
+        for n in points {
+            let (outcomes, engine, path) = try run(failing: n, in: folder)
+            for (i, o) in outcomes.enumerated() {
+                if o.faulted {
+                    faultedCalls += 1
+                    // The call that met the failure answers -32603 "out of memory" (a batch in the member that met it).
+                    XCTAssertTrue(o.isOutOfMemory, "allocation \(n) failed in call \(i), which answered: \(o.text.prefix(300))")
+                } else {
+                    XCTAssertFalse(o.isOutOfMemory, "allocation \(n) did not fail in call \(i), which answered out of memory")
+                }
+            }
+            // The store holds the put whole or not at all: a new engine on the file reads what the
+            // acknowledged put wrote, or finds no portfolio when the put answered an error.
+            let reopened = try Engine(path: path)
+            let stored = reopened.call(Self.sequence[1]) ?? ""
+            if outcomes[0].text.contains(#""result""#) || outcomes[0].text.contains("after the change was committed") {
+                XCTAssertEqual(stored, clean[1].text, "after allocation \(n) failed, the committed put reads back differently")
+            } else {
+                XCTAssertTrue(outcomes[0].text.contains("nothing was changed"), outcomes[0].text)
+                XCTAssertTrue(stored.contains("-32000"), "after allocation \(n) failed in a refused put, the store holds: \(stored.prefix(300))")
+            }
+            if outcomes[0].text.contains("after the change was committed") { committedThenFailed += 1 }
+            // And the engine that met the failure serves: the portfolio can be put again and read back whole.
+            let put = engine.call(Self.sequence[0]) ?? ""
+            XCTAssertTrue(put.contains(#""result""#), "after allocation \(n) failed, portfolio.put answered \(put.prefix(300))")
+            let get = engine.call(Self.sequence[1]) ?? ""
+            XCTAssertEqual(get, clean[1].text, "after allocation \(n) failed, entity.get answered differently")
+            let assessed = engine.call(Self.sequence[3]) ?? ""
+            XCTAssertTrue(assessed.contains(#""overall""#), "after allocation \(n) failed, assessment.run answered \(assessed.prefix(300))")
+        }
+        // The failures did land in calls (not only in the engines' set-up).
+        XCTAssertGreaterThan(faultedCalls, points.count / 2)
+        // Some failures fell after the put's commit, and were told apart.
+        XCTAssertGreaterThan(committedThenFailed, 0)
+    }
+
+    /// The near miss: the failure placed past the sequence's last allocation changes nothing.
+    func testAFailurePastTheSequenceChangesNothing() throws {
+        defer { restoreAllocator() }
+        let folder = temporaryDirectory()
+        defer { _ = runProgram(["/bin/rm", "-rf", folder]) }
+        let (clean, _, _) = try run(failing: Int.max, in: folder)
+        let (late, _, _) = try run(failing: allocations + 1, in: folder)
+        XCTAssertEqual(failed, 0)
+        XCTAssertFalse(late.contains { $0.isOutOfMemory || $0.faulted })
+        XCTAssertEqual(late[1].text, clean[1].text)
+        XCTAssertEqual(late[2].text, clean[2].text)
+    }
+}
