@@ -259,8 +259,14 @@ extension AdviceRunRecord {
     /// type than written (a member that is null counts as absent, as the decoder reads it); the caller then
     /// decodes it with the Codable decoder, whose error says where.
     public init?(storedJSON text: String) {
-        guard case .success(let j) = JSONText.parse(text) else { return nil }
-        defer { j.release() }
+        // Unparsable (or out of memory): the caller's Codable decode says why.
+        guard case .success(let owned)? = try? JSON.parse(text),
+              let r = withExtendedLifetime(owned, { AdviceRunRecord.reading(owned.ref) }) else { return nil }
+        self = r
+    }
+
+    /// The record from a parsed object, borrowed (its owner outlives the call).
+    private static func reading(_ j: JSONRef) -> AdviceRunRecord? {
         func strings(_ v: JSONRef?) -> [String]? {
             guard let v, v.isArray else { return nil }
             var out: [String] = []
@@ -298,6 +304,6 @@ extension AdviceRunRecord {
             }
             items.append(Item(key: key, rule: rule, pitfall: pitfall, title: title, rank: Int(rank), subjects: subjects))
         }
-        self.init(run: Int(run), at: at, asOf: asOf, model: model, modelHash: modelHash, engine: engine, items: items, gone: gone, absent: absent)
+        return AdviceRunRecord(run: Int(run), at: at, asOf: asOf, model: model, modelHash: modelHash, engine: engine, items: items, gone: gone, absent: absent)
     }
 }

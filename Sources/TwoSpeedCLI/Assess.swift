@@ -56,10 +56,10 @@ struct Assess: ParsableCommand {
             let document = try readJSON(try readInput(file), what: file == "-" ? "standard input" : file)
             client = try assessment.client()
             // InProcessAssessment still hands a new jansson reference on: adopted here.
-            result = JSON(adopting: try assessment.assess(document.ref, client))
+            result = try assessment.assess(document.view, client)
         } else {
             client = try connection.client()
-            result = JSON(adopting: try assessment.assessHeld(try portfolio.resolve(client), keep: !noKeep, client))
+            result = try assessment.assessHeld(try portfolio.resolve(client), keep: !noKeep, client)
         }
         if json {
             printJSON(result, compact: output.compact)

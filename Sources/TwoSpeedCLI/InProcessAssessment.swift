@@ -38,27 +38,24 @@ struct AssessmentOptions: ParsableArguments {
     }
 
     /// Puts the portfolio into the engine and assesses it, keeping nothing; the result is the caller's.
-    func assess(_ document: JSONRef, _ client: TwoSpeedClient) throws -> JSONRef {
-        let putParams = JSONMake.object(["portfolio": document.retained()])
-        defer { putParams.release() }
+    func assess(_ document: JSONView, _ client: TwoSpeedClient) throws -> JSON {
+        let putParams = try JSON.object()
+        try putParams.set("portfolio", document)
         let put = try client.callJSON(Contract.portfolioPut.name, params: putParams)
         let id = put["id"]?.stringValue ?? ""
-        put.release()
         return try assessHeld(id, keep: false, client)
     }
 
     /// Assesses a portfolio the engine holds, with these options; kept when `keep`. The result is the caller's.
-    func assessHeld(_ id: String, keep: Bool, _ client: TwoSpeedClient) throws -> JSONRef {
+    func assessHeld(_ id: String, keep: Bool, _ client: TwoSpeedClient) throws -> JSON {
         if let modelFile {
-            let modelParams = JSONMake.object(["model": try parseJSON(try readInput(modelFile), what: modelFile)])
-            defer { modelParams.release() }
-            try client.callJSON(Contract.assessmentModelPut.name, params: modelParams).release()
+            let modelParams = try JSON.object(["model": try readJSON(try readInput(modelFile), what: modelFile)])
+            _ = try client.callJSON(Contract.assessmentModelPut.name, params: modelParams)
         }
-        let params = JSONMake.object(["portfolio": JSONMake.string(id), "keep": JSONMake.bool(keep)])
-        defer { params.release() }
-        if let model { params.set("model", JSONMake.string(model)) }
-        if let asOf { params.set("asOf", JSONMake.string(asOf)) }
-        if let answers { params.set("answers", try parseJSON(try readInput(answers), what: answers)) }
+        let params = try JSON.object(["portfolio": .string(id), "keep": .bool(keep)])
+        if let model { try params.set("model", string: model) }
+        if let asOf { try params.set("asOf", string: asOf) }
+        if let answers { try params.set("answers", try readJSON(try readInput(answers), what: answers)) }
         return try client.callJSON(Contract.assessmentRun.name, params: params)
     }
 }

@@ -29,12 +29,6 @@ func readJSON(_ bytes: [UInt8], what: String) throws -> JSON {
     }
 }
 
-/// Parses JSON text with jansson; the caller releases the value. For InProcessAssessment, which still
-/// hands jansson references on (the typed-contract work converts it).
-func parseJSON(_ bytes: [UInt8], what: String) throws -> JSONRef {
-    try readJSON(bytes, what: what).retainedRef()
-}
-
 /// Prints a value as JSON on standard output.
 func printJSON(_ value: JSONView, compact: Bool) {
     print(value.text(pretty: !compact))

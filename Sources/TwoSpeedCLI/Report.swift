@@ -107,7 +107,7 @@ struct Report: ParsableCommand {
             result = document
         } else {
             // InProcessAssessment still hands a new jansson reference on: adopted here.
-            result = JSON(adopting: try assessment.assess(document.ref, client))
+            result = try assessment.assess(document.view, client)
         }
         let params = try JSON.object(["format": JSON.string(chosenFormat), "result": result,
                                       "width": JSON.int(width)])

@@ -45,7 +45,7 @@ extension Engine {
         return m
     }
 
-    func run(_ p: AssessmentRunParams, _ call: Call) throws -> JSONRef {
+    func run(_ p: AssessmentRunParams, _ call: Call) throws -> JSON {
         let sp = try snapshot(p.portfolio, call.pointer("portfolio"))
         let m = try model(p.model ?? DefaultModel.id, call.pointer("model"))
         let answers = p.answers ?? []
@@ -65,38 +65,33 @@ extension Engine {
         // Encoded once, outside any lock. A kept result gets its number after the insert; a placeholder
         // keeps "run" first among the members, where Codable puts it.
         if keep { result.run = 0 }
-        let json = try JanssonEncoder().encode(result)
+        let json = try JSON.encoding(result)
         guard keep else { return json }
         do {
-            let summary = Engine.runSummary(json)
-            defer { summary.release() }
+            let summary = try Engine.runSummary(json.view)
             // The run and its advice record in one transaction, where the store keeps advice.
             let seq = try adviceStore.map { a in
                 let absent = try absentSubjects(a, sp, before: Int.max)
-                return try a.addRun(portfolio: sp.portfolio.id, at: result.at, model: m.id, score: result.overall.score, summary: JSONText.dump(summary),
-                             body: JSONText.dump(json)) { seq, previous in try adviceRecordText(result, seq: seq, previous: previous, portfolio: sp, absent: absent) }
+                return try a.addRun(portfolio: sp.portfolio.id, at: result.at, model: m.id, score: result.overall.score, summary: summary.text(),
+                             body: json.text()) { seq, previous in try adviceRecordText(result, seq: seq, previous: previous, portfolio: sp, absent: absent) }
             } ?? store.addRun(portfolio: sp.portfolio.id, at: result.at, model: m.id, score: result.overall.score,
-                              summary: JSONText.dump(summary), body: JSONText.dump(json))
-            json.set("run", JSONMake.int(seq))
+                              summary: summary.text(), body: json.text())
+            try json.set("run", int: seq)
             return json
         } catch let e as StoreError {
-            json.release()
             throw RPCError(store: e)
-        } catch {
-            json.release()
-            throw error
         }
     }
 
     /// What assessment.history lists of a run, taken from its encoded result: kept beside it in the store.
-    static func runSummary(_ result: JSONRef) -> JSONRef {
-        let o = JSONMake.object()
-        for key in ["asOf", "revision", "overall"] { o.set(key, result[key]?.retained()) }
-        let dims = JSONMake.object()
+    static func runSummary(_ result: JSONView) throws -> JSON {
+        let o = try JSON.object()
+        for key in ["asOf", "revision", "overall"] { if let v = result[key] { try o.set(key, v) } }
+        let dims = try JSON.object()
         for d in result["dimensions"]?.elements ?? [] {
-            if let id = d["id"]?.stringValue, let score = d["score"], score.isNumber { dims.set(id, score.retained()) }
+            if let id = d["id"]?.stringValue, let score = d["score"], score.isNumber { try dims.set(id, score) }
         }
-        o.set("dimensions", dims)
+        try o.set("dimensions", dims)
         return o
     }
 
@@ -126,7 +121,7 @@ extension Engine {
     }
 
     /// Served from the stored text: parsed, numbered, returned; never decoded into Swift and encoded again.
-    func getRun(_ p: AssessmentGetParams, _ call: Call) throws -> JSONRef {
+    func getRun(_ p: AssessmentGetParams, _ call: Call) throws -> JSON {
         let pid = p.portfolio
         let n: Int
         if let given = p.run {
@@ -144,23 +139,22 @@ extension Engine {
             throw RPCError(store: e)
         }
         guard let body else { throw RPCError(.notFound, pointer: call.pointer("run").description, "no kept run \(n)") }
-        switch JSONText.parse(body) {
+        switch try JSON.parse(body) {
         case .failure(let e): throw RPCError(.storeError, pointer: nil, "kept run \(n) is not JSON: \(e.reason)")
         case .success(let json):
             // Served as stored, without a decode: a row that holds no result (hand-edited, damaged) is
             // caught by the members every result has.
             let missing = json.isObject ? ResultSchemas.result.properties.filter { $0.required && json[$0.name] == nil }.map(\.name) : ["all"]
             if !missing.isEmpty {
-                json.release()
                 throw RPCError(.storeError, pointer: nil, "kept run \(n) is not an assessment result: missing \(missing.joined(separator: ", "))")
             }
-            json.set("run", JSONMake.int(n))
+            try json.set("run", int: n)
             return json
         }
     }
 
     /// Built from the runs' summaries; only the two runs compared are read whole.
-    func history(_ p: AssessmentHistoryParams, _ call: Call) throws -> JSONRef {
+    func history(_ p: AssessmentHistoryParams, _ call: Call) throws -> JSON {
         let portfolio = p.portfolio
         _ = try snapshot(portfolio, call.pointer("portfolio"))
         let rows: [KeptRun]
@@ -176,34 +170,31 @@ extension Engine {
         } else if rows.count >= 2 {
             pair = [rows[rows.count - 2].seq, rows[rows.count - 1].seq]
         }
-        var change: JSONRef? = nil
+        var change: JSON? = nil
         if let pair {
             guard let a = try keptRun(portfolio, pair[0]), let b = try keptRun(portfolio, pair[1]) else {
                 throw RPCError(.storeError, pointer: nil, "a kept run vanished while it was read")
             }
-            change = try JanssonEncoder().encode(AssessmentChange(from: a, to: b))
+            change = try JSON.encoding(AssessmentChange(from: a, to: b))
         }
-        let runs = JSONMake.array()
+        let runs = try JSON.array()
         for r in rows {
-            guard case .success(let summary) = JSONText.parse(r.body), summary.isObject else {
-                runs.release()
-                change?.release()
+            guard case .success(let summary) = try JSON.parse(r.body), summary.isObject else {
                 throw RPCError(.storeError, pointer: nil, "the summary of kept run \(r.seq) is not JSON")
             }
-            defer { summary.release() }
-            let o = JSONMake.object()
-            o.set("run", JSONMake.int(r.seq))
-            o.set("at", JSONMake.string(r.at))
-            o.set("asOf", summary["asOf"]?.retained())
-            o.set("model", JSONMake.string(r.model))
-            if let rev = summary["revision"], rev.isNumber { o.set("revision", rev.retained()) }
-            o.set("overall", summary["overall"]?.retained())
-            o.set("dimensions", summary["dimensions"]?.retained() ?? JSONMake.object())
-            runs.append(o)
+            let o = try JSON.object()
+            try o.set("run", int: r.seq)
+            try o.set("at", string: r.at)
+            if let asOf = summary["asOf"] { try o.set("asOf", asOf) }
+            try o.set("model", string: r.model)
+            if let rev = summary["revision"], rev.isNumber { try o.set("revision", rev) }
+            if let overall = summary["overall"] { try o.set("overall", overall) }
+            if let dims = summary["dimensions"] { try o.set("dimensions", dims) } else { try o.set("dimensions", JSON.object()) }
+            try runs.append(o)
         }
         let trend = try deliveryOverlay(try snapshot(portfolio, call.pointer("portfolio")).portfolio, asOf: nil)
-            .map { try JanssonEncoder().encode($0.trend) }
-        return JSONMake.object(["portfolio": JSONMake.string(portfolio), "runs": runs, "change": change, "delivery": trend])
+            .map { try JSON.encoding($0.trend) }
+        return try JSON.object(["portfolio": JSON.string(portfolio), "runs": runs, "change": change, "delivery": trend])
     }
 
     func putModel(_ p: ModelPutParams, _ call: Call) throws -> ModelPutResult {

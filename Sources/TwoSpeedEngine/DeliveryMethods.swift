@@ -1,4 +1,3 @@
-import CJansson
 import Glibc
 import TwoSpeedAssessment
 import TwoSpeedContract
@@ -54,19 +53,19 @@ extension Engine {
         var skipped = (0, 0)
         if let arr = darr {
             let base = deploymentsAt
-            let n = json_array_size(arr)
+            let n = arr.count
             deployments.reserveCapacity(n)
             for i in 0..<n {
-                if let r = Engine.deployment(json_array_get(arr, i)!, systems, { problem(JSONPointer((base / i).tokens + $0), $1) }) { deployments.append(r) }
+                if let r = Engine.deployment(arr[i]!, systems, { problem(JSONPointer((base / i).tokens + $0), $1) }) { deployments.append(r) }
                 else { skipped.0 += 1 }
             }
         }
         if let arr = iarr {
             let base = incidentsAt
-            let n = json_array_size(arr)
+            let n = arr.count
             incidents.reserveCapacity(n)
             for i in 0..<n {
-                if let r = Engine.incident(json_array_get(arr, i)!, systems, { problem(JSONPointer((base / i).tokens + $0), $1) }) { incidents.append(r) }
+                if let r = Engine.incident(arr[i]!, systems, { problem(JSONPointer((base / i).tokens + $0), $1) }) { incidents.append(r) }
                 else { skipped.1 += 1 }
             }
         }
@@ -125,34 +124,30 @@ extension Engine {
             if cs.isObject {
                 // The compact form, change id → commit time: a third of the objects the list form takes for
                 // jansson to build and free, and an id cannot be listed twice (the parser refuses duplicates).
-                encoded.reserveCapacity(json_object_size(cs) * 24)
-                var it = json_object_iter(cs)
-                while let iter = it {
-                    defer { it = json_object_iter_next(cs, iter) }
-                    let cid = UnsafeBufferPointer(start: UnsafeRawPointer(json_object_iter_key(iter)!).assumingMemoryBound(to: UInt8.self),
-                                                  count: json_object_iter_key_len(iter))
+                encoded.reserveCapacity(cs.count * 24)
+                cs.forEachMemberBytes { cid, value in
                     guard Formats.isIdentifier(cid) else {
                         let name = String(decoding: cid, as: UTF8.self)
                         failAt(["changes", name], Formats.check(.identifier, name) ?? "not an identifier")
-                        continue
+                        return
                     }
-                    if let t = timeValue(json_object_iter_value(iter)!, { failAt(["changes", String(decoding: cid, as: UTF8.self)], $0) }) {
+                    if let t = timeValue(value, { failAt(["changes", String(decoding: cid, as: UTF8.self)], $0) }) {
                         add(cid, t)
                     }
                 }
             } else if !cs.isArray { fail("changes", "expected array or object, found \(cs.kind.schemaName)") } else {
-                let n = json_array_size(cs)
+                let n = cs.count
                 encoded.reserveCapacity(n * 24)
                 var ids: [UnsafeBufferPointer<UInt8>] = []
                 ids.reserveCapacity(n)
                 var seen = Set<String>()
                 for j in 0..<n {
-                    let c = json_array_get(cs, j)!
+                    let c = cs[j]!
                     guard c.isObject else { failAt(["changes", "\(j)"], "expected object, found \(c.kind.schemaName)"); continue }
                     var k = 0
                     let cid = identifierBytes(c, "id", required: true, &k) { failAt(["changes", "\(j)", $0], $1) }
                     let committed = time(c, "committed", required: true, &k) { failAt(["changes", "\(j)", $0], $1) }
-                    if json_object_size(c) > k { unknownMembers(c, ["id", "committed"]) { failAt(["changes", "\(j)", $0], "unknown member") } }
+                    if c.count > k { unknownMembers(c, ["id", "committed"]) { failAt(["changes", "\(j)", $0], "unknown member") } }
                     // A linear look while the list is short (a Set for every deployment would cost more than the
                     // look), a Set once it is long, so that 100,000 changes stay linear.
                     if let cid {
@@ -167,7 +162,7 @@ extension Engine {
                 }
             }
         }
-        if json_object_size(v) > known { unknownMembers(v, ["id", "system", "time", "failed", "changes"]) { fail($0, "unknown member") } }
+        if v.count > known { unknownMembers(v, ["id", "system", "time", "failed", "changes"]) { fail($0, "unknown member") } }
         guard ok, let id, let system, let at else { return nil }
         return DeploymentRecord(id: id, system: system, at: at, failed: failed, changes: String(decoding: encoded, as: UTF8.self))
     }
@@ -188,7 +183,7 @@ extension Engine {
         }
         if let s = started, let r = resolved, r < s { fail("resolved", "resolved before it started") }
         let cause = identifier(v, "cause", required: false, &known, fail)
-        if json_object_size(v) > known { unknownMembers(v, ["id", "system", "started", "resolved", "cause"]) { fail($0, "unknown member") } }
+        if v.count > known { unknownMembers(v, ["id", "system", "started", "resolved", "cause"]) { fail($0, "unknown member") } }
         guard ok, let id, let system, let started else { return nil }
         return IncidentRecord(id: id, system: system, started: started, resolved: resolved, cause: cause)
     }
@@ -207,8 +202,7 @@ extension Engine {
                                         _ fail: (String, String) -> Void) -> UnsafeBufferPointer<UInt8>? {
         guard let m = v[key] else { if required { fail(key, "required") }; return nil }
         known += 1
-        guard m.isString, let p = json_string_value(m) else { fail(key, "expected string, found \(m.kind.schemaName)"); return nil }
-        let b = UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: json_string_length(m))
+        guard let b = m.stringBytes else { fail(key, "expected string, found \(m.kind.schemaName)"); return nil }
         guard Formats.isIdentifier(b) else {
             let s = String(decoding: b, as: UTF8.self)
             fail(key, Formats.check(.identifier, s) ?? "not an identifier")
@@ -240,9 +234,10 @@ extension Engine {
 
     /// A timestamp read from the string's bytes in place, as UTC epoch seconds.
     private static func timeValue(_ m: JSONRef, _ fail: (String) -> Void) -> Int64? {
-        guard m.isString, let p = json_string_value(m) else { fail("expected string, found \(m.kind.schemaName)"); return nil }
-        guard let t = EventTime.parse(UnsafeRawBufferPointer(start: p, count: json_string_length(m))) else {
-            fail("not an RFC 3339 date-time or date: \"\(String(cString: p).prefix(40))\"")
+        guard let b = m.stringBytes else { fail("expected string, found \(m.kind.schemaName)"); return nil }
+        guard let t = EventTime.parse(UnsafeRawBufferPointer(b)) else {
+            // Up to a NUL, as before: the reason quotes what a reader would see of the string.
+            fail("not an RFC 3339 date-time or date: \"\(String(decoding: b.prefix { $0 != 0 }, as: UTF8.self).prefix(40))\"")
             return nil
         }
         return t

@@ -86,10 +86,8 @@ public final class Engine: @unchecked Sendable {
     /// One request or batch as text; the response text, or nil for notifications only.
     public func call(_ text: String, context: CallContext = CallContext()) -> String? {
         var t = text
-        let r = t.withUTF8 { dispatcher.handleValue(text: UnsafeRawBufferPointer($0), context: context) }
-        guard let r else { return nil }
-        defer { r.release() }
-        return JSONText.dump(r)
+        let r = t.withUTF8 { dispatcher.handleValue(text: UnsafeRawBufferPointer($0), context: context).map { JSON(adopting: $0) } }
+        return r?.text()
     }
 
     // MARK: Reads

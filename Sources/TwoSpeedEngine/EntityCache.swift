@@ -82,11 +82,6 @@ final class EntityCache: @unchecked Sendable {
 }
 
 extension Engine {
-    /// The entity's JSON for a reply, as a new reference (handlers hand those on).
-    func entityReply(_ cache: EntityCache, _ sp: StoredPortfolio, _ kind: EntityKind, _ id: String) throws -> JSONRef? {
-        try entityJSON(cache, sp, kind, id)?.retainedRef()
-    }
-
     /// The entity's JSON for a reply: shared when it can be; for a metric, a new object with its
     /// observations where Codable would put them (before "products"). `cache` is `sp`'s snapshot's.
     func entityJSON(_ cache: EntityCache, _ sp: StoredPortfolio, _ kind: EntityKind, _ id: String) throws -> JSON? {
@@ -104,10 +99,6 @@ extension Engine {
 }
 
 extension Engine {
-    /// portfolioDocument as a new reference (handlers hand those on).
-    func portfolioReply(_ cache: EntityCache, _ sp: StoredPortfolio, parts: Set<String>? = nil) throws -> JSONRef {
-        try portfolioDocument(cache, sp, parts: parts).retainedRef()
-    }
 
     /// The whole portfolio document for portfolio.get, assembled from the cached entities in the
     /// order Codable writes a Portfolio; with `parts`, only those collections (and "answers") beside the

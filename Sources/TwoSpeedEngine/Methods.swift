@@ -29,14 +29,14 @@ extension Engine {
 
     // engine.info and portfolio.list are what callers poll: built directly, without Codable's
     // per-container boxes and generic metadata look-ups.
-    func infoJSON() throws -> JSONRef {
+    func infoJSON() throws -> JSON {
         let all = try portfolios.all()
         let counts = all.reduce(Counts()) { $0 + $1.stored.counts }.json
-        return JSONMake.object([
+        return JSON(adopting: JSONMake.object([
             "version": JSONMake.string(Engine.version), "abiVersion": JSONMake.int(Engine.abiVersion),
             "store": JSONMake.object(["path": JSONMake.string(store.path), "inMemory": JSONMake.bool(store.inMemory),
                                       "schemaVersion": JSONMake.int(store.schemaVersion)]),
-            "portfolios": JSONMake.int(all.count), "counts": counts])
+            "portfolios": JSONMake.int(all.count), "counts": counts]))
     }
 
     func put(_ p: PutReceived, _ call: Call) throws -> PutResult {
@@ -58,33 +58,28 @@ extension Engine {
         }
     }
 
-    func get(_ p: GetParams, _ call: Call) throws -> JSONRef {
+    func get(_ p: GetParams, _ call: Call) throws -> JSON {
         let snap = try current(p.id, call.pointer("id"))
         let sp = snap.stored
-        return JSONMake.object(["portfolio": try portfolioReply(snap.cache, sp), "revision": JSONMake.int(sp.revision),
-                                "updated": JSONMake.string(sp.updated)])
+        let document = try portfolioDocument(snap.cache, sp)
+        return try .object(["portfolio": document, "revision": .int(sp.revision), "updated": .string(sp.updated)])
     }
 
-    func listJSON() throws -> JSONRef {
-        let arr = JSONMake.array()
+    func listJSON() throws -> JSON {
+        let arr = try JSON.array()
         // From the snapshots, by reference: copying a whole portfolio out would cost more than the reply.
-        do {
-            for snap in try portfolios.all() {
-                let sp = snap.stored
-                let o = JSONMake.object()
-                o.set("id", JSONMake.string(sp.portfolio.id))
-                o.set("name", JSONMake.string(sp.portfolio.organization.name))
-                if let industry = sp.portfolio.organization.industry { o.set("industry", JSONMake.string(industry)) }
-                o.set("revision", JSONMake.int(sp.revision))
-                o.set("updated", JSONMake.string(sp.updated))
-                o.set("counts", sp.counts.json)
-                arr.append(o)
-            }
-        } catch {
-            arr.release()
-            throw error
+        for snap in try portfolios.all() {
+            let sp = snap.stored
+            let o = try JSON.object()
+            try o.set("id", string: sp.portfolio.id)
+            try o.set("name", string: sp.portfolio.organization.name)
+            if let industry = sp.portfolio.organization.industry { try o.set("industry", string: industry) }
+            try o.set("revision", int: sp.revision)
+            try o.set("updated", string: sp.updated)
+            o.set("counts", sp.counts.json)
+            try arr.append(o)
         }
-        return JSONMake.object(["portfolios": arr])
+        return try .object(["portfolios": arr])
     }
 
     func delete(_ p: DeleteParams, _ call: Call) throws -> DeleteResult {
@@ -97,27 +92,24 @@ extension Engine {
         }
     }
 
-    func entityGet(_ p: EntityGetParams, _ call: Call) throws -> JSONRef {
+    func entityGet(_ p: EntityGetParams, _ call: Call) throws -> JSON {
         let kind = p.kind, id = p.id
         let snap = try current(p.portfolio, call.pointer("portfolio"))
-        let e = try entityReply(snap.cache, snap.stored, kind, id)
+        let e = try entityJSON(snap.cache, snap.stored, kind, id)
         guard let e else {
             throw RPCError(.notFound, pointer: call.pointer("id").description, "no \(kind.rawValue) with id \"\(id)\"")
         }
-        return JSONMake.object(["kind": JSONMake.string(kind.rawValue), "entity": e])
+        return try .object(["kind": .string(kind.rawValue), "entity": e])
     }
 
-    func entityList(_ p: EntityListParams, _ call: Call) throws -> JSONRef {
+    func entityList(_ p: EntityListParams, _ call: Call) throws -> JSON {
         let kind = p.kind
-        let list = JSONMake.array()
-        do {
-            let snap = try current(p.portfolio, call.pointer("portfolio"))
-            for id in snap.stored.portfolio.ids(of: kind) { list.append(try entityReply(snap.cache, snap.stored, kind, id)) }
-        } catch {
-            list.release()
-            throw error
+        let list = try JSON.array()
+        let snap = try current(p.portfolio, call.pointer("portfolio"))
+        for id in snap.stored.portfolio.ids(of: kind) {
+            if let e = try entityJSON(snap.cache, snap.stored, kind, id) { try list.append(e) }
         }
-        return JSONMake.object(["kind": JSONMake.string(kind.rawValue), "entities": list])
+        return try .object(["kind": .string(kind.rawValue), "entities": list])
     }
 
     func entityUpsert(_ p: UpsertParams<RawJSON>, _ call: Call) throws -> EntityChange {
@@ -128,8 +120,8 @@ extension Engine {
         ModelSchemas.entity(kind).validate(json, at: at, into: &issues)
         if !issues.isEmpty { throw RPCError.invalidParams(issues) }
         let id = json["id"]?.stringValue ?? ""
-        var pending: [JSONRef] = []
-        defer { for b in pending { b.release() } }
+        // Kept until the change below has been committed (or refused): the store change borrows it.
+        var pending: [JSON] = []
         return try change(p.portfolio, call.pointer("portfolio"), ifRevision: p.ifRevision) { sp in
             let unresolvedBefore = sp.portfolio.unresolved.count
             let (index, created) = try sp.upsert(kind, from: json)
@@ -154,10 +146,9 @@ extension Engine {
                 d.reason = "this \(kind.rawValue) would leave references dangling: \(others.issues[0].pointer): \(others.issues[0].reason)"
                 throw RPCError(.conflict, d)
             }
-            let body = try sp.portfolio.encodeEntity(kind, at: index)
-            // Released once the change below has been committed (or refused).
+            let body = JSON(adopting: try sp.portfolio.encodeEntity(kind, at: index))
             pending.append(body)
-            var changes: [StoreChange] = [.putEntity(portfolio: sp.portfolio.id, kind: kind, id: id, body: body)]
+            var changes: [StoreChange] = [.putEntity(portfolio: sp.portfolio.id, kind: kind, id: id, body: body.ref)]
             if sp.portfolio.unresolved.count != unresolvedBefore {
                 changes.append(.setUnresolved(portfolio: sp.portfolio.id, sp.portfolio.unresolved))
             }
@@ -166,7 +157,7 @@ extension Engine {
                                                     sp.portfolio.metrics[index].observations))
             }
             return Change(store: changes, result: EntityChange(kind: kind.rawValue, id: id, created: created, revision: sp.revision + 1),
-                          cache: { $0.put(kind, id, body.retained()) })
+                          cache: { $0.put(kind, id, body) })
         }
     }
 

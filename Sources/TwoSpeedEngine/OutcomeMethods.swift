@@ -32,8 +32,7 @@ extension Engine {
         var summaries: [Int: [String: Double]] = [:]
         do {
             for r in try runs ?? store.runSummaries(portfolio: pid, model: nil) {
-                guard case .success(let j) = JSONText.parse(r.body) else { continue }
-                defer { j.release() }
+                guard case .success(let j) = try JSON.parse(r.body) else { continue }
                 var dims: [String: Double] = [:]
                 j["dimensions"]?.forEachMember { k, v in if let d = v.doubleValue { dims[k] = d } }
                 summaries[r.seq] = dims

@@ -31,7 +31,7 @@ extension Engine {
             },
             Method(Contract.pluginCall, raw: { [unowned self] p, call in
                 let plugin = try loadedPlugin(p.plugin, call.pointer("plugin"))
-                do { return try plugin.call(p.method, p.params?.ref) } catch let e as PluginError { throw rpcError(e) }
+                do { return JSON(adopting: try plugin.call(p.method, p.params?.ref)) } catch let e as PluginError { throw rpcError(e) }
             }),
             Method(Contract.pluginCheck, raw: { [unowned self] p, call in try check(p, call) }),
             Method(Contract.pluginCollect) { [unowned self] p, call in try collect(p, call) },
@@ -39,8 +39,8 @@ extension Engine {
     }
 
     /// A value encoded as a result; a failure is an internal error.
-    static func encoded<T: Encodable>(_ value: T) throws -> JSONRef {
-        do { return try JanssonEncoder().encode(value) } catch {
+    static func encoded<T: Encodable>(_ value: T) throws -> JSON {
+        do { return try JSON.encoding(value) } catch JSONError.noMemory { throw JSONError.noMemory } catch {
             throw RPCError(.internalError, pointer: nil, "cannot encode the result: \(error)")
         }
     }
@@ -111,15 +111,14 @@ extension Engine {
 
     /// Asks a model plugin for its model, checks it like assessment.model.put, and registers it.
     func fetchModel(_ plugin: Plugin) throws {
-        let result: JSONRef
-        do { result = try plugin.call("model.get", nil) } catch let e as PluginError { throw rpcError(e) }
-        defer { result.release() }
+        let result: JSON
+        do { result = JSON(adopting: try plugin.call("model.get", nil)) } catch let e as PluginError { throw rpcError(e) }
         var issues = IssueList()
-        if let m = result["model"] { AssessmentModel.schema.validate(m, at: JSONPointer(["model"]), into: &issues) } else {
+        if let m = result["model"] { AssessmentModel.schema.validate(m.ref, at: JSONPointer(["model"]), into: &issues) } else {
             issues.add(JSONPointer(["model"]), "required")
         }
         if !issues.isEmpty { throw contractError(plugin.manifest.name, issues) }
-        let model = try JanssonDecoder().decode(AssessmentModel.self, from: result["model"]!)
+        let model = try result["model"]!.decode(AssessmentModel.self)
         model.check(at: JSONPointer(["model"]), into: &issues)
         if model.id == DefaultModel.id { issues.add(JSONPointer(["model", "id"]), "the built-in model's id is taken") }
         if !issues.isEmpty { throw contractError(plugin.manifest.name, issues) }
@@ -140,24 +139,20 @@ extension Engine {
         let sp = snap.stored
         let parts = reads.map { Set($0) }
         let text = try snap.cache.documentText(parts: parts.map { $0.sorted().joined(separator: ",") } ?? "") {
-            let doc = try portfolioReply(snap.cache, sp, parts: parts)
-            defer { doc.release() }
-            return JSONText.dump(doc)
+            let doc = try portfolioDocument(snap.cache, sp, parts: parts)
+            return doc.text()
         }
         return ("{\"portfolio\":" + text + "}", sp.revision, sp)
     }
 
     /// One check plugin's result on `params`, held to the check contract: its shape, and subjects that are in
     /// the portfolio it was shown (`shown`).
-    func runCheck(_ plugin: Plugin, _ params: String, shown: StoredPortfolio) throws -> JSONRef {
-        let result: JSONRef
-        do { result = try plugin.call("check.run", paramsText: params) } catch let e as PluginError { throw rpcError(e) }
-        var issues = Engine.checkResultSchema.validate(result)
-        if issues.isEmpty { Engine.checkSubjects(result["findings"]!, in: shown, into: &issues) }
-        if !issues.isEmpty {
-            result.release()
-            throw contractError(plugin.manifest.name, issues)
-        }
+    func runCheck(_ plugin: Plugin, _ params: String, shown: StoredPortfolio) throws -> JSON {
+        let result: JSON
+        do { result = JSON(adopting: try plugin.call("check.run", paramsText: params)) } catch let e as PluginError { throw rpcError(e) }
+        var issues = Engine.checkResultSchema.validate(result.ref)
+        if issues.isEmpty { Engine.checkSubjects(result["findings"]!.ref, in: shown, into: &issues) }
+        if !issues.isEmpty { throw contractError(plugin.manifest.name, issues) }
         return result
     }
 
@@ -199,14 +194,15 @@ extension Engine {
         return plugin
     }
 
-    func check(_ p: PluginCheckParams, _ call: Call) throws -> JSONRef {
+    func check(_ p: PluginCheckParams, _ call: Call) throws -> JSON {
         let plugin = try pluginServing("check", p.plugin, call)
         let pid = p.portfolio
         let (params, revision, shown) = try checkParams(pid, call.pointer("portfolio"), reads: plugin.manifest.reads)
         let result = try runCheck(plugin, params, shown: shown)
-        defer { result.release() }
-        return JSONMake.object(["plugin": JSONMake.string(plugin.manifest.name), "portfolio": JSONMake.string(pid),
-                                "revision": JSONMake.int(revision), "findings": result["findings"]!.retained()])
+        let reply = try JSON.object(["plugin": .string(plugin.manifest.name), "portfolio": .string(pid), "revision": .int(revision)])
+        // runCheck held the result to the check schema: "findings" is there.
+        try reply.set("findings", result["findings"]!)
+        return reply
     }
 
     /// Runs every check plugin on the portfolio; their findings are marked with their names.
@@ -217,8 +213,7 @@ extension Engine {
         for plugin in checkers {
             let shown = try checkParams(portfolioID, nil, reads: plugin.manifest.reads)
             let result = try runCheck(plugin, shown.text, shown: shown.shown)
-            defer { result.release() }
-            let found = try JanssonDecoder().decode([PluginFinding].self, from: result["findings"]!)
+            let found = try result["findings"]!.decode([PluginFinding].self)
             for f in found {
                 out.append(Finding(pitfall: f.pitfall, name: f.name, severity: f.severity,
                                    subjects: f.subjects.prefix(Pitfalls.listLimit).map { Subject(kind: $0.kind, id: $0.id, name: $0.name ?? $0.id) },
@@ -240,22 +235,21 @@ extension Engine {
             issues.add(call.pointer("metrics") / i, "no metric with id \"\(id)\"")
         }
         if !issues.isEmpty { throw RPCError(.notFound, ErrorData(issues: issues)) }
-        let request = JSONMake.object(["portfolio": JSONMake.string(pid)])
-        let list = JSONMake.array()
+        let request = try JSON.object(["portfolio": .string(pid)])
+        let list = try JSON.array()
         for id in wanted {
             let m = sp.portfolio.metrics[sp.position(.metric, id)!]
-            let o = JSONMake.object(["id": JSONMake.string(m.id), "name": JSONMake.string(m.name)])
-            if let unit = m.unit { o.set("unit", JSONMake.string(unit)) }
-            list.append(o)
+            let o = try JSON.object(["id": .string(m.id), "name": .string(m.name)])
+            if let unit = m.unit { try o.set("unit", string: unit) }
+            try list.append(o)
         }
-        request.set("metrics", list)
-        if let since = p.since { request.set("since", JSONMake.string(since)) }
-        defer { request.release() }
-        let result: JSONRef
-        do { result = try plugin.call("metrics.collect", request) } catch let e as PluginError { throw rpcError(e) }
-        defer { result.release() }
-        issues = Engine.collectResultSchema.validate(result)
-        let observations = (try? JanssonDecoder().decode([CollectedObservation].self, from: result["observations"] ?? JSONMake.null())) ?? []
+        try request.set("metrics", list)
+        if let since = p.since { try request.set("since", string: since) }
+        let result: JSON
+        do { result = JSON(adopting: try plugin.call("metrics.collect", request.ref)) } catch let e as PluginError { throw rpcError(e) }
+        issues = Engine.collectResultSchema.validate(result.ref)
+        // A result without observations has failed the schema above; the decode only lists what was there.
+        let observations = (try? result["observations"]?.decode([CollectedObservation].self)) ?? []
         let asked = Set(wanted)
         for (i, o) in observations.enumerated() where !asked.contains(o.metric) {
             issues.add(JSONPointer(["observations", String(i), "metric"]), "\"\(o.metric)\" was not asked for")

@@ -76,15 +76,13 @@ extension Engine {
             }
         }
         if let renderer {
-            let params = JSONMake.object(["format": JSONMake.string(format)])
-            defer { params.release() }
-            params.set("result", try JanssonEncoder().encode(result))
-            let out: JSONRef
-            do { out = try renderer.call("report.render", params) } catch let e as PluginError { throw rpcError(e) }
-            defer { out.release() }
-            let issues = Engine.renderResultSchema.validate(out)
+            let params = try JSON.object(["format": JSON.string(format)])
+            try params.set("result", JSON.encoding(result))
+            let out: JSON
+            do { out = JSON(adopting: try renderer.call("report.render", params.ref)) } catch let e as PluginError { throw rpcError(e) }
+            let issues = Engine.renderResultSchema.validate(out.ref)
             if !issues.isEmpty { throw contractError(renderer.manifest.name, issues) }
-            return try JanssonDecoder().decode(Rendered.self, from: out)
+            return try out.decode(Rendered.self)
         }
         switch format {
         case "html":
@@ -106,9 +104,8 @@ extension Engine {
         do { rows = try store.runSummaries(portfolio: portfolio, model: model) } catch let e as StoreError {
             throw RPCError(store: e)
         }
-        return rows.compactMap { r in
-            guard case .success(let summary) = JSONText.parse(r.body) else { return nil }
-            defer { summary.release() }
+        return try rows.compactMap { r in
+            guard case .success(let summary) = try JSON.parse(r.body) else { return nil }
             var dims: [String: Double] = [:]
             summary["dimensions"]?.forEachMember { id, v in if let d = v.doubleValue { dims[id] = d } }
             // Without enough evidence the overall score says little: no point, as for a whole result.

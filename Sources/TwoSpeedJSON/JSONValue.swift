@@ -113,6 +113,25 @@ extension UnsafeMutablePointer where Pointee == json_t {
         }
     }
 
+    /// The string's bytes in place (valid while the value lives), for readers that check many strings
+    /// without making a String of each; nil for anything but a string.
+    @inlinable public var stringBytes: UnsafeBufferPointer<UInt8>? {
+        guard pointee.type == JSON_STRING, let p = json_string_value(self) else { return nil }
+        return UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: json_string_length(self))
+    }
+
+    /// `forEachMember` with each key's bytes in place (valid while the object lives) instead of a String.
+    @inlinable public func forEachMemberBytes(_ body: (UnsafeBufferPointer<UInt8>, JSONRef) throws -> Void) rethrows {
+        guard pointee.type == JSON_OBJECT else { return }
+        var it = json_object_iter(self)
+        while let iter = it {
+            let key = UnsafeBufferPointer(start: UnsafeRawPointer(json_object_iter_key(iter)!).assumingMemoryBound(to: UInt8.self),
+                                          count: json_object_iter_key_len(iter))
+            if let v = json_object_iter_value(iter) { try body(key, v) }
+            it = json_object_iter_next(self, iter)
+        }
+    }
+
     public var keys: [String] {
         var out: [String] = []
         out.reserveCapacity(count)

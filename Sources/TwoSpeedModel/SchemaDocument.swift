@@ -3,13 +3,12 @@ import TwoSpeedSchema
 
 /// The portfolio document's JSON Schema as the file schema/portfolio.schema.json holds it: the schema
 /// the engine validates with, printed, under a draft 2020-12 header so that editors pick it up.
-public func portfolioSchemaDocument() -> JSONRef {
-    let s = ModelSchemas.portfolio.jsonSchema()
-    let o = JSONMake.object()
-    o.set("$schema", JSONMake.string("https://json-schema.org/draft/2020-12/schema"))
-    o.set("$id", JSONMake.string(portfolioSchemaID))
-    s.forEachMember { k, v in o.set(k, v.retained()) }
-    s.release()
+public func portfolioSchemaDocument() throws -> JSON {
+    let s = JSON(adopting: ModelSchemas.portfolio.jsonSchema())
+    let o = try JSON.object()
+    try o.set("$schema", string: "https://json-schema.org/draft/2020-12/schema")
+    try o.set("$id", string: portfolioSchemaID)
+    try s.forEachMember { k, v in try o.set(k, v) }
     return o
 }
 

@@ -26,7 +26,7 @@ public final class Dispatcher: @unchecked Sendable {
         var discover = Dispatcher.discoverMethod
         discover.handler = { _ in
             guard let document = box.document else { throw RPCError(.internalError, pointer: nil, "the OpenRPC document is not built") }
-            return try document.copy().retainedRef()
+            return try document.copy()
         }
         var all = methods
         all.insert(discover, at: 0)
@@ -252,8 +252,7 @@ public final class Dispatcher: @unchecked Sendable {
             }
         }
         if !issues.isEmpty { throw RPCError.invalidParams(issues) }
-        // The handler returns a new reference: adopted here, released with the reply.
-        return try withExtendedLifetime(built) { JSON(adopting: try method.handler(p)) }
+        return try withExtendedLifetime(built) { try method.handler(p) }
     }
 
     // MARK: rpc.discover
@@ -261,7 +260,7 @@ public final class Dispatcher: @unchecked Sendable {
     private static let discoverMethod = Method("rpc.discover",
         summary: "The OpenRPC document of this engine: every method with JSON Schemas for its params and result.",
         result: Schema.object("OpenRPC", "An OpenRPC 1.3 document (spec.open-rpc.org).", [:]).openObject(),
-        mutates: false) { _ in JSON.null.retainedRef() }
+        mutates: false) { _ in JSON.null }
 }
 
 /// Holds the OpenRPC document. Built once and never changed; each call gets a deep copy, so no jansson

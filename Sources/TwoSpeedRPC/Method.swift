@@ -46,13 +46,23 @@ public struct Method: Sendable {
     public var blocking = false
     /// Only administrators may call it (CallContext.admin); anyone else gets -32004.
     public var adminOnly = false
-    /// Returns a new reference the dispatcher owns.
-    public var handler: @Sendable (Params) throws -> JSONRef
+    /// Returns the result, which the reply then holds.
+    public var handler: @Sendable (Params) throws -> JSON
 
     public init(_ name: String, summary: String, params: [Param] = [], result: Schema, mutates: Bool,
-                errors: [ErrorCode] = [], handler: @escaping @Sendable (Params) throws -> JSONRef) {
+                errors: [ErrorCode] = [], handler: @escaping @Sendable (Params) throws -> JSON) {
         self.name = name; self.summary = summary; self.params = params; self.result = result
         self.mutates = mutates; self.errors = errors; self.handler = handler
+    }
+
+    /// The old handler, which returned a new (+1) reference: adopted here. Only for the import handlers
+    /// (Backstage.swift, CSVImport.swift) until the imports branch gives them specs; then this goes.
+    @available(*, deprecated, message: "return JSON from the handler")
+    public init(_ name: String, summary: String, params: [Param] = [], result: Schema, mutates: Bool,
+                errors: [ErrorCode] = [], handler: @escaping @Sendable (Params) throws -> JSONRef) {
+        self.init(name, summary: summary, params: params, result: result, mutates: mutates, errors: errors) { p in
+            JSON(adopting: try handler(p))
+        }
     }
 
     /// This method, marked as one that may take long.
@@ -66,10 +76,7 @@ public struct Method: Sendable {
                                               mutates: Bool, errors: [ErrorCode] = [],
                                               _ body: @escaping @Sendable (Params) throws -> R) -> Method {
         Method(name, summary: summary, params: params, result: result, mutates: mutates, errors: errors) { p in
-            let r = try body(p)
-            do { return try JanssonEncoder().encode(r) } catch {
-                throw RPCError(.internalError, pointer: nil, "cannot encode the result: \(error)")
-            }
+            try Method.encodeResult(try body(p))
         }
     }
 }
@@ -319,16 +326,21 @@ extension Method {
     /// A method from its spec whose handler returns the spec's result type, encoded here.
     public init<P, R: Encodable>(_ spec: MethodSpec<P, R>, _ body: @escaping @Sendable (P, Call) throws -> R) {
         self.init(spec, raw: { p, call in
-            let r = try body(p, call)
-            do { return try JanssonEncoder().encode(r) } catch {
-                throw RPCError(.internalError, pointer: nil, "cannot encode the result: \(error)")
-            }
+            try Method.encodeResult(try body(p, call))
         })
     }
 
-    /// A method from its spec whose handler builds its result as jansson (a new reference the dispatcher
-    /// owns), for results on hot paths; ContractTests decodes its real replies as the spec's result type.
-    public init<P, R>(_ spec: MethodSpec<P, R>, raw body: @escaping @Sendable (P, Call) throws -> JSONRef) {
+    /// A handler's Encodable result as JSON. Memory running out stays "out of memory" (the dispatcher's
+    /// answer for it); any other encoding failure is an internal error.
+    static func encodeResult<R: Encodable>(_ r: R) throws -> JSON {
+        do { return try JSON.encoding(r) } catch JSONError.noMemory { throw JSONError.noMemory } catch {
+            throw RPCError(.internalError, pointer: nil, "cannot encode the result: \(error)")
+        }
+    }
+
+    /// A method from its spec whose handler builds its result as JSON itself, for results on hot paths;
+    /// ContractTests decodes its real replies as the spec's result type.
+    public init<P, R>(_ spec: MethodSpec<P, R>, raw body: @escaping @Sendable (P, Call) throws -> JSON) {
         let shape = ParamsShape(P.self)
         self.init(spec.name, summary: spec.summary, params: spec.params, result: spec.result, mutates: spec.mutates,
                   errors: spec.errors) { params in try body(try params.decodeAll(P.self, shape), params.call) }

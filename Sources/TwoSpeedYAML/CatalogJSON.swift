@@ -28,35 +28,40 @@ public enum CatalogJSON {
         }
         var body = bytes
         if body.count >= 3, body[0] == 0xEF, body[1] == 0xBB, body[2] == 0xBF { body.removeFirst(3) }
-        let parsed = body.withUnsafeBytes { JSONText.parse($0) }
-        let root: JSONRef
-        switch parsed {
-        case .failure(let e): return error(max(1, e.line), max(1, e.column), "JSON: \(e.reason)")
-        case .success(let v): root = v
+        let root: JSON
+        do {
+            switch try body.withUnsafeBytes({ try JSON.parse($0) }) {
+            case .failure(let e): return error(max(1, e.line), max(1, e.column), "JSON: \(e.reason)")
+            case .success(let v): root = v
+            }
+        } catch let e {
+            return error(1, nil, "JSON: \(e)")
         }
-        defer { root.release() }
-        let entities: JSONRef
-        var nested = false
-        if root.isArray { entities = root } else if let items = root["items"], items.isArray {
-            entities = items; nested = true
-        } else if root.isObject {
-            entities = JSONMake.array()
-            entities.append(root.retained())
-            defer { entities.release() }
-            return appendEntities(entities, lines: [startLine(body)], file: file, into: array)
-        } else {
+        // The entities are borrowed from root: it is held until they are all appended.
+        return withExtendedLifetime(root) {
+            if root.isArray { return appendEntities(root.view, lines: elementLines(body, nested: false), file: file, into: array) }
+            if let items = root["items"], items.isArray {
+                return appendEntities(items, lines: elementLines(body, nested: true), file: file, into: array)
+            }
+            if root.isObject {
+                appendEntity(root.view, line: startLine(body), file: file, into: array)
+                return 1
+            }
             return error(1, nil, "expected an array of entities, {\"items\": [...]} or one entity")
         }
-        return appendEntities(entities, lines: elementLines(body, nested: nested), file: file, into: array)
     }
 
-    static func appendEntities(_ entities: JSONRef, lines: [Int], file: String, into array: JSONRef) -> Int {
-        for (i, e) in entities.elements.enumerated() {
-            let doc = JSONMake.object(["file": JSONMake.string(file), "line": JSONMake.int(i < lines.count ? lines[i] : 1)])
-            doc.set("entity", e.retained())
-            array.append(doc)
-        }
+    static func appendEntities(_ entities: JSONView, lines: [Int], file: String, into array: JSONRef) -> Int {
+        for (i, e) in entities.elements.enumerated() { appendEntity(e, line: i < lines.count ? lines[i] : 1, file: file, into: array) }
         return entities.count
+    }
+
+    /// `{"file", "line", "entity"}`, the entity shared (not copied). A failed allocation is counted
+    /// (JSONAllocation) for whoever answers, as JSONMake's are.
+    static func appendEntity(_ e: JSONView, line: Int, file: String, into array: JSONRef) {
+        let doc = JSONMake.object(["file": JSONMake.string(file), "line": JSONMake.int(line)])
+        try? JSONView(doc).set("entity", e)
+        array.append(doc)
     }
 
     static func startLine(_ b: [UInt8]) -> Int {

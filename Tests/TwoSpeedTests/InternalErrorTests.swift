@@ -13,9 +13,9 @@ final class InternalErrorTests: XCTestCase {
 
     func dispatcher() -> Dispatcher {
         let failing = Method("test.fail", summary: "Throws a Swift error that is not an RPC error.",
-                             result: Schema.object("R", "", [:]).openObject(), mutates: false) { _ in throw Leaky() }
+                             result: Schema.object("R", "", [:]).openObject(), mutates: false) { _ -> JSON in throw Leaky() }
         let refused = Method("test.refuse", summary: "Throws an RPC error, which is the client's to read.",
-                             result: Schema.object("R", "", [:]).openObject(), mutates: false) { _ in
+                             result: Schema.object("R", "", [:]).openObject(), mutates: false) { _ -> JSON in
             throw RPCError(.notFound, pointer: "/id", "no such thing")
         }
         return Dispatcher(methods: [failing, refused], info: OpenRPCInfo(title: "t", version: "1", description: "d"))
@@ -61,7 +61,7 @@ final class InternalErrorTests: XCTestCase {
     /// An out-of-memory failure thrown by a handler answers -32603 "out of memory" and logs nothing.
     func testNoMemoryThrownByAHandlerIsOutOfMemory() throws {
         let m = Method("test.oom", summary: "Throws as a builder does when memory runs out.",
-                       result: Schema.object("R", "", [:]).openObject(), mutates: false) { _ in throw JSONError.noMemory }
+                       result: Schema.object("R", "", [:]).openObject(), mutates: false) { _ -> JSON in throw JSONError.noMemory }
         let d = Dispatcher(methods: [m], info: OpenRPCInfo(title: "t", version: "1", description: "d"))
         let r = try reply(d, #"{"jsonrpc":"2.0","method":"test.oom","id":"a"}"#)
         XCTAssertEqual(r["error"]?["code"]?.intValue, -32603)

@@ -13,35 +13,16 @@ final class JSONOwnershipTests: XCTestCase {
     ]
 
     /// Files that still import CJansson, each with the reason it is not converted yet.
-    static let importExceptions: [String: String] = [
-        // The store branch merges the two YAML readers and removes their jansson use.
-        "TwoSpeedYAML/CatalogJSON.swift": "store branch: the YAML readers are merged there",
-        "TwoSpeedYAML/YAMLDocuments.swift": "store branch: the YAML readers are merged there",
-        "TwoSpeedYAML/YAMLEvents.swift": "store branch: the YAML readers are merged there",
-        // Handler files are the contract branch's; the lead converts them after it lands.
-        "TwoSpeedEngine/DeliveryMethods.swift": "a handler file (contract branch)",
-    ]
+    static let importExceptions: [String: String] = [:]
 
     /// Targets whose Package.swift dependencies may name CJansson, besides the allowed importers.
     static let dependencyExceptions: [String: String] = [
-        "TwoSpeedYAML": "store branch: the YAML readers are merged there",
         "bench-catalog": "a bench program (Tests/Bench), not shipped: it builds catalogs with jansson as its floor does",
     ]
 
     /// Files that still count references by hand (`retained()`, `.release()` on a jansson value).
     static let refcountExceptions: [String: String] = [
-        // The contract branch's files: handlers return +1 references until both branches land.
-        "TwoSpeedEngine/AssessmentMethods.swift": "a handler file (contract branch)",
-        "TwoSpeedEngine/PluginMethods.swift": "a handler file (contract branch)",
-        "TwoSpeedEngine/Methods.swift": "a handler file (contract branch)",
-        "TwoSpeedEngine/ReportMethods.swift": "a handler file (contract branch)",
-        "TwoSpeedEngine/OutcomeMethods.swift": "a handler file (contract branch)",
-        "TwoSpeedEngine/Engine.swift": "the method table (contract branch)",
-        "TwoSpeedCLI/InProcessAssessment.swift": "contract branch",
-        "TwoSpeedYAML/CatalogJSON.swift": "store branch",
-        "TwoSpeedYAML/YAMLDocuments.swift": "store branch",
-        "TwoSpeedYAML/YAMLEvents.swift": "store branch",
-        "TwoSpeedModel/SchemaDocument.swift": "TwoSpeedModel is not part of this conversion",
+        "TwoSpeedYAML/YAMLEvents.swift": "the YAML event reader is converted next",
     ]
 
     /// Every Swift file under Sources/, as "Module/File.swift" with its text.
