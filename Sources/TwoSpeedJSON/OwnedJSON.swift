@@ -200,6 +200,14 @@ public struct JSONView {
         }
     }
     public func set(_ key: String, _ value: JSONView) throws { try set(key, value.owned()) }
+    /// Appends `value`, which this array then shares.
+    public func append(_ value: JSON) throws {
+        if json_array_append(ref, value.ref) != 0 {
+            guard ref.isArray else { throw JSONError.notAContainer(ref.kind) }
+            JSONAllocation.failed()
+            throw JSONError.noMemory
+        }
+    }
     public func remove(_ key: String) { _ = json_object_del(ref, key) }
     /// Sets a member to a new reference from JSONMake (taken over); a failure is counted, as JSONMake's are.
     public func set(_ key: String, _ value: JSONRef?) { ref.set(key, value) }
@@ -308,6 +316,18 @@ public final class JSON: @unchecked Sendable {
         }
     }
     public func remove(_ key: String) { _ = json_object_del(ref, key) }
+    /// Sets a member whose key is UTF-8 bytes as read (a YAML mapping's key), sharing `value`.
+    public func set(utf8Key key: [UInt8], _ value: JSON) throws {
+        let rc = key.withUnsafeBytes { k -> Int32 in
+            guard let b = k.baseAddress, k.count > 0 else { return json_object_setn_nocheck(ref, "", 0, value.ref) }
+            return json_object_setn_nocheck(ref, b.assumingMemoryBound(to: CChar.self), k.count, value.ref)
+        }
+        if rc != 0 {
+            guard ref.isObject else { throw JSONError.notAContainer(ref.kind) }
+            JSONAllocation.failed()
+            throw JSONError.noMemory
+        }
+    }
     /// Sets a member to a new reference from JSONMake or the encoder (taken over): code not yet moved to
     /// the throwing builders. A failed allocation is counted (JSONAllocation), never trapped.
     public func set(_ key: String, _ value: JSONRef?) { ref.set(key, value) }

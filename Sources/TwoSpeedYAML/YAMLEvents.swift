@@ -18,8 +18,8 @@ import Yams
 enum YAMLEvents {
     /// Where reading a file stopped: the error document that ends its documents. Thrown and caught
     /// inside one reading, on one thread.
-    struct Stop: Error, @unchecked Sendable {
-        var document: JSONRef
+    struct Stop: Error {
+        var document: JSON
     }
 
     /// A limit the text passes, where: the error document that ends the file's reading.
@@ -45,14 +45,13 @@ enum YAMLEvents {
     /// An anchored node as read: its value (placed as a copy for each alias), its raw text when it is a
     /// scalar (what a mapping key names), the lines inside it, and how many values it holds.
     final class Anchored {
-        let value: JSONRef
+        let value: JSON
         let text: [UInt8]?
         let lines: [LineRecord]
         let values: Int
-        init(value: JSONRef, text: [UInt8]?, lines: [LineRecord], values: Int) {
+        init(value: JSON, text: [UInt8]?, lines: [LineRecord], values: Int) {
             self.value = value; self.text = text; self.lines = lines; self.values = values
         }
-        deinit { value.release() }
     }
 
     /// Appends the documents of `text` to `out`; returns how many (an error document counts as one).
@@ -91,7 +90,7 @@ enum YAMLEvents {
         /// The JSON pointer of the node being read, as bytes (relative to `base`'s node inside an anchor).
         var pointer: [UInt8] = []
         /// The document's lines by pointer.
-        var lines: JSONRef? = nil
+        var lines: JSON? = nil
         /// While an anchored node is read: the lines inside it, relative to it; `base` is its depth.
         var relative: [LineRecord]? = nil
         var base = 0
@@ -109,14 +108,11 @@ enum YAMLEvents {
         /// The next event into `event` (the previous one deleted).
         mutating func next() throws {
             yaml_event_delete(&event)
-            guard yaml_parser_parse(parser, &event) == 1 else { throw Stop(document: parseError()) }
+            guard yaml_parser_parse(parser, &event) == 1 else { throw Stop(document: JSON(adopting: parseError())) }
         }
 
         mutating func stream(into out: JSONRef) -> Int {
-            defer {
-                yaml_event_delete(&event)
-                lines?.release()
-            }
+            defer { yaml_event_delete(&event) }
             var n = 0
             do {
                 try next()
@@ -131,20 +127,22 @@ enum YAMLEvents {
                     pointer.removeAll(keepingCapacity: true)
                     try next()
                     let line = Int(event.start_mark.line) + 1
-                    lines = JSONMake.object()
+                    let docLines = try JSON.object()
+                    lines = docLines
                     let entity = try node(depth: 0, inList: false)
-                    let doc = JSONMake.object()
-                    doc.set("file", JSONMake.string(file))
-                    doc.set("line", JSONMake.int(line))
-                    doc.set("entity", entity)
-                    doc.set("lines", lines)
                     lines = nil
-                    do { try next() } catch { doc.release(); throw error }
-                    out.append(doc)
+                    let doc = try JSON.object()
+                    try doc.set("file", string: file)
+                    try doc.set("line", int: line)
+                    try doc.set("entity", entity)
+                    try doc.set("lines", docLines)
+                    try next()
+                    try JSONView(out).append(doc)
                     n += 1
                 }
             } catch let stop as Stop {
-                out.append(stop.document)
+                // A failed append is counted (JSONAllocation) for whoever answers.
+                try? JSONView(out).append(stop.document)
                 return n + 1
             } catch {
                 out.append(errorDocument(file: file, line: 1, column: nil, "\(error)"))
@@ -171,7 +169,7 @@ enum YAMLEvents {
         }
 
         func at(_ mark: yaml_mark_t, _ reason: String) -> Stop {
-            Stop(document: LimitError(line: Int(mark.line) + 1, column: Int(mark.column) + 1, reason: reason).document(file: file))
+            Stop(document: JSON(adopting: LimitError(line: Int(mark.line) + 1, column: Int(mark.column) + 1, reason: reason).document(file: file)))
         }
 
         /// Records the line of the node at `pointer`: in the document's lines for what a problem can name
@@ -187,7 +185,7 @@ enum YAMLEvents {
         }
 
         mutating func setLine(_ p: [UInt8], _ line: Int) {
-            lines?.set(utf8Key: p, JSONMake.int(line))
+            lines?.ref.set(utf8Key: p, JSONMake.int(line))
         }
 
         /// An anchored node's lines placed at the current pointer and depth, as if it were written there.
@@ -216,8 +214,8 @@ enum YAMLEvents {
         }
 
         /// The node whose first event is the current one; on return the current event is its last.
-        mutating func node(depth: Int, inList: Bool) throws -> JSONRef {
-            if event.type == YAML_ALIAS_EVENT { return try alias(depth: depth, inList: inList).value.deepCopy() }
+        mutating func node(depth: Int, inList: Bool) throws -> JSON {
+            if event.type == YAML_ALIAS_EVENT { return try alias(depth: depth, inList: inList).value.copy() }
             guard let name = anchorName() else { return try content(depth: depth, inList: inList) }
             // Read apart, relative to itself, then placed here; registered once read (as Yams does: an
             // alias inside its own anchor is undefined).
@@ -227,14 +225,15 @@ enum YAMLEvents {
             base = depth
             let before = count
             let text = event.type == YAML_SCALAR_EVENT ? Array(UnsafeBufferPointer(start: event.data.scalar.value, count: event.data.scalar.length)) : nil
-            let value: JSONRef
+            let value: JSON
             do { value = try content(depth: depth, inList: inList) } catch {
                 (pointer, relative, base) = saved
                 throw error
             }
             let records = relative!
             (pointer, relative, base) = saved
-            anchors[name] = Anchored(value: value.retained(), text: text, lines: records, values: count - before)
+            // Shared with the anchor, which is only ever copied from (aliases place copies).
+            anchors[name] = Anchored(value: value, text: text, lines: records, values: count - before)
             place(records, depth: depth, inList: inList)
             return value
         }
@@ -247,8 +246,8 @@ enum YAMLEvents {
                 // An anchor of an earlier document is PyYAML's and the spec's undefined alias; one defined
                 // nowhere is the composer's, said in its words.
                 if earlier.contains(name) { throw at(event.start_mark, "found undefined alias '\(name)'") }
-                throw Stop(document: errorDocument(file: file, line: Int(event.start_mark.line) + 1,
-                                                   column: Int(event.start_mark.column) + 1, "found undefined alias"))
+                throw Stop(document: JSON(adopting: errorDocument(file: file, line: Int(event.start_mark.line) + 1,
+                                                                  column: Int(event.start_mark.column) + 1, "found undefined alias")))
             }
             expanded = min(expanded + a.values, Int.max / 2)
             if expanded > YAMLDocuments.maxAliasValues {
@@ -261,7 +260,7 @@ enum YAMLEvents {
         }
 
         /// A mapping, a sequence or a scalar (not an alias), its anchor aside.
-        mutating func content(depth: Int, inList: Bool) throws -> JSONRef {
+        mutating func content(depth: Int, inList: Bool) throws -> JSON {
             if depth >= YAMLDocuments.maxDepth, event.type == YAML_MAPPING_START_EVENT || event.type == YAML_SEQUENCE_START_EVENT {
                 throw at(event.start_mark, "nesting deeper than \(YAMLDocuments.maxDepth) levels")
             }
@@ -270,53 +269,43 @@ enum YAMLEvents {
             let deeper = depth - base < 3
             switch event.type {
             case YAML_MAPPING_START_EVENT:
-                let o = JSONMake.object()
-                do {
-                    while true {
-                        try next()
-                        if event.type == YAML_MAPPING_END_EVENT { return o }
-                        let key = try self.key(depth: depth + 1)
-                        let saved = pointer.count
-                        if deeper {
-                            pointer.append(0x2F)
-                            for b in key {
-                                if b == 0x7E { pointer.append(0x7E); pointer.append(0x30) }
-                                else if b == 0x2F { pointer.append(0x7E); pointer.append(0x31) }
-                                else { pointer.append(b) }
-                            }
+                let o = try JSON.object()
+                while true {
+                    try next()
+                    if event.type == YAML_MAPPING_END_EVENT { return o }
+                    let key = try self.key(depth: depth + 1)
+                    let saved = pointer.count
+                    if deeper {
+                        pointer.append(0x2F)
+                        for b in key {
+                            if b == 0x7E { pointer.append(0x7E); pointer.append(0x30) }
+                            else if b == 0x2F { pointer.append(0x7E); pointer.append(0x31) }
+                            else { pointer.append(b) }
                         }
-                        try next()
-                        let v = try node(depth: depth + 1, inList: false)
-                        pointer.removeSubrange(saved...)
-                        o.set(utf8Key: key, v)
                     }
-                } catch {
-                    o.release()
-                    throw error
+                    try next()
+                    let v = try node(depth: depth + 1, inList: false)
+                    pointer.removeSubrange(saved...)
+                    try o.set(utf8Key: key, v)
                 }
             case YAML_SEQUENCE_START_EVENT:
-                let a = JSONMake.array()
+                let a = try JSON.array()
                 var i = 0
-                do {
-                    while true {
-                        try next()
-                        if event.type == YAML_SEQUENCE_END_EVENT { return a }
-                        let saved = pointer.count
-                        if deeper {
-                            pointer.append(0x2F)
-                            pointer.append(contentsOf: String(i).utf8)
-                        }
-                        let v = try node(depth: depth + 1, inList: true)
-                        pointer.removeSubrange(saved...)
-                        a.append(v)
-                        i += 1
+                while true {
+                    try next()
+                    if event.type == YAML_SEQUENCE_END_EVENT { return a }
+                    let saved = pointer.count
+                    if deeper {
+                        pointer.append(0x2F)
+                        pointer.append(contentsOf: String(i).utf8)
                     }
-                } catch {
-                    a.release()
-                    throw error
+                    let v = try node(depth: depth + 1, inList: true)
+                    pointer.removeSubrange(saved...)
+                    try a.append(v)
+                    i += 1
                 }
             default:
-                return scalar()
+                return JSON(adopting: scalar())
             }
         }
 
@@ -331,7 +320,7 @@ enum YAMLEvents {
                 if let name = anchorName() {
                     // An alias to it as a value takes the key's line, as the composed node had it.
                     let line = LineRecord(pointer: [], depth: 0, inList: false, line: Int(event.start_mark.line) + 1)
-                    anchors[name] = Anchored(value: scalar(), text: text, lines: [line], values: 1)
+                    anchors[name] = Anchored(value: JSON(adopting: scalar()), text: text, lines: [line], values: 1)
                 }
                 return text
             case YAML_ALIAS_EVENT:
@@ -347,7 +336,7 @@ enum YAMLEvents {
                 relative = []
                 base = depth
                 defer { (pointer, relative, base) = saved }
-                try node(depth: depth, inList: false).release()
+                _ = try node(depth: depth, inList: false)
                 return []
             }
         }
