@@ -70,14 +70,16 @@ extension Engine {
         // From the snapshots, by reference: copying a whole portfolio out would cost more than the reply.
         for snap in try portfolios.all() {
             let sp = snap.stored
-            let o = try JSON.object()
-            try o.set("id", string: sp.portfolio.id)
-            try o.set("name", string: sp.portfolio.organization.name)
-            if let industry = sp.portfolio.organization.industry { try o.set("industry", string: industry) }
-            try o.set("revision", int: sp.revision)
-            try o.set("updated", string: sp.updated)
+            // JSONMake's values go straight into the array (taken over, a failure counted): an owned JSON
+            // per member cost portfolio.list 3% in bench_call.
+            let o = JSONMake.object()
+            o.set("id", JSONMake.string(sp.portfolio.id))
+            o.set("name", JSONMake.string(sp.portfolio.organization.name))
+            if let industry = sp.portfolio.organization.industry { o.set("industry", JSONMake.string(industry)) }
+            o.set("revision", JSONMake.int(sp.revision))
+            o.set("updated", JSONMake.string(sp.updated))
             o.set("counts", sp.counts.json)
-            try arr.append(o)
+            arr.append(o)
         }
         return try .object(["portfolios": arr])
     }
