@@ -86,7 +86,7 @@ public final class Engine: @unchecked Sendable {
     /// One request or batch as text; the response text, or nil for notifications only.
     public func call(_ text: String, context: CallContext = CallContext()) -> String? {
         var t = text
-        let r = t.withUTF8 { dispatcher.handleValue(text: UnsafeRawBufferPointer($0), context: context).map { JSON(adopting: $0) } }
+        let r = t.withUTF8 { dispatcher.respond(text: UnsafeRawBufferPointer($0), context: context) }
         return r?.text()
     }
 
