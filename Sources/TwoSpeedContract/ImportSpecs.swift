@@ -44,7 +44,7 @@ public struct FourKeysTableText: Codable, Sendable, Equatable {
 }
 
 /// delivery.import. `kind` and `format` are the engine's DeliveryKind and DeliveryLogReader.Format (plus
-/// "fourkeys") by name; DeliveryImportTests holds the spec's lists to those enums.
+/// "fourkeys") by name; SpecTests holds the spec's lists to those enums.
 public struct DeliveryImportParams: Codable, Sendable, Equatable {
     public var portfolio: String
     public var kind: String?

@@ -176,6 +176,13 @@ final class SpecTests: XCTestCase {
         XCTAssertEqual(paramIssues(PortfolioParams(portfolio: "a"), Contract.analysisCoverage.params), [])
     }
 
+    /// delivery.import's spec names the engine's delivery kinds and log formats as strings (the contract
+    /// cannot see the engine's enums): they must stay the enums' cases, plus fourkeys.
+    func testDeliveryImportsListsAreTheEnginesEnums() {
+        XCTAssertEqual(Contract.deliveryImportKinds, DeliveryKind.allCases.map(\.rawValue))
+        XCTAssertEqual(Contract.deliveryImportFormats, DeliveryLogReader.Format.allCases.map(\.rawValue) + ["fourkeys"])
+    }
+
     // MARK: Params that read themselves
 
     /// The hand-written reads of the polled methods' params give what Codable gives, and a missing member
