@@ -1,7 +1,7 @@
 import TwoSpeedContract
 import TwoSpeedJSON
 import TwoSpeedModel
-@_spi(ByName) import TwoSpeedRPC
+import TwoSpeedRPC
 import TwoSpeedSchema
 import TwoSpeedStore
 
@@ -138,16 +138,6 @@ struct LayerRule {
         LayerRule(layer: "back-end"),
     ]
 
-    static let schema = Schema.object("LayerRule", "the layer of the components and resources it matches; all conditions must hold",
-                                      required: ["layer"], [
-        "kind": .oneOf(["component", "resource"]),
-        "type": .anyOf([.string(), .array(.string())], "spec.type, or any of several"),
-        "tag": .anyOf([.string(), .array(.string())], "any of these in metadata.tags"),
-        "system": .string("the Backstage system (its name)"),
-        "lifecycle": .string("spec.lifecycle"),
-        "name": .string("metadata.name; a trailing * matches any rest"),
-        "layer": .oneOf(Vocabulary.layers + ["skip"], "the layer, or skip to leave the entity out"),
-    ])
 }
 
 /// A catalog document being mapped.
@@ -726,55 +716,21 @@ extension String {
 
 extension Engine {
     func importMethods() -> [Method] {
-        let atomic = Param("atomic", .boolean(), required: false, "refuse the whole import if any record is refused")
-        let organization = Param("organization", .name(), required: false, "the organization's name when the portfolio is created")
-        return [
-            Method(MethodName.importBackstage.rawValue, summary: "Maps Backstage catalog entities (as JSON; the CLI and the Python helper "
-                   + "read the YAML) onto departments, teams, managers and systems, in one transaction.",
-                   params: [
-                       Param("portfolio", ContractSchemas.portfolioID, "the portfolio, created when there is none"),
-                       Param("documents", .array(.object("CatalogDocument", required: [], [
-                           "file": .string("where the document was read, for problems"),
-                           "line": .integer("the line the document starts on", min: 1),
-                           "column": .integer(min: 1),
-                           // Checked as objects here and member by member by the import, which reports a bad
-                           // entity as a problem of its own; walking every member twice is a twentieth of an import.
-                           "entity": .dependent([.map(.anyValue)], "the Backstage entity: apiVersion, kind, metadata, spec"),
-                           "lines": .dependent([.map(.integer(min: 1))], "the line of each value, by its JSON pointer inside the entity"),
-                           "error": .string("the document could not be read (bad YAML): reported and skipped"),
-                       ]), maxItems: 1_000_000), "the catalog's documents"),
-                       Param("rules", .array(LayerRule.schema, maxItems: 1_000), required: false,
-                             "layer rules tried before the defaults"),
-                       Param("prune", .boolean(), required: false,
-                             "remove departments, teams, managers and systems the catalog does not name"),
-                       atomic, organization, ContractParams.ifRevision,
-                   ],
-                   result: Engine.importResult, mutates: true,
-                   errors: [.invalidParams, .revisionMismatch, .storeError]) { [unowned self] p in try importBackstage(p) }.blockingCalls(),
-            Method(MethodName.importCSV.rawValue, summary: "Upserts entities of one kind from CSV text: a header row of field names "
-                   + "(dotted paths for nested fields, lists separated by ;), one entity per row, in one transaction.",
-                   params: [
-                       Param("portfolio", ContractSchemas.portfolioID, "the portfolio, created when there is none"),
-                       Param("kind", ContractSchemas.kind, "the kind of every row"),
-                       Param("text", .string(maxLength: 1 << 30), "the CSV text (a UTF-8 BOM, CRLF, ; or tab separators are fine)"),
-                       Param("file", .string(), required: false, "where the text was read, for problems"),
-                       Param("separator", .oneOf([",", ";", "\t"]), required: false, "the field separator (found from the header when absent)"),
-                       atomic, organization, ContractParams.ifRevision,
-                   ],
-                   result: Engine.importResult, mutates: true,
-                   errors: [.invalidParams, .revisionMismatch, .storeError]) { [unowned self] p in try importCSV(p) }.blockingCalls(),
+        [
+            Method(Contract.importBackstage, raw: { [unowned self] p, call in try importBackstage(p, call) }),
+            Method(Contract.importCSV, raw: { [unowned self] p, call in try importCSV(p, call) }),
         ]
     }
 
-    func importBackstage(_ p: Params) throws -> JSONRef {
-        let documents = p["documents"]!
-        let rules = p["rules"]?.elements.map(LayerRule.init(json:)) ?? []
-        let prune = p.bool("prune") ?? false
+    func importBackstage(_ p: BackstageImportReceived, _ call: Call) throws -> JSONRef {
+        let documents = p.documents.ref
+        let rules = p.rules?.ref.elements.map(LayerRule.init(json:)) ?? []
+        let prune = p.prune ?? false
         var mapping = BackstageMapping(rules: rules)
         mapping.read(documents)
-        return try commitImport(pid: p.string("portfolio") ?? "", pidPointer: p.pointer("portfolio"),
-                                organization: p.string("organization"), ifRevision: p.int("ifRevision"),
-                                atomic: p.bool("atomic") ?? false, problems: [], records: documents.count,
+        return try commitImport(pid: p.portfolio, pidPointer: call.pointer("portfolio"),
+                                organization: p.organization, ifRevision: p.ifRevision,
+                                atomic: p.atomic ?? false, problems: [], records: documents.count,
                                 plan: { base, _ in
             mapping.resolve(base)
             var entries = try mapping.entries(base)

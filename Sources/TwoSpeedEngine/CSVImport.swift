@@ -1,6 +1,7 @@
+import TwoSpeedContract
 import TwoSpeedJSON
 import TwoSpeedModel
-@_spi(ByName) import TwoSpeedRPC
+import TwoSpeedRPC
 import TwoSpeedSchema
 
 // The CSV itself is read by CSVReader (Readers.swift), the one CSV reader of the engine and the command line.
@@ -75,19 +76,19 @@ enum CSVCells {
 }
 
 extension Engine {
-    func importCSV(_ p: Params) throws -> JSONRef {
-        let kind = EntityKind(rawValue: p.string("kind") ?? "")!
-        let file = p.string("file")
-        let sep: UInt8? = p.string("separator").flatMap { $0.utf8.first }
+    func importCSV(_ p: CSVImportParams, _ call: Call) throws -> JSONRef {
+        let kind = p.kind
+        let file = p.file
+        let sep: UInt8? = p.separator.flatMap { $0.utf8.first }
         let records: [(line: Int, fields: [String])]
-        do { records = try CSVReader.records(p.string("text") ?? "", separator: sep) } catch let f as CSVReader.Failure {
+        do { records = try CSVReader.records(p.text, separator: sep) } catch let f as CSVReader.Failure {
             let reason = f.reason == "a quoted field is not closed" ? "line \(f.line): \(f.reason)" : "line \(f.line), column \(f.column): \(f.reason)"
-            throw RPCError(.invalidParams, pointer: p.pointer("text").description, (file.map { $0 + ": " } ?? "") + reason)
+            throw RPCError(.invalidParams, pointer: call.pointer("text").description, (file.map { $0 + ": " } ?? "") + reason)
         }
         guard let header = records.first else {
-            throw RPCError(.invalidParams, pointer: p.pointer("text").description, "the CSV has no header row")
+            throw RPCError(.invalidParams, pointer: call.pointer("text").description, "the CSV has no header row")
         }
-        let decimalComma = (sep ?? CSVReader.detectSeparator((p.string("text") ?? "").utf8.prefix(4096))) == 0x3B
+        let decimalComma = (sep ?? CSVReader.detectSeparator(p.text.utf8.prefix(4096))) == 0x3B
         var columns: [CSVColumn] = []
         var headerIssues = IssueList()
         for (i, h) in header.fields.enumerated() {
@@ -97,17 +98,17 @@ extension Engine {
             switch CSVCells.column(name, i, kind.schema) {
             case .success(let c): columns.append(c)
             case .failure(let why):
-                headerIssues.add(ValidationIssue(pointer: p.pointer("text").description,
+                headerIssues.add(ValidationIssue(pointer: call.pointer("text").description,
                                                  reason: "\(file.map { $0 + ": " } ?? "")row 1, column \(i + 1) (\"\(name)\"): \(why.why)"))
             }
         }
         if columns.first(where: { $0.path == ["id"] }) == nil {
-            headerIssues.add(ValidationIssue(pointer: p.pointer("text").description, reason: "row 1: the header has no id column"))
+            headerIssues.add(ValidationIssue(pointer: call.pointer("text").description, reason: "row 1: the header has no id column"))
         }
         if !headerIssues.isEmpty { throw RPCError.invalidParams(headerIssues) }
         // A column's path and those under it are what the rows own; the rest of a stored entity stays.
         let owned = columns.map(\.path)
-        let at = p.pointer("text").description
+        let at = call.pointer("text").description
         var initial: [ImportProblem] = []
         var entries: [ImportEntry] = []
         for (r, rec) in records.enumerated().dropFirst() {
@@ -145,9 +146,9 @@ extension Engine {
             let tokens = JSONPointer(parsing: pointer)?.tokens ?? []
             return columns.filter { tokens.starts(with: $0.path) }.max { $0.path.count < $1.path.count }
         }
-        return try commitImport(pid: p.string("portfolio") ?? "", pidPointer: p.pointer("portfolio"),
-                                organization: p.string("organization"), ifRevision: p.int("ifRevision"),
-                                atomic: p.bool("atomic") ?? false, problems: initial, records: records.count - 1,
+        return try commitImport(pid: p.portfolio, pidPointer: call.pointer("portfolio"),
+                                organization: p.organization, ifRevision: p.ifRevision,
+                                atomic: p.atomic ?? false, problems: initial, records: records.count - 1,
                                 plan: { _, _ in (entries, []) },
                                 describe: { row, issues, _ in
             issues.map { i in

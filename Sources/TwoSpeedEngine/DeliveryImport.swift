@@ -1,88 +1,36 @@
 import TwoSpeedContract
 import TwoSpeedJSON
-@_spi(ByName) import TwoSpeedRPC
+import TwoSpeedRPC
 import TwoSpeedSchema
 
 // delivery.import: a delivery log's text as the command line reads its file (DeliveryLogs.swift), so that
 // C, Python and the shell import delivery logs as `twospeed import --from deployments|incidents` does.
 
-struct DeliveryImportProblem: Codable {
-    /// Into the params: the text (or table) the record was read from.
-    var pointer: String
-    var file: String?
-    var line: Int
-    var column: Int?
-    var member: String?
-    var reason: String
-}
-
-struct DeliveryImportResult: Codable {
-    var portfolio: String
-    var deployments: RecordKindResult
-    var incidents: RecordKindResult
-    /// Records read from the text (events and records skipped before they became events).
-    var records: Int
-    var problems: [DeliveryImportProblem]
-    var problemCount: Int
-    /// What the import could not give (Four Keys: changes without a commit time, incidents whose root cause no
-    /// deployment carries); absent when there is nothing to say.
-    var notes: [String]?
-}
-
 extension Engine {
-    static let deliveryImportResult = Schema.object("DeliveryImportResult",
-        required: ["portfolio", "deployments", "incidents", "records", "problems", "problemCount"], [
-        "portfolio": .identifier(), "deployments": DeliverySchemas.counts, "incidents": DeliverySchemas.counts,
-        "records": .integer(min: 0),
-        "problems": .array(.object("DeliveryImportProblem", required: ["pointer", "line", "reason"], [
-            "pointer": .string(), "file": .string(), "line": .integer(min: 0), "column": .integer(min: 1),
-            "member": .string(), "reason": .string()])),
-        "problemCount": .integer(min: 0),
-        "notes": .array(.string(), "what the import could not give, such as lead times for changes without a commit time")])
-
     func deliveryImportMethod() -> Method {
-        .encoding(MethodName.deliveryImport.rawValue,
-                  summary: "Records deployments or incidents from a delivery log's text, JSON Lines or CSV, as `twospeed import "
-                    + "--from deployments|incidents` reads a file: each bad record is reported with its line (and column) and "
-                    + "skipped, the rest written in one transaction. A log none of whose records can be recorded (a portfolio "
-                    + "naming none of its systems) is an error, not a silent skip.",
-                  params: [Engine.portfolioParam,
-                           Param("kind", .oneOf(DeliveryKind.allCases.map(\.rawValue)), required: false, "what the log holds (jsonl, csv)"),
-                           Param("format", .oneOf(DeliveryLogReader.Format.allCases.map(\.rawValue) + ["fourkeys"]),
-                                 "jsonl: one event a line as delivery.record takes it; csv: a header row naming the columns; fourkeys: "
-                                 + "DORA Four Keys' tables (changes, deployments, incidents) as BigQuery exports them, CSV or JSON, in tables"),
-                           Param("text", .string(maxLength: 1 << 30), required: false, "the log (jsonl, csv)"),
-                           Param("tables", .array(.object("FourKeysTableText", required: ["text"], [
-                               "text": .string(maxLength: 1 << 30), "file": .string()]), maxItems: 64), required: false,
-                                 "fourkeys: each exported table's text (which table is told by its id column) and its file name"),
-                           Param("system", .identifier(), required: false,
-                                 "fourkeys: the system every event belongs to (Four Keys' tables name none) unless a row has a system or service column"),
-                           Param("file", .string(), required: false, "where the text was read, for problems (default \"text\")"),
-                           Param("atomic", .boolean(), required: false, "record nothing if any record is bad (default false)")],
-                  result: Engine.deliveryImportResult,
-                  mutates: true, errors: [.notFound, .invalidParams, .storeError]) { [unowned self] p in try importDelivery(p) }
-            .blockingCalls()
+        Method(Contract.deliveryImport) { [unowned self] p, call in try importDelivery(p, call) }
     }
 
-    func importDelivery(_ p: Params) throws -> DeliveryImportResult {
-        if p.string("format") == "fourkeys" { return try importFourKeys(p) }
-        guard p["tables"] == nil, p["system"] == nil else {
-            throw RPCError(.invalidParams, pointer: p.pointer(p["tables"] != nil ? "tables" : "system").description, "only for format fourkeys")
+    func importDelivery(_ p: DeliveryImportParams, _ call: Call) throws -> DeliveryImportResult {
+        if p.format == "fourkeys" { return try importFourKeys(p, call) }
+        guard p.tables == nil, p.system == nil else {
+            throw RPCError(.invalidParams, pointer: call.pointer(p.tables != nil ? "tables" : "system").description, "only for format fourkeys")
         }
-        guard let kind = DeliveryKind(rawValue: p.string("kind") ?? "") else {
-            throw RPCError(.invalidParams, pointer: p.pointer("kind").description, "required for format \(p.string("format") ?? "")")
+        guard let kind = p.kind.flatMap(DeliveryKind.init(rawValue:)) else {
+            throw RPCError(.invalidParams, pointer: call.pointer("kind").description, "required for format \(p.format)")
         }
-        guard p["text"] != nil else {
-            throw RPCError(.invalidParams, pointer: p.pointer("text").description, "required for format \(p.string("format") ?? "")")
+        guard var text = p.text else {
+            throw RPCError(.invalidParams, pointer: call.pointer("text").description, "required for format \(p.format)")
         }
-        let format = DeliveryLogReader.Format(rawValue: p.string("format") ?? "")!
-        let file = p.string("file") ?? "text"
-        let at = p.pointer("text").description
+        guard let format = DeliveryLogReader.Format(rawValue: p.format) else {
+            throw RPCError(.invalidParams, pointer: call.pointer("format").description, "unknown format")
+        }
+        let file = p.file ?? "text"
+        let at = call.pointer("text").description
         var reader = DeliveryLogReader(kind: kind, format: format)
         let events = try JSON.array()
         var origins: [DeliveryOrigin] = []
         var read: [DeliveryLogProblem] = []
-        var text = p.string("text") ?? ""
         do {
             let add: (JSON, DeliveryOrigin) throws -> Void = { e, o in try events.append(e); origins.append(o) }
             try text.withUTF8 { try reader.feed(UnsafeRawBufferPointer($0), event: add, problem: { read.append($0) }) }
@@ -102,22 +50,22 @@ extension Engine {
         }
         // A record may have several problems (a CSV row with two bad cells): one record skipped.
         let readRecords = Set(read.map(\.line)).count
-        if p.bool("atomic") == true, !read.isEmpty {
+        if p.atomic == true, !read.isEmpty {
             throw refusal(read, "\(readRecords) bad record(s) in \(file); nothing recorded (atomic)")
         }
         let base = JSONPointer([kind.rawValue])
         let result: RecordResult
         do {
-            result = try recordEvents(pid: p.string("portfolio") ?? "", pidPointer: p.pointer("portfolio"),
+            result = try recordEvents(pid: p.portfolio, pidPointer: call.pointer("portfolio"),
                                       deployments: kind == .deployments ? events.ref : nil, deploymentsAt: base,
-                                      incidents: kind == .incidents ? events.ref : nil, incidentsAt: base, atomic: p.bool("atomic") == true,
+                                      incidents: kind == .incidents ? events.ref : nil, incidentsAt: base, atomic: p.atomic == true,
                                       refuseWhenNoneRecorded: { r in
                 let records = origins.count + readRecords
                 guard records > 0 else { return nil }
                 let all = read + located(r.problems)
                 return refusal(all, "none of the \(records) record(s) of \(file) could be recorded; nothing recorded")
             })
-        } catch var e as RPCError where e.code == ErrorCode.invalidParams.rawValue && p.bool("atomic") == true
+        } catch var e as RPCError where e.code == ErrorCode.invalidParams.rawValue && p.atomic == true
                     && (e.data?.pointer ?? "").hasPrefix("/\(kind.rawValue)/") {
             // atomic: the engine's pointers (into the events) become the file's lines.
             let all = read + located(e.data?.errors ?? [])
@@ -138,28 +86,28 @@ extension Engine {
 
     /// Four Keys' exported tables: read each, map them together (a deployment's changes need the changes
     /// table, an incident's root cause the deployments), then record as one delivery.record call.
-    func importFourKeys(_ p: Params) throws -> DeliveryImportResult {
-        guard p["kind"] == nil, p["text"] == nil else {
-            throw RPCError(.invalidParams, pointer: p.pointer(p["kind"] != nil ? "kind" : "text").description,
+    func importFourKeys(_ p: DeliveryImportParams, _ call: Call) throws -> DeliveryImportResult {
+        guard p.kind == nil, p.text == nil else {
+            throw RPCError(.invalidParams, pointer: call.pointer(p.kind != nil ? "kind" : "text").description,
                            "not for format fourkeys: give the exported tables in tables")
         }
-        guard let given = p["tables"], given.isArray, given.count > 0 else {
-            throw RPCError(.invalidParams, pointer: p.pointer("tables").description, "required for format fourkeys: at least one table")
+        guard let given = p.tables, !given.isEmpty else {
+            throw RPCError(.invalidParams, pointer: call.pointer("tables").description, "required for format fourkeys: at least one table")
         }
         var tables: [FourKeysTable] = []
         var read: [(file: String, problem: DeliveryLogProblem)] = []
         var pointers: [String: String] = [:]
-        for (i, t) in given.elements.enumerated() {
-            let file = t["file"]?.stringValue ?? "tables[\(i)]"
-            let at = (p.pointer("tables") / i / "text").description
+        for (i, t) in given.enumerated() {
+            let file = t.file ?? "tables[\(i)]"
+            let at = (call.pointer("tables") / i / "text").description
             pointers[file] = at
             do {
-                tables.append(try FourKeysReading.read(t["text"]?.stringValue ?? "", file: file) { read.append((file, $0)) })
+                tables.append(try FourKeysReading.read(t.text, file: file) { read.append((file, $0)) })
             } catch let e as DeliveryLogError {
                 throw RPCError(.invalidParams, pointer: at, e.described(file))
             }
         }
-        let mapping = try FourKeysMapping(tables: tables, system: p.string("system"))
+        let mapping = try FourKeysMapping(tables: tables, system: p.system)
         read += mapping.problems
         let deployments = try JSON.array(), incidents = try JSON.array()
         for d in mapping.deployments { try deployments.append(d.event) }
@@ -182,19 +130,19 @@ extension Engine {
         }
         func refusal(_ all: [(file: String, problem: DeliveryLogProblem)], _ why: String) -> RPCError {
             var issues = IssueList(cap: Engine.maxProblems)
-            for (f, pr) in all { issues.add(ValidationIssue(pointer: pointers[f] ?? p.pointer("tables").description, reason: pr.described(f))) }
+            for (f, pr) in all { issues.add(ValidationIssue(pointer: pointers[f] ?? call.pointer("tables").description, reason: pr.described(f))) }
             var e = RPCError.invalidParams(issues)
             e.message = why
             return e
         }
-        let atomic = p.bool("atomic") == true
+        let atomic = p.atomic == true
         if atomic, !read.isEmpty { throw refusal(read, "\(read.count) bad record(s); nothing recorded (atomic)") }
         struct At: Hashable { var file: String; var line: Int }
         let readAt = Set(read.map { At(file: $0.file, line: $0.problem.line) })
         let records = mapping.deployments.count + mapping.incidents.count + readAt.count
         let result: RecordResult
         do {
-            result = try recordEvents(pid: p.string("portfolio") ?? "", pidPointer: p.pointer("portfolio"),
+            result = try recordEvents(pid: p.portfolio, pidPointer: call.pointer("portfolio"),
                                       deployments: deployments.ref, deploymentsAt: JSONPointer(["deployments"]),
                                       incidents: incidents.ref, incidentsAt: JSONPointer(["incidents"]), atomic: atomic,
                                       refuseWhenNoneRecorded: { r in
@@ -210,12 +158,12 @@ extension Engine {
         let problems = read + located(result.problems)
         var counts = (result.deployments, result.incidents)
         // A record refused before it became an event counts as skipped in its table's kind.
-        let kinds = Dictionary(zip(given.elements.enumerated().map { $0.element["file"]?.stringValue ?? "tables[\($0.offset)]" }, tables.map(\.kind)),
+        let kinds = Dictionary(zip(given.enumerated().map { $0.element.file ?? "tables[\($0.offset)]" }, tables.map(\.kind)),
                                uniquingKeysWith: { a, _ in a })
         for a in readAt { if kinds[a.file] == .incidents { counts.1.skipped += 1 } else if kinds[a.file] == .deployments { counts.0.skipped += 1 } }
         return DeliveryImportResult(portfolio: result.portfolio, deployments: counts.0, incidents: counts.1, records: records,
                                     problems: problems.prefix(Engine.maxProblems).map { f, pr in
-                                        DeliveryImportProblem(pointer: pointers[f] ?? p.pointer("tables").description, file: f, line: pr.line,
+                                        DeliveryImportProblem(pointer: pointers[f] ?? call.pointer("tables").description, file: f, line: pr.line,
                                                               column: pr.column, member: pr.member, reason: pr.reason)
                                     },
                                     problemCount: read.count + result.problemCount, notes: mapping.notes.isEmpty ? nil : mapping.notes)

@@ -170,7 +170,3 @@ public final class Engine: @unchecked Sendable {
     }
 }
 
-extension Engine {
-    /// For the methods still registered without a spec (Contract.unspecified).
-    static var portfolioParam: Param { Contract.portfolioParam }
-}

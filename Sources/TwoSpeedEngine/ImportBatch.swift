@@ -336,24 +336,4 @@ extension Engine {
             return (written, o.retainedRef())
         }
     }
-
-    static let importResult: Schema = {
-        let counts = Schema.map(.integer(min: 0), "entities by collection")
-        return .object("ImportResult", required: ["portfolio", "revision", "portfolioCreated", "records", "created", "updated",
-                                                  "unchanged", "removed", "skipped", "unmapped", "problems"], [
-            "portfolio": .identifier(), "revision": .integer(min: 0), "portfolioCreated": .boolean(),
-            "records": .integer("records read (catalog documents or CSV rows)", min: 0),
-            "created": counts, "updated": counts, "unchanged": counts, "removed": counts,
-            "skipped": .integer("records left out, each with a problem", min: 0),
-            "unmapped": .integer("records of kinds the import does not map (reported, left out)", min: 0),
-            "unresolved": .integer("references of the portfolio's entities to entities it does not hold, after the import", min: 0),
-            "problems": .array(.object("ImportProblem", required: ["pointer", "reason", "skipped"], [
-                "file": .string(), "line": .integer(min: 1), "column": .integer(min: 1),
-                "row": .integer(min: 1), "field": .string(), "entity": .string(),
-                "pointer": .string("into the params"), "reason": .string(),
-                "skipped": .boolean("its record was left out"),
-                "unmapped": .boolean("its record is of a kind the import does not map")]), maxItems: 1_000),
-            "problemsTruncated": .boolean(),
-        ])
-    }()
 }

@@ -83,11 +83,10 @@ public struct Method: Sendable {
 
 /// The params of one call, already validated against the method's schemas. Members are borrowed
 /// from the request and valid for the duration of the handler. Handlers get their spec's params struct
-/// instead (Method(spec) { (p, call) in ... }); the by-name accessors are for the few methods still
-/// registered without a spec (Contract.unspecified), whose files opt in with `@_spi(ByName) import TwoSpeedRPC`.
+/// (Method(spec) { (p, call) in ... }); `object` is read only here, to decode that struct.
 public struct Params {
     /// The params by name (by-position params are mapped to names in declaration order).
-    @_spi(ByName) public let object: JSONRef
+    let object: JSONRef
     public let context: CallContext
     let positions: [String: Int]?
 
@@ -100,26 +99,6 @@ public struct Params {
         if let positions, let i = positions[name] { return JSONPointer([String(i)]) }
         return JSONPointer([name])
     }
-
-    @_spi(ByName) public subscript(name: String) -> JSONRef? { object[name] }
-
-    @_spi(ByName) public func decode<T: Decodable>(_ name: String, as type: T.Type = T.self) throws -> T {
-        guard let v = object[name] else {
-            throw RPCError(.invalidParams, pointer: pointer(name).description, "required")
-        }
-        do { return try JanssonDecoder().decode(T.self, from: v) } catch let e as DecodingError {
-            throw RPCError.fromDecoding(e, base: pointer(name))
-        }
-    }
-
-    @_spi(ByName) public func decodeIfPresent<T: Decodable>(_ name: String, as type: T.Type = T.self) throws -> T? {
-        guard object[name] != nil else { return nil }
-        return try decode(name, as: type)
-    }
-
-    @_spi(ByName) public func string(_ name: String) -> String? { object[name]?.stringValue }
-    @_spi(ByName) public func int(_ name: String) -> Int? { object[name]?.intValue.map { Int($0) } }
-    @_spi(ByName) public func bool(_ name: String) -> Bool? { object[name]?.boolValue }
 }
 
 extension RPCError {

@@ -17,9 +17,7 @@ final class SpecTests: XCTestCase {
         let names = Contract.all.map(\.name)
         XCTAssertEqual(names.count, Set(names).count, "two specs share a name")
         let all = Set(MethodName.allCases.map(\.rawValue))
-        let unspecified = Set(Contract.unspecified.map(\.rawValue))
-        XCTAssertTrue(Set(names).isDisjoint(with: unspecified), "a method with a spec is still listed as unspecified")
-        XCTAssertEqual(Set(names).union(unspecified), all, "a MethodName without a spec, or a spec without a MethodName")
+        XCTAssertEqual(Set(names), all, "a MethodName without a spec, or a spec without a MethodName")
     }
 
     func testTheEngineTableIsTheSpecs() throws {
@@ -28,7 +26,7 @@ final class SpecTests: XCTestCase {
         let specs = Dictionary(uniqueKeysWithValues: Contract.all.map { ($0.name, $0) })
         for m in served {
             guard let spec = specs[m.name] else {
-                XCTAssertTrue(Contract.unspecified.contains { $0.rawValue == m.name }, "\(m.name) is served without a spec")
+                XCTFail("\(m.name) is served without a spec")
                 continue
             }
             XCTAssertEqual(tableIssues(m, spec), [], m.name)
@@ -152,6 +150,11 @@ final class SpecTests: XCTestCase {
         real(.campaignGet, #"{"portfolio":"retailer","id":"integrate"}"#)
         real(.campaignList, #"{"portfolio":"retailer"}"#)
         real(.campaignDelete, #"{"portfolio":"retailer","id":"integrate","ifRevision":1}"#)
+        // The imports, each with a record it skips, so that their problems go through the result types too.
+        real(.deliveryImport, #"{"portfolio":"retailer","kind":"deployments","format":"jsonl","file":"d.jsonl","text":"{\"id\":\"d2\",\"system\":\"web-checkout\",\"time\":\"2026-06-03T10:00:00Z\"}\n{\"id\":\"d3\"}\n"}"#)
+        real(.deliveryImport, #"{"portfolio":"retailer","format":"fourkeys","system":"web-checkout","tables":[{"file":"deployments.csv","text":"deploy_id,time_created,changes\nd9,2026-06-04 10:00:00 UTC,\"[\"\"c1\"\"]\"\n"}]}"#)
+        real(.importCSV, #"{"portfolio":"retailer","kind":"team","file":"teams.csv","text":"id,name\nprobe-team,Probe\n,Empty\n","atomic":false}"#)
+        real(.importBackstage, #"{"portfolio":"catalog","organization":"Catalog","documents":[{"file":"c.yaml","line":1,"entity":{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"shop-web"},"spec":{"type":"website","lifecycle":"production","owner":"team-a"}}},{"file":"c.yaml","line":9,"error":"bad YAML"}],"rules":[{"type":"website","layer":"front-end"}],"prune":true}"#)
         real(.portfolioDelete, #"{"id":"retailer"}"#)
         XCTAssertEqual(Set(Contract.all.map(\.name)).subtracting(checked), [], "specs never called on a real engine")
     }
@@ -171,6 +174,13 @@ final class SpecTests: XCTestCase {
         XCTAssertEqual(paramIssues(Swapped(kind: "a", portfolio: "b"), Contract.analysisCoverage.params + [Param("kind", .string(), "k")]).count, 1)
         XCTAssertEqual(paramIssues(Loose(portfolio: "a"), Contract.analysisCoverage.params), ["portfolio: optional is not !required"])
         XCTAssertEqual(paramIssues(PortfolioParams(portfolio: "a"), Contract.analysisCoverage.params), [])
+    }
+
+    /// delivery.import's spec names the engine's delivery kinds and log formats as strings (the contract
+    /// cannot see the engine's enums): they must stay the enums' cases, plus fourkeys.
+    func testDeliveryImportsListsAreTheEnginesEnums() {
+        XCTAssertEqual(Contract.deliveryImportKinds, DeliveryKind.allCases.map(\.rawValue))
+        XCTAssertEqual(Contract.deliveryImportFormats, DeliveryLogReader.Format.allCases.map(\.rawValue) + ["fourkeys"])
     }
 
     // MARK: Params that read themselves
@@ -232,10 +242,6 @@ final class SpecTests: XCTestCase {
 
     // MARK: No handler reads a param by name
 
-    /// The files whose handlers still read params by name: the import module, being reworked elsewhere
-    /// (Contract.unspecified). Each must still do so, so that the list shrinks as they are converted.
-    static let byNameAllowed = ["Backstage.swift", "CSVImport.swift", "DeliveryImport.swift"]
-
     func testNoHandlerReadsAParamByName() throws {
         let folder = repoRoot + "/Sources/TwoSpeedEngine"
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".swift") }.sorted()
@@ -244,26 +250,21 @@ final class SpecTests: XCTestCase {
         paths.append(repoRoot + "/Sources/TwoSpeedCLI/InProcessAssessment.swift")
         for path in paths {
             let name = (path as NSString).lastPathComponent
-            let hits = SpecTests.byNameReads(readFile(path))
-            if SpecTests.byNameAllowed.contains(name) {
-                XCTAssertFalse(hits.isEmpty, "\(name) reads no param by name any more: take it off byNameAllowed")
-            } else {
-                XCTAssertEqual(hits, [], "\(name) reads params by name; give the method a spec and a typed handler")
-            }
+            XCTAssertEqual(SpecTests.byNameReads(readFile(path)), [], "\(name) reads params by name; give the method a spec and a typed handler")
         }
     }
 
-    /// Params' by-name accessors are SPI: the compiler refuses them to any file that does not opt in, and
-    /// only the files of byNameAllowed opt in.
-    func testOnlyTheListedFilesMayUseTheByNameAccessors() throws {
+    /// Params has no by-name accessors any more (its object is TwoSpeedRPC's own, to decode the spec's
+    /// struct): no file brings back an SPI opt-in for them.
+    func testNoFileOptsIntoByNameAccessors() throws {
         var opted: [String] = []
         let root = repoRoot + "/Sources"
         let walker = try XCTUnwrap(FileManager.default.enumerator(atPath: root))
         while let rel = walker.nextObject() as? String {
             guard rel.hasSuffix(".swift") else { continue }
-            if readFile(root + "/" + rel).contains("@_spi(ByName)") && !rel.hasPrefix("TwoSpeedRPC/") { opted.append((rel as NSString).lastPathComponent) }
+            if readFile(root + "/" + rel).contains("@_spi(ByName)") { opted.append(rel) }
         }
-        XCTAssertEqual(opted.sorted(), SpecTests.byNameAllowed.sorted())
+        XCTAssertEqual(opted, [])
     }
 
     func testTheScanFindsByNameReads() {
