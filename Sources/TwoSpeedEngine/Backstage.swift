@@ -722,7 +722,7 @@ extension Engine {
         ]
     }
 
-    func importBackstage(_ p: BackstageImportReceived, _ call: Call) throws -> JSONRef {
+    func importBackstage(_ p: BackstageImportReceived, _ call: Call) throws -> JSON {
         let documents = p.documents.ref
         let rules = p.rules?.ref.elements.map(LayerRule.init(json:)) ?? []
         let prune = p.prune ?? false

@@ -76,7 +76,7 @@ enum CSVCells {
 }
 
 extension Engine {
-    func importCSV(_ p: CSVImportParams, _ call: Call) throws -> JSONRef {
+    func importCSV(_ p: CSVImportParams, _ call: Call) throws -> JSON {
         let kind = p.kind
         let file = p.file
         let sep: UInt8? = p.separator.flatMap { $0.utf8.first }

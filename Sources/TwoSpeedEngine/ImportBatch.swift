@@ -249,7 +249,7 @@ extension Engine {
                       problems initial: [ImportProblem], records: Int,
                       plan: (StoredPortfolio, EntityCache?) throws -> (entries: [ImportEntry], removals: [(kind: EntityKind, id: String)]),
                       describe: (Int, [ValidationIssue], ImportEntry?) -> [ImportProblem],
-                      extraProblems: () -> [ImportProblem] = { [] }) throws -> JSONRef {
+                      extraProblems: () -> [ImportProblem] = { [] }) throws -> JSON {
         try portfolios.write(pid, pidPointer, creating: true, ifRevision: ifRevision) { snap in
             let old = snap?.stored
             try checkRevision(ifRevision, current: old?.revision ?? 0)
@@ -332,8 +332,7 @@ extension Engine {
                 "skipped": .int(skippedRecords), "unmapped": .int(unmapped), "problems": list,
                 "unresolved": .int(outcome.portfolio.portfolio.unresolved.count)])
             if problems.count > 1_000 { try o.set("problemsTruncated", bool: true) }
-            // A new reference: the handlers' currency until the typed contract lands.
-            return (written, o.retainedRef())
+            return (written, o)
         }
     }
 }

@@ -55,16 +55,6 @@ public struct Method: Sendable {
         self.mutates = mutates; self.errors = errors; self.handler = handler
     }
 
-    /// The old handler, which returned a new (+1) reference: adopted here. Only for the import handlers
-    /// (Backstage.swift, CSVImport.swift) until the imports branch gives them specs; then this goes.
-    @available(*, deprecated, message: "return JSON from the handler")
-    public init(_ name: String, summary: String, params: [Param] = [], result: Schema, mutates: Bool,
-                errors: [ErrorCode] = [], handler: @escaping @Sendable (Params) throws -> JSONRef) {
-        self.init(name, summary: summary, params: params, result: result, mutates: mutates, errors: errors) { p in
-            JSON(adopting: try handler(p))
-        }
-    }
-
     /// This method, marked as one that may take long.
     public func blockingCalls() -> Method { var m = self; m.blocking = true; return m }
 
