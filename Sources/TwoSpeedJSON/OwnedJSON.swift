@@ -308,13 +308,7 @@ public final class JSON: @unchecked Sendable {
     public func set(_ key: String, bool: Bool) throws { try set(key, .bool(bool)) }
     public func set(_ key: String, double: Double) throws { try set(key, try .double(double)) }
 
-    public func append(_ value: JSON) throws {
-        if json_array_append(ref, value.ref) != 0 {
-            guard ref.isArray else { throw JSONError.notAContainer(ref.kind) }
-            JSONAllocation.failed()
-            throw JSONError.noMemory
-        }
-    }
+    public func append(_ value: JSON) throws { try view.append(value) }
     public func remove(_ key: String) { _ = json_object_del(ref, key) }
     /// Sets a member whose key is UTF-8 bytes as read (a YAML mapping's key), sharing `value`.
     public func set(utf8Key key: [UInt8], _ value: JSON) throws {

@@ -112,7 +112,10 @@ final class FaultInjectionTests: XCTestCase {
             // A second engine on the file sees what the live one says: its memory did not run ahead of the store.
             let fresh = try Engine(path: path)
             for (m, p) in Self.reads {
-                let live = call(engine, m, p), stored = call(fresh, m, p)
+                var live = call(engine, m, p), stored = call(fresh, m, p)
+                // assessment.history's delivery windows end at "now", to the second: a pair read across the turn
+                // of a second differs there alone (seen in CI). Read again; a real disagreement stays.
+                for _ in 0..<3 where live.result != stored.result { live = call(engine, m, p); stored = call(fresh, m, p) }
                 XCTAssertEqual(live.result, stored.result, "\(label): \(m) \(p): the engine and its store disagree")
                 XCTAssertEqual(live.code, stored.code, "\(label): \(m) \(p)")
             }
