@@ -164,3 +164,15 @@ extension StoreError {
                    : "portfolio \"\(pid)\" was changed or deleted by another process since revision \(revision - 1); nothing was written: read it and try again")
     }
 }
+
+/// A stored JSON column decoded as `T`; text that does not parse or decode is a corrupt store, named by `what`.
+/// Both stores read a portfolio's organization, answers and unresolved references this way.
+func decode<T: Decodable>(_ bytes: UnsafeRawBufferPointer, _ dec: JanssonDecoder, _ what: String) throws -> T {
+    switch try JSON.parse(bytes) {
+    case .failure(let e): throw StoreError(kind: .corrupt, message: "\(what): \(e.reason)")
+    case .success(let v):
+        do { return try dec.decode(T.self, from: v.ref) } catch {
+            throw StoreError(kind: .corrupt, message: "\(what): \(error)")
+        }
+    }
+}

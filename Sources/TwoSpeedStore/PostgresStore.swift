@@ -335,16 +335,6 @@ public final class PostgresStore: PortfolioStore, @unchecked Sendable {
         return loading.map { StoredPortfolio(portfolio: $0.portfolio, revision: $0.revision, updated: $0.updated) }
     }
 
-    private func decode<T: Decodable>(_ bytes: UnsafeRawBufferPointer, _ dec: JanssonDecoder, _ what: String) throws -> T {
-        switch try JSON.parse(bytes) {
-        case .failure(let e): throw StoreError(kind: .corrupt, message: "\(what): \(e.reason)")
-        case .success(let v):
-            do { return try dec.decode(T.self, from: v.ref) } catch {
-                throw StoreError(kind: .corrupt, message: "\(what): \(error)")
-            }
-        }
-    }
-
     // MARK: Writing
 
     /// Applies every change in one transaction. The revision changes go first: each checks that the

@@ -361,16 +361,6 @@ public final class SQLiteStore: PortfolioStore, @unchecked Sendable {
         return loading.map { StoredPortfolio(portfolio: $0.portfolio, revision: $0.revision, updated: $0.updated) }
     }
 
-    private func decode<T: Decodable>(_ bytes: UnsafeRawBufferPointer, _ dec: JanssonDecoder, _ what: String) throws -> T {
-        switch try JSON.parse(bytes) {
-        case .failure(let e): throw StoreError(kind: .corrupt, message: "\(what): \(e.reason)")
-        case .success(let v):
-            do { return try dec.decode(T.self, from: v.ref) } catch {
-                throw StoreError(kind: .corrupt, message: "\(what): \(error)")
-            }
-        }
-    }
-
     /// Applies every change in one transaction. When it returns, the changes are durable.
     public func apply(_ changes: [StoreChange]) throws {
         try writing { conn in
