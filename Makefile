@@ -207,7 +207,7 @@ check-links:
 	ln -sf $(abspath .build/debug/twospeedd) $(CHECK)/bin/twospeedd
 	ln -sf $(abspath .build/debug/twospeed-cli) $(CHECK)/bin/twospeed
 check-swift:
-	$(CHECK_ENV) $(SWIFT) test --skip-build
+	$(CHECK_ENV) bash Tests/run_swift_tests.sh .build/debug/TwoSpeedPackageTests.xctest 2
 # The wheel's test is make test's (it needs make wheel's release build); every other Python test runs.
 check-rest:
 	bash Tests/C/check_exports.sh $(CHECK_LIB) include/twospeed.h
@@ -223,11 +223,14 @@ check-rest:
 
 # Only the test bundle and what it links: a plain `swift test` builds every product too, the debug
 # twospeedd, twospeed-cli (with ArgumentParser), bench-catalog and libtwospeed.so, none of which the
-# tests run (they take the release programs).
+# tests run (they take the release programs). The classes then run two at a time from one queue
+# (Tests/run_swift_tests.sh, which checks that every listed test ran): `swift test` runs them one after
+# another on one core, while the other lane mostly waits on daemons, browsers and pip.
 test-swift: deps daemon plugins
 	$(SWIFT) build --product TwoSpeedPackageTests
 	@$(call lap,Swift tests built)
-	TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) TWOSPEED_CLI=$(abspath $(BIN)/twospeed) $(SWIFT) test --skip-build
+	TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) TWOSPEED_CLI=$(abspath $(BIN)/twospeed) \
+	    bash Tests/run_swift_tests.sh .build/debug/TwoSpeedPackageTests.xctest 2
 	@$(call lap,Swift tests)
 
 # The store under faults alone (Tests/TwoSpeedFaultTests, DaemonFaultTests; test-swift runs them with the rest): the Nth
@@ -328,6 +331,7 @@ test-shell: deps lib daemon plugins $(BUILD)/portfolio_summary
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/systemd.sh
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/import.sh
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/people.sh
+	bash Tests/Shell/swift_runner.sh
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/company.sh
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/advice.sh
 
