@@ -16,13 +16,16 @@ EXPORTS_MAP := Sources/TwoSpeedCABI/twospeed.map
 STRIP ?= strip
 BIN := $(BUILD)/bin
 # Release builds link the Swift runtime statically, the programs as the library (which asks for it in
-# Package.swift): a copy of build/bin on a server without Swift runs. Every release build in .build gets
-# the same flag, or SwiftPM rebuilds the whole tree each time it changes.
-SWIFT_RELEASE := $(SWIFT) build -c release --static-swift-stdlib
+# Package.swift): a copy of build/bin on a server without Swift runs. Every release build gets the same
+# flag, or SwiftPM rebuilds the whole tree each time it changes. They have their own scratch path,
+# .build-release, so that the debug build with the tests (.build, what `swift build` and `swift test`
+# use) can run beside them: SwiftPM lets one build at a time use a scratch path.
+RELEASE_DIR := .build-release/release
+SWIFT_RELEASE := $(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-release
 
 .PHONY: all deps deps-browser deps-wheel wheel man completions build lib daemon plugins demo test test-swift test-c test-install test-python test-shell test-calibration calibrate tsan schema starters bench install uninstall clean
 .PHONY: fuzz fuzz-build fuzz-smoke
-.PHONY: check check-links check-swift check-rest test-suites
+.PHONY: check check-links check-swift check-rest
 
 all: build
 
@@ -76,24 +79,24 @@ build: deps lib daemon
 lib: $(LIB)
 $(LIB): $(SWIFT_SOURCES) $(EXPORTS_MAP)
 	@# SwiftPM does not track the version script as an input: drop a stale link so that it relinks.
-	@if [ $(EXPORTS_MAP) -nt .build/release/libtwospeed.so ]; then rm -f .build/release/libtwospeed.so; fi
+	@if [ $(EXPORTS_MAP) -nt $(RELEASE_DIR)/libtwospeed.so ]; then rm -f $(RELEASE_DIR)/libtwospeed.so; fi
 	$(SWIFT_RELEASE) --product twospeed
 	@mkdir -p $(LIBDIR)
-	cp .build/release/libtwospeed.so $@
+	cp $(RELEASE_DIR)/libtwospeed.so $@
 	ln -sf libtwospeed.so.$(VERSION) $(LIBDIR)/libtwospeed.so.0
 	ln -sf libtwospeed.so.0 $(LIBDIR)/libtwospeed.so
 
 # The daemon and the command line, release builds: build/bin/twospeedd and build/bin/twospeed (the
 # SwiftPM product is twospeed-cli, since the library product owns the name twospeed).
 daemon: $(BIN)/twospeedd $(BIN)/twospeed
-# After the library (order only): both build in .build, which one SwiftPM at a time may use.
+# After the library (order only): both build in .build-release, which one SwiftPM at a time may use.
 $(BIN)/twospeedd $(BIN)/twospeed &: $(SWIFT_SOURCES) | $(LIB)
 	$(SWIFT_RELEASE) --product twospeedd
 	$(SWIFT_RELEASE) --product twospeed-cli
 	@mkdir -p $(BIN)
 	rm -f $(BIN)/twospeedd $(BIN)/twospeed
-	cp .build/release/twospeedd $(BIN)/twospeedd
-	cp .build/release/twospeed-cli $(BIN)/twospeed
+	cp $(RELEASE_DIR)/twospeedd $(BIN)/twospeedd
+	cp $(RELEASE_DIR)/twospeed-cli $(BIN)/twospeed
 
 # The Python package as a platform wheel that carries the library (stripped), repaired by auditwheel:
 # jansson and SQLite are copied into twospeed.libs/ and libtwospeed's RUNPATH points there, so that
@@ -155,17 +158,19 @@ $(BUILD)/portfolio_summary: examples/c/portfolio_summary.c include/twospeed.h $(
 demo: deps lib $(BUILD)/portfolio_summary
 	$(BUILD)/portfolio_summary examples/portfolios/retailer.json $(abspath $(BUILD))/retailer-report.html
 
-# The builds first, two at a time: the sanitized library (its own scratch path, .build-tsan) beside the
-# release builds, whose whole-module compiles of one large module at a time leave the second core idle
-# for minutes. Then two lanes: the Swift tests (their debug build, then the run) beside every other
-# suite, one after another on the release builds; those mostly wait on daemons, browsers, pip and
-# sleeps, which leaves a core to the compiler. The Swift tests' output comes when they end (-O).
+# The builds first, two at a time: the release builds (library, then daemon and command line) beside the
+# library under ThreadSanitizer (its own scratch path, .build-tsan) and then the debug build with the
+# tests (.build): the release builds' whole-module compiles of one large module at a time leave the
+# second core idle for minutes. Then two lanes: the Swift tests (two processes), the C ABI suites and the C
+# stress under ThreadSanitizer, beside install, Python, shell and calibration, which mostly wait on
+# daemons, browsers, pip and sleeps. Each lane's output comes when it ends (-O); the laps say which lane
+# was the long one.
 test: export TWOSPEED_REQUIRE_BROWSER = 1
 test: deps deps-browser
 	@mkdir -p $(BUILD) && date +%s > $(BUILD)/.test-start
-	$(MAKE) -j2 --no-print-directory lib daemon $(TSAN_LIB)
+	$(MAKE) -j2 --no-print-directory lib $(TSAN_LIB) swift-tests-built daemon
 	@$(call lap,builds)
-	$(MAKE) -j2 -O --no-print-directory test-swift test-suites
+	$(MAKE) -j2 -O --no-print-directory test-lane-swift test-lane-other
 	@$(call lap,all suites)
 	@rm -f $(BUILD)/.test-start
 	@echo "all test suites passed"
@@ -173,16 +178,19 @@ test: deps deps-browser
 # Seconds since make test began, so that a log shows which lane is the long one.
 lap = if [ -f $(BUILD)/.test-start ]; then echo "[make test] $(1) done at +$$(( $$(date +%s) - $$(cat $(BUILD)/.test-start) )) s"; fi
 
-# Every suite but the Swift tests, one after another (a make each, so that no two suites of this lane
-# overlap whatever the caller's -j). The plugins are built before both lanes, so that the two never
-# write them at once.
-test-suites: deps lib daemon plugins
+# make test's lanes: a make for each suite, so that no two suites of a lane overlap whatever the caller's
+# -j. The plugins are built before both lanes, so that the two never write them at once.
+.PHONY: test-lane-swift test-lane-other
+test-lane-swift: deps lib daemon plugins
+	$(MAKE) --no-print-directory test-swift
 	$(MAKE) --no-print-directory test-c
+	$(MAKE) --no-print-directory tsan
+	@$(call lap,Swift and C lane)
+test-lane-other: deps lib daemon plugins
 	$(MAKE) --no-print-directory test-install
 	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory test-shell
 	$(MAKE) --no-print-directory test-calibration
-	$(MAKE) --no-print-directory tsan
 	@$(call lap,other suites)
 
 # The fast tier, for every change (make test is everything): one build, SwiftPM's debug build with the
@@ -226,9 +234,11 @@ check-rest:
 # tests run (they take the release programs). The classes then run two at a time from one queue
 # (Tests/run_swift_tests.sh, which checks that every listed test ran): `swift test` runs them one after
 # another on one core, while the other lane mostly waits on daemons, browsers and pip.
-test-swift: deps daemon plugins
+.PHONY: swift-tests-built
+swift-tests-built:
 	$(SWIFT) build --product TwoSpeedPackageTests
 	@$(call lap,Swift tests built)
+test-swift: deps daemon plugins swift-tests-built
 	TWOSPEED_DAEMON=$(abspath $(BIN)/twospeedd) TWOSPEED_CLI=$(abspath $(BIN)/twospeed) \
 	    bash Tests/run_swift_tests.sh .build/debug/TwoSpeedPackageTests.xctest 2
 	@$(call lap,Swift tests)
@@ -403,7 +413,7 @@ bench: deps lib plugins $(BUILD)/bench_call $(BUILD)/bench_contention $(BUILD)/b
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Bench/pg_bench.sh
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Bench/cluster_bench.sh
 	$(SWIFT_RELEASE) --product bench-catalog
-	.build/release/bench-catalog
+	$(RELEASE_DIR)/bench-catalog
 	@bash Tests/Bench/summary.sh $(BUILD)/bench/summary.tsv
 
 # schema/portfolio.schema.json again from the engine's schema (a test fails while it is stale).
@@ -486,4 +496,4 @@ uninstall:
 	  $(SHARE)/zsh/site-functions/_$$c $(SHARE)/fish/vendor_completions.d/$$c.fish; done
 
 clean:
-	rm -rf $(BUILD) .build .build-fuzz .build-tsan dist
+	rm -rf $(BUILD) .build .build-release .build-fuzz .build-tsan dist

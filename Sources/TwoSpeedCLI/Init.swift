@@ -59,7 +59,7 @@ struct Init: ParsableCommand {
 
     /// The portfolio schema's file for an editor: where make install puts it (PREFIX/share/twospeed, beside
     /// this program's PREFIX/bin), or the checkout's schema/ beside a build tree's build/bin or
-    /// .build/release; else the schema's $id, which names it but is not fetched.
+    /// .build-release/release; else the schema's $id, which names it but is not fetched.
     static func schemaLocation() -> String {
         guard let exe = realpath("/proc/self/exe", nil) else { return portfolioSchemaID }
         defer { free(exe) }
