@@ -7,6 +7,9 @@ import TwoSpeedSchema
 /// here throws, traps or blocks on input.
 public final class Dispatcher: @unchecked Sendable {
     public let methods: [String: Method]
+    /// The same table as looked up per call: one reference count per look-up, where a `Method` copies
+    /// (and counts) each of its members.
+    private let entries: [String: Entry]
     /// In declaration order, for rpc.discover.
     public let ordered: [Method]
     /// Requests larger than this get a -32003 error without being parsed.
@@ -33,6 +36,7 @@ public final class Dispatcher: @unchecked Sendable {
         var table: [String: Method] = [:]
         for m in all { table[m.name] = m }
         self.methods = table
+        self.entries = table.mapValues(Entry.init)
         self.ordered = all
         self.maxRequestBytes = maxRequestBytes
         box.document = JSON(adopting: OpenRPC.document(methods: all, info: info))
@@ -163,11 +167,12 @@ public final class Dispatcher: @unchecked Sendable {
                                      "unknown member; a request has jsonrpc, method, params and id"))
             }
         }
-        guard let method = methods[name] else {
+        guard let entry = entries[name] else {
             var d = ErrorData(pointer: "/method", reason: "no method \"\(name)\"; rpc.discover lists them")
             d.method = name
             return fail(RPCError(.methodNotFound, d))
         }
+        let method = entry.method
         if method.mutates && context.readOnly {
             var d = ErrorData(pointer: "/method", reason: "\(name) changes data and this caller may only read")
             d.method = name
@@ -184,7 +189,7 @@ public final class Dispatcher: @unchecked Sendable {
         let outer = JSONAllocation.beginRequest()
         defer { JSONAllocation.endRequest(outer) }
         do {
-            let result = try call(method, params, context)
+            let result = try call(entry, params, context)
             if JSONAllocation.failures != failuresBefore { return fail(Dispatcher.outOfMemory()) }
             if isNotification { return nil }
             return try JSON.rpcResponse("result", result, id: id)
@@ -204,12 +209,13 @@ public final class Dispatcher: @unchecked Sendable {
         }
     }
 
-    private func call(_ method: Method, _ given: JSONView?, _ context: CallContext) throws -> JSON {
+    private func call(_ entry: Entry, _ given: JSONView?, _ context: CallContext) throws -> JSON {
+        let method = entry.method
         var issues = IssueList()
         // By-position params are mapped onto the declared names; pointers keep the caller's positions.
         var positions: [String: Int]? = nil
         // Named params are read where they are, in the request (alive for the call); only by-position
-        // params, and none, need an object of their own.
+        // params need an object of their own. No params read the shared empty object.
         let object: JSONView
         var built: JSON? = nil
         if let given, given.isArray {
@@ -228,21 +234,26 @@ public final class Dispatcher: @unchecked Sendable {
             object = o.view
         } else if let given {
             object = given
+        } else if let none = Dispatcher.noParams {
+            object = none.view
         } else {
             let o = try JSON.object()
             built = o
             object = o.view
         }
         let p = Params(object: object.ref, context: context, positions: positions)
-        for param in method.params {
+        // The declared params found: when they are all the members, none is unknown.
+        var found = 0
+        for (i, param) in method.params.enumerated() {
+            let at = positions == nil ? entry.named[i] : entry.positional[i]
             if let v = object[param.name] {
-                param.schema.validate(v.ref, at: p.pointer(param.name), into: &issues)
+                found += 1
+                param.schema.validate(v.ref, at: at, into: &issues)
             } else if param.required {
-                let ptr = positions == nil ? p.pointer(param.name) : JSONPointer([String(method.params.firstIndex { $0.name == param.name }!)])
-                issues.add(ptr, "required")
+                issues.add(at, "required")
             }
         }
-        if positions == nil, object.count > 0 {
+        if positions == nil, object.count > found {
             object.forEachMember { key, _ in
                 if !method.params.contains(where: { $0.name == key }) {
                     let names = method.params.map(\.name)
@@ -253,6 +264,24 @@ public final class Dispatcher: @unchecked Sendable {
         }
         if !issues.isEmpty { throw RPCError.invalidParams(issues) }
         return try withExtendedLifetime(built) { try method.handler(p) }
+    }
+
+    /// The params of a call that gives none: an empty object made once and never changed (handlers
+    /// only read their params), so that such a call allocates no object of its own. nil only if memory
+    /// ran out when it was made (that call then answers "out of memory"); each call then makes its own.
+    static let noParams: JSON? = try? JSON.object()
+
+    /// A method with what each call needs of it worked out once.
+    final class Entry: Sendable {
+        let method: Method
+        /// Each param's pointer as the caller wrote it: by name ("/portfolio") and by position ("/0").
+        let named: [JSONPointer]
+        let positional: [JSONPointer]
+        init(_ method: Method) {
+            self.method = method
+            named = method.params.map { JSONPointer([$0.name]) }
+            positional = method.params.indices.map { JSONPointer([String($0)]) }
+        }
     }
 
     // MARK: rpc.discover
