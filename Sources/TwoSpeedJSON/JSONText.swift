@@ -139,6 +139,69 @@ public enum JSONText {
         return text
     }
 
+    /// The text of {"jsonrpc":"2.0","result":<result>,"id":<id>} (id null when nil): byte for byte what
+    /// dumpC gives for that object, reals with the same digits, written into one buffer from jansson's
+    /// allocator without building the object (every call that answers a result: its envelope cost a
+    /// jansson object, three members, their deletion and json_dumps' final copy of the text). nil when
+    /// an allocation failed anywhere in it (counted), as for dumpC.
+    public static func resultResponseC(_ result: JSONRef, id: JSONRef?) -> UnsafeMutablePointer<CChar>? {
+        let idValue = id ?? json_null()!
+        let flags = encodeFlags | precisionFlag(max(digitsNeeded(result), digitsNeeded(idValue)))
+        let before = JSONAllocation.failures
+        var out = CTextBuffer()
+        let written = out.append("{\"jsonrpc\":\"2.0\",\"result\":") && out.dump(result, flags) && out.append(",\"id\":")
+            && out.dump(idValue, flags) && out.append("}\0")
+        guard written, JSONAllocation.failures == before, let text = out.base else {
+            out.release()
+            if JSONAllocation.failures == before { JSONAllocation.failed() }
+            return nil
+        }
+        return UnsafeMutableRawPointer(text).assumingMemoryBound(to: CChar.self)
+    }
+
+    /// Text gathered in one buffer from jansson's allocator (which has no realloc: growing copies).
+    struct CTextBuffer {
+        var base: UnsafeMutableRawPointer? = nil
+        var count = 0
+        var capacity = 0
+
+        mutating func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
+            if count + bytes.count > capacity {
+                var grown = max(capacity * 2, 1024)
+                while grown < count + bytes.count { grown *= 2 }
+                guard let p = JSONText.janssonAlloc(grown) else { return false }
+                if let base {
+                    p.copyMemory(from: base, byteCount: count)
+                    JSONText.janssonFree(base)
+                }
+                base = p
+                capacity = grown
+            }
+            if let from = bytes.baseAddress, bytes.count > 0 { (base! + count).copyMemory(from: from, byteCount: bytes.count) }
+            count += bytes.count
+            return true
+        }
+
+        mutating func append(_ s: StaticString) -> Bool {
+            append(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+        }
+
+        /// jansson's dump of `v` appended; false when it or an allocation failed.
+        mutating func dump(_ v: JSONRef, _ flags: Int) -> Bool {
+            withUnsafeMutablePointer(to: &self) { me in
+                json_dump_callback(v, { piece, size, data in
+                    guard let piece, let data else { return -1 }
+                    return data.assumingMemoryBound(to: CTextBuffer.self).pointee.append(UnsafeRawBufferPointer(start: piece, count: size)) ? 0 : -1
+                }, me, flags) == 0
+            }
+        }
+
+        mutating func release() {
+            JSONText.janssonFree(base)
+            base = nil
+        }
+    }
+
     public static func dump(_ v: JSONRef, pretty: Bool = false) -> String {
         guard let c = dumps(v, (pretty ? prettyFlags : encodeFlags) | precisionFlag(digitsNeeded(v))) else { return "null" }
         defer { janssonFree(c) }

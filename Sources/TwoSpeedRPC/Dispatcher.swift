@@ -47,8 +47,8 @@ public final class Dispatcher: @unchecked Sendable {
     public static let outOfMemoryText = #"{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error","data":{"reason":"out of memory"}},"id":null}"#
 
     /// What a request that met a failed allocation answers; a write committed before it is said so.
-    static func outOfMemory() -> RPCError {
-        RPCError(.internalError, pointer: nil, JSONAllocation.committedInRequest
+    static func outOfMemory(committed: Bool = JSONAllocation.committedInRequest) -> RPCError {
+        RPCError(.internalError, pointer: nil, committed
                  ? "out of memory after the change was committed: read it back before sending it again"
                  : "out of memory; nothing was changed")
     }
@@ -59,7 +59,24 @@ public final class Dispatcher: @unchecked Sendable {
     /// nil when there is nothing to answer (notifications only) or memory ran out even for the
     /// "out of memory" reply.
     public func handle(text bytes: UnsafeRawBufferPointer, context: CallContext = CallContext()) -> UnsafeMutablePointer<CChar>? {
-        guard let response = respond(text: bytes, context: context) else { return nil }
+        let response: JSON?
+        switch parse(bytes) {
+        case .reply(let r): response = r
+        case .request(let request) where request.isArray:
+            response = withExtendedLifetime(request) { respond(to: request.view, context: context) }
+        case .request(let request):
+            // A result's reply is written around it, with no envelope object; the id it echoes is borrowed
+            // from the request, alive until then.
+            return withExtendedLifetime(request) {
+                switch answer(request.view, context) {
+                case .none: return nil
+                case .response(let r): return JSONText.dumpC(r.ref) ?? JSONText.copyC(Dispatcher.outOfMemoryText)
+                case .result(let result, let id, _):
+                    return JSONText.resultResponseC(result.ref, id: id?.ref) ?? JSONText.copyC(Dispatcher.outOfMemoryText)
+                }
+            }
+        }
+        guard let response else { return nil }
         if let text = JSONText.dumpC(response.ref) { return text }
         return JSONText.copyC(Dispatcher.outOfMemoryText)
     }
@@ -73,13 +90,22 @@ public final class Dispatcher: @unchecked Sendable {
     /// A request or batch as text; the response, or nil for notifications. An allocation that fails
     /// anywhere on the way gives a -32603 "out of memory" reply (JSONAllocation tells it apart).
     public func respond(text bytes: UnsafeRawBufferPointer, context: CallContext = CallContext()) -> JSON? {
+        switch parse(bytes) {
+        case .reply(let r): return r
+        case .request(let request): return withExtendedLifetime(request) { respond(to: request.view, context: context) }
+        }
+    }
+
+    /// A request's text parsed, or the error reply when it cannot be.
+    private enum Parsed { case request(JSON), reply(JSON) }
+
+    private func parse(_ bytes: UnsafeRawBufferPointer) -> Parsed {
         if bytes.count > maxRequestBytes {
             var d = ErrorData(pointer: nil, reason: "the request is \(bytes.count) bytes; the limit is \(maxRequestBytes)")
             d.limit = maxRequestBytes
             d.size = bytes.count
-            return RPCError(.tooLarge, d).response(id: nil)
+            return .reply(RPCError(.tooLarge, d).response(id: nil))
         }
-        let request: JSON
         do {
             switch try JSON.parse(bytes) {
             case .failure(let e):
@@ -87,13 +113,12 @@ public final class Dispatcher: @unchecked Sendable {
                 d.line = e.line
                 d.column = e.column
                 d.position = e.position
-                return RPCError(.parseError, d).response(id: nil)
-            case .success(let r): request = r
+                return .reply(RPCError(.parseError, d).response(id: nil))
+            case .success(let r): return .request(r)
             }
         } catch {
-            return Dispatcher.outOfMemory().response(id: nil)
+            return .reply(Dispatcher.outOfMemory().response(id: nil))
         }
-        return withExtendedLifetime(request) { respond(to: request.view, context: context) }
     }
 
     /// A parsed request or batch (borrowed). Returns a new reference, or nil for notifications.
@@ -130,20 +155,39 @@ public final class Dispatcher: @unchecked Sendable {
     private static let members: Set<String> = ["jsonrpc", "method", "params", "id"]
 
     private func handleOne(_ req: JSONView, _ context: CallContext) -> JSON? {
+        switch answer(req, context) {
+        case .none: return nil
+        case .response(let r): return r
+        case .result(let result, let id, let committed):
+            do { return try JSON.rpcResponse("result", result, id: id) } catch {
+                return Dispatcher.outOfMemory(committed: committed).response(id: id)
+            }
+        }
+    }
+
+    /// How one request is answered: nothing (a notification), a whole reply (an error), or a result that
+    /// the reply then holds beside the id (borrowed from the request) and whether a write committed.
+    private enum Answer {
+        case none
+        case response(JSON)
+        case result(JSON, id: JSONView?, committed: Bool)
+    }
+
+    private func answer(_ req: JSONView, _ context: CallContext) -> Answer {
         guard req.isObject else {
-            return RPCError(.invalidRequest, pointer: "", "a request is an object, found \(req.kind.schemaName)").response(id: nil)
+            return .response(RPCError(.invalidRequest, pointer: "", "a request is an object, found \(req.kind.schemaName)").response(id: nil))
         }
         // The id first: every later error echoes it, and an id of the wrong type makes it null.
         let id = req["id"]
         if let id, !(id.isString || id.isNumber || id.kind == .null) {
-            return RPCError(.invalidRequest, pointer: "/id", "id must be a string, a number or null, found \(id.kind.schemaName)")
-                .response(id: nil)
+            return .response(RPCError(.invalidRequest, pointer: "/id", "id must be a string, a number or null, found \(id.kind.schemaName)")
+                .response(id: nil))
         }
         let isNotification = id == nil
         // A request that is not valid JSON-RPC is always answered (with id null when it has none):
         // only a well-formed notification goes unanswered, whatever its outcome.
-        func invalid(_ e: RPCError) -> JSON? { e.response(id: id) }
-        func fail(_ e: RPCError) -> JSON? { isNotification ? nil : e.response(id: id) }
+        func invalid(_ e: RPCError) -> Answer { .response(e.response(id: id)) }
+        func fail(_ e: RPCError) -> Answer { isNotification ? .none : .response(e.response(id: id)) }
 
         guard let version = req["jsonrpc"] else {
             return invalid(RPCError(.invalidRequest, pointer: "/jsonrpc", "required: \"2.0\""))
@@ -191,8 +235,8 @@ public final class Dispatcher: @unchecked Sendable {
         do {
             let result = try call(entry, params, context)
             if JSONAllocation.failures != failuresBefore { return fail(Dispatcher.outOfMemory()) }
-            if isNotification { return nil }
-            return try JSON.rpcResponse("result", result, id: id)
+            if isNotification { return .none }
+            return .result(result, id: id, committed: JSONAllocation.committedInRequest)
         } catch let e as RPCError {
             if JSONAllocation.failures != failuresBefore { return fail(Dispatcher.outOfMemory()) }
             return fail(e)

@@ -1,4 +1,6 @@
+import CJansson
 import Dispatch
+import Glibc
 import XCTest
 @testable import TwoSpeedEngine
 import TwoSpeedJSON
@@ -8,7 +10,8 @@ import TwoSpeedSync
 
 /// What the cheaper call path (issue 25, "no worse") must keep: counts by kind in a table indexed by
 /// `EntityKind.ordinal`, params pointers worked out once per method, the unknown-param scan skipped when
-/// every member is a declared param, and one empty params object shared by the calls that give none.
+/// every member is a declared param, one empty params object shared by the calls that give none, and a
+/// result's reply text written without its envelope object (twospeed_call's path).
 final class CallPathTests: XCTestCase {
     var engine: Engine!
 
@@ -112,4 +115,104 @@ final class CallPathTests: XCTestCase {
         XCTAssertTrue(none.isObject)
         XCTAssertEqual(none.count, 0)
     }
+
+    /// The C ABI's text (`handle(text:)`, which writes a result's reply around it) is byte for byte the
+    /// dump of the reply `respond(text:)` builds, whatever the id and the reals: the digits of reals come
+    /// from the result and the id together (the near miss: an id that needs 17 digits beside a result
+    /// that needs 15).
+    func testTheReplyTextIsTheDumpOfTheReply() throws {
+        let observe = engine.request("metric.observe", #"{"portfolio":"retailer","metric":"nps","observations":[{"at":"2026-11-02","value":0.30000000000000004}]}"#)
+        XCTAssertNotNil(observe.result, observe.text)
+        let ids = ["1", "-7", "12345678901234", "1.5", "0.30000000000000004", "null", #""a\"b\\c\u00e9\n\u0000""#, #""""#]
+        let calls = [#""method":"engine.info""#, #""method":"portfolio.list""#,
+                     #""method":"entity.get","params":{"portfolio":"retailer","kind":"product","id":"checkout"}"#,
+                     #""method":"entity.get","params":["retailer","metric","nps"]"#,
+                     #""method":"entity.get","params":{"portfolio":"retailer","kind":"product","id":"none"}"#,
+                     #""method":"no.such""#]
+        var compared = 0
+        for id in ids {
+            for call in calls {
+                let request = #"{"jsonrpc":"2.0","# + call + #","id":"# + id + "}"
+                try compare(request)
+                compared += 1
+            }
+        }
+        XCTAssertEqual(compared, ids.count * calls.count)
+        // The real that needs 17 digits is there, and printed with them.
+        let metric = try XCTUnwrap(text(of: #"{"jsonrpc":"2.0","method":"entity.get","params":["retailer","metric","nps"],"id":1}"#))
+        XCTAssertTrue(metric.contains("0.30000000000000004"), metric)
+        let info = try XCTUnwrap(text(of: #"{"jsonrpc":"2.0","method":"engine.info","id":0.30000000000000004}"#))
+        XCTAssertTrue(info.hasSuffix(#","id":0.30000000000000004}"#), info)
+        // Batches, notifications and text that is not JSON take the other path; the same holds.
+        try compare(#"[{"jsonrpc":"2.0","method":"engine.info","id":1},{"jsonrpc":"2.0","method":"no.such","id":2}]"#)
+        try compare(#"{"jsonrpc":"2.0","method":"#)
+        XCTAssertEqual(text(of: #"{"jsonrpc":"2.0","method":"engine.info"}"#), "")
+    }
+
+    private func text(of request: String) -> String? {
+        var t = request
+        guard let c = t.withUTF8({ engine.dispatcher.handle(text: UnsafeRawBufferPointer($0)) }) else { return "" }
+        defer { JSONText.janssonFree(c) }
+        return String(cString: c)
+    }
+
+    private func compare(_ request: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        var t = request
+        let built = t.withUTF8 { engine.dispatcher.respond(text: UnsafeRawBufferPointer($0)) }
+        let written = text(of: request)
+        XCTAssertEqual(written, built?.text() ?? "", request, file: file, line: line)
+    }
+
+    /// An allocation failing anywhere in twospeed_call's path, the reply's own buffer included, answers
+    /// -32603 "out of memory" and never a reply with a piece missing; the engine then answers normally.
+    func testEveryFailedAllocationOnTheTextPathAnswersOutOfMemory() throws {
+        let requests = [#"{"jsonrpc":"2.0","method":"engine.info","id":"x"}"#,
+                        #"{"jsonrpc":"2.0","method":"entity.get","params":{"portfolio":"retailer","kind":"product","id":"checkout"},"id":2}"#,
+                        // A reply of many kilobytes: its buffer grows while jansson writes into it, and
+                        // jansson drops an object's key it could not write and carries on.
+                        #"{"jsonrpc":"2.0","method":"entity.list","params":{"portfolio":"retailer","kind":"system"},"id":3}"#]
+        for request in requests {
+            let normal = try XCTUnwrap(text(of: request))
+            // How many allocations one call makes.
+            installCountingAllocator(failing: Int.max)
+            _ = text(of: request)
+            let total = allocationCount
+            restoreAllocator()
+            XCTAssertGreaterThan(total, 5)
+            var outOfMemory = 0
+            for n in 1...(total + 2) {
+                installCountingAllocator(failing: n)
+                let reply = text(of: request)
+                restoreAllocator()
+                let r = try XCTUnwrap(reply, "\(n)")
+                if r == normal { continue }
+                outOfMemory += 1
+                XCTAssertTrue(r.contains(#""code":-32603"#) && r.contains("out of memory"), "allocation \(n) of \(total): \(r)")
+                XCTAssertEqual(text(of: request), normal, "after allocation \(n)")
+            }
+            // Every allocation the call makes is one whose failure is answered (the last two: none to fail).
+            XCTAssertEqual(outOfMemory, total, request)
+        }
+    }
+}
+
+// jansson's allocator, replaced for one test: it counts allocations and fails the Nth. C function
+// pointers capture nothing, so the state is global; XCTest runs one test at a time.
+nonisolated(unsafe) private var allocationCount = 0
+nonisolated(unsafe) private var failingAt = Int.max
+
+private func installCountingAllocator(failing n: Int) {
+    allocationCount = 0
+    failingAt = n
+    json_set_alloc_funcs({ size in
+        allocationCount += 1
+        return allocationCount == failingAt ? nil : malloc(size)
+    }, { free($0) })
+    // The engine counts failures through a wrapper of the allocator it finds: it wraps this one now.
+    JSONAllocation.countFailures()
+}
+
+private func restoreAllocator() {
+    json_set_alloc_funcs({ malloc($0) }, { free($0) })
+    JSONAllocation.countFailures()
 }
