@@ -213,20 +213,36 @@ public enum JSONText {
     /// on a block at a time, so a reply of any size is encoded once with no intermediate copy. Returns
     /// false when jansson failed (out of memory); what was written then is incomplete.
     public static func dump(_ v: JSONView, blockSize: Int = 16 * 1024, _ write: (UnsafeRawBufferPointer) -> Void) -> Bool {
-        let flags = encodeFlags | precisionFlag(digitsNeeded(v.ref))
-        return withoutActuallyEscaping(write) { write in
+        staged(blockSize, write) { $0.dump(v.ref, encodeFlags | precisionFlag(digitsNeeded(v.ref))) }
+    }
+
+    /// {"jsonrpc":"2.0","result":<result>,"id":<id>} written through `write` as `dump` writes that object
+    /// (the same bytes as resultResponseC), without building it: twospeedd's replies of results.
+    /// Returns false when jansson or an allocation failed; what was written then is incomplete.
+    public static func dumpResult(_ result: JSONView, id: JSONView?, blockSize: Int = 16 * 1024,
+                                  _ write: (UnsafeRawBufferPointer) -> Void) -> Bool {
+        let idValue = id?.ref ?? json_null()!
+        let flags = encodeFlags | precisionFlag(max(digitsNeeded(result.ref), digitsNeeded(idValue)))
+        let before = JSONAllocation.failures
+        let written = staged(blockSize, write) { sink in
+            sink.add("{\"jsonrpc\":\"2.0\",\"result\":")
+            guard sink.dump(result.ref, flags) else { return false }
+            sink.add(",\"id\":")
+            guard sink.dump(idValue, flags) else { return false }
+            sink.add("}")
+            return true
+        }
+        return written && JSONAllocation.failures == before
+    }
+
+    /// Runs `body` with a sink that gathers small pieces on the stack and passes them on a block at a time.
+    private static func staged(_ blockSize: Int, _ write: (UnsafeRawBufferPointer) -> Void, _ body: (inout StagedSink) -> Bool) -> Bool {
+        withoutActuallyEscaping(write) { write in
             withUnsafeTemporaryAllocation(byteCount: blockSize, alignment: 16) { stage in
                 var sink = StagedSink(stage: stage, write: write)
-                let rc = withUnsafeMutablePointer(to: &sink) { s in
-                    json_dump_callback(v.ref, { piece, size, data in
-                        guard let piece, let data else { return -1 }
-                        data.assumingMemoryBound(to: StagedSink.self).pointee.add(UnsafeRawBufferPointer(start: piece, count: size))
-                        return 0
-                    }, s, flags)
-                }
+                let ok = body(&sink)
                 sink.flush()
-                if rc != 0 { JSONAllocation.failed() }
-                return rc == 0
+                return ok
             }
         }
     }
@@ -243,6 +259,21 @@ public enum JSONText {
             if bytes.count > stage.count { write(bytes); return }
             (stage.baseAddress! + used).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
             used += bytes.count
+        }
+
+        mutating func add(_ s: StaticString) { add(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
+
+        /// jansson's dump of `v` added; false (counted) when it failed.
+        mutating func dump(_ v: JSONRef, _ flags: Int) -> Bool {
+            let rc = withUnsafeMutablePointer(to: &self) { s in
+                json_dump_callback(v, { piece, size, data in
+                    guard let piece, let data else { return -1 }
+                    data.assumingMemoryBound(to: StagedSink.self).pointee.add(UnsafeRawBufferPointer(start: piece, count: size))
+                    return 0
+                }, s, flags)
+            }
+            if rc != 0 { JSONAllocation.failed() }
+            return rc == 0
         }
 
         mutating func flush() {

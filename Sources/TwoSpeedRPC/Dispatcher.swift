@@ -127,6 +127,25 @@ public final class Dispatcher: @unchecked Sendable {
         respond(to: JSONView(value), context: context)?.retainedRef()
     }
 
+    /// How a request is answered, for a transport that writes the reply itself: nothing (notifications),
+    /// a whole reply (errors, batches), or a result to write as {"jsonrpc":"2.0","result":...,"id":...}
+    /// (JSONText.dumpResult) with the id borrowed from the request, without building that object.
+    public enum Reply {
+        case none
+        case response(JSON)
+        case result(JSON, id: JSONView?)
+    }
+
+    /// A parsed request or batch (borrowed), answered as a `Reply`.
+    public func reply(to value: JSONView, context: CallContext = CallContext()) -> Reply {
+        if value.isArray { return respond(to: value, context: context).map(Reply.response) ?? .none }
+        switch answer(value, context) {
+        case .none: return .none
+        case .response(let r): return .response(r)
+        case .result(let result, let id, _): return .result(result, id: id)
+        }
+    }
+
     /// A parsed request or batch (borrowed); the response, or nil for notifications.
     public func respond(to value: JSONView, context: CallContext = CallContext()) -> JSON? {
         guard value.isArray else { return handleOne(value, context) }

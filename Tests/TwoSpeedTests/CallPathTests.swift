@@ -11,7 +11,7 @@ import TwoSpeedSync
 /// What the cheaper call path (issue 25, "no worse") must keep: counts by kind in a table indexed by
 /// `EntityKind.ordinal`, params pointers worked out once per method, the unknown-param scan skipped when
 /// every member is a declared param, one empty params object shared by the calls that give none, and a
-/// result's reply text written without its envelope object (twospeed_call's path).
+/// result's reply text written without its envelope object (twospeed_call's and twospeedd's paths).
 final class CallPathTests: XCTestCase {
     var engine: Engine!
 
@@ -156,11 +156,34 @@ final class CallPathTests: XCTestCase {
         return String(cString: c)
     }
 
+    /// The reply as twospeedd writes it: `reply(to:)`, and a result written by `dumpResult` (through a
+    /// small stage, so that it passes on many blocks); the "out of memory" reply when that fails.
+    private func written(_ request: String) -> String? {
+        let parsed: JSON
+        do {
+            guard case .success(let p) = try JSON.parse(request) else { return nil }
+            parsed = p
+        } catch { return Dispatcher.outOfMemoryText }
+        return withExtendedLifetime(parsed) { () -> String in
+            switch engine.dispatcher.reply(to: parsed.view) {
+            case .none: return ""
+            case .response(let r): return r.text()
+            case .result(let result, let id):
+                var bytes: [UInt8] = []
+                guard JSONText.dumpResult(result.view, id: id, blockSize: 64, { bytes.append(contentsOf: $0) }) else {
+                    return Dispatcher.outOfMemoryText
+                }
+                return String(decoding: bytes, as: UTF8.self)
+            }
+        }
+    }
+
     private func compare(_ request: String, file: StaticString = #filePath, line: UInt = #line) throws {
         var t = request
         let built = t.withUTF8 { engine.dispatcher.respond(text: UnsafeRawBufferPointer($0)) }
-        let written = text(of: request)
-        XCTAssertEqual(written, built?.text() ?? "", request, file: file, line: line)
+        let expected = built?.text() ?? ""
+        XCTAssertEqual(text(of: request), expected, request, file: file, line: line)
+        if let daemons = written(request) { XCTAssertEqual(daemons, expected, request, file: file, line: line) }
     }
 
     /// An allocation failing anywhere in twospeed_call's path, the reply's own buffer included, answers
@@ -192,6 +215,21 @@ final class CallPathTests: XCTestCase {
             }
             // Every allocation the call makes is one whose failure is answered (the last two: none to fail).
             XCTAssertEqual(outOfMemory, total, request)
+
+            // The same through twospeedd's path (reply(to:), then dumpResult).
+            XCTAssertEqual(written(request), normal)
+            installCountingAllocator(failing: Int.max)
+            _ = written(request)
+            let daemonTotal = allocationCount
+            restoreAllocator()
+            for n in 1...(daemonTotal + 2) {
+                installCountingAllocator(failing: n)
+                let reply = written(request)
+                restoreAllocator()
+                let r = try XCTUnwrap(reply, "\(n)")
+                if r == normal { XCTAssertGreaterThan(n, daemonTotal, "allocation \(n) failed and the reply is whole"); continue }
+                XCTAssertTrue(r.contains(#""code":-32603"#) && r.contains("out of memory"), "allocation \(n) of \(daemonTotal): \(r)")
+            }
         }
     }
 }
