@@ -23,7 +23,7 @@ BIN := $(BUILD)/bin
 RELEASE_DIR := .build-release/release
 SWIFT_RELEASE := $(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-release
 
-.PHONY: all deps deps-browser deps-wheel wheel man completions build lib daemon plugins demo test test-swift test-c test-install test-python test-shell test-calibration calibrate tsan schema starters bench install uninstall clean
+.PHONY: all deps deps-browser deps-wheel wheel man completions build lib daemon plugins demo test test-swift test-c test-install test-python test-shell test-calibration calibrate tsan schema starters bench callgrind-call install uninstall clean
 .PHONY: fuzz fuzz-build fuzz-smoke
 .PHONY: check check-links check-swift check-rest
 
@@ -347,6 +347,13 @@ test-shell: deps lib daemon plugins $(BUILD)/portfolio_summary
 
 $(BUILD)/bench_call: Tests/Bench/bench_call.c include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson
+
+# Instructions per small call and per jansson floor under callgrind (exact; times on a shared machine are not).
+$(BUILD)/call_count: Tests/Bench/call_count.c include/twospeed.h $(LIB)
+	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson
+
+callgrind-call: lib $(BUILD)/call_count
+	bash Tests/Bench/callgrind_call.sh $(BUILD)
 
 # Issue 22: entity.get under a steady write load beside entity.get alone.
 $(BUILD)/bench_contention: Tests/Bench/bench_contention.c Tests/Bench/bench_util.h include/twospeed.h $(LIB)

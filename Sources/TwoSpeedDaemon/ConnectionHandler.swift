@@ -19,9 +19,16 @@ struct Outcome: Sendable {
 extension ServerContext {
     /// Answers one parsed request or batch (borrowed); the response line is appended to `out`.
     func respond(to request: JSONView, call: CallContext, into out: inout ByteBuffer) -> [ErrorNote] {
-        guard let response = dispatcher.respond(to: request, context: call) else { return [] }
-        Replies.appendLine(response, to: &out)
-        return withExtendedLifetime(response) { Self.errors(in: response.view, request: request) }
+        switch dispatcher.reply(to: request, context: call) {
+        case .none: return []
+        case .response(let response):
+            Replies.appendLine(response, to: &out)
+            return withExtendedLifetime(response) { Self.errors(in: response.view, request: request) }
+        case .result(let result, let id):
+            // Written around the result, with no envelope object (the id is the request's, borrowed).
+            Replies.appendResultLine(result, id: id, to: &out)
+            return []
+        }
     }
 
     /// Answers text that is not JSON: the dispatcher words the parse error.

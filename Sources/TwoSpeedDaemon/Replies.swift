@@ -88,6 +88,21 @@ enum Replies {
         withExtendedLifetime(value) {}
     }
 
+    /// Appends {"jsonrpc":"2.0","result":<result>,"id":<id>} and "\n" as `appendLine` would that object,
+    /// without building it; the "out of memory" reply instead when jansson runs out half-way.
+    static func appendResultLine(_ result: JSON, id: JSONView?, to buffer: inout ByteBuffer) {
+        var b = buffer
+        buffer = ByteBuffer()  // b holds the only reference while jansson writes
+        let start = b.writerIndex
+        if withExtendedLifetime(result, { JSONText.dumpResult(result.view, id: id) { b.writeBytes($0) } }) {
+            b.writeInteger(UInt8(0x0A))
+        } else {
+            b.moveWriterIndex(to: start)
+            appendOutOfMemory(to: &b)
+        }
+        buffer = b
+    }
+
     static func appendLine(view value: JSONView, to buffer: inout ByteBuffer) {
         var b = buffer
         buffer = ByteBuffer()  // b holds the only reference while jansson writes

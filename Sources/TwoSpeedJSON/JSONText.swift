@@ -139,6 +139,69 @@ public enum JSONText {
         return text
     }
 
+    /// The text of {"jsonrpc":"2.0","result":<result>,"id":<id>} (id null when nil): byte for byte what
+    /// dumpC gives for that object, reals with the same digits, written into one buffer from jansson's
+    /// allocator without building the object (every call that answers a result: its envelope cost a
+    /// jansson object, three members, their deletion and json_dumps' final copy of the text). nil when
+    /// an allocation failed anywhere in it (counted), as for dumpC.
+    public static func resultResponseC(_ result: JSONRef, id: JSONRef?) -> UnsafeMutablePointer<CChar>? {
+        let idValue = id ?? json_null()!
+        let flags = encodeFlags | precisionFlag(max(digitsNeeded(result), digitsNeeded(idValue)))
+        let before = JSONAllocation.failures
+        var out = CTextBuffer()
+        let written = out.append("{\"jsonrpc\":\"2.0\",\"result\":") && out.dump(result, flags) && out.append(",\"id\":")
+            && out.dump(idValue, flags) && out.append("}\0")
+        guard written, JSONAllocation.failures == before, let text = out.base else {
+            out.release()
+            if JSONAllocation.failures == before { JSONAllocation.failed() }
+            return nil
+        }
+        return UnsafeMutableRawPointer(text).assumingMemoryBound(to: CChar.self)
+    }
+
+    /// Text gathered in one buffer from jansson's allocator (which has no realloc: growing copies).
+    struct CTextBuffer {
+        var base: UnsafeMutableRawPointer? = nil
+        var count = 0
+        var capacity = 0
+
+        mutating func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
+            if count + bytes.count > capacity {
+                var grown = max(capacity * 2, 1024)
+                while grown < count + bytes.count { grown *= 2 }
+                guard let p = JSONText.janssonAlloc(grown) else { return false }
+                if let base {
+                    p.copyMemory(from: base, byteCount: count)
+                    JSONText.janssonFree(base)
+                }
+                base = p
+                capacity = grown
+            }
+            if let from = bytes.baseAddress, bytes.count > 0 { (base! + count).copyMemory(from: from, byteCount: bytes.count) }
+            count += bytes.count
+            return true
+        }
+
+        mutating func append(_ s: StaticString) -> Bool {
+            append(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+        }
+
+        /// jansson's dump of `v` appended; false when it or an allocation failed.
+        mutating func dump(_ v: JSONRef, _ flags: Int) -> Bool {
+            withUnsafeMutablePointer(to: &self) { me in
+                json_dump_callback(v, { piece, size, data in
+                    guard let piece, let data else { return -1 }
+                    return data.assumingMemoryBound(to: CTextBuffer.self).pointee.append(UnsafeRawBufferPointer(start: piece, count: size)) ? 0 : -1
+                }, me, flags) == 0
+            }
+        }
+
+        mutating func release() {
+            JSONText.janssonFree(base)
+            base = nil
+        }
+    }
+
     public static func dump(_ v: JSONRef, pretty: Bool = false) -> String {
         guard let c = dumps(v, (pretty ? prettyFlags : encodeFlags) | precisionFlag(digitsNeeded(v))) else { return "null" }
         defer { janssonFree(c) }
@@ -150,20 +213,36 @@ public enum JSONText {
     /// on a block at a time, so a reply of any size is encoded once with no intermediate copy. Returns
     /// false when jansson failed (out of memory); what was written then is incomplete.
     public static func dump(_ v: JSONView, blockSize: Int = 16 * 1024, _ write: (UnsafeRawBufferPointer) -> Void) -> Bool {
-        let flags = encodeFlags | precisionFlag(digitsNeeded(v.ref))
-        return withoutActuallyEscaping(write) { write in
+        staged(blockSize, write) { $0.dump(v.ref, encodeFlags | precisionFlag(digitsNeeded(v.ref))) }
+    }
+
+    /// {"jsonrpc":"2.0","result":<result>,"id":<id>} written through `write` as `dump` writes that object
+    /// (the same bytes as resultResponseC), without building it: twospeedd's replies of results.
+    /// Returns false when jansson or an allocation failed; what was written then is incomplete.
+    public static func dumpResult(_ result: JSONView, id: JSONView?, blockSize: Int = 16 * 1024,
+                                  _ write: (UnsafeRawBufferPointer) -> Void) -> Bool {
+        let idValue = id?.ref ?? json_null()!
+        let flags = encodeFlags | precisionFlag(max(digitsNeeded(result.ref), digitsNeeded(idValue)))
+        let before = JSONAllocation.failures
+        let written = staged(blockSize, write) { sink in
+            sink.add("{\"jsonrpc\":\"2.0\",\"result\":")
+            guard sink.dump(result.ref, flags) else { return false }
+            sink.add(",\"id\":")
+            guard sink.dump(idValue, flags) else { return false }
+            sink.add("}")
+            return true
+        }
+        return written && JSONAllocation.failures == before
+    }
+
+    /// Runs `body` with a sink that gathers small pieces on the stack and passes them on a block at a time.
+    private static func staged(_ blockSize: Int, _ write: (UnsafeRawBufferPointer) -> Void, _ body: (inout StagedSink) -> Bool) -> Bool {
+        withoutActuallyEscaping(write) { write in
             withUnsafeTemporaryAllocation(byteCount: blockSize, alignment: 16) { stage in
                 var sink = StagedSink(stage: stage, write: write)
-                let rc = withUnsafeMutablePointer(to: &sink) { s in
-                    json_dump_callback(v.ref, { piece, size, data in
-                        guard let piece, let data else { return -1 }
-                        data.assumingMemoryBound(to: StagedSink.self).pointee.add(UnsafeRawBufferPointer(start: piece, count: size))
-                        return 0
-                    }, s, flags)
-                }
+                let ok = body(&sink)
                 sink.flush()
-                if rc != 0 { JSONAllocation.failed() }
-                return rc == 0
+                return ok
             }
         }
     }
@@ -180,6 +259,21 @@ public enum JSONText {
             if bytes.count > stage.count { write(bytes); return }
             (stage.baseAddress! + used).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
             used += bytes.count
+        }
+
+        mutating func add(_ s: StaticString) { add(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
+
+        /// jansson's dump of `v` added; false (counted) when it failed.
+        mutating func dump(_ v: JSONRef, _ flags: Int) -> Bool {
+            let rc = withUnsafeMutablePointer(to: &self) { s in
+                json_dump_callback(v, { piece, size, data in
+                    guard let piece, let data else { return -1 }
+                    data.assumingMemoryBound(to: StagedSink.self).pointee.add(UnsafeRawBufferPointer(start: piece, count: size))
+                    return 0
+                }, s, flags)
+            }
+            if rc != 0 { JSONAllocation.failed() }
+            return rc == 0
         }
 
         mutating func flush() {

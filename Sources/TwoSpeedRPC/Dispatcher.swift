@@ -7,6 +7,9 @@ import TwoSpeedSchema
 /// here throws, traps or blocks on input.
 public final class Dispatcher: @unchecked Sendable {
     public let methods: [String: Method]
+    /// The same table as looked up per call: one reference count per look-up, where a `Method` copies
+    /// (and counts) each of its members.
+    private let entries: [String: Entry]
     /// In declaration order, for rpc.discover.
     public let ordered: [Method]
     /// Requests larger than this get a -32003 error without being parsed.
@@ -33,6 +36,7 @@ public final class Dispatcher: @unchecked Sendable {
         var table: [String: Method] = [:]
         for m in all { table[m.name] = m }
         self.methods = table
+        self.entries = table.mapValues(Entry.init)
         self.ordered = all
         self.maxRequestBytes = maxRequestBytes
         box.document = JSON(adopting: OpenRPC.document(methods: all, info: info))
@@ -43,8 +47,8 @@ public final class Dispatcher: @unchecked Sendable {
     public static let outOfMemoryText = #"{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error","data":{"reason":"out of memory"}},"id":null}"#
 
     /// What a request that met a failed allocation answers; a write committed before it is said so.
-    static func outOfMemory() -> RPCError {
-        RPCError(.internalError, pointer: nil, JSONAllocation.committedInRequest
+    static func outOfMemory(committed: Bool = JSONAllocation.committedInRequest) -> RPCError {
+        RPCError(.internalError, pointer: nil, committed
                  ? "out of memory after the change was committed: read it back before sending it again"
                  : "out of memory; nothing was changed")
     }
@@ -55,7 +59,24 @@ public final class Dispatcher: @unchecked Sendable {
     /// nil when there is nothing to answer (notifications only) or memory ran out even for the
     /// "out of memory" reply.
     public func handle(text bytes: UnsafeRawBufferPointer, context: CallContext = CallContext()) -> UnsafeMutablePointer<CChar>? {
-        guard let response = respond(text: bytes, context: context) else { return nil }
+        let response: JSON?
+        switch parse(bytes) {
+        case .reply(let r): response = r
+        case .request(let request) where request.isArray:
+            response = withExtendedLifetime(request) { respond(to: request.view, context: context) }
+        case .request(let request):
+            // A result's reply is written around it, with no envelope object; the id it echoes is borrowed
+            // from the request, alive until then.
+            return withExtendedLifetime(request) {
+                switch answer(request.view, context) {
+                case .none: return nil
+                case .response(let r): return JSONText.dumpC(r.ref) ?? JSONText.copyC(Dispatcher.outOfMemoryText)
+                case .result(let result, let id, _):
+                    return JSONText.resultResponseC(result.ref, id: id?.ref) ?? JSONText.copyC(Dispatcher.outOfMemoryText)
+                }
+            }
+        }
+        guard let response else { return nil }
         if let text = JSONText.dumpC(response.ref) { return text }
         return JSONText.copyC(Dispatcher.outOfMemoryText)
     }
@@ -69,13 +90,22 @@ public final class Dispatcher: @unchecked Sendable {
     /// A request or batch as text; the response, or nil for notifications. An allocation that fails
     /// anywhere on the way gives a -32603 "out of memory" reply (JSONAllocation tells it apart).
     public func respond(text bytes: UnsafeRawBufferPointer, context: CallContext = CallContext()) -> JSON? {
+        switch parse(bytes) {
+        case .reply(let r): return r
+        case .request(let request): return withExtendedLifetime(request) { respond(to: request.view, context: context) }
+        }
+    }
+
+    /// A request's text parsed, or the error reply when it cannot be.
+    private enum Parsed { case request(JSON), reply(JSON) }
+
+    private func parse(_ bytes: UnsafeRawBufferPointer) -> Parsed {
         if bytes.count > maxRequestBytes {
             var d = ErrorData(pointer: nil, reason: "the request is \(bytes.count) bytes; the limit is \(maxRequestBytes)")
             d.limit = maxRequestBytes
             d.size = bytes.count
-            return RPCError(.tooLarge, d).response(id: nil)
+            return .reply(RPCError(.tooLarge, d).response(id: nil))
         }
-        let request: JSON
         do {
             switch try JSON.parse(bytes) {
             case .failure(let e):
@@ -83,19 +113,37 @@ public final class Dispatcher: @unchecked Sendable {
                 d.line = e.line
                 d.column = e.column
                 d.position = e.position
-                return RPCError(.parseError, d).response(id: nil)
-            case .success(let r): request = r
+                return .reply(RPCError(.parseError, d).response(id: nil))
+            case .success(let r): return .request(r)
             }
         } catch {
-            return Dispatcher.outOfMemory().response(id: nil)
+            return .reply(Dispatcher.outOfMemory().response(id: nil))
         }
-        return withExtendedLifetime(request) { respond(to: request.view, context: context) }
     }
 
     /// A parsed request or batch (borrowed). Returns a new reference, or nil for notifications.
     @available(*, deprecated, message: "use respond(to:context:), which returns an owning JSON")
     public func handle(value: JSONRef, context: CallContext = CallContext()) -> JSONRef? {
         respond(to: JSONView(value), context: context)?.retainedRef()
+    }
+
+    /// How a request is answered, for a transport that writes the reply itself: nothing (notifications),
+    /// a whole reply (errors, batches), or a result to write as {"jsonrpc":"2.0","result":...,"id":...}
+    /// (JSONText.dumpResult) with the id borrowed from the request, without building that object.
+    public enum Reply {
+        case none
+        case response(JSON)
+        case result(JSON, id: JSONView?)
+    }
+
+    /// A parsed request or batch (borrowed), answered as a `Reply`.
+    public func reply(to value: JSONView, context: CallContext = CallContext()) -> Reply {
+        if value.isArray { return respond(to: value, context: context).map(Reply.response) ?? .none }
+        switch answer(value, context) {
+        case .none: return .none
+        case .response(let r): return .response(r)
+        case .result(let result, let id, _): return .result(result, id: id)
+        }
     }
 
     /// A parsed request or batch (borrowed); the response, or nil for notifications.
@@ -126,20 +174,39 @@ public final class Dispatcher: @unchecked Sendable {
     private static let members: Set<String> = ["jsonrpc", "method", "params", "id"]
 
     private func handleOne(_ req: JSONView, _ context: CallContext) -> JSON? {
+        switch answer(req, context) {
+        case .none: return nil
+        case .response(let r): return r
+        case .result(let result, let id, let committed):
+            do { return try JSON.rpcResponse("result", result, id: id) } catch {
+                return Dispatcher.outOfMemory(committed: committed).response(id: id)
+            }
+        }
+    }
+
+    /// How one request is answered: nothing (a notification), a whole reply (an error), or a result that
+    /// the reply then holds beside the id (borrowed from the request) and whether a write committed.
+    private enum Answer {
+        case none
+        case response(JSON)
+        case result(JSON, id: JSONView?, committed: Bool)
+    }
+
+    private func answer(_ req: JSONView, _ context: CallContext) -> Answer {
         guard req.isObject else {
-            return RPCError(.invalidRequest, pointer: "", "a request is an object, found \(req.kind.schemaName)").response(id: nil)
+            return .response(RPCError(.invalidRequest, pointer: "", "a request is an object, found \(req.kind.schemaName)").response(id: nil))
         }
         // The id first: every later error echoes it, and an id of the wrong type makes it null.
         let id = req["id"]
         if let id, !(id.isString || id.isNumber || id.kind == .null) {
-            return RPCError(.invalidRequest, pointer: "/id", "id must be a string, a number or null, found \(id.kind.schemaName)")
-                .response(id: nil)
+            return .response(RPCError(.invalidRequest, pointer: "/id", "id must be a string, a number or null, found \(id.kind.schemaName)")
+                .response(id: nil))
         }
         let isNotification = id == nil
         // A request that is not valid JSON-RPC is always answered (with id null when it has none):
         // only a well-formed notification goes unanswered, whatever its outcome.
-        func invalid(_ e: RPCError) -> JSON? { e.response(id: id) }
-        func fail(_ e: RPCError) -> JSON? { isNotification ? nil : e.response(id: id) }
+        func invalid(_ e: RPCError) -> Answer { .response(e.response(id: id)) }
+        func fail(_ e: RPCError) -> Answer { isNotification ? .none : .response(e.response(id: id)) }
 
         guard let version = req["jsonrpc"] else {
             return invalid(RPCError(.invalidRequest, pointer: "/jsonrpc", "required: \"2.0\""))
@@ -163,11 +230,12 @@ public final class Dispatcher: @unchecked Sendable {
                                      "unknown member; a request has jsonrpc, method, params and id"))
             }
         }
-        guard let method = methods[name] else {
+        guard let entry = entries[name] else {
             var d = ErrorData(pointer: "/method", reason: "no method \"\(name)\"; rpc.discover lists them")
             d.method = name
             return fail(RPCError(.methodNotFound, d))
         }
+        let method = entry.method
         if method.mutates && context.readOnly {
             var d = ErrorData(pointer: "/method", reason: "\(name) changes data and this caller may only read")
             d.method = name
@@ -184,10 +252,10 @@ public final class Dispatcher: @unchecked Sendable {
         let outer = JSONAllocation.beginRequest()
         defer { JSONAllocation.endRequest(outer) }
         do {
-            let result = try call(method, params, context)
+            let result = try call(entry, params, context)
             if JSONAllocation.failures != failuresBefore { return fail(Dispatcher.outOfMemory()) }
-            if isNotification { return nil }
-            return try JSON.rpcResponse("result", result, id: id)
+            if isNotification { return .none }
+            return .result(result, id: id, committed: JSONAllocation.committedInRequest)
         } catch let e as RPCError {
             if JSONAllocation.failures != failuresBefore { return fail(Dispatcher.outOfMemory()) }
             return fail(e)
@@ -204,12 +272,13 @@ public final class Dispatcher: @unchecked Sendable {
         }
     }
 
-    private func call(_ method: Method, _ given: JSONView?, _ context: CallContext) throws -> JSON {
+    private func call(_ entry: Entry, _ given: JSONView?, _ context: CallContext) throws -> JSON {
+        let method = entry.method
         var issues = IssueList()
         // By-position params are mapped onto the declared names; pointers keep the caller's positions.
         var positions: [String: Int]? = nil
         // Named params are read where they are, in the request (alive for the call); only by-position
-        // params, and none, need an object of their own.
+        // params need an object of their own. No params read the shared empty object.
         let object: JSONView
         var built: JSON? = nil
         if let given, given.isArray {
@@ -228,21 +297,26 @@ public final class Dispatcher: @unchecked Sendable {
             object = o.view
         } else if let given {
             object = given
+        } else if let none = Dispatcher.noParams {
+            object = none.view
         } else {
             let o = try JSON.object()
             built = o
             object = o.view
         }
         let p = Params(object: object.ref, context: context, positions: positions)
-        for param in method.params {
+        // The declared params found: when they are all the members, none is unknown.
+        var found = 0
+        for (i, param) in method.params.enumerated() {
+            let at = positions == nil ? entry.named[i] : entry.positional[i]
             if let v = object[param.name] {
-                param.schema.validate(v.ref, at: p.pointer(param.name), into: &issues)
+                found += 1
+                param.schema.validate(v.ref, at: at, into: &issues)
             } else if param.required {
-                let ptr = positions == nil ? p.pointer(param.name) : JSONPointer([String(method.params.firstIndex { $0.name == param.name }!)])
-                issues.add(ptr, "required")
+                issues.add(at, "required")
             }
         }
-        if positions == nil, object.count > 0 {
+        if positions == nil, object.count > found {
             object.forEachMember { key, _ in
                 if !method.params.contains(where: { $0.name == key }) {
                     let names = method.params.map(\.name)
@@ -253,6 +327,24 @@ public final class Dispatcher: @unchecked Sendable {
         }
         if !issues.isEmpty { throw RPCError.invalidParams(issues) }
         return try withExtendedLifetime(built) { try method.handler(p) }
+    }
+
+    /// The params of a call that gives none: an empty object made once and never changed (handlers
+    /// only read their params), so that such a call allocates no object of its own. nil only if memory
+    /// ran out when it was made (that call then answers "out of memory"); each call then makes its own.
+    static let noParams: JSON? = try? JSON.object()
+
+    /// A method with what each call needs of it worked out once.
+    final class Entry: Sendable {
+        let method: Method
+        /// Each param's pointer as the caller wrote it: by name ("/portfolio") and by position ("/0").
+        let named: [JSONPointer]
+        let positional: [JSONPointer]
+        init(_ method: Method) {
+            self.method = method
+            named = method.params.map { JSONPointer([$0.name]) }
+            positional = method.params.indices.map { JSONPointer([String($0)]) }
+        }
     }
 
     // MARK: rpc.discover
