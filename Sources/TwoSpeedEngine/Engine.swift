@@ -71,7 +71,8 @@ public final class Engine: @unchecked Sendable {
             title: "TwoSpeed",
             version: Engine.version,
             description: "Holds a company's two-speed operating model as data: journeys, products, managers, teams, "
-                + "systems, metrics, OKRs and experiments."), maxRequestBytes: maxRequestBytes)
+                + "systems, metrics, OKRs and experiments."), maxRequestBytes: maxRequestBytes,
+                                sharedDocument: "TwoSpeedEngine")
         // A wasm plugin granted "engine" reads through the same method table, read-only.
         plugins.link.set { [weak self] text in
             self?.call(text, context: CallContext(readOnly: true, admin: false))
