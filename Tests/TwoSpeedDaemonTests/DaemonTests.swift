@@ -358,14 +358,15 @@ final class DaemonTests: XCTestCase {
 
     func testEachMessageHasItsOwnTimeout() throws {
         // Three messages, each split across pauses shorter than the timeout, take longer than the
-        // timeout in all: every one is answered, since the clock restarts with each message.
-        let d = try DaemonProcess(dir: dir, args: ["--message-timeout", "1"])
+        // timeout in all: every one is answered, since the clock restarts with each message. The pauses
+        // leave 0.8 s to the timeout, which a loaded machine's scheduling does not eat (0.4 s did).
+        let d = try DaemonProcess(dir: dir, args: ["--message-timeout", "2"])
         let c = try RawConnection(d.socket)
         let one = request("engine.info", id: 1), two = request("engine.info", id: 2), three = request("engine.info", id: 3)
         c.send(one + String(two.prefix(10)))
-        usleep(600_000)  // the pacing under test, not a wait for something
+        usleep(1_200_000)  // the pacing under test, not a wait for something
         c.send(String(two.dropFirst(10)) + String(three.prefix(10)))
-        usleep(600_000)
+        usleep(1_200_000)
         c.send(String(three.dropFirst(10)))
         for id in 1...3 {
             let r = json(c.readLine())

@@ -4,6 +4,7 @@ import CSQLiteFault
 import Glibc
 import TwoSpeedEngine
 import TwoSpeedJSON
+import Synchronization
 import XCTest
 
 let repoRoot: String = {
@@ -34,7 +35,17 @@ func retailer(id: String = "retailer") -> String {
 
 func temporaryDirectory() -> String {
     var template = Array("/tmp/twospeed-fault-XXXXXX".utf8CString)
-    return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+    let path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+    madeFolders.withLock { if $0 == nil { atexit { removeMadeFolders() } }; $0 = ($0 ?? []) + [path] }
+    return path
+}
+
+/// Every folder temporaryDirectory() made, removed when the test process ends: the tests that forget
+/// theirs had left thousands in /tmp.
+private let madeFolders = Mutex<[String]?>(nil)
+private func removeMadeFolders() {
+    // mkdtemp's names need no quoting.
+    if let paths = madeFolders.withLock({ $0 }), !paths.isEmpty { _ = system("rm -rf " + paths.joined(separator: " ")) }
 }
 
 /// One reply, reduced to what the fault tests look at. The JSON is released here.

@@ -1,4 +1,5 @@
 import CJansson
+import Synchronization
 import XCTest
 @testable import TwoSpeedEngine
 import TwoSpeedJSON
@@ -63,5 +64,15 @@ let retailerText = readFile(repoRoot + "/examples/portfolios/retailer.json")
 /// A fresh temporary directory for store files.
 func temporaryDirectory() -> String {
     var template = Array("/tmp/twospeed-test-XXXXXX".utf8CString)
-    return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+    let path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+    madeFolders.withLock { if $0 == nil { atexit { removeMadeFolders() } }; $0 = ($0 ?? []) + [path] }
+    return path
+}
+
+/// Every folder temporaryDirectory() made, removed when the test process ends: the tests that forget
+/// theirs had left thousands in /tmp.
+private let madeFolders = Mutex<[String]?>(nil)
+private func removeMadeFolders() {
+    // mkdtemp's names need no quoting.
+    if let paths = madeFolders.withLock({ $0 }), !paths.isEmpty { _ = system("rm -rf " + paths.joined(separator: " ")) }
 }
