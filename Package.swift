@@ -103,7 +103,7 @@ let package = Package(
         .target(name: "CSQLiteFault", dependencies: ["CSQLite"], path: "Tests/CSQLiteFault"),
         // The store under faults: I/O errors, disk full, allocation failure, another process's lock.
         .testTarget(name: "TwoSpeedFaultTests",
-                    dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedStore", "TwoSpeedJSON", "CSQLiteFault", "CSQLite", "CJansson"]),
+                    dependencies: ["TwoSpeedEngine", "TwoSpeedRPC", "TwoSpeedStore", "TwoSpeedJSON", "TwoSpeedSchema", "CSQLiteFault", "CSQLite", "CJansson"]),
         // The daemon tests run twospeedd and twospeed-cli as programs ($TWOSPEED_DAEMON, $TWOSPEED_CLI, or the
         // ones `swift build`/`swift test` build beside the bundle), never import them: no dependency on
         // their targets, so that make test's `swift build --product TwoSpeedPackageTests` skips them.

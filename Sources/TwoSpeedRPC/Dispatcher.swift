@@ -32,10 +32,7 @@ public final class Dispatcher: @unchecked Sendable {
         // rpc.discover describes this very table, so its handler reads a document built after it.
         let box = DocumentBox()
         var discover = Dispatcher.discoverMethod
-        discover.handler = { _ in
-            guard let document = box.document else { throw RPCError(.internalError, pointer: nil, "the OpenRPC document is not built") }
-            return try document.copy()
-        }
+        discover.handler = { _ in try box.document().copy() }
         var all = methods
         all.insert(discover, at: 0)
         var table: [String: Method] = [:]
@@ -44,17 +41,25 @@ public final class Dispatcher: @unchecked Sendable {
         self.entries = table.mapValues(Entry.init)
         self.ordered = all
         self.maxRequestBytes = maxRequestBytes
-        box.document = Dispatcher.document(sharedDocument) { JSON(adopting: OpenRPC.document(methods: all, info: info)) }
+        box.build = { Dispatcher.document(sharedDocument) { JSON(adopting: OpenRPC.document(methods: all, info: info)) } }
+        _ = try? box.document()
         self.discovery = box
     }
 
     private static let sharedDocuments = Mutex<[String: JSON]>([:])
 
-    private static func document(_ name: String?, _ build: () -> JSON) -> JSON {
-        guard let name else { return build() }
+    /// The document, or nil when its build met a failed allocation: jansson's builders leave placeholders
+    /// then, so such a document is never kept, neither for this dispatcher nor for the others of its name.
+    private static func document(_ name: String?, _ build: () -> JSON) -> JSON? {
+        func whole() -> JSON? {
+            let failures = JSONAllocation.failures
+            let d = build()
+            return JSONAllocation.failures == failures ? d : nil
+        }
+        guard let name else { return whole() }
         return sharedDocuments.withLock { documents in
             if let d = documents[name] { return d }
-            let d = build()
+            let d = whole()
             documents[name] = d
             return d
         }
@@ -373,9 +378,21 @@ public final class Dispatcher: @unchecked Sendable {
 }
 
 /// Holds the OpenRPC document. Built once and never changed; each call gets a deep copy, so no jansson
-/// value is shared between threads.
+/// value is shared between threads. A build that met a failed allocation (at the dispatcher's start) is
+/// tried again by the next rpc.discover, whose reply says out of memory if it fails again.
 final class DocumentBox: @unchecked Sendable {
-    var document: JSON?
+    /// Set once, before the dispatcher serves.
+    var build: () -> JSON? = { nil }
+    private let built = Mutex<JSON?>(nil)
+
+    func document() throws -> JSON {
+        try built.withLock { d in
+            if let d { return d }
+            guard let made = build() else { throw JSONError.noMemory }
+            d = made
+            return made
+        }
+    }
 }
 
 extension RPCError {

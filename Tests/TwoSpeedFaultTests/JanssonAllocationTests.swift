@@ -3,6 +3,7 @@ import Glibc
 import TwoSpeedEngine
 import TwoSpeedJSON
 import TwoSpeedRPC
+import TwoSpeedSchema
 import XCTest
 
 // jansson's allocator, replaced for these tests (json_set_alloc_funcs): it counts allocations and fails
@@ -178,5 +179,38 @@ final class JanssonAllocationTests: XCTestCase {
         XCTAssertFalse(late.contains { $0.isOutOfMemory || $0.faulted })
         XCTAssertEqual(late[1].text, clean[1].text)
         XCTAssertEqual(late[2].text, clean[2].text)
+    }
+
+    /// Engines share one OpenRPC document (Dispatcher's `sharedDocument`). One built while an allocation
+    /// failed holds placeholders: that engine answers rpc.discover with out of memory, and the next engine,
+    /// with memory back, builds and shares a whole one. The near miss: a whole document is shared as built.
+    func testADocumentThatMetAFailedAllocationIsNotShared() throws {
+        defer { restoreAllocator() }
+        let m = Method("test.echo", summary: "echo", result: Schema.object("R", "", [:]).openObject(), mutates: false) { _ in JSON.null }
+        let info = OpenRPCInfo(title: "t", version: "1", description: "d")
+        let discover = #"{"jsonrpc":"2.0","method":"rpc.discover","id":1}"#
+        func ask(_ d: Dispatcher) -> String {
+            var t = discover
+            return t.withUTF8 { d.respond(text: UnsafeRawBufferPointer($0)) }?.text() ?? ""
+        }
+        let whole = ask(Dispatcher(methods: [m], info: info))
+        XCTAssertTrue(has(whole, #""test.echo""#), whole)
+        // Each allocation of the build fails in turn: the dispatcher built then answers rpc.discover
+        // with out of memory or whole, and the one built after it always whole.
+        var faulted = 0
+        for n in stride(from: 1, through: 400, by: 7) {
+            let name = "fault \(n)"
+            installFailingAllocator(failing: n)
+            let first = Dispatcher(methods: [m], info: info, sharedDocument: name)
+            let metFailure = failed > 0
+            restoreAllocator()
+            if metFailure {
+                faulted += 1
+                let reply = ask(first)
+                XCTAssertTrue(reply == whole || has(reply, "out of memory"), "allocation \(n): \(reply.prefix(300))")
+            }
+            XCTAssertEqual(ask(Dispatcher(methods: [m], info: info, sharedDocument: name)), whole, "after allocation \(n) failed")
+        }
+        XCTAssertGreaterThan(faulted, 10, "the failures landed in the document's build")
     }
 }
