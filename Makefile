@@ -158,19 +158,18 @@ $(BUILD)/portfolio_summary: examples/c/portfolio_summary.c include/twospeed.h $(
 demo: deps lib $(BUILD)/portfolio_summary
 	$(BUILD)/portfolio_summary examples/portfolios/retailer.json $(abspath $(BUILD))/retailer-report.html
 
-# The builds first, two at a time: the release builds (library, then daemon and command line) beside the
-# library under ThreadSanitizer (its own scratch path, .build-tsan) and then the debug build with the
-# tests (.build): the release builds' whole-module compiles of one large module at a time leave the
-# second core idle for minutes. Then two lanes: the Swift tests (two processes), the C ABI suites and the C
-# stress under ThreadSanitizer, beside install, Python, shell and calibration, which mostly wait on
-# daemons, browsers, pip and sleeps. Each lane's output comes when it ends (-O); the laps say which lane
-# was the long one.
+# Each suite starts as soon as what it runs on is built. The release builds (library, then daemon and
+# command line) are the long chain: the suites on them wait for them, so they have the cores first. Beside
+# them, at a lower priority, the library under ThreadSanitizer (its own scratch path, .build-tsan) and the
+# debug build with the tests (.build) take what the release builds' whole-module compiles of one large
+# module at a time leave idle. Install, Python, shell and calibration (mostly waiting on daemons,
+# browsers, pip and sleeps) start when the release builds end; the Swift tests (two processes), the C ABI
+# suites and the C stress under ThreadSanitizer when the debug builds end too. Each lane's output comes
+# when it ends (-O); the laps say which was the long one.
 test: export TWOSPEED_REQUIRE_BROWSER = 1
 test: deps deps-browser
 	@mkdir -p $(BUILD) && date +%s > $(BUILD)/.test-start
-	$(MAKE) -j2 --no-print-directory lib $(TSAN_LIB) swift-tests-built daemon
-	@$(call lap,builds)
-	$(MAKE) -j2 -O --no-print-directory test-lane-swift test-lane-other
+	$(MAKE) -j3 -O --no-print-directory test-lane-swift test-lane-other
 	@$(call lap,all suites)
 	@rm -f $(BUILD)/.test-start
 	@echo "all test suites passed"
@@ -178,15 +177,22 @@ test: deps deps-browser
 # Seconds since make test began, so that a log shows which lane is the long one.
 lap = if [ -f $(BUILD)/.test-start ]; then echo "[make test] $(1) done at +$$(( $$(date +%s) - $$(cat $(BUILD)/.test-start) )) s"; fi
 
-# make test's lanes: a make for each suite, so that no two suites of a lane overlap whatever the caller's
-# -j. The plugins are built before both lanes, so that the two never write them at once.
-.PHONY: test-lane-swift test-lane-other
-test-lane-swift: deps lib daemon plugins
+# make test's builds and lanes: a make for each step, so that no two steps of a lane overlap whatever the
+# caller's -j. The plugins are built with the release builds, so that the lanes never write them at once.
+.PHONY: test-release-builds test-debug-builds test-lane-swift test-lane-other
+test-release-builds: deps
+	$(MAKE) --no-print-directory lib daemon plugins
+	@$(call lap,release builds)
+test-debug-builds: deps
+	nice -n 10 $(MAKE) --no-print-directory $(TSAN_LIB)
+	nice -n 10 $(MAKE) --no-print-directory swift-tests-built
+	@$(call lap,debug builds)
+test-lane-swift: test-release-builds test-debug-builds
 	$(MAKE) --no-print-directory test-swift
 	$(MAKE) --no-print-directory test-c
 	$(MAKE) --no-print-directory tsan
 	@$(call lap,Swift and C lane)
-test-lane-other: deps lib daemon plugins
+test-lane-other: test-release-builds
 	$(MAKE) --no-print-directory test-install
 	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory test-shell
