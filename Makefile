@@ -351,11 +351,11 @@ test-shell: deps lib daemon plugins $(BUILD)/portfolio_summary
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/company.sh
 	TWOSPEED_BUILD=$(abspath $(BUILD)) bash Tests/Shell/advice.sh
 
-$(BUILD)/bench_call: Tests/Bench/bench_call.c include/twospeed.h $(LIB)
+$(BUILD)/bench_call: Tests/Bench/bench_call.c Tests/Bench/bench_util.h include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson
 
 # Instructions per small call and per jansson floor under callgrind (exact; times on a shared machine are not).
-$(BUILD)/call_count: Tests/Bench/call_count.c include/twospeed.h $(LIB)
+$(BUILD)/call_count: Tests/Bench/call_count.c Tests/Bench/bench_util.h include/twospeed.h $(LIB)
 	$(CC) $(CFLAGS_STRICT) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_LIB) -ljansson
 
 callgrind-call: lib $(BUILD)/call_count

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "bench_util.h"
 #include "twospeed.h"
 
 #define WARMUP_NS 200000000.0 /* 0.2 s */
@@ -166,23 +167,8 @@ int main(int argc, char **argv) {
         return 1;
     }
     long rss_before = vm_rss_kib();
-
-    twospeed_engine *eng = NULL;
-    int rc = twospeed_open(":memory:", &eng);
-    if (rc != TWOSPEED_OK) {
-        fprintf(stderr, "twospeed_open: %s\n", twospeed_errstr(rc));
-        return 1;
-    }
-    json_t *put = json_pack("{s:s, s:s, s:{s:o}, s:i}", "jsonrpc", "2.0", "method", "portfolio.put", "params", "portfolio",
-                            doc, "id", 1);
-    json_t *res = twospeed_call_json(eng, put);
-    json_decref(put);
-    if (!json_object_get(res, "result")) {
-        char *t = json_dumps(res, JSON_COMPACT);
-        fprintf(stderr, "portfolio.put failed: %s\n", t ? t : "(null)");
-        return 1;
-    }
-    json_decref(res);
+    twospeed_engine *eng = engine_with_portfolio(doc);
+    if (!eng) return 1;
 
     printf("TwoSpeed %s, bench_call: one twospeed_call vs. jansson's parse+dump of the same messages\n", twospeed_version());
     printf("VmRSS after loading %s into a \":memory:\" engine: %ld KiB (%ld KiB before opening the engine)\n", path,

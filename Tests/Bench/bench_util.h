@@ -1,13 +1,15 @@
 /*
-** What the C benches share: a clock, reading a file whole, and writing a line of make bench's closing
-** table (Tests/Bench/summary.sh reads BENCH_SUMMARY).
+** What the C benches share: a clock, reading a file whole, writing a line of make bench's closing
+** table (Tests/Bench/summary.sh reads BENCH_SUMMARY), and an engine holding a portfolio.
 */
 #ifndef TWOSPEED_BENCH_UTIL_H
 #define TWOSPEED_BENCH_UTIL_H
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include "twospeed.h"
 
 static inline double now_ms(void) {
     struct timespec ts;
@@ -36,6 +38,31 @@ static inline void summary(const char *figure, double value, const char *target)
     if (!f) return;
     fprintf(f, "%s\t%.2f\t%s\n", figure, value, target);
     fclose(f);
+}
+
+/* A ":memory:" engine holding the portfolio doc (the reference is taken), or NULL after saying why. */
+static inline twospeed_engine *engine_with_portfolio(json_t *doc) {
+    twospeed_engine *eng = NULL;
+    int rc = twospeed_open(":memory:", &eng);
+    if (rc != TWOSPEED_OK) {
+        fprintf(stderr, "twospeed_open: %s\n", twospeed_errstr(rc));
+        json_decref(doc);
+        return NULL;
+    }
+    json_t *put = json_pack("{s:s, s:s, s:{s:o}, s:i}", "jsonrpc", "2.0", "method", "portfolio.put", "params", "portfolio",
+                            doc, "id", 1);
+    json_t *res = twospeed_call_json(eng, put);
+    json_decref(put);
+    if (!res || !json_object_get(res, "result")) {
+        char *t = res ? json_dumps(res, JSON_COMPACT) : NULL;
+        fprintf(stderr, "portfolio.put failed: %s\n", t ? t : "(no reply)");
+        free(t);
+        json_decref(res);
+        twospeed_close(eng);
+        return NULL;
+    }
+    json_decref(res);
+    return eng;
 }
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "twospeed.h"
+#include "bench_util.h"
 
 #define DECODE_FLAGS (JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
 #define ENCODE_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15))
@@ -54,21 +55,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s:%d:%d: %s\n", path, err.line, err.column, err.text);
         return 1;
     }
-    twospeed_engine *eng = NULL;
-    int rc = twospeed_open(":memory:", &eng);
-    if (rc != TWOSPEED_OK) {
-        fprintf(stderr, "twospeed_open: %s\n", twospeed_errstr(rc));
-        return 1;
-    }
-    json_t *put = json_pack("{s:s, s:s, s:{s:o}, s:i}", "jsonrpc", "2.0", "method", "portfolio.put", "params", "portfolio",
-                            doc, "id", 1);
-    json_t *res = twospeed_call_json(eng, put);
-    json_decref(put);
-    if (!res || !json_object_get(res, "result")) {
-        fprintf(stderr, "portfolio.put failed\n");
-        return 1;
-    }
-    json_decref(res);
+    twospeed_engine *eng = engine_with_portfolio(doc);
+    if (!eng) return 1;
 
     char *text = twospeed_call(eng, request);
     json_t *response = text ? json_loads(text, DECODE_FLAGS, &err) : NULL;

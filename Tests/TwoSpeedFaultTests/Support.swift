@@ -14,16 +14,7 @@ let repoRoot: String = {
 }()
 
 func readText(_ path: String) -> String {
-    guard let f = fopen(path, "rb") else { return "" }
-    defer { fclose(f) }
-    var bytes: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&buf, 1, buf.count, f)
-        if n <= 0 { break }
-        bytes.append(contentsOf: buf[0..<n])
-    }
-    return String(decoding: bytes, as: UTF8.self)
+    String(decoding: readBytes(path), as: UTF8.self)
 }
 
 let retailerText = readText(repoRoot + "/examples/portfolios/retailer.json")
@@ -207,7 +198,7 @@ private func copyFile(_ from: String, _ to: String) {
     }
 }
 
-private func readBytes(_ path: String) -> [UInt8] {
+func readBytes(_ path: String) -> [UInt8] {
     guard let f = fopen(path, "rb") else { return [] }
     defer { fclose(f) }
     var bytes: [UInt8] = []
