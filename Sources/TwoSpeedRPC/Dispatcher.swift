@@ -32,7 +32,8 @@ public final class Dispatcher: @unchecked Sendable {
         // rpc.discover describes this very table, so its handler reads a document built after it.
         let box = DocumentBox()
         var discover = Dispatcher.discoverMethod
-        discover.handler = { _ in try box.document().copy() }
+        // Unowned: the box's build holds this very table (the dispatcher owns the box and outlives its calls).
+        discover.handler = { [unowned box] _ in try box.document().copy() }
         var all = methods
         all.insert(discover, at: 0)
         var table: [String: Method] = [:]

@@ -65,4 +65,24 @@ final class SharedDocumentTests: XCTestCase {
         XCTAssertEqual(try summary(dispatcher(summary: "first", shared: name)), "first")
         XCTAssertEqual(try summary(dispatcher(summary: "second", shared: name)), "first")
     }
+
+    /// A dispatcher gone frees its table: rpc.discover's handler and the document's build hold each other
+    /// only through an unowned reference (the fuzz smoke's leak check found the cycle). The method's
+    /// handler holds a sentinel, which must go with the dispatcher, with and without a shared name.
+    func testADispatcherGoneFreesItsMethods() throws {
+        final class Sentinel: Sendable {}
+        for shared in [nil, "SharedDocumentTests leak \(UInt64.random(in: 0...UInt64.max))"] {
+            weak var gone: Sentinel?
+            do {
+                let sentinel = Sentinel()
+                gone = sentinel
+                let m = Method("test.echo", summary: "s", result: Schema.object("R", "", [:]).openObject(), mutates: false) { _ in
+                    withExtendedLifetime(sentinel) { JSON.null }
+                }
+                let d = Dispatcher(methods: [m], info: OpenRPCInfo(title: "t", version: "1", description: "d"), sharedDocument: shared)
+                XCTAssertEqual(try summary(d), "s")
+            }
+            XCTAssertNil(gone, "the dispatcher's methods outlived it (shared: \(shared ?? "none"))")
+        }
+    }
 }
