@@ -24,7 +24,7 @@ extension ServerContext {
         case .response(let response):
             Replies.appendLine(response, to: &out)
             return withExtendedLifetime(response) { Self.errors(in: response.view, request: request) }
-        case .result(let result, let id):
+        case .result(let result, let id, _):
             // Written around the result, with no envelope object (the id is the request's, borrowed).
             Replies.appendResultLine(result, id: id, to: &out)
             return []

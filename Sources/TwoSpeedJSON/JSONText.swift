@@ -145,12 +145,9 @@ public enum JSONText {
     /// jansson object, three members, their deletion and json_dumps' final copy of the text). nil when
     /// an allocation failed anywhere in it (counted), as for dumpC.
     public static func resultResponseC(_ result: JSONRef, id: JSONRef?) -> UnsafeMutablePointer<CChar>? {
-        let idValue = id ?? json_null()!
-        let flags = encodeFlags | precisionFlag(max(digitsNeeded(result), digitsNeeded(idValue)))
         let before = JSONAllocation.failures
         var out = CTextBuffer()
-        let written = out.append("{\"jsonrpc\":\"2.0\",\"result\":") && out.dump(result, flags) && out.append(",\"id\":")
-            && out.dump(idValue, flags) && out.append("}\0")
+        let written = writeResult(result, id: id, into: &out) && out.add("\0")
         guard written, JSONAllocation.failures == before, let text = out.base else {
             out.release()
             if JSONAllocation.failures == before { JSONAllocation.failed() }
@@ -159,8 +156,23 @@ public enum JSONText {
         return UnsafeMutableRawPointer(text).assumingMemoryBound(to: CChar.self)
     }
 
+    /// {"jsonrpc":"2.0","result":<result>,"id":<id>} (id null when nil) written into `sink`: the one
+    /// spelling of a result's reply that is not built as an object (resultResponseC, dumpResult).
+    static func writeResult<Sink: ReplySink>(_ result: JSONRef, id: JSONRef?, into sink: inout Sink) -> Bool {
+        let idValue = id ?? json_null()!
+        let flags = encodeFlags | precisionFlag(max(digitsNeeded(result), digitsNeeded(idValue)))
+        return sink.add("{\"jsonrpc\":\"2.0\",\"result\":") && sink.dump(result, flags) && sink.add(",\"id\":")
+            && sink.dump(idValue, flags) && sink.add("}")
+    }
+
+    /// Where writeResult writes: literal text and jansson's dumps, each false when it failed.
+    protocol ReplySink {
+        mutating func add(_ s: StaticString) -> Bool
+        mutating func dump(_ v: JSONRef, _ flags: Int) -> Bool
+    }
+
     /// Text gathered in one buffer from jansson's allocator (which has no realloc: growing copies).
-    struct CTextBuffer {
+    struct CTextBuffer: ReplySink {
         var base: UnsafeMutableRawPointer? = nil
         var count = 0
         var capacity = 0
@@ -182,7 +194,7 @@ public enum JSONText {
             return true
         }
 
-        mutating func append(_ s: StaticString) -> Bool {
+        mutating func add(_ s: StaticString) -> Bool {
             append(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
         }
 
@@ -221,17 +233,8 @@ public enum JSONText {
     /// Returns false when jansson or an allocation failed; what was written then is incomplete.
     public static func dumpResult(_ result: JSONView, id: JSONView?, blockSize: Int = 16 * 1024,
                                   _ write: (UnsafeRawBufferPointer) -> Void) -> Bool {
-        let idValue = id?.ref ?? json_null()!
-        let flags = encodeFlags | precisionFlag(max(digitsNeeded(result.ref), digitsNeeded(idValue)))
         let before = JSONAllocation.failures
-        let written = staged(blockSize, write) { sink in
-            sink.add("{\"jsonrpc\":\"2.0\",\"result\":")
-            guard sink.dump(result.ref, flags) else { return false }
-            sink.add(",\"id\":")
-            guard sink.dump(idValue, flags) else { return false }
-            sink.add("}")
-            return true
-        }
+        let written = staged(blockSize, write) { writeResult(result.ref, id: id?.ref, into: &$0) }
         return written && JSONAllocation.failures == before
     }
 
@@ -247,7 +250,7 @@ public enum JSONText {
         }
     }
 
-    private struct StagedSink {
+    private struct StagedSink: ReplySink {
         let stage: UnsafeMutableRawBufferPointer
         var used = 0
         let write: (UnsafeRawBufferPointer) -> Void
@@ -261,7 +264,7 @@ public enum JSONText {
             used += bytes.count
         }
 
-        mutating func add(_ s: StaticString) { add(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
+        mutating func add(_ s: StaticString) -> Bool { add(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)); return true }
 
         /// jansson's dump of `v` added; false (counted) when it failed.
         mutating func dump(_ v: JSONRef, _ flags: Int) -> Bool {

@@ -82,26 +82,22 @@ public final class Dispatcher: @unchecked Sendable {
     /// nil when there is nothing to answer (notifications only) or memory ran out even for the
     /// "out of memory" reply.
     public func handle(text bytes: UnsafeRawBufferPointer, context: CallContext = CallContext()) -> UnsafeMutablePointer<CChar>? {
-        let response: JSON?
+        func written(_ text: UnsafeMutablePointer<CChar>?) -> UnsafeMutablePointer<CChar>? {
+            text ?? JSONText.copyC(Dispatcher.outOfMemoryText)
+        }
         switch parse(bytes) {
-        case .reply(let r): response = r
-        case .request(let request) where request.isArray:
-            response = withExtendedLifetime(request) { respond(to: request.view, context: context) }
+        case .reply(let r): return written(JSONText.dumpC(r.ref))
         case .request(let request):
             // A result's reply is written around it, with no envelope object; the id it echoes is borrowed
             // from the request, alive until then.
             return withExtendedLifetime(request) {
-                switch answer(request.view, context) {
+                switch reply(to: request.view, context: context) {
                 case .none: return nil
-                case .response(let r): return JSONText.dumpC(r.ref) ?? JSONText.copyC(Dispatcher.outOfMemoryText)
-                case .result(let result, let id, _):
-                    return JSONText.resultResponseC(result.ref, id: id?.ref) ?? JSONText.copyC(Dispatcher.outOfMemoryText)
+                case .response(let r): return written(JSONText.dumpC(r.ref))
+                case .result(let result, let id, _): return written(JSONText.resultResponseC(result.ref, id: id?.ref))
                 }
             }
         }
-        guard let response else { return nil }
-        if let text = JSONText.dumpC(response.ref) { return text }
-        return JSONText.copyC(Dispatcher.outOfMemoryText)
     }
 
     /// A request or batch as text; the response as a new jansson value, or nil for notifications.
@@ -152,21 +148,18 @@ public final class Dispatcher: @unchecked Sendable {
 
     /// How a request is answered, for a transport that writes the reply itself: nothing (notifications),
     /// a whole reply (errors, batches), or a result to write as {"jsonrpc":"2.0","result":...,"id":...}
-    /// (JSONText.dumpResult) with the id borrowed from the request, without building that object.
+    /// (JSONText.dumpResult) with the id borrowed from the request, without building that object, and
+    /// whether a write committed (what an out of memory while writing it would have to say).
     public enum Reply {
         case none
         case response(JSON)
-        case result(JSON, id: JSONView?)
+        case result(JSON, id: JSONView?, committed: Bool)
     }
 
     /// A parsed request or batch (borrowed), answered as a `Reply`.
     public func reply(to value: JSONView, context: CallContext = CallContext()) -> Reply {
         if value.isArray { return respond(to: value, context: context).map(Reply.response) ?? .none }
-        switch answer(value, context) {
-        case .none: return .none
-        case .response(let r): return .response(r)
-        case .result(let result, let id, _): return .result(result, id: id)
-        }
+        return answer(value, context)
     }
 
     /// A parsed request or batch (borrowed); the response, or nil for notifications.
@@ -207,15 +200,8 @@ public final class Dispatcher: @unchecked Sendable {
         }
     }
 
-    /// How one request is answered: nothing (a notification), a whole reply (an error), or a result that
-    /// the reply then holds beside the id (borrowed from the request) and whether a write committed.
-    private enum Answer {
-        case none
-        case response(JSON)
-        case result(JSON, id: JSONView?, committed: Bool)
-    }
-
-    private func answer(_ req: JSONView, _ context: CallContext) -> Answer {
+    /// How one request is answered: nothing (a notification), a whole reply (an error), or its result.
+    private func answer(_ req: JSONView, _ context: CallContext) -> Reply {
         guard req.isObject else {
             return .response(RPCError(.invalidRequest, pointer: "", "a request is an object, found \(req.kind.schemaName)").response(id: nil))
         }
@@ -228,8 +214,8 @@ public final class Dispatcher: @unchecked Sendable {
         let isNotification = id == nil
         // A request that is not valid JSON-RPC is always answered (with id null when it has none):
         // only a well-formed notification goes unanswered, whatever its outcome.
-        func invalid(_ e: RPCError) -> Answer { .response(e.response(id: id)) }
-        func fail(_ e: RPCError) -> Answer { isNotification ? .none : .response(e.response(id: id)) }
+        func invalid(_ e: RPCError) -> Reply { .response(e.response(id: id)) }
+        func fail(_ e: RPCError) -> Reply { isNotification ? .none : .response(e.response(id: id)) }
 
         guard let version = req["jsonrpc"] else {
             return invalid(RPCError(.invalidRequest, pointer: "/jsonrpc", "required: \"2.0\""))

@@ -168,7 +168,7 @@ final class CallPathTests: XCTestCase {
             switch engine.dispatcher.reply(to: parsed.view) {
             case .none: return ""
             case .response(let r): return r.text()
-            case .result(let result, let id):
+            case .result(let result, let id, _):
                 var bytes: [UInt8] = []
                 guard JSONText.dumpResult(result.view, id: id, blockSize: 64, { bytes.append(contentsOf: $0) }) else {
                     return Dispatcher.outOfMemoryText
